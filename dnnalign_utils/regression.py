@@ -73,7 +73,7 @@ def _as_finite_2d(name: str, array: Any, *, allow_1d: bool = False) -> np.ndarra
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"{name}: non-finite value {values[row, col]!r} at row {row}, column {col} "
+            f"{name}: non-finite value {float(values[row, col])} at row {row}, column {col} "
             f"({int(bad.sum())} non-finite values in all); expected finite numbers"
         )
     return values
@@ -105,7 +105,7 @@ def check_alpha_grid(alpha_grid: Any) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"alpha_grid: entry {i} is {grid[i]!r}; every penalty must be finite and > 0"
+            f"alpha_grid: entry {i} is {float(grid[i])}; every penalty must be finite and > 0"
         )
     if np.unique(grid).size != grid.size:
         raise ValueError("alpha_grid: contains repeated values; expected distinct penalties")
