@@ -1,0 +1,414 @@
+"""Book runner: execute the chapter notebooks with papermill, then build the Jupyter Book.
+
+    python -m dnnalign_utils.book build --profile {smoke,default,paper}
+        [--only STEM ...] [--output-dir DIR] [--no-execute] [--no-book] [--root DIR]
+
+(also installed as the `dnnalign-book` console script). Steps:
+
+1. read `_toc.yml`; chapter notebooks are the entries `notebooks/NN_topic`;
+2. for each, in toc order: read `notebooks/NN_topic.py` (the jupytext source of truth),
+   drop the jupytext metadata, add a hidden first cell that selects the book's plotly
+   renderer, and execute it with papermill (parameters from `dnnalign_utils.profiles`,
+   environment `DNNALIGN_BOOK_BUILD=1`, `DNNALIGN_PROFILE=<profile>`) into
+   `<output>/_build/executed/<profile>/notebooks/NN_topic.ipynb`. The paired
+   `notebooks/*.ipynb` are never written. A failing notebook stops the run with a
+   message naming the notebook and the cell;
+3. assemble a staging book `<output>/_build/stage/<profile>/` (config, toc, prose,
+   bibliography, the executed notebooks, `plotly.min.js` from the installed plotly)
+   and run `jupyter-book build <stage> --path-output <output> -W -n --keep-going`, so
+   the HTML lands in `<output>/_build/html/`.
+
+`<output>` defaults to the repository root (giving `_build/html/index.html`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from dnnalign_utils.paths import REPO_ROOT
+from dnnalign_utils.profiles import PROFILE_NAMES, notebook_parameters
+
+NOTEBOOK_DIR = "notebooks"
+# Where `_config.yml` points `html_static_path` (vendored reader-side assets).
+STATIC_DIR = Path("book") / "vendor" / "static"
+PLOTLY_JS_TARGET = STATIC_DIR / "plotly" / "plotly.min.js"
+# Files and folders of the book root copied into the staging book.
+STAGE_ITEMS = ("_config.yml", "_toc.yml", "book", "references.bib")
+KERNEL_NAME = "python3"
+
+# Hidden first cell of every executed notebook: the book's plotly renderer. Live
+# Jupyter/Colab sessions never run it and keep plotly's own renderer detection.
+RENDERER_CELL = "import dnnalign_utils.plotting as _p\n\n_p.use_book_renderer()\ndel _p"
+_INSERTED = "dnnalign_inserted"
+
+COLAB_SETUP_CELL = """\
+# Colab only: fetch this repository and install its package; does nothing elsewhere.
+import os
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    _repo = "/content/dnnalign"
+    if not os.path.isdir(_repo):
+        subprocess.run(
+            ["git", "clone", "--depth", "1", "https://github.com/dnnalign/dnnalign", _repo],
+            check=True,
+        )
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", _repo], check=True)
+    sys.path.insert(0, _repo)  # the running kernel does not see the fresh install"""
+"""First code cell of every chapter notebook (tagged `remove-cell`, so the book hides
+it). In Colab it clones the repository, installs `dnnalign_utils` and puts the clone on
+`sys.path` (the running kernel does not pick up a fresh install otherwise); the data in
+the clone's `data/` folder is then found by `dnnalign_utils.paths`. Elsewhere it only
+imports three standard-library modules."""
+
+
+class BookBuildError(RuntimeError):
+    """The book could not be built; the message says which step, notebook and cell."""
+
+
+@dataclass
+class BuildResult:
+    """What `build_book` did: per-notebook wall times (s) and where the HTML is."""
+
+    profile: str
+    executed_dir: Path
+    html_dir: Path | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- toc
+
+
+def _toc_files(node: object) -> list[str]:
+    """All `file:` entries of a `_toc.yml` tree (root included), in reading order."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key in ("root", "file"):
+            if key in node:
+                found.append(str(node[key]))
+        for key in ("parts", "chapters", "sections"):
+            for child in node.get(key, []) or []:
+                found.extend(_toc_files(child))
+    elif isinstance(node, list):
+        for child in node:
+            found.extend(_toc_files(child))
+    return found
+
+
+def toc_entries(root: Path = REPO_ROOT) -> list[str]:
+    """Docnames of `<root>/_toc.yml` in reading order (suffixes stripped)."""
+    toc_path = Path(root) / "_toc.yml"
+    if not toc_path.is_file():
+        raise BookBuildError(f"{toc_path}: table of contents not found")
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    if not isinstance(toc, dict) or "root" not in toc:
+        raise BookBuildError(f"{toc_path}: expected a mapping with a 'root' entry")
+    return [str(Path(entry).with_suffix("")) for entry in _toc_files(toc)]
+
+
+def toc_notebooks(root: Path = REPO_ROOT) -> list[str]:
+    """Stems of the chapter notebooks (`notebooks/<stem>` toc entries), in toc order."""
+    stems = []
+    for entry in toc_entries(root):
+        parts = Path(entry).parts
+        if len(parts) == 2 and parts[0] == NOTEBOOK_DIR:
+            stems.append(parts[1])
+    return stems
+
+
+# ----------------------------------------------------------------------- execute
+
+
+def _notebook_for_execution(source: Path):
+    """Read the jupytext source and prepare the throwaway input notebook."""
+    import jupytext
+    import nbformat
+
+    nb = jupytext.read(source)
+    nb.metadata.pop("jupytext", None)
+    if nb.metadata.get("kernelspec", {}).get("name") != KERNEL_NAME:
+        raise BookBuildError(
+            f"{source}: the jupytext header must declare kernelspec name {KERNEL_NAME!r} "
+            "(papermill needs it to inject parameters)"
+        )
+    if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
+        raise BookBuildError(f"{source}: no cell tagged 'parameters'")
+    hidden = nbformat.v4.new_code_cell(
+        RENDERER_CELL, metadata={"tags": ["remove-cell"], _INSERTED: True}
+    )
+    nb.cells.insert(0, hidden)
+    return nb
+
+
+def _tag_remove(nb) -> None:
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+
+
+def _source_line(source: Path, first_line: str) -> int | None:
+    """1-based line of the `.py` source where a cell's first line occurs (if unique)."""
+    if not first_line.strip():
+        return None
+    lines = source.read_text(encoding="utf-8").splitlines()
+    hits = [i + 1 for i, line in enumerate(lines) if line.rstrip() == first_line.rstrip()]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _describe_failure(stem: str, source: Path, input_nb, failed_copy: Path, error) -> str:
+    """A message naming the notebook and the failing cell (index, first line, exception).
+
+    `error.cell_index` counts the cells papermill executed: the runner's hidden first
+    cell, the notebook's own cells and the injected-parameters cell after the
+    `parameters` cell. The message gives the index among the notebook's own cells.
+    """
+    cell_index = getattr(error, "cell_index", None)
+    ename = getattr(error, "ename", type(error).__name__)
+    evalue = getattr(error, "evalue", str(error))
+    cell_source = getattr(error, "source", "") or ""
+    first_line = next((ln for ln in cell_source.splitlines() if ln.strip()), "")
+    where = "an unknown cell"
+    if cell_index is not None:
+        params_at = next(
+            i for i, c in enumerate(input_nb.cells) if "parameters" in c.metadata.get("tags", [])
+        )
+        n_inserted_before = 1 + (1 if cell_index > params_at + 1 else 0)
+        where = f"cell {cell_index - n_inserted_before} (0-based)"
+    line = _source_line(source, first_line)
+    at = f" at {source.name} line {line}" if line else ""
+    return (
+        f"notebook {NOTEBOOK_DIR}/{stem} failed in {where}{at}: {first_line!r}\n"
+        f"  {ename}: {evalue}\n"
+        f"  executed copy with the traceback: {failed_copy}"
+    )
+
+
+def execute_notebook(
+    stem: str, profile: str, executed_dir: Path, root: Path = REPO_ROOT
+) -> tuple[Path, float]:
+    """Execute `<root>/notebooks/<stem>.py` for `profile` into `executed_dir`.
+
+    Returns (executed notebook path, wall seconds). Raises BookBuildError naming the
+    notebook and cell when a cell fails; the failed copy is kept as `<stem>.failed.ipynb`.
+    """
+    import nbformat
+    import papermill
+
+    root = Path(root)
+    source = root / NOTEBOOK_DIR / f"{stem}.py"
+    if not source.is_file():
+        raise BookBuildError(f"{source}: notebook listed in _toc.yml has no jupytext source")
+    parameters = notebook_parameters(profile, stem)
+    nb = _notebook_for_execution(source)
+
+    out_dir = Path(executed_dir) / NOTEBOOK_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{stem}.ipynb"
+    failed_copy = out_dir / f"{stem}.failed.ipynb"
+    failed_copy.unlink(missing_ok=True)
+
+    env = {"DNNALIGN_BOOK_BUILD": "1", "DNNALIGN_PROFILE": profile}
+    saved_env = {k: os.environ.get(k) for k in env}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"dnnalign-{stem}-") as tmp:
+        tmp_in = Path(tmp) / f"{stem}.ipynb"
+        tmp_out = out_dir / f".{stem}.partial.ipynb"
+        nbformat.write(nb, tmp_in)
+        os.environ.update(env)
+        try:
+            papermill.execute_notebook(
+                str(tmp_in),
+                str(tmp_out),
+                parameters=parameters,
+                kernel_name=KERNEL_NAME,
+                cwd=str(source.parent),
+                progress_bar=False,
+                log_output=False,
+            )
+        except papermill.PapermillExecutionError as error:
+            if tmp_out.exists():
+                os.replace(tmp_out, failed_copy)
+            raise BookBuildError(_describe_failure(stem, source, nb, failed_copy, error)) from None
+        except Exception as error:  # kernel died, timeout, bad notebook: still name it
+            tmp_out.unlink(missing_ok=True)
+            raise BookBuildError(
+                f"notebook {NOTEBOOK_DIR}/{stem} could not be executed: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        finally:
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    wall = time.perf_counter() - start
+    executed = nbformat.read(tmp_out, as_version=4)
+    _tag_remove(executed)
+    nbformat.write(executed, tmp_out)
+    os.replace(tmp_out, target)
+    return target, wall
+
+
+# ------------------------------------------------------------------------- stage
+
+
+def stage_book(profile: str, executed_dir: Path, stage_dir: Path, root: Path = REPO_ROOT) -> Path:
+    """Assemble a fresh staging book from the book root and the executed notebooks."""
+    import plotly
+
+    root = Path(root)
+    stems = toc_notebooks(root)
+    missing = [s for s in stems if not (executed_dir / NOTEBOOK_DIR / f"{s}.ipynb").is_file()]
+    if missing:
+        raise BookBuildError(
+            f"no executed copy for profile {profile!r} of: {', '.join(missing)} "
+            f"(looked in {executed_dir / NOTEBOOK_DIR}); run without --no-execute/--only"
+        )
+    if stage_dir.exists():
+        shutil.rmtree(stage_dir)
+    stage_dir.mkdir(parents=True)
+    for item in STAGE_ITEMS:
+        src = root / item
+        if src.is_dir():
+            shutil.copytree(src, stage_dir / item)
+        elif src.is_file():
+            shutil.copy2(src, stage_dir / item)
+        elif item in ("_config.yml", "_toc.yml"):
+            raise BookBuildError(f"{src}: required book file missing")
+    (stage_dir / NOTEBOOK_DIR).mkdir()
+    for stem in stems:
+        shutil.copy2(executed_dir / NOTEBOOK_DIR / f"{stem}.ipynb", stage_dir / NOTEBOOK_DIR)
+    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not plotly_js.is_file():
+        raise BookBuildError(f"{plotly_js}: plotly.min.js not found in the installed plotly")
+    (stage_dir / PLOTLY_JS_TARGET).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(plotly_js, stage_dir / PLOTLY_JS_TARGET)
+    return stage_dir
+
+
+def run_jupyter_book(stage_dir: Path, output_dir: Path) -> Path:
+    """`jupyter-book build <stage> --path-output <output> -W -n --keep-going`."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(stage_dir)]
+    cmd += ["--path-output", str(output_dir), "-W", "-n", "--keep-going"]
+    print("$ " + " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, check=False)
+    if proc.returncode != 0:
+        raise BookBuildError(f"jupyter-book build failed (exit {proc.returncode}); see above")
+    return output_dir / "_build" / "html"
+
+
+# ------------------------------------------------------------------------- build
+
+
+def build_book(
+    profile: str,
+    only: Sequence[str] | None = None,
+    output_dir: Path | None = None,
+    execute: bool = True,
+    build_html: bool = True,
+    root: Path = REPO_ROOT,
+) -> BuildResult:
+    """Execute the toc's notebooks (all, or `only` those) and build the HTML book."""
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILE_NAMES)}, got {profile!r}")
+    root = Path(root).resolve()
+    output_dir = Path(output_dir).resolve() if output_dir else root
+    stems = toc_notebooks(root)
+    selected = list(only) if only else stems
+    unknown = [s for s in selected if s not in stems]
+    if unknown:
+        raise ValueError(
+            f"--only {' '.join(unknown)}: not a notebook of {root / '_toc.yml'} "
+            f"(notebooks: {', '.join(stems) or 'none'})"
+        )
+    executed_dir = output_dir / "_build" / "executed" / profile
+    result = BuildResult(profile=profile, executed_dir=executed_dir, html_dir=None)
+    if execute:
+        total_start = time.perf_counter()
+        for stem in selected:
+            print(f"[{profile}] executing {NOTEBOOK_DIR}/{stem} ...", flush=True)
+            _, wall = execute_notebook(stem, profile, executed_dir, root=root)
+            result.timings[stem] = wall
+            print(f"[{profile}] {NOTEBOOK_DIR}/{stem}: {wall:.1f} s", flush=True)
+        total = time.perf_counter() - total_start
+        print(f"[{profile}] executed {len(selected)} notebook(s) in {total:.1f} s", flush=True)
+    if build_html:
+        stage_dir = stage_book(
+            profile, executed_dir, output_dir / "_build" / "stage" / profile, root
+        )
+        start = time.perf_counter()
+        result.html_dir = run_jupyter_book(stage_dir, output_dir)
+        print(f"[{profile}] jupyter-book build: {time.perf_counter() - start:.1f} s", flush=True)
+        print(f"[{profile}] book: {result.html_dir / 'index.html'}", flush=True)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dnnalign-book", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="execute the notebooks and build the HTML book")
+    build.add_argument("--profile", choices=PROFILE_NAMES, default="default")
+    build.add_argument(
+        "--only",
+        nargs="+",
+        metavar="STEM",
+        help="execute only these notebooks (e.g. 00_data); the others reuse their executed copies",
+    )
+    build.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="where _build/ goes (default: the repository root)",
+    )
+    build.add_argument(
+        "--no-execute",
+        action="store_true",
+        help="reuse the executed copies, only rebuild the HTML (fast prose iteration)",
+    )
+    build.add_argument(
+        "--no-book", action="store_true", help="execute the notebooks only, skip jupyter-book"
+    )
+    build.add_argument(
+        "--root", type=Path, default=REPO_ROOT, help="book root holding _toc.yml (default: repo)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.no_execute and args.only:
+        print("error: --only and --no-execute exclude each other", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    try:
+        build_book(
+            args.profile,
+            only=args.only,
+            output_dir=args.output_dir,
+            execute=not args.no_execute,
+            build_html=not args.no_book,
+            root=args.root,
+        )
+    except (BookBuildError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"[{args.profile}] total: {time.perf_counter() - start:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

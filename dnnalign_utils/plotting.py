@@ -1,0 +1,75 @@
+"""plotly output for the book, plus a shared look for the book's figures.
+
+Under papermill, plotly 7 writes figures only as `application/vnd.plotly.v1+json`, a
+mime type myst-nb skips, so the figure would silently vanish from the HTML. The book
+runner therefore activates `use_book_renderer()` in a hidden first cell: figures are
+emitted as a `text/html` fragment (a div plus a `Plotly.newPlot` call) without
+plotly.js or MathJax; the book serves one local copy of `plotly.min.js` to every page.
+In live Jupyter or Colab nothing is changed and plotly's own renderer detection applies.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.io._base_renderers import MimetypeRenderer
+
+BOOK_RENDERER = "dnnalign_book"
+TEMPLATE = "dnnalign"
+
+# Okabe & Ito (2008) colour-blind-safe qualitative palette (black moved to the end).
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+# Colours for the two systems the book compares, used in every chapter.
+HUMAN_COLOUR = PALETTE[0]
+DNN_COLOUR = PALETTE[1]
+
+
+class BookHTMLRenderer(MimetypeRenderer):
+    """Emit a figure as a `text/html` fragment that relies on a page-level plotly.js."""
+
+    def to_mimebundle(self, fig_dict):
+        html = pio.to_html(
+            fig_dict,
+            full_html=False,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            validate=False,
+            # A fixed height (plotly's notebook default) unless the layout sets one: a
+            # 100% height inside an auto-height page block collapses the figure.
+            default_width="100%",
+            default_height="525px",
+            config={"responsive": True, "displaylogo": False},
+        )
+        return {"text/html": html}
+
+
+def use_book_renderer() -> None:
+    """Register and select the book renderer (called by the book runner, not by authors)."""
+    pio.renderers[BOOK_RENDERER] = BookHTMLRenderer()
+    pio.renderers.default = BOOK_RENDERER
+
+
+def _register_template() -> None:
+    template = go.layout.Template(pio.templates["plotly_white"])
+    template.layout.colorway = list(PALETTE)
+    template.layout.font = {"family": "Helvetica, Arial, sans-serif", "size": 13}
+    template.layout.margin = {"l": 60, "r": 20, "t": 50, "b": 50}
+    template.layout.hoverlabel = {"namelength": -1}
+    pio.templates[TEMPLATE] = template
+
+
+def use_book_template() -> None:
+    """Make the book's template (plotly_white + the palette above) the default."""
+    pio.templates.default = TEMPLATE
+
+
+_register_template()

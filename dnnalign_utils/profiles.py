@@ -1,0 +1,129 @@
+"""Run profiles of the book: one place that says how big each notebook's run is.
+
+A notebook's `parameters` cell holds the values of the `default` profile (the published
+book, embedded offline data). The other profiles override some of them per notebook:
+
+- `smoke`: every notebook in seconds, for tests and CI;
+- `default`: embedded offline data, the published book (about 15 min on 2 cores);
+- `paper`: the paper's full data from OSF (GPU recommended).
+
+`PROFILES[profile][notebook_stem]` maps parameter names to override values. Every
+override key must be a variable of that notebook's `parameters` cell, and the `default`
+profile's overrides (if any) must equal the cell's values; `tests/test_book.py` checks
+both, so a renamed parameter cannot be silently ignored.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+PROFILE_NAMES: tuple[str, ...] = ("smoke", "default", "paper")
+
+PROFILES: dict[str, dict[str, dict[str, object]]] = {
+    "smoke": {},
+    "default": {},
+    "paper": {},
+}
+
+
+def _check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise ValueError(
+            f"unknown run profile {profile!r}; expected one of {', '.join(PROFILE_NAMES)}"
+        )
+
+
+def notebook_parameters(profile: str, stem: str) -> dict[str, object]:
+    """Parameters papermill injects into notebook `stem` (e.g. "00_data") for `profile`.
+
+    Always contains `profile=<name>`; notebooks without overrides get only that.
+    """
+    _check_profile(profile)
+    if not stem or "/" in stem or stem.endswith((".py", ".ipynb")):
+        raise ValueError(
+            f"notebook stem must look like '00_data' (no folder/suffix), got {stem!r}"
+        )
+    overrides = dict(PROFILES[profile].get(stem, {}))
+    if "profile" in overrides:
+        raise ValueError(
+            f"PROFILES[{profile!r}][{stem!r}] must not set 'profile' (always the profile name)"
+        )
+    return {"profile": profile, **overrides}
+
+
+def parameters_cell_values(notebook: Path) -> dict[str, object]:
+    """Variables assigned in the `parameters` cell of a jupytext/ipynb notebook.
+
+    Values that are Python literals are returned evaluated; other expressions as
+    `NonLiteral(source)`. Raises ValueError when the notebook has no or several
+    `parameters` cells.
+    """
+    import jupytext
+
+    nb = jupytext.read(notebook)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(
+            f"{notebook}: expected exactly one cell tagged 'parameters', found {len(cells)}"
+        )
+    values: dict[str, object] = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                try:
+                    values[target.id] = ast.literal_eval(value)
+                except ValueError:
+                    values[target.id] = NonLiteral(ast.unparse(value))
+    return values
+
+
+@dataclass(frozen=True)
+class NonLiteral:
+    """A parameters-cell value that is an expression, not a Python literal."""
+
+    source: str
+
+
+def validate_profiles(
+    notebook_dir: Path, profiles: dict[str, dict[str, dict[str, object]]] | None = None
+) -> list[str]:
+    """Problems with `profiles` (default: PROFILES) against the notebooks' parameters cells.
+
+    Checks that each overridden notebook exists as `<notebook_dir>/<stem>.py`, that every
+    override key is a variable of its `parameters` cell, that `profile` is declared there,
+    and that the `default` profile's overrides equal the cell's values. Returns one
+    message per problem (empty list: all fine).
+    """
+    profiles = PROFILES if profiles is None else profiles
+    problems: list[str] = []
+    for profile, per_notebook in profiles.items():
+        if profile not in PROFILE_NAMES:
+            problems.append(f"unknown profile {profile!r} (expected one of {PROFILE_NAMES})")
+        for stem, overrides in per_notebook.items():
+            source = Path(notebook_dir) / f"{stem}.py"
+            if not source.is_file():
+                problems.append(f"PROFILES[{profile!r}][{stem!r}]: {source} does not exist")
+                continue
+            cell = parameters_cell_values(source)
+            if "profile" not in cell:
+                problems.append(f"{source}: parameters cell does not define 'profile'")
+            for key, value in overrides.items():
+                if key not in cell:
+                    problems.append(
+                        f"PROFILES[{profile!r}][{stem!r}][{key!r}]: no variable {key!r} "
+                        f"in the parameters cell of {source}"
+                    )
+                elif profile == "default" and cell[key] != value:
+                    problems.append(
+                        f"PROFILES['default'][{stem!r}][{key!r}] = {value!r} differs from "
+                        f"the parameters cell value {cell[key]!r} in {source}"
+                    )
+    return problems

@@ -1,0 +1,52 @@
+"""Shared fixtures: one smoke-profile build of the whole book per test session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class BookBuild:
+    """A finished run of the book runner CLI."""
+
+    output_dir: Path
+    returncode: int
+    log: str
+
+    @property
+    def html_dir(self) -> Path:
+        return self.output_dir / "_build" / "html"
+
+    @property
+    def executed_dir(self) -> Path:
+        return self.output_dir / "_build" / "executed" / "smoke"
+
+
+def run_book_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run `python -m dnnalign_utils.book ARGS` from the repository root."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "dnnalign_utils.book", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory) -> BookBuild:
+    """The whole book built with `--profile smoke` into a temporary output folder."""
+    output_dir = tmp_path_factory.mktemp("smoke_book")
+    proc = run_book_cli("build", "--profile", "smoke", "--output-dir", str(output_dir))
+    return BookBuild(output_dir, proc.returncode, proc.stdout + proc.stderr)

@@ -1,0 +1,271 @@
+"""Book runner, run profiles, plotly renderer and the Colab cell; the smoke book build."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+from conftest import REPO_ROOT, run_book_cli
+
+from dnnalign_utils import book, plotting, profiles
+
+# ------------------------------------------------------------------ profiles
+
+
+def test_notebook_parameters_always_include_the_profile():
+    for name in profiles.PROFILE_NAMES:
+        params = profiles.notebook_parameters(name, "00_data")
+        assert params["profile"] == name
+        assert params == {"profile": name, **profiles.PROFILES[name].get("00_data", {})}
+
+
+def test_notebook_parameters_reject_bad_arguments():
+    with pytest.raises(ValueError, match="unknown run profile 'fast'"):
+        profiles.notebook_parameters("fast", "00_data")
+    with pytest.raises(ValueError, match="notebook stem"):
+        profiles.notebook_parameters("smoke", "notebooks/00_data.py")
+
+
+def test_profile_overrides_match_the_notebooks_parameters_cells():
+    problems = profiles.validate_profiles(REPO_ROOT / "notebooks")
+    assert not problems, "\n".join(problems)
+
+
+def _write_notebook(folder: Path, stem: str, parameters: str, body: str = "x = 1") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}.py"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            # ---
+            # jupyter:
+            #   kernelspec:
+            #     display_name: Python 3 (ipykernel)
+            #     language: python
+            #     name: python3
+            # ---
+
+            # %% [markdown]
+            # # A test notebook
+
+            # %% tags=["parameters"]
+            {parameters}
+
+            # %%
+            {body}
+            """
+        ).format(parameters=parameters, body=body),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_parameters_cell_values_reads_literals_and_expressions(tmp_path):
+    nb = _write_notebook(
+        tmp_path, "01_x", 'profile = "default"\nn_triplets: int = 1000\nsizes = [1, 2]\nroot = f()'
+    )
+    values = profiles.parameters_cell_values(nb)
+    assert values == {
+        "profile": "default",
+        "n_triplets": 1000,
+        "sizes": [1, 2],
+        "root": profiles.NonLiteral("f()"),
+    }
+
+
+def test_validate_profiles_reports_unknown_keys_and_default_mismatch(tmp_path):
+    _write_notebook(tmp_path, "01_x", 'profile = "default"\nn_triplets = 1000')
+    good = {"smoke": {"01_x": {"n_triplets": 10}}, "default": {"01_x": {"n_triplets": 1000}}}
+    assert profiles.validate_profiles(tmp_path, good) == []
+    bad = {
+        "smoke": {"01_x": {"n_triplet": 10}, "02_missing": {"a": 1}},
+        "default": {"01_x": {"n_triplets": 999}},
+    }
+    problems = "\n".join(profiles.validate_profiles(tmp_path, bad))
+    assert "no variable 'n_triplet'" in problems
+    assert "02_missing.py does not exist" in problems
+    assert "999 differs from the parameters cell value 1000" in problems
+
+
+# ---------------------------------------------------------------------- toc
+
+
+def test_toc_notebooks_reads_the_repository_toc_in_order():
+    entries = book.toc_entries(REPO_ROOT)
+    assert entries[0] == "book/intro"
+    stems = book.toc_notebooks(REPO_ROOT)
+    assert stems == sorted(stems), "chapters must be listed in pipeline (number) order"
+    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+", s) for s in stems), stems
+    for entry in entries:
+        if not entry.startswith("notebooks/"):
+            assert (REPO_ROOT / f"{entry}.md").is_file(), f"_toc.yml: {entry}.md missing"
+
+
+def test_toc_parsing_handles_parts_chapters_and_sections(tmp_path):
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n"
+        "  - caption: A\n    chapters:\n      - file: notebooks/00_a\n"
+        "        sections:\n          - file: notebooks/01_b.ipynb\n"
+        "  - caption: B\n    chapters:\n      - file: book/about\n"
+    )
+    assert book.toc_entries(tmp_path) == [
+        "book/intro",
+        "notebooks/00_a",
+        "notebooks/01_b",
+        "book/about",
+    ]
+    assert book.toc_notebooks(tmp_path) == ["00_a", "01_b"]
+
+
+def test_only_rejects_notebooks_not_in_the_toc():
+    with pytest.raises(ValueError, match="--only 99_nope: not a notebook"):
+        book.build_book("smoke", only=["99_nope"], root=REPO_ROOT)
+
+
+# ------------------------------------------------------------------- plotly
+
+
+def test_book_renderer_emits_only_html_without_plotly_js():
+    before = pio.renderers.default
+    try:
+        plotting.use_book_renderer()
+        assert pio.renderers.default == plotting.BOOK_RENDERER
+        fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))
+        bundle = pio.renderers._build_mime_bundle(fig.to_dict())
+    finally:
+        pio.renderers.default = before
+    assert list(bundle) == ["text/html"]
+    html = bundle["text/html"]
+    assert 'class="plotly-graph-div"' in html and "Plotly.newPlot" in html
+    assert "<script src" not in html and len(html) < 20_000, "plotly.js must not be inlined"
+    assert "mathjax" not in html.lower()
+
+
+def test_book_template_uses_the_palette():
+    assert list(pio.templates[plotting.TEMPLATE].layout.colorway) == list(plotting.PALETTE)
+
+
+# -------------------------------------------------------------------- Colab
+
+
+def test_colab_setup_cell_is_a_no_op_outside_colab(monkeypatch):
+    calls = []
+    monkeypatch.setattr("subprocess.run", lambda *a, **k: calls.append(a))
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    path_before = list(sys.path)
+    exec(compile(book.COLAB_SETUP_CELL, "<colab-cell>", "exec"), {})
+    assert calls == [] and sys.path == path_before
+
+
+def test_colab_setup_cell_installs_in_colab(monkeypatch):
+    calls = []
+    monkeypatch.setattr("subprocess.run", lambda cmd, **k: calls.append(cmd))
+    monkeypatch.setitem(sys.modules, "google.colab", object())
+    monkeypatch.setattr("os.path.isdir", lambda p: False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    exec(compile(book.COLAB_SETUP_CELL, "<colab-cell>", "exec"), {})
+    assert calls[0][:2] == ["git", "clone"] and "https://github.com/dnnalign/dnnalign" in calls[0]
+    assert calls[1][1:5] == ["-m", "pip", "install", "-q"] and calls[1][-1] == "/content/dnnalign"
+    assert sys.path[0] == "/content/dnnalign"
+
+
+# ------------------------------------------------------------- smoke build
+
+
+@pytest.mark.book
+def test_smoke_book_builds(smoke_book):
+    assert smoke_book.returncode == 0, smoke_book.log[-5000:]
+    assert (smoke_book.html_dir / "index.html").is_file()
+    for entry in book.toc_entries(REPO_ROOT):
+        assert (smoke_book.html_dir / f"{entry}.html").is_file(), f"no page for {entry}"
+    for stem in book.toc_notebooks(REPO_ROOT):
+        assert re.search(rf"notebooks/{stem}: \d+\.\d s", smoke_book.log), "per-notebook time"
+    assert re.search(r"executed \d+ notebook\(s\) in \d+\.\d s", smoke_book.log)
+
+
+@pytest.mark.book
+def test_smoke_notebooks_ran_cleanly_with_hidden_set_up_cells(smoke_book):
+    assert smoke_book.returncode == 0, smoke_book.log[-5000:]
+    for stem in book.toc_notebooks(REPO_ROOT):
+        path = smoke_book.executed_dir / "notebooks" / f"{stem}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        for index, cell in enumerate(nb.cells):
+            for output in cell.get("outputs", []):
+                assert output.output_type != "error", f"{stem} cell {index}: {output.get('ename')}"
+        assert nb.cells[0].source == book.RENDERER_CELL
+        tagged = {t for c in nb.cells for t in c.metadata.get("tags", [])}
+        assert {"parameters", "injected-parameters"} <= tagged, stem
+        for cell in nb.cells:
+            tags = cell.metadata.get("tags", [])
+            if "parameters" in tags or "injected-parameters" in tags:
+                assert "remove-cell" in tags, f"{stem}: parameters cell not hidden"
+            if "injected-parameters" in tags:
+                assert 'profile = "smoke"' in cell.source, cell.source
+        assert "jupytext" not in nb.metadata
+        # plotly figures reach the book as text/html, not only as the plotly mime type
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                if "application/vnd.plotly.v1+json" in data:
+                    pytest.fail(f"{stem}: plotly figure without text/html (renderer not active)")
+    # the paired notebooks in the repository are never written by the runner
+    for path in (REPO_ROOT / "notebooks").glob("*.ipynb"):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        assert not any(c.get("outputs") for c in raw["cells"]), path
+
+
+@pytest.mark.book
+def test_smoke_book_serves_its_scripts_locally(smoke_book):
+    assert smoke_book.returncode == 0, smoke_book.log[-5000:]
+    html_dir = smoke_book.html_dir
+    assert (html_dir / "_static" / "plotly" / "plotly.min.js").is_file()
+    assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    external = re.compile(r'<(?:script|link|img)\b[^>]*(?:src|href)="(https?:)?//[^"]*"', re.I)
+    for page in html_dir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        hits = [
+            m.group(0)
+            for m in external.finditer(text)
+            if "stylesheet" in m.group(0) or m.group(0).lower().startswith(("<script", "<img"))
+        ]
+        assert not hits, f"{page.relative_to(html_dir)} loads external assets: {hits[:3]}"
+
+
+@pytest.mark.book
+def test_failing_notebook_stops_the_build_naming_notebook_and_cell(tmp_path):
+    root = tmp_path / "book_root"
+    (root / "book").mkdir(parents=True)
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n"
+        "  - file: notebooks/00_ok\n  - file: notebooks/01_fails\n"
+    )
+    _write_notebook(root / "notebooks", "00_ok", 'profile = "default"')
+    _write_notebook(
+        root / "notebooks",
+        "01_fails",
+        'profile = "default"',
+        body='y = 2\n\n# %%\nvalue = {"a": 1}\nvalue["missing key"]',
+    )
+    out = tmp_path / "out"
+    proc = run_book_cli(
+        "build", "--profile", "smoke", "--root", str(root), "--output-dir", str(out)
+    )
+    message = proc.stdout + proc.stderr
+    assert proc.returncode != 0, message
+    assert "notebook notebooks/01_fails failed in cell 3 (0-based)" in message, message
+    assert "01_fails.py line 19" in message, message
+    assert 'value = {"a": 1}' in message and "KeyError" in message, message
+    assert "notebooks/00_ok:" in message  # the first notebook ran
+    assert (
+        out / "_build" / "executed" / "smoke" / "notebooks" / "01_fails.failed.ipynb"
+    ).is_file()
+    assert not (out / "_build" / "executed" / "smoke" / "notebooks" / "01_fails.ipynb").exists()
+    assert not (out / "_build" / "html").exists(), "jupyter-book must not run after a failure"
