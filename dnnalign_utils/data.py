@@ -414,7 +414,8 @@ def load_size_ratings(on_conflict: Literal["flag", "nan", "raise"] = "flag") -> 
     if on_conflict == "nan":
         rating_cols = out.columns[out.columns.get_loc("Level1") :].drop("id_conflict")
         out.loc[out["id_conflict"], rating_cols] = np.nan
-    _check_finite_frame(out.loc[~out["id_conflict"]], path)
+    # Blanked ratings (on_conflict="nan") are deliberate; every other value must be finite.
+    _check_finite_frame(out.loc[~out["id_conflict"]] if on_conflict == "nan" else out, path)
     return out
 
 
