@@ -1,0 +1,917 @@
+"""Odd-one-out triplets: sampling, simulated network choices, splits, noise ceiling, agreement.
+
+Convention (CONTRIBUTING.md): a triplet array is ``int64`` of shape ``(n, 3)``, 0-based
+object indices, the **last column is the odd one out** and the first two are the pair
+judged most similar.
+
+What is here and why
+--------------------
+* :func:`sample_triplets` draws unique *unordered* triplets uniformly at random, fully
+  vectorised (the reference draws 20 million triplets one at a time in a Python loop,
+  ``paper_methods.md`` §1.3 and §9.1). Each unordered triplet ``{i < j < k}`` is
+  identified by its colexicographic rank ``C(k,3) + C(j,2) + i`` (an ``int64`` key, a
+  bijection onto ``[0, C(n,3))``, equivalent to the key ``i·n² + j·n + k`` but dense),
+  so uniqueness is a property of integers: ranks are drawn uniformly and deduplicated by
+  first occurrence, then decoded back to rows.
+* :func:`odd_one_out_choices` simulates a deterministic network's choice: the odd one out
+  is the item outside the most similar pair, similarity being the dot product (the
+  paper's default), cosine or negative Euclidean distance, optionally after a ReLU (the
+  paper applies one to raw penultimate-layer activations).
+* :func:`split_triplets` / :func:`split_triplets_by_objects`: train/test splits by
+  triplet and by objects.
+* :func:`noise_ceiling`: the human ceiling from repeated triplets.
+* :func:`choice_agreement`, :func:`odd_one_out_accuracy`, :func:`agreement_by_category`:
+  how well a chooser (model) matches human choices.
+
+Concept-level VGG-16 stand-in
+-----------------------------
+``data/things/dnn/vgg16_kernel_nmf_rank200.npy`` is a non-negative matrix ``W``
+(1,854 × 200) whose products ``W Wᵀ`` approximate the 1,854 × 1,854 dot-product kernel of
+VGG-16 features of the THINGS concepts (symmetric NMF, rank 200). Its rows therefore serve
+directly as the feature matrix for ``similarity="dot"``: ``w_i · w_j ≈ x_i · x_j``. No ReLU
+is needed (``W ≥ 0``, so ``relu=True`` would change nothing).
+
+Numerics and ties
+-----------------
+Similarities are computed in float64 by default: float32 rounding (about 1e-7 relative)
+can flip the choice in near-tied triplets, and a ground truth for 20 million triplets
+should not depend on the precision chosen for speed. ``dtype=np.float32`` is accepted
+where speed matters more (the benchmark reports how many choices it flips). Results are
+deterministic: the same inputs and ``method`` give the same choices on every call.
+Exact ties between the largest pair similarities are broken by a fixed rule on the
+**sorted** triplet ``a < b < c``: the first of the pairs ``(a, b), (a, c), (b, c)`` that
+attains the maximum wins (as in the reference, which takes ``itertools.combinations`` of
+the sorted triplet and an argmax). The result thus never depends on the column order of
+an input row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import comb
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+__all__ = [
+    "Agreement",
+    "NoiseCeiling",
+    "ObjectSplit",
+    "agreement_by_category",
+    "choice_agreement",
+    "noise_ceiling",
+    "odd_one_out_accuracy",
+    "odd_one_out_choices",
+    "pair_similarities",
+    "sample_triplets",
+    "split_triplets",
+    "split_triplets_by_objects",
+    "triplet_keys",
+    "triplets_from_keys",
+    "validate_triplets",
+]
+
+Similarity = Literal["dot", "cosine", "euclidean"]
+Method = Literal["auto", "gram", "rowwise"]
+
+# Below this many unordered triplets the sampler permutes all of them (8 bytes each).
+_PERMUTE_ALL_LIMIT = 1 << 24
+# A full float64 Gram matrix is used up to this many objects (4,096² × 8 B = 128 MiB).
+_FULL_GRAM_MAX_OBJECTS = 4096
+# Rows of the Gram matrix computed at once in the blocked path (block × n float64).
+_GRAM_BLOCK_BYTES = 128 << 20
+
+
+# ---------------------------------------------------------------------------------------
+# Validation and keys
+# ---------------------------------------------------------------------------------------
+
+
+def _describe_rows(rows: np.ndarray, limit: int = 10) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f"{shown}{more}"
+
+
+def _checked(
+    triplets: np.ndarray, n_objects: int | None, name: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate once; return the int64 array and the columns of its row-sorted form."""
+    arr = np.asarray(triplets)
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ValueError(f"{name}: expected an array of shape (n, 3), got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name}: expected integer object indices, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    if arr.shape[0] == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return arr, empty, empty, empty
+    # Cheap whole-array reductions first; the per-row search only runs on failure.
+    if arr.min() < 0:
+        bad = np.flatnonzero((arr < 0).any(axis=1))
+        raise ValueError(f"{name}: negative object index in rows {_describe_rows(bad)}")
+    if n_objects is not None and arr.max() >= n_objects:
+        bad = np.flatnonzero((arr >= n_objects).any(axis=1))
+        raise ValueError(
+            f"{name}: object index >= n_objects={n_objects} (valid: 0..{n_objects - 1})"
+            f" in rows {_describe_rows(bad)}"
+        )
+    x, y, z = arr[:, 0], arr[:, 1], arr[:, 2]
+    if ((x < y) & (y < z)).all():  # already sorted and distinct (e.g. from the sampler)
+        return arr, x, y, z
+    lo, hi = np.minimum(x, y), np.maximum(x, y)
+    a, c = np.minimum(lo, z), np.maximum(hi, z)
+    b = x + y + z - a - c
+    distinct = (a < b) & (b < c)
+    if not distinct.all():
+        raise ValueError(
+            f"{name}: a row must hold three distinct objects; repeated index in rows "
+            f"{_describe_rows(np.flatnonzero(~distinct))}"
+        )
+    return arr, a, b, c
+
+
+def validate_triplets(
+    triplets: np.ndarray, n_objects: int | None = None, *, name: str = "triplets"
+) -> np.ndarray:
+    """Return ``triplets`` as a C-contiguous ``int64 (n, 3)`` array after checking it.
+
+    Raises ValueError naming the offending rows when the shape or dtype is wrong, an index
+    is negative or ``>= n_objects``, or a row repeats an index.
+    """
+    return _checked(triplets, n_objects, name)[0]
+
+
+def _sort_rows(triplets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns of the validated, row-wise sorted triplets (a < b < c)."""
+    return _checked(triplets, None, "triplets")[1:]
+
+
+def triplet_keys(triplets: np.ndarray) -> np.ndarray:
+    """``int64`` key of each row's unordered triplet: the colex rank ``C(c,3)+C(b,2)+a``.
+
+    ``a < b < c`` is the sorted row; the key is the same for every column order, distinct
+    for distinct unordered triplets, and in ``[0, C(n_objects, 3))``. Exact in int64 for
+    up to about 3.8 million objects.
+    """
+    arr = validate_triplets(triplets)
+    a, b, c = _sort_rows(arr)
+    return c * (c - 1) * (c - 2) // 6 + b * (b - 1) // 2 + a
+
+
+def _largest_with_binomial_at_most(r: np.ndarray, order: int) -> np.ndarray:
+    """Largest integer k with C(k, order) <= r, elementwise (order 2 or 3), exact."""
+    if order == 3:
+        k = np.floor(np.cbrt(6.0 * r)).astype(np.int64) + 1
+
+        def binom(v):
+            return v * (v - 1) * (v - 2) // 6
+    else:
+        k = np.floor(np.sqrt(2.0 * r)).astype(np.int64) + 1
+
+        def binom(v):
+            return v * (v - 1) // 2
+
+    # The float estimate is within a couple of units; fix it exactly in integers.
+    while True:
+        over = binom(k) > r
+        if not over.any():
+            break
+        k -= over
+    while True:
+        under = binom(k + 1) <= r
+        if not under.any():
+            break
+        k += under
+    return k
+
+
+def triplets_from_keys(keys: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`triplet_keys`: sorted rows ``(a < b < c)`` from colex ranks."""
+    r = np.asarray(keys, dtype=np.int64)
+    if r.size and r.min() < 0:
+        raise ValueError("keys: triplet keys must be non-negative")
+    c = _largest_with_binomial_at_most(r, 3)
+    r2 = r - c * (c - 1) * (c - 2) // 6
+    b = _largest_with_binomial_at_most(r2, 2)
+    a = r2 - b * (b - 1) // 2
+    return np.stack([a, b, c], axis=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Sampling
+# ---------------------------------------------------------------------------------------
+
+
+def sample_triplets(
+    n_objects: int,
+    n_triplets: int,
+    *,
+    seed: int | np.random.Generator,
+    chunk_size: int = 2_000_000,
+    progress: bool = False,
+) -> np.ndarray:
+    """Draw ``n_triplets`` distinct unordered triplets of ``n_objects`` uniformly at random.
+
+    Returns ``int64 (n_triplets, 3)`` rows sorted within the row (``i < j < k``: no choice
+    applied yet), in a seeded random order. Every row has three distinct indices in
+    ``[0, n_objects)``; no unordered triplet occurs twice.
+
+    Algorithm: with ``T = C(n_objects, 3)`` unordered triplets, if ``T <= 2**24`` a seeded
+    permutation of all colex ranks (:func:`triplet_keys`) is cut to length and decoded.
+    Otherwise triplets of three distinct indices are drawn i.i.d. uniformly in chunks of
+    ``chunk_size`` (vectorised), sorted within the row, keyed as ``i·n² + j·n + k``, and
+    only the first occurrence of each key is kept, in draw order (a hash table,
+    ``pandas.Series.duplicated``, O(n)); rounds are topped up until enough distinct rows
+    exist. Keeping the first ``n`` distinct values of an i.i.d. uniform stream gives a
+    uniformly random ``n``-subset in a uniformly random order, exactly like the
+    reference's set-based Python loop. Memory is O(n_triplets): about 50 bytes per
+    triplet at the peak besides the 24-byte output.
+
+    Raises ValueError if ``n_triplets > C(n_objects, 3)`` or an argument is out of range.
+    Near-exhaustive requests with ``T > 2**24`` are exact but slow (coupon collecting).
+    """
+    if int(n_objects) != n_objects or n_objects < 3:
+        raise ValueError(f"n_objects: expected an integer >= 3, got {n_objects!r}")
+    if int(n_triplets) != n_triplets or n_triplets < 0:
+        raise ValueError(f"n_triplets: expected a non-negative integer, got {n_triplets!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
+    n_objects, n_triplets = int(n_objects), int(n_triplets)
+    total = comb(n_objects, 3)
+    if n_triplets > total:
+        raise ValueError(
+            f"n_triplets={n_triplets:,} exceeds the number of distinct unordered triplets "
+            f"of n_objects={n_objects:,}: C({n_objects}, 3) = {total:,}"
+        )
+    if total >= 2**62:
+        raise ValueError(f"n_objects={n_objects:,} is too large for int64 triplet keys")
+    rng = np.random.default_rng(seed)
+
+    if total <= _PERMUTE_ALL_LIMIT:
+        keys = rng.permutation(total)[:n_triplets]
+        out = np.empty((n_triplets, 3), dtype=np.int64)
+        for start in range(0, n_triplets, chunk_size):
+            stop = min(start + chunk_size, n_triplets)
+            out[start:stop] = triplets_from_keys(keys[start:stop])
+        return out
+
+    parts: list[np.ndarray] = []
+    seen = np.empty(0, dtype=np.int64)  # keys i·n² + j·n + k of the rows kept so far
+    bar = tqdm(total=n_triplets, disable=not progress, desc="sampling triplets")
+    while seen.size < n_triplets:
+        need = n_triplets - seen.size
+        # Over-draw so that one round usually suffices: a draw is new with probability
+        # about (T - seen) / T, and n draws collide among themselves about n²/2T times.
+        fresh = (total - seen.size) / total
+        n_draw = int(need / fresh + need * need / (2.0 * total * fresh) + 4 * need**0.5 + 64)
+        drawn = [
+            _draw_distinct_sorted(rng, n_objects, min(chunk_size, n_draw - start))
+            for start in range(0, n_draw, chunk_size)
+        ]
+        keys = np.concatenate([seen, *(k for _, k in drawn)])
+        # First occurrences in draw order (a hash table, O(n)); earlier rounds come first.
+        is_new = ~pd.Series(keys, copy=False).duplicated(keep="first").to_numpy()
+        is_new = is_new[seen.size :]
+        offset = 0
+        for rows, _ in drawn:
+            mask = is_new[offset : offset + rows.shape[0]]
+            offset += rows.shape[0]
+            parts.append(rows if mask.all() else rows[mask])
+        new_keys = keys[seen.size :]
+        seen = np.concatenate([seen, new_keys if is_new.all() else new_keys[is_new]])
+        bar.update(min(seen.size, n_triplets) - bar.n)
+    bar.close()
+    if not parts:
+        return np.empty((0, 3), dtype=np.int64)
+    out = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return out[:n_triplets]
+
+
+def _draw_distinct_sorted(
+    rng: np.random.Generator, n: int, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` i.i.d. uniform unordered triplets of distinct objects: rows sorted within
+    the row, and their keys ``i·n² + j·n + k``."""
+    i = rng.integers(0, n, size=size, dtype=np.int64)
+    j = rng.integers(0, n - 1, size=size, dtype=np.int64)
+    k = rng.integers(0, n - 2, size=size, dtype=np.int64)
+    j += j >= i  # uniform over [0, n) without i
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    k += k >= lo  # uniform over [0, n) without lo and hi
+    k += k >= hi
+    first, last = np.minimum(lo, k), np.maximum(hi, k)
+    middle = lo + hi + k - first - last
+    keys = (first * n + middle) * n + last
+    return np.stack([first, middle, last], axis=1), keys
+
+
+# ---------------------------------------------------------------------------------------
+# Simulated choices
+# ---------------------------------------------------------------------------------------
+
+
+def _prepare_features(
+    features: np.ndarray, similarity: str, relu: bool, dtype: np.dtype
+) -> np.ndarray:
+    x = np.asarray(features)
+    if x.ndim != 2:
+        raise ValueError(f"features: expected a 2-D (n_objects, n_features) array, got {x.shape}")
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
+        raise ValueError(f"features: expected a numeric array, got dtype {x.dtype}")
+    finite = np.isfinite(x).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise ValueError(
+            f"features: NaN or infinite values in {bad.size} rows ({_describe_rows(bad)}); "
+            "fix or remove these objects explicitly (dropping them would re-index every "
+            "later object)"
+        )
+    x = np.array(x, dtype=dtype, order="C", copy=True)
+    if relu:
+        np.maximum(x, 0, out=x)
+    if similarity == "cosine":
+        norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+        zero = np.flatnonzero(norms == 0)
+        if zero.size:
+            after = " after the ReLU" if relu else ""
+            raise ValueError(
+                f"features: cosine similarity is undefined for all-zero rows{after}: rows "
+                f"{_describe_rows(zero)}"
+            )
+        x /= norms[:, None]
+    return x
+
+
+def _check_similarity(similarity: str) -> None:
+    if similarity not in ("dot", "cosine", "euclidean"):
+        raise ValueError(
+            f"similarity: expected 'dot', 'cosine' or 'euclidean', got {similarity!r}"
+        )
+
+
+def _rowwise_similarities(
+    x: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, similarity: str, chunk: int
+) -> np.ndarray:
+    """Pair similarities by gathering feature rows per triplet (no Gram matrix)."""
+    out = np.empty((a.size, 3), dtype=x.dtype)
+    for start in range(0, a.size, chunk):
+        sl = slice(start, start + chunk)
+        xa, xb, xc = x[a[sl]], x[b[sl]], x[c[sl]]
+        if similarity == "euclidean":
+            # Squared distances from differences (no cancellation); sqrt is monotone.
+            for col, (u, v) in enumerate(((xa, xb), (xa, xc), (xb, xc))):
+                d = u - v
+                out[sl, col] = -np.einsum("ij,ij->i", d, d)
+        else:
+            out[sl, 0] = np.einsum("ij,ij->i", xa, xb)
+            out[sl, 1] = np.einsum("ij,ij->i", xa, xc)
+            out[sl, 2] = np.einsum("ij,ij->i", xb, xc)
+    return out
+
+
+def _gram_similarities(
+    x: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, progress: bool
+) -> np.ndarray:
+    """Pair dot products via the Gram matrix: whole if small, else upper-triangular row
+    blocks ``X[r0:r1] @ X[r0:].T`` so no n × n matrix is ever held."""
+    n = x.shape[0]
+    out = np.empty((a.size, 3), dtype=x.dtype)
+    if n <= _FULL_GRAM_MAX_OBJECTS:
+        gram = (x @ x.T).ravel()
+        np.take(gram, a * n + b, out=out[:, 0])
+        np.take(gram, a * n + c, out=out[:, 1])
+        np.take(gram, b * n + c, out=out[:, 2])
+        return out
+    block = max(1, _GRAM_BLOCK_BYTES // (n * x.itemsize))
+    # Pairs (a,b), (a,c) are looked up in a's block, (b,c) in b's block; order triplets by
+    # block once so each block's triplets are a contiguous slice.
+    for first, cols in ((a, ((b, 0), (c, 1))), (b, ((c, 2),))):
+        order = np.argsort(first // block, kind="stable")
+        starts = np.searchsorted(first[order] // block, np.arange(0, n // block + 2))
+        blocks = range(0, n, block)
+        for bi, r0 in enumerate(tqdm(blocks, disable=not progress, desc="Gram blocks")):
+            rows = order[starts[bi] : starts[bi + 1]]
+            if rows.size == 0:
+                continue
+            r1 = min(r0 + block, n)
+            gram = (x[r0:r1] @ x[r0:].T).ravel()
+            width = n - r0
+            p = (first[rows] - r0) * width
+            for second, col in cols:
+                out[rows, col] = gram[p + (second[rows] - r0)]
+    return out
+
+
+def _choices_from_similarities(
+    sims: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
+) -> np.ndarray:
+    """Rows ``[pair0, pair1, odd]`` from pair similarities of (a,b), (a,c), (b,c).
+
+    Strict comparisons give ties to the earlier pair (the documented tie rule).
+    """
+    s0, s1, s2 = sims[:, 0], sims[:, 1], sims[:, 2]
+    best = (s1 > s0).astype(np.int8)
+    best[s2 > np.maximum(s0, s1)] = 2
+    out = np.empty((a.size, 3), dtype=np.int64)
+    out[:, 0] = np.where(best == 2, b, a)
+    out[:, 1] = np.where(best == 0, b, c)
+    out[:, 2] = a + b + c - out[:, 0] - out[:, 1]  # the item outside the pair
+    return out
+
+
+def pair_similarities(
+    triplets: np.ndarray,
+    features: np.ndarray | None = None,
+    *,
+    similarity_matrix: np.ndarray | None = None,
+    similarity: Similarity = "dot",
+    relu: bool = False,
+    method: Method = "auto",
+    dtype: type[np.floating] = np.float64,
+    chunk_size: int = 200_000,
+    progress: bool = False,
+) -> np.ndarray:
+    """Similarities of the pairs ``(a,b), (a,c), (b,c)`` of each row sorted as ``a<b<c``.
+
+    Give exactly one of ``features`` (n_objects × n_features; NaN/inf raise naming the rows)
+    or ``similarity_matrix`` (n_objects × n_objects, symmetric, finite; used as is, so
+    ``similarity``/``relu`` must keep their defaults). ``similarity``: ``"dot"`` (x·y),
+    ``"cosine"`` (dot of unit rows; all-zero rows raise) or ``"euclidean"`` (negative
+    *squared* distance computed from differences: the same ranking as the negative
+    distance or the reference's 1/(1+d), without rounding ties). ``relu`` clips features at
+    0 first. ``method`` for dot/cosine: ``"gram"`` (Gram matrix, whole for <= 4,096 objects,
+    otherwise in row blocks), ``"rowwise"`` (gather feature rows per triplet in chunks) or
+    ``"auto"`` (Gram unless the Gram has many more entries than the pairs asked for).
+    Euclidean is always row-wise. Returns ``(n, 3)`` float array (``dtype``).
+    """
+    return _pair_similarities(
+        triplets,
+        features,
+        similarity_matrix,
+        similarity,
+        relu,
+        method,
+        dtype,
+        chunk_size,
+        progress,
+    )[0]
+
+
+def _pair_similarities(
+    triplets, features, similarity_matrix, similarity, relu, method, dtype, chunk_size, progress
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`pair_similarities` plus the sorted columns a, b, c (validated once)."""
+    _check_similarity(similarity)
+    if method not in ("auto", "gram", "rowwise"):
+        raise ValueError(f"method: expected 'auto', 'gram' or 'rowwise', got {method!r}")
+    if (features is None) == (similarity_matrix is None):
+        raise ValueError("give exactly one of features or similarity_matrix")
+    if similarity_matrix is not None:
+        s = np.asarray(similarity_matrix)
+        if s.ndim != 2 or s.shape[0] != s.shape[1]:
+            raise ValueError(f"similarity_matrix: expected a square matrix, got shape {s.shape}")
+        if similarity != "dot" or relu:
+            raise ValueError(
+                "similarity_matrix is used as given: leave similarity='dot' and relu=False"
+            )
+        n = s.shape[0]
+        _, a, b, c = _checked(triplets, n, "triplets")
+        finite = np.isfinite(s).all(axis=1)
+        if not finite.all():
+            bad = np.flatnonzero(~finite)
+            raise ValueError(
+                f"similarity_matrix: NaN or infinite values in rows {_describe_rows(bad)}"
+            )
+        if not np.allclose(s, s.T, rtol=1e-6, atol=1e-12 * float(np.abs(s).max() or 1.0)):
+            raise ValueError("similarity_matrix: expected a symmetric matrix")
+        flat = np.ascontiguousarray(s, dtype=dtype).ravel()
+        # Always read the upper triangle (first index < second), so a matrix that is
+        # symmetric only up to rounding gives order-independent results.
+        sims = np.stack([flat[a * n + b], flat[a * n + c], flat[b * n + c]], axis=1)
+        return sims, a, b, c
+
+    x = _prepare_features(features, similarity, relu, np.dtype(dtype))
+    n = x.shape[0]
+    _, a, b, c = _checked(triplets, n, "triplets")
+    rowwise = similarity == "euclidean" or method == "rowwise"
+    if method == "auto":
+        # The Gram route computes n²/2 products but each is BLAS-fast; gathering rows is
+        # memory-bound. Measured on 2 cores the Gram wins unless it has more than ~16×
+        # as many entries as there are pair look-ups (benchmarks/bench_triplets.py).
+        rowwise |= n > _FULL_GRAM_MAX_OBJECTS and n * n / 2 > 16 * 3 * a.size
+    if rowwise:
+        return _rowwise_similarities(x, a, b, c, similarity, chunk_size), a, b, c
+    return _gram_similarities(x, a, b, c, progress), a, b, c
+
+
+def odd_one_out_choices(
+    triplets: np.ndarray,
+    features: np.ndarray | None = None,
+    *,
+    similarity_matrix: np.ndarray | None = None,
+    similarity: Similarity = "dot",
+    relu: bool = False,
+    method: Method = "auto",
+    dtype: type[np.floating] = np.float64,
+    chunk_size: int = 200_000,
+    progress: bool = False,
+) -> np.ndarray:
+    """A deterministic chooser's odd-one-out choices for each triplet.
+
+    The most similar of the pairs (see :func:`pair_similarities` for the arguments) is the
+    pair; the remaining item is the odd one out. Returns ``int64 (n, 3)`` rows
+    ``[pair0, pair1, odd]`` with ``pair0 < pair1``, row for row with the input (the input's
+    column order is irrelevant). Exact ties go to the first of (a,b), (a,c), (b,c) of the
+    sorted triplet. For the paper's VGG-16 pipeline pass the raw ``classifier.3``
+    activations with ``relu=True``; for the rank-200 concept-level stand-in
+    (``vgg16_kernel_nmf_rank200.npy``) pass it as is (non-negative already).
+    """
+    sims, a, b, c = _pair_similarities(
+        triplets,
+        features,
+        similarity_matrix,
+        similarity,
+        relu,
+        method,
+        dtype,
+        chunk_size,
+        progress,
+    )
+    return _choices_from_similarities(sims, a, b, c)
+
+
+# ---------------------------------------------------------------------------------------
+# Splits
+# ---------------------------------------------------------------------------------------
+
+
+def _check_fraction(fraction: float, name: str) -> None:
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"{name}: expected a fraction strictly between 0 and 1, got {fraction}")
+
+
+def split_triplets(
+    triplets: np.ndarray, test_fraction: float = 0.1, *, seed: int | np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train/test split, disjoint by unordered triplet.
+
+    Distinct unordered triplets are shuffled and the first ``round(test_fraction · u)`` of
+    the ``u`` distinct ones go to test. Repeated responses to one triplet (human data) all
+    land on the same side, so no triplet is in both sets; for unique triplets (DNN data)
+    this is the reference's shuffle-then-cut 90/10 split. Returns ``(train, test)`` rows in
+    shuffled order (rows of one triplet stay adjacent).
+    """
+    _check_fraction(test_fraction, "test_fraction")
+    arr = validate_triplets(triplets)
+    rng = np.random.default_rng(seed)
+    codes = pd.factorize(triplet_keys(arr))[0]
+    n_unique = int(codes.max()) + 1 if codes.size else 0
+    rank = rng.permutation(n_unique)[codes]  # shuffled position of each row's triplet
+    order = np.lexsort((rng.permutation(arr.shape[0]), rank))
+    n_test = int(round(test_fraction * n_unique))
+    if n_unique >= 2 and n_test in (0, n_unique):
+        n_test = min(max(n_test, 1), n_unique - 1)
+    is_test = rank[order] < n_test
+    return arr[order[~is_test]], arr[order[is_test]]
+
+
+@dataclass(frozen=True)
+class ObjectSplit:
+    """Triplets split by a set of held-out objects.
+
+    ``train``: all three objects are training objects. ``mixed``: one or two held-out
+    objects (the generalisation case "a new object among known ones"). ``held_out``: all
+    three objects are held out. ``any_held_out`` = ``mixed`` + ``held_out`` (at least one).
+    Rows keep their input order within each part.
+    """
+
+    held_out_objects: np.ndarray
+    train: np.ndarray
+    mixed: np.ndarray
+    held_out: np.ndarray
+
+    @property
+    def any_held_out(self) -> np.ndarray:
+        return np.concatenate([self.mixed, self.held_out])
+
+
+def split_triplets_by_objects(
+    triplets: np.ndarray,
+    n_objects: int,
+    *,
+    held_out_objects: Sequence[int] | np.ndarray | None = None,
+    held_out_fraction: float | None = None,
+    seed: int | np.random.Generator | None = None,
+) -> ObjectSplit:
+    """Split triplets by objects for held-out-object analyses (see :class:`ObjectSplit`).
+
+    Give either ``held_out_objects`` (indices) or ``held_out_fraction`` with ``seed``
+    (``round(fraction · n_objects)`` objects drawn without replacement).
+    """
+    arr = validate_triplets(triplets, n_objects)
+    if (held_out_objects is None) == (held_out_fraction is None):
+        raise ValueError("give exactly one of held_out_objects or held_out_fraction")
+    if held_out_fraction is not None:
+        _check_fraction(held_out_fraction, "held_out_fraction")
+        if seed is None:
+            raise ValueError("seed: required when held_out_fraction is given")
+        rng = np.random.default_rng(seed)
+        k = max(1, int(round(held_out_fraction * n_objects)))
+        held = np.sort(rng.choice(n_objects, size=k, replace=False)).astype(np.int64)
+    else:
+        held = np.asarray(held_out_objects)
+        if held.ndim != 1 or (held.size and not np.issubdtype(held.dtype, np.integer)):
+            raise ValueError("held_out_objects: expected a 1-D array of integer indices")
+        held = np.unique(held.astype(np.int64))
+        if held.size and (held[0] < 0 or held[-1] >= n_objects):
+            raise ValueError(f"held_out_objects: indices must lie in [0, {n_objects})")
+    mask = np.zeros(n_objects, dtype=bool)
+    mask[held] = True
+    n_held = mask[arr].sum(axis=1)
+    return ObjectSplit(
+        held_out_objects=held,
+        train=arr[n_held == 0],
+        mixed=arr[(n_held == 1) | (n_held == 2)],
+        held_out=arr[n_held == 3],
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Noise ceiling and agreement
+# ---------------------------------------------------------------------------------------
+
+
+def _group_responses(triplets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group responses by unordered triplet.
+
+    Returns ``(unique_sorted_triplets (u,3), counts (u,3), group (n,))`` where
+    ``counts[g, col]`` is how many responses chose ``unique_sorted_triplets[g, col]`` as
+    the odd one out and ``group[r]`` is row ``r``'s triplet. Groups are in key order.
+    """
+    keys = triplet_keys(triplets)
+    uniq, group = np.unique(keys, return_inverse=True)
+    sorted_rows = triplets_from_keys(uniq)
+    odd = triplets[:, 2]
+    col = np.argmax(sorted_rows[group] == odd[:, None], axis=1)
+    counts = np.zeros((uniq.size, 3), dtype=np.int64)
+    np.add.at(counts, (group, col), 1)
+    return sorted_rows, counts, group
+
+
+@dataclass(frozen=True)
+class NoiseCeiling:
+    """Consistency of repeated human choices.
+
+    ``triplets``: the distinct triplets (sorted rows ``a<b<c``) with at least
+    ``min_responses`` responses; ``counts[g, col]``: responses choosing
+    ``triplets[g, col]`` as odd one out; ``modal_share[g]`` = max count / responses;
+    ``tied[g]``: two or three objects share the top count. ``ceiling`` is the mean of
+    ``modal_share`` over triplets (each triplet weighs the same: the published THINGS
+    ceiling, 67.22 % on the noise-ceiling set); ``pooled`` is the share of all responses
+    that equal their triplet's modal choice (each response weighs the same; 67.20 % there).
+    A tie does not change either number, since the modal share is the top count whichever
+    object holds it.
+    """
+
+    triplets: np.ndarray
+    counts: np.ndarray
+    modal_share: np.ndarray
+    tied: np.ndarray
+    ceiling: float
+    pooled: float
+    n_triplets: int
+    n_responses: int
+
+
+def noise_ceiling(triplets: np.ndarray, *, min_responses: int = 2) -> NoiseCeiling:
+    """Noise ceiling from human responses to repeated triplets (rows may repeat a triplet
+    in any column order; the last column is the odd one out).
+
+    Triplets answered fewer than ``min_responses`` times are left out (a single response
+    always agrees with itself); raises ValueError if none remains.
+    """
+    arr = validate_triplets(triplets)
+    if min_responses < 1:
+        raise ValueError(f"min_responses: expected >= 1, got {min_responses}")
+    rows, counts, _ = _group_responses(arr)
+    totals = counts.sum(axis=1)
+    keep = totals >= min_responses
+    if not keep.any():
+        raise ValueError(f"triplets: no triplet has at least min_responses={min_responses}")
+    rows, counts, totals = rows[keep], counts[keep], totals[keep]
+    top = counts.max(axis=1)
+    return NoiseCeiling(
+        triplets=rows,
+        counts=counts,
+        modal_share=top / totals,
+        tied=(counts == top[:, None]).sum(axis=1) > 1,
+        ceiling=float(np.mean(top / totals)),
+        pooled=float(top.sum() / totals.sum()),
+        n_triplets=int(rows.shape[0]),
+        n_responses=int(totals.sum()),
+    )
+
+
+def _match_model(human: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """Boolean per human row: does the model pick the same odd one out?"""
+    model_keys = triplet_keys(model)
+    order = np.argsort(model_keys, kind="stable")
+    sorted_keys = model_keys[order]
+    dup = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
+    if dup.size:
+        conflict = model[order[dup], 2] != model[order[dup + 1], 2]
+        if conflict.any():
+            rows = np.sort(order[dup[conflict]])
+            raise ValueError(
+                "model_choices: conflicting odd-one-out choices for the same triplet in "
+                f"rows {_describe_rows(rows)}"
+            )
+    human_keys = triplet_keys(human)
+    pos = np.searchsorted(sorted_keys, human_keys)
+    pos_c = np.minimum(pos, max(sorted_keys.size - 1, 0))
+    missing = (pos >= sorted_keys.size) | (sorted_keys[pos_c] != human_keys)
+    if missing.any():
+        raise ValueError(
+            "model_choices: no model choice for the triplets of human rows "
+            f"{_describe_rows(np.flatnonzero(missing))}"
+        )
+    return model[order[pos_c], 2] == human[:, 2]
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Share of human responses a model matches, with a percentile bootstrap interval.
+
+    ``matched``: per human row, whether the model's odd one out equals the human's.
+    ``unit`` says what was resampled ("triplet": distinct triplets with all their
+    responses, so repeated responses to one triplet are not treated as independent;
+    "response": individual rows).
+    """
+
+    value: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    n_bootstrap: int
+    unit: str
+    n_responses: int
+    n_triplets: int
+    matched: np.ndarray
+
+
+def _bootstrap_ratio(
+    num: np.ndarray, den: np.ndarray, n_bootstrap: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bootstrap distribution of sum(num)/sum(den) resampling units with replacement."""
+    u = num.size
+    out = np.empty(n_bootstrap)
+    per = max(1, 20_000_000 // max(u, 1))  # bound the (replicates × units) index block
+    for start in range(0, n_bootstrap, per):
+        stop = min(start + per, n_bootstrap)
+        idx = rng.integers(0, u, size=(stop - start, u))
+        out[start:stop] = num[idx].sum(axis=1) / den[idx].sum(axis=1)
+    return out
+
+
+def choice_agreement(
+    human_triplets: np.ndarray,
+    model_choices: np.ndarray,
+    *,
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    unit: Literal["triplet", "response"] = "triplet",
+    seed: int | np.random.Generator = 0,
+) -> Agreement:
+    """Share of human responses whose odd one out the model also chose.
+
+    ``human_triplets``: human rows (repeats allowed). ``model_choices``: rows from any
+    chooser (e.g. :func:`odd_one_out_choices`), last column the odd one out, covering every
+    human triplet (matched by unordered triplet; extra rows are ignored; a model triplet
+    with two different answers raises). The interval is the percentile bootstrap over
+    ``unit`` (see :class:`Agreement`), seeded.
+    """
+    human = validate_triplets(human_triplets, name="human_triplets")
+    model = validate_triplets(model_choices, name="model_choices")
+    if human.shape[0] == 0:
+        raise ValueError("human_triplets: empty")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a value in (0, 1), got {confidence}")
+    if unit not in ("triplet", "response"):
+        raise ValueError(f"unit: expected 'triplet' or 'response', got {unit!r}")
+    matched = _match_model(human, model)
+    codes = pd.factorize(triplet_keys(human))[0]
+    n_trip = int(codes.max()) + 1
+    rng = np.random.default_rng(seed)
+    if unit == "triplet":
+        num = np.bincount(codes, weights=matched, minlength=n_trip)
+        den = np.bincount(codes, minlength=n_trip).astype(float)
+    else:
+        num, den = matched.astype(float), np.ones(matched.size)
+    if n_bootstrap > 0:
+        boot = _bootstrap_ratio(num, den, n_bootstrap, rng)
+        alpha = (1 - confidence) / 2
+        lo, hi = np.quantile(boot, [alpha, 1 - alpha])
+    else:
+        lo = hi = float("nan")
+    return Agreement(
+        value=float(matched.mean()),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        confidence=confidence,
+        n_bootstrap=n_bootstrap,
+        unit=unit,
+        n_responses=int(matched.size),
+        n_triplets=n_trip,
+        matched=matched,
+    )
+
+
+def odd_one_out_accuracy(
+    triplets: np.ndarray,
+    features: np.ndarray,
+    *,
+    similarity: Similarity = "dot",
+    relu: bool = False,
+    ties: Literal["split", "rule"] = "split",
+) -> float:
+    """Share of (human) rows whose odd one out an embedding predicts.
+
+    The embedding's prediction is the item outside its most similar pair (dot product by
+    default, as for SPoSE/VICE embeddings; ``relu`` as in :func:`pair_similarities`).
+    Ties: ``"split"`` (default) gives 1/m credit when the human pair is one of m pairs
+    tied for the maximum (the expected accuracy under random tie-breaking; sparse
+    embeddings can tie at 0); ``"rule"`` applies the deterministic rule of
+    :func:`odd_one_out_choices`.
+    """
+    arr = validate_triplets(triplets)
+    if ties not in ("split", "rule"):
+        raise ValueError(f"ties: expected 'split' or 'rule', got {ties!r}")
+    sims, a, b, c = _pair_similarities(
+        arr, features, None, similarity, relu, "auto", np.float64, 200_000, False
+    )
+    if ties == "rule":
+        return float(np.mean(_choices_from_similarities(sims, a, b, c)[:, 2] == arr[:, 2]))
+    # Column of the human pair among (a,b), (a,c), (b,c): the pair excludes the odd one.
+    odd = arr[:, 2]
+    human_col = np.where(odd == c, 0, np.where(odd == b, 1, 2))
+    top = sims.max(axis=1)
+    is_top = sims == top[:, None]
+    credit = is_top[np.arange(arr.shape[0]), human_col] / is_top.sum(axis=1)
+    return float(credit.mean())
+
+
+def agreement_by_category(
+    human_triplets: np.ndarray,
+    model_choices: np.ndarray,
+    labels: Sequence | np.ndarray,
+    *,
+    by: Literal["odd_one_out", "composition"] = "odd_one_out",
+) -> pd.DataFrame:
+    """Agreement of a model with human responses, broken down by object category.
+
+    ``labels``: one category per object (length ``n_objects``; ``None``/NaN = no
+    category, which never counts as "same category", e.g. the 559 THINGS concepts outside
+    the 27 categories). ``by="odd_one_out"``: group human responses by the category of the
+    *human's* odd one out (``"(none)"`` when uncategorised). ``by="composition"``: group by
+    how the human's choice relates to categories: ``"all same"`` (all three share a
+    category), ``"pair same, odd differs"`` (the human pair shares a category the odd one
+    lacks: a category-consistent choice), ``"odd shares with pair member"`` (the odd one
+    shares a category with one of the pair, the pair members differ), ``"all different"``.
+    Returns a DataFrame with columns ``group, n_responses, n_triplets, agreement`` sorted by
+    ``n_responses`` (descending).
+    """
+    if by not in ("odd_one_out", "composition"):
+        raise ValueError(f"by: expected 'odd_one_out' or 'composition', got {by!r}")
+    codes, names = pd.factorize(pd.Series(list(labels), dtype=object), use_na_sentinel=True)
+    n_objects = codes.size
+    human = validate_triplets(human_triplets, n_objects, name="human_triplets")
+    model = validate_triplets(model_choices, name="model_choices")
+    matched = _match_model(human, model)
+    cat = codes[human]  # (n, 3); -1 = uncategorised
+    if by == "odd_one_out":
+        odd_cat = cat[:, 2]
+        group = np.where(odd_cat >= 0, np.asarray(names, dtype=object)[odd_cat], "(none)")
+    else:
+
+        def same(u, v):
+            return (u == v) & (u >= 0)
+
+        pair = same(cat[:, 0], cat[:, 1])
+        odd_pair = same(cat[:, 0], cat[:, 2]) | same(cat[:, 1], cat[:, 2])
+        group = np.select(
+            [pair & same(cat[:, 0], cat[:, 2]), pair, odd_pair],
+            ["all same", "pair same, odd differs", "odd shares with pair member"],
+            default="all different",
+        )
+    frame = pd.DataFrame({"group": group, "matched": matched, "key": triplet_keys(human)})
+    table = frame.groupby("group", sort=True).agg(
+        n_responses=("matched", "size"),
+        n_triplets=("key", "nunique"),
+        agreement=("matched", "mean"),
+    )
+    table = table.reset_index().sort_values(["n_responses", "group"], ascending=[False, True])
+    return table.reset_index(drop=True)
