@@ -1,0 +1,197 @@
+"""Open every page of the built smoke book in Debian's chromium (via Playwright).
+
+Checks what a reader sees offline: no request leaves 127.0.0.1, no local asset is
+missing, every plotly figure draws an SVG, math is typeset, and no page shows a Python
+traceback or an error output.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+# Known harmless page errors of Jupyter Book 1 pages (sphinx-thebe declares its
+# THEBE_JS_URL constant twice).
+KNOWN_PAGE_ERRORS = ("THEBE_JS_URL",)
+
+pytestmark = pytest.mark.browser
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.is_file():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(
+            f"{CHROMIUM} is missing under CI; install Debian's chromium (make system-deps)"
+        )
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); CI is not set")
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        pass
+
+
+@pytest.fixture(scope="module")
+def served_book(smoke_book):
+    assert smoke_book.returncode == 0, smoke_book.log[-5000:]
+    handler = functools.partial(_QuietHandler, directory=str(smoke_book.html_dir))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield smoke_book.html_dir, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _settle(page, pending: set[str], quiet_s: float = 0.5, timeout_s: float = 20) -> None:
+    """Wait until no request has been in flight for `quiet_s` (lazy fonts, MathJax parts).
+
+    (Playwright's "networkidle" proved unreliable on some Sphinx pages with nothing
+    pending, so the page's own request events are tracked instead.)
+    """
+    deadline = time.monotonic() + timeout_s
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        if pending:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+
+
+def _visit(browser, url: str, screenshot: Path | None = None) -> dict[str, list[str]]:
+    """Load one page; return what went wrong, by kind."""
+    found: dict[str, list[str]] = {
+        "external": [],
+        "missing": [],
+        "page_errors": [],
+        "figures": [],
+        "math": [],
+        "errors_shown": [],
+    }
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+
+    def guard(route):
+        parts = urlsplit(route.request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+            found["external"].append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/*", guard)
+    pending: set[str] = set()
+    page.on("request", lambda r: pending.add(r.url))
+    page.on("requestfinished", lambda r: pending.discard(r.url))
+    page.on("requestfailed", lambda r: pending.discard(r.url))
+    page.on(
+        "response",
+        lambda r: found["missing"].append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
+    page.on(
+        "pageerror",
+        lambda e: (
+            None
+            if any(k in str(e) for k in KNOWN_PAGE_ERRORS)
+            else found["page_errors"].append(str(e))
+        ),
+    )
+    try:
+        page.goto(url, wait_until="load")
+        n_figures = page.locator(".plotly-graph-div").count()
+        if n_figures:
+            try:
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('.plotly-graph-div')]"
+                    ".every(d => d.querySelector('svg.main-svg'))",
+                    timeout=20_000,
+                )
+            except Exception:  # playwright TimeoutError: report which page
+                found["figures"].append(f"{n_figures} plotly figure(s), not all drew an svg")
+        if page.locator("div.math, span.math").count():
+            try:
+                page.wait_for_selector("mjx-container", timeout=20_000)
+            except Exception:
+                found["math"].append("math on the page was not typeset by MathJax")
+        _settle(page, pending)
+        if pending:
+            found["missing"].append(f"requests still pending: {sorted(pending)[:3]}")
+        text = page.inner_text("body")
+        if "Traceback (most recent call last)" in text:
+            found["errors_shown"].append("a Python traceback is shown")
+        n_error_outputs = page.locator(".cell_output .traceback, .output.traceback").count()
+        if n_error_outputs:
+            found["errors_shown"].append(f"{n_error_outputs} error output block(s)")
+        if screenshot is not None:
+            page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        context.close()
+    return {kind: items for kind, items in found.items() if items}
+
+
+def test_every_page_renders_offline_without_errors(served_book, browser):
+    html_dir, base = served_book
+    # Every page of the book; `_static/*.html` are theme template macros, not pages.
+    pages = sorted(
+        rel
+        for rel in (p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html"))
+        if not rel.startswith(("_static/", "_sources/"))
+    )
+    assert "index.html" in pages and any(p.startswith("notebooks/") for p in pages)
+    shots = os.environ.get("DNNALIGN_SCREENSHOT_DIR")
+    problems = {}
+    for rel in pages:
+        shot = None
+        if shots and rel.startswith("notebooks/"):
+            shot = Path(shots) / (rel.replace("/", "__") + ".png")
+            shot.parent.mkdir(parents=True, exist_ok=True)
+        found = _visit(browser, f"{base}/{rel}", shot)
+        if found:
+            problems[rel] = found
+    assert not problems, "\n".join(f"{page}: {found}" for page, found in problems.items())
+
+
+def test_plotly_figure_pages_exist(served_book):
+    """The smoke book has at least one plotly figure, so the svg check above is live."""
+    html_dir, _ = served_book
+    assert any(
+        "plotly-graph-div" in p.read_text(encoding="utf-8") for p in html_dir.rglob("*.html")
+    ), "no page of the smoke book contains a plotly figure"
