@@ -28,7 +28,8 @@ fetch requirejs@2.3.8 requirejs-2.3.8.tgz \
 fetch @jupyter-widgets/html-manager@1.0.15 jupyter-widgets-html-manager-1.0.15.tgz \
   2b9d65cb7913e1c7d671757a10008b32c9c2448d4429513371e55c07d6107638
 
-rm -rf "$static"
+# Replace only the vendored folders; static/dnnalign/ holds the project's own files.
+rm -rf "$static/mathjax" "$static/requirejs" "$static/html-manager"
 mkdir -p "$static/mathjax/input/tex" "$static/mathjax/output/chtml/fonts" \
   "$static/mathjax/a11y" "$static/requirejs" "$static/html-manager"
 
