@@ -269,3 +269,22 @@ def test_failing_notebook_stops_the_build_naming_notebook_and_cell(tmp_path):
     ).is_file()
     assert not (out / "_build" / "executed" / "smoke" / "notebooks" / "01_fails.ipynb").exists()
     assert not (out / "_build" / "html").exists(), "jupyter-book must not run after a failure"
+
+
+def test_staging_without_executed_copies_names_the_missing_notebooks(tmp_path):
+    with pytest.raises(book.BookBuildError, match=r"no executed copy .* of: 00_data"):
+        book.stage_book("smoke", tmp_path / "executed", tmp_path / "stage", root=REPO_ROOT)
+
+
+@pytest.mark.book
+def test_no_execute_rebuilds_the_html_from_the_executed_copies(smoke_book):
+    assert smoke_book.returncode == 0, smoke_book.log[-5000:]
+    executed = sorted(smoke_book.executed_dir.rglob("*.ipynb"))
+    stamps = [p.stat().st_mtime_ns for p in executed]
+    proc = run_book_cli(
+        "build", "--profile", "smoke", "--no-execute", "--output-dir", str(smoke_book.output_dir)
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    assert "executing" not in proc.stdout
+    assert [p.stat().st_mtime_ns for p in executed] == stamps, "executed copies were rewritten"
+    assert (smoke_book.html_dir / "index.html").is_file()
