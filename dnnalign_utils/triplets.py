@@ -83,6 +83,8 @@ _PERMUTE_ALL_LIMIT = 1 << 24
 _FULL_GRAM_MAX_OBJECTS = 4096
 # Rows of the Gram matrix computed at once in the blocked path (block × n float64).
 _GRAM_BLOCK_BYTES = 128 << 20
+# Bytes of each gathered feature block in the row-wise path.
+_ROWWISE_BLOCK_BYTES = 16 << 20
 
 
 # ---------------------------------------------------------------------------------------
@@ -119,7 +121,7 @@ def _checked(
             f"{name}: object index >= n_objects={n_objects} (valid: 0..{n_objects - 1})"
             f" in rows {_describe_rows(bad)}"
         )
-    x, y, z = arr[:, 0], arr[:, 1], arr[:, 2]
+    x, y, z = arr.T.copy()  # contiguous columns: the arithmetic below is faster
     if ((x < y) & (y < z)).all():  # already sorted and distinct (e.g. from the sampler)
         return arr, x, y, z
     lo, hi = np.minimum(x, y), np.maximum(x, y)
@@ -163,26 +165,31 @@ def triplet_keys(triplets: np.ndarray) -> np.ndarray:
 
 
 def _largest_with_binomial_at_most(r: np.ndarray, order: int) -> np.ndarray:
-    """Largest integer k with C(k, order) <= r, elementwise (order 2 or 3), exact."""
+    """Largest integer k with C(k, order) <= r, elementwise (order 2 or 3), exact.
+
+    Compares ``order! · r`` with the falling factorial, so no integer division is needed.
+    """
     if order == 3:
-        k = np.floor(np.cbrt(6.0 * r)).astype(np.int64) + 1
+        scaled = 6 * r
+        k = np.cbrt(scaled.astype(np.float64)).astype(np.int64) + 1
 
-        def binom(v):
-            return v * (v - 1) * (v - 2) // 6
+        def falling(v):
+            return v * (v - 1) * (v - 2)
     else:
-        k = np.floor(np.sqrt(2.0 * r)).astype(np.int64) + 1
+        scaled = 2 * r
+        k = np.sqrt(scaled.astype(np.float64)).astype(np.int64) + 1
 
-        def binom(v):
-            return v * (v - 1) // 2
+        def falling(v):
+            return v * (v - 1)
 
-    # The float estimate is within a couple of units; fix it exactly in integers.
+    # The float estimate is within a unit or two; fix it exactly in integers.
     while True:
-        over = binom(k) > r
+        over = falling(k) > scaled
         if not over.any():
             break
         k -= over
     while True:
-        under = binom(k + 1) <= r
+        under = falling(k + 1) <= scaled
         if not under.any():
             break
         k += under
@@ -220,16 +227,17 @@ def sample_triplets(
     applied yet), in a seeded random order. Every row has three distinct indices in
     ``[0, n_objects)``; no unordered triplet occurs twice.
 
-    Algorithm: with ``T = C(n_objects, 3)`` unordered triplets, if ``T <= 2**24`` a seeded
-    permutation of all colex ranks (:func:`triplet_keys`) is cut to length and decoded.
-    Otherwise triplets of three distinct indices are drawn i.i.d. uniformly in chunks of
-    ``chunk_size`` (vectorised), sorted within the row, keyed as ``i·n² + j·n + k``, and
-    only the first occurrence of each key is kept, in draw order (a hash table,
-    ``pandas.Series.duplicated``, O(n)); rounds are topped up until enough distinct rows
-    exist. Keeping the first ``n`` distinct values of an i.i.d. uniform stream gives a
-    uniformly random ``n``-subset in a uniformly random order, exactly like the
-    reference's set-based Python loop. Memory is O(n_triplets): about 50 bytes per
-    triplet at the peak besides the 24-byte output.
+    Algorithm: each of the ``T = C(n_objects, 3)`` unordered triplets is identified by its
+    colex rank in ``[0, T)`` (:func:`triplet_keys`, an integer key of the sorted triple like
+    ``i·n² + j·n + k`` but dense). If ``T <= 2**24`` a seeded permutation of all ranks is
+    cut to length. Otherwise ranks are drawn i.i.d. uniformly with replacement and only the
+    first occurrence of each is kept, in draw order (a hash table,
+    ``pandas.Series.duplicated``, O(n)), topping up until enough distinct ranks exist.
+    Keeping the first ``n`` distinct values of an i.i.d. uniform stream gives a uniformly
+    random ``n``-subset in a uniformly random order, exactly like the reference's
+    set-based Python loop. Ranks are then decoded to rows in chunks of ``chunk_size``.
+    Memory is O(n_triplets): about 40 bytes per triplet at the peak besides the 24-byte
+    output (for 20 million triplets: 480 MB output, under 1 GB peak).
 
     Raises ValueError if ``n_triplets > C(n_objects, 3)`` or an argument is out of range.
     Near-exhaustive requests with ``T > 2**24`` are exact but slow (coupon collecting).
@@ -253,60 +261,31 @@ def sample_triplets(
 
     if total <= _PERMUTE_ALL_LIMIT:
         keys = rng.permutation(total)[:n_triplets]
-        out = np.empty((n_triplets, 3), dtype=np.int64)
-        for start in range(0, n_triplets, chunk_size):
-            stop = min(start + chunk_size, n_triplets)
-            out[start:stop] = triplets_from_keys(keys[start:stop])
-        return out
+    else:
+        # Ranks below 2**32 are hashed as uint32, several times faster than int64.
+        key_dtype = np.uint32 if total <= 2**32 else np.int64
+        keys = np.empty(0, dtype=key_dtype)
+        bar = tqdm(total=n_triplets, disable=not progress, desc="sampling triplets")
+        while keys.size < n_triplets:
+            need = n_triplets - keys.size
+            # Over-draw so that one round usually suffices: a draw is new with probability
+            # about (T - kept) / T, and n draws collide among themselves about n²/2T times.
+            fresh = (total - keys.size) / total
+            n_draw = int(need / fresh + need * need / (2.0 * total * fresh) + 4 * need**0.5 + 64)
+            draws = rng.integers(0, total, size=n_draw, dtype=np.int64).astype(key_dtype)
+            both = np.concatenate([keys, draws])
+            # First occurrences in draw order (a hash table, O(n)); kept ranks come first.
+            is_new = ~pd.Series(both, copy=False).duplicated(keep="first").to_numpy()
+            keys = both[is_new]
+            bar.update(min(keys.size, n_triplets) - bar.n)
+        bar.close()
+        keys = keys[:n_triplets].astype(np.int64)
 
-    parts: list[np.ndarray] = []
-    seen = np.empty(0, dtype=np.int64)  # keys i·n² + j·n + k of the rows kept so far
-    bar = tqdm(total=n_triplets, disable=not progress, desc="sampling triplets")
-    while seen.size < n_triplets:
-        need = n_triplets - seen.size
-        # Over-draw so that one round usually suffices: a draw is new with probability
-        # about (T - seen) / T, and n draws collide among themselves about n²/2T times.
-        fresh = (total - seen.size) / total
-        n_draw = int(need / fresh + need * need / (2.0 * total * fresh) + 4 * need**0.5 + 64)
-        drawn = [
-            _draw_distinct_sorted(rng, n_objects, min(chunk_size, n_draw - start))
-            for start in range(0, n_draw, chunk_size)
-        ]
-        keys = np.concatenate([seen, *(k for _, k in drawn)])
-        # First occurrences in draw order (a hash table, O(n)); earlier rounds come first.
-        is_new = ~pd.Series(keys, copy=False).duplicated(keep="first").to_numpy()
-        is_new = is_new[seen.size :]
-        offset = 0
-        for rows, _ in drawn:
-            mask = is_new[offset : offset + rows.shape[0]]
-            offset += rows.shape[0]
-            parts.append(rows if mask.all() else rows[mask])
-        new_keys = keys[seen.size :]
-        seen = np.concatenate([seen, new_keys if is_new.all() else new_keys[is_new]])
-        bar.update(min(seen.size, n_triplets) - bar.n)
-    bar.close()
-    if not parts:
-        return np.empty((0, 3), dtype=np.int64)
-    out = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return out[:n_triplets]
-
-
-def _draw_distinct_sorted(
-    rng: np.random.Generator, n: int, size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``size`` i.i.d. uniform unordered triplets of distinct objects: rows sorted within
-    the row, and their keys ``i·n² + j·n + k``."""
-    i = rng.integers(0, n, size=size, dtype=np.int64)
-    j = rng.integers(0, n - 1, size=size, dtype=np.int64)
-    k = rng.integers(0, n - 2, size=size, dtype=np.int64)
-    j += j >= i  # uniform over [0, n) without i
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
-    k += k >= lo  # uniform over [0, n) without lo and hi
-    k += k >= hi
-    first, last = np.minimum(lo, k), np.maximum(hi, k)
-    middle = lo + hi + k - first - last
-    keys = (first * n + middle) * n + last
-    return np.stack([first, middle, last], axis=1), keys
+    out = np.empty((n_triplets, 3), dtype=np.int64)
+    for start in range(0, n_triplets, chunk_size):
+        stop = min(start + chunk_size, n_triplets)
+        out[start:stop] = triplets_from_keys(keys[start:stop])
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -356,8 +335,10 @@ def _check_similarity(similarity: str) -> None:
 def _rowwise_similarities(
     x: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, similarity: str, chunk: int
 ) -> np.ndarray:
-    """Pair similarities by gathering feature rows per triplet (no Gram matrix)."""
-    out = np.empty((a.size, 3), dtype=x.dtype)
+    """Pair similarities, shape (3, n), by gathering feature rows per triplet (no Gram)."""
+    out = np.empty((3, a.size), dtype=x.dtype)
+    # Bound the gathered (chunk × n_features) blocks to about 16 MiB each.
+    chunk = max(1, min(chunk, _ROWWISE_BLOCK_BYTES // (x.shape[1] * x.itemsize)))
     for start in range(0, a.size, chunk):
         sl = slice(start, start + chunk)
         xa, xb, xc = x[a[sl]], x[b[sl]], x[c[sl]]
@@ -365,62 +346,66 @@ def _rowwise_similarities(
             # Squared distances from differences (no cancellation); sqrt is monotone.
             for col, (u, v) in enumerate(((xa, xb), (xa, xc), (xb, xc))):
                 d = u - v
-                out[sl, col] = -np.einsum("ij,ij->i", d, d)
+                out[col, sl] = -np.einsum("ij,ij->i", d, d)
         else:
-            out[sl, 0] = np.einsum("ij,ij->i", xa, xb)
-            out[sl, 1] = np.einsum("ij,ij->i", xa, xc)
-            out[sl, 2] = np.einsum("ij,ij->i", xb, xc)
+            out[0, sl] = np.einsum("ij,ij->i", xa, xb)
+            out[1, sl] = np.einsum("ij,ij->i", xa, xc)
+            out[2, sl] = np.einsum("ij,ij->i", xb, xc)
     return out
 
 
 def _gram_similarities(
     x: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, progress: bool
 ) -> np.ndarray:
-    """Pair dot products via the Gram matrix: whole if small, else upper-triangular row
-    blocks ``X[r0:r1] @ X[r0:].T`` so no n × n matrix is ever held."""
+    """Pair dot products, shape (3, n), via the Gram matrix: whole if small, else
+    upper-triangular row blocks ``X[r0:r1] @ X[r0:].T`` so no n × n matrix is ever held."""
     n = x.shape[0]
-    out = np.empty((a.size, 3), dtype=x.dtype)
+    out = np.empty((3, a.size), dtype=x.dtype)
     if n <= _FULL_GRAM_MAX_OBJECTS:
         gram = (x @ x.T).ravel()
-        np.take(gram, a * n + b, out=out[:, 0])
-        np.take(gram, a * n + c, out=out[:, 1])
-        np.take(gram, b * n + c, out=out[:, 2])
+        an = a * n
+        np.take(gram, an + b, out=out[0])
+        np.take(gram, an + c, out=out[1])
+        np.take(gram, b * n + c, out=out[2])
         return out
     block = max(1, _GRAM_BLOCK_BYTES // (n * x.itemsize))
-    # Pairs (a,b), (a,c) are looked up in a's block, (b,c) in b's block; order triplets by
-    # block once so each block's triplets are a contiguous slice.
+    n_blocks = -(-n // block)
+    # Pairs (a,b), (a,c) are looked up in a's block, (b,c) in b's block. Bucket triplets by
+    # block once (a stable radix sort on small integers) so each block's are one slice.
+    bucket_dtype = np.int16 if n_blocks < 2**15 else np.int64
+    lookups = []
     for first, cols in ((a, ((b, 0), (c, 1))), (b, ((c, 2),))):
-        order = np.argsort(first // block, kind="stable")
-        starts = np.searchsorted(first[order] // block, np.arange(0, n // block + 2))
-        blocks = range(0, n, block)
-        for bi, r0 in enumerate(tqdm(blocks, disable=not progress, desc="Gram blocks")):
+        bucket = (first // block).astype(bucket_dtype)
+        order = np.argsort(bucket, kind="stable")
+        starts = np.searchsorted(bucket[order], np.arange(n_blocks + 1))
+        lookups.append((first, cols, order, starts))
+    for bi in tqdm(range(n_blocks), disable=not progress, desc="Gram blocks"):
+        if all(starts[bi] == starts[bi + 1] for *_, starts in lookups):
+            continue
+        r0, r1 = bi * block, min((bi + 1) * block, n)
+        gram = (x[r0:r1] @ x[r0:].T).ravel()  # upper-triangular row block
+        width = n - r0
+        for first, cols, order, starts in lookups:
             rows = order[starts[bi] : starts[bi + 1]]
-            if rows.size == 0:
-                continue
-            r1 = min(r0 + block, n)
-            gram = (x[r0:r1] @ x[r0:].T).ravel()
-            width = n - r0
-            p = (first[rows] - r0) * width
+            p = (first[rows] - r0) * width - r0
             for second, col in cols:
-                out[rows, col] = gram[p + (second[rows] - r0)]
+                out[col, rows] = gram[p + second[rows]]
     return out
 
 
 def _choices_from_similarities(
     sims: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
 ) -> np.ndarray:
-    """Rows ``[pair0, pair1, odd]`` from pair similarities of (a,b), (a,c), (b,c).
+    """Rows ``[pair0, pair1, odd]`` from pair similarities (3, n) of (a,b), (a,c), (b,c).
 
     Strict comparisons give ties to the earlier pair (the documented tie rule).
     """
-    s0, s1, s2 = sims[:, 0], sims[:, 1], sims[:, 2]
-    best = (s1 > s0).astype(np.int8)
-    best[s2 > np.maximum(s0, s1)] = 2
-    out = np.empty((a.size, 3), dtype=np.int64)
-    out[:, 0] = np.where(best == 2, b, a)
-    out[:, 1] = np.where(best == 0, b, c)
-    out[:, 2] = a + b + c - out[:, 0] - out[:, 1]  # the item outside the pair
-    return out
+    s0, s1, s2 = sims
+    bc_wins = s2 > np.maximum(s0, s1)  # (b,c) strictly beats both: odd a
+    not_ab = bc_wins | (s1 > s0)  # (a,b) is not the pair: c is in the pair
+    pair0 = np.where(bc_wins, b, a)
+    pair1 = np.where(not_ab, c, b)
+    return np.stack([pair0, pair1, a + b + c - pair0 - pair1], axis=1)
 
 
 def pair_similarities(
@@ -448,7 +433,7 @@ def pair_similarities(
     ``"auto"`` (Gram unless the Gram has many more entries than the pairs asked for).
     Euclidean is always row-wise. Returns ``(n, 3)`` float array (``dtype``).
     """
-    return _pair_similarities(
+    sims = _pair_similarities(
         triplets,
         features,
         similarity_matrix,
@@ -459,12 +444,13 @@ def pair_similarities(
         chunk_size,
         progress,
     )[0]
+    return np.ascontiguousarray(sims.T)
 
 
 def _pair_similarities(
     triplets, features, similarity_matrix, similarity, relu, method, dtype, chunk_size, progress
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`pair_similarities` plus the sorted columns a, b, c (validated once)."""
+    """:func:`pair_similarities` as (3, n) plus the sorted columns a, b, c (validated once)."""
     _check_similarity(similarity)
     if method not in ("auto", "gram", "rowwise"):
         raise ValueError(f"method: expected 'auto', 'gram' or 'rowwise', got {method!r}")
@@ -491,7 +477,7 @@ def _pair_similarities(
         flat = np.ascontiguousarray(s, dtype=dtype).ravel()
         # Always read the upper triangle (first index < second), so a matrix that is
         # symmetric only up to rounding gives order-independent results.
-        sims = np.stack([flat[a * n + b], flat[a * n + c], flat[b * n + c]], axis=1)
+        sims = np.stack([flat[a * n + b], flat[a * n + c], flat[b * n + c]])
         return sims, a, b, c
 
     x = _prepare_features(features, similarity, relu, np.dtype(dtype))
@@ -499,10 +485,11 @@ def _pair_similarities(
     _, a, b, c = _checked(triplets, n, "triplets")
     rowwise = similarity == "euclidean" or method == "rowwise"
     if method == "auto":
-        # The Gram route computes n²/2 products but each is BLAS-fast; gathering rows is
-        # memory-bound. Measured on 2 cores the Gram wins unless it has more than ~16×
-        # as many entries as there are pair look-ups (benchmarks/bench_triplets.py).
-        rowwise |= n > _FULL_GRAM_MAX_OBJECTS and n * n / 2 > 16 * 3 * a.size
+        # The Gram route computes n²/2 products, BLAS-fast; gathering feature rows per
+        # triplet is memory-bound. Measured on 2 cores (24,102 × 4,096, float64) a Gram
+        # entry costs about 1/50 of a row-wise pair, so the Gram wins unless it has more
+        # than ~32× as many entries as there are pair look-ups (bench_triplets.py).
+        rowwise |= n > _FULL_GRAM_MAX_OBJECTS and n * n / 2 > 32 * 3 * a.size
     if rowwise:
         return _rowwise_similarities(x, a, b, c, similarity, chunk_size), a, b, c
     return _gram_similarities(x, a, b, c, progress), a, b, c
@@ -858,6 +845,7 @@ def odd_one_out_accuracy(
     # Column of the human pair among (a,b), (a,c), (b,c): the pair excludes the odd one.
     odd = arr[:, 2]
     human_col = np.where(odd == c, 0, np.where(odd == b, 1, 2))
+    sims = sims.T
     top = sims.max(axis=1)
     is_top = sims == top[:, None]
     credit = is_top[np.arange(arr.shape[0]), human_col] / is_top.sum(axis=1)
