@@ -22,7 +22,9 @@ from pathlib import Path
 PROFILE_NAMES: tuple[str, ...] = ("smoke", "default", "paper")
 
 PROFILES: dict[str, dict[str, dict[str, object]]] = {
-    "smoke": {},
+    "smoke": {
+        "00_data": {"n_bootstrap": 50},
+    },
     "default": {},
     "paper": {},
 }
