@@ -253,6 +253,16 @@ def test_sampling_guards():
         T.sample_triplets(10, -1, seed=0)
 
 
+def test_first_occurrences_matches_loop():
+    rng = np.random.default_rng(6)
+    for keys in (rng.integers(0, 50, size=300), rng.integers(0, 10**12, size=300), np.arange(9)):
+        seen, want = set(), []
+        for k in keys.tolist():
+            want.append(k not in seen)
+            seen.add(k)
+        np.testing.assert_array_equal(T._first_occurrences(keys), want)
+
+
 def test_keys_roundtrip():
     all_rows = np.array(list(itertools.combinations(range(12), 3)))
     keys = T.triplet_keys(all_rows[:, [2, 0, 1]])
