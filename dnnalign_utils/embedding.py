@@ -1,0 +1,1135 @@
+"""Sparse non-negative triplet embeddings: VICE and SPoSE.
+
+Both models explain odd-one-out choices with a non-negative embedding X (objects x
+dimensions): for a triplet (i, j, k) the pair similarities are dot products
+s_ij = x_i . x_j and the probability that k is the odd one out (i.e. (i, j) is the most
+similar pair) is softmax([s_ij, s_ik, s_jk])[0] at temperature 1 (paper_methods.md §2.1).
+
+* **VICE** (variational): a Gaussian posterior q(w) = N(mu, sigma^2) per object x
+  dimension, sigma = exp(rho) a standard deviation; reparameterised samples
+  w = mu + sigma * eps, ReLU inside the likelihood; a spike-and-slab prior, either the true
+  mixture (``prior="mixture"``, VICE-faithful) or the reference code's weighted log
+  densities (``prior="objdim_legacy"``, a single Gaussian with precision
+  pi/s_spike^2 + (1-pi)/s_slab^2, §2.3); loss = mean NLL + beta * KL / n_train.
+  Dimensions are pruned after every epoch by Benjamini-Hochberg-corrected
+  p = P(w <= 0) per dimension; training stops once the number of kept dimensions has
+  been constant for a window of epochs.
+* **SPoSE** (deterministic): a free matrix W, ReLU inside the likelihood,
+  loss = mean NLL + (lambda / n_objects) ||W||_1 + 0.01 * sum ReLU(-W) (``positivity=
+  "penalty"``, the reference) or a projection onto W >= 0 after each step
+  (``positivity="projection"``). Dimensions are kept if their maximum weight > 0.1.
+
+Training is plain PyTorch on the CPU (``torch.set_num_threads`` is respected, never
+changed): triplets are shuffled once per epoch with a seeded permutation and cut into
+contiguous slices; only the rows in a batch are sampled for the likelihood. Every draw
+comes from one dedicated ``torch.Generator``, so a checkpointed run resumes bit-exactly.
+
+Choice probabilities are returned in the triplet's column order: ``p[:, c]`` is the
+probability that the object in column ``c`` is the odd one out, so the observed choice
+(last column) has probability ``p[:, 2]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from tqdm.auto import tqdm
+
+from dnnalign_utils.provenance import (
+    array_sha256,
+    atomic_path,
+    atomic_write,
+    package_versions,
+    provenance_record,
+    write_provenance,
+)
+
+__all__ = [
+    "Embedding",
+    "FitResult",
+    "SPoSEConfig",
+    "VICEConfig",
+    "benjamini_hochberg",
+    "choice_probabilities",
+    "evaluate_embedding",
+    "evaluate_vice",
+    "fit_spose",
+    "fit_vice",
+    "from_published",
+    "load_embedding",
+    "match_dimensions",
+    "reproducibility_over_runs",
+    "save_embedding",
+    "split_half_reproducibility",
+    "spose_keep_mask",
+    "validate_triplets",
+    "vice_importance",
+    "vice_keep_mask",
+    "vice_pvalues",
+]
+
+# --------------------------------------------------------------------------- input checks
+
+
+def validate_triplets(triplets: Any, n_objects: int | None = None, name: str = "triplets"):
+    """Return `triplets` as a C-contiguous int64 (n, 3) array, or raise ValueError.
+
+    Checks the shape, integer dtype, 0 <= index < n_objects and three distinct objects per
+    row; the message names the argument and the first offending row.
+    """
+    arr = np.asarray(triplets)
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ValueError(f"{name}: expected an (n, 3) array of object indices, got {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one triplet, got 0 rows")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name}: expected an integer dtype (int64 indices), got {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.int64)
+    bad = np.flatnonzero((arr < 0).any(1))
+    if bad.size:
+        raise ValueError(f"{name}: row {bad[0]} has a negative index {arr[bad[0]].tolist()}")
+    if n_objects is not None:
+        bad = np.flatnonzero((arr >= n_objects).any(1))
+        if bad.size:
+            raise ValueError(
+                f"{name}: row {bad[0]} has index >= n_objects={n_objects}: {arr[bad[0]].tolist()}"
+            )
+    dup = (arr[:, 0] == arr[:, 1]) | (arr[:, 0] == arr[:, 2]) | (arr[:, 1] == arr[:, 2])
+    bad = np.flatnonzero(dup)
+    if bad.size:
+        raise ValueError(
+            f"{name}: row {bad[0]} repeats an object {arr[bad[0]].tolist()}; "
+            "expected three distinct objects"
+        )
+    return arr
+
+
+def _as_weights(weights: Any, name: str = "weights") -> np.ndarray:
+    w = np.asarray(weights)
+    if w.ndim != 2 or w.shape[0] == 0 or w.shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty (n_objects, n_dims) matrix, got {w.shape}")
+    if not np.issubdtype(w.dtype, np.number) or np.iscomplexobj(w):
+        raise ValueError(f"{name}: expected real numbers, got dtype {w.dtype}")
+    w = w.astype(np.float64, copy=False)
+    if not np.isfinite(w).all():
+        r, c = np.argwhere(~np.isfinite(w))[0]
+        raise ValueError(f"{name}: non-finite value at row {r}, column {c}")
+    return w
+
+
+# ------------------------------------------------------------------------------ likelihood
+
+
+def _logits(xi: torch.Tensor, xj: torch.Tensor, xk: torch.Tensor) -> torch.Tensor:
+    """Pair similarities [s_jk, s_ik, s_ij] = logits of [i odd, j odd, k odd]."""
+    return torch.stack([(xj * xk).sum(-1), (xi * xk).sum(-1), (xi * xj).sum(-1)], dim=-1)
+
+
+def _nll_terms(logits: torch.Tensor) -> torch.Tensor:
+    """-log P(last column is odd) per triplet, stably."""
+    return torch.logsumexp(logits, dim=-1) - logits[:, 2]
+
+
+def _tie_accuracy(scores: torch.Tensor) -> torch.Tensor:
+    """Expected accuracy under random tie-breaking: 1/#ties if column 2 is among the maxima.
+
+    Ties are common for sparse ReLU embeddings (all three similarities 0); scoring them as
+    the first column (plain argmax) would inflate or deflate accuracy arbitrarily.
+    """
+    is_max = scores == scores.max(dim=-1, keepdim=True).values
+    return is_max[:, 2].to(torch.float64) / is_max.sum(-1).to(torch.float64)
+
+
+def choice_probabilities(
+    weights: Any, triplets: Any, *, relu: bool = True, batch_size: int = 262_144
+) -> np.ndarray:
+    """P(object in column c is the odd one out), float64 (n, 3), for a fixed embedding.
+
+    The observed choice (last column) has probability ``p[:, 2]``. `relu` applies
+    max(0, .) to the weights first (as the models do inside the likelihood).
+    """
+    w = torch.from_numpy(_as_weights(weights))
+    t = torch.from_numpy(validate_triplets(triplets, w.shape[0]))
+    if relu:
+        w = w.clamp_min(0)
+    out = torch.empty(t.shape[0], 3, dtype=torch.float64)
+    for s in range(0, t.shape[0], batch_size):
+        b = t[s : s + batch_size]
+        out[s : s + batch_size] = torch.softmax(_logits(w[b[:, 0]], w[b[:, 1]], w[b[:, 2]]), -1)
+    return out.numpy()
+
+
+def evaluate_embedding(
+    weights: Any, triplets: Any, *, relu: bool = True, batch_size: int = 262_144
+) -> dict[str, float]:
+    """Held-out odd-one-out accuracy and mean NLL of a fixed embedding on `triplets`.
+
+    accuracy: share of triplets whose most probable odd one out is the observed (last)
+    column, ties counted as 1/#tied (expected accuracy under random tie-breaking);
+    nll: mean -log P(observed choice), natural log.
+    """
+    w = torch.from_numpy(_as_weights(weights))
+    t = torch.from_numpy(validate_triplets(triplets, w.shape[0]))
+    if relu:
+        w = w.clamp_min(0)
+    acc = 0.0
+    nll = 0.0
+    for s in range(0, t.shape[0], batch_size):
+        b = t[s : s + batch_size]
+        logits = _logits(w[b[:, 0]], w[b[:, 1]], w[b[:, 2]])
+        acc += float(_tie_accuracy(logits).sum())
+        nll += float(_nll_terms(logits).sum())
+    n = t.shape[0]
+    return {"accuracy": acc / n, "nll": nll / n, "n_triplets": n}
+
+
+def evaluate_vice(
+    mu: Any,
+    sigma: Any,
+    triplets: Any,
+    *,
+    n_samples: int = 20,
+    seed: int = 0,
+    dims: Any = None,
+    batch_size: int = 262_144,
+) -> dict[str, float]:
+    """Monte-Carlo evaluation of a VICE posterior (VICE's rule, paper_methods.md §2.3).
+
+    Draws `n_samples` full matrices W = mu + sigma * eps and averages the choice
+    probabilities over them: accuracy of the mean probability (ties as in
+    `evaluate_embedding`) and NLL = -log(mean p). Also returns the objdim variant (mean over
+    samples of the per-sample accuracy and NLL) for comparison. `dims` restricts to a
+    subset of dimensions (e.g. the kept ones).
+    """
+    mu = _as_weights(mu, "mu")
+    sigma = _as_weights(sigma, "sigma")
+    if mu.shape != sigma.shape:
+        raise ValueError(f"sigma: expected shape {mu.shape} like mu, got {sigma.shape}")
+    if (sigma < 0).any():
+        raise ValueError("sigma: expected standard deviations >= 0")
+    if n_samples < 1:
+        raise ValueError(f"n_samples: expected >= 1, got {n_samples}")
+    if dims is not None:
+        mu, sigma = mu[:, dims], sigma[:, dims]
+    t = torch.from_numpy(validate_triplets(triplets, mu.shape[0]))
+    mu_t, sd_t = torch.from_numpy(mu), torch.from_numpy(sigma)
+    g = torch.Generator().manual_seed(seed)
+    mean_p = torch.zeros(t.shape[0], 3, dtype=torch.float64)
+    per_acc = 0.0
+    per_nll = 0.0
+    for _ in range(n_samples):
+        w = (mu_t + sd_t * torch.randn(mu_t.shape, generator=g, dtype=torch.float64)).clamp_min(0)
+        for s in range(0, t.shape[0], batch_size):
+            b = t[s : s + batch_size]
+            logits = _logits(w[b[:, 0]], w[b[:, 1]], w[b[:, 2]])
+            mean_p[s : s + batch_size] += torch.softmax(logits, -1)
+            per_acc += float(_tie_accuracy(logits).sum())
+            per_nll += float(_nll_terms(logits).sum())
+    mean_p /= n_samples
+    n = t.shape[0]
+    return {
+        "accuracy": float(_tie_accuracy(mean_p).mean()),
+        "nll": float(-torch.log(mean_p[:, 2]).mean()),
+        "accuracy_mean_over_samples": per_acc / (n * n_samples),
+        "nll_mean_over_samples": per_nll / (n * n_samples),
+        "n_triplets": n,
+        "n_samples": n_samples,
+    }
+
+
+# --------------------------------------------------------------------------------- pruning
+
+
+def benjamini_hochberg(pvalues: Any, alpha: float = 0.05) -> np.ndarray:
+    """Benjamini-Hochberg rejections per column of a (n_tests, n_columns) p-value matrix.
+
+    Vectorised over columns (one batched sort, a reverse cumulative max of the
+    "p_(r) <= alpha * r / n" indicator, an unsort); equal to
+    ``statsmodels.stats.multitest.multipletests(p[:, d], alpha, method="fdr_bh")[0]`` for
+    every column d, including non-contiguous rejections (the reference code's
+    ``pruning.py:84`` takes the first instead of the last rejected rank). A 1-D input is
+    treated as a single column.
+    """
+    p = torch.as_tensor(np.asarray(pvalues, dtype=np.float64))
+    squeeze = p.ndim == 1
+    if squeeze:
+        p = p[:, None]
+    if p.ndim != 2 or p.shape[0] == 0:
+        raise ValueError(
+            f"pvalues: expected a non-empty (n_tests, n_columns) array, got {p.shape}"
+        )
+    if torch.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise ValueError("pvalues: expected values in [0, 1] without NaN")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha: expected 0 < alpha < 1, got {alpha}")
+    reject = _bh_reject_torch(p, alpha).numpy()
+    return reject[:, 0] if squeeze else reject
+
+
+def _bh_reject_torch(p: torch.Tensor, alpha: float) -> torch.Tensor:
+    n = p.shape[0]
+    sorted_p, order = torch.sort(p, dim=0)
+    # Same float64 arithmetic as statsmodels: ecdffactor = arange(1, n+1) / n, times alpha.
+    thresh = torch.arange(1, n + 1, dtype=torch.float64) / float(n) * alpha
+    below = (sorted_p <= thresh[:, None]).to(torch.uint8)
+    # Reject every rank up to the LAST rank below its threshold: reverse cumulative max.
+    reject_sorted = below.flip(0).cummax(0).values.flip(0).bool()
+    reject = torch.empty_like(reject_sorted)
+    reject.scatter_(0, order, reject_sorted)
+    return reject
+
+
+def vice_pvalues(mu: Any, sigma: Any) -> np.ndarray:
+    """p = Phi(0; mu, sigma) = P(w <= 0) per object x dimension (float64)."""
+    mu_t = torch.as_tensor(np.asarray(mu, dtype=np.float64))
+    sd_t = torch.as_tensor(np.asarray(sigma, dtype=np.float64))
+    if mu_t.shape != sd_t.shape:
+        raise ValueError(f"sigma: expected shape {tuple(mu_t.shape)} like mu, got {sd_t.shape}")
+    if (sd_t <= 0).any():
+        raise ValueError("sigma: expected strictly positive standard deviations")
+    return torch.special.ndtr(-mu_t / sd_t).numpy()
+
+
+def vice_importance(mu: Any, sigma: Any, alpha: float = 0.05) -> np.ndarray:
+    """Per dimension, the number of objects whose weight is significantly > 0 (BH at alpha)."""
+    return benjamini_hochberg(vice_pvalues(mu, sigma), alpha).sum(0)
+
+
+def vice_keep_mask(mu: Any, sigma: Any, alpha: float = 0.05, min_objects: int = 5) -> np.ndarray:
+    """Keep a dimension if MORE than `min_objects` objects are BH-significant (§2.3, k=5)."""
+    return vice_importance(mu, sigma, alpha) > min_objects
+
+
+def spose_keep_mask(weights: Any, threshold: float = 0.1) -> np.ndarray:
+    """SPoSE pruning: keep a dimension if its maximum weight exceeds `threshold`."""
+    return _as_weights(weights).max(0) > threshold
+
+
+# ------------------------------------------------------------------------ embedding object
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """A pruned, non-negative embedding with its provenance.
+
+    weights: (n_objects, n_dims) float64, >= 0, columns sorted by L1 norm (descending).
+    source_dims: for each column, its index in the unpruned parameter matrix (or in the
+        published file), so columns can be traced back.
+    scale: VICE posterior standard deviations of the same columns, or None.
+    method: "vice", "spose" or "published".
+    metadata: JSON-serialisable facts (config, seed, data hashes, epochs, ...).
+    """
+
+    weights: np.ndarray
+    source_dims: np.ndarray
+    method: str
+    scale: np.ndarray | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_objects(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def n_dims(self) -> int:
+        return int(self.weights.shape[1])
+
+
+def _sorted_embedding(
+    weights: np.ndarray,
+    source_dims: np.ndarray,
+    method: str,
+    scale: np.ndarray | None,
+    metadata: Mapping[str, Any],
+) -> Embedding:
+    """ReLU and sort columns by L1 norm, descending (stable, so ties keep their order)."""
+    w = np.maximum(weights.astype(np.float64), 0.0)
+    order = np.argsort(-np.abs(w).sum(0), kind="stable")
+    return Embedding(
+        weights=np.ascontiguousarray(w[:, order]),
+        source_dims=np.asarray(source_dims, dtype=np.int64)[order],
+        method=method,
+        scale=None if scale is None else np.ascontiguousarray(scale[:, order], dtype=np.float64),
+        metadata=dict(metadata),
+    )
+
+
+def from_published(
+    source: str | os.PathLike | np.ndarray,
+    *,
+    name: str | None = None,
+    n_objects: int | None = 1854,
+    max_negative_share: float = 0.01,
+) -> Embedding:
+    """Wrap a published plain (n, d) embedding (e.g. SPoSE-49, VICE-42) as an `Embedding`.
+
+    The matrix is ReLU'd and its columns sorted by L1 norm. Raises ValueError (naming the
+    file) for: a non-2-D or non-numeric array, non-finite values, a row count other than
+    `n_objects` (None skips the check), more than `max_negative_share` negative entries
+    (a non-negative embedding should have at most rounding noise below 0: SPoSE-49 has
+    0.07 %), or a column that is all zero after the ReLU (it cannot carry information).
+    """
+    label = str(source) if not isinstance(source, np.ndarray) else (name or "array")
+    if isinstance(source, np.ndarray):
+        raw = source
+        file_hash = array_sha256(source)
+    else:
+        path = Path(source)
+        if path.suffix != ".npy":
+            raise ValueError(f"{path}: expected a .npy file holding an (n, d) matrix")
+        try:
+            raw = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: cannot be read as a .npy array ({exc})") from exc
+        file_hash = array_sha256(raw)
+    try:
+        w = _as_weights(raw, label)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    if n_objects is not None and w.shape[0] != n_objects:
+        raise ValueError(f"{label}: expected {n_objects} rows (objects), got {w.shape[0]}")
+    neg = float((w < 0).mean())
+    if neg > max_negative_share:
+        raise ValueError(
+            f"{label}: {neg:.1%} of the entries are negative; expected a non-negative "
+            f"embedding (at most {max_negative_share:.1%} negative)"
+        )
+    dead = np.flatnonzero(np.maximum(w, 0).max(0) <= 0)
+    if dead.size:
+        raise ValueError(f"{label}: column {dead[0]} is all zero after ReLU")
+    meta = {"name": name or label, "source": label, "array_sha256": file_hash}
+    return _sorted_embedding(w, np.arange(w.shape[1]), "published", None, meta)
+
+
+def save_embedding(
+    path: str | os.PathLike,
+    embedding: Embedding,
+    *,
+    extra_arrays: Mapping[str, np.ndarray] | None = None,
+    produced_by: str = "dnnalign_utils.embedding",
+    inputs: Mapping[str, str | os.PathLike] | None = None,
+) -> Path:
+    """Write an embedding to `.npz` atomically, plus a `.provenance.json` sidecar.
+
+    The npz holds weights, source_dims, scale (if any), metadata (JSON) and the package
+    versions; `extra_arrays` (e.g. the unpruned mu/sigma) are stored beside them.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"{path}: expected a .npz file name")
+    arrays: dict[str, np.ndarray] = {
+        "weights": embedding.weights,
+        "source_dims": embedding.source_dims,
+        "method": np.array(embedding.method),
+        "metadata_json": np.array(json.dumps(embedding.metadata, sort_keys=True)),
+        "package_versions_json": np.array(json.dumps(package_versions(), sort_keys=True)),
+    }
+    if embedding.scale is not None:
+        arrays["scale"] = embedding.scale
+    for key, value in (extra_arrays or {}).items():
+        if key in arrays:
+            raise ValueError(f"extra_arrays: key {key!r} collides with a reserved name")
+        arrays[key] = np.asarray(value)
+
+    def _write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    atomic_write(path, _write)
+    record = provenance_record(
+        produced_by,
+        parameters=embedding.metadata,
+        inputs=inputs,
+        input_hashes={"weights": array_sha256(embedding.weights)},
+    )
+    write_provenance(path, record)
+    return path
+
+
+def load_embedding(path: str | os.PathLike) -> Embedding:
+    """Read an embedding written by `save_embedding` (validating its arrays)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot be read as an embedding .npz ({exc})") from exc
+    for key in ("weights", "source_dims", "method", "metadata_json"):
+        if key not in data:
+            raise ValueError(f"{path}: missing array {key!r}; not written by save_embedding?")
+    w = _as_weights(data["weights"], f"{path}: weights")
+    if (w < 0).any():
+        raise ValueError(f"{path}: weights must be non-negative")
+    if data["source_dims"].shape != (w.shape[1],):
+        raise ValueError(f"{path}: source_dims has shape {data['source_dims'].shape}")
+    scale = data.get("scale")
+    if scale is not None and scale.shape != w.shape:
+        raise ValueError(f"{path}: scale has shape {scale.shape}, expected {w.shape}")
+    return Embedding(
+        weights=w,
+        source_dims=data["source_dims"].astype(np.int64),
+        method=str(data["method"]),
+        scale=scale,
+        metadata=json.loads(str(data["metadata_json"])),
+    )
+
+
+# ------------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class VICEConfig:
+    """VICE hyper-parameters. Defaults: tuned on ~156k real human triplets (see
+    benchmarks/bench_embedding.py); the reference values are in the comments.
+
+    init_log_sigma: "reference" fills rho with -1/std(mu) as the reference code does
+    (sigma ~ 1e-3 for 100 dims), or a float used as the constant rho.
+    kl: "analytic" uses the closed-form entropy of q and, for the legacy prior, the closed
+    form of E_q[log p] (exact); for the mixture E_q[log p] is a single-sample estimate
+    over the full matrix. "sample" is the reference's single-sample log q - log p.
+    """
+
+    n_dims: int = 100
+    prior: str = "mixture"  # "mixture" (VICE) | "objdim_legacy" (objdim, Gaussian-equivalent)
+    pi: float = 0.5
+    spike_scale: float = 0.25
+    slab_scale: float = 1.0  # VICE 1.0, objdim 2.0
+    beta: float = 1.0  # human 1.0, DNN 0.24
+    lr: float = 1e-3
+    batch_size: int = 256
+    max_epochs: int = 1000
+    stability_window: int = 500
+    min_epochs: int = 0  # window is checked once epoch >= max(window, min_epochs)
+    alpha: float = 0.05
+    min_objects: int = 5
+    mc_samples: int = 20
+    init_log_sigma: str | float = "reference"
+    kl: str = "analytic"
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if self.prior not in ("mixture", "objdim_legacy"):
+            raise ValueError(f"prior: expected 'mixture' or 'objdim_legacy', got {self.prior!r}")
+        if not 0 < self.pi < 1:
+            raise ValueError(f"pi: expected 0 < pi < 1, got {self.pi}")
+        if not 0 < self.spike_scale < self.slab_scale:
+            raise ValueError(
+                f"spike_scale, slab_scale: expected 0 < spike < slab, got "
+                f"{self.spike_scale}, {self.slab_scale}"
+            )
+        if self.beta < 0:
+            raise ValueError(f"beta: expected >= 0, got {self.beta}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha: expected 0 < alpha < 1, got {self.alpha}")
+        if self.kl not in ("analytic", "sample"):
+            raise ValueError(f"kl: expected 'analytic' or 'sample', got {self.kl!r}")
+        if not (self.init_log_sigma == "reference" or isinstance(self.init_log_sigma, float)):
+            raise ValueError("init_log_sigma: expected 'reference' or a float")
+
+
+@dataclass(frozen=True)
+class SPoSEConfig:
+    """SPoSE hyper-parameters (objdim: lambda 0.00385, 90 dims, batch 100; SPoSE: 0.008)."""
+
+    n_dims: int = 100
+    l1: float = 0.008  # lambda; penalty (lambda / n_objects) * ||W||_1
+    positivity: str = "penalty"  # "penalty" (0.01 * sum ReLU(-W), reference) | "projection"
+    lr: float = 1e-3
+    batch_size: int = 256
+    max_epochs: int = 1000
+    stability_window: int = 500
+    min_epochs: int = 0
+    threshold: float = 0.1
+    init_mean: float = 0.1
+    init_std: float = 0.01
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+        if self.positivity not in ("penalty", "projection"):
+            raise ValueError(
+                f"positivity: expected 'penalty' or 'projection', got {self.positivity!r}"
+            )
+        if self.l1 < 0:
+            raise ValueError(f"l1: expected >= 0, got {self.l1}")
+
+
+def _check_common(cfg: Any) -> None:
+    for name in ("n_dims", "batch_size", "max_epochs", "stability_window"):
+        if int(getattr(cfg, name)) < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {getattr(cfg, name)}")
+    if cfg.lr <= 0:
+        raise ValueError(f"lr: expected > 0, got {cfg.lr}")
+
+
+@dataclass
+class FitResult:
+    """Outcome of `fit_vice` / `fit_spose`.
+
+    embedding: the pruned, ReLU'd, L1-sorted embedding (kept dimensions only).
+    params: unpruned parameters, float64 ("mu", "sigma" for VICE; "W" for SPoSE).
+    history: per-epoch lists (epoch, loss, nll, complexity, n_dims, seconds, and
+        val_accuracy / val_nll where validation ran).
+    converged: True if the stability rule stopped training (False: max_epochs or an
+        interruption via `until_epoch`).
+    """
+
+    embedding: Embedding
+    params: dict[str, np.ndarray]
+    history: dict[str, list]
+    converged: bool
+    epochs: int
+    train_seconds: float
+
+    def save(self, path: str | os.PathLike, inputs: Mapping[str, Any] | None = None) -> Path:
+        """Embedding + unpruned parameters + history to `.npz` with provenance."""
+        extra = {f"param_{k}": v for k, v in self.params.items()}
+        extra["history_json"] = np.array(json.dumps(self.history))
+        return save_embedding(path, self.embedding, extra_arrays=extra, inputs=inputs)
+
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+_Q_PATTERN = torch.tensor([3, 2, 1, 2, 3, 0, 1, 0, 3])
+
+
+def _lik_grad(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean NLL of a batch of ReLU'd rows x (B, 3, D) and its gradient dNLL/dx.
+
+    Hand-derived (tests compare it with autograd): the Gram matrices G = x x^T (one bmm)
+    hold the logits [s_jk, s_ik, s_ij]; with q = (softmax - e_2) / B the gradient is
+    Q x, Q symmetric with zero diagonal, Q_ij = q_ij, Q_ik = q_ik, Q_jk = q_jk.
+    """
+    n_batch = x.shape[0]
+    gram = torch.bmm(x, x.transpose(1, 2)).view(n_batch, 9)
+    logits = gram[:, [5, 2, 1]]  # s_jk, s_ik, s_ij
+    nll = _nll_terms(logits).mean()
+    q = torch.softmax(logits, -1)
+    q[:, 2] -= 1.0
+    q /= n_batch
+    qz = torch.cat([q, torch.zeros(n_batch, 1, dtype=q.dtype)], 1)
+    return nll, torch.bmm(qz[:, _Q_PATTERN].view(n_batch, 3, 3), x)
+
+
+class _VICEModel:
+    """Parameters, loss and hand-written gradients of VICE (see the module docstring).
+
+    One step: sample W = mu + sigma * eps (the whole matrix when the complexity term needs
+    a sample, i.e. mixture prior or kl="sample", and then the same sample feeds the
+    likelihood as in the reference; otherwise only the rows in the batch), gather the
+    batch rows, compute the NLL and dNLL/dW for those rows, scatter-add into dense
+    gradients of mu and rho, and add the gradient of beta * complexity / n_train.
+    """
+
+    def __init__(self, cfg: VICEConfig, n_objects: int, g: torch.Generator) -> None:
+        self.cfg = cfg
+        d = cfg.n_dims
+        std = math.sqrt(2.0 / d)  # Kaiming-normal, fan = D, ReLU gain
+        mu = torch.randn(n_objects, d, generator=g) * std
+        if cfg.init_log_sigma == "reference":
+            rho0 = -1.0 / float(mu.std())
+        else:
+            rho0 = float(cfg.init_log_sigma)
+        self.mu = mu
+        self.rho = torch.full((n_objects, d), rho0)
+        s1, s2, pi = cfg.spike_scale, cfg.slab_scale, cfg.pi
+        # legacy: pi log N(0, s1) + (1 - pi) log N(0, s2) = const - prec x^2 / 2
+        self._prec = pi / s1**2 + (1 - pi) / s2**2
+        self._legacy_const = -0.5 * _LOG_2PI - (pi * math.log(s1) + (1 - pi) * math.log(s2))
+        # mixture: log p = b0 - x^2 / (2 s2^2) + softplus(c0 - kappa x^2), exact
+        self._b0 = math.log1p(-pi) - math.log(s2) - 0.5 * _LOG_2PI
+        self._c0 = math.log(pi) - math.log(s1) - math.log1p(-pi) + math.log(s2)
+        self._kappa = 0.5 / s1**2 - 0.5 / s2**2
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.mu, self.rho]
+
+    def log_prior(self, x: torch.Tensor) -> torch.Tensor:
+        """Element-wise log prior density (legacy: the weighted log densities)."""
+        x2 = x * x
+        if self.cfg.prior == "objdim_legacy":
+            return self._legacy_const - 0.5 * self._prec * x2
+        s2 = self.cfg.slab_scale
+        return (
+            self._b0 - x2 / (2 * s2**2) + torch.nn.functional.softplus(self._c0 - self._kappa * x2)
+        )
+
+    def _log_prior_sum_grad(self, w: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """(sum of log p(w), d log p / dw) for the mixture prior in one pass.
+
+        z = c0 - kappa w^2 <= c0 (kappa > 0 as spike < slab), so exp(z) cannot overflow and
+        softplus(z) = log1p(exp(z)), sigmoid(z) = e / (1 + e) share one exp.
+        """
+        s2 = self.cfg.slab_scale
+        w2 = w * w
+        e = torch.exp(w2 * -self._kappa + self._c0)
+        total = float(self._b0 * w.numel() - w2.sum() / (2 * s2**2) + torch.log1p(e).sum())
+        sig = e.div_(e + 1.0)
+        grad = sig.mul_(-2 * self._kappa).sub_(1 / s2**2).mul_(w)
+        return total, grad
+
+    @torch.no_grad()
+    def step_grad(self, batch: torch.Tensor, g: torch.Generator, n_train: int):
+        """Set mu.grad, rho.grad for loss = NLL_batch + beta * complexity / n_train."""
+        cfg = self.cfg
+        mu, rho = self.mu, self.rho
+        n, d = mu.shape
+        flat = batch.reshape(-1)
+        sigma = rho.exp()
+        need_full = cfg.prior == "mixture" or cfg.kl == "sample"
+        if need_full or flat.numel() >= n:
+            # One sample per object: the ReLU mask and the noise are per object, so the
+            # likelihood gradient is scattered once and multiplied densely.
+            eps = torch.randn(mu.shape, generator=g)
+            noise = sigma * eps
+            w = mu + noise
+            nll, gx = _lik_grad(torch.relu(w).index_select(0, flat).view(-1, 3, d))
+            grad_mu = torch.zeros_like(mu).index_add_(0, flat, gx.view(-1, d)).mul_(w > 0)
+            grad_rho = grad_mu * noise
+        else:
+            noise_b = sigma.index_select(0, flat) * torch.randn((flat.numel(), d), generator=g)
+            w_b = mu.index_select(0, flat) + noise_b
+            nll, gx = _lik_grad(torch.relu(w_b).view(-1, 3, d))
+            gw_b = gx.view(-1, d).mul_(w_b > 0)
+            grad_mu = torch.zeros_like(mu).index_add_(0, flat, gw_b)
+            grad_rho = torch.zeros_like(rho).index_add_(0, flat, gw_b.mul_(noise_b))
+        scale = cfg.beta / n_train
+        neg_entropy = -float(rho.sum()) - 0.5 * (_LOG_2PI + 1.0) * rho.numel()
+        if cfg.kl == "sample":  # reference: log q(w) - log p(w) at the one sample
+            log_q = -float(rho.sum()) - 0.5 * float((eps * eps).sum()) - 0.5 * _LOG_2PI * n * d
+            if cfg.prior == "objdim_legacy":
+                lp = self._legacy_const * n * d - 0.5 * self._prec * float((w * w).sum())
+                dlp = -self._prec * w
+            else:
+                lp, dlp = self._log_prior_sum_grad(w)
+            comp = log_q - lp
+            grad_mu.add_(dlp, alpha=-scale)
+            grad_rho.add_(dlp * noise, alpha=-scale).sub_(scale)
+        elif cfg.prior == "objdim_legacy":  # exact: E_q[x^2] = mu^2 + sigma^2
+            var = sigma * sigma
+            cross = self._legacy_const * n * d - 0.5 * self._prec * float((mu * mu + var).sum())
+            comp = neg_entropy - cross
+            grad_mu.add_(mu, alpha=scale * self._prec)
+            grad_rho.add_(var, alpha=scale * self._prec).sub_(scale)
+        else:  # closed-form entropy, single-sample cross-entropy
+            lp, dlp = self._log_prior_sum_grad(w)
+            comp = neg_entropy - lp
+            grad_mu.add_(dlp, alpha=-scale)
+            grad_rho.add_(dlp * noise, alpha=-scale).sub_(scale)
+        mu.grad, rho.grad = grad_mu, grad_rho
+        comp /= n_train
+        return float(nll) + cfg.beta * comp, float(nll), comp
+
+    def post_step(self) -> None:
+        return None
+
+    @torch.no_grad()
+    def keep_mask(self) -> np.ndarray:
+        mu = self.mu.double()
+        sd = self.rho.double().exp()
+        p = torch.special.ndtr(-mu / sd)
+        counts = _bh_reject_torch(p, self.cfg.alpha).sum(0)
+        return (counts > self.cfg.min_objects).numpy()
+
+    @torch.no_grad()
+    def numpy_params(self) -> dict[str, np.ndarray]:
+        return {
+            "mu": self.mu.double().numpy().copy(),
+            "sigma": self.rho.double().exp().numpy().copy(),
+        }
+
+    def deterministic_weights(self) -> torch.Tensor:
+        return self.mu
+
+
+class _SPoSEModel:
+    """Parameters, loss and hand-written gradients of SPoSE (see the module docstring)."""
+
+    def __init__(self, cfg: SPoSEConfig, n_objects: int, g: torch.Generator) -> None:
+        self.cfg = cfg
+        self.W = cfg.init_mean + cfg.init_std * torch.randn(n_objects, cfg.n_dims, generator=g)
+        self.n_objects = n_objects
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.W]
+
+    @torch.no_grad()
+    def step_grad(self, batch: torch.Tensor, g: torch.Generator, n_train: int):
+        W = self.W
+        d = W.shape[1]
+        flat = batch.reshape(-1)
+        nll, gx = _lik_grad(torch.relu(W).index_select(0, flat).view(-1, 3, d))
+        grad = torch.zeros_like(W).index_add_(0, flat, gx.view(-1, d)).mul_(W > 0)
+        lam = self.cfg.l1 / self.n_objects
+        comp = lam * float(W.abs().sum())
+        grad.add_(torch.sign(W), alpha=lam)
+        if self.cfg.positivity == "penalty":
+            comp += 0.01 * float(torch.relu(-W).sum())
+            grad.sub_((W < 0).to(W.dtype), alpha=0.01)
+        W.grad = grad
+        return float(nll) + comp, float(nll), comp
+
+    @torch.no_grad()
+    def post_step(self) -> None:
+        if self.cfg.positivity == "projection":
+            self.W.clamp_(min=0)
+
+    @torch.no_grad()
+    def keep_mask(self) -> np.ndarray:
+        return (self.W.max(0).values > self.cfg.threshold).numpy()
+
+    @torch.no_grad()
+    def numpy_params(self) -> dict[str, np.ndarray]:
+        return {"W": self.W.double().numpy().copy()}
+
+    def deterministic_weights(self) -> torch.Tensor:
+        return self.W
+
+
+def _stable(n_dims_history: Sequence[int], window: int, min_epochs: int) -> bool:
+    """True once the kept-dimension count is identical (and > 0) over the last `window` epochs."""
+    epoch = len(n_dims_history)
+    if epoch < max(window, min_epochs):
+        return False
+    last = n_dims_history[-window:]
+    return last[0] > 0 and all(n == last[0] for n in last)
+
+
+def _fit(
+    method: str,
+    train: Any,
+    n_objects: int,
+    cfg: VICEConfig | SPoSEConfig,
+    *,
+    seed: int,
+    val: Any,
+    eval_every: int,
+    checkpoint_path: str | os.PathLike | None,
+    checkpoint_every: int,
+    until_epoch: int | None,
+    progress: bool,
+) -> FitResult:
+    train_np = validate_triplets(train, n_objects, "train")
+    val_np = None if val is None else validate_triplets(val, n_objects, "val")
+    if checkpoint_every < 1 or eval_every < 1:
+        raise ValueError("checkpoint_every, eval_every: expected positive integers")
+    n_train = train_np.shape[0]
+    train_hash = array_sha256(train_np)
+    identity = {
+        "method": method,
+        "config": dataclasses.asdict(cfg),
+        "seed": int(seed),
+        "n_objects": int(n_objects),
+        "train_sha256": train_hash,
+    }
+    g = torch.Generator().manual_seed(int(seed))
+    model = _VICEModel(cfg, n_objects, g) if method == "vice" else _SPoSEModel(cfg, n_objects, g)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    history: dict[str, list] = {
+        k: [] for k in ("epoch", "loss", "nll", "complexity", "n_dims", "seconds")
+    }
+    if val_np is not None:
+        history.update({"val_epoch": [], "val_accuracy": [], "val_nll": []})
+    epoch = 0
+    seconds = 0.0
+    converged = False
+
+    ckpt = None if checkpoint_path is None else Path(checkpoint_path)
+    if ckpt is not None and ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        if state["identity"] != identity:
+            raise ValueError(
+                f"{ckpt}: checkpoint belongs to another run (method/config/seed/data differ); "
+                "delete it or pass another checkpoint_path"
+            )
+        with torch.no_grad():
+            for p, saved in zip(model.parameters(), state["params"], strict=True):
+                p.copy_(saved)
+        opt.load_state_dict(state["optimizer"])
+        g.set_state(state["generator"])
+        history, epoch, seconds = state["history"], state["epoch"], state["seconds"]
+        converged = state["converged"]
+
+    def save_checkpoint() -> None:
+        state = {
+            "identity": identity,
+            "params": [p.detach().clone() for p in model.parameters()],
+            "optimizer": opt.state_dict(),
+            "generator": g.get_state(),
+            "history": history,
+            "epoch": epoch,
+            "seconds": seconds,
+            "converged": converged,
+        }
+        with atomic_path(ckpt) as tmp:
+            torch.save(state, tmp)
+
+    train_t = torch.from_numpy(train_np)
+    val_t = None if val_np is None else torch.from_numpy(val_np)
+    bar = tqdm(total=cfg.max_epochs, initial=epoch, disable=not progress, desc=f"{method} epochs")
+    while not converged and epoch < cfg.max_epochs:
+        if until_epoch is not None and epoch >= until_epoch:
+            break
+        t0 = time.perf_counter()
+        shuffled = train_t[torch.randperm(n_train, generator=g)]
+        tot = tot_nll = tot_comp = 0.0
+        n_batches = 0
+        for s in range(0, n_train, cfg.batch_size):
+            loss, nll, comp = model.step_grad(shuffled[s : s + cfg.batch_size], g, n_train)
+            opt.step()
+            model.post_step()
+            tot += loss
+            tot_nll += nll
+            tot_comp += comp
+            n_batches += 1
+        epoch += 1
+        n_dims = int(model.keep_mask().sum())
+        dt = time.perf_counter() - t0
+        seconds += dt
+        row = (epoch, tot / n_batches, tot_nll / n_batches, tot_comp / n_batches, n_dims, dt)
+        for k, v in zip(
+            ("epoch", "loss", "nll", "complexity", "n_dims", "seconds"), row, strict=True
+        ):
+            history[k].append(v)
+        if val_t is not None and (epoch % eval_every == 0 or epoch == cfg.max_epochs):
+            keep = torch.from_numpy(model.keep_mask())
+            with torch.no_grad():
+                w = model.deterministic_weights()[:, keep].double()
+                res = evaluate_embedding(w.numpy(), val_np)
+            history["val_epoch"].append(epoch)
+            history["val_accuracy"].append(res["accuracy"])
+            history["val_nll"].append(res["nll"])
+        converged = _stable(history["n_dims"], cfg.stability_window, cfg.min_epochs)
+        bar.update(1)
+        bar.set_postfix(loss=f"{tot / n_batches:.4f}", dims=n_dims)
+        if ckpt is not None and (epoch % checkpoint_every == 0 or converged):
+            save_checkpoint()
+    bar.close()
+    if ckpt is not None:
+        save_checkpoint()
+
+    params = model.numpy_params()
+    keep = np.flatnonzero(model.keep_mask())
+    meta = {
+        **identity,
+        "n_train": n_train,
+        "epochs": epoch,
+        "converged": converged,
+        "train_seconds": seconds,
+        "torch_threads": torch.get_num_threads(),
+    }
+    if method == "vice":
+        emb = _sorted_embedding(
+            params["mu"][:, keep], keep, "vice", params["sigma"][:, keep], meta
+        )
+    else:
+        emb = _sorted_embedding(params["W"][:, keep], keep, "spose", None, meta)
+    return FitResult(emb, params, history, converged, epoch, seconds)
+
+
+def fit_vice(
+    train: Any,
+    n_objects: int,
+    config: VICEConfig | None = None,
+    *,
+    seed: int = 0,
+    val: Any = None,
+    eval_every: int = 10,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_every: int = 10,
+    until_epoch: int | None = None,
+    progress: bool = True,
+) -> FitResult:
+    """Fit VICE to (n, 3) triplets (last column odd one out) over `n_objects` objects.
+
+    `val` triplets are scored every `eval_every` epochs at ReLU(mu) of the kept dimensions
+    (cheap, deterministic); use `evaluate_vice` for the Monte-Carlo score. With
+    `checkpoint_path`, the full state (parameters, Adam moments, generator state,
+    history) is written atomically every `checkpoint_every` epochs and at the end, and an
+    existing checkpoint of the same run (same method, config, seed and data hash) is
+    resumed: the result equals an uninterrupted run bit for bit. `until_epoch` stops
+    early as if interrupted (for tests and time-sliced runs).
+    """
+    return _fit(
+        "vice",
+        train,
+        n_objects,
+        config or VICEConfig(),
+        seed=seed,
+        val=val,
+        eval_every=eval_every,
+        checkpoint_path=checkpoint_path,
+        checkpoint_every=checkpoint_every,
+        until_epoch=until_epoch,
+        progress=progress,
+    )
+
+
+def fit_spose(
+    train: Any,
+    n_objects: int,
+    config: SPoSEConfig | None = None,
+    *,
+    seed: int = 0,
+    val: Any = None,
+    eval_every: int = 10,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_every: int = 10,
+    until_epoch: int | None = None,
+    progress: bool = True,
+) -> FitResult:
+    """Fit SPoSE; arguments as in `fit_vice`. Stops by the same dimension-stability rule."""
+    return _fit(
+        "spose",
+        train,
+        n_objects,
+        config or SPoSEConfig(),
+        seed=seed,
+        val=val,
+        eval_every=eval_every,
+        checkpoint_path=checkpoint_path,
+        checkpoint_every=checkpoint_every,
+        until_epoch=until_epoch,
+        progress=progress,
+    )
+
+
+# ------------------------------------------------------------------- matching dimensions
+
+
+def _corr_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r between every column of a and every column of b; 0 where a column is
+    constant (no variance means no evidence of correspondence)."""
+    a = a - a.mean(0)
+    b = b - b.mean(0)
+    na = np.sqrt((a * a).sum(0))
+    nb = np.sqrt((b * b).sum(0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (a.T @ b) / np.outer(na, nb)
+    r[~np.isfinite(r)] = 0.0
+    return np.clip(r, -1.0, 1.0)
+
+
+def match_dimensions(
+    a: Any, b: Any, *, method: str = "hungarian", objects: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Match the dimensions (columns) of embeddings `a` and `b` over the same objects.
+
+    method="hungarian": a one-to-one assignment maximising the summed Pearson r
+    (``linear_sum_assignment`` on -r); "greedy": go through the columns of `a` in order
+    (importance order) and take the best-correlated unused column of `b` (the reference's
+    rule). `objects` restricts the correlation to a subset of rows. Returns ``pairs``
+    (m, 2) int64 [column of a, column of b], in the order of a's columns, and ``r`` (m,).
+    """
+    a = _as_weights(a, "a")
+    b = _as_weights(b, "b")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"b: expected {a.shape[0]} rows like a, got {b.shape[0]}")
+    if objects is not None:
+        a, b = a[objects], b[objects]
+    r = _corr_columns(a, b)
+    if method == "hungarian":
+        rows, cols = linear_sum_assignment(-r)
+    elif method == "greedy":
+        used = np.zeros(r.shape[1], dtype=bool)
+        rows_l, cols_l = [], []
+        for i in range(r.shape[0]):
+            if used.all():
+                break
+            cand = np.where(used, -np.inf, r[i])
+            j = int(np.argmax(cand))
+            used[j] = True
+            rows_l.append(i)
+            cols_l.append(j)
+        rows, cols = np.array(rows_l, dtype=np.int64), np.array(cols_l, dtype=np.int64)
+    else:
+        raise ValueError(f"method: expected 'hungarian' or 'greedy', got {method!r}")
+    pairs = np.stack([rows, cols], 1).astype(np.int64)
+    return pairs, r[rows, cols]
+
+
+# --------------------------------------------------------------------- reproducibility
+
+
+def split_half_reproducibility(a: Any, b: Any, *, seed: int = 42) -> np.ndarray:
+    """Per dimension of `a`: Pearson r on a held-out half of the objects with the column of
+    `b` that correlates best with it on the other half (§2.4).
+
+    A random 50/50 object mask (seed) splits the rows; matching with replacement on half 1
+    removes the max-selection bias from the score on half 2.
+    """
+    a = _as_weights(a, "a")
+    b = _as_weights(b, "b")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"b: expected {a.shape[0]} rows like a, got {b.shape[0]}")
+    n = a.shape[0]
+    if n < 4:
+        raise ValueError(f"a: expected at least 4 objects to split in halves, got {n}")
+    perm = np.random.default_rng(seed).permutation(n)
+    half1, half2 = perm[: n // 2], perm[n // 2 :]
+    best = np.argmax(_corr_columns(a[half1], b[half1]), axis=1)
+    r2 = _corr_columns(a[half2], b[half2])
+    return r2[np.arange(a.shape[1]), best]
+
+
+@dataclass(frozen=True)
+class Reproducibility:
+    """Result of `reproducibility_over_runs`.
+
+    per_dim: {label: (n_dims,) Fisher-z mean over the OTHER runs of the split-half r}.
+    mean: {label: mean of per_dim}; share_reproducible: {label: share of dims with
+    per_dim > threshold}; best: the label with the highest mean (the paper's selection
+    rule, keyed by label, not by position).
+    """
+
+    per_dim: dict[str, np.ndarray]
+    mean: dict[str, float]
+    share_reproducible: dict[str, float]
+    best: str
+    threshold: float
+
+
+def reproducibility_over_runs(
+    embeddings: Mapping[str, Any], *, seed: int = 42, threshold: float = 0.8
+) -> Reproducibility:
+    """Reproducibility of each run's dimensions across the other runs (e.g. seeds).
+
+    For each ordered pair of different runs (i, j), `split_half_reproducibility(i, j,
+    seed)`; per dimension of i the r values are averaged over j != i in Fisher-z space
+    (r clipped to +-0.999999) and back-transformed. Pass the *pruned* embeddings
+    (Embedding.weights). Fixes the reference's bugs (§9.2): no zero self-pair in the
+    average, and the best run is returned by its label.
+    """
+    if len(embeddings) < 2:
+        raise ValueError(f"embeddings: expected at least 2 runs, got {len(embeddings)}")
+    mats = {
+        str(k): _as_weights(v.weights if isinstance(v, Embedding) else v, f"run {k}")
+        for k, v in embeddings.items()
+    }
+    rows = {m.shape[0] for m in mats.values()}
+    if len(rows) != 1:
+        raise ValueError(f"embeddings: expected the same objects in every run, got rows {rows}")
+    per_dim, mean, share = {}, {}, {}
+    for ki, a in mats.items():
+        zs = [
+            np.arctanh(np.clip(split_half_reproducibility(a, b, seed=seed), -0.999999, 0.999999))
+            for kj, b in mats.items()
+            if kj != ki
+        ]
+        r = np.tanh(np.mean(zs, axis=0))
+        per_dim[ki] = r
+        mean[ki] = float(r.mean())
+        share[ki] = float((r > threshold).mean())
+    best = max(mean, key=lambda k: mean[k])
+    return Reproducibility(per_dim, mean, share, best, threshold)
