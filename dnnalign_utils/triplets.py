@@ -151,11 +151,6 @@ def validate_triplets(
     return _checked(triplets, n_objects, name)[0]
 
 
-def _sort_rows(triplets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Columns of the validated, row-wise sorted triplets (a < b < c)."""
-    return _checked(triplets, None, "triplets")[1:]
-
-
 def triplet_keys(triplets: np.ndarray) -> np.ndarray:
     """``int64`` key of each row's unordered triplet: the colex rank ``C(c,3)+C(b,2)+a``.
 
@@ -163,8 +158,7 @@ def triplet_keys(triplets: np.ndarray) -> np.ndarray:
     for distinct unordered triplets, and in ``[0, C(n_objects, 3))``. Exact in int64 for
     up to about 3.8 million objects.
     """
-    arr = validate_triplets(triplets)
-    a, b, c = _sort_rows(arr)
+    _, a, b, c = _checked(triplets, None, "triplets")
     return c * (c - 1) * (c - 2) // 6 + b * (b - 1) // 2 + a
 
 
@@ -584,15 +578,23 @@ def split_triplets(
     _check_fraction(test_fraction, "test_fraction")
     arr = validate_triplets(triplets)
     rng = np.random.default_rng(seed)
-    codes = pd.factorize(triplet_keys(arr))[0]
-    n_unique = int(codes.max()) + 1 if codes.size else 0
+    keys = triplet_keys(arr)
+    if _first_occurrences(keys).all():  # all distinct (e.g. DNN triplets): shuffle, cut
+        n_test = _n_test(test_fraction, arr.shape[0])
+        order = rng.permutation(arr.shape[0])
+        return arr[order[n_test:]], arr[order[:n_test]]
+    codes = pd.factorize(keys)[0]
+    n_unique = int(codes.max()) + 1
     rank = rng.permutation(n_unique)[codes]  # shuffled position of each row's triplet
     order = np.lexsort((rng.permutation(arr.shape[0]), rank))
-    n_test = int(round(test_fraction * n_unique))
-    if n_unique >= 2 and n_test in (0, n_unique):
-        n_test = min(max(n_test, 1), n_unique - 1)
-    is_test = rank[order] < n_test
+    is_test = rank[order] < _n_test(test_fraction, n_unique)
     return arr[order[~is_test]], arr[order[is_test]]
+
+
+def _n_test(fraction: float, n: int) -> int:
+    """round(fraction · n), kept within [1, n - 1] when n >= 2 so neither side is empty."""
+    n_test = int(round(fraction * n))
+    return min(max(n_test, 1), n - 1) if n >= 2 else n_test
 
 
 @dataclass(frozen=True)
