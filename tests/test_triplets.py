@@ -424,17 +424,18 @@ def test_agreement_constructed():
     assert (perfect.value, perfect.ci_low, perfect.ci_high) == (1.0, 1.0, 1.0)
 
 
-def test_agreement_bootstrap_matches_loop():
-    # The vectorised cluster bootstrap equals a plain loop drawing the same indices.
-    matched = np.array([1, 1, 0, 1, 0, 0, 1, 1, 1, 0], dtype=float)
-    group = np.array([0, 0, 1, 1, 2, 3, 3, 3, 4, 4])
-    num = np.bincount(group, weights=matched)
-    den = np.bincount(group).astype(float)
-    boot = T._bootstrap_ratio(num, den, 50, np.random.default_rng(3))
+def test_agreement_bootstrap_matches_index_resampling():
+    # The pattern-multinomial bootstrap has the distribution of plain index resampling.
     rng = np.random.default_rng(3)
-    idx = rng.integers(0, 5, size=(50, 5))
-    loop = [sum(num[i] for i in row) / sum(den[i] for i in row) for row in idx]
-    np.testing.assert_allclose(boot, loop)
+    den = rng.integers(1, 5, size=60).astype(float)
+    num = rng.binomial(den.astype(int), 0.6).astype(float)
+    fast = T._bootstrap_ratio(num, den, 20_000, np.random.default_rng(4))
+    idx = rng.integers(0, 60, size=(20_000, 60))
+    slow = num[idx].sum(axis=1) / den[idx].sum(axis=1)
+    np.testing.assert_allclose(
+        np.quantile(fast, [0.025, 0.5, 0.975]), np.quantile(slow, [0.025, 0.5, 0.975]), atol=0.01
+    )
+    assert fast.std() == pytest.approx(slow.std(), rel=0.05)
 
 
 def test_agreement_input_errors():
