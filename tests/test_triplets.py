@@ -360,21 +360,27 @@ def test_noise_ceiling_constructed():
         T.noise_ceiling(np.array([[0, 1, 2]]))
 
 
+def parse_noise_ceiling_file() -> np.ndarray:
+    """Local parser: 1-based i, j, k, position (1-3) of the odd one out, subject."""
+    path = paths.data_dir() / "things" / "human" / "triplets_noise_ceiling_set.tsv"
+    raw = np.loadtxt(path, dtype=np.int64, delimiter="\t")
+    ijk, pos = raw[:, :3] - 1, raw[:, 3] - 1
+    odd = ijk[np.arange(len(raw)), pos]
+    keep = np.arange(3)[None, :] != pos[:, None]
+    return np.column_stack([ijk[keep].reshape(-1, 2), odd])
+
+
 def load_noise_ceiling_set() -> np.ndarray:
-    try:
-        from dnnalign_utils.data import load_noise_ceiling_triplets
-    except ImportError:  # the data layer is written in parallel; parse the file here
-        path = paths.data_dir() / "things" / "human" / "triplets_noise_ceiling_set.tsv"
-        raw = np.loadtxt(path, dtype=np.int64, delimiter="\t")
-        ijk, pos = raw[:, :3] - 1, raw[:, 3] - 1  # 1-based indices and positions
-        odd = ijk[np.arange(len(raw)), pos]
-        keep = np.arange(3)[None, :] != pos[:, None]
-        return np.column_stack([ijk[keep].reshape(-1, 2), odd])
-    return np.asarray(load_noise_ceiling_triplets())[:, :3]
+    try:  # the data layer, when present; else the local parser
+        from dnnalign_utils.data import load_triplets_noise_ceiling
+    except ImportError:
+        return parse_noise_ceiling_file()
+    return load_triplets_noise_ceiling().triplets
 
 
 def test_noise_ceiling_real_file_gives_published_value():
     tri = load_noise_ceiling_set()
+    np.testing.assert_array_equal(tri, parse_noise_ceiling_file())
     nc = T.noise_ceiling(tri)
     assert nc.n_triplets == 1000 and nc.n_responses == 20_000
     assert round(100 * nc.ceiling, 2) == 67.22
