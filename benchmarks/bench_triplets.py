@@ -45,10 +45,14 @@ def loop_reference(features: np.ndarray, n_triplets: int, seed: int) -> np.ndarr
     return np.array(out, dtype=np.int64)
 
 
-def time_loop(features: np.ndarray, n_triplets: int) -> tuple[float, np.ndarray]:
-    start = time.perf_counter()
-    rows = loop_reference(features, n_triplets, seed=0)
-    return time.perf_counter() - start, rows
+def time_loop(features: np.ndarray, n_triplets: int, repeats: int = 2) -> tuple[float, np.ndarray]:
+    """Best-of-``repeats`` loop time (the machine is shared: best-of for both sides)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        rows = loop_reference(features, n_triplets, seed=0)
+        best = min(best, time.perf_counter() - start)
+    return best, rows
 
 
 def time_vectorised(
@@ -112,7 +116,7 @@ def main() -> None:
         x = np.maximum(
             rng.standard_normal((args.large_objects, args.large_features), dtype=np.float32), 0
         )
-        loop_s, loop_rows = time_loop(x, args.large_loop_triplets)
+        loop_s, loop_rows = time_loop(x, args.large_loop_triplets, repeats=1)
         loop_rate = args.large_loop_triplets / loop_s
         # The loop sums in float32; compare choices in float32 too (float64 may break near-
         # ties differently), and report agreement rather than assert it.

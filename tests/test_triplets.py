@@ -205,9 +205,12 @@ def assert_valid_sample(tri: np.ndarray, n_objects: int, n: int) -> None:
     assert len(set(map(tuple, tri.tolist()))) == n
 
 
-@pytest.mark.parametrize("permute_limit", [1 << 24, 0])  # permutation path, rejection path
-def test_sampling_unique_sorted_in_range(monkeypatch, permute_limit):
+@pytest.mark.parametrize(
+    ("permute_limit", "hash_max"), [(1 << 24, 2_000_000), (0, 2_000_000), (0, 0)]
+)  # permutation path; rejection path with hash or sort dedupe
+def test_sampling_unique_sorted_in_range(monkeypatch, permute_limit, hash_max):
     monkeypatch.setattr(T, "_PERMUTE_ALL_LIMIT", permute_limit)
+    monkeypatch.setattr(T, "_HASH_DEDUPE_MAX", hash_max)
     # exhaustive small n, near-exhaustive, and sparse over many objects; small chunks
     for n_objects, n in [(10, 120), (12, 219), (30, 4000), (1854, 50_000), (24_102, 20_000)]:
         tri = T.sample_triplets(n_objects, n, seed=n_objects, chunk_size=1000)
@@ -253,7 +256,9 @@ def test_sampling_guards():
         T.sample_triplets(10, -1, seed=0)
 
 
-def test_first_occurrences_matches_loop():
+@pytest.mark.parametrize("hash_max", [2_000_000, 0])  # hash path, sort path
+def test_first_occurrences_matches_loop(monkeypatch, hash_max):
+    monkeypatch.setattr(T, "_HASH_DEDUPE_MAX", hash_max)
     rng = np.random.default_rng(6)
     for keys in (rng.integers(0, 50, size=300), rng.integers(0, 10**12, size=300), np.arange(9)):
         seen, want = set(), []
