@@ -49,7 +49,9 @@ an input row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from math import comb
 from typing import Literal
@@ -87,6 +89,9 @@ _FULL_GRAM_MAX_OBJECTS = 4096
 _GRAM_BLOCK_BYTES = 128 << 20
 # Bytes of each gathered feature block in the row-wise path.
 _ROWWISE_BLOCK_BYTES = 16 << 20
+# Gathers and choices run in contiguous chunks of this many triplets, one thread per CPU
+# (numpy releases the GIL in take and ufuncs; measured 1.4× faster on 2 busy cores).
+_THREAD_CHUNK = 1 << 18
 # Deduplicate by hashing up to this many keys, by sorting beyond (see _first_occurrences).
 _HASH_DEDUPE_MAX = 2_000_000
 # Progress bars only for calls at least this large (smaller ones take about a second).
@@ -344,6 +349,30 @@ def _prepare_features(
     return x
 
 
+def _n_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _in_chunks(n: int, work: Callable[[slice], None]) -> None:
+    """Run ``work`` on contiguous slices of ``range(n)``, in threads when there are several.
+
+    Each slice writes only its own part of the output, so results do not depend on the
+    number of threads or their scheduling.
+    """
+    slices = [slice(i, min(i + _THREAD_CHUNK, n)) for i in range(0, n, _THREAD_CHUNK)]
+    threads = min(_n_threads(), len(slices))
+    if threads <= 1:
+        for sl in slices:
+            work(sl)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(work, slices):  # re-raises any worker exception
+            pass
+
+
 def _check_similarity(similarity: str) -> None:
     if similarity not in ("dot", "cosine", "euclidean"):
         raise ValueError(
@@ -389,10 +418,14 @@ def _gram_similarities(
     out = np.empty((3, a.size), dtype=x.dtype)
     if n <= _FULL_GRAM_MAX_OBJECTS:
         gram = (x @ x.T).ravel()
-        an = a * n
-        np.take(gram, an + b, out=out[0])
-        np.take(gram, an + c, out=out[1])
-        np.take(gram, b * n + c, out=out[2])
+
+        def gather(sl: slice) -> None:
+            an = a[sl] * n
+            np.take(gram, an + b[sl], out=out[0, sl])
+            np.take(gram, an + c[sl], out=out[1, sl])
+            np.take(gram, b[sl] * n + c[sl], out=out[2, sl])
+
+        _in_chunks(a.size, gather)
         return out
     block = max(1, _GRAM_BLOCK_BYTES // (n * x.itemsize))
     n_blocks = -(-n // block)
@@ -427,12 +460,20 @@ def _choices_from_similarities(
 
     Strict comparisons give ties to the earlier pair (the documented tie rule).
     """
-    s0, s1, s2 = sims
-    bc_wins = s2 > np.maximum(s0, s1)  # (b,c) strictly beats both: odd a
-    not_ab = bc_wins | (s1 > s0)  # (a,b) is not the pair: c is in the pair
-    pair0 = np.where(bc_wins, b, a)
-    pair1 = np.where(not_ab, c, b)
-    return np.stack([pair0, pair1, a + b + c - pair0 - pair1], axis=1)
+    out = np.empty((a.size, 3), dtype=np.int64)
+
+    def choose(sl: slice) -> None:
+        s0, s1, s2 = sims[0, sl], sims[1, sl], sims[2, sl]
+        bc_wins = s2 > np.maximum(s0, s1)  # (b,c) strictly beats both: odd a
+        not_ab = bc_wins | (s1 > s0)  # (a,b) is not the pair: c is in the pair
+        pair0 = np.where(bc_wins, b[sl], a[sl])
+        pair1 = np.where(not_ab, c[sl], b[sl])
+        out[sl, 0] = pair0
+        out[sl, 1] = pair1
+        out[sl, 2] = a[sl] + b[sl] + c[sl] - pair0 - pair1  # the item outside the pair
+
+    _in_chunks(a.size, choose)
+    return out
 
 
 def pair_similarities(

@@ -60,7 +60,8 @@ def unordered(rows: np.ndarray) -> list[tuple[int, ...]]:
 @pytest.mark.parametrize("similarity", ["dot", "cosine", "euclidean"])
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("method", ["auto", "gram", "rowwise"])
-def test_choices_match_brute_force(similarity, relu, method):
+def test_choices_match_brute_force(monkeypatch, similarity, relu, method):
+    monkeypatch.setattr(T, "_THREAD_CHUNK", 37)  # many chunks, run in threads
     rng = np.random.default_rng(1)
     x = rng.normal(size=(40, 7)) + 0.3
     tri = random_triplets(rng, 40, 400)
@@ -147,6 +148,9 @@ def test_vgg_stand_in_choices_are_deterministic_and_float32_close():
     # W >= 0, so the ReLU changes nothing
     np.testing.assert_array_equal(first, T.odd_one_out_choices(tri, w, relu=True))
     np.testing.assert_array_equal(first, T.odd_one_out_choices(tri, w, method="rowwise"))
+    with pytest.MonkeyPatch.context() as patch:  # threaded chunks give the same answer
+        patch.setattr(T, "_THREAD_CHUNK", 1000)
+        np.testing.assert_array_equal(first, T.odd_one_out_choices(tri, w))
     f32 = T.odd_one_out_choices(tri, w, dtype=np.float32)
     assert np.mean((f32 != first).any(axis=1)) < 1e-3  # only near-ties may flip
 
