@@ -255,6 +255,25 @@ def load_categories27() -> pd.DataFrame:
     return out
 
 
+def category_labels(categories: pd.DataFrame | None = None) -> pd.Series:
+    """One category per concept: the most specific of its THINGS categories, or NaN.
+
+    A concept may belong to several of the 27 categories (``banana``: food and fruit);
+    for breakdowns that need one label per concept the smallest category it belongs to
+    is taken (fruit is smaller than food), ties broken by column order. Concepts in no
+    category get NaN. ``categories`` defaults to :func:`load_categories27`.
+    """
+    table = load_categories27() if categories is None else categories
+    sizes = table.sum(axis=0).to_numpy()
+    member = table.to_numpy(dtype=bool)
+    # Rank each member category by size; non-members get +inf so argmin skips them.
+    ranked = np.where(member, sizes[None, :], np.inf)
+    best = np.argmin(ranked, axis=1)
+    labels = np.asarray(table.columns, dtype=object)[best]
+    labels[~member.any(axis=1)] = np.nan
+    return pd.Series(labels, index=table.index, name="category")
+
+
 def _word_matches(words: pd.Series, concepts: pd.DataFrame) -> np.ndarray:
     """Whether each word (aligned with `concepts`) names its concept: the THINGS word,
     the uniqueID, or the uniqueID with underscores as spaces."""

@@ -65,6 +65,7 @@ __all__ = [
     "NoiseCeiling",
     "ObjectSplit",
     "agreement_by_category",
+    "agreement_table",
     "choice_agreement",
     "noise_ceiling",
     "odd_one_out_accuracy",
@@ -978,3 +979,38 @@ def agreement_by_category(
     )
     table = table.reset_index().sort_values(["n_responses", "group"], ascending=[False, True])
     return table.reset_index(drop=True)
+
+
+def agreement_table(
+    choosers: dict[str, np.ndarray],
+    human_sets: dict[str, np.ndarray],
+    *,
+    similarity: Similarity | dict[str, Similarity] = "dot",
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Agreement of several representations with several sets of human choices.
+
+    ``choosers`` maps a name to an object-by-feature matrix whose dot (or ``similarity``,
+    per chooser if a dict) products decide each triplet (:func:`odd_one_out_choices`);
+    ``human_sets`` maps a name to human rows. Returns one row per (chooser, set) with the
+    agreement and its bootstrap interval over triplets (:func:`choice_agreement`), in
+    percent.
+    """
+    rows = []
+    for name, features in choosers.items():
+        sim = similarity[name] if isinstance(similarity, dict) else similarity
+        for set_name, human in human_sets.items():
+            choices = odd_one_out_choices(human, features, similarity=sim, progress=False)
+            result = choice_agreement(human, choices, n_bootstrap=n_bootstrap, seed=seed)
+            rows.append(
+                {
+                    "representation": name,
+                    "human set": set_name,
+                    "agreement (%)": 100 * result.value,
+                    "ci low (%)": 100 * result.ci_low,
+                    "ci high (%)": 100 * result.ci_high,
+                    "responses": result.n_responses,
+                }
+            )
+    return pd.DataFrame(rows)

@@ -237,7 +237,7 @@ sparsity
 # Each object is described by only a handful of its dimensions. Sorted by total weight,
 # the first dimensions carry most of the mass:
 
-# %%
+# %% tags=["hide-input"]
 fig = go.Figure()
 for (name, x), colour in zip(embeddings.items(), (HUMAN_COLOUR, DNN_COLOUR), strict=True):
     mass = np.sort(np.clip(x, 0, None).sum(axis=0))[::-1]
@@ -257,43 +257,26 @@ fig.show()
 
 # %%
 heldout_sets = {"noise-ceiling set": noise_ceiling_set.triplets, "2,171 set": set2171}
-rows = []
-for name, x in embeddings.items():
-    for set_name, human in heldout_sets.items():
-        choices = triplets.odd_one_out_choices(human, x, similarity="dot")
-        agreement = triplets.choice_agreement(human, choices, n_bootstrap=n_bootstrap, seed=seed)
-        rows.append(
-            {
-                "embedding": name,
-                "held-out set": set_name,
-                "accuracy (%)": 100 * agreement.value,
-                "95% CI low": 100 * agreement.ci_low,
-                "95% CI high": 100 * agreement.ci_high,
-            }
-        )
-accuracy = pd.DataFrame(rows)
-published = {"spose49": 63.0, "vice42": 63.6}
-accuracy["published, noise-ceiling set (%)"] = [
-    published[e] if s == "noise-ceiling set" else np.nan
-    for e, s in zip(accuracy["embedding"], accuracy["held-out set"], strict=True)
-]
+accuracy = triplets.agreement_table(embeddings, heldout_sets, n_bootstrap=n_bootstrap, seed=seed)
+on_ceiling_set = accuracy[accuracy["human set"] == "noise-ceiling set"].set_index("representation")
 for name in embeddings:
-    value = accuracy.query("embedding == @name and `held-out set` == 'noise-ceiling set'")[
-        "accuracy (%)"
-    ].item()
-    glue(f"acc_{name}", value, display=False)
-    glue(f"rel_{name}", 100 * value / (100 * ceiling.ceiling), display=False)
+    glue(f"acc_{name}", float(on_ceiling_set.loc[name, "agreement (%)"]), display=False)
+    glue(
+        f"rel_{name}",
+        float(on_ceiling_set.loc[name, "agreement (%)"] / ceiling.ceiling),
+        display=False,
+    )
 accuracy.round(2)
 
-# %%
+# %% tags=["hide-input"]
 fig = px.bar(
     accuracy,
-    x="held-out set",
-    y="accuracy (%)",
-    color="embedding",
+    x="human set",
+    y="agreement (%)",
+    color="representation",
     barmode="group",
-    error_y=accuracy["95% CI high"] - accuracy["accuracy (%)"],
-    error_y_minus=accuracy["accuracy (%)"] - accuracy["95% CI low"],
+    error_y=accuracy["ci high (%)"] - accuracy["agreement (%)"],
+    error_y_minus=accuracy["agreement (%)"] - accuracy["ci low (%)"],
     title="Published human embeddings predict held-out human choices",
     color_discrete_sequence=[HUMAN_COLOUR, DNN_COLOUR],
 )

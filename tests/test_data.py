@@ -644,3 +644,17 @@ def test_remote_registry_entries():
         assert entry.url.startswith("https://osf.io/") and entry.url.endswith("/download")
     with pytest.raises(KeyError, match="not a known remote"):
         d.fetch("imagenet")
+
+
+def test_category_labels_pick_smallest_member_category():
+    table = pd.DataFrame(
+        {"food": [1, 1, 0, 1], "fruit": [1, 0, 0, 0], "tool": [0, 0, 0, 1]},
+        index=pd.Index(["banana", "bread", "rock", "spork"], name="uniqueID"),
+    ).astype(bool)
+    labels = d.category_labels(table)
+    assert labels["banana"] == "fruit"  # fruit (1 member) is smaller than food (3)
+    assert labels["bread"] == "food"
+    assert pd.isna(labels["rock"])
+    assert labels["spork"] == "tool"
+    real = d.category_labels()
+    assert real.notna().sum() == 1854 - 559

@@ -491,3 +491,17 @@ def test_agreement_by_category():
         odd["agreement"].sort_index(), ref.mean().sort_index(), check_names=False
     )
     assert odd["n_responses"].sum() == len(human)
+
+
+def test_agreement_table_matches_choice_agreement_per_cell():
+    rng = np.random.default_rng(5)
+    feats = {"a": rng.random((12, 4)), "b": rng.random((12, 6))}
+    human = {"set1": T.sample_triplets(12, 40, seed=1, progress=False)}
+    table = T.agreement_table(feats, human, n_bootstrap=20, seed=3)
+    assert list(table["representation"]) == ["a", "b"]
+    for _, row in table.iterrows():
+        choices = T.odd_one_out_choices(human["set1"], feats[row["representation"]])
+        expected = T.choice_agreement(human["set1"], choices, n_bootstrap=20, seed=3)
+        assert row["agreement (%)"] == pytest.approx(100 * expected.value)
+        assert row["ci low (%)"] == pytest.approx(100 * expected.ci_low)
+        assert row["responses"] == 40
