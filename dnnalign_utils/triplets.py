@@ -54,11 +54,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from math import comb
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
+
+from dnnalign_utils.provenance import (
+    array_sha256,
+    provenance_record,
+    save_npy,
+    write_provenance,
+)
 
 __all__ = [
     "Agreement",
@@ -66,6 +74,8 @@ __all__ = [
     "ObjectSplit",
     "agreement_by_category",
     "agreement_table",
+    "example_table",
+    "write_triplet_split",
     "choice_agreement",
     "noise_ceiling",
     "odd_one_out_accuracy",
@@ -1014,3 +1024,64 @@ def agreement_table(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def example_table(
+    ceiling: NoiseCeiling,
+    rows: np.ndarray,
+    names: Sequence[str],
+    model_choices: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """A readable table of some repeated triplets: objects, human votes, model answers.
+
+    ``rows`` index ``ceiling.triplets``; ``names[i]`` names object ``i``;
+    ``model_choices[name]`` holds each model's answers covering those triplets. Each
+    human-vote column reads ``object: votes``.
+    """
+    names = np.asarray(names, dtype=object)
+    picked = ceiling.triplets[rows]
+    table = pd.DataFrame(
+        {
+            f"object {col + 1}": [
+                f"{names[t[col]]}: {c[col]}"
+                for t, c in zip(picked, ceiling.counts[rows], strict=True)
+            ]
+            for col in range(3)
+        }
+    )
+    table["human modal odd one out"] = names[
+        picked[np.arange(len(rows)), ceiling.counts[rows].argmax(axis=1)]
+    ]
+    for model, choices in model_choices.items():
+        lookup = dict(zip(triplet_keys(choices).tolist(), choices[:, 2].tolist(), strict=True))
+        odd = np.array([lookup[k] for k in triplet_keys(picked).tolist()])
+        table[f"{model} odd one out"] = names[odd]
+    return table
+
+
+def write_triplet_split(
+    directory: str | os.PathLike,
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    produced_by: str,
+    parameters: dict,
+    input_hashes: dict[str, str] | None = None,
+) -> dict[str, Path]:
+    """Save a train/test split as ``train_90.npy``/``test_10.npy`` (the reference format,
+    readable with ``dnnalign_utils.data.load_triplets(path, fmt="npy")``), atomically,
+    each with a provenance sidecar recording ``parameters`` and input hashes."""
+    directory = Path(directory)
+    written = {}
+    for name, rows in (("train_90.npy", train), ("test_10.npy", test)):
+        rows = validate_triplets(rows, name=name)
+        path = directory / name
+        save_npy(path, rows)
+        record = provenance_record(
+            produced_by,
+            parameters={**parameters, "split": name, "n_triplets": int(rows.shape[0])},
+            input_hashes={**(input_hashes or {}), "triplets_array": array_sha256(rows)},
+        )
+        write_provenance(path, record)
+        written[name] = path
+    return written

@@ -505,3 +505,28 @@ def test_agreement_table_matches_choice_agreement_per_cell():
         assert row["agreement (%)"] == pytest.approx(100 * expected.value)
         assert row["ci low (%)"] == pytest.approx(100 * expected.ci_low)
         assert row["responses"] == 40
+
+
+def test_example_table_shows_votes_and_model_answers():
+    human = np.array([[0, 1, 2], [0, 1, 2], [1, 2, 0], [3, 4, 5], [5, 4, 3]])
+    ceiling = T.noise_ceiling(human)
+    model = np.array([[0, 2, 1], [3, 4, 5]])
+    table = T.example_table(ceiling, np.array([0, 1]), list("abcdef"), {"net": model})
+    assert table.loc[0, "object 1"] == "a: 1" and table.loc[0, "object 3"] == "c: 2"
+    assert table.loc[0, "human modal odd one out"] == "c"
+    assert list(table["net odd one out"]) == ["b", "f"]
+
+
+def test_write_triplet_split_round_trips_with_provenance(tmp_path):
+    from dnnalign_utils import data, provenance
+
+    rows = T.sample_triplets(30, 200, seed=0, progress=False)
+    train, test = T.split_triplets(rows, 0.1, seed=0)
+    written = T.write_triplet_split(
+        tmp_path, train, test, produced_by="test", parameters={"seed": 0}
+    )
+    back = data.load_triplets(written["train_90.npy"], fmt="npy", n_objects=30)
+    np.testing.assert_array_equal(back, train)
+    record = provenance.read_provenance(written["test_10.npy"])
+    assert record["parameters"]["n_triplets"] == test.shape[0]
+    assert record["input_sha256"]["triplets_array"] == provenance.array_sha256(test)
