@@ -24,9 +24,12 @@ PROFILE_NAMES: tuple[str, ...] = ("smoke", "default", "paper")
 PROFILES: dict[str, dict[str, dict[str, object]]] = {
     "smoke": {
         "00_data": {"n_bootstrap": 50},
+        "01_triplet_task": {"n_bootstrap": 50, "n_network_triplets": 20_000},
     },
     "default": {},
-    "paper": {},
+    "paper": {
+        "01_triplet_task": {"n_network_triplets": 20_000_000},
+    },
 }
 
 
