@@ -75,8 +75,9 @@ def test_final_refit_equals_sklearn_ridge_with_chosen_alphas():
     for j in range(Y.shape[1]):
         sk = Ridge(alpha=model.alphas[j]).fit(X, Y[:, j])
         np.testing.assert_allclose(model.coef[:, j], sk.coef_, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(model.intercept[j] - model.x_mean @ model.coef[:, j],
-                                   sk.intercept_, rtol=1e-9)  # fmt: skip
+        np.testing.assert_allclose(
+            model.intercept[j] - model.x_mean @ model.coef[:, j], sk.intercept_, rtol=1e-9
+        )
     np.testing.assert_array_equal(model.alpha_grid, GRID)
 
 
