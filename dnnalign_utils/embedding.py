@@ -904,9 +904,11 @@ def _fit(
             history[k].append(v)
         if val_t is not None and (epoch % eval_every == 0 or epoch == cfg.max_epochs):
             keep = torch.from_numpy(model.keep_mask())
-            with torch.no_grad():
+            if keep.any():
                 w = model.deterministic_weights()[:, keep].double()
                 res = evaluate_embedding(w.numpy(), val_np)
+            else:  # no dimension left: every triplet is a three-way tie
+                res = {"accuracy": 1.0 / 3.0, "nll": math.log(3.0)}
             history["val_epoch"].append(epoch)
             history["val_accuracy"].append(res["accuracy"])
             history["val_nll"].append(res["nll"])
