@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
@@ -506,3 +507,49 @@ def nested_cv_ridge(
         parameters=parameters,
         final_model=final_model,
     )
+
+
+def r2_table(
+    predictors: Mapping[str, Any],
+    targets: Mapping[str, Any],
+    alpha_grid: Any = DEFAULT_ALPHA_GRID,
+    *,
+    n_outer: int = 3,
+    n_inner: int = 3,
+    seed: int = 0,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Nested-CV R² of every predictor matrix for every target embedding, tidy.
+
+    One row per (predictor, target, dimension) with the mean outer-fold R², the median
+    chosen α and whether any fold's α sat on an edge of the grid. Outer folds use
+    ``seed`` and inner folds ``seed + 1`` (the reference's 0 and 1 by default).
+    """
+    rows = []
+    pairs = [(p, t) for p in predictors for t in targets]
+    for predictor, target in tqdm(pairs, desc="nested CV", disable=not progress):
+        result = nested_cv_ridge(
+            predictors[predictor],
+            targets[target],
+            alpha_grid,
+            n_outer=n_outer,
+            n_inner=n_inner,
+            outer_seed=seed,
+            inner_seed=seed + 1,
+            refit=False,
+            progress=False,
+        )
+        grid = result.alpha_grid
+        on_edge = (result.alphas == grid[0]) | (result.alphas == grid[-1])
+        for dim in range(result.r2.size):
+            rows.append(
+                {
+                    "predictor": predictor,
+                    "target": target,
+                    "dimension": dim,
+                    "r2": float(result.r2[dim]),
+                    "alpha": float(np.median(result.alphas[:, dim])),
+                    "alpha_on_edge": bool(on_edge[:, dim].any()),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -214,3 +214,17 @@ def test_one_dimensional_y_is_one_target_and_constant_target_follows_sklearn():
     assert np.all(reg.r2_per_target(y_const[:, None], y_const[:, None]) == 1.0)
     assert np.all(reg.r2_per_target(y_const[:, None], y_const[:, None] + 1) == 0.0)
     assert r2_score(y_const, y_const + 1) == 0.0
+
+
+def test_r2_table_equals_nested_cv_per_pair():
+    rng = np.random.default_rng(7)
+    X1, X2 = rng.normal(size=(60, 5)), rng.normal(size=(60, 8))
+    Y = X1 @ rng.normal(size=(5, 3)) + 0.1 * rng.normal(size=(60, 3))
+    grid = np.logspace(-2, 3, 11)
+    table = reg.r2_table({"x1": X1, "x2": X2}, {"y": Y}, grid, seed=4, progress=False)
+    assert len(table) == 6 and set(table["predictor"]) == {"x1", "x2"}
+    direct = reg.nested_cv_ridge(X1, Y, grid, outer_seed=4, inner_seed=5, progress=False)
+    got = table[table["predictor"] == "x1"].sort_values("dimension")
+    np.testing.assert_allclose(got["r2"], direct.r2)
+    np.testing.assert_allclose(got["alpha"], np.median(direct.alphas, axis=0))
+    assert got["r2"].min() > 0.9
