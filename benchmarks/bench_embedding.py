@@ -1,0 +1,169 @@
+"""Speed and accuracy of VICE / SPoSE training and RSM reconstruction on the CPU.
+
+Parts (all by default; choose with --parts):
+  synthetic  1,000,000 triplets over 1,854 objects with deterministic dot-product choices
+             from the VGG-16 stand-in matrix (dnn/vgg16_kernel_nmf_rank200.npy, ReLU, argmax
+             with the reference tie rule), 90/10 split; seconds per epoch and training
+             triplets/s of VICE and SPoSE with 100 initial dimensions, and the held-out
+             accuracy after a few epochs.
+  human      the real human triplets: triplets_sample50k + triplets_sample127k (first three
+             columns, repeats kept), minus every triplet whose unordered set occurs in the
+             noise-ceiling set or the 2,171 set; VICE with the small-data preset until
+             convergence; seconds/epoch, epochs, wall time, kept dimensions, accuracy on the
+             20,000 noise-ceiling responses and on the 2,171 set.
+  rsm        reconstruct_rsm and choice_rsm on 1,854 objects (published VICE-42).
+
+Run: OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_embedding.py [--threads 2]
+Timings depend on the load of the machine; the script prints the thread count and the
+1-minute load average next to every number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dnnalign_utils.embedding import (
+    SMALL_DATA_VICE,
+    SPoSEConfig,
+    VICEConfig,
+    evaluate_embedding,
+    evaluate_vice,
+    fit_spose,
+    fit_vice,
+)
+from dnnalign_utils.rsa import choice_rsm, reconstruct_rsm
+
+THINGS = Path(os.environ.get("DNNALIGN_SHARED_THINGS", "/work/shared/data/things"))
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def dnn_triplets(n: int, seed: int) -> np.ndarray:
+    """Unique random triplets with the reference DNN choice rule (sorted, first max wins)."""
+    x = np.maximum(np.load(THINGS / "dnn" / "vgg16_kernel_nmf_rank200.npy"), 0)
+    rng = np.random.default_rng(seed)
+    m = x.shape[0]
+    t = np.sort(rng.integers(0, m, size=(int(n * 1.1), 3)), axis=1)
+    t = t[(t[:, 0] != t[:, 1]) & (t[:, 1] != t[:, 2])]
+    _, first = np.unique(t[:, 0] * m * m + t[:, 1] * m + t[:, 2], return_index=True)
+    t = t[np.sort(first)][:n]
+    if len(t) < n:
+        raise RuntimeError("too few unique triplets drawn")
+    a, b, c = x[t[:, 0]], x[t[:, 1]], x[t[:, 2]]
+    sims = np.stack([(a * b).sum(1), (a * c).sum(1), (b * c).sum(1)], 1)  # (a,b),(a,c),(b,c)
+    best = sims.argmax(1)  # first maximum wins
+    odd = np.array([2, 1, 0])[best]
+    pair = np.array([[0, 1], [0, 2], [1, 2]])[best]
+    rows = np.arange(n)[:, None]
+    return np.column_stack([t[rows, pair], t[np.arange(n), odd]]).astype(np.int64)
+
+
+def human_data():
+    h = THINGS / "human"
+    a = np.loadtxt(h / "triplets_sample50k.txt", dtype=np.int64)
+    b = np.loadtxt(h / "triplets_sample127k_with_subject.txt", dtype=np.int64)[:, :3]
+    nc = np.loadtxt(h / "triplets_noise_ceiling_set.tsv", dtype=np.int64)
+    ijk, pos = nc[:, :3] - 1, nc[:, 3] - 1  # 1-based; position of the odd one out
+    keep_cols = np.array([[1, 2], [0, 2], [0, 1]])[pos]
+    rows = np.arange(len(nc))
+    nc_t = np.column_stack([ijk[rows[:, None], keep_cols], ijk[rows, pos]])
+    d2171 = np.loadtxt(h / "triplets_2171_distinct.txt", dtype=np.int64)
+    train = np.concatenate([a, b])
+
+    def keys(t):
+        s = np.sort(t, 1)
+        return s[:, 0] * 1854 * 1854 + s[:, 1] * 1854 + s[:, 2]
+
+    held = np.union1d(keys(nc_t), keys(d2171))
+    mask = ~np.isin(keys(train), held)
+    return train[mask], nc_t, d2171, int((~mask).sum())
+
+
+def bench_synthetic(epochs: int, n: int) -> None:
+    t0 = time.perf_counter()
+    trip = dnn_triplets(n, seed=0)
+    n_test = n // 10
+    test, train = trip[:n_test], trip[n_test:]
+    print(f"[synthetic] {n:,} VGG dot-product triplets drawn in {time.perf_counter() - t0:.1f} s")
+    for name, fit, cfg in (
+        ("VICE", fit_vice, VICEConfig(n_dims=100, batch_size=2048, lr=3e-3, beta=0.24,
+                                      max_epochs=epochs, init_log_sigma=-3.0)),
+        ("SPoSE", fit_spose, SPoSEConfig(n_dims=100, batch_size=2048, lr=3e-3,
+                                         max_epochs=epochs)),
+    ):  # fmt: skip
+        load = _load()
+        res = fit(train, 1854, cfg, seed=0, progress=False)
+        sec = float(np.median(res.history["seconds"]))
+        acc = evaluate_embedding(res.embedding.weights, test)["accuracy"]
+        print(
+            f"[synthetic] {name}: {sec:.2f} s/epoch (median of {res.epochs}), "
+            f"{len(train) / sec:,.0f} train triplets/s, batch {cfg.batch_size}, "
+            f"held-out acc after {res.epochs} epochs {acc:.4f}, dims {res.embedding.n_dims}, "
+            f"threads {torch.get_num_threads()}, load {load:.1f}"
+        )
+
+
+def bench_human(config: VICEConfig, seed: int) -> None:
+    train, nc, d2171, removed = human_data()
+    print(
+        f"[human] train {len(train):,} triplets ({removed:,} removed as held out), "
+        f"noise-ceiling responses {len(nc):,}, 2171 set {len(d2171):,}"
+    )
+    load = _load()
+    t0 = time.perf_counter()
+    res = fit_vice(train, 1854, config, seed=seed, progress=False)
+    wall = time.perf_counter() - t0
+    emb = res.embedding
+    acc_nc = evaluate_embedding(emb.weights, nc)["accuracy"]
+    acc_2171 = evaluate_embedding(emb.weights, d2171)["accuracy"]
+    mc = evaluate_vice(res.params["mu"], res.params["sigma"], nc, dims=emb.source_dims)
+    print(
+        f"[human] VICE {config}\n[human] seed {seed}: {np.median(res.history['seconds']):.2f} "
+        f"s/epoch, {res.epochs} epochs (converged={res.converged}), wall {wall:.1f} s, "
+        f"{emb.n_dims} dims; noise-ceiling acc {acc_nc:.4f} (ReLU(mu)), "
+        f"{mc['accuracy']:.4f} (20 MC samples); 2171-set acc {acc_2171:.4f}; "
+        f"threads {torch.get_num_threads()}, load {load:.1f}"
+    )
+
+
+def bench_rsm() -> None:
+    x = np.load(THINGS / "human" / "vice_embedding_42d.npy")
+    for name, fn in (("reconstruct_rsm", reconstruct_rsm), ("choice_rsm", choice_rsm)):
+        load = _load()
+        t0 = time.perf_counter()
+        fn(x, progress=False)
+        print(
+            f"[rsm] {name} 1854 objects: {time.perf_counter() - t0:.1f} s, "
+            f"threads {torch.get_num_threads()}, load {load:.1f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="synthetic,human,rsm")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--epochs", type=int, default=3, help="synthetic epochs")
+    parser.add_argument("--n-triplets", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    parts = args.parts.split(",")
+    if "synthetic" in parts:
+        bench_synthetic(args.epochs, args.n_triplets)
+    if "human" in parts:
+        bench_human(SMALL_DATA_VICE, args.seed)
+    if "rsm" in parts:
+        bench_rsm()
+
+
+if __name__ == "__main__":
+    main()
