@@ -25,6 +25,15 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
     "smoke": {
         "00_data": {"n_bootstrap": 50},
         "01_triplet_task": {"n_bootstrap": 50, "n_network_triplets": 20_000},
+        "02_embedding_fit": {
+            "n_seeds": 2,
+            "human_max_epochs": 3,
+            "vgg_max_epochs": 2,
+            "triplet_limit": 20_000,
+            "rsm_objects": 100,
+            "mc_samples": 2,
+        },
+        "03_r2_regression": {"n_alphas": 9},
     },
     "default": {},
     "paper": {
