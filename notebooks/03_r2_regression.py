@@ -181,7 +181,10 @@ predictors = {
     "VGG-16": vgg_features,
     "CLIP ViT-B/32": data.load_clip_features(),
     "word2vec": data.load_word2vec(),
-    "sentence embedding": semantic.sentence_embeddings(semantic.concept_texts(concepts)),
+    "sentence embedding": semantic.cached_sentence_embeddings(
+        semantic.concept_texts(concepts),
+        paths.artefacts_dir(profile) / "semantic" / "concepts_minilm.npy",
+    ),
 }
 human_dims = emb.from_published(data.load_human_embedding("vice42"), name="vice42")
 targets = {"human (VICE-42)": human_dims.weights, "VGG-16 (chapter 2)": vgg_dims.weights}

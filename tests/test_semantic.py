@@ -39,3 +39,19 @@ def test_definitions_separate_homonyms():
 def test_bad_texts_are_rejected(texts):
     with pytest.raises(ValueError, match="texts"):
         semantic.sentence_embeddings(texts, progress=False)
+
+
+def test_cache_is_reused_only_for_the_same_texts(tmp_path, monkeypatch):
+    cache = tmp_path / "sent.npy"
+    first = semantic.cached_sentence_embeddings(["cat", "dog"], cache, progress=False)
+    calls = []
+    real = semantic.sentence_embeddings
+    monkeypatch.setattr(
+        semantic, "sentence_embeddings", lambda t, **k: calls.append(t) or real(t, **k)
+    )
+    again = semantic.cached_sentence_embeddings(["cat", "dog"], cache, progress=False)
+    np.testing.assert_array_equal(first, again)
+    assert calls == []  # served from the cache
+    other = semantic.cached_sentence_embeddings(["cat", "hammer"], cache, progress=False)
+    assert calls == [["cat", "hammer"]]  # different texts: recomputed, not reused
+    assert not np.allclose(other[1], first[1])
