@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from dnnalign_utils import paths
+from dnnalign_utils import triplets as _triplets
 from dnnalign_utils.provenance import atomic_write_text, file_sha256
 
 N_OBJECTS = 1854
@@ -779,12 +780,9 @@ def load_triplets_2171() -> np.ndarray:
 
 
 def triplet_keys(triplets: np.ndarray, n_objects: int = N_OBJECTS) -> np.ndarray:
-    """One int64 key per triplet as an unordered set of three objects (sorted a<b<c,
-    key = (a*n + b)*n + c), so the same three objects give the same key in any order."""
-    triplets = validate_triplets(triplets, n_objects)
-    ordered = np.sort(triplets, axis=1)
-    n = np.int64(n_objects)
-    return (ordered[:, 0] * n + ordered[:, 1]) * n + ordered[:, 2]
+    """One int64 key per triplet as an unordered set of three objects, after checking
+    the indices against `n_objects` (the key itself is `triplets.triplet_keys`)."""
+    return _triplets.triplet_keys(validate_triplets(triplets, n_objects))
 
 
 def heldout_overlap_mask(
