@@ -1,0 +1,239 @@
+"""The embedded THINGS-emoji image set: manifest, validation and rendering.
+
+The set (``data/things_emoji/``, built by ``data/build_things_emoji.py``) holds open-licensed
+emoji artwork matched to THINGS concepts, several styles per concept, each stored as a
+224 x 224 RGBA PNG whose alpha channel is the object mask and whose object is fitted
+tightly into the square. A network sees it rendered: composited onto a plain background
+with a margin around the object (``Rendering``). The default rendering was chosen by the
+ImageNet top-5 recognition sweep recorded in ``data/things_emoji/README.md``.
+
+Row order everywhere: THINGS canonical concept order (``unique_id.txt``), then style in
+the manifest's style order (``STYLE_ORDER``); ``file_names`` gives the stable name of each
+row (``<uniqueID>/<style>.png``), as stored next to features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from dnnalign_utils.paths import data_dir
+
+MANIFEST_COLUMNS = (
+    "uniqueID",
+    "style",
+    "file",
+    "codepoint",
+    "source_icon",
+    "source_package",
+    "source_version",
+    "licence",
+    "sha256",
+)
+STYLE_ORDER = (
+    "noto",
+    "noto-v1",
+    "twemoji",
+    "openmoji",
+    "fluent-color",
+    "fluent-flat",
+    "emojione",
+)
+KNOWN_LICENCES = ("Apache-2.0", "CC-BY-4.0", "CC-BY-SA-4.0", "MIT")
+STORED_SIZE = 224
+
+
+class ManifestError(ValueError):
+    """The emoji manifest or one of its files is invalid; the message names the file/row."""
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """How a stored RGBA emoji becomes a network input.
+
+    size: output side in pixels; margin: empty border on each side as a fraction of
+    ``size`` (the object is scaled to ``size * (1 - 2 * margin)``); background: RGB of the
+    plain background.
+    """
+
+    size: int = 224
+    margin: float = 0.1
+    background: tuple[int, int, int] = (255, 255, 255)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.size, int) or self.size < 8:
+            raise ValueError(f"Rendering.size: expected an int >= 8, got {self.size!r}")
+        if not 0 <= self.margin < 0.5:
+            raise ValueError(f"Rendering.margin: expected 0 <= margin < 0.5, got {self.margin}")
+        bg = tuple(self.background)
+        if len(bg) != 3 or not all(isinstance(v, int) and 0 <= v <= 255 for v in bg):
+            raise ValueError(f"Rendering.background: expected 3 ints in 0..255, got {bg!r}")
+        object.__setattr__(self, "background", bg)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# Chosen by the recognition sweep (data/things_emoji/README.md, recognition.csv).
+DEFAULT_RENDERING = Rendering(size=224, margin=0.1, background=(255, 255, 255))
+
+
+def emoji_dir() -> Path:
+    """The embedded image set's folder (``data/things_emoji`` under ``data_dir()``)."""
+    return data_dir() / "things_emoji"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _things_order() -> dict[str, int]:
+    from dnnalign_utils.data import load_unique_ids
+
+    return {uid: i for i, uid in enumerate(load_unique_ids())}
+
+
+def load_manifest(
+    folder: str | os.PathLike | None = None,
+    *,
+    styles: Sequence[str] | None = None,
+    verify: bool = True,
+) -> pd.DataFrame:
+    """The validated manifest, one row per image, in THINGS order then style order.
+
+    Checks (``ManifestError`` naming the manifest row or file otherwise): the columns;
+    every ``uniqueID`` a THINGS concept; a known style and licence on every row; no
+    duplicate (uniqueID, style); every file present inside ``folder``; and, with
+    ``verify``, every file's SHA-256 equal to the manifest's. ``styles`` keeps only those
+    styles (each must exist in the manifest). Adds ``path`` (absolute), ``things_index``
+    (0-based index into the 1,854 concepts) and ``file_name`` (``<uniqueID>/<style>.png``).
+    """
+    folder = Path(folder) if folder is not None else emoji_dir()
+    manifest_path = folder / "manifest.csv"
+    if not manifest_path.exists():
+        raise ManifestError(f"{manifest_path}: manifest not found")
+    table = pd.read_csv(manifest_path, dtype=str, keep_default_na=False)
+    missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
+    if missing:
+        raise ManifestError(f"{manifest_path}: missing columns {missing}")
+    if table.empty:
+        raise ManifestError(f"{manifest_path}: no rows")
+    order = _things_order()
+    for i, row in enumerate(table.itertuples(index=False)):
+        where = f"{manifest_path}: row {i + 2} ({row.file or '?'})"
+        if row.uniqueID not in order:
+            raise ManifestError(f"{where}: uniqueID {row.uniqueID!r} is not a THINGS concept")
+        if row.style not in STYLE_ORDER:
+            raise ManifestError(f"{where}: unknown style {row.style!r}; expected {STYLE_ORDER}")
+        if row.licence not in KNOWN_LICENCES:
+            raise ManifestError(
+                f"{where}: licence {row.licence!r} not stated or unknown; "
+                f"expected one of {KNOWN_LICENCES}"
+            )
+        if not row.source_package or not row.source_version:
+            raise ManifestError(f"{where}: source package and version must be stated")
+        path = (folder / row.file).resolve()
+        if folder.resolve() not in path.parents:
+            raise ManifestError(f"{where}: file path leaves the image folder")
+        if not path.is_file():
+            raise ManifestError(f"{where}: file {path} is missing")
+        if verify and _sha256(path) != row.sha256:
+            raise ManifestError(
+                f"{where}: SHA-256 of {path} does not match the manifest (file changed)"
+            )
+    dup = table.duplicated(["uniqueID", "style"])
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise ManifestError(f"{manifest_path}: row {i + 2}: duplicate (uniqueID, style)")
+    if styles is not None:
+        unknown = sorted(set(styles) - set(table["style"]))
+        if unknown:
+            raise ValueError(f"styles: {unknown} not in {manifest_path}")
+        table = table[table["style"].isin(list(styles))]
+    table = table.assign(
+        things_index=table["uniqueID"].map(order).astype(int),
+        style_rank=table["style"].map({s: i for i, s in enumerate(STYLE_ORDER)}),
+    )
+    table = table.sort_values(["things_index", "style_rank"], kind="stable")
+    table = table.drop(columns="style_rank").reset_index(drop=True)
+    table["path"] = [str((folder / f).resolve()) for f in table["file"]]
+    table["file_name"] = table["uniqueID"] + "/" + table["style"] + ".png"
+    return table
+
+
+def file_names(manifest: pd.DataFrame) -> list[str]:
+    """Stable row names (``<uniqueID>/<style>.png``) in the manifest's row order."""
+    return list(manifest["file_name"])
+
+
+def load_rgba(path: str | os.PathLike) -> Image.Image:
+    """A stored emoji as an RGBA image (the alpha channel is the object mask)."""
+    with Image.open(path) as image:
+        rgba = image.convert("RGBA")
+    if rgba.size != (STORED_SIZE, STORED_SIZE):
+        raise ValueError(f"{path}: expected {STORED_SIZE}x{STORED_SIZE}, got {rgba.size}")
+    return rgba
+
+
+def render_image(
+    rgba: Image.Image, rendering: Rendering = DEFAULT_RENDERING
+) -> tuple[Image.Image, np.ndarray]:
+    """Composite an RGBA emoji onto the background with a margin.
+
+    Returns the RGB image (``rendering.size`` square) and the object mask in [0, 1]
+    (float32, same size; the alpha channel after the same resizing and placement).
+    """
+    if rgba.mode != "RGBA":
+        raise ValueError(f"render_image: expected an RGBA image, got mode {rgba.mode}")
+    inner = max(1, round(rendering.size * (1 - 2 * rendering.margin)))
+    offset = (rendering.size - inner) // 2
+    # resize with premultiplied alpha so transparent pixels do not bleed colour
+    obj = rgba.convert("RGBa").resize((inner, inner), Image.Resampling.LANCZOS).convert("RGBA")
+    canvas = Image.new("RGB", (rendering.size, rendering.size), rendering.background)
+    canvas.paste(obj, (offset, offset), obj)
+    mask = np.zeros((rendering.size, rendering.size), dtype=np.float32)
+    alpha = np.asarray(obj.getchannel("A"), dtype=np.float32) / 255.0
+    mask[offset : offset + inner, offset : offset + inner] = alpha
+    return canvas, mask
+
+
+def load_images(
+    manifest: pd.DataFrame, rendering: Rendering = DEFAULT_RENDERING
+) -> list[Image.Image]:
+    """Rendered RGB images of every manifest row, in row order."""
+    return [render_image(load_rgba(p), rendering)[0] for p in manifest["path"]]
+
+
+def load_masks(manifest: pd.DataFrame, rendering: Rendering = DEFAULT_RENDERING) -> np.ndarray:
+    """Object masks (n, size, size) float32 in [0, 1], in row order."""
+    return np.stack([render_image(load_rgba(p), rendering)[1] for p in manifest["path"]])
+
+
+class EmojiImages:
+    """A torch-style dataset of rendered images: ``dataset[i] -> (tensor, i)``.
+
+    ``transform`` maps a PIL RGB image to a tensor (a network's preprocessing). Indexable
+    and sized, so it works with ``torch.utils.data.DataLoader``.
+    """
+
+    def __init__(
+        self, manifest: pd.DataFrame, transform, rendering: Rendering = DEFAULT_RENDERING
+    ):
+        self.paths = list(manifest["path"])
+        self.file_names = file_names(manifest)
+        self.transform = transform
+        self.rendering = rendering
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        image, _ = render_image(load_rgba(self.paths[index]), self.rendering)
+        return self.transform(image), index
