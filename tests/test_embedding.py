@@ -211,25 +211,50 @@ def test_vice_gradients_equal_autograd(prior, kl, n_batch):
 
 
 @pytest.mark.parametrize("positivity", ["penalty", "projection"])
-def test_spose_gradients_equal_autograd(positivity):
+@pytest.mark.parametrize("l2", [0.0, 3.0])
+def test_spose_gradients_equal_autograd(positivity, l2):
     torch.manual_seed(0)
     n, d = 30, 6
     batch = torch.stack([torch.randperm(n)[:3] for _ in range(8)])
-    cfg = SPoSEConfig(n_dims=d, l1=0.5, positivity=positivity, init_std=0.2)
+    cfg = SPoSEConfig(n_dims=d, l1=0.5, l2=l2, positivity=positivity, init_std=0.2)
     model = _SPoSEModel(cfg, n, torch.Generator().manual_seed(1))
+    model.complexity_weight = 0.6  # a warm-up epoch scales l1 and l2, not the positivity term
+    if positivity == "projection":
+        assert (model.W >= 0).all() and (model.W == 0).any()  # projected init, zeros included
     loss, _, _ = model.step_grad(batch, None, 100)
     w = model.W.double().clone().requires_grad_()
-    x = torch.relu(w[batch.reshape(-1)]).view(-1, 3, d)
+    # projection: x = W on the feasible set W >= 0 (no ReLU mask, so zeros can revive) and
+    # ||W||_1 = sum(W); penalty: the reference's ReLU inside the likelihood.
+    x = (w if positivity == "projection" else torch.relu(w))[batch.reshape(-1)].view(-1, 3, d)
     s_ij = (x[:, 0] * x[:, 1]).sum(-1)
     s_ik = (x[:, 0] * x[:, 2]).sum(-1)
     s_jk = (x[:, 1] * x[:, 2]).sum(-1)
     ref = (torch.logsumexp(torch.stack([s_ij, s_ik, s_jk], -1), -1) - s_ij).mean()
-    ref = ref + 0.5 / n * w.abs().sum()
+    l1_norm = w.sum() if positivity == "projection" else w.abs().sum()
+    ref = ref + 0.6 * 0.5 / n * l1_norm + 0.6 * l2 / 100 * (w * w).sum()
     if positivity == "penalty":
         ref = ref + 0.01 * torch.relu(-w).sum()
     ref.backward()
-    assert loss == pytest.approx(float(ref), rel=1e-5)
+    assert loss == pytest.approx(float(ref.detach()), rel=1e-5)
     np.testing.assert_allclose(model.W.grad.double(), w.grad, atol=1e-7)
+
+
+def test_projection_revives_zeroed_entries():
+    """An entry projected to 0 must move up again when the likelihood pulls it up (a ReLU
+    mask on the gradient would freeze it at 0 forever)."""
+    cfg = SPoSEConfig(n_dims=2, l1=0.0, positivity="projection", lr=0.1)
+    model = _SPoSEModel(cfg, 3, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.W.copy_(torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    # objects 0 and 1 are the similar pair; object 1's second weight is 0 and the gradient
+    # of its likelihood with respect to it is 0 here, but object 0's first weight pulls up
+    batch = torch.tensor([[0, 2, 1]])  # 2 with 0 is most similar, 1 odd: pulls W[2, 0] up
+    model.step_grad(batch, None, 1)
+    assert model.W.grad[2, 0] < 0  # descent direction increases W[2, 0] from 0
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    opt.step()
+    model.post_step()
+    assert model.W[2, 0] > 0
 
 
 # ------------------------------------------------------------------ resume and recovery
