@@ -1098,8 +1098,8 @@ def _fit_impl(
         if ckpt is not None and (epoch % checkpoint_every == 0 or converged):
             save_checkpoint()
     bar.close()
-    if not converged and epoch < cfg.max_epochs:
-        stop_reason = "interrupted"
+    if not converged:  # (a resumed run may have saved "interrupted" before)
+        stop_reason = "interrupted" if epoch < cfg.max_epochs else "max_epochs"
     if ckpt is not None:
         save_checkpoint()
 

@@ -1,5 +1,6 @@
 """VICE / SPoSE: pruning, likelihood, gradients, resume, recovery, loading, matching."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -31,6 +32,7 @@ from dnnalign_utils.embedding import (
     validate_triplets,
     vice_importance,
     vice_keep_mask,
+    warmup_factor,
 )
 from dnnalign_utils.provenance import read_provenance
 
@@ -405,3 +407,107 @@ def test_split_half_reproducibility_known_cases():
     # Fisher z clips r at 0.999999, hence the tolerance
     direct = split_half_reproducibility(a, same, seed=1)
     np.testing.assert_allclose(pair.per_dim["x"], direct, atol=2e-6)
+
+
+# ------------------------------------------------- warm-up, validation selection, threads
+
+
+def test_warmup_factor_values():
+    assert [warmup_factor(e, 4) for e in (1, 2, 3, 4, 5, 100)] == [0.25, 0.5, 0.75, 1, 1, 1]
+    assert warmup_factor(1, 0) == 1.0
+    with pytest.raises(ValueError, match="epoch"):
+        warmup_factor(0, 4)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        VICEConfig(warmup_epochs=-1)
+    with pytest.raises(ValueError, match="select"):
+        SPoSEConfig(select="best")
+    with pytest.raises(ValueError, match="patience"):
+        SPoSEConfig(patience=0)
+
+
+def test_warmup_scales_the_complexity_weight_per_epoch():
+    """The loss recorded per epoch uses beta * min(1, epoch / warmup): with a warm-up the
+    complexity share of the first epoch is a quarter of the full-beta run's."""
+    w = planted_embedding(60, 4, seed=3)
+    train = simulate_triplets(w, 600, seed=4)
+    base = VICEConfig(n_dims=8, batch_size=600, max_epochs=1, prior="objdim_legacy", lr=1e-9)
+    full = fit_vice(train, 60, base, seed=1, progress=False)
+    warm = fit_vice(train, 60, dataclasses.replace(base, warmup_epochs=4), seed=1,
+                    progress=False)  # fmt: skip
+    # lr ~ 0: the same parameters, so the complexity term itself is identical
+    assert warm.history["complexity"] == full.history["complexity"]
+    nll, comp = full.history["nll"][0], full.history["complexity"][0]
+    assert full.history["loss"][0] == pytest.approx(nll + 1.0 * comp)
+    assert warm.history["loss"][0] == pytest.approx(nll + 0.25 * comp)
+
+
+def _overfitting_setup():
+    w = planted_embedding(60, 4, seed=3)
+    train = simulate_triplets(w, 1500, seed=4)
+    val = simulate_triplets(w, 1500, seed=5)
+    cfg = SPoSEConfig(n_dims=20, l1=0.0, positivity="projection", batch_size=250, lr=0.05,
+                      max_epochs=40, stability_window=100, select="val_nll")  # fmt: skip
+    return train, val, cfg
+
+
+def test_val_selection_returns_the_best_epochs_parameters():
+    train, val, cfg = _overfitting_setup()
+    res = fit_spose(train, 60, cfg, seed=2, val=val, eval_every=1, progress=False)
+    vals = res.history["val_nll"]
+    best = res.history["val_epoch"][int(np.argmin(vals))]
+    assert res.best_val_epoch == res.selected_epoch == best
+    assert 1 < best < res.epochs == 40  # it did overfit: the last epoch is not the best
+    assert vals[-1] > min(vals)
+    # the same run stopped at the best epoch holds exactly these parameters
+    last = dataclasses.replace(cfg, select="last")
+    ref = fit_spose(train, 60, last, seed=2, until_epoch=best, progress=False)
+    np.testing.assert_array_equal(res.params["W"], ref.params["W"])
+    np.testing.assert_array_equal(res.embedding.weights, ref.embedding.weights)
+    assert evaluate_embedding(res.params["W"], val)["nll"] == pytest.approx(min(vals))
+    assert res.embedding.metadata["selected_epoch"] == best
+
+
+def test_patience_stops_and_selection_needs_val():
+    train, val, cfg = _overfitting_setup()
+    cfg = dataclasses.replace(cfg, patience=3)
+    res = fit_spose(train, 60, cfg, seed=2, val=val, eval_every=1, progress=False)
+    assert res.converged and res.stop_reason == "patience"
+    assert res.epochs == res.best_val_epoch + 3
+    with pytest.raises(ValueError, match="val"):
+        fit_spose(train, 60, cfg, seed=2, progress=False)
+
+
+@pytest.mark.parametrize("method", ["vice", "spose"])
+def test_resume_bit_exact_with_warmup_and_selection(tmp_path, method):
+    w = planted_embedding(60, 4, seed=3)
+    train = simulate_triplets(w, 3000, seed=4)
+    val = simulate_triplets(w, 500, seed=5)
+    fit = fit_vice if method == "vice" else fit_spose
+    cfg = (VICEConfig if method == "vice" else SPoSEConfig)(
+        n_dims=8, batch_size=256, max_epochs=8, stability_window=50, lr=0.05,
+        warmup_epochs=5, select="val_nll", patience=6,
+    )  # fmt: skip
+    full = fit(train, 60, cfg, seed=7, val=val, eval_every=1, progress=False)
+    ckpt = tmp_path / "run.ckpt"
+    fit(train, 60, cfg, seed=7, val=val, eval_every=1, checkpoint_path=ckpt,
+        checkpoint_every=2, until_epoch=3, progress=False)  # fmt: skip
+    resumed = fit(train, 60, cfg, seed=7, val=val, eval_every=1, checkpoint_path=ckpt,
+                  progress=False)  # fmt: skip
+    assert resumed.epochs == full.epochs
+    assert resumed.selected_epoch == full.selected_epoch
+    assert resumed.stop_reason == full.stop_reason
+    for key, value in full.params.items():
+        np.testing.assert_array_equal(resumed.params[key], value)
+    assert resumed.history == full.history | {"seconds": resumed.history["seconds"]}
+
+
+def test_num_threads_is_set_for_the_fit_and_restored():
+    w = planted_embedding(30, 3, seed=3)
+    train = simulate_triplets(w, 300, seed=4)
+    before = torch.get_num_threads()
+    res = fit_spose(train, 30, SPoSEConfig(n_dims=4, max_epochs=1), num_threads=1,
+                    progress=False)  # fmt: skip
+    assert res.embedding.metadata["torch_threads"] == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="num_threads"):
+        fit_spose(train, 30, SPoSEConfig(n_dims=4, max_epochs=1), num_threads=0)
