@@ -8,12 +8,17 @@ Parts (all by default; choose with --parts):
              accuracy after a few epochs.
   human      the real human triplets: triplets_sample50k + triplets_sample127k (first three
              columns, repeats kept), minus every triplet whose unordered set occurs in the
-             noise-ceiling set or the 2,171 set; VICE with the small-data preset until
-             convergence; seconds/epoch, epochs, wall time, kept dimensions, accuracy on the
-             20,000 noise-ceiling responses and on the 2,171 set.
+             noise-ceiling set or the 2,171 set (~176,877), 10 % of them carved out as
+             validation; SMALL_DATA_SPOSE and SMALL_DATA_VICE (--methods) with 100 initial
+             dimensions: seconds/epoch with 1 and 2 torch threads (--thread-epochs epochs
+             each), then a fit to convergence with 1 thread: epochs, wall time, kept
+             dimensions, accuracy of the selected (best validation NLL) embedding on the
+             20,000 noise-ceiling responses and the 2,171 set, next to the published
+             SPoSE-49 and VICE-42 on the same sets.
   rsm        reconstruct_rsm and choice_rsm on 1,854 objects (published VICE-42).
 
-Run: OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_embedding.py [--threads 2]
+Run: OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_embedding.py [--parts human]
+(the fits set their own thread count, 1 by default; --threads sets it for the rest).
 Timings depend on the load of the machine; the script prints the thread count and the
 1-minute load average next to every number.
 """
@@ -28,7 +33,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dnnalign_utils import data
 from dnnalign_utils.embedding import (
+    SMALL_DATA_SPOSE,
     SMALL_DATA_VICE,
     SPoSEConfig,
     VICEConfig,
@@ -36,6 +43,7 @@ from dnnalign_utils.embedding import (
     evaluate_vice,
     fit_spose,
     fit_vice,
+    validation_split,
 )
 from dnnalign_utils.rsa import choice_rsm, reconstruct_rsm
 
@@ -67,24 +75,14 @@ def dnn_triplets(n: int, seed: int) -> np.ndarray:
 
 
 def human_data():
-    h = THINGS / "human"
-    a = np.loadtxt(h / "triplets_sample50k.txt", dtype=np.int64)
-    b = np.loadtxt(h / "triplets_sample127k_with_subject.txt", dtype=np.int64)[:, :3]
-    nc = np.loadtxt(h / "triplets_noise_ceiling_set.tsv", dtype=np.int64)
-    ijk, pos = nc[:, :3] - 1, nc[:, 3] - 1  # 1-based; position of the odd one out
-    keep_cols = np.array([[1, 2], [0, 2], [0, 1]])[pos]
-    rows = np.arange(len(nc))
-    nc_t = np.column_stack([ijk[rows[:, None], keep_cols], ijk[rows, pos]])
-    d2171 = np.loadtxt(h / "triplets_2171_distinct.txt", dtype=np.int64)
-    train = np.concatenate([a, b])
-
-    def keys(t):
-        s = np.sort(t, 1)
-        return s[:, 0] * 1854 * 1854 + s[:, 1] * 1854 + s[:, 2]
-
-    held = np.union1d(keys(nc_t), keys(d2171))
-    mask = ~np.isin(keys(train), held)
-    return train[mask], nc_t, d2171, int((~mask).sum())
+    """Training triplets (50k + 127k samples minus every triplet whose unordered set is in
+    the noise-ceiling or 2,171 set), the 20,000 noise-ceiling responses, the 2,171 set."""
+    a = data.load_triplets_sample50k()
+    b = data.load_triplets_sample127k().triplets
+    nc = data.load_triplets_noise_ceiling().triplets
+    d2171 = data.load_triplets_2171()
+    train, removed = data.remove_heldout_triplets(np.concatenate([a, b]), [nc, d2171])
+    return train, nc, d2171, int(removed.sum())
 
 
 def bench_synthetic(epochs: int, n: int) -> None:
@@ -111,27 +109,56 @@ def bench_synthetic(epochs: int, n: int) -> None:
         )
 
 
-def bench_human(config: VICEConfig, seed: int) -> None:
-    train, nc, d2171, removed = human_data()
+def _fit_human(method, config, train, val, seed, threads, until_epoch=None):
+    fit = fit_spose if method == "spose" else fit_vice
+    return fit(train, 1854, config, seed=seed, val=val, eval_every=1, progress=False,
+               num_threads=threads, until_epoch=until_epoch)  # fmt: skip
+
+
+def bench_human(methods: list[str], seed: int, thread_epochs: int) -> None:
+    train_all, nc, d2171, removed = human_data()
+    train, val = validation_split(train_all, 0.1, seed=seed)
     print(
-        f"[human] train {len(train):,} triplets ({removed:,} removed as held out), "
+        f"[human] {len(train_all):,} training triplets ({removed:,} removed as held out): "
+        f"{len(train):,} fit + {len(val):,} validation (10 %, seed {seed}); "
         f"noise-ceiling responses {len(nc):,}, 2171 set {len(d2171):,}"
     )
-    load = _load()
-    t0 = time.perf_counter()
-    res = fit_vice(train, 1854, config, seed=seed, progress=False)
-    wall = time.perf_counter() - t0
-    emb = res.embedding
-    acc_nc = evaluate_embedding(emb.weights, nc)["accuracy"]
-    acc_2171 = evaluate_embedding(emb.weights, d2171)["accuracy"]
-    mc = evaluate_vice(res.params["mu"], res.params["sigma"], nc, dims=emb.source_dims)
-    print(
-        f"[human] VICE {config}\n[human] seed {seed}: {np.median(res.history['seconds']):.2f} "
-        f"s/epoch, {res.epochs} epochs (converged={res.converged}), wall {wall:.1f} s, "
-        f"{emb.n_dims} dims; noise-ceiling acc {acc_nc:.4f} (ReLU(mu)), "
-        f"{mc['accuracy']:.4f} (20 MC samples); 2171-set acc {acc_2171:.4f}; "
-        f"threads {torch.get_num_threads()}, load {load:.1f}"
-    )
+    for name in ("spose49", "vice42"):
+        w = data.load_human_embedding(name)
+        print(
+            f"[human] published {name} ({w.shape[1]} dims, fitted on millions of triplets): "
+            f"noise-ceiling acc {evaluate_embedding(w, nc)['accuracy']:.4f}, "
+            f"2171-set acc {evaluate_embedding(w, d2171)['accuracy']:.4f}"
+        )
+    presets = {"spose": SMALL_DATA_SPOSE, "vice": SMALL_DATA_VICE}
+    for method in methods:
+        config = presets[method]
+        print(f"[human] {method} preset: {config}")
+        for threads in (1, 2):
+            load = _load()
+            res = _fit_human(method, config, train, val, seed, threads, until_epoch=thread_epochs)
+            print(
+                f"[human] {method} {threads} thread(s): "
+                f"{np.median(res.history['seconds']):.2f} s/epoch (median of {res.epochs} "
+                f"epochs), load {load:.1f}"
+            )
+        load = _load()
+        t0 = time.perf_counter()
+        res = _fit_human(method, config, train, val, seed, 1)
+        wall = time.perf_counter() - t0
+        emb = res.embedding
+        line = (
+            f"[human] {method} seed {seed}, 1 thread: {np.median(res.history['seconds']):.2f} "
+            f"s/epoch, {res.epochs} epochs (stop: {res.stop_reason}; parameters of epoch "
+            f"{res.selected_epoch}), wall {wall:.1f} s, {emb.n_dims} dims; noise-ceiling acc "
+            f"{evaluate_embedding(emb.weights, nc)['accuracy']:.4f}, 2171-set acc "
+            f"{evaluate_embedding(emb.weights, d2171)['accuracy']:.4f} (deterministic "
+            f"ReLU weights), validation NLL {min(res.history['val_nll']):.4f}"
+        )
+        if method == "vice":
+            mc = evaluate_vice(res.params["mu"], res.params["sigma"], nc, dims=emb.source_dims)
+            line += f"; noise-ceiling acc {mc['accuracy']:.4f} (20 MC samples)"
+        print(f"{line}; load {load:.1f}")
 
 
 def bench_rsm() -> None:
@@ -153,6 +180,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="synthetic epochs")
     parser.add_argument("--n-triplets", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--methods", default="spose,vice", help="human part: spose,vice")
+    parser.add_argument("--thread-epochs", type=int, default=3,
+                        help="human part: epochs timed with 1 and with 2 threads")  # fmt: skip
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -160,7 +190,7 @@ def main() -> None:
     if "synthetic" in parts:
         bench_synthetic(args.epochs, args.n_triplets)
     if "human" in parts:
-        bench_human(SMALL_DATA_VICE, args.seed)
+        bench_human(args.methods.split(","), args.seed, args.thread_epochs)
     if "rsm" in parts:
         bench_rsm()
 

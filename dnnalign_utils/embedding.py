@@ -88,6 +88,7 @@ __all__ = [
     "split_half_reproducibility",
     "spose_keep_mask",
     "validate_triplets",
+    "validation_split",
     "vice_importance",
     "vice_keep_mask",
     "vice_pvalues",
@@ -128,6 +129,23 @@ def validate_triplets(triplets: Any, n_objects: int | None = None, name: str = "
             "expected three distinct objects"
         )
     return arr
+
+
+def validation_split(
+    triplets: Any, fraction: float = 0.1, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split training triplets into (train, val) at random rows (seeded): `fraction` of the
+    rows (rounded down, at least 1) go to val, order otherwise kept. For model selection
+    only: never carve validation out of a held-out test set."""
+    arr = validate_triplets(triplets)
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction: expected 0 < fraction < 1, got {fraction}")
+    n_val = max(1, int(fraction * arr.shape[0]))
+    if n_val >= arr.shape[0]:
+        raise ValueError(f"triplets: {arr.shape[0]} rows are too few to split off {fraction}")
+    is_val = np.zeros(arr.shape[0], dtype=bool)
+    is_val[np.random.default_rng(seed).permutation(arr.shape[0])[:n_val]] = True
+    return arr[~is_val], arr[is_val]
 
 
 def _as_weights(weights: Any, name: str = "weights") -> np.ndarray:
