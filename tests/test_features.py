@@ -1,0 +1,156 @@
+"""Feature extraction: hooks at named layers, row order, batch invariance, storage, ImageNet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from dnnalign_utils import features, images
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return features.efficientnet_lite0()
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return images.load_manifest(verify=False)
+
+
+@pytest.fixture(scope="module")
+def seven(manifest):
+    """Seven images of different concepts and styles (rows spread over the set)."""
+    rows = manifest.iloc[np.linspace(0, len(manifest) - 1, 7).astype(int)]
+    return images.EmojiImages(
+        rows.reset_index(drop=True), features.efficientnet_lite0_preprocess()
+    )
+
+
+LAYERS = ["_blocks.2", "_avg_pooling", "_fc"]
+
+
+def test_several_layers_in_one_pass_match_the_model(model, seven):
+    out = features.extract_features(model, seven, LAYERS, batch_size=4, progress=False)
+    assert out["_blocks.2"].shape == (7, 24 * 56 * 56)
+    assert out["_avg_pooling"].shape == (7, 1280)
+    assert out["_fc"].shape == (7, 1000)
+    assert all(a.dtype == np.float32 for a in out.values())
+    x = torch.stack([seven[i][0] for i in range(7)])
+    with torch.no_grad():
+        logits = model(x).numpy()
+        pooled = model._avg_pooling(model.extract_features(x)).flatten(1).numpy()
+    np.testing.assert_allclose(out["_fc"], logits, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out["_avg_pooling"], pooled, rtol=1e-5, atol=1e-5)
+    # the classifier is a linear map of the pooled features: the hooks see the same pass
+    w, b = model._fc.weight.detach().numpy(), model._fc.bias.detach().numpy()
+    np.testing.assert_allclose(out["_avg_pooling"] @ w.T + b, out["_fc"], atol=1e-4)
+    assert not model.training
+    assert not any(m._forward_hooks for m in model.modules())  # hooks removed
+
+
+def test_batch_size_does_not_change_rows(model, seven):
+    one = features.extract_features(model, seven, ["_avg_pooling"], batch_size=1, progress=False)
+    all7 = features.extract_features(model, seven, ["_avg_pooling"], batch_size=7, progress=False)
+    np.testing.assert_allclose(one["_avg_pooling"], all7["_avg_pooling"], rtol=1e-4, atol=1e-5)
+    # rows are distinct images, so a permutation would be caught
+    gram = np.corrcoef(one["_avg_pooling"])
+    assert (np.argmax(gram, axis=1) == np.arange(7)).all()
+
+
+def test_unknown_layer_is_named(model, seven):
+    with pytest.raises(ValueError, match="_blocks.99"):
+        features.extract_features(model, seven, ["_blocks.99"], progress=False)
+    with pytest.raises(ValueError, match="non-empty list"):
+        features.extract_features(model, seven, "_fc", progress=False)
+
+
+def test_thingsvision_layout_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    feats = {
+        "_avg_pooling": rng.normal(size=(5, 6)).astype(np.float32),
+        "_fc": rng.normal(size=(5, 3)),
+    }
+    names = [f"concept{i}/noto.png" for i in range(5)]
+    features.save_features(tmp_path, feats, names, parameters={"network": "test"})
+    for module, array in feats.items():
+        folder = tmp_path / module
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "features.npy",
+            "features.npy.provenance.json",
+            "file_names.txt",
+        ]
+        # plain numpy / text, as thingsvision writes and reads them
+        np.testing.assert_array_equal(np.load(folder / "features.npy"), array)
+        assert (folder / "file_names.txt").read_text().splitlines() == names
+        loaded, loaded_names = features.load_features(tmp_path, module)
+        np.testing.assert_array_equal(loaded, array)
+        assert loaded_names == names
+        record = features.features_provenance(tmp_path, module)
+        assert record["parameters"] == {"network": "test", "module_name": module}
+        assert record["shape"] == list(array.shape)
+    with pytest.raises(ValueError, match="expected 4 rows"):
+        features.save_features(tmp_path / "bad", feats, names[:4])
+    (tmp_path / "_fc" / "file_names.txt").write_text("a\nb\n")
+    with pytest.raises(ValueError, match="5 rows but 2 names"):
+        features.load_features(tmp_path, "_fc")
+
+
+def test_imagenet_classes_offline():
+    classes = features.imagenet_classes()
+    assert len(classes) == 1000 and classes["wnid"].is_unique
+    assert classes.loc[954, ["wnid", "name"]].tolist() == ["n07753592", "banana"]
+    assert classes.loc[0, "wnid"] == "n01440764"
+
+
+def test_topk_and_recognition_table_on_known_logits(manifest):
+    rows = features.imagenet_concept_rows(manifest).head(6)
+    classes = features.imagenet_classes()
+    from dnnalign_utils.data import load_concepts
+
+    wnids = load_concepts()["WordNet ID"]
+    target = [int(np.flatnonzero(classes["wnid"] == wnids[u])[0]) for u in rows["uniqueID"]]
+    logits = np.zeros((6, 1000))
+    logits[np.arange(6), target] = [9, 9, 3, 3, -1, -1]
+    logits[:, 999] = 5  # a distractor ranked above the target for rows 2-5
+    logits[:, 998] = 4
+    logits[:, 997] = 2
+    logits[:, 996] = 1
+    top = features.topk_predictions(logits, k=5)
+    assert top.shape == (6, 5) and (top[:, 0][:2] == target[:2]).all()
+    result = features.recognition_table(rows, logits, k=5)
+    per = result.per_image
+    assert per["top1"].tolist() == [True, True, False, False, False, False]
+    assert per["top5"].tolist() == [True, True, True, True, False, False]
+    overall = result.table.set_index("style").loc["all"]
+    assert overall["n_images"] == 6 and overall["top5"] == pytest.approx(4 / 6)
+
+
+def test_top5_names_the_concept_on_a_handful_of_pictures(model, manifest):
+    """Sanity: EfficientNet-Lite0 names our banana (umbrella, soccer ball, backpack) pictures.
+
+    With the default rendering: umbrella is top-1 in every style; banana, soccer ball and
+    backpack are in the top-5 for at least half of their styles (4/7, 5/7, 4/7 measured);
+    and the umbrella pictures are not called bananas (the rows are not mixed up).
+    """
+    classes = features.imagenet_classes()
+    wanted = {
+        "banana": "banana",
+        "umbrella": "umbrella",
+        "soccer_ball": "soccer ball",
+        "backpack": "backpack",
+    }
+    rows = manifest[manifest["uniqueID"].isin(list(wanted))].reset_index(drop=True)
+    dataset = images.EmojiImages(rows, features.efficientnet_lite0_preprocess())
+    logits = features.extract_features(model, dataset, ["_fc"], progress=False)["_fc"]
+    top5 = features.topk_predictions(logits, 5)
+    names = [classes["name"][t].tolist() for t in top5]
+    ids = rows["uniqueID"].tolist()
+    hits = pd.Series([wanted[u] in n for u, n in zip(ids, names, strict=True)], index=ids)
+    assert hits.groupby(level=0).mean().min() >= 0.5
+    umbrella = [n for u, n in zip(ids, names, strict=True) if u == "umbrella"]
+    assert all(n[0] == "umbrella" for n in umbrella)
+    assert not any("banana" in n for n in umbrella)
