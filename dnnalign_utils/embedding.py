@@ -29,11 +29,12 @@ improvement, next to the dimension-stability rule.
 
 Training is plain PyTorch on the CPU. The fitting functions run with ``num_threads=1`` by
 default (restored afterwards): for these small gathers and batched 3x3 products, 2 threads
-were 10-60x slower than 1 on the shared 2-core machine (OpenMP spinning under load; see
-benchmarks/bench_embedding.py). Triplets are shuffled once per epoch with a seeded
-permutation and cut into contiguous slices; only the rows in a batch are sampled for the
-likelihood. Every draw comes from one dedicated ``torch.Generator``, so a checkpointed run
-resumes bit-exactly.
+were ~65x slower than 1 on the shared 2-core machine under load (18 s vs 0.27 s per epoch
+at load 4; OpenMP threads waiting for a core) and only ~1.5x faster when it was idle
+(0.09 vs 0.14 s at load 1.7; benchmarks/bench_embedding.py). Triplets are shuffled once
+per epoch with a seeded permutation and cut into contiguous slices; only the rows in a
+batch are sampled for the likelihood. Every draw comes from one dedicated
+``torch.Generator``, so a checkpointed run resumes bit-exactly.
 
 Choice probabilities are returned in the triplet's column order: ``p[:, c]`` is the
 probability that the object in column ``c`` is the odd one out, so the observed choice
@@ -638,21 +639,30 @@ def warmup_factor(epoch: int, warmup_epochs: int) -> float:
 
 SMALL_DATA_VICE = VICEConfig(
     n_dims=100,
-    prior="mixture",
+    prior="objdim_legacy",
     slab_scale=2.0,
     beta=1.0,
-    lr=3e-3,
+    lr=1e-2,
     batch_size=2048,
     init_log_sigma=-3.0,
-    stability_window=20,
-    min_epochs=60,
+    warmup_epochs=10,
+    select="val_nll",
+    patience=20,
+    stability_window=30,
+    min_epochs=40,
     max_epochs=150,
 )
-"""VICE settings for ~10^5 triplets over 1,854 objects (see benchmarks/bench_embedding.py):
-batches of 2,048 (about 0.6-1 s per epoch on one busy core instead of several seconds at
-256), lr 3e-3 to compensate for the fewer steps, sigma started at exp(-3) so the posterior
-widths settle within ~20 epochs, a 60-epoch burn-in (the kept-dimension count first stays
-at 100 while sigma is small, then drops within a few epochs) and a 20-epoch window."""
+"""VICE settings for ~10^5 triplets over 1,854 objects (benchmarks/bench_embedding.py; use
+`SMALL_DATA_SPOSE` if a sparse embedding matters: this one keeps ~100 dimensions).
+Batches of 2,048 (~0.3-0.6 s per epoch on one busy core), lr 1e-2, sigma started at
+exp(-3), beta warmed up over 10 epochs (at full beta from the start every dimension is
+pruned within ~10 epochs: the likelihood gradient is ~0 at the symmetric start), the
+parameters of the best validation NLL (needs `val`, eval_every=1), stopping 20 epochs
+after it. The objdim prior (Gaussian-equivalent, sd 0.35) gave 58.6 % on the noise-ceiling
+set against 57.7 % for the true mixture (pi 0.5, 0.25 / 2.0); the best validation NLL
+comes early (epoch ~6, still warming up), after which the posterior widths grow and the
+mean embedding ReLU(mu) gets worse. Earlier preset (mixture, lr 3e-3, no warm-up,
+stability stop): 7-25 dimensions and 54-60 %."""
 
 
 SMALL_DATA_SPOSE = SPoSEConfig(
@@ -663,7 +673,7 @@ SMALL_DATA_SPOSE = SPoSEConfig(
     lr=1e-2,
     batch_size=2048,
     max_epochs=150,
-    stability_window=20,
+    stability_window=30,
     min_epochs=40,
     select="val_nll",
     patience=20,
@@ -675,8 +685,8 @@ lowest validation NLL. A projected W (not the reference's ReLU + 0.01 penalty, w
 negative entries are dead), a weak Gaussian penalty l2=4 (prior sd 0.35, the objdim
 prior's effective width, §2.3) that keeps the unregularised fit from overfitting after
 ~10 epochs, and a small L1 (lambda 0.005) that prunes to ~45 dimensions (max weight >
-0.1). Stops when the kept-dimension count is stable for 20 epochs (after 40) or 20
-epochs after the best validation NLL. Noise-ceiling accuracy ~60 %: see the report in
+0.1). Stops 20 epochs after the best validation NLL or when the kept-dimension count has
+been stable for 30 epochs (after 40). Noise-ceiling accuracy ~60 %: see the report in
 the benchmark for why ~63 % is not reached with this little data."""
 
 
@@ -1176,7 +1186,8 @@ def fit_vice(
     resumed: the result equals an uninterrupted run bit for bit. `until_epoch` stops
     early as if interrupted (for tests and time-sliced runs). `num_threads` sets torch's
     intra-op threads for the fit (restored afterwards; None leaves them): 1 by default,
-    because 2 threads were 10-60x slower for these small ops on a loaded 2-core machine.
+    because 2 threads were ~65x slower for these small ops on a loaded 2-core machine
+    (and ~1.5x faster on an idle one).
     With ``config.select == "val_nll"`` (evaluate every epoch: eval_every=1) the returned
     embedding and params are those of the epoch with the lowest validation NLL.
     """
