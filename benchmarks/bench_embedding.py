@@ -9,12 +9,12 @@ Parts (all by default; choose with --parts):
   human      the real human triplets: triplets_sample50k + triplets_sample127k (first three
              columns, repeats kept), minus every triplet whose unordered set occurs in the
              noise-ceiling set or the 2,171 set (~176,877), 10 % of them carved out as
-             validation; SMALL_DATA_SPOSE and SMALL_DATA_VICE (--methods) with 100 initial
-             dimensions: seconds/epoch with 1 and 2 torch threads (--thread-epochs epochs
-             each), then a fit to convergence with 1 thread: epochs, wall time, kept
-             dimensions, accuracy of the selected (best validation NLL) embedding on the
-             20,000 noise-ceiling responses and the 2,171 set, next to the published
-             SPoSE-49 and VICE-42 on the same sets.
+             validation (triplets.split_triplets); SMALL_DATA_SPOSE and SMALL_DATA_VICE
+             (--methods) with 100 initial dimensions: seconds/epoch with 1 and 2 torch
+             threads (--thread-epochs epochs each), then a fit to convergence with 1 thread:
+             epochs, wall time, kept dimensions, accuracy of the returned embedding (SPoSE:
+             best validation NLL) on the 20,000 noise-ceiling responses and the 2,171 set,
+             next to the published SPoSE-49 and VICE-42 on the same sets.
   rsm        reconstruct_rsm and choice_rsm on 1,854 objects (published VICE-42).
 
 Run: OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_embedding.py [--parts human]
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dnnalign_utils import data
+from dnnalign_utils import data, triplets
 from dnnalign_utils.embedding import (
     SMALL_DATA_SPOSE,
     SMALL_DATA_VICE,
@@ -43,7 +43,6 @@ from dnnalign_utils.embedding import (
     evaluate_vice,
     fit_spose,
     fit_vice,
-    validation_split,
 )
 from dnnalign_utils.rsa import choice_rsm, reconstruct_rsm
 
@@ -117,7 +116,8 @@ def _fit_human(method, config, train, val, seed, threads, until_epoch=None):
 
 def bench_human(methods: list[str], seed: int, thread_epochs: int) -> None:
     train_all, nc, d2171, removed = human_data()
-    train, val = validation_split(train_all, 0.1, seed=seed)
+    # disjoint by unordered triplet: repeated responses to a triplet stay on one side
+    train, val = triplets.split_triplets(train_all, 0.1, seed=seed)
     print(
         f"[human] {len(train_all):,} training triplets ({removed:,} removed as held out): "
         f"{len(train):,} fit + {len(val):,} validation (10 %, seed {seed}); "

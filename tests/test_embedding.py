@@ -30,7 +30,6 @@ from dnnalign_utils.embedding import (
     split_half_reproducibility,
     spose_keep_mask,
     validate_triplets,
-    validation_split,
     vice_importance,
     vice_keep_mask,
     warmup_factor,
@@ -512,15 +511,3 @@ def test_num_threads_is_set_for_the_fit_and_restored():
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="num_threads"):
         fit_spose(train, 30, SPoSEConfig(n_dims=4, max_epochs=1), num_threads=0)
-
-
-def test_validation_split_partitions_rows():
-    t = np.array([[i, i + 1, i + 2] for i in range(50)], dtype=np.int64)
-    tr, va = validation_split(t, 0.1, seed=3)
-    assert len(va) == 5 and len(tr) == 45
-    keys = sorted(map(tuple, np.concatenate([tr, va]).tolist()))
-    assert keys == sorted(map(tuple, t.tolist()))  # a partition: nothing lost or repeated
-    assert (np.diff(tr[:, 0]) > 0).all()  # order kept
-    np.testing.assert_array_equal(validation_split(t, 0.1, seed=3)[1], va)
-    with pytest.raises(ValueError, match="fraction"):
-        validation_split(t, 1.0)
