@@ -61,6 +61,8 @@ MIN_STYLES = 3
 
 # Emoji names, keywords and code points (CLDR via emojibase), MIT.
 METADATA_PACKAGE = ("emojibase-data", "17.0.0")
+# Full licence texts by SPDX identifier, CC0-1.0.
+LICENCE_TEXTS_PACKAGE = ("spdx-license-list", "6.12.0")
 
 
 @dataclass(frozen=True)
@@ -568,6 +570,7 @@ def main(argv: list[str] | None = None) -> None:
             writer.writerows(rows)
 
     write_csv(tmp_out / "manifest.csv", manifest)
+    spdx_dir = npm_fetch(*LICENCE_TEXTS_PACKAGE, args.cache)
     write_csv(tmp_out / "matches.csv", matches)
     for s in STYLES + (
         Style("emojibase", METADATA_PACKAGE[0], METADATA_PACKAGE[1], "", "MIT", ""),
@@ -578,6 +581,8 @@ def main(argv: list[str] | None = None) -> None:
             texts.append(
                 f"\n--- {lic.name} from the npm package ---\n{lic.read_text(encoding='utf-8')}"
             )
+        spdx = json.loads((spdx_dir / "licenses" / f"{s.licence}.json").read_text("utf-8"))
+        texts.append(f"\n--- {s.licence} full text (SPDX) ---\n{spdx['licenseText']}\n")
         info = folder / "info.json"
         if info.exists():
             texts.append(
@@ -591,6 +596,7 @@ def main(argv: list[str] | None = None) -> None:
         "alpha_threshold": ALPHA_THRESHOLD,
         "min_styles": MIN_STYLES,
         "metadata_package": f"{METADATA_PACKAGE[0]}@{METADATA_PACKAGE[1]}",
+        "licence_texts_package": f"{LICENCE_TEXTS_PACKAGE[0]}@{LICENCE_TEXTS_PACKAGE[1]}",
         "styles": [
             {"style": s.name, "package": s.package, "version": s.version, "licence": s.licence}
             for s in STYLES

@@ -82,7 +82,7 @@ class Rendering:
 
 
 # Chosen by the recognition sweep (data/things_emoji/README.md, recognition.csv).
-DEFAULT_RENDERING = Rendering(size=224, margin=0.2, background=(255, 255, 255))
+DEFAULT_RENDERING = Rendering(size=224, margin=0.2, background=(0, 0, 0))
 
 
 def emoji_dir() -> Path:
