@@ -29,6 +29,8 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "n_seeds": 2,
             "human_max_epochs": 3,
             "vgg_max_epochs": 2,
+            "vgg_min_epochs": 1,
+            "vgg_window": 1,
             "triplet_limit": 20_000,
             "rsm_objects": 100,
             "mc_samples": 2,

@@ -68,8 +68,10 @@ seed = 0  # seed of the first fit; reproducibility fits use seed + 1, seed + 2, 
 n_seeds = 3  # human fits compared for reproducibility (paper: several seeds)
 validation_fraction = 0.1  # share of the human training triplets used for validation
 human_max_epochs = 150
-vgg_beta = 0.24  # KL weight of the DNN embedding (paper's value; humans use 1.0)
+vgg_beta = 3.0  # KL weight of the DNN embedding (paper: 0.24 with 20x more triplets)
 vgg_max_epochs = 60
+vgg_min_epochs = 30  # stability is checked from this epoch on
+vgg_window = 10  # epochs the kept-dimension count must stay the same
 triplet_limit = 0  # if > 0, use only this many training triplets (smoke runs)
 rsm_objects = 0  # if > 0, compare RSMs on the first this many objects only (smoke runs)
 mc_samples = 20  # posterior samples for the Monte-Carlo evaluation
@@ -257,13 +259,25 @@ human_path
 # ## A VGG-16 embedding from VGG-16's choices
 #
 # Now the same method on the network: the 90 % training triplets that VGG-16 answered
-# in chapter 1, with the paper's KL weight for the DNN (β = 0.24).
+# in chapter 1. The paper uses a KL weight of β = 0.24 for the DNN and trains up to
+# 1,000 epochs on 18 million triplets, over which dimensions are pruned slowly. Within
+# our budget (a few dozen epochs on 900,000 triplets) β = 0.24 prunes nothing: all
+# 100 dimensions are kept (85.9 % held-out accuracy after 40 epochs, in our runs).
+# A stronger prior makes pruning act within the budget: β = 2 keeps 93 dimensions,
+# β = 3 about 65 and β = 4 about 48. We use β = {glue:text}`vgg_beta` (set
+# `vgg_beta = 0.24` for the paper's value).
 
 # %%
 vgg_dir = paths.artefacts_dir(profile) / "triplets" / "vgg16_concepts"
 vgg_train = data.load_triplets(vgg_dir / "train_90.npy", fmt="npy")[limit]
 vgg_test = data.load_triplets(vgg_dir / "test_10.npy", fmt="npy")
-vgg_config = dataclasses.replace(emb.SMALL_DATA_VICE, beta=vgg_beta, max_epochs=vgg_max_epochs)
+vgg_config = dataclasses.replace(
+    emb.SMALL_DATA_VICE,
+    beta=vgg_beta,
+    max_epochs=vgg_max_epochs,
+    min_epochs=vgg_min_epochs,
+    stability_window=vgg_window,
+)
 vgg_fit = emb.fit_vice(
     vgg_train,
     data.N_OBJECTS,
@@ -276,6 +290,7 @@ vgg_eval = emb.evaluate_embedding(vgg_fit.embedding.weights, vgg_test)
 glue("vgg_dims", vgg_fit.embedding.n_dims, display=False)
 glue("vgg_acc", 100 * float(vgg_eval["accuracy"]), display=False)
 glue("n_vgg_train", len(vgg_train), display=False)
+glue("vgg_beta", vgg_beta, display=False)
 vgg_path = vgg_fit.save(out_dir / "vgg16_vice.npz")
 pd.Series(
     {
