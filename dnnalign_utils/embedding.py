@@ -44,6 +44,7 @@ probability that the object in column ``c`` is the odd one out, so the observed 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -76,6 +77,7 @@ __all__ = [
     "SPoSEConfig",
     "VICEConfig",
     "benjamini_hochberg",
+    "checkpoint_file",
     "choice_probabilities",
     "evaluate_embedding",
     "evaluate_vice",
@@ -994,14 +996,7 @@ def _fit_impl(
             "(e.g. 10 % of the training triplets, never the test sets)"
         )
     n_train = train_np.shape[0]
-    train_hash = array_sha256(train_np)
-    identity = {
-        "method": method,
-        "config": dataclasses.asdict(cfg),
-        "seed": int(seed),
-        "n_objects": int(n_objects),
-        "train_sha256": train_hash,
-    }
+    identity = _run_identity(method, cfg, seed, n_objects, train_np)
     g = torch.Generator().manual_seed(int(seed))
     model = _VICEModel(cfg, n_objects, g) if method == "vice" else _SPoSEModel(cfg, n_objects, g)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
@@ -1140,6 +1135,41 @@ def _fit_impl(
     return FitResult(
         emb, params, history, converged, epoch, seconds, selected_epoch, best["epoch"], stop_reason
     )
+
+
+def _run_identity(
+    method: str, cfg: Any, seed: int, n_objects: int, train_np: np.ndarray
+) -> dict[str, Any]:
+    """What makes two runs the same run (a checkpoint is resumed only on equality)."""
+    return {
+        "method": method,
+        "config": dataclasses.asdict(cfg),
+        "seed": int(seed),
+        "n_objects": int(n_objects),
+        "train_sha256": array_sha256(train_np),
+    }
+
+
+def checkpoint_file(
+    directory: str | os.PathLike,
+    config: VICEConfig | SPoSEConfig,
+    train: Any,
+    *,
+    seed: int,
+    n_objects: int,
+    prefix: str = "",
+) -> Path:
+    """A checkpoint path unique to one run: ``<prefix><method>_seed<seed>_<hash>.ckpt``.
+
+    The hash covers the method, config, seed, object count and training triplets, so
+    changing any of them starts a new checkpoint instead of clashing with an old one
+    (which `fit_vice`/`fit_spose` would refuse to resume).
+    """
+    method = "vice" if isinstance(config, VICEConfig) else "spose"
+    train_np = validate_triplets(train, n_objects, "train")
+    identity = _run_identity(method, config, seed, n_objects, train_np)
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    return Path(directory) / f"{prefix}{method}_seed{seed}_{digest}.ckpt"
 
 
 def fit_vice(

@@ -511,3 +511,20 @@ def test_num_threads_is_set_for_the_fit_and_restored():
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="num_threads"):
         fit_spose(train, 30, SPoSEConfig(n_dims=4, max_epochs=1), num_threads=0)
+
+
+def test_checkpoint_file_names_differ_by_run_and_are_stable(tmp_path):
+    from dnnalign_utils import embedding as E
+
+    rng = np.random.default_rng(0)
+    train = np.array([rng.permutation(20)[:3] for _ in range(50)])
+    cfg = E.VICEConfig(n_dims=5)
+    a = E.checkpoint_file(tmp_path, cfg, train, seed=0, n_objects=20, prefix="h_")
+    assert a == E.checkpoint_file(tmp_path, cfg, train, seed=0, n_objects=20, prefix="h_")
+    assert a.name.startswith("h_vice_seed0_") and a.suffix == ".ckpt"
+    assert a != E.checkpoint_file(tmp_path, cfg, train, seed=1, n_objects=20, prefix="h_")
+    other_cfg = E.VICEConfig(n_dims=6)
+    assert a != E.checkpoint_file(tmp_path, other_cfg, train, seed=0, n_objects=20, prefix="h_")
+    assert a != E.checkpoint_file(tmp_path, cfg, train[:-1], seed=0, n_objects=20, prefix="h_")
+    spose = E.checkpoint_file(tmp_path, E.SPoSEConfig(n_dims=5), train, seed=0, n_objects=20)
+    assert spose.name.startswith("spose_seed0_")
