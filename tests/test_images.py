@@ -155,3 +155,16 @@ def test_dataset_returns_rows_in_order(manifest):
     x, i = dataset[2]
     assert len(dataset) == 3 and i == 2 and tuple(x.shape) == (3, 224, 224)
     assert dataset.file_names == list(sub["file_name"])
+
+
+def test_gallery_renders_existing_pairs_in_order():
+    from dnnalign_utils import images as I
+
+    manifest = I.load_manifest()
+    uid = manifest["uniqueID"].iloc[0]
+    styles = manifest[manifest["uniqueID"] == uid]["style"].tolist()[:2]
+    pictures, labels = I.gallery(manifest, [uid], [*styles, "no-such-style"])
+    assert pictures.shape == (2, 224, 224, 3) and pictures.dtype == np.uint8
+    assert labels == [f"{uid} ({s})" for s in styles]
+    with pytest.raises(ValueError, match="gallery"):
+        I.gallery(manifest, ["not_a_concept"], styles)
