@@ -470,3 +470,21 @@ def concept_means(features: np.ndarray, manifest: pd.DataFrame) -> tuple[np.ndar
     np.add.at(sums, codes, features)
     counts = np.bincount(codes, minlength=concepts.size)[:, None]
     return sums / counts, np.asarray(concepts, dtype=np.int64)
+
+
+def load_image_features(
+    out_dir: str | os.PathLike, module: str
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Stored image features of one module and the manifest rows they belong to, in row
+    order (matched by file name; a name missing from the manifest is an error)."""
+    from dnnalign_utils import images
+
+    array, names = load_features(out_dir, module)
+    manifest = images.load_manifest().set_index("file_name", drop=False)
+    missing = [n for n in names if n not in manifest.index]
+    if missing:
+        raise ValueError(
+            f"{Path(out_dir) / module / 'file_names.txt'}: {len(missing)} names are not in "
+            f"the image manifest, e.g. {missing[:3]}"
+        )
+    return array, manifest.loc[names].reset_index(drop=True)

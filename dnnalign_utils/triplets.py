@@ -87,6 +87,7 @@ __all__ = [
     "triplet_keys",
     "triplets_from_keys",
     "validate_triplets",
+    "within_objects",
 ]
 
 Similarity = Literal["dot", "cosine", "euclidean"]
@@ -1085,3 +1086,21 @@ def write_triplet_split(
         write_provenance(path, record)
         written[name] = path
     return written
+
+
+def within_objects(triplets: np.ndarray, objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The triplets whose three objects all lie in ``objects``, re-indexed to positions
+    in ``objects`` (so they index a representation restricted to those rows).
+
+    Returns ``(local_triplets, keep)`` where ``keep`` marks the rows of ``triplets`` that
+    were kept; the caller sees exactly what was left out.
+    """
+    arr = validate_triplets(triplets)
+    objects = np.asarray(objects, dtype=np.int64)
+    if objects.ndim != 1 or np.unique(objects).size != objects.size:
+        raise ValueError("objects: expected a 1-D array of distinct object indices")
+    position = np.full(max(int(arr.max()), int(objects.max())) + 1, -1, dtype=np.int64)
+    position[objects] = np.arange(objects.size)
+    local = position[arr]
+    keep = (local >= 0).all(axis=1)
+    return local[keep], keep

@@ -184,3 +184,18 @@ def test_concept_means_average_styles_per_concept():
     np.testing.assert_allclose(means, [[4, 5], [1, 2], [8, 9]])
     with pytest.raises(ValueError, match="rows"):
         F.concept_means(feats[:5], manifest)
+
+
+def test_load_image_features_returns_matching_manifest_rows(tmp_path):
+    from dnnalign_utils import features as F
+    from dnnalign_utils import images as I
+
+    manifest = I.load_manifest().iloc[[5, 2, 9]]
+    feats = {"m": np.arange(6, dtype=np.float32).reshape(3, 2)}
+    F.save_features(tmp_path, feats, I.file_names(manifest))
+    array, rows = F.load_image_features(tmp_path, "m")
+    np.testing.assert_array_equal(array, feats["m"])
+    assert list(rows["file_name"]) == I.file_names(manifest)
+    F.save_features(tmp_path, {"bad": feats["m"]}, ["x/none.png", "y/none.png", "z/none.png"])
+    with pytest.raises(ValueError, match="not in the image manifest"):
+        F.load_image_features(tmp_path, "bad")

@@ -530,3 +530,12 @@ def test_write_triplet_split_round_trips_with_provenance(tmp_path):
     record = provenance.read_provenance(written["test_10.npy"])
     assert record["parameters"]["n_triplets"] == test.shape[0]
     assert record["input_sha256"]["triplets_array"] == provenance.array_sha256(test)
+
+
+def test_within_objects_keeps_and_reindexes_exactly_the_inside_triplets():
+    rows = np.array([[0, 4, 7], [4, 7, 9], [1, 4, 7], [9, 0, 4]])
+    local, keep = T.within_objects(rows, np.array([4, 0, 9, 7]))
+    np.testing.assert_array_equal(keep, [True, True, False, True])
+    np.testing.assert_array_equal(local, [[1, 0, 3], [0, 3, 2], [2, 1, 0]])
+    with pytest.raises(ValueError, match="distinct"):
+        T.within_objects(rows, np.array([4, 4]))
