@@ -23,7 +23,7 @@ PROFILE_NAMES: tuple[str, ...] = ("smoke", "default", "paper")
 
 PROFILES: dict[str, dict[str, dict[str, object]]] = {
     "smoke": {
-        "00_data": {"n_bootstrap": 50, "image_styles": ["noto"], "n_image_concepts": 12},
+        "00_data": {"n_bootstrap": 50, "image_styles": ["noto"], "n_image_concepts": 150},
         "01_triplet_task": {"n_bootstrap": 50, "n_network_triplets": 20_000},
         "02_embedding_fit": {
             "n_seeds": 2,

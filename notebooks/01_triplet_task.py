@@ -65,6 +65,7 @@ n_bootstrap = 1000  # bootstrap replicates for confidence intervals
 n_examples = 6  # noise-ceiling triplets shown as examples
 n_network_triplets = 1_000_000  # VGG-16 triplets produced for chapter 2 (paper: 20 million)
 test_fraction = 0.1  # held-out share of the network triplets (paper: 10 %)
+n_picture_triplets = 4  # human triplets shown as pictures
 
 # %%
 import time
@@ -74,7 +75,7 @@ import pandas as pd
 import plotly.express as px
 from myst_nb import glue
 
-from dnnalign_utils import data, paths, triplets
+from dnnalign_utils import data, features, images, paths, triplets
 from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, PALETTE, use_book_template
 
 use_book_template()
@@ -224,6 +225,78 @@ composition.pivot_table(index="group", columns="representation", values="agreeme
 # When people's choice is category-consistent ("pair same, odd differs"), both
 # networks follow them much more often than when all three objects come from
 # different categories, where the choice rests on finer properties.
+
+# %% [markdown]
+# ## Triplets as pictures, seen by an ImageNet network
+#
+# The networks above answer from concept-level representations. With the embedded
+# image set (chapter 0) a network can answer from pictures: EfficientNet-Lite0's
+# pooled penultimate-layer features of each drawing, averaged over a concept's styles
+# as THINGS' concept-level representations average over its photos. Only the
+# triplets whose three concepts all have pictures can be scored; the human random
+# samples contain some of them. A few, with what people and EfficientNet-Lite0 chose:
+
+# %%
+effnet_images, image_rows = features.load_image_features(
+    paths.artefacts_dir(profile) / "features" / "efficientnet_lite0", "_avg_pooling"
+)
+effnet, image_objects = features.concept_means(effnet_images, image_rows)
+human_samples = np.concatenate(
+    [data.load_triplets_sample50k(), data.load_triplets_sample127k().triplets]
+)
+local_human, inside = triplets.within_objects(human_samples, image_objects)
+local_effnet = triplets.odd_one_out_choices(local_human, effnet, progress=False)
+glue("n_inside", len(local_human), display=False)
+glue("n_image_objects", len(image_objects), display=False)
+
+# %% tags=["hide-input"]
+style = image_rows["style"].iloc[0]
+unique_ids = np.asarray(data.load_unique_ids())[image_objects]
+pictures, captions = [], []
+for human_row, net_row in zip(local_human[:n_picture_triplets], local_effnet, strict=False):
+    shown_ids = unique_ids[human_row]
+    row_pictures, _ = images.gallery(image_rows, shown_ids, [style])
+    pictures.extend(row_pictures)
+    captions += [
+        name + (" · people: odd" if i == 2 else "") + (" · net: odd" if obj == net_row[2] else "")
+        for i, (name, obj) in enumerate(zip(shown_ids, human_row, strict=True))
+    ]
+fig = px.imshow(np.stack(pictures), facet_col=0, facet_col_wrap=3, binary_string=True)
+for annotation, caption in zip(fig.layout.annotations, captions, strict=True):
+    annotation.text = caption
+fig.update_xaxes(visible=False)
+fig.update_yaxes(visible=False)
+fig.update_layout(title="Human triplets as pictures", height=220 * (len(pictures) // 3))
+fig.show()
+
+# %% [markdown]
+# On the {glue:text}`n_inside:,` human choices among the {glue:text}`n_image_objects`
+# concepts with pictures, the networks compare as follows (VGG-16 and CLIP use their
+# concept-level representations restricted to the same concepts):
+
+# %%
+subset_representations = {
+    "EfficientNet-Lite0 (drawings)": effnet,
+    "VGG-16": networks["VGG-16"][image_objects],
+    "CLIP ViT-B/32": networks["CLIP ViT-B/32"][image_objects],
+}
+subset_agreement = triplets.agreement_table(
+    subset_representations,
+    {"human choices within the image set": local_human},
+    n_bootstrap=n_bootstrap,
+    seed=seed,
+)
+on_subset = subset_agreement.set_index("representation")["agreement (%)"]
+glue("agree_effnet", float(on_subset["EfficientNet-Lite0 (drawings)"]), display=False)
+glue("agree_vgg_subset", float(on_subset["VGG-16"]), display=False)
+subset_agreement.round(1)
+
+# %% [markdown]
+# EfficientNet-Lite0, answering from drawings, agrees with people in
+# {glue:text}`agree_effnet:.1f` % of these choices, against
+# {glue:text}`agree_vgg_subset:.1f` % for VGG-16's concept-level representation of the
+# THINGS photos on the same triplets. (These human choices are single responses, not
+# the repeated noise-ceiling triplets, so there is no ceiling to compare with here.)
 #
 # ## VGG-16 triplets for the embedding
 #
@@ -280,5 +353,7 @@ fig.show()
 # - measured how often VGG-16 ({glue:text}`agree_vgg:.1f` %) and CLIP ViT-B/32
 #   ({glue:text}`agree_clip:.1f` %) choose like people on the noise-ceiling triplets,
 #   against a human ceiling of {glue:text}`ceiling:.1f` %, overall and by category;
+# - showed human triplets as pictures and scored EfficientNet-Lite0, answering from
+#   drawings, against people ({glue:text}`agree_effnet:.1f` %);
 # - sampled {glue:text}`n_network_triplets:,` unique VGG-16 triplets, split them 90/10
 #   and saved them with their provenance for chapter 2.
