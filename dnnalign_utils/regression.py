@@ -436,7 +436,7 @@ class NestedCVResult:
         return alpha_edge_shares(self.alphas, self.alpha_grid)
 
 
-def _nested_cv_ridge(
+def nested_cv_ridge(
     X: Any,
     Y: Any,
     alpha_grid: Any = DEFAULT_ALPHA_GRID,
@@ -448,8 +448,30 @@ def _nested_cv_ridge(
     shuffle: bool = True,
     refit: bool = True,
     progress: bool = True,
+    num_threads: int | None = 1,
 ) -> NestedCVResult:
-    """Implementation of :func:`nested_cv_ridge` (which sets the thread limit)."""
+    """Nested k-fold CV of a per-target-α ridge from X to each column of Y.
+
+    Outer `KFold(n_outer, shuffle, outer_seed)`; on each outer training part an inner
+    `KFold(n_inner, shuffle, inner_seed)` picks α per target (mean fold R²), the model
+    is refitted on that outer training part and scored on the outer test fold. Nothing
+    is selected on test folds. With the defaults and `REFERENCE_ALPHA_GRID` the folds and
+    the selection equal the reference code's per-dimension `GridSearchCV` loop.
+    `refit=True` adds `final_model` (α by inner-style CV on all rows, refit on all rows).
+
+    BLAS runs with `num_threads` threads (None: the library default). One thread is the
+    default because these matrices are small: on a 2-core machine shared with another
+    process, two BLAS threads were measured 4-20x slower than one (bench_ridge.py).
+    """
+    with threadpool_limits(limits=num_threads):
+        return _nested_cv_ridge_body(
+            X, Y, alpha_grid, n_outer, n_inner, outer_seed, inner_seed, shuffle, refit, progress
+        )
+
+
+def _nested_cv_ridge_body(
+    X, Y, alpha_grid, n_outer, n_inner, outer_seed, inner_seed, shuffle, refit, progress
+) -> NestedCVResult:
     X, Y = _check_xy(X, Y)
     grid = check_alpha_grid(alpha_grid)
     n_outer = _check_n_splits("n_outer", n_outer)
@@ -546,45 +568,3 @@ def r2_table(
                 }
             )
     return pd.DataFrame(rows)
-
-
-def nested_cv_ridge(
-    X: Any,
-    Y: Any,
-    alpha_grid: Any = DEFAULT_ALPHA_GRID,
-    *,
-    n_outer: int = 3,
-    n_inner: int = 3,
-    outer_seed: int | None = 0,
-    inner_seed: int | None = 1,
-    shuffle: bool = True,
-    refit: bool = True,
-    progress: bool = True,
-    num_threads: int | None = 1,
-) -> NestedCVResult:
-    """Nested k-fold CV of a per-target-α ridge from X to each column of Y.
-
-    Outer `KFold(n_outer, shuffle, outer_seed)`; on each outer training part an inner
-    `KFold(n_inner, shuffle, inner_seed)` picks α per target (mean fold R²), the model
-    is refitted on that outer training part and scored on the outer test fold. Nothing
-    is selected on test folds. With the defaults and `REFERENCE_ALPHA_GRID` the folds and
-    the selection equal the reference code's per-dimension `GridSearchCV` loop.
-    `refit=True` adds `final_model` (α by inner-style CV on all rows, refit on all rows).
-
-    BLAS runs with `num_threads` threads (None: the library default). One thread is the
-    default because these matrices are small: on a 2-core machine shared with another
-    process, two BLAS threads were measured 4-20x slower than one (bench_ridge.py).
-    """
-    with threadpool_limits(limits=num_threads):
-        return _nested_cv_ridge(
-            X,
-            Y,
-            alpha_grid,
-            n_outer=n_outer,
-            n_inner=n_inner,
-            outer_seed=outer_seed,
-            inner_seed=inner_seed,
-            shuffle=shuffle,
-            refit=refit,
-            progress=progress,
-        )
