@@ -73,3 +73,26 @@ def use_book_template() -> None:
 
 
 _register_template()
+
+
+def image_grid(
+    pictures, captions: list[str], columns: int, *, title: str = "", cell_height: int = 200
+) -> go.Figure:
+    """A grid of RGB pictures (n, h, w, 3), ``columns`` per row, each with its caption.
+
+    Captions are attached by facet index, not by annotation order: plotly lays out
+    wrapped facets bottom-up, so zipping annotations with captions mislabels images.
+    """
+    import plotly.express as px
+
+    if len(pictures) != len(captions):
+        raise ValueError(
+            f"captions: expected {len(pictures)} (one per picture), got {len(captions)}"
+        )
+    fig = px.imshow(pictures, facet_col=0, facet_col_wrap=columns, binary_string=True)
+    fig.for_each_annotation(lambda a: a.update(text=captions[int(a.text.split("=")[-1])]))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    rows = -(-len(captions) // columns)
+    fig.update_layout(title=title, height=cell_height * rows + 80)
+    return fig

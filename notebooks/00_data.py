@@ -69,7 +69,7 @@ import plotly.graph_objects as go
 from myst_nb import glue
 
 from dnnalign_utils import data, features, images, paths, triplets
-from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, use_book_template
+from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, image_grid, use_book_template
 
 use_book_template()
 _ = data.verify_all()  # every embedded file against its SHA-256 (an error names the file)
@@ -327,12 +327,7 @@ in_set = labels[labels.index.isin(manifest["uniqueID"])].dropna()
 shown = in_set.groupby(in_set).head(1).index[:6].tolist()
 styles = manifest["style"].unique()[:4].tolist()
 pictures, captions = images.gallery(manifest, shown, styles)
-fig = px.imshow(pictures, facet_col=0, facet_col_wrap=len(styles), binary_string=True)
-for annotation, caption in zip(fig.layout.annotations, captions, strict=True):
-    annotation.text = caption
-fig.update_xaxes(visible=False)
-fig.update_yaxes(visible=False)
-fig.update_layout(title="The embedded image set", height=180 * len(shown))
+fig = image_grid(pictures, captions, len(styles), title="The embedded image set")
 fig.show()
 
 # %% [markdown]

@@ -76,7 +76,13 @@ import plotly.express as px
 from myst_nb import glue
 
 from dnnalign_utils import data, features, images, paths, triplets
-from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, PALETTE, use_book_template
+from dnnalign_utils.plotting import (
+    DNN_COLOUR,
+    HUMAN_COLOUR,
+    PALETTE,
+    image_grid,
+    use_book_template,
+)
 
 use_book_template()
 
@@ -261,12 +267,7 @@ for human_row, net_row in zip(local_human[:n_picture_triplets], local_effnet, st
         name + (" · people: odd" if i == 2 else "") + (" · net: odd" if obj == net_row[2] else "")
         for i, (name, obj) in enumerate(zip(shown_ids, human_row, strict=True))
     ]
-fig = px.imshow(np.stack(pictures), facet_col=0, facet_col_wrap=3, binary_string=True)
-for annotation, caption in zip(fig.layout.annotations, captions, strict=True):
-    annotation.text = caption
-fig.update_xaxes(visible=False)
-fig.update_yaxes(visible=False)
-fig.update_layout(title="Human triplets as pictures", height=220 * (len(pictures) // 3))
+fig = image_grid(np.stack(pictures), captions, 3, title="Human triplets as pictures")
 fig.show()
 
 # %% [markdown]

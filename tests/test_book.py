@@ -288,3 +288,23 @@ def test_no_execute_rebuilds_the_html_from_the_executed_copies(smoke_book):
     assert "executing" not in proc.stdout
     assert [p.stat().st_mtime_ns for p in executed] == stamps, "executed copies were rewritten"
     assert (smoke_book.html_dir / "index.html").is_file()
+
+
+def test_image_grid_captions_sit_above_their_own_picture():
+    import numpy as np
+
+    from dnnalign_utils.plotting import image_grid
+
+    pictures = np.zeros((7, 4, 4, 3), dtype=np.uint8)
+    captions = [f"picture {i}" for i in range(7)]
+    fig = image_grid(pictures, captions, columns=3)
+    assert len(fig.data) == 7
+    for index, trace in enumerate(fig.data):  # px.imshow adds facet i as trace i
+        x_domain = fig.layout[trace.xaxis.replace("x", "xaxis")].domain
+        y_domain = fig.layout[trace.yaxis.replace("y", "yaxis")].domain
+        (label,) = [
+            a.text
+            for a in fig.layout.annotations
+            if abs(a.x - sum(x_domain) / 2) < 1e-9 and abs(a.y - y_domain[1]) < 1e-9
+        ]
+        assert label == captions[index]
