@@ -47,9 +47,15 @@ PLOTLY_JS_TARGET = STATIC_DIR / "plotly" / "plotly.min.js"
 STAGE_ITEMS = ("_config.yml", "_toc.yml", "book", "references.bib")
 KERNEL_NAME = "python3"
 
-# Hidden first cell of every executed notebook: the book's plotly renderer. Live
-# Jupyter/Colab sessions never run it and keep plotly's own renderer detection.
-RENDERER_CELL = "import dnnalign_utils.plotting as _p\n\n_p.use_book_renderer()\ndel _p"
+# Hidden first cell of every executed notebook: the book's plotly renderer and silent
+# progress bars. Live Jupyter/Colab sessions never run it and keep plotly's own renderer
+# detection and their progress bars.
+RENDERER_CELL = (
+    "import dnnalign_utils.plotting as _p\n\n"
+    "_p.use_book_renderer()\n"
+    "_p.quiet_progress_bars()\n"
+    "del _p"
+)
 _INSERTED = "dnnalign_inserted"
 
 COLAB_SETUP_CELL = """\

@@ -10,9 +10,12 @@ In live Jupyter or Colab nothing is changed and plotly's own renderer detection 
 
 from __future__ import annotations
 
+import io
+
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
+from tqdm.std import tqdm as tqdm_std
 
 BOOK_RENDERER = "dnnalign_book"
 TEMPLATE = "dnnalign"
@@ -96,3 +99,26 @@ def image_grid(
     rows = -(-len(captions) // columns)
     fig.update_layout(title=title, height=cell_height * rows + 80)
     return fig
+
+
+class _StaticPageTqdm(tqdm_std):
+    """A progress bar that writes nowhere: in a static page a frozen bar is noise, and
+    tqdm's widget bars need the ipywidgets manager and its fonts on every page."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("file", io.StringIO())
+        super().__init__(*args, **kwargs)
+
+
+def quiet_progress_bars() -> None:
+    """Silence tqdm's notebook/auto bars for the rest of the session (book builds only).
+
+    Called by the book runner's hidden first cell, before any analysis module imports
+    `tqdm.auto.tqdm`; live Jupyter and Colab sessions keep their progress bars.
+    """
+    import tqdm.auto
+    import tqdm.autonotebook
+    import tqdm.notebook
+
+    for module in (tqdm.auto, tqdm.autonotebook, tqdm.notebook):
+        module.tqdm = _StaticPageTqdm

@@ -308,3 +308,30 @@ def test_image_grid_captions_sit_above_their_own_picture():
             if abs(a.x - sum(x_domain) / 2) < 1e-9 and abs(a.y - y_domain[1]) < 1e-9
         ]
         assert label == captions[index]
+
+
+def test_quiet_progress_bars_replace_widget_bars_and_write_nothing(capsys):
+    import importlib
+
+    import tqdm.auto
+
+    from dnnalign_utils import plotting
+
+    original = tqdm.auto.tqdm
+    try:
+        plotting.quiet_progress_bars()
+        import dnnalign_utils.triplets as triplets_module
+
+        reloaded = importlib.reload(triplets_module)  # a module importing tqdm.auto later
+        assert reloaded.tqdm is plotting._StaticPageTqdm
+        for _ in tqdm.auto.tqdm(range(3), desc="hidden"):
+            pass
+        captured = capsys.readouterr()
+        assert "hidden" not in captured.err and "hidden" not in captured.out
+    finally:
+        import tqdm.autonotebook
+        import tqdm.notebook
+
+        tqdm.auto.tqdm = tqdm.autonotebook.tqdm = original
+        tqdm.notebook.tqdm = tqdm.notebook.tqdm_notebook
+        importlib.reload(triplets_module)
