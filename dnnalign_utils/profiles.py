@@ -34,6 +34,8 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "triplet_limit": 20_000,
             "rsm_objects": 100,
             "mc_samples": 2,
+            "n_effnet_triplets": 5_000,
+            "effnet_max_epochs": 2,
         },
         "03_r2_regression": {"n_alphas": 9},
     },
