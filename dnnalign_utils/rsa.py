@@ -27,21 +27,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from dnnalign_utils.embedding import _as_weights
+
 __all__ = ["choice_rsm", "reconstruct_rsm", "rsm_correlation", "variance_explained"]
 
 _BLOCK_ELEMENTS = 1 << 19  # ~4 MB of float64 per work buffer: stays in cache
 
 
 def _matrix(x: Any, name: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 1:
-        raise ValueError(f"{name}: expected an (n_objects >= 2, n_dims) matrix, got {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise ValueError(f"{name}: expected real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.isfinite(arr).all():
-        r, c = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name}: non-finite value at row {r}, column {c}")
+    """A finite float64 (n_objects >= 2, n_dims) matrix (checks shared with embeddings)."""
+    arr = _as_weights(x, name)
+    if arr.shape[0] < 2:
+        raise ValueError(f"{name}: expected at least 2 objects (rows), got {arr.shape[0]}")
     return arr
 
 
