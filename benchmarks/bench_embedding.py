@@ -15,6 +15,13 @@ Parts (all by default; choose with --parts):
              epochs, wall time, kept dimensions, accuracy of the returned embedding (SPoSE:
              best validation NLL) on the 20,000 noise-ceiling responses and the 2,171 set,
              next to the published SPoSE-49 and VICE-42 on the same sets.
+  ceiling    how far ~159k human triplets can take any embedding (issue 4's 63 % target):
+             a plain non-negative embedding written out here in a few lines of PyTorch,
+             independent of dnnalign_utils.embedding (projected Adam, softmax over the three
+             pair dot products, the epoch with the best validation NLL), unpenalised and with
+             a Gaussian penalty, on a quarter, a half and all of the training triplets;
+             training vs validation accuracy; the mean probability of 5 seeds (an ensemble);
+             the published SPoSE-49 / VICE-42 on the same validation triplets.
   rsm        reconstruct_rsm and choice_rsm on 1,854 objects (published VICE-42).
 
 Run: OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_embedding.py [--parts human]
@@ -26,6 +33,7 @@ Timings depend on the load of the machine; the script prints the thread count an
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from pathlib import Path
@@ -161,6 +169,91 @@ def bench_human(methods: list[str], seed: int, thread_epochs: int) -> None:
         print(f"{line}; load {load:.1f}")
 
 
+def _plain_logits(w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    a, b, c = w[t[:, 0]], w[t[:, 1]], w[t[:, 2]]
+    # column c is the logit that object c is the odd one out: the other two pair up
+    return torch.stack([(b * c).sum(1), (a * c).sum(1), (a * b).sum(1)], 1)
+
+
+def _plain_scores(w: torch.Tensor, t: torch.Tensor) -> tuple[float, float]:
+    """(NLL of the observed choice, accuracy) with the last column as the odd one out."""
+    with torch.no_grad():
+        logits = _plain_logits(w, t)
+        target = torch.full((len(t),), 2)
+        nll = torch.nn.functional.cross_entropy(logits, target).item()
+        return nll, (logits.argmax(1) == 2).float().mean().item()
+
+
+def plain_fit(train, val, n_dims=100, l2=0.0, seed=0, epochs=40, lr=1e-2, batch=2048):
+    """A deliberately obvious non-negative embedding fit: the reference for the ceiling part.
+
+    Returns (weights at the epoch with the lowest validation NLL, that epoch, the training
+    accuracy at that epoch). `l2` is the Gaussian penalty summed over W, divided by the
+    number of training triplets (as the KL term in VICE).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    w = (0.1 + 0.01 * torch.randn(1854, n_dims, generator=gen)).clamp_min(0).requires_grad_()
+    opt = torch.optim.Adam([w], lr=lr)
+    train_t, val_t = torch.as_tensor(train), torch.as_tensor(val)
+    n = len(train_t)
+    best = (math.inf, None, -1)
+    for epoch in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        for start in range(0, n, batch):
+            t = train_t[perm[start : start + batch]]
+            loss = (
+                torch.nn.functional.cross_entropy(_plain_logits(w, t), torch.full((len(t),), 2))
+                + l2 * (w**2).sum() / n
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                w.clamp_(min=0)
+        val_nll = _plain_scores(w, val_t)[0]
+        if val_nll < best[0]:
+            best = (val_nll, w.detach().clone(), epoch)
+    return best[1], best[2], _plain_scores(best[1], train_t)[1]
+
+
+def bench_ceiling(seed: int) -> None:
+    torch.set_num_threads(1)
+    train_all, nc, d2171, _ = human_data()
+    train, val = triplets.split_triplets(train_all, 0.1, seed=seed)
+    val_t, nc_t = torch.as_tensor(val), torch.as_tensor(nc)
+    for name in ("spose49", "vice42"):
+        w = torch.as_tensor(np.asarray(data.load_human_embedding(name), dtype=np.float32))
+        print(
+            f"[ceiling] published {name}: validation acc {_plain_scores(w, val_t)[1]:.4f}, "
+            f"noise-ceiling acc {_plain_scores(w, nc_t)[1]:.4f} (fitted on millions of "
+            "triplets, which may include these validation triplets)"
+        )
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(train))
+    for fraction in (0.25, 0.5, 1.0):
+        subset = train[np.sort(order[: int(fraction * len(train))])]
+        for l2 in (0.0, 4.0):
+            t0 = time.perf_counter()
+            # the same number of optimiser steps for every fraction
+            epochs = int(round(40 / fraction))
+            w, epoch, train_acc = plain_fit(subset, val, l2=l2, seed=seed, epochs=epochs)
+            print(
+                f"[ceiling] plain 100-d, {fraction:.2f} of the data ({len(subset):,} "
+                f"triplets), l2 {l2}: best epoch {epoch} of {epochs}, train acc {train_acc:.4f}, "
+                f"validation acc {_plain_scores(w, val_t)[1]:.4f}, noise-ceiling acc "
+                f"{_plain_scores(w, nc_t)[1]:.4f} ({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
+    weights = [plain_fit(train, val, n_dims=30, l2=4.0, seed=seed + s)[0] for s in range(5)]
+    with torch.no_grad():
+        for name, t in (("validation", val_t), ("noise-ceiling", nc_t)):
+            p = sum(torch.softmax(_plain_logits(w, t), 1) for w in weights) / len(weights)
+            print(
+                f"[ceiling] mean probability of 5 seeds (30-d, l2 4): {name} acc "
+                f"{(p.argmax(1) == 2).float().mean().item():.4f}"
+            )
+
+
 def bench_rsm() -> None:
     x = np.load(THINGS / "human" / "vice_embedding_42d.npy")
     for name, fn in (("reconstruct_rsm", reconstruct_rsm), ("choice_rsm", choice_rsm)):
@@ -191,6 +284,8 @@ def main() -> None:
         bench_synthetic(args.epochs, args.n_triplets)
     if "human" in parts:
         bench_human(args.methods.split(","), args.seed, args.thread_epochs)
+    if "ceiling" in parts:
+        bench_ceiling(args.seed)
     if "rsm" in parts:
         bench_rsm()
 
