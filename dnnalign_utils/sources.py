@@ -1,0 +1,429 @@
+"""The inputs of each run profile: embedded data (`smoke`, `default`) or the paper's (`paper`).
+
+Chapters ask this module for their inputs by profile, so one notebook serves every profile:
+
+- `human_training_triplets(profile)`: the human choices an embedding is fitted on. Embedded:
+  the 50k + 127k THINGS samples in `data/things/human/`. Paper: the THINGS-data triplet
+  release (Hebart et al. 2023, OSF f5rn6), `trainset` (4,120,417 triplets) and
+  `validationset` (453,642), read from the folder named by ``DNNALIGN_THINGS_TRIPLETS``.
+- `vgg16_concept_features(profile)`: the VGG-16 representation of the 1,854 concepts.
+  Embedded: the rank-200 stand-in whose dot products approximate VGG-16's
+  (`dnn/vgg16_kernel_nmf_rank200.npy`). Paper: torchvision VGG-16-BN with ImageNet weights,
+  `classifier.3` (fc7) after its ReLU, on every THINGS photo in the folder named by
+  ``DNNALIGN_THINGS_IMAGES``, averaged per concept.
+
+Either way the held-out human sets (noise ceiling, 2,171) are removed from training by
+unordered triplet, and every result carries a provenance dict (source, files and hashes)
+for the artefacts written from it.
+
+Paper inputs are never downloaded in `smoke` or `default`. For `paper`, a folder named by
+the environment variable is used as is; without it the OSF archive is fetched with
+`data.fetch` and extracted into the cache (the THINGS image archives are encrypted: set
+``DNNALIGN_THINGS_PASSWORD`` to the password published with them on OSF).
+
+Deviation from the paper, stated in the chapters: VGG-16 answers triplets of *concepts*
+(means over a concept's photos), not of the 24,102 images the paper sampled triplets from.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dnnalign_utils import data, paths
+from dnnalign_utils.provenance import array_sha256, file_sha256
+
+__all__ = [
+    "ENV_IMAGES",
+    "ENV_PASSWORD",
+    "ENV_TRIPLETS",
+    "IMAGE_SUFFIXES",
+    "Source",
+    "ThingsPhotos",
+    "extract_archive",
+    "human_training_triplets",
+    "read_things_triplets",
+    "things_image_manifest",
+    "things_images_dir",
+    "things_triplets_dir",
+    "vgg16_concept_features",
+    "vgg16_photo_features",
+]
+
+ENV_IMAGES = "DNNALIGN_THINGS_IMAGES"
+ENV_TRIPLETS = "DNNALIGN_THINGS_TRIPLETS"
+ENV_PASSWORD = "DNNALIGN_THINGS_PASSWORD"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+EMBEDDED_PROFILES = ("smoke", "default")
+
+# fc7 of torchvision's vgg16_bn; the paper's layer (paper_methods.md §1.2)
+VGG16_MODULE = "classifier.3"
+
+
+@dataclass
+class Source:
+    """An input array and where it came from (for provenance records and the prose)."""
+
+    value: Any
+    description: str
+    input_hashes: dict[str, str] = field(default_factory=dict)
+
+
+def _check_profile(profile: str) -> None:
+    from dnnalign_utils.profiles import PROFILE_NAMES
+
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"profile: expected one of {', '.join(PROFILE_NAMES)}, got {profile!r}")
+
+
+# --------------------------------------------------------------------------- archives
+
+
+def extract_archive(
+    archive: str | os.PathLike, dest: str | os.PathLike, password: str | None = None
+) -> Path:
+    """Extract a zip archive into `dest` (created) and return `dest`.
+
+    Members whose path would leave `dest` (absolute or containing ``..``) are refused
+    before anything is written. Encrypted archives need `password`; a missing or wrong one
+    raises ValueError naming the archive.
+    """
+    archive, dest = Path(archive), Path(dest)
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            member = PurePosixPath(info.filename)
+            if member.is_absolute() or ".." in member.parts:
+                raise ValueError(f"{archive}: member {info.filename!r} would leave {dest}")
+        encrypted = any(info.flag_bits & 0x1 for info in zf.infolist())
+        if encrypted and not password:
+            raise ValueError(
+                f"{archive}: the archive is encrypted; set {ENV_PASSWORD} to the password "
+                "published with it on OSF"
+            )
+        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            zf.extractall(dest, pwd=password.encode() if password else None)
+        except RuntimeError as err:  # zipfile's "Bad password for file"
+            raise ValueError(f"{archive}: could not extract ({err})") from err
+    return dest
+
+
+def _env_or_fetch(env: str, remote: str, password: str | None = None) -> Path:
+    folder = os.environ.get(env)
+    if folder:
+        path = Path(folder)
+        if not path.is_dir():
+            raise FileNotFoundError(f"{env}={folder}: not a folder")
+        return path
+    dest = paths.cache_dir() / "osf" / f"{remote}_extracted"
+    done = dest / ".extracted"
+    if done.exists():
+        return dest
+    try:
+        archive = data.fetch(remote)
+    except Exception as err:
+        raise RuntimeError(
+            f"could not download {remote!r} ({err}); download it from OSF yourself, "
+            f"extract it and set {env} to the folder"
+        ) from err
+    extract_archive(archive, dest, password)
+    done.write_text(file_sha256(archive) + "\n", encoding="utf-8")
+    return dest
+
+
+def things_images_dir() -> Path:
+    """Folder with the THINGS photos: ``$DNNALIGN_THINGS_IMAGES``, else OSF (paper only)."""
+    return _env_or_fetch(ENV_IMAGES, "things_images", os.environ.get(ENV_PASSWORD))
+
+
+def things_triplets_dir() -> Path:
+    """Folder with the THINGS-data triplet files: ``$DNNALIGN_THINGS_TRIPLETS``, else OSF."""
+    return _env_or_fetch(ENV_TRIPLETS, "triplets_full")
+
+
+# --------------------------------------------------------------------------- triplets
+
+_TRIPLET_STEMS = {"train": ("trainset", "train_90"), "test": ("validationset", "test_10")}
+
+
+def _read_triplet_file(path: Path) -> np.ndarray:
+    """One triplet file: objdim ``.npy``, whitespace-separated ``.txt``, or ``.csv`` with
+    a header naming ``img1, img2, ooo`` (the odd one out last) or three integer columns."""
+    if path.suffix == ".npy":
+        return data.load_triplets(path, "npy")
+    if path.suffix == ".txt":
+        return data.load_triplets(path, "txt")
+    frame = pd.read_csv(path)
+    if frame.empty:
+        raise data.DataValidationError(f"{path}: no rows; expected triplets")
+    columns = [c.strip().lower() for c in frame.columns]
+    if {"img1", "img2", "ooo"} <= set(columns):
+        frame.columns = columns
+        frame = frame[["img1", "img2", "ooo"]]
+    elif frame.shape[1] != 3:
+        raise data.DataValidationError(
+            f"{path}: line 1: expected a header with columns img1, img2, ooo (or three "
+            f"columns), found {list(frame.columns)}"
+        )
+    values = frame.to_numpy()
+    if not np.issubdtype(values.dtype, np.number):
+        numeric = frame.apply(pd.to_numeric, errors="coerce").notna().all(axis=1)
+        bad = int(np.flatnonzero(~numeric.to_numpy())[0])
+        raise data.DataValidationError(
+            f"{path}: line {bad + 2}: expected integer object indices, "
+            f"found {frame.iloc[bad].tolist()}"
+        )
+    # line numbers count the header
+    return data.validate_triplets(values, source=str(path), row_label="line", first_row=2)
+
+
+def read_things_triplets(folder: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The train and test triplets of a THINGS triplet release folder.
+
+    Accepts the THINGS-data names (``trainset``, ``validationset``) and objdim's
+    (``train_90``, ``test_10``) as ``.npy``, ``.txt`` or ``.csv``; exactly one file per
+    split must match. Returns ``{"train": ..., "test": ...}`` in the project convention
+    (0-based, odd one out last).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: triplet folder not found")
+    found: dict[str, np.ndarray] = {}
+    for split, stems in _TRIPLET_STEMS.items():
+        matches = sorted(
+            p
+            for stem in stems
+            for suffix in (".npy", ".txt", ".csv")
+            for p in folder.rglob(f"{stem}{suffix}")
+        )
+        if len(matches) != 1:
+            names = " or ".join(f"{s}.{{npy,txt,csv}}" for s in stems)
+            raise FileNotFoundError(
+                f"{folder}: expected exactly one {split} file named {names}, "
+                f"found {[str(m) for m in matches] or 'none'}"
+            )
+        found[split] = _read_triplet_file(matches[0])
+        found[f"{split}_path"] = matches[0]
+    return found
+
+
+def _embedded_human_triplets() -> tuple[np.ndarray, dict[str, str], str]:
+    samples = np.concatenate(
+        [data.load_triplets_sample50k(), data.load_triplets_sample127k().triplets]
+    )
+    hashes = {
+        name: data.DATA_FILES[name]
+        for name in ("human/triplets_sample50k.txt", "human/triplets_sample127k_with_subject.txt")
+    }
+    return samples, hashes, "the 50k + 127k THINGS samples embedded in data/things/human"
+
+
+def human_training_triplets(
+    profile: str, heldout: Sequence[np.ndarray] | None = None, folder: str | None = None
+) -> Source:
+    """Human triplets for fitting an embedding, with every triplet of a held-out set
+    (default: the noise-ceiling set and the 2,171 set) removed by unordered triplet.
+
+    `smoke`/`default`: the embedded samples. `paper`: ``trainset`` + ``validationset`` of
+    the THINGS-data release (`folder`, else `things_triplets_dir()`). ``value`` is the
+    kept triplets; ``description`` says how many were removed.
+    """
+    _check_profile(profile)
+    if heldout is None:
+        heldout = [data.load_triplets_noise_ceiling().triplets, data.load_triplets_2171()]
+    if profile in EMBEDDED_PROFILES:
+        triplets, hashes, what = _embedded_human_triplets()
+    else:
+        release = read_things_triplets(folder or things_triplets_dir())
+        triplets = np.concatenate([release["train"], release["test"]])
+        hashes = {
+            release[f"{s}_path"].name: file_sha256(release[f"{s}_path"]) for s in ("train", "test")
+        }
+        what = f"the THINGS-data triplet release in {release['train_path'].parent}"
+    kept, removed = data.remove_heldout_triplets(triplets, heldout)
+    description = (
+        f"{len(kept):,} human triplets from {what} ({int(removed.sum()):,} of {len(triplets):,} "
+        "removed because their three objects form a held-out triplet)"
+    )
+    return Source(kept, description, hashes)
+
+
+# --------------------------------------------------------------------------- photos
+
+
+def things_image_manifest(
+    root: str | os.PathLike, *, require_all: bool = True, hashes: bool = True
+) -> pd.DataFrame:
+    """One row per THINGS photo under `root`: ``uniqueID``, ``things_index``, ``file_name``
+    (``<uniqueID>/<file>``), ``path`` and ``sha256`` (when `hashes`).
+
+    Concept folders are named by THINGS uniqueID and may sit directly under `root` or one
+    level down (the OSF archives unpack to ``object_images_A-C/<uniqueID>/...``). A folder
+    of images whose name is not a uniqueID, a concept found twice, or (with `require_all`)
+    a concept without photos is an error naming it. Rows are in THINGS order, then by file
+    name: an explicit order, never the file system's (paper_methods.md §1.1).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: image folder not found")
+    unique_ids = data.load_unique_ids()
+    index = {uid: i for i, uid in enumerate(unique_ids)}
+    folders: dict[str, Path] = {}
+    for candidate in sorted(p for p in [root, *root.iterdir(), *root.glob("*/*")] if p.is_dir()):
+        files = [f for f in candidate.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES]
+        if not files or candidate == root:
+            continue
+        if candidate.name not in index:
+            raise data.DataValidationError(
+                f"{candidate}: a folder of {len(files)} images whose name is not a THINGS "
+                "uniqueID (expected folders such as 'aardvark' or 'bat1')"
+            )
+        if candidate.name in folders:
+            raise data.DataValidationError(
+                f"concept {candidate.name!r} found twice: {folders[candidate.name]} and "
+                f"{candidate}"
+            )
+        folders[candidate.name] = candidate
+    if not folders:
+        raise data.DataValidationError(f"{root}: no concept folders with images found")
+    missing = [uid for uid in unique_ids if uid not in folders]
+    if require_all and missing:
+        raise data.DataValidationError(
+            f"{root}: {len(missing)} of {len(unique_ids)} THINGS concepts have no photos, "
+            f"e.g. {missing[:5]}"
+        )
+    rows = []
+    for uid in sorted(folders, key=index.__getitem__):
+        for f in sorted(folders[uid].iterdir()):
+            if f.suffix.lower() in IMAGE_SUFFIXES:
+                rows.append(
+                    {
+                        "uniqueID": uid,
+                        "things_index": index[uid],
+                        "file_name": f"{uid}/{f.name}",
+                        "path": str(f),
+                    }
+                )
+    manifest = pd.DataFrame(rows)
+    if hashes:
+        manifest["sha256"] = [file_sha256(p) for p in manifest["path"]]
+    return manifest
+
+
+class ThingsPhotos:
+    """A torch-style dataset of photos: ``dataset[i] -> (transform(RGB image), i)``."""
+
+    def __init__(self, manifest: pd.DataFrame, transform):
+        self.paths = list(manifest["path"])
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        from PIL import Image
+
+        with Image.open(self.paths[index]) as image:
+            return self.transform(image.convert("RGB")), index
+
+
+def vgg16_photo_features(
+    manifest: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    *,
+    weights: str | None = "IMAGENET1K_V1",
+    batch_size: int = 32,
+    progress: bool = True,
+) -> np.ndarray:
+    """VGG-16-BN ``classifier.3`` activations (before the ReLU, as thingsvision stores
+    them) of every photo in `manifest`, cached in `out_dir` (thingsvision layout) and
+    reused only when the provenance records the same photos (names and hashes) and weights.
+    `weights=None` uses random weights (tests); the ImageNet weights download through
+    torchvision on first use.
+    """
+    from dnnalign_utils import features
+
+    parameters = {
+        "model": f"torchvision vgg16_bn ({weights or 'random weights'})",
+        "preprocess": "resize 256, centre-crop 224, ImageNet normalisation",
+        "images_sha256": array_sha256(np.asarray(manifest["sha256"].tolist())),
+        "modules": [VGG16_MODULE],
+    }
+    names = manifest["file_name"].tolist()
+    try:
+        record = features.features_provenance(out_dir, VGG16_MODULE)
+        array, cached_names = features.load_features(out_dir, VGG16_MODULE)
+        wanted = {**parameters, "module_name": VGG16_MODULE}
+        if record["parameters"] == wanted and cached_names == names:
+            return array
+    except (FileNotFoundError, ValueError, KeyError):
+        pass
+    import torch
+
+    torch.manual_seed(0)  # random weights (tests) are then reproducible
+    model = features.vgg16_bn(weights)
+    extracted = features.extract_features(
+        model,
+        ThingsPhotos(manifest, features.vgg16_bn_preprocess()),
+        [VGG16_MODULE],
+        batch_size=batch_size,
+        progress=progress,
+    )
+    features.save_features(
+        out_dir,
+        extracted,
+        names,
+        produced_by="dnnalign_utils.sources.vgg16_photo_features",
+        parameters=parameters,
+    )
+    return extracted[VGG16_MODULE]
+
+
+def vgg16_concept_features(
+    profile: str,
+    *,
+    images: str | os.PathLike | None = None,
+    weights: str | None = "IMAGENET1K_V1",
+    require_all: bool = True,
+    progress: bool = True,
+) -> Source:
+    """VGG-16's representation of the 1,854 concepts (rows in THINGS order).
+
+    `smoke`/`default`: the embedded rank-200 stand-in (non-negative; its dot products
+    approximate VGG-16's). `paper`: the mean over each concept's photos of
+    ReLU(``classifier.3``), i.e. ``classifier.4``, the features the paper's choices use
+    (ReLU then dot product, paper_methods.md §1.3). Photos from `images`, else
+    `things_images_dir()`; features cached under the `paper` artefacts. With
+    `require_all=False` (tests on a few concepts), concepts without photos get zero rows.
+    """
+    _check_profile(profile)
+    if profile in EMBEDDED_PROFILES:
+        name = "dnn/vgg16_kernel_nmf_rank200.npy"
+        return Source(
+            data.load_vgg16_features(),
+            "the embedded rank-200 stand-in for VGG-16 (dot products approximate "
+            "VGG-16's; layer not stated by its source)",
+            {"features": data.DATA_FILES[name]},
+        )
+    from dnnalign_utils import features
+
+    root = Path(images) if images is not None else things_images_dir()
+    manifest = things_image_manifest(root, require_all=require_all)
+    out_dir = paths.artefacts_dir(profile) / "features" / "vgg16_bn_photos"
+    photo = vgg16_photo_features(manifest, out_dir, weights=weights, progress=progress)
+    means, concepts = features.concept_means(np.maximum(photo, 0.0), manifest)
+    full = np.zeros((data.N_OBJECTS, means.shape[1]), dtype=np.float64)
+    full[concepts] = means
+    return Source(
+        full,
+        f"VGG-16-BN ({weights or 'random weights'}) classifier.3 after its ReLU, averaged "
+        f"over {len(manifest):,} THINGS photos of {len(concepts):,} concepts in {root}",
+        {"photos": array_sha256(np.asarray(manifest["sha256"].tolist()))},
+    )

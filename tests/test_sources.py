@@ -1,0 +1,227 @@
+"""Profile inputs: embedded vs paper files (THINGS-data triplets, THINGS photo folders),
+on small fixtures in the real layouts; VGG-16 photo features against a direct forward."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from dnnalign_utils import data, features, sources
+
+# --------------------------------------------------------------------------- triplets
+
+
+def _heldout():
+    return [data.load_triplets_noise_ceiling().triplets, data.load_triplets_2171()]
+
+
+def test_embedded_human_triplets_are_the_samples_minus_heldout():
+    got = sources.human_training_triplets("default")
+    samples = np.concatenate(
+        [data.load_triplets_sample50k(), data.load_triplets_sample127k().triplets]
+    )
+    expected, removed = data.remove_heldout_triplets(samples, _heldout())
+    np.testing.assert_array_equal(got.value, expected)
+    assert len(got.value) == 176_877 and removed.sum() == len(samples) - 176_877
+    assert f"{int(removed.sum()):,} of {len(samples):,} removed" in got.description
+    assert set(got.input_hashes) == {
+        "human/triplets_sample50k.txt",
+        "human/triplets_sample127k_with_subject.txt",
+    }
+    assert not data.heldout_overlap_mask(got.value, _heldout()).any()
+
+
+def _release(folder, train, test):
+    """THINGS-data layout: trainset.txt (whitespace) and validationset.csv (header)."""
+    folder.mkdir(parents=True)
+    np.savetxt(folder / "trainset.txt", train, fmt="%d")
+    pd.DataFrame(test, columns=["img1", "img2", "ooo"]).to_csv(
+        folder / "validationset.csv", index=False
+    )
+
+
+def test_paper_triplets_read_the_release_and_remove_heldout(tmp_path):
+    nc = data.load_triplets_noise_ceiling().triplets
+    train = np.array([[0, 1, 2], [3, 4, 5], nc[0][[2, 0, 1]]])  # last: a held-out set
+    test = np.array([[10, 11, 12], [1853, 7, 9]])
+    _release(tmp_path / "triplets", train, test)
+    got = sources.human_training_triplets("paper", folder=str(tmp_path / "triplets"))
+    np.testing.assert_array_equal(got.value, np.concatenate([train[:2], test]))
+    assert "1 of 5 removed" in got.description
+    assert set(got.input_hashes) == {"trainset.txt", "validationset.csv"}
+
+
+def test_objdim_names_and_npy(tmp_path):
+    folder = tmp_path / "objdim"
+    folder.mkdir()
+    np.save(folder / "train_90.npy", np.array([[0, 1, 2]]))
+    np.save(folder / "test_10.npy", np.array([[5, 4, 3]]))
+    got = sources.read_things_triplets(folder)
+    np.testing.assert_array_equal(got["train"], [[0, 1, 2]])
+    np.testing.assert_array_equal(got["test"], [[5, 4, 3]])
+
+
+def test_release_errors_name_the_file_and_line(tmp_path):
+    folder = tmp_path / "r"
+    _release(folder, np.array([[0, 1, 2]]), np.array([[3, 4, 5]]))
+    np.savetxt(folder / "train_90.txt", np.array([[0, 1, 2]]), fmt="%d")
+    with pytest.raises(FileNotFoundError, match="exactly one train file.*found"):
+        sources.read_things_triplets(folder)
+    (folder / "train_90.txt").unlink()
+    (folder / "validationset.csv").write_text("a,b,c,d\n1,2,3,4\n")
+    with pytest.raises(data.DataValidationError, match=r"validationset.csv: line 1: .*img1"):
+        sources.read_things_triplets(folder)
+    (folder / "validationset.csv").write_text("img1,img2,ooo\n1,2,3\n4,x,6\n")
+    with pytest.raises(data.DataValidationError, match=r"validationset.csv: line 3: .*integer"):
+        sources.read_things_triplets(folder)
+    (folder / "validationset.csv").write_text("img1,img2,ooo\n1,2,3\n4,5,1854\n")
+    with pytest.raises(data.DataValidationError, match=r"validationset.csv: line 3: .*range"):
+        sources.read_things_triplets(folder)
+    (folder / "validationset.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="test file.*none"):
+        sources.read_things_triplets(folder)
+
+
+def test_unknown_profile_is_refused():
+    with pytest.raises(ValueError, match="profile"):
+        sources.human_training_triplets("full")
+
+
+# --------------------------------------------------------------------------- photos
+
+CONCEPTS = ["aardvark", "abacus", "zucchini"]  # first, second and last THINGS concepts
+
+
+def _photo(path, seed, size=(64, 48)):
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 255, (*size[::-1], 3), dtype=np.uint8)).save(path)
+
+
+@pytest.fixture
+def photo_root(tmp_path):
+    """The OSF archives' layout: object_images_<letters>/<uniqueID>/<uniqueID>_NNx.jpg."""
+    root = tmp_path / "Images"
+    _photo(root / "object_images_T-Z" / "zucchini" / "zucchini_01b.jpg", 0)
+    _photo(root / "object_images_A-C" / "abacus" / "abacus_02s.jpg", 1)
+    _photo(root / "object_images_A-C" / "abacus" / "abacus_01b.jpg", 2)
+    _photo(root / "object_images_A-C" / "aardvark" / "aardvark_01b.jpg", 3, size=(300, 200))
+    (root / "password.txt").write_text("not an image\n")
+    return root
+
+
+def test_manifest_order_is_things_order_then_file_name(photo_root):
+    manifest = sources.things_image_manifest(photo_root, require_all=False)
+    assert manifest["file_name"].tolist() == [
+        "aardvark/aardvark_01b.jpg",
+        "abacus/abacus_01b.jpg",
+        "abacus/abacus_02s.jpg",
+        "zucchini/zucchini_01b.jpg",
+    ]
+    assert manifest["things_index"].tolist() == [0, 1, 1, 1853]
+    assert manifest["sha256"].str.len().eq(64).all()
+
+
+def test_manifest_errors(photo_root):
+    with pytest.raises(data.DataValidationError, match="1851 of 1854 THINGS concepts"):
+        sources.things_image_manifest(photo_root)
+    _photo(photo_root / "object_images_D-K" / "abacus" / "abacus_03s.jpg", 4)
+    with pytest.raises(data.DataValidationError, match="'abacus' found twice"):
+        sources.things_image_manifest(photo_root, require_all=False)
+    shutil.rmtree(photo_root / "object_images_D-K")
+    _photo(photo_root / "object_images_A-C" / "aardvarks" / "x.jpg", 5)
+    with pytest.raises(data.DataValidationError, match="aardvarks: a folder of 1 images"):
+        sources.things_image_manifest(photo_root, require_all=False)
+
+
+def _direct_fc7(model, path):
+    """classifier.3 of one photo by an explicit forward through the model's parts."""
+    x = features.vgg16_bn_preprocess()(Image.open(path).convert("RGB"))[None]
+    with torch.no_grad():
+        h = torch.flatten(model.avgpool(model.features(x)), 1)
+        return model.classifier[:4](h)[0].numpy()
+
+
+def test_vgg16_concept_features_are_means_of_relu_fc7(photo_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path / "artefacts"))
+    got = sources.vgg16_concept_features(
+        "paper", images=photo_root, weights=None, require_all=False, progress=False
+    )
+    assert got.value.shape == (1854, 4096)
+    torch.manual_seed(0)  # the weights vgg16_photo_features initialises
+    model = features.vgg16_bn(None)
+    manifest = sources.things_image_manifest(photo_root, require_all=False)
+    per_photo = np.stack([np.maximum(_direct_fc7(model, p), 0) for p in manifest["path"]])
+    np.testing.assert_allclose(got.value[0], per_photo[0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got.value[1], per_photo[1:3].mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got.value[1853], per_photo[3], rtol=1e-4, atol=1e-4)
+    assert not got.value[2:1853].any()  # concepts without photos (require_all=False)
+    assert "4 THINGS photos of 3 concepts" in got.description
+
+    # cached: a second call does not run the network again
+    def fail(*args, **kwargs):
+        raise AssertionError("features extracted again")
+
+    monkeypatch.setattr(features, "extract_features", fail)
+    again = sources.vgg16_concept_features(
+        "paper", images=photo_root, weights=None, require_all=False, progress=False
+    )
+    np.testing.assert_array_equal(again.value, got.value)
+    # a changed photo invalidates the cache
+    _photo(photo_root / "object_images_A-C" / "abacus" / "abacus_02s.jpg", 9)
+    with pytest.raises(AssertionError, match="extracted again"):
+        sources.vgg16_concept_features(
+            "paper", images=photo_root, weights=None, require_all=False, progress=False
+        )
+
+
+def test_embedded_vgg16_features_need_no_photos():
+    got = sources.vgg16_concept_features("smoke")
+    np.testing.assert_array_equal(got.value, data.load_vgg16_features())
+    assert got.input_hashes == {"features": data.DATA_FILES["dnn/vgg16_kernel_nmf_rank200.npy"]}
+
+
+# --------------------------------------------------------------------------- archives
+
+
+def test_extract_archive_and_zip_slip(tmp_path):
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("object_images_A-C/abacus/abacus_01b.jpg", b"x")
+    out = sources.extract_archive(archive, tmp_path / "out")
+    assert (out / "object_images_A-C" / "abacus" / "abacus_01b.jpg").read_bytes() == b"x"
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../escaped.txt", b"x")
+    with pytest.raises(ValueError, match="would leave"):
+        sources.extract_archive(evil, tmp_path / "out2")
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out2").exists()
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="needs the zip command")
+def test_encrypted_archive_needs_the_password(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f.txt").write_text("secret")
+    command = ["zip", "-q", "-P", "pw", str(tmp_path / "e.zip"), "f.txt"]
+    subprocess.run(command, cwd=tmp_path / "src", check=True)
+    with pytest.raises(ValueError, match="encrypted.*DNNALIGN_THINGS_PASSWORD"):
+        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o")
+    with pytest.raises(ValueError, match="could not extract"):
+        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="wrong")
+    out = sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="pw")
+    assert (out / "f.txt").read_text() == "secret"
+
+
+def test_env_folder_is_used_without_download(tmp_path, monkeypatch):
+    monkeypatch.setenv(sources.ENV_TRIPLETS, str(tmp_path))
+    assert sources.things_triplets_dir() == tmp_path
+    monkeypatch.setenv(sources.ENV_IMAGES, str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        sources.things_images_dir()
