@@ -72,6 +72,10 @@ __all__ = [
     "Embedding",
     "FitResult",
     "Reproducibility",
+    "PAPER_DNN_VICE",
+    "PAPER_HUMAN_VICE",
+    "PAPER_SPOSE",
+    "PRESETS",
     "SMALL_DATA_SPOSE",
     "SMALL_DATA_VICE",
     "SPoSEConfig",
@@ -86,6 +90,7 @@ __all__ = [
     "from_published",
     "load_embedding",
     "match_dimensions",
+    "preset",
     "reproducibility_over_runs",
     "save_embedding",
     "split_half_reproducibility",
@@ -670,6 +675,58 @@ prior's effective width, §2.3) that keeps the unregularised fit from overfittin
 0.1). Stops 20 epochs after the best validation NLL or when the kept-dimension count has
 been stable for 30 epochs (after 40). Noise-ceiling accuracy ~60 %: see the report in
 the benchmark for why ~63 % is not reached with this little data."""
+
+
+PAPER_HUMAN_VICE = VICEConfig(
+    n_dims=150,
+    prior="objdim_legacy",
+    pi=0.5,
+    spike_scale=0.25,
+    slab_scale=2.0,
+    beta=1.0,
+    lr=1e-3,
+    batch_size=256,
+    max_epochs=1000,
+    stability_window=500,
+    alpha=0.05,
+    min_objects=5,
+    mc_samples=20,
+)
+"""The paper's human VICE run (paper_methods.md §2.3): 150 initial dimensions, batch 256,
+Adam 1e-3, beta 1, the reference code's prior (weighted log densities, pi 0.5, spike
+0.25, slab 2), k = 5, alpha 0.05, a 500-epoch window and at most 1,000 epochs. Meant for
+the 4.12M-triplet release (`paper` profile); on the CPU this is hours per fit."""
+
+PAPER_DNN_VICE = dataclasses.replace(PAPER_HUMAN_VICE, beta=0.24)
+"""The paper's VGG-16 VICE run: as `PAPER_HUMAN_VICE` with beta 0.24 (20M triplets)."""
+
+PAPER_SPOSE = SPoSEConfig(n_dims=90, l1=0.008, batch_size=100)
+"""SPoSE as in Hebart et al. (2020): 90 initial dimensions, lambda 0.008, batch 100, the
+reference positivity penalty, pruning at maximum weight 0.1, a 500-epoch window."""
+
+PRESETS: dict[str, dict[str, VICEConfig | SPoSEConfig]] = {
+    "small_data": {
+        "human_spose": SMALL_DATA_SPOSE,
+        "human_vice": SMALL_DATA_VICE,
+        "dnn_vice": SMALL_DATA_VICE,
+    },
+    "paper": {
+        "human_spose": PAPER_SPOSE,
+        "human_vice": PAPER_HUMAN_VICE,
+        "dnn_vice": PAPER_DNN_VICE,
+    },
+}
+"""Settings per scale: ``small_data`` for ~10^5-10^6 triplets (the embedded data),
+``paper`` for the paper's millions (the `paper` run profile)."""
+
+
+def preset(scale: str, role: str) -> VICEConfig | SPoSEConfig:
+    """`PRESETS[scale][role]`, with an error naming the known scales and roles."""
+    if scale not in PRESETS:
+        raise ValueError(f"scale: expected one of {sorted(PRESETS)}, got {scale!r}")
+    if role not in PRESETS[scale]:
+        raise ValueError(f"role: expected one of {sorted(PRESETS[scale])}, got {role!r}")
+    return PRESETS[scale][role]
 
 
 @dataclass

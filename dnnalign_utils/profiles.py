@@ -5,7 +5,9 @@ book, embedded offline data). The other profiles override some of them per noteb
 
 - `smoke`: every notebook in seconds, for tests and CI;
 - `default`: embedded offline data, the published book (about 15 min on 2 cores);
-- `paper`: the paper's full data from OSF (GPU recommended).
+- `paper`: the paper's data (THINGS-data triplets, THINGS photos; `dnnalign_utils.sources`)
+  and the paper's embedding settings (GPU recommended for the photo features; the
+  embedding fits run on the CPU for hours).
 
 `PROFILES[profile][notebook_stem]` maps parameter names to override values. Every
 override key must be a variable of that notebook's `parameters` cell, and the `default`
@@ -42,6 +44,14 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
     "default": {},
     "paper": {
         "01_triplet_task": {"n_network_triplets": 20_000_000},
+        "02_embedding_fit": {
+            "embedding_scale": "paper",
+            "human_max_epochs": 1000,
+            "vgg_beta": 0.24,
+            "vgg_max_epochs": 1000,
+            "vgg_min_epochs": 500,
+            "vgg_window": 500,
+        },
     },
 }
 

@@ -40,7 +40,9 @@
 # whose products `W Wᵀ` approximate the dot-product kernel of VGG-16 features of the
 # THINGS concepts (about 96 % of the kernel explained; the layer is not stated by its
 # source), and for CLIP ViT-B/32 its image embedding averaged over each concept's
-# images. The `paper` profile uses images and real activations instead.
+# images. The `paper` profile uses real activations instead: VGG-16-BN with ImageNet
+# weights on every THINGS photo, `classifier.3` after its ReLU, averaged per concept
+# (still concept-level triplets; `dnnalign_utils.sources`).
 
 # %% tags=["remove-cell"]
 # Colab only: fetch this repository and install its package; does nothing elsewhere.
@@ -75,7 +77,7 @@ import pandas as pd
 import plotly.express as px
 from myst_nb import glue
 
-from dnnalign_utils import data, features, images, paths, triplets
+from dnnalign_utils import data, features, images, paths, sources, triplets
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     HUMAN_COLOUR,
@@ -98,7 +100,9 @@ names = data.load_concepts()["Word"].to_numpy()
 human = data.load_triplets_noise_ceiling().triplets
 set2171 = data.load_triplets_2171()
 ceiling = triplets.noise_ceiling(human)
-networks = {"VGG-16": data.load_vgg16_features(), "CLIP ViT-B/32": data.load_clip_features()}
+vgg16 = sources.vgg16_concept_features(profile)
+print(f"VGG-16: {vgg16.description}")
+networks = {"VGG-16": vgg16.value, "CLIP ViT-B/32": data.load_clip_features()}
 ceiling_choices = {
     name: triplets.odd_one_out_choices(ceiling.triplets, features, progress=False)
     for name, features in networks.items()
@@ -320,7 +324,7 @@ written = triplets.write_triplet_split(
     test,
     produced_by="notebooks/01_triplet_task",
     parameters={"seed": seed, "n_triplets": n_network_triplets, "test_fraction": test_fraction},
-    input_hashes={"features": data.DATA_FILES["dnn/vgg16_kernel_nmf_rank200.npy"]},
+    input_hashes=vgg16.input_hashes,
 )
 glue("network_rate", n_network_triplets / elapsed / 1e6, display=False)
 pd.DataFrame(

@@ -45,6 +45,9 @@
 # data the prior weighs more, so we use settings presets tuned for about 10⁵
 # triplets (`SMALL_DATA_SPOSE`, `SMALL_DATA_VICE`: larger batches, shorter stability
 # windows) instead of the paper's 500-epoch window; every setting is printed below.
+# The `paper` run profile trains on the THINGS-data triplet release and real VGG-16
+# features with the paper's settings (`PAPER_HUMAN_VICE`, `PAPER_DNN_VICE`; hours per
+# fit on a CPU).
 
 # %% tags=["remove-cell"]
 # Colab only: fetch this repository and install its package; does nothing elsewhere.
@@ -67,6 +70,7 @@ profile = "default"
 seed = 0  # seed of the first fit; reproducibility fits use seed + 1, seed + 2, ...
 n_seeds = 3  # human fits compared for reproducibility (paper: several seeds)
 validation_fraction = 0.1  # share of the human training triplets used for validation
+embedding_scale = "small_data"  # "small_data" | "paper": hyper-parameter presets
 human_max_epochs = 150
 vgg_beta = 3.0  # KL weight of the DNN embedding (paper: 0.24 with 20x more triplets)
 vgg_max_epochs = 60
@@ -88,7 +92,7 @@ import pandas as pd
 import plotly.express as px
 from myst_nb import glue
 
-from dnnalign_utils import data, features, images, interpret, paths, rsa, triplets
+from dnnalign_utils import data, features, images, interpret, paths, rsa, sources, triplets
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, image_grid, use_book_template
 
@@ -100,20 +104,24 @@ limit = slice(None) if triplet_limit <= 0 else slice(0, triplet_limit)
 # %% [markdown]
 # ## A human embedding from human choices
 #
-# Training data: the two random samples of human choices, minus every triplet that
-# also occurs in a held-out set; 10 % of what remains is kept aside for validation
-# (model selection never looks at the held-out sets).
+# Training data: the two random samples of human choices (in the `paper` profile: the
+# THINGS-data release), minus every triplet that also occurs in a held-out set; 10 % of
+# what remains is kept aside for validation (model selection never looks at the
+# held-out sets).
 
 # %%
 noise_ceiling_set = data.load_triplets_noise_ceiling().triplets
 set2171 = data.load_triplets_2171()
-samples = np.concatenate(
-    [data.load_triplets_sample50k(), data.load_triplets_sample127k().triplets]
-)
-human_all, _ = data.remove_heldout_triplets(samples, [noise_ceiling_set, set2171])
+human_source = sources.human_training_triplets(profile, [noise_ceiling_set, set2171])
+print(human_source.description)
+human_all = human_source.value
 human_train, human_val = triplets.split_triplets(human_all[limit], validation_fraction, seed=seed)
-spose_config = dataclasses.replace(emb.SMALL_DATA_SPOSE, max_epochs=human_max_epochs)
-vice_config = dataclasses.replace(emb.SMALL_DATA_VICE, max_epochs=human_max_epochs)
+spose_config = dataclasses.replace(
+    emb.preset(embedding_scale, "human_spose"), max_epochs=human_max_epochs
+)
+vice_config = dataclasses.replace(
+    emb.preset(embedding_scale, "human_vice"), max_epochs=human_max_epochs
+)
 glue("n_human_train", len(human_train), display=False)
 glue("n_seeds", n_seeds, display=False)
 pd.DataFrame(
@@ -318,7 +326,7 @@ vgg_dir = paths.artefacts_dir(profile) / "triplets" / "vgg16_concepts"
 vgg_train = data.load_triplets(vgg_dir / "train_90.npy", fmt="npy")[limit]
 vgg_test = data.load_triplets(vgg_dir / "test_10.npy", fmt="npy")
 vgg_config = dataclasses.replace(
-    emb.SMALL_DATA_VICE,
+    emb.preset(embedding_scale, "dnn_vice"),
     beta=vgg_beta,
     max_epochs=vgg_max_epochs,
     min_epochs=vgg_min_epochs,
@@ -364,7 +372,8 @@ pd.Series(
 
 # %%
 rsm_subset = None if rsm_objects <= 0 else np.arange(rsm_objects)
-vgg_rsm = rsa.choice_rsm(data.load_vgg16_features(), objects=rsm_subset)
+vgg_features = sources.vgg16_concept_features(profile, progress=False).value
+vgg_rsm = rsa.choice_rsm(vgg_features, objects=rsm_subset)
 embedding_rsm = rsa.reconstruct_rsm(vgg_fit.embedding.weights, objects=rsm_subset)
 vgg_r2 = rsa.variance_explained(embedding_rsm, vgg_rsm)
 glue("vgg_rsm_r2", 100 * vgg_r2, display=False)

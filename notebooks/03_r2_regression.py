@@ -75,7 +75,7 @@ import plotly.express as px
 from IPython.display import Markdown
 from myst_nb import glue
 
-from dnnalign_utils import data, features, interpret, paths, regression, semantic
+from dnnalign_utils import data, features, interpret, paths, regression, semantic, sources
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, PALETTE, use_book_template
 
@@ -85,7 +85,8 @@ concepts = data.load_concepts()
 names = concepts["Word"].to_numpy()
 vgg_dims_path = paths.artefacts_dir(profile) / "embeddings" / "vgg16_vice.npz"
 vgg_dims = emb.load_embedding(vgg_dims_path)
-vgg_features = data.load_vgg16_features()
+vgg16 = sources.vgg16_concept_features(profile, progress=False)
+vgg_features = vgg16.value
 
 # %% [markdown]
 # ## VGG-16 activations → VGG-16 dimensions
@@ -310,7 +311,7 @@ model_path = vgg_result.final_model.save(
     produced_by="notebooks/03_r2_regression",
     parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed},
     inputs={"embedding": vgg_dims_path},
-    input_hashes={"features": data.DATA_FILES["dnn/vgg16_kernel_nmf_rank200.npy"]},
+    input_hashes=vgg16.input_hashes,
 )
 model_path
 

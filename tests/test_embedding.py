@@ -9,6 +9,7 @@ import torch
 from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
+from dnnalign_utils import embedding as emb
 from dnnalign_utils.embedding import (
     _LOG_2PI,
     Embedding,
@@ -528,3 +529,15 @@ def test_checkpoint_file_names_differ_by_run_and_are_stable(tmp_path):
     assert a != E.checkpoint_file(tmp_path, cfg, train[:-1], seed=0, n_objects=20, prefix="h_")
     spose = E.checkpoint_file(tmp_path, E.SPoSEConfig(n_dims=5), train, seed=0, n_objects=20)
     assert spose.name.startswith("spose_seed0_")
+
+
+def test_presets_by_scale_and_role():
+    assert emb.preset("small_data", "human_spose") is emb.SMALL_DATA_SPOSE
+    paper_dnn = emb.preset("paper", "dnn_vice")
+    # the paper's DNN run differs from its human run only in beta (paper_methods §2.3)
+    assert dataclasses.replace(paper_dnn, beta=1.0) == emb.PAPER_HUMAN_VICE
+    assert (paper_dnn.n_dims, paper_dnn.batch_size, paper_dnn.beta) == (150, 256, 0.24)
+    with pytest.raises(ValueError, match="scale: expected one of"):
+        emb.preset("huge", "dnn_vice")
+    with pytest.raises(ValueError, match="role: expected one of"):
+        emb.preset("paper", "dnn_spose")
