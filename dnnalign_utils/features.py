@@ -143,16 +143,21 @@ def extract_features(
     flatten: bool = True,
     progress: bool = True,
     num_workers: int = 0,
+    device: str | torch.device | None = None,
 ) -> dict[str, np.ndarray]:
     """Activations of several named modules in one forward pass per batch.
 
     ``dataset[i]`` must return ``(tensor, i)`` (e.g. ``images.EmojiImages``) or a tensor;
     rows come back in dataset order, as float32, flattened to (n, features) when
     ``flatten``. The model is put in eval mode; gradients are off; hooks are removed on exit.
+    ``device`` (e.g. "cuda") moves the model and each batch there; None leaves the model
+    where it is and the batches on the CPU.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size: expected >= 1, got {batch_size}")
     modules = _resolve_modules(model, module_names)
+    if device is not None:
+        model.to(device)
     model.eval()
     captured: dict[str, torch.Tensor] = {}
     handles = [
@@ -177,7 +182,7 @@ def extract_features(
                 x = batch
             seen += len(x)
             captured.clear()
-            model(x)
+            model(x if device is None else x.to(device))
             for name in modules:
                 if name not in captured:
                     raise ValueError(f"module {name!r} was not called in the forward pass")

@@ -346,7 +346,7 @@ def vgg16_photo_features(
     them) of every photo in `manifest`, cached in `out_dir` (thingsvision layout) and
     reused only when the provenance records the same photos (names and hashes) and weights.
     `weights=None` uses random weights (tests); the ImageNet weights download through
-    torchvision on first use.
+    torchvision on first use. Runs on the GPU when PyTorch sees one.
     """
     from dnnalign_utils import features
 
@@ -375,6 +375,7 @@ def vgg16_photo_features(
         [VGG16_MODULE],
         batch_size=batch_size,
         progress=progress,
+        device="cuda" if torch.cuda.is_available() else None,
     )
     features.save_features(
         out_dir,

@@ -199,3 +199,11 @@ def test_load_image_features_returns_matching_manifest_rows(tmp_path):
     F.save_features(tmp_path, {"bad": feats["m"]}, ["x/none.png", "y/none.png", "z/none.png"])
     with pytest.raises(ValueError, match="not in the image manifest"):
         F.load_image_features(tmp_path, "bad")
+
+
+def test_device_argument_gives_the_same_rows(model, seven):
+    on_cpu = features.extract_features(model, seven, ["_fc"], batch_size=4, progress=False)
+    moved = features.extract_features(
+        model, seven, ["_fc"], batch_size=4, progress=False, device="cpu"
+    )
+    np.testing.assert_array_equal(on_cpu["_fc"], moved["_fc"])
