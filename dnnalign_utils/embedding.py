@@ -88,6 +88,7 @@ __all__ = [
     "fit_spose",
     "fit_vice",
     "from_published",
+    "learning_curve",
     "load_embedding",
     "match_dimensions",
     "preset",
@@ -1303,6 +1304,83 @@ def fit_spose(
         progress=progress,
         num_threads=num_threads,
     )
+
+
+# ------------------------------------------------------------------------ learning curve
+
+
+def learning_curve(
+    train: Any,
+    n_objects: int,
+    config: VICEConfig | SPoSEConfig,
+    fractions: Sequence[float],
+    heldout: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    val: Any = None,
+    fits: Mapping[float, FitResult] | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+):
+    """Refit `config` on growing random shares of `train` and score each fit held out.
+
+    The subsets are nested: the first ``round(f * n)`` rows of one permutation seeded by
+    `seed`, so each share contains every smaller one. Every fit uses `seed`, `val` and
+    ``eval_every=1`` (as `SMALL_DATA_SPOSE` needs). `fits` maps a fraction to a fit that
+    already exists for it (typically ``{1.0: fit on all of train}``), which is then scored
+    instead of refitted. With `checkpoint_dir`, fits are checkpointed and resumed there.
+
+    Returns a pandas DataFrame with one row per fraction and held-out set: ``fraction``,
+    ``training triplets``, ``dimensions``, ``held-out set``, ``accuracy (%)``, ``nll``.
+    """
+    import pandas as pd
+
+    train_np = validate_triplets(train, n_objects, "train")
+    shares = [float(f) for f in fractions]
+    if not shares or any(not 0.0 < f <= 1.0 for f in shares):
+        raise ValueError(f"fractions: expected values in (0, 1], got {list(fractions)}")
+    if len(set(shares)) != len(shares):
+        raise ValueError(f"fractions: expected distinct values, got {list(fractions)}")
+    if not heldout:
+        raise ValueError("heldout: expected at least one named set of triplets")
+    fits = dict(fits or {})
+    unknown = [f for f in fits if float(f) not in shares]
+    if unknown:
+        raise ValueError(f"fits: fractions {unknown} are not in fractions {shares}")
+    fit = fit_vice if isinstance(config, VICEConfig) else fit_spose
+    order = np.random.default_rng(seed).permutation(len(train_np))
+    rows = []
+    for share in sorted(shares):
+        n = int(round(share * len(train_np)))
+        if n < 1:
+            raise ValueError(f"fractions: {share} of {len(train_np)} triplets is empty")
+        if share in fits:
+            result = fits[share]
+        else:
+            subset = train_np[np.sort(order[:n])]
+            checkpoint = None
+            if checkpoint_dir is not None:
+                checkpoint = checkpoint_file(
+                    checkpoint_dir, config, subset, seed=seed, n_objects=n_objects,
+                    prefix=f"curve{share:g}_",
+                )  # fmt: skip
+            result = fit(
+                subset, n_objects, config, seed=seed, val=val, eval_every=1,
+                checkpoint_path=checkpoint, progress=progress,
+            )  # fmt: skip
+        for name, triplets in heldout.items():
+            scores = evaluate_embedding(result.embedding.weights, triplets)
+            rows.append(
+                {
+                    "fraction": share,
+                    "training triplets": n,
+                    "dimensions": result.embedding.n_dims,
+                    "held-out set": name,
+                    "accuracy (%)": 100 * scores["accuracy"],
+                    "nll": scores["nll"],
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------- matching dimensions

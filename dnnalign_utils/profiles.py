@@ -38,6 +38,7 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "mc_samples": 2,
             "n_effnet_triplets": 5_000,
             "effnet_max_epochs": 2,
+            "curve_fractions": [0.5, 1.0],
         },
         "03_r2_regression": {"n_alphas": 9},
     },

@@ -541,3 +541,48 @@ def test_presets_by_scale_and_role():
         emb.preset("huge", "dnn_vice")
     with pytest.raises(ValueError, match="role: expected one of"):
         emb.preset("paper", "dnn_spose")
+
+
+# ----------------------------------------------------------------------- learning curve
+
+
+def test_learning_curve_subsets_are_nested_and_given_fits_are_reused(monkeypatch):
+    from types import SimpleNamespace
+
+    truth = planted_embedding(60, 4, seed=3)
+    train = simulate_triplets(truth, 1000, seed=4)
+    test = simulate_triplets(truth, 500, seed=5)
+    seen = []
+
+    def fake_fit(subset, n_objects, config, **kwargs):
+        seen.append(subset)
+        return SimpleNamespace(embedding=SimpleNamespace(weights=truth, n_dims=4))
+
+    monkeypatch.setattr(emb, "fit_spose", fake_fit)
+    given = SimpleNamespace(embedding=SimpleNamespace(weights=truth[:, :2], n_dims=2))
+    curve = emb.learning_curve(
+        train, 60, SPoSEConfig(), [0.5, 0.1, 1.0], {"test": test}, fits={1.0: given}
+    )
+    assert [len(s) for s in seen] == [100, 500]  # 1.0 was not refitted
+    small = {tuple(r) for r in seen[0]}
+    assert small <= {tuple(r) for r in seen[1]} <= {tuple(r) for r in train}
+    assert curve["fraction"].tolist() == [0.1, 0.5, 1.0]
+    assert curve["dimensions"].tolist() == [4, 4, 2]
+    expected = 100 * evaluate_embedding(truth[:, :2], test)["accuracy"]
+    assert curve["accuracy (%)"].iloc[2] == pytest.approx(expected)
+    for bad in ([0.0], [1.5], [0.5, 0.5]):
+        with pytest.raises(ValueError, match="fractions"):
+            emb.learning_curve(train, 60, SPoSEConfig(), bad, {"test": test})
+    with pytest.raises(ValueError, match="fits: fractions"):
+        emb.learning_curve(train, 60, SPoSEConfig(), [0.5], {"test": test}, fits={1.0: given})
+
+
+def test_learning_curve_accuracy_grows_with_data():
+    truth = planted_embedding(150, 6, seed=7)
+    train = simulate_triplets(truth, 20_000, seed=8)
+    test = simulate_triplets(truth, 3000, seed=9)
+    cfg = SPoSEConfig(n_dims=12, batch_size=512, lr=0.01, l1=0.01, max_epochs=25)
+    curve = emb.learning_curve(train, 150, cfg, [0.05, 1.0], {"test": test}, progress=False)
+    small, full = curve["accuracy (%)"]
+    assert full > small + 5
+    assert full >= 100 * evaluate_embedding(truth, test)["accuracy"] - 5
