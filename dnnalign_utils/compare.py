@@ -1,0 +1,256 @@
+"""Comparing a human and a DNN embedding of the same objects (paper_methods.md §§5.4, 5.5, 7).
+
+* `match_human_dnn`: which DNN dimension corresponds to which human dimension. The reference
+  code matches greedily and reports the in-sample Pearson r, which is biased upwards (the
+  best of many correlations). We add a one-to-one (Hungarian) assignment made on one half
+  of the objects and scored on the other, and a null distribution from permuting the
+  objects of the DNN embedding, matched and scored the same way.
+* `leave_one_out_relevance`: the jackknife of Fig. 6. For ``x = ReLU(w)`` the similarity of
+  a pair without dimension d is ``s_ij - x_id x_jd``, so every leave-one-out choice
+  probability is closed form, O(D) per triplet (the reference re-evaluates the softmax
+  per dimension with fresh posterior noise).
+* `diverging_triplets`: triplets on which the two embeddings disagree most about the odd
+  one out.
+* `cumulative_rsa`: variance of the human RSM explained by RSMs of the first i DNN
+  dimensions, with a bootstrap over RSM entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.optimize import linear_sum_assignment
+from tqdm.auto import tqdm
+
+from dnnalign_utils.embedding import (
+    _as_weights,
+    _corr_columns,
+    choice_probabilities,
+    match_dimensions,
+    validate_triplets,
+)
+
+__all__ = [
+    "cumulative_rsa",
+    "diverging_triplets",
+    "leave_one_out_relevance",
+    "match_human_dnn",
+    "most_relevant_dimensions",
+]
+
+
+def _pair(human: Any, dnn: Any) -> tuple[np.ndarray, np.ndarray]:
+    human = _as_weights(human, "human")
+    dnn = _as_weights(dnn, "dnn")
+    if human.shape[0] != dnn.shape[0]:
+        raise ValueError(
+            f"dnn: expected {human.shape[0]} rows (the human embedding's objects), "
+            f"got {dnn.shape[0]}"
+        )
+    if human.shape[0] < 4:
+        raise ValueError(f"human: expected at least 4 objects, got {human.shape[0]}")
+    return human, dnn
+
+
+def _heldout_matched_r(
+    human: np.ndarray, dnn: np.ndarray, half1: np.ndarray, half2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hungarian pairs chosen on half1, their Pearson r on half2 (in human-column order)."""
+    rows, cols = linear_sum_assignment(-_corr_columns(human[half1], dnn[half1]))
+    r2 = _corr_columns(human[half2], dnn[half2])
+    return np.stack([rows, cols], 1), r2[rows, cols]
+
+
+def match_human_dnn(
+    human: Any,
+    dnn: Any,
+    *,
+    n_permutations: int = 200,
+    seed: int = 42,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Match every human dimension to a DNN dimension, with an unbiased score and a null.
+
+    Rows of both embeddings are the same objects. Returns one row per matched pair,
+    sorted by ``r (held out)`` (descending), with columns:
+
+    - ``human dim``, ``dnn dim``: the pair chosen by a one-to-one assignment maximising
+      the summed r on a random half of the objects (seeded by `seed`);
+    - ``r (held out)``: that pair's Pearson r on the other half;
+    - ``r (in sample)``: the pair's r on all objects (what matching and scoring on the
+      same objects reports);
+    - ``greedy r (reference)``: at the same rank, the in-sample r of the reference rule
+      (greedy in human-dimension order, without replacement), sorted descending;
+    - ``null 95 %``: at the same rank, the 95th percentile over `n_permutations`
+      permutations of the DNN embedding's objects of the held-out r, matched and scored
+      exactly as above (0 permutations: NaN).
+    """
+    human, dnn = _pair(human, dnn)
+    if n_permutations < 0:
+        raise ValueError(f"n_permutations: expected >= 0, got {n_permutations}")
+    rng = np.random.default_rng(seed)
+    n = human.shape[0]
+    perm = rng.permutation(n)
+    half1, half2 = perm[: n // 2], perm[n // 2 :]
+    pairs, r_heldout = _heldout_matched_r(human, dnn, half1, half2)
+    r_all = _corr_columns(human, dnn)[pairs[:, 0], pairs[:, 1]]
+    order = np.argsort(-r_heldout, kind="stable")
+    m = len(order)
+    _, greedy_r = match_dimensions(human, dnn, method="greedy")
+    greedy_sorted = np.full(m, np.nan)
+    greedy_sorted[: min(m, greedy_r.size)] = np.sort(greedy_r)[::-1][:m]
+    null_95 = np.full(m, np.nan)
+    if n_permutations:
+        null = np.empty((n_permutations, m))
+        for p in tqdm(range(n_permutations), desc="permutations", disable=not progress):
+            shuffled = dnn[rng.permutation(n)]
+            null[p] = np.sort(_heldout_matched_r(human, shuffled, half1, half2)[1])[::-1]
+        null_95 = np.percentile(null, 95, axis=0)
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, m + 1),
+            "human dim": pairs[order, 0],
+            "dnn dim": pairs[order, 1],
+            "r (held out)": r_heldout[order],
+            "r (in sample)": r_all[order],
+            "greedy r (reference)": greedy_sorted,
+            "null 95 %": null_95,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- jackknife
+
+
+def leave_one_out_relevance(
+    weights: Any, triplets: Any, *, target: Any = None, batch_size: int = 65_536
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probability of a target odd one out with and without each dimension.
+
+    `weights` (n_objects, D) are ReLU'd; `triplets` (m, 3); `target` (m,) the column
+    (0, 1 or 2) whose odd-one-out probability is tracked (default 2, the observed choice).
+    Returns ``p`` (m,) under the full embedding and ``delta`` (m, D), the probability
+    without dimension d minus ``p``: removing a dimension that supports the choice gives
+    a negative delta. Its absolute value is the paper's relevance (Fig. 6).
+    """
+    w = torch.from_numpy(np.maximum(_as_weights(weights, "weights"), 0.0))
+    t_np = validate_triplets(triplets, w.shape[0], "triplets")
+    m = len(t_np)
+    if target is None:
+        target_np = np.full(m, 2, dtype=np.int64)
+    else:
+        target_np = np.asarray(target)
+        if target_np.shape != (m,) or not np.isin(target_np, [0, 1, 2]).all():
+            raise ValueError(f"target: expected {m} values in {{0, 1, 2}}, got {target_np!r}")
+        target_np = target_np.astype(np.int64)
+    p_out = np.empty(m)
+    delta_out = np.empty((m, w.shape[1]))
+    for start in range(0, m, batch_size):
+        t = torch.from_numpy(t_np[start : start + batch_size])
+        tgt = torch.from_numpy(target_np[start : start + batch_size])
+        a, b, c = w[t[:, 0]], w[t[:, 1]], w[t[:, 2]]
+        # per-dimension products of the pairs that leave out column 0, 1, 2
+        parts = torch.stack([b * c, a * c, a * b], 1)  # (batch, 3, D)
+        logits = parts.sum(2)  # (batch, 3)
+        p_full = torch.softmax(logits, 1)
+        loo = torch.softmax(logits[:, :, None] - parts, 1)  # (batch, 3, D)
+        rows = torch.arange(len(t))
+        p_t = p_full[rows, tgt]
+        p_out[start : start + len(t)] = p_t.numpy()
+        delta_out[start : start + len(t)] = (loo[rows, tgt] - p_t[:, None]).numpy()
+    return p_out, delta_out
+
+
+def most_relevant_dimensions(delta: np.ndarray) -> np.ndarray:
+    """Per triplet, the dimension whose removal changes the target probability most
+    (largest |delta|; the first one on ties)."""
+    delta = np.asarray(delta)
+    if delta.ndim != 2 or delta.shape[1] == 0:
+        raise ValueError(f"delta: expected an (m, D) array with D >= 1, got {delta.shape}")
+    return np.argmax(np.abs(delta), axis=1)
+
+
+def diverging_triplets(human: Any, dnn: Any, triplets: Any, n_top: int) -> pd.DataFrame:
+    """The `n_top` triplets on which the embeddings disagree most.
+
+    For each triplet, the human embedding's odd one out is its most probable one; the
+    divergence is P_human(that choice) - P_dnn(that choice). Returns, sorted by
+    divergence (descending), the columns ``i``, ``j``, ``k`` (the triplet as given),
+    ``human choice``, ``dnn choice`` (columns 0-2), ``p human``, ``p dnn`` (of the
+    human choice) and ``divergence``. Only triplets whose two choices differ are kept.
+    """
+    human, dnn = _pair(human, dnn)
+    t = validate_triplets(triplets, human.shape[0], "triplets")
+    if n_top < 1:
+        raise ValueError(f"n_top: expected >= 1, got {n_top}")
+    p_h = choice_probabilities(human, t)
+    p_d = choice_probabilities(dnn, t)
+    human_choice = p_h.argmax(1)
+    dnn_choice = p_d.argmax(1)
+    rows = np.arange(len(t))
+    divergence = p_h[rows, human_choice] - p_d[rows, human_choice]
+    keep = np.flatnonzero(human_choice != dnn_choice)
+    keep = keep[np.argsort(-divergence[keep], kind="stable")][:n_top]
+    return pd.DataFrame(
+        {
+            "i": t[keep, 0],
+            "j": t[keep, 1],
+            "k": t[keep, 2],
+            "human choice": human_choice[keep],
+            "dnn choice": dnn_choice[keep],
+            "p human": p_h[keep, human_choice[keep]],
+            "p dnn": p_d[keep, human_choice[keep]],
+            "divergence": divergence[keep],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- RSA
+
+
+def cumulative_rsa(
+    dnn: Any,
+    human_rsm: np.ndarray,
+    n_dims: Sequence[int],
+    *,
+    rsm_fn=None,
+    n_bootstrap: int = 100,
+    seed: int = 0,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Variance of `human_rsm` explained by the RSM of the first i DNN dimensions.
+
+    `rsm_fn(weights) -> RSM` (default: `rsa.reconstruct_rsm` over all objects) must
+    return an RSM over the same objects as `human_rsm`. For each i in `n_dims`: r² of
+    the upper triangles and a bootstrap over those entries (percentile 2.5 / 97.5 of r²).
+    Returns columns ``dimensions``, ``r2``, ``r2 low``, ``r2 high``.
+    """
+    from dnnalign_utils import rsa
+
+    dnn = _as_weights(dnn, "dnn")
+    target = np.asarray(human_rsm, dtype=np.float64)
+    if target.ndim != 2 or target.shape[0] != target.shape[1]:
+        raise ValueError(f"human_rsm: expected a square matrix, got {target.shape}")
+    counts = [int(i) for i in n_dims]
+    if not counts or min(counts) < 1 or max(counts) > dnn.shape[1]:
+        raise ValueError(f"n_dims: expected values in [1, {dnn.shape[1]}], got {counts}")
+    rsm_fn = rsm_fn or (lambda w: rsa.reconstruct_rsm(w, progress=False))
+    upper = np.triu_indices(target.shape[0], 1)
+    y = target[upper]
+    rng = np.random.default_rng(seed)
+    boot = [rng.integers(0, y.size, y.size) for _ in range(n_bootstrap)]
+    rows = []
+    for i in tqdm(counts, desc="cumulative RSA", disable=not progress):
+        x = np.asarray(rsm_fn(dnn[:, :i]), dtype=np.float64)
+        if x.shape != target.shape:
+            raise ValueError(f"rsm_fn: returned {x.shape}, expected {target.shape}")
+        x = x[upper]
+        r2 = np.corrcoef(x, y)[0, 1] ** 2
+        draws = np.array([np.corrcoef(x[s], y[s])[0, 1] ** 2 for s in boot])
+        low, high = np.percentile(draws, [2.5, 97.5]) if n_bootstrap else (np.nan, np.nan)
+        rows.append({"dimensions": i, "r2": r2, "r2 low": low, "r2 high": high})
+    return pd.DataFrame(rows)

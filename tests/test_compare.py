@@ -1,0 +1,111 @@
+"""Human vs DNN comparison: closed-form jackknife against deleting columns, matching with a
+held-out score and a permutation null, diverging triplets, cumulative RSA."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dnnalign_utils import compare
+from dnnalign_utils.embedding import choice_probabilities, match_dimensions
+
+
+def _embedding(n, d, seed):
+    rng = np.random.default_rng(seed)
+    return rng.gamma(2.0, 0.5, size=(n, d)) * (rng.random((n, d)) < 0.4)
+
+
+def _triplets(n_objects, m, seed):
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.choice(n_objects, 3, replace=False) for _ in range(m)])
+
+
+def test_jackknife_equals_refitting_without_each_column():
+    w = _embedding(30, 6, 0)
+    t = _triplets(30, 25, 1)
+    target = np.random.default_rng(2).integers(0, 3, len(t))
+    p, delta = compare.leave_one_out_relevance(w, t, target=target, batch_size=7)
+    full = choice_probabilities(w, t)
+    np.testing.assert_allclose(p, full[np.arange(len(t)), target], rtol=1e-12)
+    for d in range(w.shape[1]):
+        without = choice_probabilities(np.delete(w, d, axis=1), t)
+        expected = without[np.arange(len(t)), target] - p
+        np.testing.assert_allclose(delta[:, d], expected, rtol=1e-10, atol=1e-12)
+    # default target: the observed choice, the last column
+    p_last, _ = compare.leave_one_out_relevance(w, t)
+    np.testing.assert_allclose(p_last, full[:, 2])
+    with pytest.raises(ValueError, match="target: expected 25 values"):
+        compare.leave_one_out_relevance(w, t, target=np.full(25, 3))
+
+
+def test_most_relevant_dimension_is_largest_absolute_change():
+    delta = np.array([[0.1, -0.3, 0.2], [0.0, 0.0, 0.0], [0.5, -0.5, 0.1]])
+    np.testing.assert_array_equal(compare.most_relevant_dimensions(delta), [1, 0, 0])
+    with pytest.raises(ValueError, match="delta"):
+        compare.most_relevant_dimensions(np.zeros(3))
+
+
+def test_matching_recovers_planted_pairs_and_beats_its_null():
+    rng = np.random.default_rng(3)
+    human = _embedding(400, 8, 4)
+    order = rng.permutation(8)
+    dnn = human[:, order] + 0.3 * rng.random((400, 8))
+    table = compare.match_human_dnn(human, dnn, n_permutations=50, progress=False)
+    recovered = dict(zip(table["human dim"], table["dnn dim"], strict=True))
+    assert all(order[recovered[h]] == h for h in range(8))
+    assert (table["r (held out)"] > table["null 95 %"]).all()
+    assert (table["r (held out)"] > 0.8).all()
+    assert table["r (held out)"].is_monotonic_decreasing
+    _, greedy = match_dimensions(human, dnn, method="greedy")
+    np.testing.assert_allclose(table["greedy r (reference)"], np.sort(greedy)[::-1])
+
+
+def test_matching_independent_embeddings_shows_the_in_sample_bias():
+    human = _embedding(300, 10, 5)
+    dnn = _embedding(300, 10, 6)
+    table = compare.match_human_dnn(human, dnn, n_permutations=30, progress=False)
+    # matching and scoring on the same objects finds "correspondence" in noise ...
+    assert table["r (in sample)"].mean() > 0.05
+    # ... the held-out score does not, and stays inside the permutation null
+    assert abs(table["r (held out)"].mean()) < 0.05
+    assert (table["r (held out)"] <= table["null 95 %"] + 0.05).all()
+    with pytest.raises(ValueError, match="dnn: expected 300 rows"):
+        compare.match_human_dnn(human, dnn[:-1], n_permutations=0)
+
+
+def test_diverging_triplets_against_a_loop():
+    human = _embedding(40, 5, 7)
+    dnn = _embedding(40, 5, 8)
+    t = _triplets(40, 200, 9)
+    got = compare.diverging_triplets(human, dnn, t, n_top=10)
+    rows = []
+    for i, triplet in enumerate(t):
+        ph = choice_probabilities(human, triplet[None])[0]
+        pd_ = choice_probabilities(dnn, triplet[None])[0]
+        h, d = int(np.argmax(ph)), int(np.argmax(pd_))
+        if h != d:
+            rows.append((ph[h] - pd_[h], i, h, d))
+    rows.sort(key=lambda r: -r[0])
+    assert len(got) == 10
+    np.testing.assert_allclose(got["divergence"], [r[0] for r in rows[:10]])
+    np.testing.assert_array_equal(got[["i", "j", "k"]].to_numpy(), t[[r[1] for r in rows[:10]]])
+    np.testing.assert_array_equal(got["human choice"], [r[2] for r in rows[:10]])
+    np.testing.assert_array_equal(got["dnn choice"], [r[3] for r in rows[:10]])
+    assert compare.diverging_triplets(human, human, t, n_top=10).empty
+
+
+def test_cumulative_rsa_against_direct_correlation():
+    dnn = _embedding(20, 6, 10)
+    human_rsm = dnn[:, :3] @ dnn[:, :3].T + 0.01 * np.eye(20)
+    table = compare.cumulative_rsa(
+        dnn, human_rsm, [1, 3, 6], rsm_fn=lambda w: w @ w.T, n_bootstrap=50, progress=False
+    )
+    upper = np.triu_indices(20, 1)
+    for _, row in table.iterrows():
+        i = int(row["dimensions"])
+        x = (dnn[:, :i] @ dnn[:, :i].T)[upper]
+        assert row["r2"] == pytest.approx(np.corrcoef(x, human_rsm[upper])[0, 1] ** 2)
+        assert row["r2 low"] <= row["r2"] + 1e-9 and row["r2"] - 1e-9 <= row["r2 high"]
+    assert table.loc[1, "r2"] == pytest.approx(1.0)  # the first 3 dims are the human RSM
+    with pytest.raises(ValueError, match="n_dims"):
+        compare.cumulative_rsa(dnn, human_rsm, [7], rsm_fn=lambda w: w @ w.T)
