@@ -37,6 +37,8 @@ from dnnalign_utils.embedding import (
 __all__ = [
     "cumulative_rsa",
     "diverging_triplets",
+    "driver_counts",
+    "jackknife_drivers",
     "leave_one_out_relevance",
     "match_human_dnn",
     "most_relevant_dimensions",
@@ -207,6 +209,47 @@ def diverging_triplets(human: Any, dnn: Any, triplets: Any, n_top: int) -> pd.Da
             "divergence": divergence[keep],
         }
     )
+
+
+def jackknife_drivers(human: Any, dnn: Any, diverging: pd.DataFrame) -> pd.DataFrame:
+    """`diverging` (from `diverging_triplets`) with the dimension that drives each side's
+    own choice: ``human driver`` (for ``human choice`` under `human`) and ``dnn driver``
+    (for ``dnn choice`` under `dnn`), by `leave_one_out_relevance`, plus the probability
+    change when that dimension is left out (``human delta``, ``dnn delta``)."""
+    out = diverging.copy()
+    ijk = out[["i", "j", "k"]].to_numpy()
+    rows = np.arange(len(out))
+    for side, weights in (("human", human), ("dnn", dnn)):
+        _, delta = leave_one_out_relevance(weights, ijk, target=out[f"{side} choice"].to_numpy())
+        driver = most_relevant_dimensions(delta)
+        out[f"{side} driver"] = driver
+        out[f"{side} delta"] = delta[rows, driver]
+    return out
+
+
+def driver_counts(
+    drivers: pd.DataFrame, labels: dict[str, Sequence[str]], top: int = 8
+) -> pd.DataFrame:
+    """How often each dimension drives a side's choice, the `top` most frequent per side.
+
+    `labels` maps a side (``"human"``, ``"dnn"``; the ``<side> driver`` columns of
+    `jackknife_drivers`) to the dimension labels. Returns columns ``side``,
+    ``dimension`` (label), ``count`` and ``share (%)``.
+    """
+    parts = []
+    for side, side_labels in labels.items():
+        counts = drivers[f"{side} driver"].value_counts().head(top)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "side": side,
+                    "dimension": [side_labels[d] for d in counts.index],
+                    "count": counts.to_numpy(),
+                    "share (%)": 100 * counts.to_numpy() / len(drivers),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- RSA

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
@@ -122,3 +123,54 @@ def quiet_progress_bars() -> None:
 
     for module in (tqdm.auto, tqdm.autonotebook, tqdm.notebook):
         module.tqdm = _StaticPageTqdm
+        # `trange` is a separate function bound to the widget class (sentence-transformers
+        # imports it from tqdm.autonotebook), so replace it too.
+        module.trange = _static_trange
+    tqdm.notebook.tqdm_notebook = _StaticPageTqdm
+    tqdm.notebook.tnrange = _static_trange
+
+
+def _static_trange(*args, **kwargs):
+    return _StaticPageTqdm(range(*args), **kwargs)
+
+
+def line_with_band(
+    frame,
+    x: str,
+    y: str,
+    low: str,
+    high: str,
+    *,
+    colour: str,
+    name: str,
+    band_name: str = "95 % interval",
+    scale: float = 1.0,
+    title: str = "",
+    xaxis_title: str = "",
+    yaxis_title: str = "",
+) -> go.Figure:
+    """A line with markers over a shaded interval (``low``..``high``), values times `scale`."""
+    xs = frame[x].to_numpy()
+    r, g, b = (int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=np.concatenate([xs, xs[::-1]]),
+                y=scale * np.concatenate([frame[high].to_numpy(), frame[low].to_numpy()[::-1]]),
+                fill="toself",
+                mode="lines",
+                line={"width": 0},
+                fillcolor=f"rgba({r}, {g}, {b}, 0.2)",
+                name=band_name,
+            ),
+            go.Scatter(
+                x=xs,
+                y=scale * frame[y].to_numpy(),
+                mode="lines+markers",
+                line={"color": colour},
+                name=name,
+            ),  # fmt: skip
+        ]
+    )
+    fig.update_layout(title=title, xaxis_title=xaxis_title, yaxis_title=yaxis_title)
+    return fig

@@ -41,6 +41,15 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "curve_fractions": [0.5, 1.0],
         },
         "03_r2_regression": {"n_alphas": 9},
+        "06_human_vs_dnn": {
+            "n_permutations": 10,
+            "n_random_triplets": 20_000,
+            "n_diverging": 100,
+            "global_rsm_objects": 100,
+            "cumulative_rsm_objects": 100,
+            "cumulative_dims": [1, 2, 4],
+            "n_bootstrap": 10,
+        },
     },
     "default": {},
     "paper": {

@@ -314,10 +314,16 @@ def test_quiet_progress_bars_replace_widget_bars_and_write_nothing(capsys):
     import importlib
 
     import tqdm.auto
+    import tqdm.autonotebook
+    import tqdm.notebook
 
     from dnnalign_utils import plotting
 
-    original = tqdm.auto.tqdm
+    modules = (tqdm.auto, tqdm.autonotebook, tqdm.notebook)
+    originals = [(m, name, getattr(m, name)) for m in modules for name in ("tqdm", "trange")]
+    originals += [
+        (tqdm.notebook, n, getattr(tqdm.notebook, n)) for n in ("tqdm_notebook", "tnrange")
+    ]
     try:
         plotting.quiet_progress_bars()
         import dnnalign_utils.triplets as triplets_module
@@ -326,12 +332,31 @@ def test_quiet_progress_bars_replace_widget_bars_and_write_nothing(capsys):
         assert reloaded.tqdm is plotting._StaticPageTqdm
         for _ in tqdm.auto.tqdm(range(3), desc="hidden"):
             pass
+        # sentence-transformers: `from tqdm.autonotebook import trange` after the call
+        from tqdm.autonotebook import trange
+
+        bar = trange(0, 10, 4, desc="hidden too")
+        assert isinstance(bar, plotting._StaticPageTqdm) and list(bar) == [0, 4, 8]
+        assert isinstance(tqdm.notebook.tnrange(2), plotting._StaticPageTqdm)
         captured = capsys.readouterr()
         assert "hidden" not in captured.err and "hidden" not in captured.out
     finally:
-        import tqdm.autonotebook
-        import tqdm.notebook
-
-        tqdm.auto.tqdm = tqdm.autonotebook.tqdm = original
+        for module, name, value in originals:
+            setattr(module, name, value)
         tqdm.notebook.tqdm = tqdm.notebook.tqdm_notebook
         importlib.reload(triplets_module)
+
+
+def test_line_with_band_draws_the_interval_and_the_line():
+    import pandas as pd
+
+    from dnnalign_utils.plotting import line_with_band
+
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [0.1, 0.2, 0.3], "lo": [0.0, 0.1, 0.2],
+                          "hi": [0.2, 0.3, 0.4]})  # fmt: skip
+    fig = line_with_band(frame, "x", "y", "lo", "hi", colour="#D55E00", name="m", scale=100)
+    band, line = fig.data
+    assert list(band.x) == [1, 2, 3, 3, 2, 1]
+    assert list(band.y) == pytest.approx([20, 30, 40, 20, 10, 0])  # high, then low back
+    assert band.fillcolor == "rgba(213, 94, 0, 0.2)" and band.mode == "lines"
+    assert list(line.y) == pytest.approx([10, 20, 30])

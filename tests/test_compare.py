@@ -109,3 +109,25 @@ def test_cumulative_rsa_against_direct_correlation():
     assert table.loc[1, "r2"] == pytest.approx(1.0)  # the first 3 dims are the human RSM
     with pytest.raises(ValueError, match="n_dims"):
         compare.cumulative_rsa(dnn, human_rsm, [7], rsm_fn=lambda w: w @ w.T)
+
+
+def test_jackknife_drivers_and_their_counts():
+    human = _embedding(40, 5, 11)
+    dnn = _embedding(40, 4, 12)
+    diverging = compare.diverging_triplets(human, dnn, _triplets(40, 300, 13), n_top=30)
+    drivers = compare.jackknife_drivers(human, dnn, diverging)
+    ijk = diverging[["i", "j", "k"]].to_numpy()
+    for side, w in (("human", human), ("dnn", dnn)):
+        _, delta = compare.leave_one_out_relevance(
+            w, ijk, target=diverging[f"{side} choice"].to_numpy()
+        )
+        best = np.abs(delta).argmax(1)
+        np.testing.assert_array_equal(drivers[f"{side} driver"], best)
+        np.testing.assert_allclose(drivers[f"{side} delta"], delta[np.arange(len(best)), best])
+    labels = {"human": [f"h{d}" for d in range(5)], "dnn": [f"d{d}" for d in range(4)]}
+    counts = compare.driver_counts(drivers, labels, top=2)
+    for side in ("human", "dnn"):
+        part = counts[counts["side"] == side]
+        expected = drivers[f"{side} driver"].value_counts().head(2)
+        assert part["dimension"].tolist() == [labels[side][d] for d in expected.index]
+        np.testing.assert_allclose(part["share (%)"], 100 * expected.to_numpy() / 30)
