@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["dimension_cams", "object_share", "overlay"]
+__all__ = ["dimension_cams", "object_share", "overlay", "rendered_pictures"]
 
 
 def dimension_cams(
@@ -85,3 +85,22 @@ def object_share(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.nd
         share = (cams * masks).sum(axis=(1, 2)) / total
     share[total == 0] = np.nan
     return share, masks.mean(axis=(1, 2))
+
+
+def rendered_pictures(rows, transform, rendering: Any = None):
+    """Embedded pictures (manifest `rows`) as the network sees them and as shown.
+
+    Returns ``inputs`` (n, 3, H, W), `transform` applied to each rendered picture (what
+    `images.EmojiImages` feeds the network), ``rgb`` (n, S, S, 3) uint8 renderings and
+    ``masks`` (n, S, S) object masks in [0, 1].
+    """
+    from dnnalign_utils import images
+
+    rendering = images.DEFAULT_RENDERING if rendering is None else rendering
+    inputs, rgb, masks = [], [], []
+    for path in rows["path"]:
+        picture, mask = images.render_image(images.load_rgba(path), rendering)
+        inputs.append(transform(picture))
+        rgb.append(np.asarray(picture.convert("RGB")))
+        masks.append(mask)
+    return torch.stack(inputs), np.stack(rgb), np.stack(masks)

@@ -41,6 +41,13 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "curve_fractions": [0.5, 1.0],
         },
         "03_r2_regression": {"n_alphas": 9},
+        "04_gradcam": {
+            "n_alphas": 9,
+            "n_dims_shown": 2,
+            "pictures_per_dim": 2,
+            "n_check_pictures": 4,
+            "n_share_dims": 5,
+        },
         "06_human_vs_dnn": {
             "n_permutations": 10,
             "n_random_triplets": 20_000,

@@ -461,8 +461,9 @@ pd.DataFrame(
 # images. The embedded image set lets us do the same with EfficientNet-Lite0 on the
 # emoji drawings (chapter 0): each picture is an object, the network answers random
 # triplets of pictures by the dot product of its (non-negative) pooled penultimate
-# features, and VICE learns an embedding of the pictures. With about 90 appearances per
-# picture the prior must be weaker than for VGG-16: in our runs β = 2 or 3 pruned every
+# features, and VICE learns an embedding of the pictures. With each picture in a few
+# hundred training triplets (the paper's images: about 2,200 each) the prior must be
+# weaker than for VGG-16: in our runs β = 2 or 3 pruned every
 # dimension, β = 1.2 first collapsed and then regrew to 19 dimensions by epoch 50,
 # β = 0.6 settled near 100 and β = 0.24 kept all 100. We use β =
 # {glue:text}`effnet_beta` and report what it keeps.
@@ -492,6 +493,7 @@ effnet_fit = emb.fit_vice(
 effnet_fit.save(out_dir / "efficientnet_lite0_vice.npz")
 effnet_eval = emb.evaluate_embedding(effnet_fit.embedding.weights, effnet_test)
 glue("effnet_dims", effnet_fit.embedding.n_dims, display=False)
+glue("effnet_appearances", 3 * len(effnet_train) / n_pictures, display=False)
 glue("effnet_acc", 100 * float(effnet_eval["accuracy"]), display=False)
 glue("n_pictures", n_pictures, display=False)
 glue("effnet_beta", effnet_beta, display=False)
@@ -506,7 +508,8 @@ pd.Series(
 )
 
 # %% [markdown]
-# From triplets of {glue:text}`n_pictures:,` pictures VICE keeps
+# From triplets of {glue:text}`n_pictures:,` pictures (each in
+# {glue:text}`effnet_appearances:.0f` training triplets on average) VICE keeps
 # **{glue:text}`effnet_dims` dimensions**, predicting {glue:text}`effnet_acc:.1f` % of
 # the network's held-out choices. The pictures weighing most on the first dimensions:
 

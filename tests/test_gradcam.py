@@ -102,3 +102,16 @@ def test_overlay_and_object_share():
     share, area = gradcam.object_share(cams, masks)
     assert share[0] == 1.0 and np.isnan(share[1])
     np.testing.assert_allclose(area, [0.25, 0.25])
+
+
+def test_rendered_pictures_are_what_the_network_sees():
+    rows = images.load_manifest(verify=False).iloc[[5, 500]].reset_index(drop=True)
+    transform = features.efficientnet_lite0_preprocess()
+    inputs, rgb, masks = gradcam.rendered_pictures(rows, transform)
+    dataset = images.EmojiImages(rows, transform)
+    for i in range(2):
+        torch.testing.assert_close(inputs[i], dataset[i][0])
+    assert rgb.shape == (2, 224, 224, 3) and rgb.dtype == np.uint8
+    assert masks.shape == (2, 224, 224) and 0 < masks.mean() < 1
+    # the margin of the default rendering is background: no object there
+    assert masks[:, :40, :].max() == 0
