@@ -34,7 +34,7 @@
 # 3. runs the **jackknife** on the triplets where the two embeddings disagree most, in
 #    closed form (removing dimension d lowers each pair similarity by x_id·x_jd).
 #
-# **Needs**: chapter 2's VGG-16 embedding. **Takes**: about a minute.
+# **Needs**: chapter 2's VGG-16 embedding. **Takes**: under a minute.
 #
 # **How our data differ from the paper's.** The human side is the published VICE-42
 # embedding (Muttenthaler et al., 2022; fitted on the THINGS triplets), not the paper's
