@@ -191,7 +191,7 @@ subset = np.sort(
 cumulative = compare.cumulative_rsa(
     dnn.weights,
     rsa.reconstruct_rsm(human.weights, objects=subset, progress=False),
-    [i for i in cumulative_dims if i <= dnn.n_dims] + [dnn.n_dims],
+    sorted({i for i in cumulative_dims if i < dnn.n_dims} | {dnn.n_dims}),
     rsm_fn=lambda w: rsa.reconstruct_rsm(w, objects=subset, progress=False),
     n_bootstrap=n_bootstrap,
     seed=seed,

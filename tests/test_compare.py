@@ -131,3 +131,12 @@ def test_jackknife_drivers_and_their_counts():
         expected = drivers[f"{side} driver"].value_counts().head(2)
         assert part["dimension"].tolist() == [labels[side][d] for d in expected.index]
         np.testing.assert_allclose(part["share (%)"], 100 * expected.to_numpy() / 30)
+
+
+def test_matching_with_fewer_dnn_dimensions_pairs_each_dnn_dimension_once():
+    human = _embedding(200, 9, 14)
+    dnn = human[:, [4, 0, 7, 2]] + 0.2 * np.random.default_rng(15).random((200, 4))
+    table = compare.match_human_dnn(human, dnn, n_permutations=5, progress=False)
+    assert len(table) == 4 and sorted(table["dnn dim"]) == [0, 1, 2, 3]
+    assert dict(zip(table["dnn dim"], table["human dim"], strict=True)) == {0: 4, 1: 0, 2: 7, 3: 2}
+    assert table["greedy r (reference)"].notna().all()
