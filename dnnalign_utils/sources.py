@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from dnnalign_utils import data, paths
-from dnnalign_utils.provenance import array_sha256, file_sha256
+from dnnalign_utils.provenance import array_sha256, atomic_write_text, file_sha256
 
 __all__ = [
     "ENV_IMAGES",
@@ -134,7 +134,7 @@ def _env_or_fetch(env: str, remote: str, password: str | None = None) -> Path:
             f"extract it and set {env} to the folder"
         ) from err
     extract_archive(archive, dest, password)
-    done.write_text(file_sha256(archive) + "\n", encoding="utf-8")
+    atomic_write_text(done, file_sha256(archive) + "\n")
     return dest
 
 

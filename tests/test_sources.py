@@ -225,3 +225,32 @@ def test_env_folder_is_used_without_download(tmp_path, monkeypatch):
     monkeypatch.setenv(sources.ENV_IMAGES, str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError, match="not a folder"):
         sources.things_images_dir()
+
+
+def test_without_env_the_archive_is_fetched_once_and_extracted(tmp_path, monkeypatch):
+    archive = tmp_path / "triplets.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("release/trainset.txt", "0 1 2\n")
+        zf.writestr("release/validationset.txt", "3 4 5\n")
+    calls = []
+
+    def fake_fetch(name):
+        calls.append(name)
+        return archive
+
+    monkeypatch.delenv(sources.ENV_TRIPLETS, raising=False)
+    monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "fetch", fake_fetch)
+    folder = sources.things_triplets_dir()
+    assert calls == ["triplets_full"]
+    got = sources.read_things_triplets(folder)
+    np.testing.assert_array_equal(got["train"], [[0, 1, 2]])
+    assert sources.things_triplets_dir() == folder and calls == ["triplets_full"]
+
+    def failing_fetch(name):
+        raise OSError("no route to host")
+
+    monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "other_cache"))
+    monkeypatch.setattr(data, "fetch", failing_fetch)
+    with pytest.raises(RuntimeError, match="set DNNALIGN_THINGS_TRIPLETS"):
+        sources.things_triplets_dir()
