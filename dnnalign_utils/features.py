@@ -52,6 +52,19 @@ EFFICIENTNET_LITE0_LAYERS = {
     "logits": "_fc",  # 1000 ImageNet classes
 }
 EFFICIENTNET_LITE0_TARGET_CONV = "_conv_head"
+# What the book stores per emoji picture in one forward pass (chapter 0): the first MBConv
+# block (visual predictors of chapter 5), the early / middle / late stages (chapter 5's
+# embeddings across depth), the pooled head and the logits. Convolutional maps are
+# averaged down to STORED_SPATIAL_POOL x STORED_SPATIAL_POOL cells.
+EFFICIENTNET_LITE0_STORED_MODULES = (
+    "_blocks.0",
+    EFFICIENTNET_LITE0_LAYERS["early"],
+    EFFICIENTNET_LITE0_LAYERS["middle"],
+    EFFICIENTNET_LITE0_LAYERS["late"],
+    EFFICIENTNET_LITE0_LAYERS["penultimate"],
+    EFFICIENTNET_LITE0_LAYERS["logits"],
+)
+STORED_SPATIAL_POOL = 4
 # VGG-16-BN modules used by the paper (§1.2).
 VGG16_BN_LAYERS = {
     "early": "features.5",
@@ -141,6 +154,7 @@ def extract_features(
     *,
     batch_size: int = 32,
     flatten: bool = True,
+    spatial_pool: int | None = None,
     progress: bool = True,
     num_workers: int = 0,
     device: str | torch.device | None = None,
@@ -152,9 +166,15 @@ def extract_features(
     ``flatten``. The model is put in eval mode; gradients are off; hooks are removed on exit.
     ``device`` (e.g. "cuda") moves the model and each batch there; None leaves the model
     where it is and the batches on the CPU.
+    ``spatial_pool=k`` averages every convolutional map larger than k x k down to a k x k
+    grid (adaptive average pooling) before flattening, so early layers stay small
+    (EfficientNet-Lite0's ``_blocks.2`` is 24 x 56 x 56 = 75,264 values per picture, 384
+    after pooling to 4 x 4); vectors and maps of at most k x k pass unchanged.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size: expected >= 1, got {batch_size}")
+    if spatial_pool is not None and (not isinstance(spatial_pool, int) or spatial_pool < 1):
+        raise ValueError(f"spatial_pool: expected None or an int >= 1, got {spatial_pool!r}")
     modules = _resolve_modules(model, module_names)
     if device is not None:
         model.to(device)
@@ -187,6 +207,12 @@ def extract_features(
                 if name not in captured:
                     raise ValueError(f"module {name!r} was not called in the forward pass")
                 out = captured[name].float()
+                if (
+                    spatial_pool is not None
+                    and out.ndim == 4
+                    and max(out.shape[-2:]) > spatial_pool
+                ):
+                    out = nn.functional.adaptive_avg_pool2d(out, spatial_pool)
                 chunks[name].append((out.flatten(1) if flatten else out).cpu().numpy())
     finally:
         for handle in handles:
@@ -414,6 +440,7 @@ def efficientnet_lite0_image_features(
     module_names: Sequence[str] = ("_avg_pooling", "_fc"),
     rendering: Any = None,
     batch_size: int = 32,
+    spatial_pool: int | None = None,
     progress: bool = True,
 ) -> dict[str, np.ndarray]:
     """EfficientNet-Lite0 activations of the manifest's images, cached in ``out_dir``.
@@ -421,7 +448,7 @@ def efficientnet_lite0_image_features(
     The cache (thingsvision layout, see :func:`save_features`) is reused only when its
     provenance records the same images (file names and hashes), rendering and modules;
     otherwise the features are extracted again and the cache replaced atomically.
-    Rows follow the manifest.
+    Rows follow the manifest. ``spatial_pool`` as in :func:`extract_features`.
     """
     from dnnalign_utils import images
 
@@ -432,6 +459,8 @@ def efficientnet_lite0_image_features(
         "images_sha256": array_sha256(np.asarray(manifest["sha256"].tolist())),
         "modules": list(module_names),
     }
+    if spatial_pool is not None:
+        parameters["spatial_pool"] = spatial_pool
     names = images.file_names(manifest)
     cached = {}
     for module in module_names:
@@ -449,7 +478,12 @@ def efficientnet_lite0_image_features(
         return cached
     dataset = images.EmojiImages(manifest, efficientnet_lite0_preprocess(), rendering)
     feats = extract_features(
-        efficientnet_lite0(), dataset, module_names, batch_size=batch_size, progress=progress
+        efficientnet_lite0(),
+        dataset,
+        module_names,
+        batch_size=batch_size,
+        spatial_pool=spatial_pool,
+        progress=progress,
     )
     save_features(
         out_dir,

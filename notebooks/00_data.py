@@ -336,12 +336,15 @@ fig.show()
 # `paper` profile). Drawings are partly outside an ImageNet network's experience, so we
 # measure how often it names the concept among its top five guesses, for the
 # concepts that are ImageNet classes (matched by WordNet ID), per style. The features
-# extracted here (the pooled penultimate layer and the class logits) are stored for
-# the next chapters.
+# extracted here (the pooled penultimate layer, the class logits and four
+# convolutional stages averaged down to a 4 × 4 grid) are stored for the next chapters.
 
 # %%
 image_features = features.efficientnet_lite0_image_features(
-    manifest, paths.artefacts_dir(profile) / "features" / "efficientnet_lite0"
+    manifest,
+    paths.artefacts_dir(profile) / "features" / "efficientnet_lite0",
+    module_names=features.EFFICIENTNET_LITE0_STORED_MODULES,
+    spatial_pool=features.STORED_SPATIAL_POOL,
 )
 recognition = features.recognition_table(manifest, image_features["_fc"]).table
 overall = recognition.set_index("style").loc["all"]

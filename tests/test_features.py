@@ -52,6 +52,20 @@ def test_several_layers_in_one_pass_match_the_model(model, seven):
     assert not any(m._forward_hooks for m in model.modules())  # hooks removed
 
 
+def test_spatial_pool_equals_block_means_of_the_full_map(model, seven):
+    full = features.extract_features(model, seven, LAYERS, progress=False)
+    pooled = features.extract_features(model, seven, LAYERS, spatial_pool=4, progress=False)
+    maps = full["_blocks.2"].reshape(7, 24, 56, 56)
+    # 56 / 4 = 14: each pooled cell is the plain mean of a 14 x 14 block of the map
+    by_hand = maps.reshape(7, 24, 4, 14, 4, 14).mean(axis=(3, 5)).reshape(7, -1)
+    np.testing.assert_allclose(pooled["_blocks.2"], by_hand, rtol=1e-5, atol=2e-5)  # float32 sums
+    # vectors (the pooled head, the logits) pass unchanged
+    np.testing.assert_allclose(pooled["_avg_pooling"], full["_avg_pooling"], atol=1e-6)
+    np.testing.assert_allclose(pooled["_fc"], full["_fc"], atol=1e-5)
+    with pytest.raises(ValueError, match="spatial_pool"):
+        features.extract_features(model, seven, LAYERS, spatial_pool=0, progress=False)
+
+
 def test_batch_size_does_not_change_rows(model, seven):
     one = features.extract_features(model, seven, ["_avg_pooling"], batch_size=1, progress=False)
     all7 = features.extract_features(model, seven, ["_avg_pooling"], batch_size=7, progress=False)

@@ -1,0 +1,598 @@
+"""Rating dimensions as visual, semantic or mixed: blind sessions, the ratings file, shares.
+
+The paper's raters saw each dimension as an *image collection*: objects taken along the
+dimension from the highest weights down, around the ranks 0, 2, 4, ..., 12 % of all
+objects (`RANK_FRACTIONS`). They rated its *quality* (visual, semantic, mixed
+visual-semantic, unclear), its *concept type* (single, multiple, uninterpretable), gave up
+to five free-text labels and an interpretability score from 1 to 7. Dimensions of
+several embeddings were pooled, anonymised and shuffled, and mapped back afterwards.
+
+- :func:`collection_objects` / :func:`collection_picture`: the collection of one
+  dimension, as object indices and as one RGB picture (pictures where the concept has
+  one, its name otherwise).
+- :func:`create_session` pools and anonymises dimensions with a seed; the mapping back
+  to each dimension's source lives in its own file (``mapping.json``), the items the
+  rater sees in another (``items.csv``).
+- :func:`append_rating` adds one answer to the ratings CSV atomically (the whole file is
+  rewritten beside itself and moved into place), so a killed session leaves a valid file;
+  :func:`load_ratings` validates every row and names the file and line of a bad one;
+  :func:`next_unrated` is where a restarted session resumes.
+- :class:`RatingWidget`: the ipywidgets front end for live Jupyter, Binder or Colab
+  sessions (a static book page cannot run it).
+- :func:`quality_shares`, :func:`bootstrap_shares`, :func:`permutation_test`: the shares
+  of visual, mixed and semantic dimensions without the unclear ones (as the paper counts
+  them), optionally weighted by dimension importance, their bootstrap intervals over
+  dimensions and a permutation test between two embeddings.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw
+
+from dnnalign_utils.provenance import atomic_write_text
+
+RANK_FRACTIONS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10, 0.12)
+QUALITIES = ("visual", "semantic", "mixed", "unclear")
+RATED_QUALITIES = ("visual", "mixed", "semantic")  # the paper's shares leave out "unclear"
+CONCEPT_TYPES = ("single", "multiple", "uninterpretable")
+MAX_LABELS = 5
+RATING_COLUMNS = (
+    "rater",
+    "time_utc",
+    "item",
+    "quality",
+    "concept_type",
+    "labels",
+    "interpretability",
+)
+
+
+class RatingFileError(ValueError):
+    """A ratings, items or mapping file is malformed; the message names file and line."""
+
+
+# Collections -------------------------------------------------------------------------
+
+
+def collection_objects(
+    values: Sequence[float], per_rank: int = 6, fractions: Sequence[float] = RANK_FRACTIONS
+) -> np.ndarray:
+    """Object indices of one dimension's collection: ``(len(fractions), per_rank)``.
+
+    Objects are ranked by ``values`` (highest first, ties by index); row r holds the
+    ``per_rank`` objects starting at rank ``round(fractions[r] * n)``, clipped to the end.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0 or not np.isfinite(values).all():
+        raise ValueError("values: expected a non-empty finite 1-D array (one value per object)")
+    if not isinstance(per_rank, int | np.integer) or not 1 <= per_rank <= values.size:
+        raise ValueError(f"per_rank: expected an int in 1..{values.size}, got {per_rank!r}")
+    fractions = np.asarray(fractions, dtype=np.float64)
+    if fractions.ndim != 1 or ((fractions < 0) | (fractions >= 1)).any():
+        raise ValueError(f"fractions: expected values in [0, 1), got {fractions.tolist()}")
+    order = np.argsort(-values, kind="stable")
+    starts = np.minimum(np.round(fractions * values.size).astype(int), values.size - per_rank)
+    return np.stack([order[s : s + per_rank] for s in starts])
+
+
+def _text_tile(text: str, size: int) -> np.ndarray:
+    tile = Image.new("RGB", (size, size), (245, 245, 245))
+    draw = ImageDraw.Draw(tile)
+    words, lines = text.split(), [""]
+    for word in words:  # wrap at roughly 12 characters a line
+        if len(lines[-1]) + len(word) + 1 > 12 and lines[-1]:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    y = max(2, size // 2 - 6 * len(lines))
+    for line in lines[:5]:
+        draw.text((4, y), line, fill=(30, 30, 30))
+        y += 12
+    return np.asarray(tile)
+
+
+def collection_picture(
+    objects: np.ndarray,
+    names: Sequence[str],
+    pictures: Mapping[int, np.ndarray] | None = None,
+    tile: int = 96,
+    gap: int = 4,
+) -> np.ndarray:
+    """One RGB picture (uint8) of a collection: a tile per object, rows as in ``objects``.
+
+    ``pictures`` maps an object index to an RGB array (any size; resized to the tile); an
+    object without a picture is shown as its name on a grey tile.
+    """
+    objects = np.asarray(objects)
+    if objects.ndim != 2:
+        raise ValueError(f"objects: expected (rows, per_rank) indices, got {objects.shape}")
+    pictures = pictures or {}
+    n_rows, n_cols = objects.shape
+    canvas = np.full(
+        (n_rows * (tile + gap) - gap, n_cols * (tile + gap) - gap, 3), 255, dtype=np.uint8
+    )
+    for r in range(n_rows):
+        for c in range(n_cols):
+            index = int(objects[r, c])
+            if index in pictures:
+                image = Image.fromarray(np.asarray(pictures[index], dtype=np.uint8)).convert("RGB")
+                cell = np.asarray(image.resize((tile, tile), Image.Resampling.BILINEAR))
+            else:
+                cell = _text_tile(str(names[index]), tile)
+            y, x = r * (tile + gap), c * (tile + gap)
+            canvas[y : y + tile, x : x + tile] = cell
+    return canvas
+
+
+# Sessions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingSession:
+    """An anonymised pool of dimensions in a folder.
+
+    items: the anonymised item ids in the order a rater sees them;
+    mapping: item id -> {"embedding": name, "dimension": 0-based column};
+    folder: where ``items.csv``, ``mapping.json`` and ``ratings.csv`` live.
+    """
+
+    folder: Path
+    items: tuple[str, ...]
+    mapping: dict[str, dict[str, object]]
+
+    @property
+    def ratings_path(self) -> Path:
+        return self.folder / "ratings.csv"
+
+    def source(self, item: str) -> tuple[str, int]:
+        entry = self.mapping[item]
+        return str(entry["embedding"]), int(entry["dimension"])
+
+
+def create_session(
+    folder: str | os.PathLike, dimensions: Mapping[str, int], *, seed: int
+) -> RatingSession:
+    """Pool the dimensions of several embeddings, anonymise and shuffle them.
+
+    ``dimensions`` maps an embedding name to its number of dimensions. Writes
+    ``items.csv`` (the shuffled anonymous ids, all a rater sees) and ``mapping.json``
+    (id -> embedding and dimension) separately. An existing session in ``folder`` is
+    never overwritten: it is loaded, and must hold the same dimensions.
+    """
+    folder = Path(folder)
+    sources = [(name, d) for name, n in dimensions.items() for d in range(int(n))]
+    if not sources:
+        raise ValueError("dimensions: expected at least one embedding with dimensions")
+    if (folder / "mapping.json").exists():
+        session = load_session(folder)
+        existing = sorted(session.source(i) for i in session.items)
+        if existing != sorted(sources):
+            raise ValueError(
+                f"{folder / 'mapping.json'}: a session with other dimensions exists here; "
+                "use a new folder for a new pool"
+            )
+        return session
+    order = np.random.default_rng(seed).permutation(len(sources))
+    width = len(str(len(sources)))
+    items = [f"D{i + 1:0{width}d}" for i in range(len(sources))]
+    mapping = {
+        item: {"embedding": sources[k][0], "dimension": int(sources[k][1])}
+        for item, k in zip(items, order, strict=True)
+    }
+    atomic_write_text(folder / "items.csv", "item\n" + "\n".join(items) + "\n")
+    atomic_write_text(folder / "mapping.json", json.dumps(mapping, indent=1) + "\n")
+    return RatingSession(folder, tuple(items), mapping)
+
+
+def load_session(folder: str | os.PathLike) -> RatingSession:
+    """Read ``items.csv`` and ``mapping.json`` of a session and check they agree."""
+    folder = Path(folder)
+    items_path, mapping_path = folder / "items.csv", folder / "mapping.json"
+    for path in (items_path, mapping_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing; create the session with create_session")
+    lines = items_path.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0] != "item":
+        raise RatingFileError(f"{items_path}, line 1: expected the header 'item'")
+    items = tuple(lines[1:])
+    try:
+        mapping = json.loads(mapping_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RatingFileError(f"{mapping_path}: not valid JSON ({exc})") from exc
+    if len(set(items)) != len(items) or set(items) != set(mapping):
+        raise RatingFileError(f"{items_path} and {mapping_path} list different or duplicate items")
+    for item, entry in mapping.items():
+        if not isinstance(entry, dict) or set(entry) != {"embedding", "dimension"}:
+            raise RatingFileError(
+                f"{mapping_path}: item {item!r} must map to an embedding and a dimension"
+            )
+    return RatingSession(folder, items, mapping)
+
+
+# The ratings file ----------------------------------------------------------------------
+
+
+def _row_error(path: Path, line: int, message: str) -> RatingFileError:
+    return RatingFileError(f"{path}, line {line}: {message}")
+
+
+def _checked_row(row: Mapping[str, str], path: Path, line: int, items: set[str] | None):
+    rater = row["rater"].strip()
+    if not rater:
+        raise _row_error(path, line, "empty rater id")
+    try:
+        time = _dt.datetime.fromisoformat(row["time_utc"])
+    except ValueError as exc:
+        raise _row_error(path, line, f"time_utc {row['time_utc']!r} is not ISO 8601") from exc
+    if items is not None and row["item"] not in items:
+        raise _row_error(path, line, f"item {row['item']!r} is not in this session")
+    if row["quality"] not in QUALITIES:
+        raise _row_error(path, line, f"quality {row['quality']!r}; expected one of {QUALITIES}")
+    if row["concept_type"] not in CONCEPT_TYPES:
+        raise _row_error(
+            path, line, f"concept_type {row['concept_type']!r}; expected one of {CONCEPT_TYPES}"
+        )
+    labels = [label.strip() for label in row["labels"].split(";")] if row["labels"] else []
+    if len(labels) > MAX_LABELS or any(not label for label in labels):
+        raise _row_error(
+            path, line, f"labels: expected up to {MAX_LABELS} non-empty, ';'-separated"
+        )
+    score = row["interpretability"]
+    if not score.isdigit() or not 1 <= int(score) <= 7:
+        raise _row_error(path, line, f"interpretability {score!r}; expected an integer 1..7")
+    return {
+        "rater": rater,
+        "time_utc": time.isoformat(),
+        "item": row["item"],
+        "quality": row["quality"],
+        "concept_type": row["concept_type"],
+        "labels": ";".join(labels),
+        "interpretability": int(score),
+    }
+
+
+def load_ratings(path: str | os.PathLike, items: Sequence[str] | None = None) -> pd.DataFrame:
+    """The validated ratings CSV (missing file: no ratings yet, an empty table).
+
+    Every row is checked: the columns `RATING_COLUMNS`, a rater id, an ISO time, an item
+    of the session (when ``items`` is given), a known quality and concept type, at most
+    five labels and an interpretability from 1 to 7; a rater rating the same item twice
+    is an error too. A bad row raises `RatingFileError` naming the file and its line.
+    """
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=list(RATING_COLUMNS))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RatingFileError(f"{path}: not UTF-8 text ({exc})") from exc
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or tuple(header) != RATING_COLUMNS:
+        raise RatingFileError(f"{path}, line 1: expected the header {','.join(RATING_COLUMNS)}")
+    known = set(items) if items is not None else None
+    rows, seen = [], {}
+    for line, values in enumerate(reader, start=2):
+        if len(values) != len(RATING_COLUMNS):
+            raise _row_error(
+                path, line, f"expected {len(RATING_COLUMNS)} fields, got {len(values)}"
+            )
+        row = _checked_row(dict(zip(RATING_COLUMNS, values, strict=True)), path, line, known)
+        key = (row["rater"], row["item"])
+        if key in seen:
+            raise _row_error(
+                path, line, f"rater {key[0]!r} already rated {key[1]} (line {seen[key]})"
+            )
+        seen[key] = line
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(RATING_COLUMNS))
+
+
+def append_rating(
+    path: str | os.PathLike,
+    *,
+    rater: str,
+    item: str,
+    quality: str,
+    concept_type: str,
+    labels: Sequence[str] = (),
+    interpretability: int,
+    items: Sequence[str] | None = None,
+    time_utc: _dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Add one answer to the ratings CSV, atomically, and return all ratings.
+
+    The existing file is validated, the new row is validated by the same rules, and the
+    whole file is written beside itself and moved into place: a crash at any moment
+    leaves either the old or the new file, both valid.
+    """
+    path = Path(path)
+    existing = load_ratings(path, items)
+    time = (time_utc or _dt.datetime.now(_dt.UTC)).isoformat(timespec="seconds")
+    labels = [str(label).strip() for label in labels if str(label).strip()]
+    new = {
+        "rater": str(rater),
+        "time_utc": time,
+        "item": str(item),
+        "quality": str(quality),
+        "concept_type": str(concept_type),
+        "labels": ";".join(label.replace(";", ",") for label in labels),
+        "interpretability": str(interpretability),
+    }
+    line = len(existing) + 2
+    row = _checked_row(new, path, line, set(items) if items is not None else None)
+    if ((existing["rater"] == row["rater"]) & (existing["item"] == row["item"])).any():
+        raise _row_error(path, line, f"rater {row['rater']!r} already rated {row['item']}")
+    table = pd.concat([existing, pd.DataFrame([row])], ignore_index=True)
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False, lineterminator="\n")
+    atomic_write_text(path, buffer.getvalue())
+    return table
+
+
+def next_unrated(items: Sequence[str], ratings: pd.DataFrame, rater: str) -> int | None:
+    """Position of the first item in ``items`` that ``rater`` has not rated (None: done)."""
+    done = set(ratings.loc[ratings["rater"] == rater, "item"])
+    for position, item in enumerate(items):
+        if item not in done:
+            return position
+    return None
+
+
+def restore_sources(ratings: pd.DataFrame, session: RatingSession) -> pd.DataFrame:
+    """The ratings with each item's embedding and dimension (from the session's mapping)."""
+    unknown = sorted(set(ratings["item"]) - set(session.mapping))
+    if unknown:
+        raise ValueError(f"ratings: items {unknown[:5]} are not in {session.folder}/mapping.json")
+    sources = [session.source(item) for item in ratings["item"]]
+    return ratings.assign(embedding=[s[0] for s in sources], dimension=[s[1] for s in sources])
+
+
+# The widget -----------------------------------------------------------------------------
+
+
+def _png(picture: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class RatingWidget:
+    """A blind rating session in ipywidgets (live Jupyter, Binder or Colab only).
+
+    ``collection(item) -> RGB array`` draws an item's collection. Each "Save and next"
+    appends the answer with :func:`append_rating`; the widget starts at the rater's first
+    unrated item, so a restarted session resumes where it stopped.
+    """
+
+    def __init__(self, session: RatingSession, collection, rater: str):
+        import ipywidgets as w
+
+        if not str(rater).strip():
+            raise ValueError("rater: expected a non-empty rater id (initials or a code)")
+        self.session, self.collection, self.rater = session, collection, str(rater).strip()
+        self.image = w.Image(format="png")
+        self.title = w.HTML()
+        self.quality = w.ToggleButtons(options=QUALITIES, value=None, description="quality")
+        self.concept_type = w.ToggleButtons(
+            options=CONCEPT_TYPES, value=None, description="concept"
+        )
+        self.labels = w.Text(
+            placeholder="up to five labels, separated by ';'", description="labels"
+        )
+        self.score = w.IntSlider(value=4, min=1, max=7, description="interpretable")
+        self.save = w.Button(description="Save and next", button_style="primary")
+        self.message = w.HTML()
+        self.save.on_click(self._on_save)
+        self.box = w.VBox(
+            [self.title, self.image, self.quality, self.concept_type, self.labels]
+            + [self.score, self.save, self.message]
+        )
+        self.position = None
+        self._show_next()
+
+    def _show_next(self) -> None:
+        ratings = load_ratings(self.session.ratings_path, self.session.items)
+        self.position = next_unrated(self.session.items, ratings, self.rater)
+        if self.position is None:
+            self.title.value = "<b>All dimensions rated. Thank you.</b>"
+            self.save.disabled = True
+            return
+        item = self.session.items[self.position]
+        self.title.value = (
+            f"<b>{item}</b> ({self.position + 1} of {len(self.session.items)}): objects from "
+            "the top of the dimension down, rows at ranks 0, 2, ..., 12 %"
+        )
+        self.image.value = _png(self.collection(item))
+        self.quality.value = self.concept_type.value = None
+        self.labels.value = ""
+
+    def _on_save(self, _button) -> None:
+        if self.quality.value is None or self.concept_type.value is None:
+            self.message.value = "Choose a quality and a concept type first."
+            return
+        try:
+            append_rating(
+                self.session.ratings_path,
+                rater=self.rater,
+                item=self.session.items[self.position],
+                quality=self.quality.value,
+                concept_type=self.concept_type.value,
+                labels=self.labels.value.split(";")[:MAX_LABELS],
+                interpretability=self.score.value,
+                items=self.session.items,
+            )
+        except RatingFileError as exc:
+            self.message.value = f"Not saved: {exc}"
+            return
+        self.message.value = "Saved."
+        self._show_next()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.box)
+
+
+# Shares and tests -------------------------------------------------------------------------
+
+
+def _check_labels(labels: Sequence[str]) -> np.ndarray:
+    labels = np.asarray(labels, dtype=object)
+    bad = sorted({str(x) for x in labels} - set(QUALITIES))
+    if labels.ndim != 1 or bad:
+        raise ValueError(f"labels: expected a 1-D sequence of {QUALITIES}; got {bad[:3]}")
+    return labels
+
+
+def _shares(labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    rated = labels != "unclear"
+    total = weights[rated].sum()
+    if total <= 0:
+        return np.full(len(RATED_QUALITIES), np.nan)
+    return np.array([weights[labels == q].sum() / total for q in RATED_QUALITIES])
+
+
+def quality_shares(labels: Sequence[str], weights: Sequence[float] | None = None) -> pd.Series:
+    """Shares of visual, mixed and semantic dimensions, leaving out the unclear ones.
+
+    With ``weights`` (e.g. each dimension's share of the embedding's total weight, the
+    paper's relative importance) each dimension counts with its weight instead of 1.
+    Also returns the share of unclear dimensions among all (counted the same way).
+    """
+    labels = _check_labels(labels)
+    w = np.ones(labels.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != labels.shape or (w < 0).any() or not np.isfinite(w).all():
+        raise ValueError("weights: expected one finite non-negative weight per label")
+    unclear = w[labels == "unclear"].sum() / w.sum() if w.sum() > 0 else np.nan
+    return pd.Series([*_shares(labels, w), unclear], index=[*RATED_QUALITIES, "unclear (of all)"])
+
+
+def bootstrap_shares(
+    labels: Sequence[str],
+    weights: Sequence[float] | None = None,
+    *,
+    n_bootstrap: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Percentile bootstrap intervals of :func:`quality_shares` over dimensions.
+
+    Each resample draws the embedding's dimensions with replacement (with their
+    weights); rows: visual, mixed, semantic; columns: share, low, high.
+    """
+    labels = _check_labels(labels)
+    if not isinstance(n_bootstrap, int | np.integer) or n_bootstrap < 1:
+        raise ValueError(f"n_bootstrap: expected an int >= 1, got {n_bootstrap!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level: expected a value in (0, 1), got {level}")
+    w = np.ones(labels.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    point = quality_shares(labels, w).loc[list(RATED_QUALITIES)]
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, labels.size, size=(n_bootstrap, labels.size))
+    samples = np.stack([_shares(labels[d], w[d]) for d in draws])
+    tail = 100 * (1 - level) / 2
+    low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=0)
+    return pd.DataFrame({"share": point.to_numpy(), "low": low, "high": high}, index=point.index)
+
+
+def permutation_test(
+    labels_a: Sequence[str],
+    labels_b: Sequence[str],
+    *,
+    quality: str = "semantic",
+    n_permutations: int = 10_000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Two-sided permutation test of the difference in one quality's share (a − b).
+
+    The unclear dimensions are left out (as in the shares); the remaining dimensions of
+    both embeddings are pooled and reassigned to the two groups at random. Returns the
+    observed difference and the p-value ``(1 + #{|perm| >= |obs|}) / (1 + n)``.
+    """
+    if quality not in RATED_QUALITIES:
+        raise ValueError(f"quality: expected one of {RATED_QUALITIES}, got {quality!r}")
+    a = _check_labels(labels_a)
+    b = _check_labels(labels_b)
+    a, b = a[a != "unclear"], b[b != "unclear"]
+    if a.size == 0 or b.size == 0:
+        raise ValueError("permutation_test: each side needs at least one rated dimension")
+    if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
+        raise ValueError(f"n_permutations: expected an int >= 1, got {n_permutations!r}")
+    pooled = np.concatenate([a, b]) == quality
+    observed = pooled[: a.size].mean() - pooled[a.size :].mean()
+    rng = np.random.default_rng(seed)
+    perms = rng.permuted(np.tile(pooled, (n_permutations, 1)), axis=1)
+    diffs = perms[:, : a.size].mean(1) - perms[:, a.size :].mean(1)
+    extreme = np.abs(diffs) >= abs(observed) - 1e-12
+    return float(observed), float((1 + extreme.sum()) / (1 + n_permutations))
+
+
+def agreement(labels_a: Sequence[str], labels_b: Sequence[str]) -> dict[str, float]:
+    """Share of equal labels and Cohen's κ between two raters of the same dimensions."""
+    from sklearn.metrics import cohen_kappa_score
+
+    a, b = _check_labels(labels_a), _check_labels(labels_b)
+    if a.size != b.size or a.size == 0:
+        raise ValueError("agreement: expected two equally long, non-empty label sequences")
+    return {"agreement": float((a == b).mean()), "kappa": float(cohen_kappa_score(a, b))}
+
+
+# Labels handed to other chapters --------------------------------------------------------
+
+LABEL_COLUMNS = ("embedding", "dimension", "label")
+
+
+def save_labels(
+    path: str | os.PathLike, labels: pd.DataFrame, *, produced_by: str, parameters: Mapping
+) -> Path:
+    """Write a table of dimension labels (at least `LABEL_COLUMNS`) as CSV, atomically,
+    with a provenance sidecar."""
+    from dnnalign_utils.provenance import provenance_record, write_provenance
+
+    missing = [c for c in LABEL_COLUMNS if c not in labels]
+    if missing:
+        raise ValueError(f"labels: missing columns {missing}")
+    _check_labels(labels["label"])
+    buffer = io.StringIO()
+    labels.to_csv(buffer, index=False, lineterminator="\n")
+    path = atomic_write_text(path, buffer.getvalue())
+    write_provenance(path, provenance_record(produced_by, parameters=parameters))
+    return path
+
+
+def load_labels(path: str | os.PathLike, embedding: str | None = None) -> pd.DataFrame:
+    """The labels written by :func:`save_labels` (one embedding's, if named), checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no dimension labels; run chapter 5 first "
+            "(python -m dnnalign_utils.book build --only 05_visual_semantic_rating)"
+        )
+    table = pd.read_csv(path)
+    missing = [c for c in LABEL_COLUMNS if c not in table]
+    if missing:
+        raise RatingFileError(f"{path}: missing columns {missing}")
+    bad = ~table["label"].isin(QUALITIES)
+    if bad.any():
+        line = int(np.flatnonzero(bad)[0]) + 2
+        raise RatingFileError(f"{path}, line {line}: label {table['label'][bad].iloc[0]!r}")
+    if embedding is None:
+        return table
+    chosen = table[table["embedding"] == embedding]
+    if chosen.empty:
+        raise ValueError(
+            f"{path}: no labels for {embedding!r}; have {sorted(set(table['embedding']))}"
+        )
+    return chosen.reset_index(drop=True)

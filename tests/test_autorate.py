@@ -1,0 +1,156 @@
+"""The automatic visual / semantic rater: image statistics, predictors, decision rule."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import balanced_accuracy_score
+
+from dnnalign_utils import autorate, rating
+
+
+def _rgba(shape_mask: np.ndarray, rgb=(255, 0, 0)) -> np.ndarray:
+    image = np.zeros((*shape_mask.shape, 4), np.uint8)
+    image[shape_mask, :3] = rgb
+    image[shape_mask, 3] = 255
+    return image
+
+
+def _ellipse(a: int, b: int, size: int = 224) -> np.ndarray:
+    mask = np.zeros((size, size), np.uint8)
+    cv2.ellipse(mask, (size // 2, size // 2), (a, b), 0, 0, 360, 1, -1)
+    return mask.astype(bool)
+
+
+def test_image_statistics_of_known_shapes_and_colours():
+    disc = autorate.image_statistics(_rgba(_ellipse(60, 60)))
+    assert disc["area"] == pytest.approx(np.pi * 60**2 / 224**2, rel=0.02)
+    assert disc["elongation"] == pytest.approx(1.0, abs=0.02)
+    assert disc["circularity"] == pytest.approx(1.0, abs=0.1)
+    assert disc["convexity"] == pytest.approx(1.0, abs=0.02)
+    # pure red: all hue mass in the first bin, full saturation
+    assert disc["hue_0"] == pytest.approx(1.0) and disc["saturation_3"] == pytest.approx(1.0)
+    ellipse = autorate.image_statistics(_rgba(_ellipse(90, 30), rgb=(0, 0, 255)))
+    assert ellipse["elongation"] == pytest.approx(3.0, rel=0.03)
+    assert ellipse["circularity"] < 0.8
+    blue_bin = int(120 / (180 / autorate.HUE_BINS))  # OpenCV hue of blue is 120
+    assert ellipse[f"hue_{blue_bin}"] == pytest.approx(1.0)
+    ring = _ellipse(80, 80) & ~_ellipse(40, 40)
+    ring[:, 112:] = False  # a thick C: far from convex
+    assert autorate.image_statistics(_rgba(ring))["convexity"] < 0.8
+    grey = autorate.image_statistics(_rgba(_ellipse(60, 60), rgb=(128, 128, 128)))
+    assert sum(grey[f"hue_{i}"] for i in range(autorate.HUE_BINS)) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="mask"):
+        autorate.image_statistics(np.zeros((10, 10, 4), np.uint8))
+
+
+def test_combine_blocks_gives_each_block_the_same_variance():
+    rng = np.random.default_rng(0)
+    wide, narrow = rng.normal(size=(50, 300)) * 7, rng.normal(size=(50, 3))
+    constant = np.ones((50, 1))
+    combined = autorate.combine_blocks({"wide": wide, "narrow": np.hstack([narrow, constant])})
+    assert combined.shape == (50, 303)  # the constant column is dropped
+    assert combined[:, :300].var(0).sum() == pytest.approx(1.0)
+    assert combined[:, 300:].var(0).sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="rows"):
+        autorate.combine_blocks({"a": wide, "b": narrow[:10]})
+
+
+def test_detrend_by_rank_removes_the_linear_trend_only():
+    rank = np.arange(20.0)
+    r2 = 0.8 - 0.02 * rank + 0.05 * np.sin(rank)
+    detrended = autorate.detrend_by_rank(r2)
+    assert detrended.mean() == pytest.approx(r2.mean())
+    assert np.polyfit(rank, detrended, 1)[0] == pytest.approx(0.0, abs=1e-12)
+    reference = r2 - np.polyval(np.polyfit(rank, r2, 1), rank) + r2.mean()
+    np.testing.assert_allclose(detrended, reference)
+
+
+def test_classify_and_balanced_accuracy_match_definitions():
+    t = autorate.Thresholds(unclear=0.1, semantic_margin=0.2, visual_margin=0.3)
+    sem = np.array([0.05, 0.6, 0.1, 0.5, 0.3])
+    vis = np.array([0.02, 0.1, 0.5, 0.4, 0.35])
+    assert autorate.classify(sem, vis, t).tolist() == [
+        "unclear",
+        "semantic",
+        "visual",
+        "mixed",
+        "mixed",
+    ]
+    rng = np.random.default_rng(3)
+    truth = rng.choice(rating.QUALITIES, 60)
+    predicted = rng.choice(rating.QUALITIES, 60)
+    assert autorate.balanced_accuracy(truth, predicted) == pytest.approx(
+        balanced_accuracy_score(truth, predicted)
+    )
+
+
+def test_visual_predictors_may_not_include_the_rated_layer():
+    autorate.check_visual_layers(["_blocks.0"], "_blocks.2")
+    with pytest.raises(ValueError, match="_blocks.0"):
+        autorate.check_visual_layers(["_blocks.0"], "_blocks.0")
+    rater = _toy_rater()
+    weights = np.abs(np.random.default_rng(0).normal(size=(rater.objects.size, 3)))
+    with pytest.raises(ValueError, match="predicts itself"):
+        rater.rate(weights, rated_layer=rater.visual_layers[0])
+
+
+def _toy_world(n=400, seed=0):
+    """Latent visual and semantic properties; each side's predictors see only its own."""
+    rng = np.random.default_rng(seed)
+    visual_latent = pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"v{i}" for i in range(6)])
+    semantic_latent = pd.DataFrame(
+        (rng.uniform(size=(n, 6)) < 0.2).astype(float), columns=[f"s{i}" for i in range(6)]
+    )
+    mix = rng.normal(size=(6, 30))
+    visual = autorate.combine_blocks({"v": visual_latent.to_numpy() @ mix})
+    semantic = autorate.combine_blocks({"s": semantic_latent.to_numpy() @ rng.normal(size=(6, 40))})
+    return visual_latent, semantic_latent, visual, semantic
+
+
+def _toy_rater():
+    visual_latent, semantic_latent, visual, semantic = _toy_world()
+    grid = np.logspace(-2, 5, 15)
+    values, truth, _ = autorate.planted_dimensions(
+        visual_latent.iloc[:, ::2], semantic_latent.iloc[:, ::2], n_per_class=6, seed=1
+    )
+    sem = autorate.cv_r2(semantic, values, grid)
+    vis = autorate.cv_r2(visual, values, grid)
+    thresholds = autorate.choose_thresholds(sem, vis, truth)
+    return autorate.Rater(
+        objects=np.arange(len(visual)),
+        semantic=semantic,
+        visual=visual,
+        visual_layers=("probe",),
+        thresholds=thresholds,
+        validation=pd.DataFrame(),
+        alpha_grid=grid,
+    )
+
+
+def test_rater_recovers_planted_dimensions_it_was_not_calibrated_on():
+    rater = _toy_rater()
+    visual_latent, semantic_latent, _, _ = _toy_world()
+    values, truth, names = autorate.planted_dimensions(
+        visual_latent.iloc[:, 1::2], semantic_latent.iloc[:, 1::2], n_per_class=6, seed=2
+    )
+    table = rater.rate(values)
+    # planted columns have no rank order; detrending must not be what makes them right
+    sem, vis = rater.r2(values)
+    raw = autorate.classify(sem, vis, rater.thresholds)
+    assert np.mean(raw == truth) >= 0.9, list(zip(names, raw, strict=True))
+    assert np.mean(table["label"].to_numpy() == truth) >= 0.75
+    confusion = autorate.confusion(truth, raw)
+    assert confusion.to_numpy().sum() == len(truth)
+    assert list(confusion.index) == list(rating.QUALITIES)
+
+
+def test_planted_dimensions_are_seeded_sparse_and_non_negative():
+    visual_latent, semantic_latent, _, _ = _toy_world()
+    a = autorate.planted_dimensions(visual_latent, semantic_latent, n_per_class=3, seed=5)
+    b = autorate.planted_dimensions(visual_latent, semantic_latent, n_per_class=3, seed=5)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert (a[0] >= 0).all() and ((a[0] == 0).mean(0) >= 0.39).all()
+    assert sorted(set(a[1])) == sorted(rating.QUALITIES)

@@ -1,0 +1,193 @@
+"""Rating sessions, the ratings file, and the shares with their intervals and tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dnnalign_utils import rating
+
+ANSWER = {"quality": "visual", "concept_type": "single", "interpretability": 5}
+
+
+def test_collection_objects_take_ranks_from_the_top_down():
+    values = np.arange(100.0)[::-1]  # object i has rank i
+    rows = rating.collection_objects(values, per_rank=3)
+    assert rows.shape == (7, 3)
+    np.testing.assert_array_equal(rows[:, 0], [0, 2, 4, 6, 8, 10, 12])
+    np.testing.assert_array_equal(rows[1], [2, 3, 4])
+    # a shuffled object order gives the same objects by value
+    perm = np.random.default_rng(0).permutation(100)
+    np.testing.assert_array_equal(perm[rating.collection_objects(values[perm], 3)], rows)
+    with pytest.raises(ValueError, match="per_rank"):
+        rating.collection_objects(values, per_rank=0)
+
+
+def test_collection_picture_places_pictures_and_names():
+    red = np.zeros((10, 10, 3), np.uint8)
+    red[..., 0] = 255
+    picture = rating.collection_picture(np.array([[0, 1]]), ["apple", "zebra"], {0: red}, tile=20)
+    assert picture.shape == (20, 44, 3) and picture.dtype == np.uint8
+    assert (picture[:, :20, 0] == 255).all() and (picture[:, :20, 1] == 0).all()
+    text_tile = picture[:, 24:]
+    assert (text_tile < 100).any()  # the name is drawn
+
+
+def test_anonymisation_restores_every_dimension(tmp_path):
+    dims = {"human": 5, "vgg16": 7, "clip": 3}
+    session = rating.create_session(tmp_path, dims, seed=3)
+    assert len(session.items) == 15
+    restored = sorted(session.source(item) for item in session.items)
+    assert restored == sorted((name, d) for name, n in dims.items() for d in range(n))
+    # the rater's file holds no source
+    assert "human" not in (tmp_path / "items.csv").read_text()
+    # shuffled: consecutive items do not simply follow the embeddings' order
+    assert [session.source(i) for i in session.items] != sorted(restored, key=lambda s: s[0])
+    again = rating.create_session(tmp_path, dims, seed=99)  # existing session is kept
+    assert again.items == session.items and again.mapping == session.mapping
+    with pytest.raises(ValueError, match="other dimensions"):
+        rating.create_session(tmp_path, {"human": 4}, seed=3)
+    other = rating.create_session(tmp_path / "b", dims, seed=4)
+    assert [other.source(i) for i in other.items] != [session.source(i) for i in session.items]
+
+
+def test_ratings_round_trip_and_resume(tmp_path):
+    session = rating.create_session(tmp_path, {"a": 3, "b": 2}, seed=0)
+    path = session.ratings_path
+    assert rating.next_unrated(session.items, rating.load_ratings(path), "ann") == 0
+    for item, labels in zip(session.items[:2], (["red", "round"], []), strict=True):
+        rating.append_rating(
+            path, rater="ann", item=item, labels=labels, items=session.items, **ANSWER
+        )
+    table = rating.load_ratings(path, session.items)
+    assert table["item"].tolist() == list(session.items[:2])
+    assert table["labels"].tolist() == ["red;round", ""]
+    assert table["interpretability"].tolist() == [5, 5]
+    assert rating.next_unrated(session.items, table, "ann") == 2
+    assert rating.next_unrated(session.items, table, "bob") == 0
+    restored = rating.restore_sources(table, session)
+    assert list(zip(restored["embedding"], restored["dimension"], strict=True)) == [
+        session.source(i) for i in session.items[:2]
+    ]
+    with pytest.raises(rating.RatingFileError, match="already rated"):
+        rating.append_rating(path, rater="ann", item=session.items[0], **ANSWER)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("ann,2026-01-01T00:00:00+00:00,D1,bluish,single,,4", "quality 'bluish'"),
+        ("ann,2026-01-01T00:00:00+00:00,D1,visual,single,,9", "interpretability '9'"),
+        ("ann,yesterday,D1,visual,single,,4", "not ISO 8601"),
+        (",2026-01-01T00:00:00+00:00,D1,visual,single,,4", "empty rater"),
+        ("ann,2026-01-01T00:00:00+00:00,D1,visual,two,,4", "concept_type 'two'"),
+        ("ann,2026-01-01T00:00:00+00:00,D1,visual,single,a;b;c;d;e;f,4", "up to 5"),
+        ("ann,2026-01-01T00:00:00+00:00,D9,visual,single,,4", "item 'D9'"),
+        ("ann,2026-01-01T00:00:00+00:00,D1,visual,single,4", "expected 7 fields"),
+    ],
+)
+def test_validator_names_file_and_line(tmp_path, line, message):
+    path = tmp_path / "ratings.csv"
+    good = "ann,2026-01-01T00:00:00+00:00,D2,visual,single,x,4"
+    path.write_text(",".join(rating.RATING_COLUMNS) + f"\n{good}\n{line}\n")
+    with pytest.raises(rating.RatingFileError) as error:
+        rating.load_ratings(path, items=["D1", "D2"])
+    assert f"{path}, line 3" in str(error.value) and message in str(error.value)
+
+
+def test_validator_rejects_wrong_header(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("rater,item\nann,D1\n")
+    with pytest.raises(rating.RatingFileError, match="line 1"):
+        rating.load_ratings(path)
+
+
+def test_session_killed_while_writing_leaves_a_valid_file(tmp_path):
+    path = tmp_path / "ratings.csv"
+    rating.append_rating(path, rater="ann", item="D1", **ANSWER)
+    before = path.read_text()
+    # a child process is killed in the middle of writing the next answer
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from dnnalign_utils import provenance, rating
+        real = provenance.atomic_write_text
+        def dying(target, text):
+            def write(tmp):
+                tmp.write_text(text[: len(text) // 2])
+                os.kill(os.getpid(), signal.SIGKILL)
+            provenance.atomic_write(target, write)
+        rating.atomic_write_text = dying
+        rating.append_rating({str(path)!r}, rater="ann", item="D2", quality="mixed",
+                             concept_type="single", interpretability=3)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], env={**os.environ}, check=False)
+    assert run.returncode != 0
+    assert path.read_text() == before
+    assert rating.load_ratings(path)["item"].tolist() == ["D1"]
+
+
+def _slow_shares(labels, weights):
+    rated = [(label, w) for label, w in zip(labels, weights, strict=True) if label != "unclear"]
+    total = sum(w for _, w in rated)
+    return [sum(w for label, w in rated if label == q) / total for q in rating.RATED_QUALITIES]
+
+
+def test_shares_and_bootstrap_equal_a_slow_loop():
+    rng = np.random.default_rng(1)
+    labels = rng.choice(rating.QUALITIES, size=40)
+    weights = rng.uniform(0.1, 2, size=40)
+    shares = rating.quality_shares(labels, weights)
+    np.testing.assert_allclose(shares.iloc[:3], _slow_shares(labels, weights))
+    assert shares["unclear (of all)"] == pytest.approx(
+        weights[labels == "unclear"].sum() / weights.sum()
+    )
+    boot = rating.bootstrap_shares(labels, weights, n_bootstrap=200, seed=5)
+    draws = np.random.default_rng(5).integers(0, 40, size=(200, 40))
+    slow = np.array([_slow_shares(labels[d], weights[d]) for d in draws])
+    np.testing.assert_allclose(boot["low"], np.percentile(slow, 2.5, axis=0))
+    np.testing.assert_allclose(boot["high"], np.percentile(slow, 97.5, axis=0))
+    assert (boot["low"] <= boot["share"]).all() and (boot["share"] <= boot["high"]).all()
+
+
+def test_permutation_test_equals_a_slow_loop():
+    a = np.array(["semantic"] * 12 + ["visual"] * 3 + ["unclear"] * 2)
+    b = np.array(["semantic"] * 3 + ["mixed"] * 6 + ["visual"] * 5)
+    observed, p = rating.permutation_test(a, b, n_permutations=500, seed=2)
+    assert observed == pytest.approx(12 / 15 - 3 / 14)
+    pooled = np.concatenate([a[a != "unclear"], b]) == "semantic"
+    rng = np.random.default_rng(2)
+    perms = rng.permuted(np.tile(pooled, (500, 1)), axis=1)
+    count = 0
+    for row in perms:
+        diff = row[:15].mean() - row[15:].mean()
+        count += abs(diff) >= abs(observed) - 1e-12
+    assert p == pytest.approx((1 + count) / 501)
+    assert p < 0.01
+    same, p_same = rating.permutation_test(a, a, n_permutations=200)
+    assert same == 0 and p_same == 1.0
+
+
+def test_agreement_and_kappa():
+    a = ["visual", "semantic", "mixed", "semantic"]
+    result = rating.agreement(a, ["visual", "semantic", "semantic", "semantic"])
+    assert result["agreement"] == 0.75
+    assert rating.agreement(a, a)["kappa"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="labels"):
+        rating.agreement(a, ["visual", "semantic", "mixed", "reddish"])
+
+
+def test_quality_shares_ignore_unclear_and_weight_importance():
+    shares = rating.quality_shares(["visual", "semantic", "semantic", "unclear"])
+    assert shares["semantic"] == pytest.approx(2 / 3)
+    assert shares["unclear (of all)"] == pytest.approx(1 / 4)
+    weighted = rating.quality_shares(["visual", "semantic"], [3.0, 1.0])
+    assert weighted["visual"] == pytest.approx(0.75)
+    assert isinstance(shares, pd.Series)
