@@ -36,6 +36,8 @@ from dnnalign_utils import regression
 from dnnalign_utils.rating import QUALITIES
 
 VISUAL_PROBE_LAYER = "_blocks.0"
+# the penalty grid of chapter 5's rater (chapters 4 and 5 label with the same settings)
+RATER_ALPHA_GRID = np.logspace(-2.0, 6.0, 17)
 HUE_BINS, SATURATION_BINS, LIGHTNESS_BINS = 12, 4, 4
 
 
@@ -381,6 +383,19 @@ class Rater:
             cv_r2(self.visual, values, self.alpha_grid, **kwargs),
         )
 
+    def rate_pictures(
+        self, weights: np.ndarray, manifest: pd.DataFrame, *, rated_layer: str | None = None
+    ) -> pd.DataFrame:
+        """:meth:`rate` for a picture-level embedding (rows: ``manifest``'s pictures),
+        rated on its concept means."""
+        from dnnalign_utils.features import concept_means
+
+        means, objects = concept_means(np.asarray(weights, dtype=np.float64), manifest)
+        # re-sort by importance on the concepts, the order the detrending assumes
+        order = np.argsort(-means.sum(0), kind="stable")
+        table = self.rate(means[:, order], objects=objects, rated_layer=rated_layer)
+        return table.assign(dimension=order).sort_values("dimension", ignore_index=True)
+
     def rate(
         self,
         weights: np.ndarray,
@@ -459,7 +474,7 @@ def emoji_rater(
     probe_features: np.ndarray,
     sentence_vectors: np.ndarray,
     *,
-    alpha_grid: np.ndarray,
+    alpha_grid: np.ndarray = RATER_ALPHA_GRID,
     n_planted_per_class: int = 12,
     n_outer: int = 3,
     n_inner: int = 3,

@@ -252,6 +252,39 @@ def driver_counts(
     return pd.concat(parts, ignore_index=True)
 
 
+def driver_quality_shares(
+    drivers: pd.DataFrame, qualities: dict[str, Sequence[str]]
+) -> pd.DataFrame:
+    """Share of the diverging triplets whose driving dimension has each quality, per side.
+
+    `qualities` maps a side (``"human"``, ``"dnn"``) to one label per dimension (visual,
+    semantic, mixed or unclear, from chapter 5's rater). Returns one row per side and
+    quality with ``count`` and ``share (%)`` (of all diverging triplets; the paper's
+    Fig. 6 labels the drivers the same way).
+    """
+    parts = []
+    for side, side_qualities in qualities.items():
+        side_qualities = np.asarray(side_qualities, dtype=object)
+        driver = drivers[f"{side} driver"].to_numpy()
+        if driver.max(initial=-1) >= side_qualities.size:
+            raise ValueError(
+                f"qualities[{side!r}]: {side_qualities.size} labels, but dimension "
+                f"{driver.max()} drives a choice"
+            )
+        counts = pd.Series(side_qualities[driver]).value_counts()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "side": side,
+                    "quality": counts.index,
+                    "count": counts.to_numpy(),
+                    "share (%)": 100 * counts.to_numpy() / len(drivers),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
 # --------------------------------------------------------------------------- RSA
 
 

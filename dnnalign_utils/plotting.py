@@ -37,6 +37,15 @@ HUMAN_COLOUR = PALETTE[0]
 DNN_COLOUR = PALETTE[1]
 
 
+# Dimension qualities (chapter 5): the same colour wherever a quality is shown.
+QUALITY_COLOURS = {
+    "visual": "#E69F00",
+    "mixed": "#009E73",
+    "semantic": "#0072B2",
+    "unclear": "#999999",
+}
+
+
 class BookHTMLRenderer(MimetypeRenderer):
     """Emit a figure as a `text/html` fragment that relies on a page-level plotly.js."""
 

@@ -572,8 +572,14 @@ def save_labels(
     return path
 
 
-def load_labels(path: str | os.PathLike, embedding: str | None = None) -> pd.DataFrame:
-    """The labels written by :func:`save_labels` (one embedding's, if named), checked."""
+def load_labels(
+    path: str | os.PathLike, embedding: str | None = None, n_dims: int | None = None
+) -> pd.DataFrame:
+    """The labels written by :func:`save_labels` (one embedding's, if named), checked.
+
+    With ``n_dims`` the named embedding must have exactly dimensions 0..n_dims-1 (labels
+    of another fit of the same name would otherwise be attached to the wrong columns).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -590,9 +596,13 @@ def load_labels(path: str | os.PathLike, embedding: str | None = None) -> pd.Dat
         raise RatingFileError(f"{path}, line {line}: label {table['label'][bad].iloc[0]!r}")
     if embedding is None:
         return table
-    chosen = table[table["embedding"] == embedding]
+    chosen = table[table["embedding"] == embedding].reset_index(drop=True)
     if chosen.empty:
+        have = sorted(set(table["embedding"]))
+        raise ValueError(f"{path}: no labels for {embedding!r}; have {have}")
+    if n_dims is not None and chosen["dimension"].tolist() != list(range(n_dims)):
         raise ValueError(
-            f"{path}: no labels for {embedding!r}; have {sorted(set(table['embedding']))}"
+            f"{path}: labels of {embedding!r} cover {len(chosen)} dimensions; expected "
+            f"0..{n_dims - 1}: rerun chapter 5 after chapter 2"
         )
-    return chosen.reset_index(drop=True)
+    return chosen

@@ -33,8 +33,8 @@
 # 3. shows Grad-CAM maps for the leading dimensions on their top pictures, and measures
 #    how much of each map falls on the object rather than the background.
 #
-# **Needs**: chapter 0's EfficientNet-Lite0 features and chapter 2's EfficientNet-Lite0
-# embedding. **Takes**: under a minute.
+# **Needs**: chapter 0's EfficientNet-Lite0 features, chapter 2's EfficientNet-Lite0
+# embedding and chapter 3's sentence embeddings. **Takes**: about a minute.
 #
 # **How our data differ from the paper's.** The paper explains VGG-16 dimensions on THINGS
 # photos, mapping from `features.42` (512 × 14 × 14). The photos cannot be embedded here,
@@ -80,9 +80,9 @@ import plotly.express as px
 import torch
 from myst_nb import glue
 
+from dnnalign_utils import autorate, data, features, gradcam, paths, regression, semantic
 from dnnalign_utils import embedding as emb
-from dnnalign_utils import features, gradcam, paths, regression
-from dnnalign_utils.plotting import DNN_COLOUR, image_grid, use_book_template
+from dnnalign_utils.plotting import DNN_COLOUR, QUALITY_COLOURS, image_grid, use_book_template
 from dnnalign_utils.predictor import EfficientNetLite0Predictor
 
 use_book_template()
@@ -123,12 +123,35 @@ glue("share_75", float((r2["R² (%)"] > 75).mean() * 100), display=False)
 glue("share_85", float((r2["R² (%)"] > 85).mean() * 100), display=False)
 glue("median_r2", float(r2["R² (%)"].median()), display=False)
 glue("median_r2_first10", float(r2["R² (%)"].head(10).median()), display=False)
+
+# %% [markdown]
+# Each dimension is also labelled visual, semantic, mixed or unclear by chapter 5's
+# automatic rater (with the same settings as there; see that chapter for how the rater
+# works and how it was validated).
+
+# %%
+concepts = data.load_concepts()
+rater_model = autorate.emoji_rater(
+    rows,
+    features.load_image_features(
+        artefacts / "features" / "efficientnet_lite0", autorate.VISUAL_PROBE_LAYER
+    )[0],
+    semantic.cached_sentence_embeddings(
+        semantic.concept_texts(concepts), artefacts / "semantic" / "concepts_minilm.npy"
+    ),
+    seed=seed,
+)
+r2["quality"] = rater_model.rate_pictures(dims.weights, rows)["label"].to_numpy()
+quality_names = r2["quality"].to_numpy()
+
+# %% tags=["hide-input"]
 fig = px.scatter(
     r2,
     x="dimension",
     y="R² (%)",
+    color="quality",
     title="Cross-validated R² per EfficientNet-Lite0 dimension (in order of importance)",
-    color_discrete_sequence=[DNN_COLOUR],
+    color_discrete_map=QUALITY_COLOURS,
 )
 fig.add_hline(y=75, line_dash="dot", annotation_text="paper: all VGG-16 dims > 75 %")
 fig.show()
@@ -186,7 +209,10 @@ inputs, rgb, masks = gradcam.rendered_pictures(
 cams = gradcam.dimension_cams(predictor, inputs, dim_index)
 fig = image_grid(
     np.stack([gradcam.overlay(p, c) for p, c in zip(rgb, cams, strict=True)]),
-    [f"dim {d + 1}: {captions[i]}" for i, d in zip(picture_index, dim_index, strict=True)],
+    [
+        f"dim {d + 1} ({quality_names[d]}): {captions[i]}"
+        for i, d in zip(picture_index, dim_index, strict=True)
+    ],
     pictures_per_dim,
     title="Grad-CAM of single EfficientNet-Lite0 dimensions on their top pictures",
 )

@@ -68,8 +68,8 @@ profile = "default"
 seed = 0  # planted dimensions, folds, triplets, fits, bootstrap and permutations
 n_outer = 3  # outer folds of the nested cross-validation (as in chapter 3)
 n_inner = 3  # inner folds choosing the penalty
-alpha_log10_min = -2.0  # penalty grid: logspace(min, max, n)
-alpha_log10_max = 6.0
+alpha_log10_min = -2.0  # penalty grid: logspace(min, max, n) (chapter 4 labels with
+alpha_log10_max = 6.0  # the same default grid, autorate.RATER_ALPHA_GRID)
 n_alphas = 17
 n_planted_per_class = 12  # planted dimensions per class, in each of two halves
 n_bootstrap = 2000  # bootstrap resamples of the dimensions
@@ -97,7 +97,7 @@ from myst_nb import glue
 
 from dnnalign_utils import autorate, data, features, images, paths, rating, semantic, triplets
 from dnnalign_utils import embedding as emb
-from dnnalign_utils.plotting import image_grid, use_book_template
+from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, use_book_template
 
 use_book_template()
 artefacts = paths.artefacts_dir(profile)
@@ -233,26 +233,30 @@ glue(
 
 # %%
 effnet = emb.load_embedding(artefacts / "embeddings" / "efficientnet_lite0_vice.npz")
-effnet_concepts, effnet_objects = features.concept_means(effnet.weights, picture_rows)
-human_embeddings = {
-    "human VICE-42 (published)": data.load_human_embedding("vice42"),
-    "human SPoSE-49 (published)": data.load_human_embedding("spose49"),
-    "human SPoSE (chapter 2)": emb.load_embedding(
-        artefacts / "embeddings" / "human_spose.npz"
-    ).weights,
+display_names = {
+    "vice42": "human VICE-42 (published)",
+    "spose49": "human SPoSE-49 (published)",
+    "human_spose": "human SPoSE (chapter 2)",
+    "vgg16": "VGG-16 (chapter 2)",
+    "clip": "CLIP ViT-B/32 (this chapter)",
+    "effnet": "EfficientNet-Lite0 (chapter 2, pictures)",
 }
-network_embeddings = {
-    "VGG-16 (chapter 2)": emb.load_embedding(artefacts / "embeddings" / "vgg16_vice.npz").weights,
-    "CLIP ViT-B/32 (this chapter)": clip_fit.embedding.weights,
-    "EfficientNet-Lite0 (chapter 2, pictures)": (effnet_concepts, effnet_objects),
+human_keys, network_keys = ["vice42", "spose49", "human_spose"], ["vgg16", "clip", "effnet"]
+embeddings = {
+    "vice42": data.load_human_embedding("vice42"),
+    "spose49": data.load_human_embedding("spose49"),
+    "human_spose": emb.load_embedding(artefacts / "embeddings" / "human_spose.npz").weights,
+    "vgg16": emb.load_embedding(artefacts / "embeddings" / "vgg16_vice.npz").weights,
+    "clip": clip_fit.embedding.weights,
 }
-ratings = {}
-for name, weights in {**human_embeddings, **network_embeddings}.items():
-    values, objects = weights if isinstance(weights, tuple) else (weights, None)
-    values = emb.from_published(values, name=name, n_objects=None).weights
-    ratings[name] = rater_model.rate(values, objects=objects)
-labels = pd.concat([table.assign(embedding=name) for name, table in ratings.items()])
-labels.groupby("embedding", sort=False)["label"].value_counts().unstack(fill_value=0)
+# columns in importance order, as chapters 2, 3 and 6 use them
+embeddings = {k: emb.from_published(v, name=k).weights for k, v in embeddings.items()}
+ratings = {key: rater_model.rate(weights) for key, weights in embeddings.items()}
+ratings["effnet"] = rater_model.rate_pictures(effnet.weights, picture_rows)
+labels = pd.concat([table.assign(embedding=key) for key, table in ratings.items()])
+labels.replace({"embedding": display_names}).groupby("embedding", sort=False)[
+    "label"
+].value_counts().unstack(fill_value=0)
 
 # %% [markdown]
 # ### The shares of visual, mixed and semantic dimensions
@@ -264,35 +268,39 @@ labels.groupby("embedding", sort=False)["label"].value_counts().unstack(fill_val
 # reports no test, this one is ours).
 
 # %%
-human_reference = "human VICE-42 (published)"
 rows = []
-for name, table in ratings.items():
+for key, table in ratings.items():
     for weighting, w in (("by count", None), ("by importance", table["importance"])):
         boot = rating.bootstrap_shares(table["label"], w, n_bootstrap=n_bootstrap, seed=seed)
         for quality, row in boot.iterrows():
             rows.append(
-                {"embedding": name, "weighting": weighting, "quality": quality}
+                {"embedding": display_names[key], "weighting": weighting, "quality": quality}
                 | {k: 100 * float(v) for k, v in row.items()}
             )
 shares = pd.DataFrame(rows)
 tests = []
-for name in network_embeddings:
+for key in network_keys:
     difference, p = rating.permutation_test(
-        ratings[human_reference]["label"],
-        ratings[name]["label"],
+        ratings["vice42"]["label"],
+        ratings[key]["label"],
         n_permutations=n_permutations,
         seed=seed,
     )
     tests.append(
-        {"network": name, "semantic share, human − network (points)": 100 * difference, "p": p}
+        {
+            "network": display_names[key],
+            "semantic share, VICE-42 − network (points)": 100 * difference,
+            "p": p,
+        }
     )
 tests = pd.DataFrame(tests).set_index("network")
 count_shares = shares[shares["weighting"] == "by count"].pivot_table(
     index="embedding", columns="quality", values="share", sort=False
 )[list(rating.RATED_QUALITIES)]
-for name, key in [(human_reference, "human"), ("VGG-16 (chapter 2)", "vgg")]:
+for key, prefix in [("vice42", "human"), ("vgg16", "vgg")]:
     for quality in rating.RATED_QUALITIES:
-        glue(f"{key}_{quality}", float(count_shares.loc[name, quality]), display=False)
+        share = count_shares.loc[display_names[key], quality]
+        glue(f"{prefix}_{quality}", float(share), display=False)
 glue("p_vgg", float(tests.loc["VGG-16 (chapter 2)", "p"]), display=False)
 tests.round(4)
 
@@ -307,7 +315,7 @@ fig = px.bar(
     error_y=shares["high"] - shares["share"],
     error_y_minus=shares["share"] - shares["low"],
     category_orders={"quality": list(rating.RATED_QUALITIES)},
-    color_discrete_map={"visual": "#E69F00", "mixed": "#009E73", "semantic": "#0072B2"},
+    color_discrete_map=QUALITY_COLOURS,
     labels={"share": "share of rated dimensions (%)", "embedding": ""},
     title="Visual, mixed and semantic dimensions (unclear ones left out; 95 % bootstrap)",
     height=650,
@@ -329,20 +337,19 @@ fig.show()
 # %%
 unclear = pd.DataFrame(
     {
-        name: {
+        display_names[key]: {
             "unclear, by count (%)": 100 * float((t["label"] == "unclear").mean()),
             "unclear, by importance (%)": 100
             * float(t.loc[t["label"] == "unclear", "importance"].sum()),
             "dimensions": len(t),
         }
-        for name, t in ratings.items()
+        for key, t in ratings.items()
     }
 ).T
-unclear["paper (%)"] = pd.Series({human_reference: 7.35, "VGG-16 (chapter 2)": 8.57})
-glue("human_unclear", float(unclear.loc[human_reference, "unclear, by count (%)"]), display=False)
-glue(
-    "vgg_unclear", float(unclear.loc["VGG-16 (chapter 2)", "unclear, by count (%)"]), display=False
-)
+unclear["paper (%)"] = pd.Series({display_names["vice42"]: 7.35, display_names["vgg16"]: 8.57})
+for key, prefix in [("vice42", "human"), ("vgg16", "vgg")]:
+    share = unclear.loc[display_names[key], "unclear, by count (%)"]
+    glue(f"{prefix}_unclear", float(share), display=False)
 unclear.round(1)
 
 # %% [markdown]
@@ -356,7 +363,11 @@ unclear.round(1)
 
 # %% tags=["hide-input"]
 fig = px.scatter(
-    labels.assign(visual=100 * labels["visual"], semantic=100 * labels["semantic"]),
+    labels.assign(
+        visual=100 * labels["visual"],
+        semantic=100 * labels["semantic"],
+        embedding=labels["embedding"].map(display_names),
+    ),
     x="visual",
     y="semantic",
     color="embedding",
@@ -409,8 +420,7 @@ for depth in ("early", "middle", "late", "penultimate"):
                 prefix=f"effnet_{depth}_",
             ),
         ).embedding
-    means, objects = features.concept_means(layer_embedding.weights, picture_rows)
-    table = rater_model.rate(means, objects=objects, rated_layer=module)
+    table = rater_model.rate_pictures(layer_embedding.weights, picture_rows, rated_layer=module)
     layer_ratings[depth] = table.assign(layer=f"{depth} ({module})")
 by_layer = pd.DataFrame(
     {layer: rating.quality_shares(table["label"]) * 100 for layer, table in layer_ratings.items()}
@@ -429,7 +439,7 @@ fig = px.line(
     y="value",
     color="quality",
     markers=True,
-    color_discrete_map={"visual": "#E69F00", "mixed": "#009E73", "semantic": "#0072B2"},
+    color_discrete_map=QUALITY_COLOURS,
     labels={"value": "share of rated dimensions (%)", "layer": "EfficientNet-Lite0 layer"},
     title="Visual, mixed and semantic dimensions across depth",
 )
@@ -452,12 +462,7 @@ fig.show()
 # Three of them, as a rater sees them:
 
 # %%
-pooled = {
-    human_reference: human_embeddings[human_reference],
-    "VGG-16 (chapter 2)": network_embeddings["VGG-16 (chapter 2)"],
-    "CLIP ViT-B/32 (this chapter)": clip_fit.embedding.weights,
-}
-pooled = {k: emb.from_published(v, name=k).weights for k, v in pooled.items()}
+pooled = {key: embeddings[key] for key in ("vice42", "vgg16", "clip")}
 session = rating.create_session(
     artefacts / "ratings" / "session", {k: v.shape[1] for k, v in pooled.items()}, seed=seed
 )
@@ -511,8 +516,8 @@ if collected.empty:
 else:
     restored = rating.restore_sources(collected, session)
     automatic = {
-        (name, int(d)): label
-        for name, table in ratings.items()
+        (key, int(d)): label
+        for key, table in ratings.items()
         for d, label in zip(table["dimension"], table["label"], strict=True)
     }
     restored["automatic"] = [

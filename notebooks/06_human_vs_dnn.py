@@ -34,7 +34,8 @@
 # 3. runs the **jackknife** on the triplets where the two embeddings disagree most, in
 #    closed form (removing dimension d lowers each pair similarity by x_id·x_jd).
 #
-# **Needs**: chapter 2's VGG-16 embedding. **Takes**: under a minute.
+# **Needs**: chapter 2's VGG-16 embedding and chapter 5's dimension labels. **Takes**:
+# under a minute.
 #
 # **How our data differ from the paper's.** The human side is the published VICE-42
 # embedding (Muttenthaler et al., 2022; fitted on the THINGS triplets), not the paper's
@@ -78,12 +79,13 @@ import pandas as pd
 import plotly.express as px
 from myst_nb import glue
 
-from dnnalign_utils import compare, data, interpret, paths, rsa, triplets
+from dnnalign_utils import compare, data, interpret, paths, rating, rsa, triplets
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     HUMAN_COLOUR,
     PALETTE,
+    QUALITY_COLOURS,
     line_with_band,
     use_book_template,
 )
@@ -92,8 +94,18 @@ use_book_template()
 names = data.load_concepts()["Word"].to_numpy()
 human = emb.from_published(data.load_human_embedding(human_embedding), name=human_embedding)
 dnn = emb.load_embedding(paths.artefacts_dir(profile) / "embeddings" / "vgg16_vice.npz")
-human_labels = interpret.dimension_labels(human.weights, names)
-dnn_labels = interpret.dimension_labels(dnn.weights, names)
+labels_path = paths.artefacts_dir(profile) / "ratings" / "automatic_labels.csv"
+quality = {
+    "human": rating.load_labels(labels_path, human_embedding, human.n_dims)["label"].to_numpy(),
+    "dnn": rating.load_labels(labels_path, "vgg16", dnn.n_dims)["label"].to_numpy(),
+}
+human_labels, dnn_labels = (
+    [f"{label} [{q}]" for label, q in zip(top, quality[side], strict=True)]
+    for side, top in (
+        ("human", interpret.dimension_labels(human.weights, names)),
+        ("dnn", interpret.dimension_labels(dnn.weights, names)),
+    )
+)
 glue("n_random_triplets", n_random_triplets, display=False)
 glue("human_dims", human.n_dims, display=False)
 glue("dnn_dims", dnn.n_dims, display=False)
@@ -249,11 +261,45 @@ glue("dnn_top_share", float(top.loc["dnn", "share (%)"]), display=False)
 # Where the two disagree, the human choice is most often driven by one human dimension
 # (*{glue:text}`human_top_label`*, {glue:text}`human_top_share:.0f` % of the triplets),
 # while VGG-16's choices are spread over many dimensions (its most frequent driver,
-# *{glue:text}`dnn_top_label`*, accounts for {glue:text}`dnn_top_share:.0f` %). The
-# paper labels each driving dimension as visual or semantic (Fig. 6); those labels come
-# from its rating experiment, which we do not have, so we show each dimension by its
-# top objects. Examples (the triplet, each side's odd one out, and the dimension behind
-# it):
+# *{glue:text}`dnn_top_label`*, accounts for {glue:text}`dnn_top_share:.0f` %). Each
+# dimension carries its label from chapter 5's automatic rater in brackets.
+#
+# ### Visual or semantic drivers?
+#
+# The paper labels the dimensions behind each side's choice on the diverging triplets
+# with its raters' judgements (Fig. 6): where humans and VGG-16 disagree, the human
+# choices rest mostly on semantic dimensions and the network's on visual ones. With
+# chapter 5's automatic labels (a regression rater, not people):
+
+# %%
+quality_shares = compare.driver_quality_shares(drivers, quality)
+by_quality = quality_shares.pivot_table(
+    index="side", columns="quality", values="share (%)", fill_value=0.0
+)
+for side in ("human", "dnn"):
+    for q in ("semantic", "visual"):
+        glue(f"{side}_{q}_driver", float(by_quality.get(q, {}).get(side, 0.0)), display=False)
+
+# %% tags=["hide-input"]
+fig = px.bar(
+    quality_shares.replace({"side": {"dnn": "VGG-16"}}),
+    x="side",
+    y="share (%)",
+    color="quality",
+    category_orders={"quality": ["visual", "mixed", "semantic", "unclear"]},
+    color_discrete_map=QUALITY_COLOURS,
+    labels={"share (%)": "share of the diverging triplets (%)", "side": ""},
+    title="Quality of the dimension that drives each side's choice",
+)
+fig.show()
+
+# %% [markdown]
+# The human embedding's choice is driven by a semantic dimension in
+# {glue:text}`human_semantic_driver:.0f` % of the diverging triplets and by a visual one
+# in {glue:text}`human_visual_driver:.0f` %; VGG-16's by a semantic dimension in
+# {glue:text}`dnn_semantic_driver:.0f` % and by a visual one in
+# {glue:text}`dnn_visual_driver:.0f` %. Examples (the triplet, each side's odd one out,
+# and the dimension behind it):
 
 # %%
 examples = drivers.head(n_examples)
@@ -282,4 +328,5 @@ pd.DataFrame(
 #   dimensions giving 95 % of it;
 # - found, with a closed-form jackknife on the {glue:text}`n_diverging:,` most
 #   diverging of {glue:text}`n_random_triplets:,` random triplets, which dimensions
-#   drive each side's choice when they disagree.
+#   drive each side's choice when they disagree, and whether they are visual or
+#   semantic by chapter 5's rater.

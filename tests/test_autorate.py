@@ -106,7 +106,9 @@ def _toy_world(n=400, seed=0):
     )
     mix = rng.normal(size=(6, 30))
     visual = autorate.combine_blocks({"v": visual_latent.to_numpy() @ mix})
-    semantic = autorate.combine_blocks({"s": semantic_latent.to_numpy() @ rng.normal(size=(6, 40))})
+    semantic = autorate.combine_blocks(
+        {"s": semantic_latent.to_numpy() @ rng.normal(size=(6, 40))}
+    )
     return visual_latent, semantic_latent, visual, semantic
 
 

@@ -133,6 +133,27 @@ def test_jackknife_drivers_and_their_counts():
         np.testing.assert_allclose(part["share (%)"], 100 * expected.to_numpy() / 30)
 
 
+def test_driver_quality_shares_equal_a_loop():
+    human = _embedding(40, 5, 11)
+    dnn = _embedding(40, 4, 12)
+    diverging = compare.diverging_triplets(human, dnn, _triplets(40, 300, 13), n_top=30)
+    drivers = compare.jackknife_drivers(human, dnn, diverging)
+    qualities = {
+        "human": ["semantic", "visual", "semantic", "mixed", "unclear"],
+        "dnn": ["visual", "visual", "mixed", "semantic"],
+    }
+    shares = compare.driver_quality_shares(drivers, qualities)
+    for side, labels in qualities.items():
+        part = shares[shares["side"] == side].set_index("quality")
+        tally = {}
+        for d in drivers[f"{side} driver"]:
+            tally[labels[d]] = tally.get(labels[d], 0) + 1
+        assert part["count"].to_dict() == tally
+        assert part["share (%)"].sum() == pytest.approx(100)
+    with pytest.raises(ValueError, match="labels"):
+        compare.driver_quality_shares(drivers, {"human": ["visual"]})
+
+
 def test_matching_with_fewer_dnn_dimensions_pairs_each_dnn_dimension_once():
     human = _embedding(200, 9, 14)
     dnn = human[:, [4, 0, 7, 2]] + 0.2 * np.random.default_rng(15).random((200, 4))
