@@ -32,6 +32,7 @@ import datetime as _dt
 import io
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -519,7 +520,8 @@ def permutation_test(
 
     The unclear dimensions are left out (as in the shares); the remaining dimensions of
     both embeddings are pooled and reassigned to the two groups at random. Returns the
-    observed difference and the p-value ``(1 + #{|perm| >= |obs|}) / (1 + n)``.
+    observed difference and the p-value ``(1 + #{|perm| >= |obs|}) / (1 + n)``; both are
+    NaN, with a warning, when one side has no dimension left.
     """
     if quality not in RATED_QUALITIES:
         raise ValueError(f"quality: expected one of {RATED_QUALITIES}, got {quality!r}")
@@ -527,7 +529,12 @@ def permutation_test(
     b = _check_labels(labels_b)
     a, b = a[a != "unclear"], b[b != "unclear"]
     if a.size == 0 or b.size == 0:
-        raise ValueError("permutation_test: each side needs at least one rated dimension")
+        warnings.warn(
+            "permutation_test: one side has no rated (non-unclear) dimension; the test is "
+            "undefined and returns NaN",
+            stacklevel=2,
+        )
+        return float("nan"), float("nan")
     if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
         raise ValueError(f"n_permutations: expected an int >= 1, got {n_permutations!r}")
     pooled = np.concatenate([a, b]) == quality

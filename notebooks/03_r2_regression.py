@@ -296,7 +296,9 @@ fig.show()
 # The human dimension the network captures best relative to language is dimension
 # {glue:md}`most_visual`; the one language captures best relative to the network is
 # dimension {glue:md}`most_semantic`. The paper asks people to rate each dimension as
-# visual, semantic or mixed; this contrast is a data-driven counterpart of that rating.
+# visual, semantic or mixed. This contrast is not that rating (language carries visual
+# knowledge too, and VGG-16 sees more than appearance); chapter 5 rates every dimension
+# with predictors of each kind and validates the rule on planted dimensions.
 #
 # ## The final VGG-16 → dimension model
 #

@@ -294,9 +294,9 @@ for key in network_keys:
         }
     )
 tests = pd.DataFrame(tests).set_index("network")
-count_shares = shares[shares["weighting"] == "by count"].pivot_table(
-    index="embedding", columns="quality", values="share", sort=False
-)[list(rating.RATED_QUALITIES)]
+count_shares = shares[shares["weighting"] == "by count"].pivot(
+    index="embedding", columns="quality", values="share"
+)
 for key, prefix in [("vice42", "human"), ("vgg16", "vgg")]:
     for quality in rating.RATED_QUALITIES:
         share = count_shares.loc[display_names[key], quality]

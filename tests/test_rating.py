@@ -173,6 +173,9 @@ def test_permutation_test_equals_a_slow_loop():
     assert p < 0.01
     same, p_same = rating.permutation_test(a, a, n_permutations=200)
     assert same == 0 and p_same == 1.0
+    with pytest.warns(UserWarning, match="undefined"):
+        empty = rating.permutation_test(a, ["unclear", "unclear"], n_permutations=10)
+    assert np.isnan(empty).all()
 
 
 def test_agreement_and_kappa():
