@@ -156,3 +156,20 @@ def test_planted_dimensions_are_seeded_sparse_and_non_negative():
     np.testing.assert_array_equal(a[0], b[0])
     assert (a[0] >= 0).all() and ((a[0] == 0).mean(0) >= 0.39).all()
     assert sorted(set(a[1])) == sorted(rating.QUALITIES)
+
+
+def test_rate_pictures_rates_concept_means_and_keeps_dimension_numbers():
+    rater = _toy_rater()
+    rng = np.random.default_rng(4)
+    concept_values = np.abs(rng.normal(size=(rater.objects.size, 3))) * [1, 3, 2]
+    # two pictures per concept whose mean is the concept's value
+    offsets = rng.normal(scale=0.1, size=concept_values.shape)
+    pictures = np.concatenate([concept_values + offsets, concept_values - offsets])
+    manifest = pd.DataFrame({"things_index": np.tile(rater.objects, 2)})
+    by_picture = rater.rate_pictures(pictures, manifest)
+    assert by_picture["dimension"].tolist() == [0, 1, 2]
+    direct = rater.rate(concept_values[:, [1, 2, 0]])  # importance order
+    direct = direct.set_index(pd.Index([1, 2, 0])).sort_index()
+    np.testing.assert_allclose(by_picture["r2_semantic"], direct["r2_semantic"], atol=1e-9)
+    np.testing.assert_allclose(by_picture["r2_visual"], direct["r2_visual"], atol=1e-9)
+    assert by_picture["label"].tolist() == direct["label"].tolist()

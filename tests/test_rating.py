@@ -194,3 +194,50 @@ def test_quality_shares_ignore_unclear_and_weight_importance():
     weighted = rating.quality_shares(["visual", "semantic"], [3.0, 1.0])
     assert weighted["visual"] == pytest.approx(0.75)
     assert isinstance(shares, pd.Series)
+
+
+def test_widget_saves_answers_and_resumes(tmp_path):
+    session = rating.create_session(tmp_path, {"a": 2, "b": 1}, seed=1)
+    drawn = []
+
+    def collection(item):
+        drawn.append(item)
+        return np.zeros((8, 8, 3), np.uint8)
+
+    widget = rating.RatingWidget(session, collection, "ann")
+    assert drawn == [session.items[0]]
+    widget._on_save(None)  # nothing chosen yet: nothing written
+    assert not session.ratings_path.exists() and "first" in widget.message.value
+    widget.quality.value, widget.concept_type.value = "semantic", "single"
+    widget.labels.value = "animals; pets"
+    widget._on_save(None)
+    table = rating.load_ratings(session.ratings_path, session.items)
+    assert table[["item", "quality", "labels"]].values.tolist() == [
+        [session.items[0], "semantic", "animals;pets"]
+    ]
+    assert drawn[-1] == session.items[1]
+    # a new widget (a restarted kernel) resumes at the first unrated item
+    assert rating.RatingWidget(session, collection, "ann").position == 1
+    with pytest.raises(ValueError, match="rater"):
+        rating.RatingWidget(session, collection, " ")
+
+
+def test_labels_round_trip_and_dimension_check(tmp_path):
+    table = pd.DataFrame(
+        {
+            "embedding": ["h", "h", "v"],
+            "dimension": [0, 1, 0],
+            "label": ["visual", "mixed", "unclear"],
+        }
+    )
+    path = rating.save_labels(tmp_path / "labels.csv", table, produced_by="test", parameters={})
+    assert rating.load_labels(path, "h", n_dims=2)["label"].tolist() == ["visual", "mixed"]
+    with pytest.raises(ValueError, match="expected 0..2"):
+        rating.load_labels(path, "h", n_dims=3)
+    with pytest.raises(ValueError, match="no labels for 'x'"):
+        rating.load_labels(path, "x")
+    path.write_text("embedding,dimension,label\nh,0,visual\nh,1,greenish\n")
+    with pytest.raises(rating.RatingFileError, match="line 3"):
+        rating.load_labels(path)
+    with pytest.raises(FileNotFoundError, match="chapter 5"):
+        rating.load_labels(tmp_path / "missing.csv")
