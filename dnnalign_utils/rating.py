@@ -103,6 +103,16 @@ def _text_tile(text: str, size: int) -> np.ndarray:
     return np.asarray(tile)
 
 
+def load_picture(path: str | os.PathLike) -> np.ndarray:
+    """An RGB array of a picture file; transparency is laid on white (emoji drawings)."""
+    with Image.open(path) as image:
+        if image.mode in ("RGBA", "LA", "P"):
+            rgba = image.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+        return np.asarray(image.convert("RGB"))
+
+
 def collection_picture(
     objects: np.ndarray,
     names: Sequence[str],

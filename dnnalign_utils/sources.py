@@ -334,6 +334,28 @@ class ThingsPhotos:
             return self.transform(image.convert("RGB")), index
 
 
+def concept_picture_paths(profile: str) -> Source:
+    """One picture per concept that has one, to show objects to people (e.g. chapter 5's
+    rating collections): a dict THINGS index -> path.
+
+    smoke / default: the embedded emoji set's first style per concept (about a quarter
+    of the concepts); paper: the first THINGS photo of each concept (by file name).
+    """
+    _check_profile(profile)
+    if profile in EMBEDDED_PROFILES:
+        from dnnalign_utils import images
+
+        manifest = images.load_manifest()
+        description = "the embedded emoji set (first style per concept)"
+    else:
+        manifest = things_image_manifest(things_images_dir(), require_all=False, hashes=False)
+        description = "the THINGS photos (first photo per concept)"
+    first = manifest.groupby("things_index", sort=True).head(1)
+    return Source(
+        dict(zip(first["things_index"].astype(int), first["path"], strict=True)), description
+    )
+
+
 def vgg16_photo_features(
     manifest: pd.DataFrame,
     out_dir: str | os.PathLike,

@@ -95,7 +95,7 @@ import plotly.express as px
 from IPython.display import display
 from myst_nb import glue
 
-from dnnalign_utils import autorate, data, features, images, paths, rating, semantic, triplets
+from dnnalign_utils import autorate, data, features, paths, rating, semantic, sources, triplets
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, use_book_template
 
@@ -458,7 +458,8 @@ fig.show()
 # given anonymous ids and shuffled with a fixed seed; the mapping back is kept in a
 # separate file. Each collection shows objects from the top of the dimension down,
 # {glue:text}`per_rank` per row, the rows starting at ranks 0, 2, 4, ..., 12 % of the
-# concepts (pictures where the concept has one in the emoji set, its name otherwise).
+# concepts (a picture where the concept has one, the emoji drawing here and the first
+# THINGS photo in the `paper` profile; its name otherwise).
 # Three of them, as a rater sees them:
 
 # %%
@@ -466,17 +467,16 @@ pooled = {key: embeddings[key] for key in ("vice42", "vgg16", "clip")}
 session = rating.create_session(
     artefacts / "ratings" / "session", {k: v.shape[1] for k, v in pooled.items()}, seed=seed
 )
-first_style = picture_rows.groupby("things_index").head(1).set_index("things_index")
+picture_paths = sources.concept_picture_paths(profile).value
 
 
 def collection(item):
     embedding_name, dimension = session.source(item)
     objects = rating.collection_objects(pooled[embedding_name][:, dimension], per_rank)
     pictures = {
-        int(o): images.gallery(picture_rows, [row["uniqueID"]], [row["style"]])[0][0]
+        int(o): rating.load_picture(picture_paths[o])
         for o in objects.ravel()
-        if o in first_style.index
-        for row in [first_style.loc[o]]
+        if o in picture_paths
     }
     return rating.collection_picture(objects, names, pictures)
 

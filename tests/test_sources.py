@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -127,6 +128,23 @@ def test_manifest_order_is_things_order_then_file_name(photo_root):
     ]
     assert manifest["things_index"].tolist() == [0, 1, 1, 1853]
     assert manifest["sha256"].str.len().eq(64).all()
+
+
+def test_concept_picture_paths_per_profile(photo_root, monkeypatch):
+    monkeypatch.setenv(sources.ENV_IMAGES, str(photo_root))
+    paper = sources.concept_picture_paths("paper").value
+    assert {k: Path(v).name for k, v in paper.items()} == {
+        0: "aardvark_01b.jpg",
+        1: "abacus_01b.jpg",
+        1853: "zucchini_01b.jpg",
+    }
+    from dnnalign_utils import rating
+
+    assert rating.load_picture(paper[0]).shape == (200, 300, 3)
+    embedded = sources.concept_picture_paths("smoke").value
+    assert len(embedded) == 468 and all(Path(p).is_file() for p in embedded.values())
+    drawing = rating.load_picture(next(iter(embedded.values())))
+    assert drawing.shape[2] == 3 and (drawing[0, 0] == 255).all()  # transparent corner: white
 
 
 def test_manifest_errors(photo_root):
