@@ -27,6 +27,7 @@ Deviation from the paper, stated in the chapters: VGG-16 answers triplets of *co
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from collections.abc import Sequence
@@ -153,35 +154,60 @@ def things_triplets_dir() -> Path:
 _TRIPLET_STEMS = {"train": ("trainset", "train_90"), "test": ("validationset", "test_10")}
 
 
+# The only CSV header whose meaning is known: the THINGS-data release's (odd one out last).
+CSV_TRIPLET_COLUMNS = ("img1", "img2", "ooo")
+
+
 def _read_triplet_file(path: Path) -> np.ndarray:
-    """One triplet file: objdim ``.npy``, whitespace-separated ``.txt``, or ``.csv`` with
-    a header naming ``img1, img2, ooo`` (the odd one out last) or three integer columns."""
+    """One triplet file: objdim ``.npy``, whitespace-separated ``.txt``, or ``.csv``.
+
+    A ``.csv`` either has the THINGS-data header naming ``img1, img2, ooo`` (any order,
+    further columns ignored) or no header at all (every line three integers: pair, pair,
+    odd one out). Any other first line is refused: a header such as ``odd,img1,img2``
+    would otherwise be read with the wrong column as the odd one out. Indices are 0-based.
+    """
     if path.suffix == ".npy":
         return data.load_triplets(path, "npy")
     if path.suffix == ".txt":
         return data.load_triplets(path, "txt")
-    frame = pd.read_csv(path)
-    if frame.empty:
-        raise data.DataValidationError(f"{path}: no rows; expected triplets")
-    columns = [c.strip().lower() for c in frame.columns]
-    if {"img1", "img2", "ooo"} <= set(columns):
-        frame.columns = columns
-        frame = frame[["img1", "img2", "ooo"]]
-    elif frame.shape[1] != 3:
+    text = data.read_text(path)
+    if not text.strip():
         raise data.DataValidationError(
-            f"{path}: line 1: expected a header with columns img1, img2, ooo (or three "
-            f"columns), found {list(frame.columns)}"
+            f"{path}: line 1: empty file; expected a header {','.join(CSV_TRIPLET_COLUMNS)} "
+            "or lines of three integers"
         )
-    values = frame.to_numpy()
-    if not np.issubdtype(values.dtype, np.number):
-        numeric = frame.apply(pd.to_numeric, errors="coerce").notna().all(axis=1)
-        bad = int(np.flatnonzero(~numeric.to_numpy())[0])
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), header=None, dtype=str, skip_blank_lines=False, comment=None
+        )
+    except pd.errors.ParserError as err:
+        raise data.DataValidationError(f"{path}: not a readable CSV file ({err})") from err
+    first = frame.iloc[0].fillna("").str.strip()
+    if first.str.fullmatch(r"[+-]?\d+").all():  # no header: the first line is a triplet
+        body, first_line, names = frame, 1, None
+        if frame.shape[1] != 3:
+            raise data.DataValidationError(
+                f"{path}: line 1: expected 3 integer columns (pair, pair, odd one out) or "
+                f"the header {','.join(CSV_TRIPLET_COLUMNS)}, found {frame.shape[1]} columns"
+            )
+    else:
+        header = first.str.lower().tolist()
+        if not set(CSV_TRIPLET_COLUMNS) <= set(header) or len(set(header)) != len(header):
+            raise data.DataValidationError(
+                f"{path}: line 1: unknown header {first.tolist()}; expected the THINGS-data "
+                f"columns {','.join(CSV_TRIPLET_COLUMNS)} (odd one out last) once each, or no "
+                "header (three integer columns per line)"
+            )
+        body = frame.iloc[1:, [header.index(c) for c in CSV_TRIPLET_COLUMNS]]
+        first_line, names = 2, CSV_TRIPLET_COLUMNS
+    if body.empty:
         raise data.DataValidationError(
-            f"{path}: line {bad + 2}: expected integer object indices, "
-            f"found {frame.iloc[bad].tolist()}"
+            f"{path}: line {first_line}: no triplets after the header; expected triplets"
         )
-    # line numbers count the header
-    return data.validate_triplets(values, source=str(path), row_label="line", first_row=2)
+    values = data.int_tokens_to_array(
+        pd.Series(body.to_numpy().ravel(), dtype=object), path, 3, first_line, names
+    )
+    return data.validate_triplets(values, source=str(path), row_label="line", first_row=first_line)
 
 
 def read_things_triplets(folder: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -9,6 +9,7 @@ import hashlib
 import http.server
 import itertools
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -658,3 +659,65 @@ def test_category_labels_pick_smallest_member_category():
     assert labels["spork"] == "tool"
     real = d.category_labels()
     assert real.notna().sum() == 1854 - 559
+
+
+# ------------------------------------------- bad triplet and array files (issue 12, 5-6)
+
+
+def test_value_beyond_int64_names_the_line(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("0 1 2\n3 4 99999999999999999999\n")
+    with pytest.raises(d.DataValidationError, match=r"t.txt: line 2: column 3 is 9+, beyond"):
+        d.load_triplets(path, "txt")
+
+
+def test_non_utf8_bytes_name_the_file_and_line(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"0 1 2\n3 4 5\n\xff\xfe 1 2\n")
+    with pytest.raises(d.DataValidationError, match=r"t.txt: line 3: byte 0xff is not UTF-8"):
+        d.load_triplets(path, "txt")
+
+
+@pytest.mark.parametrize(
+    ("array", "shown"),
+    [
+        (np.array([[0.0, 1.0, 1e30]]), r"1e\+30"),
+        (np.array([[0, 1, 2**64 - 5]], dtype=np.uint64), str(2**64 - 5)),
+    ],
+)
+def test_npy_values_beyond_int64_are_reported_as_they_are(tmp_path, array, shown):
+    path = tmp_path / "t.npy"
+    np.save(path, array)
+    with pytest.raises(d.DataValidationError, match=rf"t.npy: row 1: index out of range.*{shown}"):
+        d.load_triplets(path, "npy")
+
+
+def test_out_of_range_message_states_the_base(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("1 2 1854\n")
+    with pytest.raises(d.DataValidationError, match=r"read as 0-based.*1-based"):
+        d.load_triplets(path, "txt")
+
+
+@pytest.mark.parametrize("loader", ["embedding", "triplets"])
+def test_zero_byte_npy_names_the_file(tmp_path, loader):
+    path = tmp_path / "e.npy"
+    path.write_bytes(b"")
+    with pytest.raises(d.DataValidationError, match=r"e.npy: not a readable .npy.*0 bytes"):
+        d.load_embedding(path) if loader == "embedding" else d.load_triplets(path, "npy")
+    path.write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(d.DataValidationError, match=r"e.npy: not a readable .npy"):
+        d.load_embedding(path) if loader == "embedding" else d.load_triplets(path, "npy")
+
+
+def test_same_size_edit_with_restored_mtime_is_rehashed(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("good")
+    good = d.cached_sha256(path)
+    stat = path.stat()
+    path.write_text("evil")  # same size; then restore the mtime as `cp -p` or tar would
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert d.cached_sha256(path) == hashlib.sha256(b"evil").hexdigest() != good
+    path.write_text("good")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert d.cached_sha256(path) == good

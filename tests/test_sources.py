@@ -254,3 +254,46 @@ def test_without_env_the_archive_is_fetched_once_and_extracted(tmp_path, monkeyp
     monkeypatch.setattr(data, "fetch", failing_fetch)
     with pytest.raises(RuntimeError, match="set DNNALIGN_THINGS_TRIPLETS"):
         sources.things_triplets_dir()
+
+
+# ----------------------------------------------------- CSV triplets (issue 12, case 1)
+
+
+def _csv(tmp_path, text, name="trainset.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def test_headerless_csv_keeps_its_first_triplet(tmp_path):
+    got = sources._read_triplet_file(_csv(tmp_path, "0,1,2\n3,4,5\n"))
+    np.testing.assert_array_equal(got, [[0, 1, 2], [3, 4, 5]])
+
+
+def test_things_header_in_any_column_order(tmp_path):
+    got = sources._read_triplet_file(_csv(tmp_path, "ooo,img1,img2,subject\n2,0,1,7\n"))
+    np.testing.assert_array_equal(got, [[0, 1, 2]])
+
+
+@pytest.mark.parametrize("header", ["odd,img1,img2", "a,b,c", "i,j,k", "img1,img2,odd"])
+def test_unknown_csv_header_is_refused(tmp_path, header):
+    with pytest.raises(data.DataValidationError, match=r"trainset.csv: line 1: unknown header"):
+        sources._read_triplet_file(_csv(tmp_path, f"{header}\n0,1,2\n"))
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", r"line 1: empty file"),
+        ("img1,img2,ooo\n", r"line 2: no triplets after the header"),
+        ("img1,img2,ooo\nTrue,False,True\n", r"line 2: column 'img1' is 'True'; expected an"),
+        ("0,1,2\n0,1,99999999999999999999\n", r"line 2: column 3 is 9+, beyond the 64-bit"),
+        ("0,1,2\n\n3,4,5\n", r"line 2: column 1 is empty"),
+        ("0,1\n", r"line 1: expected 3 integer columns"),
+        (b"0,1,2\n3,\xff,5\n", r"line 2: byte 0xff is not UTF-8"),
+        ("img1,img2,ooo\n0,1,1854\n", r"line 2: index out of range.*1-based"),
+    ],
+)
+def test_bad_csv_triplets_name_the_file_and_line(tmp_path, text, match):
+    with pytest.raises(data.DataValidationError, match=rf"trainset.csv: {match}"):
+        sources._read_triplet_file(_csv(tmp_path, text))
