@@ -885,7 +885,8 @@ class RemoteFile:
 
     `sha256=None` means no trusted hash is known offline: the first download's hash is
     recorded in the cache (`<filename>.sha256.json`) and every later use is verified
-    against that record (trust on first use).
+    against that record (trust on first use). A `.zip` download is recorded only after
+    it opened as a zip archive (`check_archive`).
     """
 
     name: str
@@ -922,6 +923,44 @@ def _hash_record_path(target: Path) -> Path:
     return target.with_name(target.name + ".sha256.json")
 
 
+def _read_hash_record(record_path: Path, target: Path) -> str:
+    """The SHA-256 in a `.sha256.json` record; a corrupted record names itself and how to
+    reset it."""
+    reset = f"delete {record_path} and {target} to download and record it again"
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        recorded = record["sha256"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError) as err:
+        raise DataIntegrityError(
+            f"{record_path}: hash record of {target.name} is unreadable "
+            f"({type(err).__name__}: {err}); expected JSON with a 'sha256' entry; {reset}"
+        ) from None
+    if not isinstance(recorded, str) or not re.fullmatch(r"[0-9a-f]{64}", recorded):
+        raise DataIntegrityError(
+            f"{record_path}: 'sha256' is {recorded!r}; expected 64 lowercase hex digits; {reset}"
+        )
+    return recorded
+
+
+def check_archive(path: Path) -> None:
+    """Raise `DataIntegrityError` unless `path` opens as a zip archive with members (an
+    HTML error page served with status 200 does not). Files not named `.zip` pass."""
+    import zipfile
+
+    if path.suffix.lower() != ".zip":
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if not zf.infolist():
+                raise zipfile.BadZipFile("the archive has no members")
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        with open(path, "rb") as handle:
+            start = handle.read(64)
+        raise DataIntegrityError(
+            f"{path}: not a valid zip archive ({err}); the file starts with {start[:32]!r}"
+        ) from None
+
+
 def fetch(
     remote: str | RemoteFile, *, progress: bool = True, cache: str | os.PathLike | None = None
 ) -> Path:
@@ -945,7 +984,7 @@ def fetch(
     expected = remote.sha256.lower() if remote.sha256 else None
     recorded = None
     if record_path.exists():
-        recorded = json.loads(record_path.read_text(encoding="utf-8"))["sha256"]
+        recorded = _read_hash_record(record_path, target)
         if expected is not None and recorded != expected:
             raise DataIntegrityError(
                 f"{target}: recorded SHA-256 {recorded} (in {record_path}) differs from the "
@@ -964,6 +1003,13 @@ def fetch(
                 f"{target}: SHA-256 mismatch: expected {expected}, actual {actual}; "
                 "delete the cached file to download it again"
             )
+        try:  # a record written by an older version may vouch for an error page
+            check_archive(target)
+        except DataIntegrityError as err:
+            raise DataIntegrityError(
+                f"{err}; its hash was recorded in {record_path}: delete {record_path} and "
+                f"{target} to download and record it again"
+            ) from None
         return target
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -977,11 +1023,25 @@ def fetch(
     except ValueError as err:
         if "hash" not in str(err).lower():
             raise
+        origin = (
+            "the registry's hash"
+            if remote.sha256
+            else f"recorded on first use in {record_path}; if that first download was bad, "
+            f"delete {record_path} to record the hash of a new download"
+        )
         raise DataIntegrityError(
             f"{target} (from {remote.url}): SHA-256 of the download does not match: "
-            f"expected {expected} ({err})"
+            f"expected {expected}, {origin} ({err})"
         ) from err
     downloaded = Path(downloaded)
+    try:  # checked before any hash is recorded: a bad first download is never trusted
+        check_archive(downloaded)
+    except DataIntegrityError as err:
+        downloaded.unlink(missing_ok=True)
+        raise DataIntegrityError(
+            f"{err} (downloaded from {remote.url}; deleted, nothing recorded; "
+            "try again later or download it yourself)"
+        ) from None
     if recorded is None:
         record = {
             "name": remote.name,

@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import tempfile
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -90,14 +93,26 @@ def _check_profile(profile: str) -> None:
 def extract_archive(
     archive: str | os.PathLike, dest: str | os.PathLike, password: str | None = None
 ) -> Path:
-    """Extract a zip archive into `dest` (created) and return `dest`.
+    """Extract a zip archive into `dest` and return `dest`.
 
-    Members whose path would leave `dest` (absolute or containing ``..``) are refused
-    before anything is written. Encrypted archives need `password`; a missing or wrong one
-    raises ValueError naming the archive.
+    Everything is extracted into a temporary folder beside `dest`, which is moved into
+    place only when every member was read and its CRC checked: a failure leaves no partial
+    `dest` behind. `dest` must not exist or be an empty folder. Members whose path would
+    leave `dest` (absolute or containing ``..``) are refused before anything is written.
+    Encrypted archives need `password`; a missing or wrong one (including a wrong one that
+    passes ZipCrypto's one-byte check), a corrupted or truncated archive raise ValueError
+    naming the archive (and the member).
     """
     archive, dest = Path(archive), Path(dest)
-    with zipfile.ZipFile(archive) as zf:
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise ValueError(f"{archive}: cannot extract into {dest}: it exists and is not empty")
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(
+            f"{archive}: not a readable zip archive ({err}); delete it to download it again"
+        ) from None
+    with zf:
         for info in zf.infolist():
             member = PurePosixPath(info.filename)
             if member.is_absolute() or ".." in member.parts:
@@ -108,11 +123,24 @@ def extract_archive(
                 f"{archive}: the archive is encrypted; set {ENV_PASSWORD} to the password "
                 "published with it on OSF"
             )
-        dest.mkdir(parents=True, exist_ok=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
         try:
-            zf.extractall(dest, pwd=password.encode() if password else None)
-        except RuntimeError as err:  # zipfile's "Bad password for file"
-            raise ValueError(f"{archive}: could not extract ({err})") from err
+            pwd = password.encode() if password else None
+            for info in zf.infolist():
+                try:
+                    zf.extract(info, tmp, pwd=pwd)
+                except (RuntimeError, zipfile.BadZipFile, zlib.error, EOFError) as err:
+                    hint = " (wrong password?)" if encrypted else " (corrupted archive?)"
+                    raise ValueError(
+                        f"{archive}: could not extract member {info.filename!r}{hint}: {err}"
+                    ) from None
+            if dest.exists():
+                dest.rmdir()  # empty, checked above
+            os.replace(tmp, dest)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
     return dest
 
 
@@ -134,6 +162,8 @@ def _env_or_fetch(env: str, remote: str, password: str | None = None) -> Path:
             f"could not download {remote!r} ({err}); download it from OSF yourself, "
             f"extract it and set {env} to the folder"
         ) from err
+    if dest.exists():  # our own cache folder without its marker: an interrupted extraction
+        shutil.rmtree(dest)
     extract_archive(archive, dest, password)
     atomic_write_text(done, file_sha256(archive) + "\n")
     return dest

@@ -721,3 +721,60 @@ def test_same_size_edit_with_restored_mtime_is_rehashed(tmp_path):
     path.write_text("good")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert d.cached_sha256(path) == good
+
+
+# ------------------------------------------------- trust on first use (issue 12, 2 and 6)
+
+
+def _zip_bytes() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("trainset.txt", "0 1 2\n")
+    return buffer.getvalue()
+
+
+def _remote_zip(url: str) -> d.RemoteFile:
+    return d.RemoteFile(name="test", url=f"{url}/a.zip", filename="a.zip")
+
+
+def test_error_page_as_first_download_is_not_trusted(server, tmp_path):
+    served, url, _ = server
+    (served / "a.zip").write_bytes(b"<!DOCTYPE html><html>Service unavailable</html>")
+    cache = tmp_path / "c"
+    with pytest.raises(d.DataIntegrityError, match=r"a.zip: not a valid zip archive.*DOCTYPE"):
+        d.fetch(_remote_zip(url), progress=False, cache=cache)
+    assert not (cache / "a.zip").exists() and not (cache / "a.zip.sha256.json").exists()
+    (served / "a.zip").write_bytes(_zip_bytes())  # the real archive is then accepted
+    path = d.fetch(_remote_zip(url), progress=False, cache=cache)
+    record = json.loads((cache / "a.zip.sha256.json").read_text())
+    assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_error_page_trusted_by_an_old_record_names_the_record(server, tmp_path):
+    served, url, _ = server
+    cache = tmp_path / "c"
+    cache.mkdir()
+    page = b"<html>error</html>"
+    (cache / "a.zip").write_bytes(page)
+    record = {"sha256": hashlib.sha256(page).hexdigest()}
+    (cache / "a.zip.sha256.json").write_text(json.dumps(record))
+    with pytest.raises(d.DataIntegrityError, match=r"not a valid zip.*a.zip.sha256.json.*delete"):
+        d.fetch(_remote_zip(url), progress=False, cache=cache)
+    (cache / "a.zip").unlink()  # the real archive is then refused, naming the record
+    (served / "a.zip").write_bytes(_zip_bytes())
+    with pytest.raises(d.DataIntegrityError, match=r"recorded on first use in .*sha256.json"):
+        d.fetch(_remote_zip(url), progress=False, cache=cache)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"size": 3}', '{"sha256": "abc"}', ""])
+def test_corrupted_hash_record_names_itself(server, tmp_path, content):
+    served, url, _ = server
+    (served / "blob.bin").write_bytes(b"x")
+    cache = tmp_path / "c"
+    cache.mkdir()
+    (cache / "blob.bin.sha256.json").write_text(content)
+    with pytest.raises(d.DataIntegrityError, match=r"blob.bin.sha256.json: .*delete .*sha256"):
+        d.fetch(_remote(url), progress=False, cache=cache)

@@ -297,3 +297,45 @@ def test_unknown_csv_header_is_refused(tmp_path, header):
 def test_bad_csv_triplets_name_the_file_and_line(tmp_path, text, match):
     with pytest.raises(data.DataValidationError, match=rf"trainset.csv: {match}"):
         sources._read_triplet_file(_csv(tmp_path, text))
+
+
+# --------------------------------------------------------- archives (issue 12, 6-7)
+
+
+def test_corrupted_zip_names_the_archive(tmp_path):
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(b"<html>error</html>")
+    with pytest.raises(ValueError, match=r"a.zip: not a readable zip archive"):
+        sources.extract_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_crc_error_leaves_no_partial_folder(tmp_path):
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("first.txt", b"fine")
+        zf.writestr("second.txt", b"PAYLOAD-PAYLOAD")
+    raw = archive.read_bytes()
+    archive.write_bytes(raw.replace(b"PAYLOAD-PAYLOAD", b"PAYLOAD-CORRUPT"))
+    with pytest.raises(ValueError, match=r"a.zip: could not extract member 'second.txt'"):
+        sources.extract_archive(archive, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip"]
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="needs the zip command")
+def test_wrong_password_passing_the_check_byte_is_named(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f.txt").write_text("secret " * 1000)
+    command = ["zip", "-q", "-P", "pw", str(tmp_path / "e.zip"), "f.txt"]
+    subprocess.run(command, cwd=tmp_path / "src", check=True)
+    with zipfile.ZipFile(tmp_path / "e.zip") as zf:  # a wrong password ZipCrypto lets in
+        for i in range(5000):
+            try:
+                zf.open("f.txt", pwd=f"wrong{i}".encode()).close()
+                break
+            except RuntimeError:
+                continue
+    with pytest.raises(ValueError, match=r"e.zip: could not extract member 'f.txt' \(wrong pass"):
+        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password=f"wrong{i}")
+    assert not (tmp_path / "o").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]
