@@ -36,7 +36,6 @@ from dnnalign_utils.provenance import (
     provenance_record,
     read_provenance,
     save_npy,
-    write_provenance,
 )
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -222,14 +221,13 @@ def save_features(
             )
         folder = out_dir / module
         atomic_write_text(folder / "file_names.txt", "\n".join(names) + "\n")
-        path = save_npy(folder / "features.npy", np.ascontiguousarray(array))
         record = provenance_record(
             produced_by,
             parameters={**dict(parameters or {}), "module_name": module},
             inputs={"file_names.txt": folder / "file_names.txt"},
         )
         record["shape"] = list(array.shape)
-        write_provenance(path, record)
+        path = save_npy(folder / "features.npy", np.ascontiguousarray(array), record)
         written[module] = path
     return written
 

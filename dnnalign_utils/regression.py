@@ -36,11 +36,12 @@ from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from dnnalign_utils import paths
 from dnnalign_utils.provenance import (
     array_sha256,
-    atomic_path,
     provenance_record,
-    write_provenance,
+    verify_provenance,
+    write_artefact,
 )
 
 # The grid of the reference code (`linear_model.py`): the paper's VGG-16 run chose its
@@ -213,9 +214,11 @@ class FittedRidge:
         sidecar with the model's shape and penalties.
         """
         path = Path(path)
-        with atomic_path(path) as tmp:
+
+        def _write(tmp: Path) -> None:
             with open(tmp, "wb") as handle:  # a handle: np.savez would append ".npz"
                 np.savez(handle, **{name: getattr(self, name) for name in _NPZ_KEYS})
+
         params = {
             "n_features": self.n_features,
             "n_targets": self.n_targets,
@@ -224,13 +227,15 @@ class FittedRidge:
         }
         params.update(dict(parameters or {}))
         record = provenance_record(produced_by, params, inputs, input_hashes)
-        write_provenance(path, record)
-        return path
+        return write_artefact(path, _write, record)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FittedRidge:
         """Read a model written by `save`; ValueError naming the file if it is malformed."""
         path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: model file not found{paths.artefact_hint(path)}")
+        verify_provenance(path)
         with np.load(path, allow_pickle=False) as data:
             missing = [name for name in _NPZ_KEYS if name not in data.files]
             if missing:

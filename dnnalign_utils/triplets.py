@@ -65,7 +65,6 @@ from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
     save_npy,
-    write_provenance,
 )
 
 __all__ = [
@@ -1077,13 +1076,12 @@ def write_triplet_split(
     for name, rows in (("train_90.npy", train), ("test_10.npy", test)):
         rows = validate_triplets(rows, name=name)
         path = directory / name
-        save_npy(path, rows)
         record = provenance_record(
             produced_by,
             parameters={**parameters, "split": name, "n_triplets": int(rows.shape[0])},
             input_hashes={**(input_hashes or {}), "triplets_array": array_sha256(rows)},
         )
-        write_provenance(path, record)
+        save_npy(path, rows, record)
         written[name] = path
     return written
 
