@@ -25,6 +25,7 @@ Public API
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -505,6 +506,19 @@ def _nested_cv_ridge_body(
     final_model = None
     if refit:
         final_model = fit_ridge_cv(X, Y, grid, n_splits=n_inner, seed=inner_seed, shuffle=shuffle)
+    r2_pooled = r2_per_target(Y, predictions)
+    # R² is undefined for a constant target (0/0): scikit-learn's convention would report
+    # a perfect 1.0 for a constant prediction. Report NaN and say so.
+    constant = np.flatnonzero((Y == Y[0]).all(axis=0))
+    if constant.size:
+        warnings.warn(
+            f"Y: target column(s) {constant.tolist()} are constant; their R² is undefined "
+            "and reported as NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        r2_folds[:, constant] = np.nan
+        r2_pooled[constant] = np.nan
     parameters = {
         "n_outer": n_outer,
         "n_inner": n_inner,
@@ -517,7 +531,7 @@ def _nested_cv_ridge_body(
     return NestedCVResult(
         r2_folds=r2_folds,
         r2=r2_folds.mean(axis=0),
-        r2_pooled=r2_per_target(Y, predictions),
+        r2_pooled=r2_pooled,
         predictions=predictions,
         test_fold=test_fold,
         alphas=grid[alpha_index],

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from dnnalign_utils.checks import check_int
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
@@ -875,6 +876,7 @@ def choice_agreement(
         raise ValueError(f"confidence: expected a value in (0, 1), got {confidence}")
     if unit not in ("triplet", "response"):
         raise ValueError(f"unit: expected 'triplet' or 'response', got {unit!r}")
+    n_bootstrap = check_int("n_bootstrap", n_bootstrap, minimum=0)  # 0: no interval (NaN)
     matched = _match_model(human, model)
     codes = pd.factorize(triplet_keys(human))[0]
     n_trip = int(codes.max()) + 1
