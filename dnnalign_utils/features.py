@@ -30,6 +30,7 @@ from torch import nn
 from torchvision import transforms
 from tqdm.auto import tqdm
 
+from dnnalign_utils import paths
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_write_text,
@@ -239,7 +240,7 @@ def load_features(out_dir: str | os.PathLike, module: str) -> tuple[np.ndarray, 
     names_path = folder / "file_names.txt"
     for p in (path, names_path):
         if not p.exists():
-            raise FileNotFoundError(f"{p}: not found")
+            raise FileNotFoundError(f"{p}: not found{paths.artefact_hint(p)}")
     array = np.load(path)
     names = names_path.read_text(encoding="utf-8").splitlines()
     if array.shape[0] != len(names):
