@@ -6,6 +6,7 @@ Each check raises `ValueError` naming the argument, what was expected and what w
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -41,7 +42,7 @@ def check_real(name: str, value: Any) -> float:
 
 _TYPE_CHECKS = {
     "int": is_integer,
-    "float": is_real,  # an int is a valid float
+    "float": lambda v: is_real(v) and math.isfinite(v),  # an int is a valid float
     "str": lambda v: isinstance(v, str),
     "bool": lambda v: isinstance(v, bool),
     "None": lambda v: v is None,
@@ -52,7 +53,8 @@ def check_field_types(obj: Any) -> None:
     """Check every field of a dataclass instance against its annotation.
 
     Annotations made of ``int``, ``float``, ``str``, ``bool`` and ``None`` joined by
-    ``|`` are checked (``int`` accepted for ``float``); other annotations are skipped.
+    ``|`` are checked (``int`` accepted for ``float``; a ``float`` must be finite); other
+    annotations are skipped.
     """
     import dataclasses
 
@@ -62,7 +64,8 @@ def check_field_types(obj: Any) -> None:
             continue
         value = getattr(obj, field.name)
         if not any(_TYPE_CHECKS[n](value) for n in names):
+            wanted = " or ".join("finite float" if n == "float" else n for n in names)
             raise ValueError(
-                f"{type(obj).__name__}.{field.name}: expected {' or '.join(names)}, "
+                f"{type(obj).__name__}.{field.name}: expected {wanted}, "
                 f"got {value!r} ({type(value).__name__})"
             )

@@ -585,11 +585,11 @@ _INT_RE = re.compile(r"[+-]?\d+")
 
 
 def read_text(path: Path) -> str:
-    """A text file's content, decoded as UTF-8; a byte that is not UTF-8 raises
-    `DataValidationError` naming the file and the line."""
+    """A text file's content, decoded as UTF-8 (a leading byte-order mark is dropped); a
+    byte that is not UTF-8 raises `DataValidationError` naming the file and the line."""
     raw = path.read_bytes()
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw.count(b"\n", 0, err.start) + 1
         raise DataValidationError(

@@ -61,7 +61,7 @@ from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
 from dnnalign_utils import paths
-from dnnalign_utils.checks import check_field_types
+from dnnalign_utils.checks import check_field_types, check_int
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_path,
@@ -1029,6 +1029,9 @@ def _fit(
     progress: bool,
     num_threads: int | None,
 ) -> FitResult:
+    check_int("n_objects", n_objects, minimum=1)
+    check_int("eval_every", eval_every, minimum=1)
+    check_int("checkpoint_every", checkpoint_every, minimum=1)
     with _Threads(num_threads):
         return _fit_impl(
             method, train, n_objects, cfg, seed=seed, val=val, eval_every=eval_every,
@@ -1220,8 +1223,8 @@ def _run_identity(
     identity = {
         "method": method,
         "config": dataclasses.asdict(cfg),
-        "seed": int(seed),
-        "n_objects": int(n_objects),
+        "seed": check_int("seed", seed),
+        "n_objects": check_int("n_objects", n_objects, minimum=1),
         "train_sha256": array_sha256(train_np),
     }
     if val_np is not None:

@@ -105,7 +105,9 @@ def extract_archive(
     """
     archive, dest = Path(archive), Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise ValueError(f"{archive}: cannot extract into {dest}: it exists and is not empty")
+        raise ValueError(
+            f"{archive}: cannot extract into {dest}: it exists and is not an empty folder"
+        )
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, EOFError) as err:
@@ -213,7 +215,8 @@ def _read_triplet_file(path: Path) -> np.ndarray:
     except pd.errors.ParserError as err:
         raise data.DataValidationError(f"{path}: not a readable CSV file ({err})") from err
     first = frame.iloc[0].fillna("").str.strip()
-    if first.str.fullmatch(r"[+-]?\d+").all():  # no header: the first line is a triplet
+    numbers = first[first != ""].str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+    if numbers.size and numbers.all():  # no header: the first line is a (bad?) triplet
         body, first_line, names = frame, 1, None
         if frame.shape[1] != 3:
             raise data.DataValidationError(

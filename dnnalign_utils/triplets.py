@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from dnnalign_utils.checks import check_int
+from dnnalign_utils.checks import check_int, check_real
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
@@ -872,7 +872,7 @@ def choice_agreement(
     model = validate_triplets(model_choices, name="model_choices")
     if human.shape[0] == 0:
         raise ValueError("human_triplets: empty")
-    if not 0 < confidence < 1:
+    if not 0 < check_real("confidence", confidence) < 1:
         raise ValueError(f"confidence: expected a value in (0, 1), got {confidence}")
     if unit not in ("triplet", "response"):
         raise ValueError(f"unit: expected 'triplet' or 'response', got {unit!r}")

@@ -659,10 +659,10 @@ def test_leftover_checkpoint_temporary_is_removed(tmp_path):
     [
         (VICEConfig, {"max_epochs": "10"}, r"VICEConfig.max_epochs: expected int, got '10'"),
         (VICEConfig, {"n_dims": 2.5}, r"VICEConfig.n_dims: expected int, got 2.5"),
-        (VICEConfig, {"lr": "0.1"}, r"VICEConfig.lr: expected float"),
+        (VICEConfig, {"lr": "0.1"}, r"VICEConfig.lr: expected finite float"),
         (VICEConfig, {"patience": 2.0}, r"VICEConfig.patience: expected int or None"),
         (VICEConfig, {"batch_size": True}, r"VICEConfig.batch_size: expected int"),
-        (SPoSEConfig, {"l1": None}, r"SPoSEConfig.l1: expected float"),
+        (SPoSEConfig, {"l1": None}, r"SPoSEConfig.l1: expected finite float"),
         (SPoSEConfig, {"select": 1}, r"SPoSEConfig.select: expected str"),
     ],
 )
@@ -715,3 +715,34 @@ def test_load_embedding_checks_the_record(tmp_path):
     record.write_text(saved)
     with pytest.raises(ValueError, match=r"e.npz: SHA-256 .* provenance record"):
         load_embedding(path)
+
+
+@pytest.mark.parametrize(
+    ("config", "kwargs", "match"),
+    [
+        (VICEConfig, {"lr": float("nan")}, r"VICEConfig.lr: expected finite float, got nan"),
+        (VICEConfig, {"beta": float("inf")}, r"VICEConfig.beta: expected finite float"),
+        (SPoSEConfig, {"l1": float("nan")}, r"SPoSEConfig.l1: expected finite float"),
+    ],
+)
+def test_config_refuses_non_finite_numbers(config, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        config(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seed": 1.5}, r"seed: expected an integer, got 1.5"),
+        ({"seed": "1"}, r"seed: expected an integer, got '1'"),
+        ({"eval_every": "1"}, r"eval_every: expected an integer"),
+        ({"checkpoint_every": 0}, r"checkpoint_every: expected a positive integer"),
+        ({"n_objects": "30"}, r"n_objects: expected an integer, got '30'"),
+    ],
+)
+def test_fit_arguments_are_checked(kwargs, match):
+    train, _, _ = _small_run()
+    kwargs = {"n_objects": 30, **kwargs}
+    cfg = SPoSEConfig(n_dims=3, max_epochs=1)
+    with pytest.raises(ValueError, match=match):
+        fit_spose(train, kwargs.pop("n_objects"), cfg, progress=False, **kwargs)

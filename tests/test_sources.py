@@ -339,3 +339,25 @@ def test_wrong_password_passing_the_check_byte_is_named(tmp_path):
         sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password=f"wrong{i}")
     assert not (tmp_path / "o").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("0,1,2,\n3,4,5,\n", r"line 1: expected 3 integer columns .* found 4 columns"),
+        ("0,1,2.0\n", r"line 1: column 3 is '2.0'; expected an integer"),
+        ("img1;img2;ooo\n0;1;2\n", r"line 1: unknown header \['img1;img2;ooo'\]"),
+    ],
+)
+def test_more_bad_csv_files_get_precise_messages(tmp_path, text, match):
+    with pytest.raises(data.DataValidationError, match=rf"trainset.csv: {match}"):
+        sources._read_triplet_file(_csv(tmp_path, text))
+
+
+def test_csv_and_txt_with_a_byte_order_mark_are_read(tmp_path):
+    got = sources._read_triplet_file(_csv(tmp_path, "\ufeffimg1,img2,ooo\n0,1,2\n"))
+    np.testing.assert_array_equal(got, [[0, 1, 2]])
+    (tmp_path / "t.txt").write_bytes("\ufeff0 1 2\r\n3 4 5\r\n".encode())
+    np.testing.assert_array_equal(
+        data.load_triplets(tmp_path / "t.txt", "txt"), [[0, 1, 2], [3, 4, 5]]
+    )
