@@ -361,3 +361,19 @@ def test_csv_and_txt_with_a_byte_order_mark_are_read(tmp_path):
     np.testing.assert_array_equal(
         data.load_triplets(tmp_path / "t.txt", "txt"), [[0, 1, 2], [3, 4, 5]]
     )
+
+
+def test_interrupted_extraction_in_the_cache_is_redone(tmp_path, monkeypatch):
+    archive = tmp_path / "triplets.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("release/trainset.txt", "0 1 2\n")
+        zf.writestr("release/validationset.txt", "3 4 5\n")
+    monkeypatch.delenv(sources.ENV_TRIPLETS, raising=False)
+    monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "fetch", lambda name: archive)
+    partial = tmp_path / "cache" / "osf" / "triplets_full_extracted"
+    (partial / "release").mkdir(parents=True)  # an old, killed extraction: no marker
+    (partial / "release" / "trainset.txt").write_text("0 1")
+    folder = sources.things_triplets_dir()
+    assert folder == partial and (folder / ".extracted").exists()
+    np.testing.assert_array_equal(sources.read_things_triplets(folder)["train"], [[0, 1, 2]])
