@@ -31,6 +31,7 @@ from torchvision import transforms
 from tqdm.auto import tqdm
 
 from dnnalign_utils import paths
+from dnnalign_utils.data import load_npy
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_write_text,
@@ -241,7 +242,7 @@ def load_features(out_dir: str | os.PathLike, module: str) -> tuple[np.ndarray, 
     for p in (path, names_path):
         if not p.exists():
             raise FileNotFoundError(f"{p}: not found{paths.artefact_hint(p)}")
-    array = np.load(path)
+    array = load_npy(path)
     names = names_path.read_text(encoding="utf-8").splitlines()
     if array.shape[0] != len(names):
         raise ValueError(f"{path}: {array.shape[0]} rows but {len(names)} names in {names_path}")

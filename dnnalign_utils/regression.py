@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,14 +238,17 @@ class FittedRidge:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: model file not found{paths.artefact_hint(path)}")
         verify_provenance(path)
-        with np.load(path, allow_pickle=False) as data:
-            missing = [name for name in _NPZ_KEYS if name not in data.files]
-            if missing:
-                raise ValueError(
-                    f"{path}: not a FittedRidge file; missing arrays {missing} "
-                    f"(expected {list(_NPZ_KEYS)})"
-                )
-            arrays = {name: data[name] for name in _NPZ_KEYS}
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in _NPZ_KEYS if name in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as exc:
+            raise ValueError(f"{path}: cannot be read as a FittedRidge .npz ({exc})") from exc
+        missing = [name for name in _NPZ_KEYS if name not in arrays]
+        if missing:
+            raise ValueError(
+                f"{path}: not a FittedRidge file; missing arrays {missing} "
+                f"(expected {list(_NPZ_KEYS)})"
+            )
         try:
             return cls(**arrays)
         except ValueError as exc:

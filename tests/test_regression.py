@@ -240,3 +240,11 @@ def test_constant_target_column_has_undefined_r2(recwarn):
     assert np.isnan(result.r2[1]) and np.isnan(result.r2_pooled[1])
     assert np.isnan(result.r2_folds[:, 1]).all()
     assert np.isfinite(result.r2[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04truncated"])
+def test_unreadable_model_file_names_the_file(tmp_path, content):
+    path = tmp_path / "m.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"m.npz: cannot be read as a FittedRidge .npz"):
+        reg.FittedRidge.load(path)
