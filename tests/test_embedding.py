@@ -746,3 +746,19 @@ def test_fit_arguments_are_checked(kwargs, match):
     cfg = SPoSEConfig(n_dims=3, max_epochs=1)
     with pytest.raises(ValueError, match=match):
         fit_spose(train, kwargs.pop("n_objects"), cfg, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04junk", b"\x93NUMPY"])
+def test_unreadable_embedding_file_names_the_file(tmp_path, content):
+    path = tmp_path / "e.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"e.npz: cannot be read as an embedding .npz"):
+        load_embedding(path)
+
+
+@pytest.mark.parametrize(("record", "match"), [("{bad", "unreadable"), ("[]", "JSON object")])
+def test_corrupted_provenance_record_names_itself(tmp_path, record, match):
+    path = _write_embedding(tmp_path / "e.npz", seed=1)
+    (tmp_path / "e.npz.provenance.json").write_text(record)
+    with pytest.raises(ValueError, match=rf"e.npz.provenance.json: .*{match}"):
+        load_embedding(path)
