@@ -1064,7 +1064,7 @@ def _fit_impl(
             "(e.g. 10 % of the training triplets, never the test sets)"
         )
     n_train = train_np.shape[0]
-    identity = _run_identity(method, cfg, seed, n_objects, train_np, val_np)
+    identity = _run_identity(method, cfg, seed, n_objects, train_np)
     g = torch.Generator().manual_seed(int(seed))
     model = _VICEModel(cfg, n_objects, g) if method == "vice" else _SPoSEModel(cfg, n_objects, g)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
@@ -1080,6 +1080,7 @@ def _fit_impl(
     # best validation NLL so far: its epoch, value, parameters, evaluations since then
     best: dict[str, Any] = {"epoch": None, "val_nll": math.inf, "params": None, "stale": 0}
 
+    identity = _with_validation(identity, val_np)  # the validation set is part of the run
     ckpt = None if checkpoint_path is None else Path(checkpoint_path)
     if ckpt is not None:
         for leftover in leftover_temporaries(ckpt):  # from a run killed while saving
@@ -1217,9 +1218,8 @@ def _run_identity(
     train_np: np.ndarray,
     val_np: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """What makes two runs the same run (a checkpoint is resumed only on equality). The
-    validation triplets belong to it (their NLLs select epochs and stop runs); runs
-    without them keep the identity they always had."""
+    """What makes two runs the same run (a checkpoint is resumed only on equality),
+    including the validation triplets (see `_with_validation`)."""
     identity = {
         "method": method,
         "config": dataclasses.asdict(cfg),
@@ -1227,9 +1227,16 @@ def _run_identity(
         "n_objects": check_int("n_objects", n_objects, minimum=1),
         "train_sha256": array_sha256(train_np),
     }
-    if val_np is not None:
-        identity["val_sha256"] = array_sha256(val_np)
-    return identity
+    return _with_validation(identity, val_np)
+
+
+def _with_validation(identity: dict[str, Any], val_np: np.ndarray | None) -> dict[str, Any]:
+    """`identity` plus the hash of the validation triplets: their NLLs select epochs and
+    stop runs, so a resume with another validation set is another run. Runs without them
+    keep the identity they always had."""
+    if val_np is None:
+        return identity
+    return {**identity, "val_sha256": array_sha256(val_np)}
 
 
 def _identity_differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
