@@ -36,8 +36,12 @@ from pathlib import Path
 
 import yaml
 
-from dnnalign_utils.paths import REPO_ROOT
-from dnnalign_utils.profiles import PROFILE_NAMES, notebook_parameters
+from dnnalign_utils.paths import REPO_ROOT, check_artefacts_root
+from dnnalign_utils.profiles import (
+    PROFILE_NAMES,
+    notebook_parameters,
+    parameter_type_problems,
+)
 
 NOTEBOOK_DIR = "notebooks"
 # Where `_config.yml` points `html_static_path` (vendored reader-side assets).
@@ -202,6 +206,14 @@ def _describe_failure(stem: str, source: Path, input_nb, failed_copy: Path, erro
     )
 
 
+def _check_parameters(source: Path, parameters: dict[str, object]) -> None:
+    """Refuse, before executing, parameters the notebook does not declare or whose type
+    differs from the declared default's (a string for an int would fail deep inside)."""
+    problems = parameter_type_problems(source, parameters)
+    if problems:
+        raise BookBuildError("wrong notebook parameters:\n  " + "\n  ".join(problems))
+
+
 def execute_notebook(
     stem: str, profile: str, executed_dir: Path, root: Path = REPO_ROOT
 ) -> tuple[Path, float]:
@@ -218,6 +230,7 @@ def execute_notebook(
     if not source.is_file():
         raise BookBuildError(f"{source}: notebook listed in _toc.yml has no jupytext source")
     parameters = notebook_parameters(profile, stem)
+    _check_parameters(source, parameters)
     nb = _notebook_for_execution(source)
 
     out_dir = Path(executed_dir) / NOTEBOOK_DIR
@@ -344,6 +357,15 @@ def build_book(
     executed_dir = output_dir / "_build" / "executed" / profile
     result = BuildResult(profile=profile, executed_dir=executed_dir, html_dir=None)
     if execute:
+        # every check that needs no kernel runs before the first notebook does
+        try:
+            check_artefacts_root()
+        except ValueError as error:
+            raise BookBuildError(f"artefact folder: {error}") from None
+        for stem in selected:
+            source = root / NOTEBOOK_DIR / f"{stem}.py"
+            if source.is_file():
+                _check_parameters(source, notebook_parameters(profile, stem))
         total_start = time.perf_counter()
         for stem in selected:
             print(f"[{profile}] executing {NOTEBOOK_DIR}/{stem} ...", flush=True)

@@ -26,6 +26,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
+from dnnalign_utils.checks import check_int
 from dnnalign_utils.embedding import (
     _as_weights,
     _corr_columns,
@@ -311,6 +312,7 @@ def cumulative_rsa(
     target = np.asarray(human_rsm, dtype=np.float64)
     if target.ndim != 2 or target.shape[0] != target.shape[1]:
         raise ValueError(f"human_rsm: expected a square matrix, got {target.shape}")
+    n_bootstrap = check_int("n_bootstrap", n_bootstrap, minimum=0)  # 0: no interval (NaN)
     counts = [int(i) for i in n_dims]
     if not counts or min(counts) < 1 or max(counts) > dnn.shape[1]:
         raise ValueError(f"n_dims: expected values in [1, {dnn.shape[1]}], got {counts}")

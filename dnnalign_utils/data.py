@@ -95,9 +95,11 @@ DATA_FILES: dict[str, str] = {
     ),
 }
 
-# (resolved path, mtime_ns, size) -> sha256: each file is hashed at most once per process
-# unless it changes on disk.
-_HASH_CACHE: dict[tuple[str, int, int], str] = {}
+# (resolved path, inode, mtime_ns, ctime_ns, size) -> sha256: each file is hashed at most
+# once per process unless it changes on disk. The inode and ctime catch what mtime and size
+# miss: a same-size edit that restores the mtime (`cp -p`, tar) changes the ctime, and a
+# file replaced by another (a restored copy) gets a new inode or ctime.
+_HASH_CACHE: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def things_dir() -> Path:
@@ -106,10 +108,11 @@ def things_dir() -> Path:
 
 
 def cached_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, memoised on (path, mtime, size) so each file is read once."""
+    """SHA-256 of a file, memoised on (path, inode, mtime, ctime, size): each file is read
+    once per process unless any of them changes."""
     path = Path(path).resolve()
     stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
     if key not in _HASH_CACHE:
         _HASH_CACHE[key] = file_sha256(path)
     return _HASH_CACHE[key]
@@ -455,14 +458,29 @@ def load_embedding(
     Checks: 2-D, `n_objects` rows (None: any), `n_dims` columns (None: any), all finite,
     and (if `nonnegative`) no negative entry. Errors name the file and first bad row.
     """
+    array = load_npy(path)
+    return validate_embedding(array, n_objects, n_dims, nonnegative, source=str(path))
+
+
+def load_npy(path: str | os.PathLike) -> np.ndarray:
+    """One array from a `.npy` file (no pickles). A missing file raises FileNotFoundError
+    (naming the chapter that writes it, for an artefact); an empty, truncated or foreign
+    file raises `DataValidationError` naming it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
+        raise FileNotFoundError(f"{path}: file not found{paths.artefact_hint(path)}")
     try:
         array = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        raise DataValidationError(f"{path}: not a numeric .npy array ({err})") from err
-    return validate_embedding(array, n_objects, n_dims, nonnegative, source=str(path))
+    except (ValueError, EOFError, OSError) as err:
+        size = path.stat().st_size
+        what = "an empty file (0 bytes)" if size == 0 else f"{type(err).__name__}: {err}"
+        raise DataValidationError(
+            f"{path}: not a readable .npy array ({what}); expected a file written by numpy.save"
+        ) from err
+    if not isinstance(array, np.ndarray):  # an .npz archive
+        array.close()
+        raise DataValidationError(f"{path}: a .npz archive; expected a single-array .npy file")
+    return array
 
 
 def validate_embedding(
@@ -566,6 +584,57 @@ _N_COLUMNS = {"txt": 3, "txt_subject": 4, "noise_ceiling": 5}
 _INT_RE = re.compile(r"[+-]?\d+")
 
 
+def read_text(path: Path) -> str:
+    """A text file's content, decoded as UTF-8 (a leading byte-order mark is dropped); a
+    byte that is not UTF-8 raises `DataValidationError` naming the file and the line."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise DataValidationError(
+            f"{path}: line {line}: byte {raw[err.start]:#04x} is not UTF-8; "
+            "expected a UTF-8 (or ASCII) text file"
+        ) from None
+
+
+_INT64_DIGITS = len(str(np.iinfo(np.int64).max))
+
+
+def int_tokens_to_array(
+    tokens: pd.Series,
+    source: str | os.PathLike,
+    n_cols: int,
+    first_line: int = 1,
+    columns: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Integer tokens (row-major, `n_cols` per line, line `first_line` first) -> int64
+    (n, n_cols). A token that is not an integer or lies beyond int64 raises
+    `DataValidationError` naming the line and the column (1-based, or its name from
+    `columns`)."""
+    tokens = tokens.fillna("").astype(str).str.strip()
+    is_int = tokens.str.fullmatch(_INT_RE.pattern).to_numpy(dtype=bool).copy()
+    # only tokens with as many digits as int64's largest value can overflow: check those
+    digits = tokens.str.lstrip("+-").str.lstrip("0").str.len().to_numpy()
+    for flat in np.flatnonzero(is_int & (digits >= _INT64_DIGITS)):
+        value = int(tokens.iat[flat])
+        if not np.iinfo(np.int64).min <= value <= np.iinfo(np.int64).max:
+            is_int[flat] = False
+    if not is_int.all():
+        flat = int(np.flatnonzero(~is_int)[0])
+        row, col = divmod(flat, n_cols)
+        found = tokens.iat[flat]
+        if not found:
+            what = "is empty; expected an integer"
+        elif _INT_RE.fullmatch(found):
+            what = f"is {found}, beyond the 64-bit integer range; expected an object index"
+        else:
+            what = f"is {found!r}; expected an integer"
+        name = f"column {col + 1}" if columns is None else f"column {columns[col]!r}"
+        raise DataValidationError(f"{source}: line {row + first_line}: {name} {what}")
+    return tokens.to_numpy(dtype=str).astype(np.int64).reshape(-1, n_cols)
+
+
 def _read_int_table(path: Path, n_cols: int) -> np.ndarray:
     """Whitespace-separated integer table -> int64 (n, n_cols), rows = file lines.
 
@@ -573,8 +642,8 @@ def _read_int_table(path: Path, n_cols: int) -> np.ndarray:
     offending line for the message.
     """
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
-    text = path.read_text(encoding="utf-8")
+        raise FileNotFoundError(f"{path}: file not found{paths.artefact_hint(path)}")
+    text = read_text(path)
     lines = text.splitlines()
     if not lines or not text.strip():
         raise DataValidationError(
@@ -586,7 +655,7 @@ def _read_int_table(path: Path, n_cols: int) -> np.ndarray:
         )
         if array.shape == (len(lines), n_cols):
             return array
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     return _diagnose_int_table(path, lines, n_cols)
 
@@ -602,18 +671,13 @@ def _diagnose_int_table(path: Path, lines: list[str], n_cols: int) -> np.ndarray
             f"found {counts[row]}: {lines[row]!r}"
         )
     tokens = pd.Series(" ".join(lines).split(), dtype=object)
-    is_int = tokens.str.fullmatch(_INT_RE.pattern).to_numpy(dtype=bool)
-    if not is_int.all():
-        flat = int(np.flatnonzero(~is_int)[0])
-        row, col = divmod(flat, n_cols)
-        raise DataValidationError(
-            f"{path}: line {row + 1}: column {col + 1} is {tokens.iat[flat]!r}; "
-            "expected an integer"
-        )
-    try:
-        return tokens.to_numpy(dtype=str).astype(np.int64).reshape(len(lines), n_cols)
-    except (ValueError, OverflowError) as err:  # e.g. a value beyond int64
-        raise DataValidationError(f"{path}: expected 64-bit integers ({err})") from err
+    return int_tokens_to_array(tokens, path, n_cols)
+
+
+_BASE_NOTE = (
+    "; triplet files are read as 0-based: convert a 1-based file first (the loader cannot "
+    "tell the base of a file that never uses index 0 or n_objects)"
+)
 
 
 def validate_triplets(
@@ -651,18 +715,23 @@ def validate_triplets(
             f"{source}: {row_label} {first_row}: expected integer object indices, "
             f"found dtype {array.dtype}"
         )
-    array = array.astype(np.int64)
+    # the range is checked before the cast to int64, which would wrap 1e30 or a uint64
+    # above int64 into a wrong value
     upper = np.iinfo(np.int64).max if n_objects is None else n_objects
     out_of_range = ((array < 0) | (array >= upper)).any(axis=1)
     if out_of_range.any():
         row = int(np.flatnonzero(out_of_range)[0])
         expected = (
-            "non-negative" if n_objects is None else f"0-based indices in [0, {n_objects - 1}]"
+            "non-negative indices below 2**63"
+            if n_objects is None
+            else f"0-based indices in [0, {n_objects - 1}]"
         )
         raise DataValidationError(
             f"{source}: {row_label} {row + first_row}: index out of range: expected "
             f"{expected} (n_objects={n_objects}), found {array[row].tolist()}"
+            f"{_BASE_NOTE if n_objects is not None else ''}"
         )
+    array = array.astype(np.int64)
     repeated = (
         (array[:, 0] == array[:, 1]) | (array[:, 0] == array[:, 2]) | (array[:, 1] == array[:, 2])
     )
@@ -694,7 +763,12 @@ def load_triplets(
 ) -> np.ndarray | SubjectTriplets:
     """Read triplets in any format of `TRIPLET_FORMATS`; return int64 (n, 3), 0-based,
     last column the odd one out (or `SubjectTriplets` with `return_subjects=True`, only
-    for "txt_subject" and "noise_ceiling")."""
+    for "txt_subject" and "noise_ceiling").
+
+    "txt", "txt_subject" and "npy" files are read as 0-based: a 1-based file that never
+    uses index `n_objects` cannot be told apart from a 0-based one and must be converted
+    (subtract 1) before loading; an index equal to `n_objects` is refused with that hint.
+    """
     path = Path(path)
     if fmt not in TRIPLET_FORMATS:
         raise ValueError(f"fmt={fmt!r}; expected one of {sorted(TRIPLET_FORMATS)}")
@@ -703,12 +777,7 @@ def load_triplets(
             f"fmt={fmt!r} carries no subject IDs; return_subjects needs one that does"
         )
     if fmt == "npy":
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: file not found")
-        try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as err:
-            raise DataValidationError(f"{path}: row 1: not a numeric .npy array ({err})") from err
+        array = load_npy(path)
         return validate_triplets(array, n_objects, source=str(path), row_label="row")
     raw = _read_int_table(path, _N_COLUMNS[fmt])
     if fmt == "noise_ceiling":
@@ -816,7 +885,8 @@ class RemoteFile:
 
     `sha256=None` means no trusted hash is known offline: the first download's hash is
     recorded in the cache (`<filename>.sha256.json`) and every later use is verified
-    against that record (trust on first use).
+    against that record (trust on first use). A `.zip` download is recorded only after
+    it opened as a zip archive (`check_archive`).
     """
 
     name: str
@@ -853,6 +923,44 @@ def _hash_record_path(target: Path) -> Path:
     return target.with_name(target.name + ".sha256.json")
 
 
+def _read_hash_record(record_path: Path, target: Path) -> str:
+    """The SHA-256 in a `.sha256.json` record; a corrupted record names itself and how to
+    reset it."""
+    reset = f"delete {record_path} and {target} to download and record it again"
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        recorded = record["sha256"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError) as err:
+        raise DataIntegrityError(
+            f"{record_path}: hash record of {target.name} is unreadable "
+            f"({type(err).__name__}: {err}); expected JSON with a 'sha256' entry; {reset}"
+        ) from None
+    if not isinstance(recorded, str) or not re.fullmatch(r"[0-9a-f]{64}", recorded):
+        raise DataIntegrityError(
+            f"{record_path}: 'sha256' is {recorded!r}; expected 64 lowercase hex digits; {reset}"
+        )
+    return recorded
+
+
+def check_archive(path: Path) -> None:
+    """Raise `DataIntegrityError` unless `path` opens as a zip archive with members (an
+    HTML error page served with status 200 does not). Files not named `.zip` pass."""
+    import zipfile
+
+    if path.suffix.lower() != ".zip":
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if not zf.infolist():
+                raise zipfile.BadZipFile("the archive has no members")
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        with open(path, "rb") as handle:
+            start = handle.read(64)
+        raise DataIntegrityError(
+            f"{path}: not a valid zip archive ({err}); the file starts with {start[:32]!r}"
+        ) from None
+
+
 def fetch(
     remote: str | RemoteFile, *, progress: bool = True, cache: str | os.PathLike | None = None
 ) -> Path:
@@ -876,7 +984,7 @@ def fetch(
     expected = remote.sha256.lower() if remote.sha256 else None
     recorded = None
     if record_path.exists():
-        recorded = json.loads(record_path.read_text(encoding="utf-8"))["sha256"]
+        recorded = _read_hash_record(record_path, target)
         if expected is not None and recorded != expected:
             raise DataIntegrityError(
                 f"{target}: recorded SHA-256 {recorded} (in {record_path}) differs from the "
@@ -895,6 +1003,13 @@ def fetch(
                 f"{target}: SHA-256 mismatch: expected {expected}, actual {actual}; "
                 "delete the cached file to download it again"
             )
+        try:  # a record written by an older version may vouch for an error page
+            check_archive(target)
+        except DataIntegrityError as err:
+            raise DataIntegrityError(
+                f"{err}; its hash was recorded in {record_path}: delete {record_path} and "
+                f"{target} to download and record it again"
+            ) from None
         return target
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -908,11 +1023,25 @@ def fetch(
     except ValueError as err:
         if "hash" not in str(err).lower():
             raise
+        origin = (
+            "the registry's hash"
+            if remote.sha256
+            else f"recorded on first use in {record_path}; if that first download was bad, "
+            f"delete {record_path} to record the hash of a new download"
+        )
         raise DataIntegrityError(
             f"{target} (from {remote.url}): SHA-256 of the download does not match: "
-            f"expected {expected} ({err})"
+            f"expected {expected}, {origin} ({err})"
         ) from err
     downloaded = Path(downloaded)
+    try:  # checked before any hash is recorded: a bad first download is never trusted
+        check_archive(downloaded)
+    except DataIntegrityError as err:
+        downloaded.unlink(missing_ok=True)
+        raise DataIntegrityError(
+            f"{err} (downloaded from {remote.url}; deleted, nothing recorded; "
+            "try again later or download it yourself)"
+        ) from None
     if recorded is None:
         record = {
             "name": remote.name,

@@ -49,6 +49,7 @@ import json
 import math
 import os
 import time
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,13 +60,16 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
+from dnnalign_utils import paths
+from dnnalign_utils.checks import check_field_types, check_int
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_path,
-    atomic_write,
+    leftover_temporaries,
     package_versions,
     provenance_record,
-    write_provenance,
+    verify_provenance,
+    write_artefact,
 )
 
 __all__ = [
@@ -467,24 +471,26 @@ def save_embedding(
         with open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
 
-    atomic_write(path, _write)
     record = provenance_record(
         produced_by,
         parameters=embedding.metadata,
         inputs=inputs,
         input_hashes={"weights": array_sha256(embedding.weights)},
     )
-    write_provenance(path, record)
-    return path
+    return write_artefact(path, _write, record)
 
 
 def load_embedding(path: str | os.PathLike) -> Embedding:
-    """Read an embedding written by `save_embedding` (validating its arrays)."""
+    """Read an embedding written by `save_embedding` (validating its arrays and checking
+    them against the provenance record's `artefact_sha256`, when there is a record)."""
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: embedding file not found{paths.artefact_hint(path)}")
+    verify_provenance(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as exc:
         raise ValueError(f"{path}: cannot be read as an embedding .npz ({exc})") from exc
     for key in ("weights", "source_dims", "method", "metadata_json"):
         if key not in data:
@@ -604,6 +610,7 @@ class SPoSEConfig:
 
 
 def _check_common(cfg: Any) -> None:
+    check_field_types(cfg)  # e.g. max_epochs="10" or n_dims=2.5 fail here, not in the fit
     for name in ("n_dims", "batch_size", "max_epochs", "stability_window"):
         if int(getattr(cfg, name)) < 1:
             raise ValueError(f"{name}: expected a positive integer, got {getattr(cfg, name)}")
@@ -1022,6 +1029,9 @@ def _fit(
     progress: bool,
     num_threads: int | None,
 ) -> FitResult:
+    check_int("n_objects", n_objects, minimum=1)
+    check_int("eval_every", eval_every, minimum=1)
+    check_int("checkpoint_every", checkpoint_every, minimum=1)
     with _Threads(num_threads):
         return _fit_impl(
             method, train, n_objects, cfg, seed=seed, val=val, eval_every=eval_every,
@@ -1070,12 +1080,17 @@ def _fit_impl(
     # best validation NLL so far: its epoch, value, parameters, evaluations since then
     best: dict[str, Any] = {"epoch": None, "val_nll": math.inf, "params": None, "stale": 0}
 
+    identity = _with_validation(identity, val_np)  # the validation set is part of the run
     ckpt = None if checkpoint_path is None else Path(checkpoint_path)
+    if ckpt is not None:
+        for leftover in leftover_temporaries(ckpt):  # from a run killed while saving
+            leftover.unlink(missing_ok=True)
     if ckpt is not None and ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
+        state = _load_checkpoint(ckpt)
         if state["identity"] != identity:
             raise ValueError(
-                f"{ckpt}: checkpoint belongs to another run (method/config/seed/data differ); "
+                f"{ckpt}: checkpoint belongs to another run "
+                f"({'; '.join(_identity_differences(state['identity'], identity))}); "
                 "delete it or pass another checkpoint_path"
             )
         with torch.no_grad():
@@ -1196,16 +1211,66 @@ def _fit_impl(
 
 
 def _run_identity(
-    method: str, cfg: Any, seed: int, n_objects: int, train_np: np.ndarray
+    method: str,
+    cfg: Any,
+    seed: int,
+    n_objects: int,
+    train_np: np.ndarray,
+    val_np: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """What makes two runs the same run (a checkpoint is resumed only on equality)."""
-    return {
+    """What makes two runs the same run (a checkpoint is resumed only on equality),
+    including the validation triplets (see `_with_validation`)."""
+    identity = {
         "method": method,
         "config": dataclasses.asdict(cfg),
-        "seed": int(seed),
-        "n_objects": int(n_objects),
+        "seed": check_int("seed", seed),
+        "n_objects": check_int("n_objects", n_objects, minimum=1),
         "train_sha256": array_sha256(train_np),
     }
+    return _with_validation(identity, val_np)
+
+
+def _with_validation(identity: dict[str, Any], val_np: np.ndarray | None) -> dict[str, Any]:
+    """`identity` plus the hash of the validation triplets: their NLLs select epochs and
+    stop runs, so a resume with another validation set is another run. Runs without them
+    keep the identity they always had."""
+    if val_np is None:
+        return identity
+    return {**identity, "val_sha256": array_sha256(val_np)}
+
+
+def _identity_differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """'setting: checkpoint X, this run Y' for every setting of two run identities that
+    differs (config entries as config.<name>)."""
+
+    def flat(identity: Mapping[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in identity.items() if k != "config"}
+        out.update({f"config.{k}": v for k, v in identity.get("config", {}).items()})
+        return out
+
+    old, new = flat(saved), flat(current)
+    missing = "(none)"
+    return [
+        f"{key}: checkpoint {old.get(key, missing)!r}, this run {new.get(key, missing)!r}"
+        for key in sorted(set(old) | set(new))
+        if old.get(key, missing) != new.get(key, missing)
+    ]
+
+
+def _load_checkpoint(ckpt: Path) -> dict[str, Any]:
+    """A checkpoint's state; an empty, truncated or foreign file raises ValueError naming it."""
+    try:
+        state = torch.load(ckpt, weights_only=False)
+    except Exception as err:  # torch raises OSError, EOFError, UnpicklingError, RuntimeError
+        raise ValueError(
+            f"{ckpt}: unreadable checkpoint ({type(err).__name__}: {err}); delete it to start "
+            "the run again"
+        ) from None
+    if not isinstance(state, dict) or "identity" not in state:
+        raise ValueError(
+            f"{ckpt}: not a checkpoint of fit_vice/fit_spose; delete it to start the run again"
+        )
+    return state
 
 
 def checkpoint_file(
@@ -1216,16 +1281,18 @@ def checkpoint_file(
     seed: int,
     n_objects: int,
     prefix: str = "",
+    val: Any = None,
 ) -> Path:
     """A checkpoint path unique to one run: ``<prefix><method>_seed<seed>_<hash>.ckpt``.
 
-    The hash covers the method, config, seed, object count and training triplets, so
-    changing any of them starts a new checkpoint instead of clashing with an old one
-    (which `fit_vice`/`fit_spose` would refuse to resume).
+    The hash covers the method, config, seed, object count, training triplets and (if
+    given) validation triplets, so changing any of them starts a new checkpoint instead
+    of clashing with an old one (which `fit_vice`/`fit_spose` would refuse to resume).
     """
     method = "vice" if isinstance(config, VICEConfig) else "spose"
     train_np = validate_triplets(train, n_objects, "train")
-    identity = _run_identity(method, config, seed, n_objects, train_np)
+    val_np = None if val is None else validate_triplets(val, n_objects, "val")
+    identity = _run_identity(method, config, seed, n_objects, train_np, val_np)
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return Path(directory) / f"{prefix}{method}_seed{seed}_{digest}.ckpt"
 
@@ -1362,7 +1429,7 @@ def learning_curve(
             if checkpoint_dir is not None:
                 checkpoint = checkpoint_file(
                     checkpoint_dir, config, subset, seed=seed, n_objects=n_objects,
-                    prefix=f"curve{share:g}_",
+                    prefix=f"curve{share:g}_", val=val,
                 )  # fmt: skip
             result = fit(
                 subset, n_objects, config, seed=seed, val=val, eval_every=1,

@@ -30,13 +30,14 @@ from torch import nn
 from torchvision import transforms
 from tqdm.auto import tqdm
 
+from dnnalign_utils import paths
+from dnnalign_utils.data import load_npy
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_write_text,
     provenance_record,
     read_provenance,
     save_npy,
-    write_provenance,
 )
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -248,14 +249,13 @@ def save_features(
             )
         folder = out_dir / module
         atomic_write_text(folder / "file_names.txt", "\n".join(names) + "\n")
-        path = save_npy(folder / "features.npy", np.ascontiguousarray(array))
         record = provenance_record(
             produced_by,
             parameters={**dict(parameters or {}), "module_name": module},
             inputs={"file_names.txt": folder / "file_names.txt"},
         )
         record["shape"] = list(array.shape)
-        write_provenance(path, record)
+        path = save_npy(folder / "features.npy", np.ascontiguousarray(array), record)
         written[module] = path
     return written
 
@@ -267,8 +267,8 @@ def load_features(out_dir: str | os.PathLike, module: str) -> tuple[np.ndarray, 
     names_path = folder / "file_names.txt"
     for p in (path, names_path):
         if not p.exists():
-            raise FileNotFoundError(f"{p}: not found")
-    array = np.load(path)
+            raise FileNotFoundError(f"{p}: not found{paths.artefact_hint(p)}")
+    array = load_npy(path)
     names = names_path.read_text(encoding="utf-8").splitlines()
     if array.shape[0] != len(names):
         raise ValueError(f"{path}: {array.shape[0]} rows but {len(names)} names in {names_path}")

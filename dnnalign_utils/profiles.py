@@ -150,6 +150,52 @@ class NonLiteral:
     source: str
 
 
+def _matches_declared(value: object, default: object) -> bool:
+    """Whether `value` has the type of the parameters cell's `default` (an int is a
+    float; a bool is not an int; list items are compared with the default's first item)."""
+    from dnnalign_utils.checks import is_integer, is_real
+
+    if isinstance(default, NonLiteral) or default is None:
+        return True  # no declared type to compare with
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return is_integer(value)
+    if isinstance(default, float):
+        return is_real(value)
+    if isinstance(default, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
+            return False
+        return not default or all(_matches_declared(item, default[0]) for item in value)
+    return isinstance(value, type(default))
+
+
+def _type_name(value: object) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def parameter_type_problems(notebook: Path, parameters: dict[str, object]) -> list[str]:
+    """Problems of `parameters` (to be injected into `notebook`) against the notebook's
+    `parameters` cell: a name the cell does not declare, or a value whose type differs
+    from the declared default's (int, float, str, bool, list; an int is accepted where a
+    float is declared; defaults that are None or expressions accept anything)."""
+    declared = parameters_cell_values(notebook)
+    problems = []
+    for name, value in parameters.items():
+        if name not in declared:
+            problems.append(
+                f"{notebook}: parameter {name!r} is not declared in the parameters cell "
+                f"(declared: {', '.join(declared)})"
+            )
+        elif not _matches_declared(value, declared[name]):
+            problems.append(
+                f"{notebook}: parameter {name!r} = {value!r} ({_type_name(value)}); expected "
+                f"{_type_name(declared[name])} like the declared default "
+                f"{declared[name]!r}"
+            )
+    return problems
+
+
 def validate_profiles(
     notebook_dir: Path, profiles: dict[str, dict[str, dict[str, object]]] | None = None
 ) -> list[str]:
@@ -178,6 +224,12 @@ def validate_profiles(
                     problems.append(
                         f"PROFILES[{profile!r}][{stem!r}][{key!r}]: no variable {key!r} "
                         f"in the parameters cell of {source}"
+                    )
+                elif not _matches_declared(value, cell[key]):
+                    problems.append(
+                        f"PROFILES[{profile!r}][{stem!r}][{key!r}] = {value!r} "
+                        f"({_type_name(value)}): expected {_type_name(cell[key])} like the "
+                        f"parameters cell value {cell[key]!r} in {source}"
                     )
                 elif profile == "default" and cell[key] != value:
                     problems.append(

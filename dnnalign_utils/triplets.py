@@ -61,11 +61,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from dnnalign_utils.checks import check_int, check_real
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
     save_npy,
-    write_provenance,
 )
 
 __all__ = [
@@ -872,10 +872,11 @@ def choice_agreement(
     model = validate_triplets(model_choices, name="model_choices")
     if human.shape[0] == 0:
         raise ValueError("human_triplets: empty")
-    if not 0 < confidence < 1:
+    if not 0 < check_real("confidence", confidence) < 1:
         raise ValueError(f"confidence: expected a value in (0, 1), got {confidence}")
     if unit not in ("triplet", "response"):
         raise ValueError(f"unit: expected 'triplet' or 'response', got {unit!r}")
+    n_bootstrap = check_int("n_bootstrap", n_bootstrap, minimum=0)  # 0: no interval (NaN)
     matched = _match_model(human, model)
     codes = pd.factorize(triplet_keys(human))[0]
     n_trip = int(codes.max()) + 1
@@ -1077,13 +1078,12 @@ def write_triplet_split(
     for name, rows in (("train_90.npy", train), ("test_10.npy", test)):
         rows = validate_triplets(rows, name=name)
         path = directory / name
-        save_npy(path, rows)
         record = provenance_record(
             produced_by,
             parameters={**parameters, "split": name, "n_triplets": int(rows.shape[0])},
             input_hashes={**(input_hashes or {}), "triplets_array": array_sha256(rows)},
         )
-        write_provenance(path, record)
+        save_npy(path, rows, record)
         written[name] = path
     return written
 

@@ -142,7 +142,13 @@ pd.DataFrame(
 # %%
 def human_checkpoint(config, run_seed):
     return emb.checkpoint_file(
-        out_dir, config, human_train, seed=run_seed, n_objects=data.N_OBJECTS, prefix="human_"
+        out_dir,
+        config,
+        human_train,
+        seed=run_seed,
+        n_objects=data.N_OBJECTS,
+        prefix="human_",
+        val=human_val,
     )
 
 
@@ -384,7 +390,13 @@ vgg_fit = emb.fit_vice(
     seed=seed,
     val=vgg_test[:50_000],
     checkpoint_path=emb.checkpoint_file(
-        out_dir, vgg_config, vgg_train, seed=seed, n_objects=data.N_OBJECTS, prefix="vgg16_"
+        out_dir,
+        vgg_config,
+        vgg_train,
+        seed=seed,
+        n_objects=data.N_OBJECTS,
+        prefix="vgg16_",
+        val=vgg_test[:50_000],
     ),
 )
 vgg_eval = emb.evaluate_embedding(vgg_fit.embedding.weights, vgg_test)
@@ -487,7 +499,13 @@ effnet_fit = emb.fit_vice(
     seed=seed,
     val=effnet_test[:50_000],
     checkpoint_path=emb.checkpoint_file(
-        out_dir, effnet_config, effnet_train, seed=seed, n_objects=n_pictures, prefix="effnet_"
+        out_dir,
+        effnet_config,
+        effnet_train,
+        seed=seed,
+        n_objects=n_pictures,
+        prefix="effnet_",
+        val=effnet_test[:50_000],
     ),
 )
 effnet_fit.save(out_dir / "efficientnet_lite0_vice.npz")

@@ -360,3 +360,112 @@ def test_line_with_band_draws_the_interval_and_the_line():
     assert list(band.y) == pytest.approx([20, 30, 40, 20, 10, 0])  # high, then low back
     assert band.fillcolor == "rgba(213, 94, 0, 0.2)" and band.mode == "lines"
     assert list(line.y) == pytest.approx([10, 20, 30])
+
+
+# ------------------------------------------ checks before executing (issue 12, 9, 11, 12)
+
+
+def _two_chapter_root(tmp_path: Path) -> Path:
+    root = tmp_path / "book_root"
+    (root / "book").mkdir(parents=True)
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nchapters:\n"
+        "  - file: notebooks/00_a\n  - file: notebooks/01_b\n"
+    )
+    _write_notebook(root / "notebooks", "00_a", 'profile = "default"')
+    _write_notebook(
+        root / "notebooks",
+        "01_b",
+        'profile = "default"\nn_bootstrap = 100\nalpha = 0.5\nnames = ["a"]\nquick = False',
+    )
+    return root
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ({"n_bootstrap": "abc"}, r"'n_bootstrap' = 'abc' \(str\); expected int"),
+        ({"n_bootstrap": 2.5}, r"'n_bootstrap' = 2.5 \(float\); expected int"),
+        ({"n_bootstrap": True}, r"'n_bootstrap' = True \(bool\); expected int"),
+        ({"alpha": "0.1"}, r"'alpha' = '0.1' \(str\); expected float"),
+        ({"names": "a"}, r"'names' = 'a' \(str\); expected list"),
+        ({"names": [1]}, r"'names' = \[1\] \(list\); expected list"),
+        ({"quick": 1}, r"'quick' = 1 \(int\); expected bool"),
+        ({"n_boot": 5}, r"parameter 'n_boot' is not declared"),
+    ],
+)
+def test_wrong_parameter_types_are_refused_before_executing(
+    tmp_path, monkeypatch, override, match
+):
+    root = _two_chapter_root(tmp_path)
+    monkeypatch.setitem(profiles.PROFILES, "smoke", {"01_b": override})
+    monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path / "artefacts"))
+    with pytest.raises(book.BookBuildError, match=rf"01_b.py: (parameter )?{match}"):
+        book.build_book("smoke", output_dir=tmp_path / "out", build_html=False, root=root)
+    assert not (tmp_path / "out" / "_build").exists(), "nothing may run before the check"
+
+
+def test_int_is_accepted_where_a_float_is_declared(tmp_path):
+    root = _two_chapter_root(tmp_path)
+    source = root / "notebooks" / "01_b.py"
+    assert profiles.parameter_type_problems(source, {"alpha": 1, "n_bootstrap": 5}) == []
+
+
+def test_validate_profiles_reports_wrong_types(tmp_path):
+    _write_notebook(tmp_path, "01_x", 'profile = "default"\nn_triplets = 1000')
+    problems = profiles.validate_profiles(tmp_path, {"smoke": {"01_x": {"n_triplets": "10"}}})
+    assert len(problems) == 1 and "expected int" in problems[0]
+
+
+def test_artefacts_dir_that_is_a_file_is_refused_before_executing(tmp_path, monkeypatch):
+    root = _two_chapter_root(tmp_path)
+    not_a_folder = tmp_path / "artefacts.txt"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(not_a_folder))
+    with pytest.raises(book.BookBuildError, match=r"DNNALIGN_ARTEFACTS_DIR=.*not a folder"):
+        book.build_book("smoke", output_dir=tmp_path / "out", build_html=False, root=root)
+    assert not (tmp_path / "out" / "_build").exists()
+
+
+def test_read_only_artefacts_dir_is_refused_before_executing(tmp_path, monkeypatch):
+    from dnnalign_utils import paths
+
+    root = _two_chapter_root(tmp_path)
+    monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path / "ro" / "artefacts"))
+    (tmp_path / "ro").mkdir()
+
+    def read_only(*args, **kwargs):  # as a read-only folder or mount answers (also for root)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(paths.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(book.BookBuildError, match=r"DNNALIGN_ARTEFACTS_DIR=.*ro is not writable"):
+        book.build_book("smoke", output_dir=tmp_path / "out", build_html=False, root=root)
+    assert not (tmp_path / "out" / "_build").exists()
+
+
+def test_missing_artefact_names_the_chapter_and_command(tmp_path, monkeypatch):
+    from dnnalign_utils import data, paths
+    from dnnalign_utils import embedding as emb
+
+    monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path))
+    command = r"`python -m dnnalign_utils\.book build --profile smoke --only {}`"
+    missing = paths.artefacts_dir("smoke") / "embeddings" / "vgg16_vice.npz"
+    with pytest.raises(
+        FileNotFoundError, match=r"02_embedding_fit.*" + command.format("02_embedding_fit")
+    ):
+        emb.load_embedding(missing)
+    missing = paths.artefacts_dir("smoke") / "triplets" / "vgg16_concepts" / "train_90.npy"
+    with pytest.raises(FileNotFoundError, match=command.format("01_triplet_task")):
+        data.load_triplets(missing, "npy")
+    with pytest.raises(FileNotFoundError, match=r"not found$"):
+        emb.load_embedding(tmp_path / "elsewhere.npz")
+
+
+def test_artefact_producers_are_written_by_their_chapters():
+    from dnnalign_utils import paths
+
+    for artefact, chapter in paths.ARTEFACT_PRODUCERS.items():
+        source = (REPO_ROOT / "notebooks" / f"{chapter}.py").read_text(encoding="utf-8")
+        parts = Path(artefact).parts
+        assert all(f'"{part}"' in source for part in parts), (artefact, chapter)

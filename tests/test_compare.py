@@ -161,3 +161,9 @@ def test_matching_with_fewer_dnn_dimensions_pairs_each_dnn_dimension_once():
     assert len(table) == 4 and sorted(table["dnn dim"]) == [0, 1, 2, 3]
     assert dict(zip(table["dnn dim"], table["human dim"], strict=True)) == {0: 4, 1: 0, 2: 7, 3: 2}
     assert table["greedy r (reference)"].notna().all()
+
+
+def test_cumulative_rsa_refuses_a_negative_bootstrap_count():
+    dnn = _embedding(20, 6, 10)
+    with pytest.raises(ValueError, match=r"n_bootstrap: expected a non-negative integer, got -5"):
+        compare.cumulative_rsa(dnn, dnn @ dnn.T, [1], n_bootstrap=-5, progress=False)

@@ -9,6 +9,7 @@ import hashlib
 import http.server
 import itertools
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -658,3 +659,122 @@ def test_category_labels_pick_smallest_member_category():
     assert labels["spork"] == "tool"
     real = d.category_labels()
     assert real.notna().sum() == 1854 - 559
+
+
+# ------------------------------------------- bad triplet and array files (issue 12, 5-6)
+
+
+def test_value_beyond_int64_names_the_line(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("0 1 2\n3 4 99999999999999999999\n")
+    with pytest.raises(d.DataValidationError, match=r"t.txt: line 2: column 3 is 9+, beyond"):
+        d.load_triplets(path, "txt")
+
+
+def test_non_utf8_bytes_name_the_file_and_line(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"0 1 2\n3 4 5\n\xff\xfe 1 2\n")
+    with pytest.raises(d.DataValidationError, match=r"t.txt: line 3: byte 0xff is not UTF-8"):
+        d.load_triplets(path, "txt")
+
+
+@pytest.mark.parametrize(
+    ("array", "shown"),
+    [
+        (np.array([[0.0, 1.0, 1e30]]), r"1e\+30"),
+        (np.array([[0, 1, 2**64 - 5]], dtype=np.uint64), str(2**64 - 5)),
+    ],
+)
+def test_npy_values_beyond_int64_are_reported_as_they_are(tmp_path, array, shown):
+    path = tmp_path / "t.npy"
+    np.save(path, array)
+    with pytest.raises(d.DataValidationError, match=rf"t.npy: row 1: index out of range.*{shown}"):
+        d.load_triplets(path, "npy")
+
+
+def test_out_of_range_message_states_the_base(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("1 2 1854\n")
+    with pytest.raises(d.DataValidationError, match=r"read as 0-based.*1-based"):
+        d.load_triplets(path, "txt")
+
+
+@pytest.mark.parametrize("loader", ["embedding", "triplets"])
+def test_zero_byte_npy_names_the_file(tmp_path, loader):
+    path = tmp_path / "e.npy"
+    path.write_bytes(b"")
+    with pytest.raises(d.DataValidationError, match=r"e.npy: not a readable .npy.*0 bytes"):
+        d.load_embedding(path) if loader == "embedding" else d.load_triplets(path, "npy")
+    path.write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(d.DataValidationError, match=r"e.npy: not a readable .npy"):
+        d.load_embedding(path) if loader == "embedding" else d.load_triplets(path, "npy")
+
+
+def test_same_size_edit_with_restored_mtime_is_rehashed(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("good")
+    good = d.cached_sha256(path)
+    stat = path.stat()
+    path.write_text("evil")  # same size; then restore the mtime as `cp -p` or tar would
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert d.cached_sha256(path) == hashlib.sha256(b"evil").hexdigest() != good
+    path.write_text("good")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert d.cached_sha256(path) == good
+
+
+# ------------------------------------------------- trust on first use (issue 12, 2 and 6)
+
+
+def _zip_bytes() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("trainset.txt", "0 1 2\n")
+    return buffer.getvalue()
+
+
+def _remote_zip(url: str) -> d.RemoteFile:
+    return d.RemoteFile(name="test", url=f"{url}/a.zip", filename="a.zip")
+
+
+def test_error_page_as_first_download_is_not_trusted(server, tmp_path):
+    served, url, _ = server
+    (served / "a.zip").write_bytes(b"<!DOCTYPE html><html>Service unavailable</html>")
+    cache = tmp_path / "c"
+    with pytest.raises(d.DataIntegrityError, match=r"a.zip: not a valid zip archive.*DOCTYPE"):
+        d.fetch(_remote_zip(url), progress=False, cache=cache)
+    assert not (cache / "a.zip").exists() and not (cache / "a.zip.sha256.json").exists()
+    (served / "a.zip").write_bytes(_zip_bytes())  # the real archive is then accepted
+    path = d.fetch(_remote_zip(url), progress=False, cache=cache)
+    record = json.loads((cache / "a.zip.sha256.json").read_text())
+    assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_error_page_trusted_by_an_old_record_names_the_record(server, tmp_path):
+    served, url, _ = server
+    cache = tmp_path / "c"
+    cache.mkdir()
+    page = b"<html>error</html>"
+    (cache / "a.zip").write_bytes(page)
+    record = {"sha256": hashlib.sha256(page).hexdigest()}
+    (cache / "a.zip.sha256.json").write_text(json.dumps(record))
+    with pytest.raises(d.DataIntegrityError, match=r"not a valid zip.*a.zip.sha256.json.*delete"):
+        d.fetch(_remote_zip(url), progress=False, cache=cache)
+    (cache / "a.zip").unlink()  # the real archive is then refused, naming the record
+    (served / "a.zip").write_bytes(_zip_bytes())
+    with pytest.raises(d.DataIntegrityError, match=r"recorded on first use in .*sha256.json"):
+        d.fetch(_remote_zip(url), progress=False, cache=cache)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"size": 3}', '{"sha256": "abc"}', ""])
+def test_corrupted_hash_record_names_itself(server, tmp_path, content):
+    served, url, _ = server
+    (served / "blob.bin").write_bytes(b"x")
+    cache = tmp_path / "c"
+    cache.mkdir()
+    (cache / "blob.bin.sha256.json").write_text(content)
+    with pytest.raises(d.DataIntegrityError, match=r"blob.bin.sha256.json: .*delete .*sha256"):
+        d.fetch(_remote(url), progress=False, cache=cache)

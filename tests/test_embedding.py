@@ -372,6 +372,182 @@ def test_save_load_roundtrip_with_provenance(tmp_path):
         save_embedding(tmp_path / "e.npy", emb)
 
 
+# ------------------------------------------------- hardening (issue 12, cases 3, 4, 6, 9, 13)
+
+
+def _small_run():
+    w = planted_embedding(30, 3, seed=3)
+    train = simulate_triplets(w, 400, seed=4)
+    val = simulate_triplets(w, 100, seed=5)
+    cfg = SPoSEConfig(n_dims=4, batch_size=200, max_epochs=4, stability_window=50, lr=0.01,
+                      select="val_nll")  # fmt: skip
+    return train, val, cfg
+
+
+def test_resume_with_another_validation_set_is_refused(tmp_path):
+    train, val, cfg = _small_run()
+    ckpt = tmp_path / "run.ckpt"
+    fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, until_epoch=2,
+              progress=False)  # fmt: skip
+    other_val = val[::-1].copy()
+    with pytest.raises(ValueError, match=r"run.ckpt: checkpoint belongs to another run \(val_sha"):
+        fit_spose(train, 30, cfg, seed=1, val=other_val, checkpoint_path=ckpt, progress=False)
+    a = emb.checkpoint_file(tmp_path, cfg, train, seed=1, n_objects=30, val=val)
+    assert a != emb.checkpoint_file(tmp_path, cfg, train, seed=1, n_objects=30, val=other_val)
+    assert a != emb.checkpoint_file(tmp_path, cfg, train, seed=1, n_objects=30)
+
+
+def test_refused_resume_names_the_differing_setting(tmp_path):
+    train, val, cfg = _small_run()
+    ckpt = tmp_path / "run.ckpt"
+    fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, until_epoch=1,
+              progress=False)  # fmt: skip
+    other = dataclasses.replace(cfg, lr=0.02)
+    with pytest.raises(ValueError, match=r"config\.lr: checkpoint 0\.01, this run 0\.02"):
+        fit_spose(train, 30, other, seed=1, val=val, checkpoint_path=ckpt, progress=False)
+    with pytest.raises(ValueError, match=r"seed: checkpoint 1, this run 2"):
+        fit_spose(train, 30, cfg, seed=2, val=val, checkpoint_path=ckpt, progress=False)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04truncated", b"garbage" * 10])
+def test_unreadable_checkpoint_names_the_file(tmp_path, content):
+    train, val, cfg = _small_run()
+    ckpt = tmp_path / "run.ckpt"
+    ckpt.write_bytes(content)
+    with pytest.raises(ValueError, match=r"run.ckpt: unreadable checkpoint.*delete it"):
+        fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, progress=False)
+
+
+def test_truncated_checkpoint_names_the_file(tmp_path):
+    train, val, cfg = _small_run()
+    ckpt = tmp_path / "run.ckpt"
+    fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, until_epoch=1,
+              progress=False)  # fmt: skip
+    ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+    with pytest.raises(ValueError, match=r"run.ckpt: unreadable checkpoint"):
+        fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, progress=False)
+
+
+def test_leftover_checkpoint_temporary_is_removed(tmp_path):
+    train, val, cfg = _small_run()
+    ckpt = tmp_path / "run.ckpt"
+    leftover = tmp_path / ".run.ckpt.abc123.tmp"  # as atomic_path names it
+    leftover.write_bytes(b"half a checkpoint")
+    fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, until_epoch=1,
+              progress=False)  # fmt: skip
+    assert not leftover.exists() and ckpt.exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "kwargs", "match"),
+    [
+        (VICEConfig, {"max_epochs": "10"}, r"VICEConfig.max_epochs: expected int, got '10'"),
+        (VICEConfig, {"n_dims": 2.5}, r"VICEConfig.n_dims: expected int, got 2.5"),
+        (VICEConfig, {"lr": "0.1"}, r"VICEConfig.lr: expected finite float"),
+        (VICEConfig, {"patience": 2.0}, r"VICEConfig.patience: expected int or None"),
+        (VICEConfig, {"batch_size": True}, r"VICEConfig.batch_size: expected int"),
+        (SPoSEConfig, {"l1": None}, r"SPoSEConfig.l1: expected finite float"),
+        (SPoSEConfig, {"select": 1}, r"SPoSEConfig.select: expected str"),
+    ],
+)
+def test_config_types_are_checked_on_construction(config, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        config(**kwargs)
+
+
+def test_config_accepts_numpy_numbers_and_ints_for_floats():
+    cfg = VICEConfig(n_dims=np.int64(5), lr=1, beta=np.float64(0.5), max_epochs=3)
+    assert cfg.n_dims == 5 and cfg.lr == 1
+
+
+def _write_embedding(path, seed):
+    w = np.random.default_rng(seed).random((10, 3))
+    e = from_published(w, name=f"run{seed}", n_objects=10)
+    return save_embedding(path, Embedding(e.weights, e.source_dims, "vice", None, {"seed": seed}))
+
+
+def test_provenance_hashes_the_bytes_written_not_the_file_on_disk(tmp_path, monkeypatch):
+    """Two runs writing the same output: run 2's artefact lands between run 1's artefact
+    and run 1's record. The record must not vouch for run 2's file."""
+    from dnnalign_utils import provenance
+
+    path = tmp_path / "e.npz"
+    real = provenance.write_provenance
+    state = {"raced": False}
+
+    def racing_write_provenance(artefact, record, artefact_sha256=None):
+        if not state["raced"]:
+            state["raced"] = True
+            monkeypatch.setattr(provenance, "write_provenance", real)
+            _write_embedding(path, seed=2)  # the other process, start to finish
+        return real(artefact, record, artefact_sha256)
+
+    monkeypatch.setattr(provenance, "write_provenance", racing_write_provenance)
+    _write_embedding(path, seed=1)  # its record lands last, over run 2's record
+    assert read_provenance(path)["parameters"] == {"seed": 1}
+    with pytest.raises(provenance.ProvenanceMismatchError, match=r"e.npz: SHA-256 .*another"):
+        load_embedding(path)
+
+
+def test_load_embedding_checks_the_record(tmp_path):
+    path = _write_embedding(tmp_path / "e.npz", seed=1)
+    assert load_embedding(path).metadata == {"seed": 1}
+    record = tmp_path / "e.npz.provenance.json"
+    saved = record.read_text()
+    _write_embedding(tmp_path / "f.npz", seed=2)
+    (tmp_path / "f.npz").replace(path)  # another run's file beside this record
+    record.write_text(saved)
+    with pytest.raises(ValueError, match=r"e.npz: SHA-256 .* provenance record"):
+        load_embedding(path)
+
+
+@pytest.mark.parametrize(
+    ("config", "kwargs", "match"),
+    [
+        (VICEConfig, {"lr": float("nan")}, r"VICEConfig.lr: expected finite float, got nan"),
+        (VICEConfig, {"beta": float("inf")}, r"VICEConfig.beta: expected finite float"),
+        (SPoSEConfig, {"l1": float("nan")}, r"SPoSEConfig.l1: expected finite float"),
+    ],
+)
+def test_config_refuses_non_finite_numbers(config, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        config(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seed": 1.5}, r"seed: expected an integer, got 1.5"),
+        ({"seed": "1"}, r"seed: expected an integer, got '1'"),
+        ({"eval_every": "1"}, r"eval_every: expected an integer"),
+        ({"checkpoint_every": 0}, r"checkpoint_every: expected a positive integer"),
+        ({"n_objects": "30"}, r"n_objects: expected an integer, got '30'"),
+    ],
+)
+def test_fit_arguments_are_checked(kwargs, match):
+    train, _, _ = _small_run()
+    kwargs = {"n_objects": 30, **kwargs}
+    cfg = SPoSEConfig(n_dims=3, max_epochs=1)
+    with pytest.raises(ValueError, match=match):
+        fit_spose(train, kwargs.pop("n_objects"), cfg, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04junk", b"\x93NUMPY"])
+def test_unreadable_embedding_file_names_the_file(tmp_path, content):
+    path = tmp_path / "e.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"e.npz: cannot be read as an embedding .npz"):
+        load_embedding(path)
+
+
+@pytest.mark.parametrize(("record", "match"), [("{bad", "unreadable"), ("[]", "JSON object")])
+def test_corrupted_provenance_record_names_itself(tmp_path, record, match):
+    path = _write_embedding(tmp_path / "e.npz", seed=1)
+    (tmp_path / "e.npz.provenance.json").write_text(record)
+    with pytest.raises(ValueError, match=rf"e.npz.provenance.json: .*{match}"):
+        load_embedding(path)
+
+
 # ------------------------------------------------------------ matching, reproducibility
 
 

@@ -221,3 +221,23 @@ def test_device_argument_gives_the_same_rows(model, seven):
         model, seven, ["_fc"], batch_size=4, progress=False, device="cpu"
     )
     np.testing.assert_array_equal(on_cpu["_fc"], moved["_fc"])
+
+
+def test_missing_features_name_the_producing_chapter(tmp_path, monkeypatch):
+    from dnnalign_utils import paths
+
+    monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path))
+    out_dir = paths.artefacts_dir("default") / "features" / "efficientnet_lite0"
+    with pytest.raises(FileNotFoundError, match=r"--profile default --only 00_data`"):
+        features.load_features(out_dir, "_avg_pooling")
+
+
+def test_unreadable_features_file_names_the_file(tmp_path):
+    from dnnalign_utils.data import DataValidationError
+
+    folder = tmp_path / "layer"
+    folder.mkdir()
+    (folder / "features.npy").write_bytes(b"")
+    (folder / "file_names.txt").write_text("a.jpg\n")
+    with pytest.raises(DataValidationError, match=r"features.npy: not a readable .npy"):
+        features.load_features(tmp_path, "layer")

@@ -228,3 +228,23 @@ def test_r2_table_equals_nested_cv_per_pair():
     np.testing.assert_allclose(got["r2"], direct.r2)
     np.testing.assert_allclose(got["alpha"], np.median(direct.alphas, axis=0))
     assert got["r2"].min() > 0.9
+
+
+def test_constant_target_column_has_undefined_r2(recwarn):
+    """Issue 12, case 10: scikit-learn's convention reports R² = 1 for a constant target
+    predicted exactly; the R² of a constant is undefined."""
+    X, Y = _data(n=40, t=3, noise=4.0, seed=2)
+    Y[:, 1] = 5.0
+    with pytest.warns(RuntimeWarning, match=r"target column\(s\) \[1\] are constant"):
+        result = reg.nested_cv_ridge(X, Y, GRID, n_outer=3, n_inner=3, progress=False)
+    assert np.isnan(result.r2[1]) and np.isnan(result.r2_pooled[1])
+    assert np.isnan(result.r2_folds[:, 1]).all()
+    assert np.isfinite(result.r2[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04truncated"])
+def test_unreadable_model_file_names_the_file(tmp_path, content):
+    path = tmp_path / "m.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"m.npz: cannot be read as a FittedRidge .npz"):
+        reg.FittedRidge.load(path)

@@ -272,3 +272,126 @@ def test_without_env_the_archive_is_fetched_once_and_extracted(tmp_path, monkeyp
     monkeypatch.setattr(data, "fetch", failing_fetch)
     with pytest.raises(RuntimeError, match="set DNNALIGN_THINGS_TRIPLETS"):
         sources.things_triplets_dir()
+
+
+# ----------------------------------------------------- CSV triplets (issue 12, case 1)
+
+
+def _csv(tmp_path, text, name="trainset.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def test_headerless_csv_keeps_its_first_triplet(tmp_path):
+    got = sources._read_triplet_file(_csv(tmp_path, "0,1,2\n3,4,5\n"))
+    np.testing.assert_array_equal(got, [[0, 1, 2], [3, 4, 5]])
+
+
+def test_things_header_in_any_column_order(tmp_path):
+    got = sources._read_triplet_file(_csv(tmp_path, "ooo,img1,img2,subject\n2,0,1,7\n"))
+    np.testing.assert_array_equal(got, [[0, 1, 2]])
+
+
+@pytest.mark.parametrize("header", ["odd,img1,img2", "a,b,c", "i,j,k", "img1,img2,odd"])
+def test_unknown_csv_header_is_refused(tmp_path, header):
+    with pytest.raises(data.DataValidationError, match=r"trainset.csv: line 1: unknown header"):
+        sources._read_triplet_file(_csv(tmp_path, f"{header}\n0,1,2\n"))
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", r"line 1: empty file"),
+        ("img1,img2,ooo\n", r"line 2: no triplets after the header"),
+        ("img1,img2,ooo\nTrue,False,True\n", r"line 2: column 'img1' is 'True'; expected an"),
+        ("0,1,2\n0,1,99999999999999999999\n", r"line 2: column 3 is 9+, beyond the 64-bit"),
+        ("0,1,2\n\n3,4,5\n", r"line 2: column 1 is empty"),
+        ("0,1\n", r"line 1: expected 3 integer columns"),
+        (b"0,1,2\n3,\xff,5\n", r"line 2: byte 0xff is not UTF-8"),
+        ("img1,img2,ooo\n0,1,1854\n", r"line 2: index out of range.*1-based"),
+    ],
+)
+def test_bad_csv_triplets_name_the_file_and_line(tmp_path, text, match):
+    with pytest.raises(data.DataValidationError, match=rf"trainset.csv: {match}"):
+        sources._read_triplet_file(_csv(tmp_path, text))
+
+
+# --------------------------------------------------------- archives (issue 12, 6-7)
+
+
+def test_corrupted_zip_names_the_archive(tmp_path):
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(b"<html>error</html>")
+    with pytest.raises(ValueError, match=r"a.zip: not a readable zip archive"):
+        sources.extract_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_crc_error_leaves_no_partial_folder(tmp_path):
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("first.txt", b"fine")
+        zf.writestr("second.txt", b"PAYLOAD-PAYLOAD")
+    raw = archive.read_bytes()
+    archive.write_bytes(raw.replace(b"PAYLOAD-PAYLOAD", b"PAYLOAD-CORRUPT"))
+    with pytest.raises(ValueError, match=r"a.zip: could not extract member 'second.txt'"):
+        sources.extract_archive(archive, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip"]
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="needs the zip command")
+def test_wrong_password_passing_the_check_byte_is_named(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f.txt").write_text("secret " * 1000)
+    command = ["zip", "-q", "-P", "pw", str(tmp_path / "e.zip"), "f.txt"]
+    subprocess.run(command, cwd=tmp_path / "src", check=True)
+    with zipfile.ZipFile(tmp_path / "e.zip") as zf:  # a wrong password ZipCrypto lets in
+        for i in range(5000):
+            try:
+                zf.open("f.txt", pwd=f"wrong{i}".encode()).close()
+                break
+            except RuntimeError:
+                continue
+    with pytest.raises(ValueError, match=r"e.zip: could not extract member 'f.txt' \(wrong pass"):
+        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password=f"wrong{i}")
+    assert not (tmp_path / "o").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("0,1,2,\n3,4,5,\n", r"line 1: expected 3 integer columns .* found 4 columns"),
+        ("0,1,2.0\n", r"line 1: column 3 is '2.0'; expected an integer"),
+        ("img1;img2;ooo\n0;1;2\n", r"line 1: unknown header \['img1;img2;ooo'\]"),
+    ],
+)
+def test_more_bad_csv_files_get_precise_messages(tmp_path, text, match):
+    with pytest.raises(data.DataValidationError, match=rf"trainset.csv: {match}"):
+        sources._read_triplet_file(_csv(tmp_path, text))
+
+
+def test_csv_and_txt_with_a_byte_order_mark_are_read(tmp_path):
+    got = sources._read_triplet_file(_csv(tmp_path, "\ufeffimg1,img2,ooo\n0,1,2\n"))
+    np.testing.assert_array_equal(got, [[0, 1, 2]])
+    (tmp_path / "t.txt").write_bytes("\ufeff0 1 2\r\n3 4 5\r\n".encode())
+    np.testing.assert_array_equal(
+        data.load_triplets(tmp_path / "t.txt", "txt"), [[0, 1, 2], [3, 4, 5]]
+    )
+
+
+def test_interrupted_extraction_in_the_cache_is_redone(tmp_path, monkeypatch):
+    archive = tmp_path / "triplets.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("release/trainset.txt", "0 1 2\n")
+        zf.writestr("release/validationset.txt", "3 4 5\n")
+    monkeypatch.delenv(sources.ENV_TRIPLETS, raising=False)
+    monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "fetch", lambda name: archive)
+    partial = tmp_path / "cache" / "osf" / "triplets_full_extracted"
+    (partial / "release").mkdir(parents=True)  # an old, killed extraction: no marker
+    (partial / "release" / "trainset.txt").write_text("0 1")
+    folder = sources.things_triplets_dir()
+    assert folder == partial and (folder / ".extracted").exists()
+    np.testing.assert_array_equal(sources.read_things_triplets(folder)["train"], [[0, 1, 2]])

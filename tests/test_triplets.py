@@ -539,3 +539,17 @@ def test_within_objects_keeps_and_reindexes_exactly_the_inside_triplets():
     np.testing.assert_array_equal(local, [[1, 0, 3], [0, 3, 2], [2, 1, 0]])
     with pytest.raises(ValueError, match="distinct"):
         T.within_objects(rows, np.array([4, 4]))
+
+
+@pytest.mark.parametrize(("n_bootstrap", "match"), [(-5, "a non-negative"), ("abc", "an integer")])
+def test_choice_agreement_refuses_a_bad_bootstrap_count(n_bootstrap, match):
+    model = T.sample_triplets(20, 50, seed=0)
+    with pytest.raises(ValueError, match=rf"n_bootstrap: expected {match}"):
+        T.choice_agreement(model, model, n_bootstrap=n_bootstrap)
+    assert np.isnan(T.choice_agreement(model, model, n_bootstrap=0).ci_low)  # 0: no interval
+
+
+def test_choice_agreement_refuses_a_confidence_that_is_not_a_number():
+    model = T.sample_triplets(20, 50, seed=0)
+    with pytest.raises(ValueError, match=r"confidence: expected a number, got '0.95'"):
+        T.choice_agreement(model, model, confidence="0.95")
