@@ -49,6 +49,9 @@ ARTEFACT_PRODUCERS: dict[str, str] = {
     "embeddings/vgg16_vice.npz": "02_embedding_fit",
     "embeddings/efficientnet_lite0_vice.npz": "02_embedding_fit",
     "regression/vgg16_to_vgg16_dims.npz": "03_r2_regression",
+    "semantic/concepts_minilm.npy": "03_r2_regression",
+    "embeddings/clip_vit_b32_vice.npz": "05_visual_semantic_rating",
+    "ratings/automatic_labels.csv": "05_visual_semantic_rating",
 }
 
 

@@ -597,11 +597,12 @@ def load_labels(
     With ``n_dims`` the named embedding must have exactly dimensions 0..n_dims-1 (labels
     of another fit of the same name would otherwise be attached to the wrong columns).
     """
+    from dnnalign_utils.paths import artefact_hint
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path}: no dimension labels; run chapter 5 first "
-            "(python -m dnnalign_utils.book build --only 05_visual_semantic_rating)"
+            f"{path}: no dimension labels (chapter 5 writes them){artefact_hint(path)}"
         )
     table = pd.read_csv(path)
     missing = [c for c in LABEL_COLUMNS if c not in table]

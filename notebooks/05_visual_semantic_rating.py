@@ -221,6 +221,7 @@ clip_fit = emb.fit_vice(
         seed=seed,
         n_objects=data.N_OBJECTS,
         prefix="clip_",
+        val=clip_test[:50_000],
     ),
 )
 clip_fit.save(artefacts / "embeddings" / "clip_vit_b32_vice.npz")
@@ -418,6 +419,7 @@ for depth in ("early", "middle", "late", "penultimate"):
                 seed=seed,
                 n_objects=len(picture_rows),
                 prefix=f"effnet_{depth}_",
+                val=layer_test[:50_000],
             ),
         ).embedding
     table = rater_model.rate_pictures(layer_embedding.weights, picture_rows, rated_layer=module)

@@ -239,5 +239,5 @@ def test_labels_round_trip_and_dimension_check(tmp_path):
     path.write_text("embedding,dimension,label\nh,0,visual\nh,1,greenish\n")
     with pytest.raises(rating.RatingFileError, match="line 3"):
         rating.load_labels(path)
-    with pytest.raises(FileNotFoundError, match="chapter 5"):
+    with pytest.raises(FileNotFoundError, match="chapter 5 writes"):
         rating.load_labels(tmp_path / "missing.csv")
