@@ -329,9 +329,16 @@ fig.show()
 # dimensions by this rater; our VGG-16 embedding {glue:text}`vgg_semantic:.0f` %,
 # {glue:text}`vgg_mixed:.0f` % and {glue:text}`vgg_visual:.0f` % (permutation test of
 # the semantic share, p = {glue:text}`p_vgg:.4f`). The paper's Fig. 2c shows the human
-# dimensions mostly semantic and VGG-16's dominated by visual and mixed ones. Weighting
-# each dimension by its share of the embedding's total weight (the paper's "relative
-# importance", lower panel) lets the leading dimensions count more.
+# dimensions mostly semantic and VGG-16's dominated by visual and mixed ones. The
+# direction agrees: every network embedding has a smaller semantic share than the human
+# ones (the table above gives the differences and p-values). Unlike the paper, our
+# rater calls almost no concept-level dimension purely visual: the visual predictors
+# describe emoji drawings, while the human and VGG-16 dimensions were learnt from
+# choices about THINGS photos, so what is visual in them is only partly visible in a
+# drawing. Across the layers of one network (below) the same rater does call most early
+# dimensions visual. Weighting each dimension by its share of the embedding's total
+# weight (the paper's "relative importance", lower panel) lets the leading dimensions
+# count more.
 #
 # ### Unclear dimensions
 
@@ -358,7 +365,11 @@ unclear.round(1)
 # unclear (Fig. 2 caption); our rater calls {glue:text}`human_unclear:.1f` % of
 # VICE-42's and {glue:text}`vgg_unclear:.1f` % of our VGG-16 embedding's dimensions
 # unclear. Here "unclear" means that neither side predicts the dimension on the rated
-# concepts, which also happens when a dimension is nearly zero on all of them.
+# concepts, which also happens when a dimension is nearly zero on all of them. Our
+# VGG-16 embedding is learnt from a concept-level stand-in of VGG-16's features (chapter
+# 1), and many of its dimensions are predicted neither by knowledge of the concepts nor
+# by their drawings; they are the main reason its share of unclear dimensions is far
+# above the paper's.
 #
 # ### Each dimension's two R²
 
