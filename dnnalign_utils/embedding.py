@@ -1578,3 +1578,55 @@ def reproducibility_over_runs(
         share[ki] = float((r > threshold).mean())
     best = max(mean, key=lambda k: mean[k])
     return Reproducibility(per_dim, mean, share, best, threshold)
+
+
+def fit_vice_to_network(
+    features: Any,
+    config: VICEConfig,
+    *,
+    n_triplets: int,
+    seed: int,
+    checkpoint_dir: str | os.PathLike,
+    prefix: str,
+    similarity: str = "dot",
+    relu: bool = False,
+    test_fraction: float = 0.1,
+    n_val: int = 50_000,
+    progress: bool = True,
+) -> tuple[FitResult, np.ndarray]:
+    """A network's VICE embedding, made the way chapters 1 and 2 make VGG-16's.
+
+    Random unique triplets over the rows of ``features`` (objects or pictures) are answered
+    by the network (`triplets.odd_one_out_choices` with ``similarity`` and ``relu``), split
+    ``1 - test_fraction`` / ``test_fraction``, and VICE is fitted to the training part with
+    the first ``n_val`` test triplets for validation, resuming from ``checkpoint_dir``.
+    Returns the fit and the test triplets.
+    """
+    from dnnalign_utils import triplets
+
+    features = np.asarray(features)
+    sampled = triplets.sample_triplets(features.shape[0], n_triplets, seed=seed)
+    choices = triplets.odd_one_out_choices(
+        sampled, features, similarity=similarity, relu=relu, progress=progress
+    )
+    train, test = triplets.split_triplets(choices, test_fraction, seed=seed)
+    val = test[:n_val]
+    checkpoint = checkpoint_file(
+        checkpoint_dir,
+        config,
+        train,
+        seed=seed,
+        n_objects=features.shape[0],
+        prefix=prefix,
+        val=val,
+    )
+    fit = fit_vice(
+        train,
+        features.shape[0],
+        config,
+        seed=seed,
+        val=val,
+        checkpoint_path=checkpoint,
+        progress=progress,
+    )
+    return fit, test

@@ -95,7 +95,7 @@ import plotly.express as px
 from IPython.display import display
 from myst_nb import glue
 
-from dnnalign_utils import autorate, data, features, paths, rating, semantic, sources, triplets
+from dnnalign_utils import autorate, data, features, paths, rating, semantic, sources
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, use_book_template
 
@@ -194,13 +194,9 @@ fig.show()
 # (chapter 2). The network embeddings: VGG-16 (chapter 2), EfficientNet-Lite0 on the
 # pictures (chapter 2; averaged per concept), and a CLIP ViT-B/32 embedding fitted
 # exactly as the VGG-16 one: the same number of random triplets answered by CLIP's
-# concept features, the same 90/10 split and the same VICE settings.
+# concept features (dot product), the same 90/10 split and the same VICE settings.
 
 # %%
-clip_features = data.load_clip_features()
-sampled = triplets.sample_triplets(data.N_OBJECTS, n_network_triplets, seed=seed)
-clip_triplets = triplets.odd_one_out_choices(sampled, clip_features, similarity="dot")
-clip_train, clip_test = triplets.split_triplets(clip_triplets, 0.1, seed=seed)
 network_config = dataclasses.replace(
     emb.preset("small_data", "dnn_vice"),
     beta=network_beta,
@@ -208,29 +204,26 @@ network_config = dataclasses.replace(
     min_epochs=network_min_epochs,
     stability_window=network_window,
 )
-clip_fit = emb.fit_vice(
-    clip_train,
-    data.N_OBJECTS,
+clip_fit, clip_test = emb.fit_vice_to_network(
+    data.load_clip_features(),
     network_config,
+    n_triplets=n_network_triplets,
     seed=seed,
-    val=clip_test[:50_000],
-    checkpoint_path=emb.checkpoint_file(
-        artefacts / "embeddings",
-        network_config,
-        clip_train,
-        seed=seed,
-        n_objects=data.N_OBJECTS,
-        prefix="clip_",
-        val=clip_test[:50_000],
-    ),
+    checkpoint_dir=artefacts / "embeddings",
+    prefix="clip_",
 )
 clip_fit.save(artefacts / "embeddings" / "clip_vit_b32_vice.npz")
 glue("clip_dims", clip_fit.embedding.n_dims, display=False)
+glue("n_clip_train", n_network_triplets - len(clip_test), display=False)
 glue(
     "clip_acc",
     100 * float(emb.evaluate_embedding(clip_fit.embedding.weights, clip_test)["accuracy"]),
     display=False,
 )
+
+# %% [markdown]
+# From {glue:text}`n_clip_train:,` CLIP triplets VICE keeps **{glue:text}`clip_dims`
+# dimensions** and predicts {glue:text}`clip_acc:.1f` % of CLIP's held-out choices.
 
 # %%
 effnet = emb.load_embedding(artefacts / "embeddings" / "efficientnet_lite0_vice.npz")
@@ -242,7 +235,7 @@ display_names = {
     "clip": "CLIP ViT-B/32 (this chapter)",
     "effnet": "EfficientNet-Lite0 (chapter 2, pictures)",
 }
-human_keys, network_keys = ["vice42", "spose49", "human_spose"], ["vgg16", "clip", "effnet"]
+network_keys = ["vgg16", "clip", "effnet"]
 embeddings = {
     "vice42": data.load_human_embedding("vice42"),
     "spose49": data.load_human_embedding("spose49"),
@@ -415,29 +408,15 @@ for depth in ("early", "middle", "late", "penultimate"):
     if depth == "penultimate":
         layer_embedding = effnet
     else:
-        layer_features, _ = features.load_image_features(feature_dir, module)
-        layer_triplets = triplets.odd_one_out_choices(
-            triplets.sample_triplets(len(picture_rows), n_layer_triplets, seed=seed),
-            layer_features,
-            relu=True,
-        )
-        layer_train, layer_test = triplets.split_triplets(layer_triplets, 0.1, seed=seed)
-        layer_embedding = emb.fit_vice(
-            layer_train,
-            len(picture_rows),
+        layer_embedding = emb.fit_vice_to_network(
+            features.load_image_features(feature_dir, module)[0],
             layer_config,
+            n_triplets=n_layer_triplets,
             seed=seed,
-            val=layer_test[:50_000],
-            checkpoint_path=emb.checkpoint_file(
-                artefacts / "embeddings",
-                layer_config,
-                layer_train,
-                seed=seed,
-                n_objects=len(picture_rows),
-                prefix=f"effnet_{depth}_",
-                val=layer_test[:50_000],
-            ),
-        ).embedding
+            checkpoint_dir=artefacts / "embeddings",
+            prefix=f"effnet_{depth}_",
+            relu=True,  # as chapter 2's picture embedding
+        )[0].embedding
     table = rater_model.rate_pictures(layer_embedding.weights, picture_rows, rated_layer=module)
     layer_ratings[depth] = table.assign(layer=f"{depth} ({module})")
 by_layer = pd.DataFrame(

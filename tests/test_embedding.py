@@ -762,3 +762,26 @@ def test_learning_curve_accuracy_grows_with_data():
     small, full = curve["accuracy (%)"]
     assert full > small + 5
     assert full >= 100 * evaluate_embedding(truth, test)["accuracy"] - 5
+
+
+def test_fit_vice_to_network_is_chapter_1_and_2_composed(tmp_path):
+    from dnnalign_utils import triplets as T
+    from dnnalign_utils.embedding import fit_vice_to_network
+
+    features = planted_embedding(60, 5, seed=3)
+    cfg = VICEConfig(n_dims=8, batch_size=256, max_epochs=3, min_epochs=1, stability_window=1)
+    fit, test = fit_vice_to_network(
+        features, cfg, n_triplets=4000, seed=5, checkpoint_dir=tmp_path, prefix="net_",
+        n_val=100, progress=False,
+    )  # fmt: skip
+    choices = T.odd_one_out_choices(T.sample_triplets(60, 4000, seed=5), features, progress=False)
+    train, expected_test = T.split_triplets(choices, 0.1, seed=5)
+    np.testing.assert_array_equal(test, expected_test)
+    direct = fit_vice(train, 60, cfg, seed=5, val=expected_test[:100], progress=False)
+    np.testing.assert_array_equal(fit.embedding.weights, direct.embedding.weights)
+    assert len(list(tmp_path.glob("net_vice_seed5_*.ckpt"))) == 1
+    again, _ = fit_vice_to_network(
+        features, cfg, n_triplets=4000, seed=5, checkpoint_dir=tmp_path, prefix="net_",
+        n_val=100, progress=False,
+    )  # fmt: skip
+    np.testing.assert_array_equal(again.embedding.weights, fit.embedding.weights)
