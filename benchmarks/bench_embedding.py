@@ -23,30 +23,52 @@ Parts (all by default; choose with --parts):
              training vs validation accuracy; the mean probability of 5 seeds (an ensemble);
              the published SPoSE-49 / VICE-42 on the same validation triplets.
   rsm        reconstruct_rsm and choice_rsm on 1,854 objects (published VICE-42).
+  step       training throughput of one step (gather the batch from a per-epoch
+             permutation, gradient, Adam) on the synthetic triplets with 100 dimensions:
+             ours (VICE with the mixture prior, analytic and single-sample KL; SPoSE
+             small-data preset) and the reference formulation (`ReferenceVICE` below), at
+             batch 128 and 2,048 (each side's default among them: reference 128, ours 2,048);
+             the median over --repeats blocks of steps, and ours / reference in the same run.
+  tta        time to equal held-out accuracy on the synthetic triplets: the reference at
+             its defaults (batch 128, lr 1e-3) and ours at SMALL_DATA_VICE's (batch 2,048,
+             lr 3e-3), each for at most --tta-seconds of training; the accuracy of ReLU(mu)
+             on held-out triplets after each epoch; the time each side first reaches the
+             lower of the two best accuracies.
+  paper      the paper's fits (PAPER_HUMAN_VICE on 4.12M triplets, PAPER_DNN_VICE on 18M;
+             150 dimensions, batch 256): seconds per step measured on a scaled-down run
+             (fit_vice, --paper-triplets synthetic triplets, two epochs), extrapolated to
+             one epoch and to the 500-1,000 epochs of the paper's stopping rule.
 
-Run: OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_embedding.py [--parts human]
-(the fits set their own thread count, 1 by default; --threads sets it for the rest).
-Timings depend on the load of the machine; the script prints the thread count and the
-1-minute load average next to every number.
+Run: .venv/bin/python benchmarks/bench_embedding.py [--parts step,tta]
+Every part runs with one torch thread unless --threads says otherwise (the fits set their
+own thread count, 1 by default). Data come from the repository's data/ folder
+(DNNALIGN_DATA_DIR overrides). Timings depend on the load of the machine: the script
+prints the thread count and the 1-minute load average next to every number; compare the
+ratios measured in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from dnnalign_utils import data, triplets
+from dnnalign_utils import data, paths, triplets
 from dnnalign_utils.embedding import (
+    PAPER_DNN_VICE,
+    PAPER_HUMAN_VICE,
     SMALL_DATA_SPOSE,
     SMALL_DATA_VICE,
     SPoSEConfig,
     VICEConfig,
+    _AdamStep,
+    _SPoSEModel,
+    _VICEModel,
     evaluate_embedding,
     evaluate_vice,
     fit_spose,
@@ -54,11 +76,207 @@ from dnnalign_utils.embedding import (
 )
 from dnnalign_utils.rsa import choice_rsm, reconstruct_rsm
 
-THINGS = Path(os.environ.get("DNNALIGN_SHARED_THINGS", "/work/shared/data/things"))
+THINGS = paths.data_dir() / "things"
 
 
 def _load() -> float:
     return os.getloadavg()[0]
+
+
+def _tag() -> str:
+    return f"threads {torch.get_num_threads()}, load {_load():.1f}"
+
+
+# ------------------------------------------------------------------ reference formulation
+
+
+class ReferenceVICE:
+    """The public VICE model's training step, rewritten here in a few lines of plain
+    PyTorch: a Gaussian variational posterior N(mu, sigma^2) per object x dimension,
+    one reparameterised sample W = mu + sigma * eps of the whole matrix per step, ReLU,
+    dot-product similarities, the triplet softmax NLL (cross-entropy with the most similar
+    pair as the target) plus beta * (log q(W) - log p(W)) / n_train with the spike-and-slab
+    mixture prior, autograd and torch.optim.Adam. With ``onehot=False`` (the default here)
+    the batch rows are gathered by indexing, which makes it faster than the public code
+    and the ratios against it conservative; ``onehot=True`` multiplies one-hot rows of the
+    batch with the matrix as the public code's linear encoder does.
+    """
+
+    def __init__(self, n_objects, n_dims, *, seed=0, lr=1e-3, beta=1.0, pi=0.5, spike=0.25,
+                 slab=1.0, init_log_sigma=None, onehot=False):  # fmt: skip
+        g = torch.Generator().manual_seed(seed)
+        mu = torch.randn(n_objects, n_dims, generator=g) * math.sqrt(2.0 / n_dims)
+        rho0 = -1.0 / float(mu.std()) if init_log_sigma is None else init_log_sigma
+        self.mu = mu.requires_grad_()
+        self.log_sigma = torch.full((n_objects, n_dims), rho0, requires_grad=True)
+        self.opt = torch.optim.Adam([self.mu, self.log_sigma], lr=lr)
+        self.beta, self.pi, self.spike, self.slab = beta, pi, spike, slab
+        self.onehot = onehot
+
+    def step(self, batch: torch.Tensor, n_train: int) -> float:
+        sigma = self.log_sigma.exp()
+        w = self.mu + sigma * torch.randn_like(sigma)
+        x = torch.relu(w)
+        if self.onehot:
+            rows = torch.nn.functional.one_hot(batch.t().reshape(-1), len(x)).to(x.dtype) @ x
+            xi, xj, xk = rows.view(3, len(batch), -1)
+        else:
+            xi, xj, xk = x[batch[:, 0]], x[batch[:, 1]], x[batch[:, 2]]
+        logits = torch.stack([(xi * xj).sum(1), (xi * xk).sum(1), (xj * xk).sum(1)], 1)
+        nll = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
+        log_q = torch.distributions.Normal(self.mu, sigma).log_prob(w).sum()
+        spike = torch.distributions.Normal(0.0, self.spike).log_prob(w) + math.log(self.pi)
+        slab = torch.distributions.Normal(0.0, self.slab).log_prob(w) + math.log(1 - self.pi)
+        log_p = torch.logaddexp(spike, slab).sum()
+        loss = nll + self.beta * (log_q - log_p) / n_train
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return float(loss.detach())
+
+
+def _median_rate(step, train: torch.Tensor, batch: int, steps: int, repeats: int, seed=0):
+    """Median over `repeats` blocks of `steps` steps of training triplets per second."""
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(train), generator=g)
+    pos = [0]
+
+    def one() -> None:
+        if pos[0] + batch > len(order):
+            pos[0] = 0
+        step(train.index_select(0, order[pos[0] : pos[0] + batch]))
+        pos[0] += batch
+
+    for _ in range(3):  # warm-up: buffers, optimiser state
+        one()
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            one()
+        rates.append(steps * batch / (time.perf_counter() - t0))
+    return float(np.median(rates))
+
+
+def _our_step(method: str, cfg, n_objects: int, n_train: int, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    model = (_VICEModel if method == "vice" else _SPoSEModel)(cfg, n_objects, g)
+    adam = _AdamStep(torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True))
+
+    def step(batch: torch.Tensor) -> None:
+        model.step_grad(batch, g, n_train)
+        adam()
+        model.post_step()
+
+    return step
+
+
+def bench_step(n: int, steps: int, repeats: int) -> None:
+    trip = torch.from_numpy(dnn_triplets(n, seed=0))
+    n_train = len(trip)
+    vice_sample = VICEConfig(n_dims=100, prior="mixture", kl="sample", lr=1e-3)
+    vice_default = dataclasses.replace(SMALL_DATA_VICE, n_dims=100)
+    print(f"[step] {n_train:,} synthetic triplets, 1,854 objects, 100 dims; {_tag()}")
+    rows = []
+    for batch in (128, 2048):
+        k = max(5, steps * 128 // batch) if batch > 128 else steps
+        ref_rate = onehot_rate = 0.0
+        for onehot in (False, True):
+            ref_step = ReferenceVICE(1854, 100, onehot=onehot).step
+            rate = _median_rate(lambda b, f=ref_step: f(b, n_train), trip, batch, k, repeats)
+            print(
+                f"[step] reference VICE ({'one-hot encoder' if onehot else 'indexed rows'}) "
+                f"batch {batch}: {rate:,.0f} triplets/s; {_tag()}"
+            )
+            ref_rate, onehot_rate = (ref_rate, rate) if onehot else (rate, onehot_rate)
+        for label, method, cfg in (
+            ("VICE mixture, single-sample KL (= reference)", "vice", vice_sample),
+            ("VICE mixture, analytic entropy (default)", "vice", vice_default),
+            ("SPoSE small-data preset", "spose", SMALL_DATA_SPOSE),
+        ):
+            rate = _median_rate(_our_step(method, cfg, 1854, n_train), trip, batch,
+                                steps * 4 if batch == 128 else steps, repeats)  # fmt: skip
+            rows.append((label, batch, rate, ref_rate))
+            print(
+                f"[step] ours {label} batch {batch}: {rate:,.0f} triplets/s, "
+                f"{rate / ref_rate:.1f}x the reference at equal batch ({rate / onehot_rate:.1f}x "
+                f"its one-hot variant); {_tag()}"
+            )
+    ref_default = next(r[3] for r in rows if r[1] == 128)
+    for label, batch, rate, _ in rows:
+        if batch == 2048:
+            print(
+                f"[step] ours {label} at its default batch 2048 vs the reference at its "
+                f"default 128: {rate / ref_default:.1f}x; {_tag()}"
+            )
+
+
+def bench_tta(n: int, seconds: float, seed: int) -> None:
+    trip = dnn_triplets(n, seed=seed)
+    n_test = n // 10
+    test, train = trip[:n_test], trip[n_test:]
+    train_t = torch.from_numpy(train)
+    print(f"[tta] {len(train):,} training, {n_test:,} held-out synthetic triplets; {_tag()}")
+    # reference, its defaults: batch 128, lr 1e-3, VICE's sigma init
+    ref = ReferenceVICE(1854, 100, seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    ref_curve, elapsed, epoch = [], 0.0, 0
+    while elapsed < seconds:
+        order = torch.randperm(len(train), generator=g)
+        t0 = time.perf_counter()
+        for s in range(0, len(train), 128):
+            ref.step(train_t.index_select(0, order[s : s + 128]), len(train))
+            if time.perf_counter() - t0 + elapsed > seconds:
+                break
+        elapsed += time.perf_counter() - t0
+        epoch += 1
+        acc = evaluate_embedding(ref.mu.detach().double().numpy(), test)["accuracy"]
+        ref_curve.append((elapsed, acc))
+        print(f"[tta] reference epoch {epoch}: {elapsed:.1f} s, held-out acc {acc:.4f}; {_tag()}")
+    cfg = dataclasses.replace(
+        SMALL_DATA_VICE, max_epochs=200, min_epochs=200, stability_window=200
+    )
+    ours_curve, elapsed = [], 0.0
+    res = fit_vice(train, 1854, cfg, seed=seed, val=test, eval_every=1, progress=False,
+                   until_epoch=max(1, int(seconds / 0.02)))  # fmt: skip
+    for sec, acc in zip(res.history["seconds"], res.history["val_accuracy"], strict=True):
+        elapsed += sec
+        ours_curve.append((elapsed, acc))
+        if elapsed > seconds:
+            break
+    print(
+        f"[tta] ours: {len(ours_curve)} epochs in {ours_curve[-1][0]:.1f} s, best held-out acc "
+        f"{max(a for _, a in ours_curve):.4f} (kept dims of ReLU(mu)); {_tag()}"
+    )
+    target = min(max(a for _, a in ref_curve), max(a for _, a in ours_curve))
+    t_ref = next(t for t, a in ref_curve if a >= target)
+    t_ours = next(t for t, a in ours_curve if a >= target)
+    print(
+        f"[tta] time to held-out acc {target:.4f}: reference {t_ref:.1f} s, ours {t_ours:.2f} s, "
+        f"ratio {t_ref / t_ours:.1f}x; {_tag()}"
+    )
+
+
+def bench_paper(n: int, seed: int) -> None:
+    trip = dnn_triplets(n, seed=seed)
+    for name, cfg, n_full in (
+        ("PAPER_HUMAN_VICE", PAPER_HUMAN_VICE, 4_120_000),
+        ("PAPER_DNN_VICE", PAPER_DNN_VICE, 18_000_000),
+    ):
+        run = dataclasses.replace(cfg, max_epochs=2)
+        res = fit_vice(trip, 1854, run, seed=seed, progress=False)
+        sec = float(np.median(res.history["seconds"]))
+        steps = math.ceil(len(trip) / cfg.batch_size)
+        per_step = sec / steps
+        epoch_full = per_step * math.ceil(n_full / cfg.batch_size)
+        print(
+            f"[paper] {name} ({cfg.n_dims} dims, batch {cfg.batch_size}, prior {cfg.prior}): "
+            f"{sec:.2f} s/epoch on {len(trip):,} triplets = {per_step * 1e3:.2f} ms/step, "
+            f"{cfg.batch_size / per_step:,.0f} triplets/s; {n_full / 1e6:g}M triplets: "
+            f"{epoch_full / 60:.1f} min/epoch, {epoch_full * cfg.stability_window / 3600:.1f} h "
+            f"for the minimum {cfg.stability_window} epochs, "
+            f"{epoch_full * cfg.max_epochs / 3600:.1f} h for {cfg.max_epochs}; {_tag()}"
+        )
 
 
 def dnn_triplets(n: int, seed: int) -> np.ndarray:
@@ -268,8 +486,14 @@ def bench_rsm() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="synthetic,human,rsm")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--parts", default="step,tta,human,paper")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    parser.add_argument("--step-triplets", type=int, default=200_000)
+    parser.add_argument("--steps", type=int, default=40, help="step part: steps per block")
+    parser.add_argument("--repeats", type=int, default=5, help="step part: blocks (median)")
+    parser.add_argument("--tta-triplets", type=int, default=110_000)
+    parser.add_argument("--tta-seconds", type=float, default=25.0)
+    parser.add_argument("--paper-triplets", type=int, default=200_000)
     parser.add_argument("--epochs", type=int, default=3, help="synthetic epochs")
     parser.add_argument("--n-triplets", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -277,9 +501,15 @@ def main() -> None:
     parser.add_argument("--thread-epochs", type=int, default=3,
                         help="human part: epochs timed with 1 and with 2 threads")  # fmt: skip
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     parts = args.parts.split(",")
+    print(f"torch {torch.__version__}, {os.cpu_count()} cpus, {_tag()}")
+    if "step" in parts:
+        bench_step(args.step_triplets, args.steps, args.repeats)
+    if "tta" in parts:
+        bench_tta(args.tta_triplets, args.tta_seconds, args.seed)
+    if "paper" in parts:
+        bench_paper(args.paper_triplets, args.seed)
     if "synthetic" in parts:
         bench_synthetic(args.epochs, args.n_triplets)
     if "human" in parts:

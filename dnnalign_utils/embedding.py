@@ -1304,7 +1304,10 @@ def _fit_impl(
         elif cfg.patience is not None and best["stale"] >= cfg.patience:
             converged, stop_reason = True, "patience"
         bar.update(1)
-        bar.set_postfix(loss=f"{tot / n_batches:.4f}", dims=n_dims)
+        postfix = {"loss": f"{tot / n_batches:.4f}", "dims": n_dims, "s/epoch": f"{dt:.2f}"}
+        if history.get("val_epoch") and history["val_epoch"][-1] == epoch:
+            postfix["val_acc"] = f"{history['val_accuracy'][-1]:.4f}"
+        bar.set_postfix(postfix)
         if ckpt is not None and (epoch % checkpoint_every == 0 or converged):
             save_checkpoint()
     bar.close()
