@@ -336,13 +336,34 @@ def bench_synthetic(epochs: int, n: int) -> None:
         )
 
 
-def _fit_human(method, config, train, val, seed, threads, until_epoch=None):
-    fit = fit_spose if method == "spose" else fit_vice
+def _fit_human(method, config, train, val, seed, threads, until_epoch=None, module=None):
+    if module is None:
+        fit = fit_spose if method == "spose" else fit_vice
+    else:
+        fit = module.fit_spose if method == "spose" else module.fit_vice
     return fit(train, 1854, config, seed=seed, val=val, eval_every=1, progress=False,
                num_threads=threads, until_epoch=until_epoch)  # fmt: skip
 
 
-def bench_human(methods: list[str], seed: int, thread_epochs: int) -> None:
+def baseline_module(rev: str):
+    """dnnalign_utils/embedding.py as of git revision `rev`, imported as its own module (to
+    compare a fit of this checkout with the same fit of an earlier commit in one run)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    src = subprocess.run(
+        ["git", "show", f"{rev}:dnnalign_utils/embedding.py"],
+        cwd=paths.REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    name = f"embedding_at_{rev}"
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
+    sys.modules[name] = module  # dataclasses look their module up
+    exec(compile(src, f"{rev}:dnnalign_utils/embedding.py", "exec"), module.__dict__)
+    return module
+
+
+def bench_human(methods: list[str], seed: int, thread_epochs: int, baseline=None) -> None:
     train_all, nc, d2171, removed = human_data()
     # disjoint by unordered triplet: repeated responses to a triplet stay on one side
     train, val = triplets.split_triplets(train_all, 0.1, seed=seed)
@@ -370,23 +391,33 @@ def bench_human(methods: list[str], seed: int, thread_epochs: int) -> None:
                 f"{np.median(res.history['seconds']):.2f} s/epoch (median of {res.epochs} "
                 f"epochs), load {load:.1f}"
             )
-        load = _load()
-        t0 = time.perf_counter()
-        res = _fit_human(method, config, train, val, seed, 1)
-        wall = time.perf_counter() - t0
-        emb = res.embedding
-        line = (
-            f"[human] {method} seed {seed}, 1 thread: {np.median(res.history['seconds']):.2f} "
-            f"s/epoch, {res.epochs} epochs (stop: {res.stop_reason}; parameters of epoch "
-            f"{res.selected_epoch}), wall {wall:.1f} s, {emb.n_dims} dims; noise-ceiling acc "
-            f"{evaluate_embedding(emb.weights, nc)['accuracy']:.4f}, 2171-set acc "
-            f"{evaluate_embedding(emb.weights, d2171)['accuracy']:.4f} (deterministic "
-            f"ReLU weights), validation NLL {min(res.history['val_nll']):.4f}"
-        )
-        if method == "vice":
-            mc = evaluate_vice(res.params["mu"], res.params["sigma"], nc, dims=emb.source_dims)
-            line += f"; noise-ceiling acc {mc['accuracy']:.4f} (20 MC samples)"
-        print(f"{line}; load {load:.1f}")
+        for label, module in (("this checkout", None), (f"baseline {baseline}", baseline)):
+            if label.startswith("baseline") and baseline is None:
+                continue
+            _converged_human_fit(label, module, method, config, train, val, nc, d2171, seed)
+
+
+def _converged_human_fit(label, module, method, config, train, val, nc, d2171, seed) -> None:
+    if module is not None:
+        config = getattr(module, type(config).__name__)(**dataclasses.asdict(config))
+    load = _load()
+    t0 = time.perf_counter()
+    res = _fit_human(method, config, train, val, seed, 1, module=module)
+    wall = time.perf_counter() - t0
+    emb = res.embedding
+    line = (
+        f"[human] {label}: {method} seed {seed}, 1 thread: "
+        f"{np.median(res.history['seconds']):.2f} "
+        f"s/epoch, {res.epochs} epochs (stop: {res.stop_reason}; parameters of epoch "
+        f"{res.selected_epoch}), wall {wall:.1f} s, {emb.n_dims} dims; noise-ceiling acc "
+        f"{evaluate_embedding(emb.weights, nc)['accuracy']:.4f}, 2171-set acc "
+        f"{evaluate_embedding(emb.weights, d2171)['accuracy']:.4f} (deterministic "
+        f"ReLU weights), validation NLL {min(res.history['val_nll']):.4f}"
+    )
+    if method == "vice":
+        mc = evaluate_vice(res.params["mu"], res.params["sigma"], nc, dims=emb.source_dims)
+        line += f"; noise-ceiling acc {mc['accuracy']:.4f} (20 MC samples)"
+    print(f"{line}; load {load:.1f}")
 
 
 def _plain_logits(w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -495,6 +526,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="step part: blocks (median)")
     parser.add_argument("--tta-seconds", type=float, default=40.0)
     parser.add_argument("--paper-triplets", type=int, default=200_000)
+    parser.add_argument(
+        "--baseline", default=None, help="human part: also fit with embedding.py of this git rev"
+    )
     parser.add_argument("--epochs", type=int, default=3, help="synthetic epochs")
     parser.add_argument("--n-triplets", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -514,7 +548,8 @@ def main() -> None:
     if "synthetic" in parts:
         bench_synthetic(args.epochs, args.n_triplets)
     if "human" in parts:
-        bench_human(args.methods.split(","), args.seed, args.thread_epochs)
+        baseline = None if args.baseline is None else baseline_module(args.baseline)
+        bench_human(args.methods.split(","), args.seed, args.thread_epochs, baseline)
     if "ceiling" in parts:
         bench_ceiling(args.seed)
     if "rsm" in parts:
