@@ -391,9 +391,10 @@ def bench_human(methods: list[str], seed: int, thread_epochs: int, baseline=None
                 f"{np.median(res.history['seconds']):.2f} s/epoch (median of {res.epochs} "
                 f"epochs), load {load:.1f}"
             )
-        for label, module in (("this checkout", None), (f"baseline {baseline}", baseline)):
-            if label.startswith("baseline") and baseline is None:
-                continue
+        runs = [("this checkout", None)]
+        if baseline is not None:
+            runs.append((f"baseline {baseline.__name__.removeprefix('embedding_at_')}", baseline))
+        for label, module in runs:
             _converged_human_fit(label, module, method, config, train, val, nc, d2171, seed)
 
 
