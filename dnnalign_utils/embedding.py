@@ -27,14 +27,26 @@ dimension), and selection of the parameters with the lowest validation NLL
 (``select="val_nll"``) with optional early stopping after ``patience`` evaluations without
 improvement, next to the dimension-stability rule.
 
-Training is plain PyTorch on the CPU. The fitting functions run with ``num_threads=1`` by
-default (restored afterwards): for these small gathers and batched 3x3 products, 2 threads
-were ~65x slower than 1 on the shared 2-core machine under load (18 s vs 0.27 s per epoch
-at load 4; OpenMP threads waiting for a core) and only ~1.5x faster when it was idle
-(0.09 vs 0.14 s at load 1.7; benchmarks/bench_embedding.py). Triplets are shuffled once
-per epoch with a seeded permutation and cut into contiguous slices; only the rows in a
-batch are sampled for the likelihood. Every draw comes from one dedicated
-``torch.Generator``, so a checkpointed run resumes bit-exactly.
+Training is plain PyTorch, float32, with hand-derived gradients (tests compare them with
+autograd): one fused triplet-softmax step per batch (a single gather of the batch rows
+into a reused buffer, three dot products, the softmax, the row gradients written into a
+second buffer and one index_add_), the complexity term's gradient computed densely in
+place, and Adam through torch's fused kernel. On one core of the shared 2-core machine
+this is 1-2 M training triplets/s for SPoSE and ~0.6-0.9 M/s for VICE at batch 2,048
+(VICE samples the whole 1,854 x 100 matrix every step: the normal draws alone are a
+quarter of a step); benchmarks/bench_embedding.py prints the figures with the load.
+Triplets are shuffled once per epoch with a seeded permutation and each batch gathers its
+own rows, so the training set is never copied, whatever its size. Every draw comes from
+one dedicated ``torch.Generator``, so a checkpointed run resumes bit-exactly.
+
+Device and threads: the fits run on ``device`` (default: CUDA when PyTorch sees a GPU,
+else the CPU; on a GPU the random streams differ from the CPU's, and a checkpoint resumes
+on the device that wrote it). On the CPU they use ``num_threads=1`` by default
+(restored afterwards): the per-step arrays are small (0.2-2.5 MB), so a second thread
+gains at most ~1.3x when a core is idle (human presets, load ~2.5: SPoSE 0.08 vs 0.06 s,
+VICE 0.21 vs 0.16 s per epoch) and costs a lot when the cores are busy (OpenMP threads
+waiting for a core: 2 threads were ~65x slower than 1 at load 4). Use more threads only
+on an otherwise idle machine.
 
 Choice probabilities are returned in the triplet's column order: ``p[:, c]`` is the
 probability that the object in column ``c`` is the odd one out, so the observed choice
@@ -769,14 +781,15 @@ _LOG_2PI = math.log(2 * math.pi)
 class _Buffers:
     """Work arrays reused from step to step (no allocation and no page faults per step)."""
 
-    def __init__(self) -> None:
+    def __init__(self, device: torch.device | str = "cpu") -> None:
         self._store: dict[tuple, torch.Tensor] = {}
+        self.device = torch.device(device)
 
     def get(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         key = (name, shape, dtype)
         buf = self._store.get(key)
         if buf is None:
-            buf = self._store[key] = torch.empty(shape, dtype=dtype)
+            buf = self._store[key] = torch.empty(shape, dtype=dtype, device=self.device)
         return buf
 
 
@@ -902,13 +915,13 @@ class _VICEModel:
         self.cfg = cfg
         d = cfg.n_dims
         std = math.sqrt(2.0 / d)  # Kaiming-normal, fan = D, ReLU gain
-        mu = torch.randn(n_objects, d, generator=g) * std
+        mu = torch.randn(n_objects, d, generator=g, device=g.device) * std
         if cfg.init_log_sigma == "reference":
             rho0 = -1.0 / float(mu.std())
         else:
             rho0 = float(cfg.init_log_sigma)
         self.mu = mu
-        self.rho = torch.full((n_objects, d), rho0)
+        self.rho = torch.full((n_objects, d), rho0, device=g.device)
         self.complexity_weight = 1.0  # warm-up multiplier of beta, set per epoch by _fit
         s1, s2, pi = cfg.spike_scale, cfg.slab_scale, cfg.pi
         # legacy: pi log N(0, s1) + (1 - pi) log N(0, s2) = const - prec x^2 / 2
@@ -918,7 +931,7 @@ class _VICEModel:
         self._b0 = math.log1p(-pi) - math.log(s2) - 0.5 * _LOG_2PI
         self._c0 = math.log(pi) - math.log(s1) - math.log1p(-pi) + math.log(s2)
         self._kappa = 0.5 / s1**2 - 0.5 / s2**2
-        self._bufs = _Buffers()
+        self._bufs = _Buffers(g.device)
 
     def parameters(self) -> list[torch.Tensor]:
         return [self.mu, self.rho]
@@ -1051,13 +1064,13 @@ class _VICEModel:
         sd = self.rho.double().exp()
         p = torch.special.ndtr(-mu / sd)
         counts = _bh_reject_torch(p, self.cfg.alpha).sum(0)
-        return (counts > self.cfg.min_objects).numpy()
+        return (counts > self.cfg.min_objects).cpu().numpy()
 
     @torch.no_grad()
     def numpy_params(self) -> dict[str, np.ndarray]:
         return {
-            "mu": self.mu.double().numpy().copy(),
-            "sigma": self.rho.double().exp().numpy().copy(),
+            "mu": self.mu.double().cpu().numpy().copy(),
+            "sigma": self.rho.double().exp().cpu().numpy().copy(),
         }
 
     def deterministic_weights(self) -> torch.Tensor:
@@ -1069,12 +1082,13 @@ class _SPoSEModel:
 
     def __init__(self, cfg: SPoSEConfig, n_objects: int, g: torch.Generator) -> None:
         self.cfg = cfg
-        self.W = cfg.init_mean + cfg.init_std * torch.randn(n_objects, cfg.n_dims, generator=g)
+        noise = torch.randn(n_objects, cfg.n_dims, generator=g, device=g.device)
+        self.W = cfg.init_mean + cfg.init_std * noise
         if cfg.positivity == "projection":
             self.W.clamp_(min=0)  # start on the feasible set
         self.n_objects = n_objects
         self.complexity_weight = 1.0  # warm-up multiplier of l1 and l2, set per epoch by _fit
-        self._bufs = _Buffers()
+        self._bufs = _Buffers(g.device)
 
     def parameters(self) -> list[torch.Tensor]:
         return [self.W]
@@ -1116,11 +1130,11 @@ class _SPoSEModel:
 
     @torch.no_grad()
     def keep_mask(self) -> np.ndarray:
-        return (self.W.max(0).values > self.cfg.threshold).numpy()
+        return (self.W.max(0).values > self.cfg.threshold).cpu().numpy()
 
     @torch.no_grad()
     def numpy_params(self) -> dict[str, np.ndarray]:
-        return {"W": self.W.double().numpy().copy()}
+        return {"W": self.W.double().cpu().numpy().copy()}
 
     def deterministic_weights(self) -> torch.Tensor:
         return self.W
@@ -1166,13 +1180,21 @@ def _fit(
     until_epoch: int | None,
     progress: bool,
     num_threads: int | None,
+    device: str | torch.device | None = None,
 ) -> FitResult:
     with _Threads(num_threads):
         return _fit_impl(
             method, train, n_objects, cfg, seed=seed, val=val, eval_every=eval_every,
             checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
-            until_epoch=until_epoch, progress=progress,
+            until_epoch=until_epoch, progress=progress, device=device,
         )  # fmt: skip
+
+
+def _device(device: str | torch.device | None) -> torch.device:
+    """The fit's device: `device` if given, else CUDA when PyTorch sees a GPU, else the CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
 
 
 def _fit_impl(
@@ -1188,6 +1210,7 @@ def _fit_impl(
     checkpoint_every: int,
     until_epoch: int | None,
     progress: bool,
+    device: str | torch.device | None = None,
 ) -> FitResult:
     train_np = validate_triplets(train, n_objects, "train")
     val_np = None if val is None else validate_triplets(val, n_objects, "val")
@@ -1200,7 +1223,8 @@ def _fit_impl(
         )
     n_train = train_np.shape[0]
     identity = _run_identity(method, cfg, seed, n_objects, train_np)
-    g = torch.Generator().manual_seed(int(seed))
+    dev = _device(device)
+    g = torch.Generator(device=dev).manual_seed(int(seed))
     model = _VICEModel(cfg, n_objects, g) if method == "vice" else _SPoSEModel(cfg, n_objects, g)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
     history: dict[str, list] = {
@@ -1247,7 +1271,7 @@ def _fit_impl(
         with atomic_path(ckpt) as tmp:
             torch.save(state, tmp)
 
-    train_t = torch.from_numpy(train_np)
+    train_t = torch.from_numpy(train_np).to(dev)
     adam_step = _AdamStep(opt)
     val_t = None if val_np is None else torch.from_numpy(val_np)
     bar = tqdm(total=cfg.max_epochs, initial=epoch, disable=not progress, desc=f"{method} epochs")
@@ -1258,7 +1282,7 @@ def _fit_impl(
         model.complexity_weight = warmup_factor(epoch + 1, cfg.warmup_epochs)
         # one seeded permutation per epoch; each batch gathers its own rows (streaming: the
         # training set is never copied, whatever its size)
-        order = torch.randperm(n_train, generator=g)
+        order = torch.randperm(n_train, generator=g, device=dev)
         tot = tot_nll = tot_comp = 0.0
         n_batches = 0
         for s in range(0, n_train, cfg.batch_size):
@@ -1282,7 +1306,7 @@ def _fit_impl(
         if val_t is not None and (epoch % eval_every == 0 or epoch == cfg.max_epochs):
             keep = torch.from_numpy(model.keep_mask())
             if keep.any():
-                w = model.deterministic_weights()[:, keep].double()
+                w = model.deterministic_weights().cpu()[:, keep].double()
                 res = evaluate_embedding(w.numpy(), val_np)
             else:  # no dimension left: every triplet is a three-way tie
                 res = {"accuracy": 1.0 / 3.0, "nll": math.log(3.0)}
@@ -1395,6 +1419,7 @@ def fit_vice(
     until_epoch: int | None = None,
     progress: bool = True,
     num_threads: int | None = 1,
+    device: str | torch.device | None = None,
 ) -> FitResult:
     """Fit VICE to (n, 3) triplets (last column odd one out) over `n_objects` objects.
 
@@ -1407,7 +1432,10 @@ def fit_vice(
     early as if interrupted (for tests and time-sliced runs). `num_threads` sets torch's
     intra-op threads for the fit (restored afterwards; None leaves them): 1 by default,
     because 2 threads were ~65x slower for these small ops on a loaded 2-core machine
-    (and ~1.5x faster on an idle one).
+    (and ~1.3x faster on an idle one). `device` (None: CUDA if available, else the CPU)
+    holds the parameters and the training triplets; results come back as numpy arrays.
+    A progress bar shows the epoch, loss, kept dimensions, seconds per epoch and the
+    validation accuracy (`progress=False` hides it).
     With ``config.select == "val_nll"`` (evaluate every epoch: eval_every=1) the returned
     embedding and params are those of the epoch with the lowest validation NLL.
     """
@@ -1424,6 +1452,7 @@ def fit_vice(
         until_epoch=until_epoch,
         progress=progress,
         num_threads=num_threads,
+        device=device,
     )
 
 
@@ -1440,6 +1469,7 @@ def fit_spose(
     until_epoch: int | None = None,
     progress: bool = True,
     num_threads: int | None = 1,
+    device: str | torch.device | None = None,
 ) -> FitResult:
     """Fit SPoSE; arguments as in `fit_vice`. Stops by the same dimension-stability rule."""
     return _fit(
@@ -1455,6 +1485,7 @@ def fit_spose(
         until_epoch=until_epoch,
         progress=progress,
         num_threads=num_threads,
+        device=device,
     )
 
 
