@@ -688,3 +688,12 @@ def test_same_seed_same_numbers(method):
         np.testing.assert_array_equal(b.params[key], value)
         assert not np.array_equal(c.params[key], value)
     assert a.history["loss"] == b.history["loss"]
+
+
+def test_bh_counts_equal_the_rejections_per_column():
+    rng = np.random.default_rng(0)
+    p = rng.random((300, 7)) ** rng.uniform(1, 6, size=7)  # from no rejection to many
+    p[:5, 0] = 0.0  # ties at zero
+    expected = benjamini_hochberg(p, 0.05).sum(0)
+    np.testing.assert_array_equal(emb._bh_counts(np.ascontiguousarray(p.T), 0.05), expected)
+    assert expected.min() < expected.max()
