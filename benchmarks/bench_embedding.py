@@ -23,6 +23,10 @@ Parts (all by default; choose with --parts):
              training vs validation accuracy; the mean probability of 5 seeds (an ensemble);
              the published SPoSE-49 / VICE-42 on the same validation triplets.
   rsm        reconstruct_rsm and choice_rsm on 1,854 objects (published VICE-42).
+  vgg        chapter 2's VGG-16 VICE fit with the default profile's settings on the
+             book's artefacts (artefacts/default/triplets/vgg16_concepts, written by
+             chapter 1; DNNALIGN_ARTEFACTS_DIR overrides): epochs, dimensions, held-out
+             accuracy, time; with --baseline also with an earlier commit's code.
   step       training throughput of one step (gather the batch from a per-epoch
              permutation, gradient, Adam) on the synthetic triplets with 100 dimensions:
              ours (VICE with the mixture prior, analytic and single-sample KL; SPoSE
@@ -421,6 +425,37 @@ def _converged_human_fit(label, module, method, config, train, val, nc, d2171, s
     print(f"{line}; load {load:.1f}")
 
 
+def bench_vgg(seed: int, baseline=None) -> None:
+    """Chapter 2's VGG-16 fit (default profile settings) with this checkout and, with
+    --baseline, with an earlier commit's embedding.py: the book's numbers side by side."""
+    folder = paths.artefacts_dir("default") / "triplets" / "vgg16_concepts"
+    if not (folder / "train_90.npy").exists():
+        print(f"[vgg] {folder}/train_90.npy missing: build chapter 1 of the book first")
+        return
+    train = data.load_triplets(folder / "train_90.npy", fmt="npy")
+    test = data.load_triplets(folder / "test_10.npy", fmt="npy")
+    cfg = dataclasses.replace(
+        SMALL_DATA_VICE, beta=3.0, max_epochs=60, min_epochs=30, stability_window=10
+    )  # the notebook's vgg_beta, vgg_max_epochs, vgg_min_epochs, vgg_window
+    runs = [("this checkout", None)]
+    if baseline is not None:
+        runs.append((f"baseline {baseline.__name__.removeprefix('embedding_at_')}", baseline))
+    for label, module in runs:
+        fit = fit_vice if module is None else module.fit_vice
+        config = cfg if module is None else module.VICEConfig(**dataclasses.asdict(cfg))
+        load = _load()
+        t0 = time.perf_counter()
+        res = fit(train, 1854, config, seed=seed, val=test[:50_000], progress=False)
+        wall = time.perf_counter() - t0
+        acc = evaluate_embedding(res.embedding.weights, test)["accuracy"]
+        print(
+            f"[vgg] {label}: {len(train):,} triplets, {res.epochs} epochs ({res.stop_reason}), "
+            f"{np.median(res.history['seconds']):.2f} s/epoch, wall {wall:.0f} s, "
+            f"{res.embedding.n_dims} dims, held-out acc {100 * acc:.2f} % on {len(test):,}; "
+            f"load {load:.1f}"
+        )
+
+
 def _plain_logits(w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     a, b, c = w[t[:, 0]], w[t[:, 1]], w[t[:, 2]]
     # column c is the logit that object c is the odd one out: the other two pair up
@@ -551,6 +586,9 @@ def main() -> None:
     if "human" in parts:
         baseline = None if args.baseline is None else baseline_module(args.baseline)
         bench_human(args.methods.split(","), args.seed, args.thread_epochs, baseline)
+    if "vgg" in parts:
+        baseline = None if args.baseline is None else baseline_module(args.baseline)
+        bench_vgg(args.seed, baseline)
     if "ceiling" in parts:
         bench_ceiling(args.seed)
     if "rsm" in parts:
