@@ -30,7 +30,8 @@ Parts (all by default; choose with --parts):
   step       training throughput of one step (gather the batch from a per-epoch
              permutation, gradient, Adam) on the synthetic triplets with 100 dimensions:
              ours (VICE with the mixture prior, analytic and single-sample KL; SPoSE
-             small-data preset) and the reference formulation (`ReferenceVICE` below), at
+             small-data preset) and the reference formulation (`ReferenceVICE` below;
+             SPoSE with the reference's settings against `ReferenceSPoSE`), at
              batch 128 and 2,048 (each side's default among them: reference 128, ours 2,048);
              the median over --repeats blocks of steps, and ours / reference in the same run.
   tta        time to equal held-out accuracy on the human triplets (the split of the human
@@ -140,6 +141,30 @@ class ReferenceVICE:
         return float(loss.detach())
 
 
+class ReferenceSPoSE:
+    """The public SPoSE model's training step, rewritten here in a few lines: a free
+    non-negative-by-penalty matrix W, ReLU, dot-product similarities, the triplet softmax
+    NLL plus (lambda / n_objects) ||W||_1 and 0.01 * sum ReLU(-W), autograd and Adam
+    (batch rows gathered by indexing)."""
+
+    def __init__(self, n_objects, n_dims, *, seed=0, lr=1e-3, l1=0.008):
+        g = torch.Generator().manual_seed(seed)
+        self.w = (0.1 + 0.01 * torch.randn(n_objects, n_dims, generator=g)).requires_grad_()
+        self.opt = torch.optim.Adam([self.w], lr=lr)
+        self.lam = l1 / n_objects
+
+    def step(self, batch: torch.Tensor, n_train: int) -> float:
+        x = torch.relu(self.w)
+        xi, xj, xk = x[batch[:, 0]], x[batch[:, 1]], x[batch[:, 2]]
+        logits = torch.stack([(xi * xj).sum(1), (xi * xk).sum(1), (xj * xk).sum(1)], 1)
+        nll = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
+        loss = nll + self.lam * self.w.abs().sum() + 0.01 * torch.relu(-self.w).sum()
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return float(loss.detach())
+
+
 def _median_rate(step, train: torch.Tensor, batch: int, steps: int, repeats: int, seed=0):
     """Median over `repeats` blocks of `steps` steps of training triplets per second."""
     g = torch.Generator().manual_seed(seed)
@@ -207,6 +232,17 @@ def bench_step(n: int, steps: int, repeats: int) -> None:
                 f"{rate / ref_rate:.1f}x the reference at equal batch ({rate / onehot_rate:.1f}x "
                 f"its one-hot variant); {_tag()}"
             )
+        ref_spose = ReferenceSPoSE(1854, 100).step
+        spose_ref_rate = _median_rate(
+            lambda b, f=ref_spose: f(b, n_train), trip, batch, k, repeats
+        )
+        rate = _median_rate(_our_step("spose", SPoSEConfig(n_dims=100), 1854, n_train), trip,
+                            batch, steps * 4 if batch == 128 else steps, repeats)  # fmt: skip
+        print(
+            f"[step] reference SPoSE batch {batch}: {spose_ref_rate:,.0f} triplets/s; ours SPoSE "
+            f"with its reference settings (penalty, lambda 0.008): {rate:,.0f} triplets/s, "
+            f"{rate / spose_ref_rate:.1f}x at equal batch; {_tag()}"
+        )
     ref_default = next(r[3] for r in rows if r[1] == 128)
     for label, batch, rate, _ in rows:
         if batch == 2048:
