@@ -1122,18 +1122,21 @@ class _SPoSEModel:
             comp = lam * float(W.sum())
             grad.add_(lam)
         else:
+            # the reference: ReLU inside the likelihood, lambda ||W||_1 + 0.01 sum ReLU(-W).
+            # With x = ReLU(W): ||W||_1 = 2 sum x - sum W, sum ReLU(-W) = sum x - sum W, and
+            # the gradient is (dNLL/dx + lambda) [W > 0] - (lambda + 0.01) [W < 0].
             x = torch.clamp_min(W, 0.0, out=self._bufs.get("relu_w", W.shape, W.dtype))
             nll = _lik_grad_into(x, flat, grad, self._bufs)
-            grad.mul_(_positive(x, self._bufs))
-            comp = lam * float(W.abs().sum())
-            grad.add_(torch.sign(W), alpha=lam)
+            positive = _positive(x, self._bufs)
+            grad.mul_(positive).add_(positive, alpha=lam)
+            negative = torch.clamp_max(W, 0.0, out=self._bufs.get("neg_w", W.shape, W.dtype))
+            grad.add_(negative.sign_(), alpha=lam + 0.01)  # sign: -1 where W < 0
+            sum_x, sum_w = float(x.sum()), float(W.sum())
+            comp = lam * (2 * sum_x - sum_w) + 0.01 * (sum_x - sum_w)
         if self.cfg.l2 > 0:
             l2 = self.cfg.l2 * self.complexity_weight / n_train
             comp += l2 * float(torch.linalg.vecdot(W.view(-1), W.view(-1)))
             grad.add_(W, alpha=2 * l2)
-        if self.cfg.positivity == "penalty":
-            comp += 0.01 * float(torch.relu(-W).sum())
-            grad.add_(torch.sign(torch.clamp_max(W, 0.0)), alpha=0.01)  # -0.01 where W < 0
         return nll + comp, nll, comp
 
     @torch.no_grad()
