@@ -23,6 +23,8 @@ Parts (all by default; choose with --parts):
              training vs validation accuracy; the mean probability of 5 seeds (an ensemble);
              the published SPoSE-49 / VICE-42 on the same validation triplets.
   rsm        reconstruct_rsm and choice_rsm on 1,854 objects (published VICE-42).
+  precision  the human presets fitted in float32 (the default) and in float64: epochs,
+             seconds per epoch, dimensions, held-out accuracies.
   vgg        chapter 2's VGG-16 VICE fit with the default profile's settings on the
              book's artefacts (artefacts/default/triplets/vgg16_concepts, written by
              chapter 1; DNNALIGN_ARTEFACTS_DIR overrides): epochs, dimensions, held-out
@@ -438,6 +440,30 @@ def bench_human(methods: list[str], seed: int, thread_epochs: int, baseline=None
             _converged_human_fit(label, module, method, config, train, val, nc, d2171, seed)
 
 
+def bench_precision(methods: list[str], seed: int) -> None:
+    """The human presets fitted in float32 (the default) and in float64 (torch's default
+    dtype switched for the fit): does float32 change the results?"""
+    train_all, nc, d2171, _ = human_data()
+    train, val = triplets.split_triplets(train_all, 0.1, seed=seed)
+    presets = {"spose": SMALL_DATA_SPOSE, "vice": SMALL_DATA_VICE}
+    for method in methods:
+        for dtype in (torch.float32, torch.float64):
+            before = torch.get_default_dtype()
+            torch.set_default_dtype(dtype)
+            try:
+                load = _load()
+                res = _fit_human(method, presets[method], train, val, seed, 1)
+            finally:
+                torch.set_default_dtype(before)
+            w = res.embedding.weights
+            print(
+                f"[precision] {method} {str(dtype).removeprefix('torch.')}: {res.epochs} epochs, "
+                f"{np.median(res.history['seconds']):.2f} s/epoch, {res.embedding.n_dims} dims, "
+                f"noise-ceiling acc {evaluate_embedding(w, nc)['accuracy']:.4f}, 2171-set acc "
+                f"{evaluate_embedding(w, d2171)['accuracy']:.4f}; load {load:.1f}"
+            )
+
+
 def _converged_human_fit(label, module, method, config, train, val, nc, d2171, seed) -> None:
     if module is not None:
         config = getattr(module, type(config).__name__)(**dataclasses.asdict(config))
@@ -622,6 +648,8 @@ def main() -> None:
     if "human" in parts:
         baseline = None if args.baseline is None else baseline_module(args.baseline)
         bench_human(args.methods.split(","), args.seed, args.thread_epochs, baseline)
+    if "precision" in parts:
+        bench_precision(args.methods.split(","), args.seed)
     if "vgg" in parts:
         baseline = None if args.baseline is None else baseline_module(args.baseline)
         bench_vgg(args.seed, baseline)
