@@ -816,16 +816,19 @@ def _lik_grad_rows(x: torch.Tensor, gx: torch.Tensor) -> float:
     g_k = q_ik x_i + q_jk x_j (tests compare this with autograd).
     """
     xi, xj, xk = x
+    gi, gj, gk = gx
     n_batch = x.shape[1]
-    logits = torch.stack(
-        (torch.linalg.vecdot(xj, xk), torch.linalg.vecdot(xi, xk), torch.linalg.vecdot(xi, xj))
-    )  # (3, B): row c is the logit that the object in column c is the odd one out
+    # the pair products go into gx first (no allocation), summed at once: (3, B), row c
+    # is the logit that the object in column c is the odd one out
+    torch.mul(xj, xk, out=gi)
+    torch.mul(xi, xk, out=gj)
+    torch.mul(xi, xj, out=gk)
+    logits = gx.sum(-1)
     logp = torch.log_softmax(logits, 0)
     nll = -float(logp[2].sum()) / n_batch
     q = logp.exp_()
     q[2] -= 1.0
     q_jk, q_ik, q_ij = q.mul_(1.0 / n_batch).unsqueeze(-1)
-    gi, gj, gk = gx
     torch.mul(xj, q_ij, out=gi).addcmul_(xk, q_ik)
     torch.mul(xi, q_ij, out=gj).addcmul_(xk, q_jk)
     torch.mul(xi, q_ik, out=gk).addcmul_(xj, q_jk)
