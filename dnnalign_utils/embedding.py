@@ -857,6 +857,12 @@ def _positive(x: torch.Tensor, bufs: _Buffers) -> torch.Tensor:
     return torch.sign(x, out=bufs.get("positive", x.shape, x.dtype))
 
 
+def _sum_sq(x: torch.Tensor) -> float:
+    """Sum of squares without a temporary (a BLAS dot of the flat tensor with itself)."""
+    flat = x.reshape(-1)
+    return float(torch.dot(flat, flat))
+
+
 def _columns(batch: torch.Tensor) -> torch.Tensor:
     """(B, 3) triplets -> their object indices column by column (see `_lik_grad_into`)."""
     return batch.t().reshape(-1)
@@ -999,7 +1005,7 @@ class _VICEModel:
         adds scale * its gradient and the entropy's (-scale per rho) into the gradients."""
         n, d = mu.shape
         var = torch.mul(sigma, sigma, out=self._bufs.get("var", mu.shape, mu.dtype))
-        m2 = float(torch.linalg.vecdot(mu.view(-1), mu.view(-1))) + float(var.sum())
+        m2 = _sum_sq(mu) + float(var.sum())
         grad_mu.add_(mu, alpha=scale * self._prec)
         grad_rho.add_(var, alpha=scale * self._prec).sub_(scale)
         return -(self._legacy_const * n * d - 0.5 * self._prec * m2)
@@ -1029,7 +1035,7 @@ class _VICEModel:
             # likelihood gradient is scattered once and multiplied densely.
             eps = torch.randn((n, d), generator=g, out=bufs.get("eps", (n, d), mu.dtype))
             if cfg.kl == "sample":
-                eps_sq = float(torch.linalg.vecdot(eps.view(-1), eps.view(-1)))
+                eps_sq = _sum_sq(eps)
             noise = eps.mul_(sigma)
             w = torch.add(mu, noise, out=bufs.get("w", (n, d), mu.dtype))
             x = torch.clamp_min(w, 0.0, out=bufs.get("relu_w", (n, d), mu.dtype))
@@ -1037,7 +1043,7 @@ class _VICEModel:
             grad_mu.mul_(_positive(x, bufs))  # the ReLU's derivative
             if cfg.prior == "mixture" or cfg.kl == "sample":
                 if cfg.prior == "objdim_legacy":
-                    w_sq = float(torch.linalg.vecdot(w.view(-1), w.view(-1)))
+                    w_sq = _sum_sq(w)
                     lp = self._legacy_const * n * d - 0.5 * self._prec * w_sq
                     grad_mu.add_(w, alpha=scale * self._prec)  # -scale * d log p / dw
                 else:
@@ -1138,7 +1144,7 @@ class _SPoSEModel:
             comp = lam * (2 * sum_x - sum_w) + 0.01 * (sum_x - sum_w)
         if self.cfg.l2 > 0:
             l2 = self.cfg.l2 * self.complexity_weight / n_train
-            comp += l2 * float(torch.linalg.vecdot(W.view(-1), W.view(-1)))
+            comp += l2 * _sum_sq(W)
             grad.add_(W, alpha=2 * l2)
         return nll + comp, nll, comp
 
