@@ -1385,6 +1385,7 @@ def _fit_impl(
         "best_val_nll": None if best["epoch"] is None else float(best["val_nll"]),
         "train_seconds": seconds,
         "torch_threads": torch.get_num_threads(),
+        "device": str(dev),
     }
     if method == "vice":
         emb = _sorted_embedding(

@@ -697,3 +697,36 @@ def test_bh_counts_equal_the_rejections_per_column():
     expected = benjamini_hochberg(p, 0.05).sum(0)
     np.testing.assert_array_equal(emb._bh_counts(np.ascontiguousarray(p.T), 0.05), expected)
     assert expected.min() < expected.max()
+
+
+@pytest.mark.parametrize("method", ["vice", "spose"])
+def test_device_argument_cpu_equals_the_default_here(method):
+    w = planted_embedding(30, 3, seed=8)
+    train = simulate_triplets(w, 600, seed=9)
+    fit = fit_vice if method == "vice" else fit_spose
+    cfg = (VICEConfig if method == "vice" else SPoSEConfig)(n_dims=4, max_epochs=2)
+    explicit = fit(train, 30, cfg, seed=0, progress=False, device="cpu")
+    assert explicit.embedding.metadata["device"] == "cpu"
+    if not torch.cuda.is_available():  # the default is the CPU here
+        default = fit(train, 30, cfg, seed=0, progress=False)
+        for key, value in explicit.params.items():
+            np.testing.assert_array_equal(default.params[key], value)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("method", ["vice", "spose"])
+def test_fits_run_and_resume_on_cuda(tmp_path, method):
+    w = planted_embedding(40, 4, seed=3)
+    train = simulate_triplets(w, 3000, seed=4)
+    fit = fit_vice if method == "vice" else fit_spose
+    cfg = (VICEConfig if method == "vice" else SPoSEConfig)(
+        n_dims=8, batch_size=256, max_epochs=4, stability_window=50, lr=0.01
+    )
+    full = fit(train, 40, cfg, seed=7, progress=False, device="cuda")
+    ckpt = tmp_path / "run.ckpt"
+    fit(train, 40, cfg, seed=7, checkpoint_path=ckpt, until_epoch=2, progress=False,
+        device="cuda")  # fmt: skip
+    resumed = fit(train, 40, cfg, seed=7, checkpoint_path=ckpt, progress=False, device="cuda")
+    for key, value in full.params.items():
+        assert np.isfinite(value).all()
+        np.testing.assert_array_equal(resumed.params[key], value)
