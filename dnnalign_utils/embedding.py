@@ -32,9 +32,10 @@ autograd): one fused triplet-softmax step per batch (a single gather of the batc
 into a reused buffer, three dot products, the softmax, the row gradients written into a
 second buffer and one index_add_), the complexity term's gradient computed densely in
 place, and Adam through torch's fused kernel. On one core of the shared 2-core machine
-this is 1-2 M training triplets/s for SPoSE and ~0.6-0.9 M/s for VICE at batch 2,048
-(VICE samples the whole 1,854 x 100 matrix every step: the normal draws alone are a
-quarter of a step); benchmarks/bench_embedding.py prints the figures with the load.
+this is 1.3-2.2 M training triplets/s for SPoSE and 0.5-0.87 M/s for VICE at batch 2,048,
+depending on the load (VICE samples the whole 1,854 x 100 matrix every step: the normal
+draws alone are a quarter of a step); benchmarks/bench_embedding.py prints the figures
+with the load.
 Triplets are shuffled once per epoch with a seeded permutation and each batch gathers its
 own rows, so the training set is never copied, whatever its size. Every draw comes from
 one dedicated ``torch.Generator``, so a checkpointed run resumes bit-exactly.
