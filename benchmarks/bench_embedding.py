@@ -23,30 +23,60 @@ Parts (all by default; choose with --parts):
              training vs validation accuracy; the mean probability of 5 seeds (an ensemble);
              the published SPoSE-49 / VICE-42 on the same validation triplets.
   rsm        reconstruct_rsm and choice_rsm on 1,854 objects (published VICE-42).
+  precision  the human presets fitted in float32 (the default) and in float64: epochs,
+             seconds per epoch, dimensions, held-out accuracies.
+  vgg        chapter 2's VGG-16 VICE fit with the default profile's settings on the
+             book's artefacts (artefacts/default/triplets/vgg16_concepts, written by
+             chapter 1; DNNALIGN_ARTEFACTS_DIR overrides): epochs, dimensions, held-out
+             accuracy, time; with --baseline also with an earlier commit's code.
+  step       training throughput of one step (gather the batch from a per-epoch
+             permutation, gradient, Adam) on the synthetic triplets with 100 dimensions:
+             ours (VICE with the mixture prior, analytic and single-sample KL; SPoSE
+             small-data preset) and the reference formulation (`ReferenceVICE` below;
+             SPoSE with the reference's settings against `ReferenceSPoSE`), at
+             batch 128 and 2,048 (each side's default among them: reference 128, ours 2,048);
+             the median over --repeats blocks of steps, and ours / reference in the same run.
+  tta        time to equal held-out accuracy on the human triplets (the split of the human
+             part): the reference at its defaults (batch 128, lr 1e-3) for --tta-seconds of
+             training, ours at SMALL_DATA_VICE's (batch 2,048, lr 3e-3) for its full 150
+             epochs; the accuracy of ReLU(mu) on the held-out 10 % along the way (scoring
+             time excluded); the time each side first reaches the lower of the two best
+             accuracies.
+  paper      the paper's fits (PAPER_HUMAN_VICE on 4.12M triplets, PAPER_DNN_VICE on 18M;
+             150 dimensions, batch 256): seconds per step measured on a scaled-down run
+             (fit_vice, --paper-triplets synthetic triplets, two epochs), extrapolated to
+             one epoch and to the 500-1,000 epochs of the paper's stopping rule.
 
-Run: OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_embedding.py [--parts human]
-(the fits set their own thread count, 1 by default; --threads sets it for the rest).
-Timings depend on the load of the machine; the script prints the thread count and the
-1-minute load average next to every number.
+Run: .venv/bin/python benchmarks/bench_embedding.py [--parts step,tta]
+Every part runs with one torch thread unless --threads says otherwise (the fits set their
+own thread count, 1 by default). Data come from the repository's data/ folder
+(DNNALIGN_DATA_DIR overrides). Timings depend on the load of the machine: the script
+prints the thread count and the 1-minute load average next to every number; compare the
+ratios measured in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from dnnalign_utils import data, triplets
+from dnnalign_utils import data, paths, triplets
 from dnnalign_utils.embedding import (
+    PAPER_DNN_VICE,
+    PAPER_HUMAN_VICE,
     SMALL_DATA_SPOSE,
     SMALL_DATA_VICE,
     SPoSEConfig,
     VICEConfig,
+    _AdamStep,
+    _SPoSEModel,
+    _VICEModel,
     evaluate_embedding,
     evaluate_vice,
     fit_spose,
@@ -54,11 +84,243 @@ from dnnalign_utils.embedding import (
 )
 from dnnalign_utils.rsa import choice_rsm, reconstruct_rsm
 
-THINGS = Path(os.environ.get("DNNALIGN_SHARED_THINGS", "/work/shared/data/things"))
+THINGS = paths.data_dir() / "things"
 
 
 def _load() -> float:
     return os.getloadavg()[0]
+
+
+def _tag() -> str:
+    return f"threads {torch.get_num_threads()}, load {_load():.1f}"
+
+
+# ------------------------------------------------------------------ reference formulation
+
+
+class ReferenceVICE:
+    """The public VICE model's training step, rewritten here in a few lines of plain
+    PyTorch: a Gaussian variational posterior N(mu, sigma^2) per object x dimension,
+    one reparameterised sample W = mu + sigma * eps of the whole matrix per step, ReLU,
+    dot-product similarities, the triplet softmax NLL (cross-entropy with the most similar
+    pair as the target) plus beta * (log q(W) - log p(W)) / n_train with the spike-and-slab
+    mixture prior, autograd and torch.optim.Adam. With ``onehot=False`` (the default here)
+    the batch rows are gathered by indexing, which makes it faster than the public code
+    and the ratios against it conservative; ``onehot=True`` multiplies one-hot rows of the
+    batch with the matrix as the public code's linear encoder does.
+    """
+
+    def __init__(self, n_objects, n_dims, *, seed=0, lr=1e-3, beta=1.0, pi=0.5, spike=0.25,
+                 slab=1.0, init_log_sigma=None, onehot=False):  # fmt: skip
+        g = torch.Generator().manual_seed(seed)
+        mu = torch.randn(n_objects, n_dims, generator=g) * math.sqrt(2.0 / n_dims)
+        rho0 = -1.0 / float(mu.std()) if init_log_sigma is None else init_log_sigma
+        self.mu = mu.requires_grad_()
+        self.log_sigma = torch.full((n_objects, n_dims), rho0, requires_grad=True)
+        self.opt = torch.optim.Adam([self.mu, self.log_sigma], lr=lr)
+        self.beta, self.pi, self.spike, self.slab = beta, pi, spike, slab
+        self.onehot = onehot
+
+    def step(self, batch: torch.Tensor, n_train: int) -> float:
+        sigma = self.log_sigma.exp()
+        w = self.mu + sigma * torch.randn_like(sigma)
+        x = torch.relu(w)
+        if self.onehot:
+            rows = torch.nn.functional.one_hot(batch.t().reshape(-1), len(x)).to(x.dtype) @ x
+            xi, xj, xk = rows.view(3, len(batch), -1)
+        else:
+            xi, xj, xk = x[batch[:, 0]], x[batch[:, 1]], x[batch[:, 2]]
+        logits = torch.stack([(xi * xj).sum(1), (xi * xk).sum(1), (xj * xk).sum(1)], 1)
+        nll = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
+        log_q = torch.distributions.Normal(self.mu, sigma).log_prob(w).sum()
+        spike = torch.distributions.Normal(0.0, self.spike).log_prob(w) + math.log(self.pi)
+        slab = torch.distributions.Normal(0.0, self.slab).log_prob(w) + math.log(1 - self.pi)
+        log_p = torch.logaddexp(spike, slab).sum()
+        loss = nll + self.beta * (log_q - log_p) / n_train
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return float(loss.detach())
+
+
+class ReferenceSPoSE:
+    """The public SPoSE model's training step, rewritten here in a few lines: a free
+    non-negative-by-penalty matrix W, ReLU, dot-product similarities, the triplet softmax
+    NLL plus (lambda / n_objects) ||W||_1 and 0.01 * sum ReLU(-W), autograd and Adam
+    (batch rows gathered by indexing)."""
+
+    def __init__(self, n_objects, n_dims, *, seed=0, lr=1e-3, l1=0.008):
+        g = torch.Generator().manual_seed(seed)
+        self.w = (0.1 + 0.01 * torch.randn(n_objects, n_dims, generator=g)).requires_grad_()
+        self.opt = torch.optim.Adam([self.w], lr=lr)
+        self.lam = l1 / n_objects
+
+    def step(self, batch: torch.Tensor, n_train: int) -> float:
+        x = torch.relu(self.w)
+        xi, xj, xk = x[batch[:, 0]], x[batch[:, 1]], x[batch[:, 2]]
+        logits = torch.stack([(xi * xj).sum(1), (xi * xk).sum(1), (xj * xk).sum(1)], 1)
+        nll = torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
+        loss = nll + self.lam * self.w.abs().sum() + 0.01 * torch.relu(-self.w).sum()
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return float(loss.detach())
+
+
+def _median_rate(step, train: torch.Tensor, batch: int, steps: int, repeats: int, seed=0):
+    """Median over `repeats` blocks of `steps` steps of training triplets per second."""
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(train), generator=g)
+    pos = [0]
+
+    def one() -> None:
+        if pos[0] + batch > len(order):
+            pos[0] = 0
+        step(train.index_select(0, order[pos[0] : pos[0] + batch]))
+        pos[0] += batch
+
+    for _ in range(3):  # warm-up: buffers, optimiser state
+        one()
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            one()
+        rates.append(steps * batch / (time.perf_counter() - t0))
+    return float(np.median(rates))
+
+
+def _our_step(method: str, cfg, n_objects: int, n_train: int, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    model = (_VICEModel if method == "vice" else _SPoSEModel)(cfg, n_objects, g)
+    adam = _AdamStep(torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True))
+
+    def step(batch: torch.Tensor) -> None:
+        model.step_grad(batch, g, n_train)
+        adam()
+        model.post_step()
+
+    return step
+
+
+def bench_step(n: int, steps: int, repeats: int) -> None:
+    trip = torch.from_numpy(dnn_triplets(n, seed=0))
+    n_train = len(trip)
+    vice_sample = VICEConfig(n_dims=100, prior="mixture", kl="sample", lr=1e-3)
+    vice_default = dataclasses.replace(SMALL_DATA_VICE, n_dims=100)
+    print(f"[step] {n_train:,} synthetic triplets, 1,854 objects, 100 dims; {_tag()}")
+    rows = []
+    for batch in (128, 2048):
+        k = max(5, steps * 128 // batch) if batch > 128 else steps
+        ref_rate = onehot_rate = 0.0
+        for onehot in (False, True):
+            ref_step = ReferenceVICE(1854, 100, onehot=onehot).step
+            rate = _median_rate(lambda b, f=ref_step: f(b, n_train), trip, batch, k, repeats)
+            print(
+                f"[step] reference VICE ({'one-hot encoder' if onehot else 'indexed rows'}) "
+                f"batch {batch}: {rate:,.0f} triplets/s; {_tag()}"
+            )
+            ref_rate, onehot_rate = (ref_rate, rate) if onehot else (rate, onehot_rate)
+        for label, method, cfg in (
+            ("VICE mixture, single-sample KL (= reference)", "vice", vice_sample),
+            ("VICE mixture, analytic entropy (default)", "vice", vice_default),
+            ("SPoSE small-data preset", "spose", SMALL_DATA_SPOSE),
+        ):
+            rate = _median_rate(_our_step(method, cfg, 1854, n_train), trip, batch,
+                                steps * 4 if batch == 128 else steps, repeats)  # fmt: skip
+            rows.append((label, batch, rate, ref_rate))
+            print(
+                f"[step] ours {label} batch {batch}: {rate:,.0f} triplets/s, "
+                f"{rate / ref_rate:.1f}x the reference at equal batch ({rate / onehot_rate:.1f}x "
+                f"its one-hot variant); {_tag()}"
+            )
+        ref_spose = ReferenceSPoSE(1854, 100).step
+        spose_ref_rate = _median_rate(
+            lambda b, f=ref_spose: f(b, n_train), trip, batch, k, repeats
+        )
+        rate = _median_rate(_our_step("spose", SPoSEConfig(n_dims=100), 1854, n_train), trip,
+                            batch, steps * 4 if batch == 128 else steps, repeats)  # fmt: skip
+        print(
+            f"[step] reference SPoSE batch {batch}: {spose_ref_rate:,.0f} triplets/s; ours SPoSE "
+            f"with its reference settings (penalty, lambda 0.008): {rate:,.0f} triplets/s, "
+            f"{rate / spose_ref_rate:.1f}x at equal batch; {_tag()}"
+        )
+    ref_default = next(r[3] for r in rows if r[1] == 128)
+    for label, batch, rate, _ in rows:
+        if batch == 2048:
+            print(
+                f"[step] ours {label} at its default batch 2048 vs the reference at its "
+                f"default 128: {rate / ref_default:.1f}x; {_tag()}"
+            )
+
+
+def bench_tta(seconds: float, seed: int, eval_steps: int = 400) -> None:
+    train_all, _, _, _ = human_data()
+    train, test = triplets.split_triplets(train_all, 0.1, seed=seed)
+    train_t = torch.from_numpy(train)
+    print(f"[tta] human triplets: {len(train):,} training, {len(test):,} held-out; {_tag()}")
+    # reference, its defaults: batch 128, lr 1e-3, VICE's sigma init; scored every
+    # `eval_steps` steps (scoring time excluded)
+    ref = ReferenceVICE(1854, 100, seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    ref_curve, elapsed, steps = [], 0.0, 0
+    while elapsed < seconds:
+        order = torch.randperm(len(train), generator=g)
+        for s in range(0, len(train), 128):
+            t0 = time.perf_counter()
+            ref.step(train_t.index_select(0, order[s : s + 128]), len(train))
+            elapsed += time.perf_counter() - t0
+            steps += 1
+            if steps % eval_steps == 0 or elapsed >= seconds:
+                w = ref.mu.detach().double().numpy()
+                ref_curve.append((elapsed, evaluate_embedding(w, test)["accuracy"]))
+            if elapsed >= seconds:
+                break
+    print(
+        f"[tta] reference (batch 128, lr 1e-3): {steps} steps ({steps * 128 / len(train):.2f} "
+        f"epochs) in {elapsed:.1f} s, held-out acc of ReLU(mu) "
+        + ", ".join(f"{a:.4f}@{t:.0f}s" for t, a in ref_curve)
+        + f"; {_tag()}"
+    )
+    cfg = dataclasses.replace(SMALL_DATA_VICE, min_epochs=SMALL_DATA_VICE.max_epochs)
+    res = fit_vice(train, 1854, cfg, seed=seed, val=test, eval_every=1, progress=False)
+    times = np.cumsum(res.history["seconds"])
+    ours_curve = [(float(t), a) for t, a in zip(times, res.history["val_accuracy"], strict=True)]
+    best_i = int(np.argmax([a for _, a in ours_curve]))
+    print(
+        f"[tta] ours (SMALL_DATA_VICE, batch 2048): {res.epochs} epochs in {times[-1]:.1f} s, "
+        f"best held-out acc {ours_curve[best_i][1]:.4f} (kept dims of ReLU(mu)) at "
+        f"{ours_curve[best_i][0]:.1f} s; {_tag()}"
+    )
+    target = min(max(a for _, a in ref_curve), max(a for _, a in ours_curve))
+    t_ref = next(t for t, a in ref_curve if a >= target)
+    t_ours = next(t for t, a in ours_curve if a >= target)
+    print(
+        f"[tta] time to held-out acc {target:.4f}: reference {t_ref:.1f} s, ours {t_ours:.2f} s, "
+        f"ratio {t_ref / t_ours:.1f}x; {_tag()}"
+    )
+
+
+def bench_paper(n: int, seed: int) -> None:
+    trip = dnn_triplets(n, seed=seed)
+    for name, cfg, n_full in (
+        ("PAPER_HUMAN_VICE", PAPER_HUMAN_VICE, 4_120_000),
+        ("PAPER_DNN_VICE", PAPER_DNN_VICE, 18_000_000),
+    ):
+        run = dataclasses.replace(cfg, max_epochs=2)
+        res = fit_vice(trip, 1854, run, seed=seed, progress=False)
+        sec = float(np.median(res.history["seconds"]))
+        steps = math.ceil(len(trip) / cfg.batch_size)
+        per_step = sec / steps
+        epoch_full = per_step * math.ceil(n_full / cfg.batch_size)
+        print(
+            f"[paper] {name} ({cfg.n_dims} dims, batch {cfg.batch_size}, prior {cfg.prior}): "
+            f"{sec:.2f} s/epoch on {len(trip):,} triplets = {per_step * 1e3:.2f} ms/step, "
+            f"{cfg.batch_size / per_step:,.0f} triplets/s; {n_full / 1e6:g}M triplets: "
+            f"{epoch_full / 60:.1f} min/epoch, {epoch_full * cfg.stability_window / 3600:.1f} h "
+            f"for the minimum {cfg.stability_window} epochs, "
+            f"{epoch_full * cfg.max_epochs / 3600:.1f} h for {cfg.max_epochs}; {_tag()}"
+        )
 
 
 def dnn_triplets(n: int, seed: int) -> np.ndarray:
@@ -116,13 +378,34 @@ def bench_synthetic(epochs: int, n: int) -> None:
         )
 
 
-def _fit_human(method, config, train, val, seed, threads, until_epoch=None):
-    fit = fit_spose if method == "spose" else fit_vice
+def _fit_human(method, config, train, val, seed, threads, until_epoch=None, module=None):
+    if module is None:
+        fit = fit_spose if method == "spose" else fit_vice
+    else:
+        fit = module.fit_spose if method == "spose" else module.fit_vice
     return fit(train, 1854, config, seed=seed, val=val, eval_every=1, progress=False,
                num_threads=threads, until_epoch=until_epoch)  # fmt: skip
 
 
-def bench_human(methods: list[str], seed: int, thread_epochs: int) -> None:
+def baseline_module(rev: str):
+    """dnnalign_utils/embedding.py as of git revision `rev`, imported as its own module (to
+    compare a fit of this checkout with the same fit of an earlier commit in one run)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    src = subprocess.run(
+        ["git", "show", f"{rev}:dnnalign_utils/embedding.py"],
+        cwd=paths.REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    name = f"embedding_at_{rev}"
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
+    sys.modules[name] = module  # dataclasses look their module up
+    exec(compile(src, f"{rev}:dnnalign_utils/embedding.py", "exec"), module.__dict__)
+    return module
+
+
+def bench_human(methods: list[str], seed: int, thread_epochs: int, baseline=None) -> None:
     train_all, nc, d2171, removed = human_data()
     # disjoint by unordered triplet: repeated responses to a triplet stay on one side
     train, val = triplets.split_triplets(train_all, 0.1, seed=seed)
@@ -150,23 +433,89 @@ def bench_human(methods: list[str], seed: int, thread_epochs: int) -> None:
                 f"{np.median(res.history['seconds']):.2f} s/epoch (median of {res.epochs} "
                 f"epochs), load {load:.1f}"
             )
+        runs = [("this checkout", None)]
+        if baseline is not None:
+            runs.append((f"baseline {baseline.__name__.removeprefix('embedding_at_')}", baseline))
+        for label, module in runs:
+            _converged_human_fit(label, module, method, config, train, val, nc, d2171, seed)
+
+
+def bench_precision(methods: list[str], seed: int) -> None:
+    """The human presets fitted in float32 (the default) and in float64 (torch's default
+    dtype switched for the fit): does float32 change the results?"""
+    train_all, nc, d2171, _ = human_data()
+    train, val = triplets.split_triplets(train_all, 0.1, seed=seed)
+    presets = {"spose": SMALL_DATA_SPOSE, "vice": SMALL_DATA_VICE}
+    for method in methods:
+        for dtype in (torch.float32, torch.float64):
+            before = torch.get_default_dtype()
+            torch.set_default_dtype(dtype)
+            try:
+                load = _load()
+                res = _fit_human(method, presets[method], train, val, seed, 1)
+            finally:
+                torch.set_default_dtype(before)
+            w = res.embedding.weights
+            print(
+                f"[precision] {method} {str(dtype).removeprefix('torch.')}: {res.epochs} epochs, "
+                f"{np.median(res.history['seconds']):.2f} s/epoch, {res.embedding.n_dims} dims, "
+                f"noise-ceiling acc {evaluate_embedding(w, nc)['accuracy']:.4f}, 2171-set acc "
+                f"{evaluate_embedding(w, d2171)['accuracy']:.4f}; load {load:.1f}"
+            )
+
+
+def _converged_human_fit(label, module, method, config, train, val, nc, d2171, seed) -> None:
+    if module is not None:
+        config = getattr(module, type(config).__name__)(**dataclasses.asdict(config))
+    load = _load()
+    t0 = time.perf_counter()
+    res = _fit_human(method, config, train, val, seed, 1, module=module)
+    wall = time.perf_counter() - t0
+    emb = res.embedding
+    line = (
+        f"[human] {label}: {method} seed {seed}, 1 thread: "
+        f"{np.median(res.history['seconds']):.2f} "
+        f"s/epoch, {res.epochs} epochs (stop: {res.stop_reason}; parameters of epoch "
+        f"{res.selected_epoch}), wall {wall:.1f} s, {emb.n_dims} dims; noise-ceiling acc "
+        f"{evaluate_embedding(emb.weights, nc)['accuracy']:.4f}, 2171-set acc "
+        f"{evaluate_embedding(emb.weights, d2171)['accuracy']:.4f} (deterministic "
+        f"ReLU weights), validation NLL {min(res.history['val_nll']):.4f}"
+    )
+    if method == "vice":
+        mc = evaluate_vice(res.params["mu"], res.params["sigma"], nc, dims=emb.source_dims)
+        line += f"; noise-ceiling acc {mc['accuracy']:.4f} (20 MC samples)"
+    print(f"{line}; load {load:.1f}")
+
+
+def bench_vgg(seed: int, baseline=None) -> None:
+    """Chapter 2's VGG-16 fit (default profile settings) with this checkout and, with
+    --baseline, with an earlier commit's embedding.py: the book's numbers side by side."""
+    folder = paths.artefacts_dir("default") / "triplets" / "vgg16_concepts"
+    if not (folder / "train_90.npy").exists():
+        print(f"[vgg] {folder}/train_90.npy missing: build chapter 1 of the book first")
+        return
+    train = data.load_triplets(folder / "train_90.npy", fmt="npy")
+    test = data.load_triplets(folder / "test_10.npy", fmt="npy")
+    cfg = dataclasses.replace(
+        SMALL_DATA_VICE, beta=3.0, max_epochs=60, min_epochs=30, stability_window=10
+    )  # the notebook's vgg_beta, vgg_max_epochs, vgg_min_epochs, vgg_window
+    runs = [("this checkout", None)]
+    if baseline is not None:
+        runs.append((f"baseline {baseline.__name__.removeprefix('embedding_at_')}", baseline))
+    for label, module in runs:
+        fit = fit_vice if module is None else module.fit_vice
+        config = cfg if module is None else module.VICEConfig(**dataclasses.asdict(cfg))
         load = _load()
         t0 = time.perf_counter()
-        res = _fit_human(method, config, train, val, seed, 1)
+        res = fit(train, 1854, config, seed=seed, val=test[:50_000], progress=False)
         wall = time.perf_counter() - t0
-        emb = res.embedding
-        line = (
-            f"[human] {method} seed {seed}, 1 thread: {np.median(res.history['seconds']):.2f} "
-            f"s/epoch, {res.epochs} epochs (stop: {res.stop_reason}; parameters of epoch "
-            f"{res.selected_epoch}), wall {wall:.1f} s, {emb.n_dims} dims; noise-ceiling acc "
-            f"{evaluate_embedding(emb.weights, nc)['accuracy']:.4f}, 2171-set acc "
-            f"{evaluate_embedding(emb.weights, d2171)['accuracy']:.4f} (deterministic "
-            f"ReLU weights), validation NLL {min(res.history['val_nll']):.4f}"
+        acc = evaluate_embedding(res.embedding.weights, test)["accuracy"]
+        print(
+            f"[vgg] {label}: {len(train):,} triplets, {res.epochs} epochs ({res.stop_reason}), "
+            f"{np.median(res.history['seconds']):.2f} s/epoch, wall {wall:.0f} s, "
+            f"{res.embedding.n_dims} dims, held-out acc {100 * acc:.2f} % on {len(test):,}; "
+            f"load {load:.1f}"
         )
-        if method == "vice":
-            mc = evaluate_vice(res.params["mu"], res.params["sigma"], nc, dims=emb.source_dims)
-            line += f"; noise-ceiling acc {mc['accuracy']:.4f} (20 MC samples)"
-        print(f"{line}; load {load:.1f}")
 
 
 def _plain_logits(w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -268,8 +617,16 @@ def bench_rsm() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="synthetic,human,rsm")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--parts", default="step,tta,human,paper")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    parser.add_argument("--step-triplets", type=int, default=200_000)
+    parser.add_argument("--steps", type=int, default=40, help="step part: steps per block")
+    parser.add_argument("--repeats", type=int, default=5, help="step part: blocks (median)")
+    parser.add_argument("--tta-seconds", type=float, default=40.0)
+    parser.add_argument("--paper-triplets", type=int, default=200_000)
+    parser.add_argument(
+        "--baseline", default=None, help="human part: also fit with embedding.py of this git rev"
+    )
     parser.add_argument("--epochs", type=int, default=3, help="synthetic epochs")
     parser.add_argument("--n-triplets", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -277,13 +634,25 @@ def main() -> None:
     parser.add_argument("--thread-epochs", type=int, default=3,
                         help="human part: epochs timed with 1 and with 2 threads")  # fmt: skip
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     parts = args.parts.split(",")
+    print(f"torch {torch.__version__}, {os.cpu_count()} cpus, {_tag()}")
+    if "step" in parts:
+        bench_step(args.step_triplets, args.steps, args.repeats)
+    if "tta" in parts:
+        bench_tta(args.tta_seconds, args.seed)
+    if "paper" in parts:
+        bench_paper(args.paper_triplets, args.seed)
     if "synthetic" in parts:
         bench_synthetic(args.epochs, args.n_triplets)
     if "human" in parts:
-        bench_human(args.methods.split(","), args.seed, args.thread_epochs)
+        baseline = None if args.baseline is None else baseline_module(args.baseline)
+        bench_human(args.methods.split(","), args.seed, args.thread_epochs, baseline)
+    if "precision" in parts:
+        bench_precision(args.methods.split(","), args.seed)
+    if "vgg" in parts:
+        baseline = None if args.baseline is None else baseline_module(args.baseline)
+        bench_vgg(args.seed, baseline)
     if "ceiling" in parts:
         bench_ceiling(args.seed)
     if "rsm" in parts:

@@ -14,6 +14,9 @@ the VGG-16 linear kernel; see data/things/SOURCES.md), column-centred as the ref
 does; Y = the 42-d VICE human embedding (or any .npy with --y).
 
     .venv/bin/python -u benchmarks/bench_ridge.py [--ref-dims 5] [--n-dims 42] [--threads 1]
+
+Timings: the median of --repeats runs for ours, the median per-dimension time over the
+timed dimensions for the reference; the 1-minute load average is printed next to them.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-SHARED = Path(os.environ.get("DNNALIGN_SHARED_DATA", "/work/shared/data/things"))
+from dnnalign_utils import paths
+
+THINGS = paths.data_dir() / "things"  # the repository's data/ (DNNALIGN_DATA_DIR overrides)
 
 
 def reference_nested_cv(X, y, grid, n_folds=3, outer_seed=0, inner_seed=1):
@@ -91,19 +96,24 @@ def _r2(y, pred):
     return 1 - ((y - pred) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0)
 
 
-def _best_time(func, repeats):
+def _median_time(func, repeats):
+    """Median wall time of `repeats` calls (the statistic used for every side)."""
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
         result = func()
         times.append(time.perf_counter() - start)
-    return min(times), result
+    return float(np.median(times)), result
+
+
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--x", type=Path, default=SHARED / "dnn/vgg16_kernel_nmf_rank200.npy")
-    parser.add_argument("--y", type=Path, default=SHARED / "human/vice_embedding_42d.npy")
+    parser.add_argument("--x", type=Path, default=THINGS / "dnn/vgg16_kernel_nmf_rank200.npy")
+    parser.add_argument("--y", type=Path, default=THINGS / "human/vice_embedding_42d.npy")
     parser.add_argument("--n-dims", type=int, default=None, help="use the first N columns of Y")
     parser.add_argument("--ref-dims", type=int, default=5, help="dimensions timed for the ref")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats for ours")
@@ -130,12 +140,12 @@ def run(args: argparse.Namespace) -> None:
     print(f"BLAS threads: {args.threads} (cores on this machine: {os.cpu_count()})")
 
     # --- ours: all dimensions, all alphas, one SVD per fold --------------------------
-    ours_time, ours = _best_time(
+    ours_time, ours = _median_time(
         lambda: nested_cv_ridge(X, Y, grid, refit=False, progress=False), args.repeats
     )
     print(
         f"\nours (nested 3×3, {n_dims} dims): {ours_time:.3f} s "
-        f"(best of {args.repeats}) = {ours_time / n_dims * 1e3:.1f} ms per dimension"
+        f"(median of {args.repeats}) = {ours_time / n_dims * 1e3:.1f} ms per dimension; {_load()}"
     )
 
     # --- reference: one GridSearchCV per dimension, on a spread of dimensions --------
@@ -149,20 +159,20 @@ def run(args: argparse.Namespace) -> None:
         ref_alphas.append(alphas)
         print(
             f"  reference dim {dim:2d}: R² {r2:.5f}  {ref_times[-1]:6.1f} s  "
-            f"alphas {np.round(alphas, 1).tolist()}"
+            f"alphas {np.round(alphas, 1).tolist()}; {_load()}"
         )
     ref_r2, ref_alphas = np.array(ref_r2), np.array(ref_alphas)
-    per_dim = float(np.mean(ref_times))
+    per_dim = float(np.median(ref_times))
     delta = np.abs(ref_r2 - ours.r2[ref_dims])
     same_alpha = np.mean(ref_alphas == ours.alphas[:, ref_dims].T)
     print(
-        f"reference per-dimension time: {per_dim:.1f} s (mean over {len(ref_dims)} dims; "
+        f"reference per-dimension time: {per_dim:.1f} s (median over {len(ref_dims)} dims; "
         f"range {min(ref_times):.1f}-{max(ref_times):.1f} s)"
     )
     print(f"reference extrapolated to {n_dims} dims: {per_dim * n_dims:.0f} s")
     print(
         f"SPEED RATIO reference/ours: {per_dim * n_dims / ours_time:.0f}x "
-        f"({per_dim:.1f} s vs {ours_time / n_dims * 1e3:.1f} ms per dimension)"
+        f"({per_dim:.1f} s vs {ours_time / n_dims * 1e3:.1f} ms per dimension); {_load()}"
     )
     print(
         f"max |ΔR²| over the {len(ref_dims)} compared dims: {delta.max():.2e} "
@@ -173,14 +183,14 @@ def run(args: argparse.Namespace) -> None:
 
     # --- other multi-target solvers, for the record ----------------------------------
     try:
-        him_time, him_r2 = _best_time(lambda: himalaya_nested_cv(X, Y, grid), 1)
+        him_time, him_r2 = _median_time(lambda: himalaya_nested_cv(X, Y, grid), 1)
         print(
             f"\nhimalaya solve_ridge_cv_svd (same folds, r2): {him_time:.3f} s, "
             f"max |ΔR²| vs ours {np.abs(him_r2 - ours.r2).max():.1e}"
         )
     except ImportError as exc:
         print(f"\nhimalaya not available: {exc}")
-    loo_time, loo_r2 = _best_time(lambda: sklearn_loo_nested_cv(X, Y, grid), 1)
+    loo_time, loo_r2 = _median_time(lambda: sklearn_loo_nested_cv(X, Y, grid), 1)
     print(
         f"sklearn RidgeCV(alpha_per_target) LOO inner: {loo_time:.3f} s, "
         f"max |ΔR²| vs ours {np.abs(loo_r2 - ours.r2).max():.1e} (different criterion)"
@@ -193,7 +203,7 @@ def run(args: argparse.Namespace) -> None:
         f"(min {ours.r2.min():.4f}, max {ours.r2.max():.4f})"
     )
     wide = np.logspace(-2, 6, args.wide_grid)
-    wide_time, wide_res = _best_time(
+    wide_time, wide_res = _median_time(
         lambda: nested_cv_ridge(X, Y, wide, refit=False, progress=False), 1
     )
     quart = np.percentile(wide_res.alphas, [0, 25, 50, 75, 100])

@@ -1,5 +1,6 @@
 """VICE / SPoSE: pruning, likelihood, gradients, resume, recovery, loading, matching."""
 
+import copy
 import dataclasses
 import math
 
@@ -785,3 +786,146 @@ def test_fit_vice_to_network_is_chapter_1_and_2_composed(tmp_path):
         n_val=100, progress=False,
     )  # fmt: skip
     np.testing.assert_array_equal(again.embedding.weights, fit.embedding.weights)
+
+
+# ------------------------------------------------------------------- the fast training step
+
+
+def test_direct_fused_adam_equals_optimizer_step_bit_for_bit():
+    """_AdamStep calls the fused kernel directly: the same parameters and optimiser state as
+    opt.step(), also after the state is loaded into a fresh optimiser (a resumed run)."""
+    torch.manual_seed(0)
+    fast = [torch.randn(7, 5), torch.randn(7, 5)]
+    plain = [p.clone() for p in fast]
+    opt_fast = torch.optim.Adam(fast, lr=0.01, fused=True)
+    opt_plain = torch.optim.Adam(plain, lr=0.01, fused=True)
+    step = emb._AdamStep(opt_fast)
+    for i in range(6):
+        if i == 3:  # resume: a new optimiser with the saved state
+            opt_fast = torch.optim.Adam(fast, lr=0.01, fused=True)
+            # (a deep copy, as torch.load gives: load_state_dict would share the tensors)
+            opt_fast.load_state_dict(copy.deepcopy(opt_plain.state_dict()))
+            step = emb._AdamStep(opt_fast)
+        for p, q in zip(fast, plain, strict=True):
+            grad = torch.randn(7, 5)
+            p.grad, q.grad = grad.clone(), grad.clone()
+        step()
+        opt_plain.step()
+        for p, q in zip(fast, plain, strict=True):
+            assert torch.equal(p, q)
+    for s_fast, s_plain in zip(opt_fast.state.values(), opt_plain.state.values(), strict=True):
+        assert all(torch.equal(s_fast[k], s_plain[k]) for k in ("step", "exp_avg", "exp_avg_sq"))
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        VICEConfig(n_dims=6, prior="mixture", beta=0.7, lr=0.02, init_log_sigma=-1.0),
+        VICEConfig(n_dims=6, prior="mixture", kl="sample", lr=0.02, init_log_sigma=-1.0),
+        VICEConfig(n_dims=6, prior="objdim_legacy", lr=0.02, init_log_sigma=-1.0),
+        SPoSEConfig(n_dims=6, l1=0.5, l2=3.0, positivity="projection", lr=0.02),
+        SPoSEConfig(n_dims=6, l1=0.5, positivity="penalty", lr=0.02),
+    ],
+)
+def test_fast_steps_follow_plain_autograd_and_adam(cfg):
+    """Ten steps of the fused float32 step + direct fused Adam stay within 1e-5 of a plain
+    float64 autograd + torch.optim.Adam run fed the same batches and the same noise."""
+    import types
+
+    torch.manual_seed(0)
+    n, n_train = 30, 100
+    batches = [torch.stack([torch.randperm(n)[:3] for _ in range(4)]) for _ in range(10)]
+    g = torch.Generator().manual_seed(1)
+    vice = isinstance(cfg, VICEConfig)
+    model = _VICEModel(cfg, n, g) if vice else _SPoSEModel(cfg, n, g)
+    ref = [p.double().clone().requires_grad_() for p in model.parameters()]
+    ref_opt = torch.optim.Adam(ref, lr=cfg.lr)
+    step = emb._AdamStep(torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True))
+    for batch in batches:
+        state = g.get_state()
+        model.step_grad(batch, g, n_train)
+        step()
+        model.post_step()
+        ref_opt.zero_grad()
+        if vice:
+            shadow = types.SimpleNamespace(cfg=cfg, mu=ref[0].detach(), rho=ref[1].detach())
+            _, grad_mu, grad_rho = _autograd_vice_loss(shadow, batch, state, n_train)
+            ref[0].grad, ref[1].grad = grad_mu, grad_rho
+        else:
+            w = ref[0]
+            x = (w if cfg.positivity == "projection" else torch.relu(w))[batch.reshape(-1)]
+            x = x.view(-1, 3, cfg.n_dims)
+            sims = [(x[:, a] * x[:, b]).sum(-1) for a, b in ((1, 2), (0, 2), (0, 1))]
+            loss = torch.nn.functional.cross_entropy(
+                torch.stack(sims, 1), torch.full((len(batch),), 2)
+            )
+            l1 = w.sum() if cfg.positivity == "projection" else w.abs().sum()
+            loss = loss + cfg.l1 / n * l1 + cfg.l2 / n_train * (w * w).sum()
+            if cfg.positivity == "penalty":
+                loss = loss + 0.01 * torch.relu(-w).sum()
+            loss.backward()
+        ref_opt.step()
+        if not vice and cfg.positivity == "projection":
+            with torch.no_grad():
+                ref[0].clamp_(min=0)
+    for fast, slow in zip(model.parameters(), ref, strict=True):
+        np.testing.assert_allclose(fast.double(), slow.detach(), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["vice", "spose"])
+def test_same_seed_same_numbers(method):
+    w = planted_embedding(40, 4, seed=5)
+    train = simulate_triplets(w, 2000, seed=6)
+    fit = fit_vice if method == "vice" else fit_spose
+    cfg = (VICEConfig if method == "vice" else SPoSEConfig)(
+        n_dims=6, batch_size=128, max_epochs=3, lr=0.01
+    )
+    a = fit(train, 40, cfg, seed=3, progress=False)
+    b = fit(train, 40, cfg, seed=3, progress=False)
+    c = fit(train, 40, cfg, seed=4, progress=False)
+    for key, value in a.params.items():
+        np.testing.assert_array_equal(b.params[key], value)
+        assert not np.array_equal(c.params[key], value)
+    assert a.history["loss"] == b.history["loss"]
+
+
+def test_bh_counts_equal_the_rejections_per_column():
+    rng = np.random.default_rng(0)
+    p = rng.random((300, 7)) ** rng.uniform(1, 6, size=7)  # from no rejection to many
+    p[:5, 0] = 0.0  # ties at zero
+    expected = benjamini_hochberg(p, 0.05).sum(0)
+    np.testing.assert_array_equal(emb._bh_counts(np.ascontiguousarray(p.T), 0.05), expected)
+    assert expected.min() < expected.max()
+
+
+@pytest.mark.parametrize("method", ["vice", "spose"])
+def test_device_argument_cpu_equals_the_default_here(method):
+    w = planted_embedding(30, 3, seed=8)
+    train = simulate_triplets(w, 600, seed=9)
+    fit = fit_vice if method == "vice" else fit_spose
+    cfg = (VICEConfig if method == "vice" else SPoSEConfig)(n_dims=4, max_epochs=2)
+    explicit = fit(train, 30, cfg, seed=0, progress=False, device="cpu")
+    assert explicit.embedding.metadata["device"] == "cpu"
+    if not torch.cuda.is_available():  # the default is the CPU here
+        default = fit(train, 30, cfg, seed=0, progress=False)
+        for key, value in explicit.params.items():
+            np.testing.assert_array_equal(default.params[key], value)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("method", ["vice", "spose"])
+def test_fits_run_and_resume_on_cuda(tmp_path, method):
+    w = planted_embedding(40, 4, seed=3)
+    train = simulate_triplets(w, 3000, seed=4)
+    fit = fit_vice if method == "vice" else fit_spose
+    cfg = (VICEConfig if method == "vice" else SPoSEConfig)(
+        n_dims=8, batch_size=256, max_epochs=4, stability_window=50, lr=0.01
+    )
+    full = fit(train, 40, cfg, seed=7, progress=False, device="cuda")
+    ckpt = tmp_path / "run.ckpt"
+    fit(train, 40, cfg, seed=7, checkpoint_path=ckpt, until_epoch=2, progress=False,
+        device="cuda")  # fmt: skip
+    resumed = fit(train, 40, cfg, seed=7, checkpoint_path=ckpt, progress=False, device="cuda")
+    for key, value in full.params.items():
+        assert np.isfinite(value).all()
+        np.testing.assert_array_equal(resumed.params[key], value)
