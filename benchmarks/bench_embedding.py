@@ -490,12 +490,12 @@ def _converged_human_fit(label, module, method, config, train, val, nc, d2171, s
 def bench_vgg(seed: int, baseline=None) -> None:
     """Chapter 2's VGG-16 fit (default profile settings) with this checkout and, with
     --baseline, with an earlier commit's embedding.py: the book's numbers side by side."""
-    folder = paths.artefacts_dir("default") / "triplets" / "vgg16_concepts"
-    if not (folder / "train_90.npy").exists():
-        print(f"[vgg] {folder}/train_90.npy missing: build chapter 1 of the book first")
+    train_path, test_path = paths.vgg16_triplet_split("default")
+    if not train_path.exists():
+        print(f"[vgg] {train_path} missing: build chapter 1 of the book first")
         return
-    train = data.load_triplets(folder / "train_90.npy", fmt="npy")
-    test = data.load_triplets(folder / "test_10.npy", fmt="npy")
+    train = data.load_triplets(train_path, fmt="npy")
+    test = data.load_triplets(test_path, fmt="npy")
     cfg = dataclasses.replace(
         SMALL_DATA_VICE, beta=3.0, max_epochs=60, min_epochs=30, stability_window=10
     )  # the notebook's vgg_beta, vgg_max_epochs, vgg_min_epochs, vgg_window

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,19 +41,158 @@ def artefacts_dir(profile: str) -> Path:
 
 ARTEFACTS_ENV = "DNNALIGN_ARTEFACTS_DIR"
 
-# Artefacts one chapter reads from an earlier one: path relative to
-# `artefacts_dir(profile)` (a file, or a folder and everything in it) -> producing chapter.
-ARTEFACT_PRODUCERS: dict[str, str] = {
-    "features/efficientnet_lite0": "00_data",
-    "triplets/vgg16_concepts": "01_triplet_task",
-    "embeddings/human_spose.npz": "02_embedding_fit",
-    "embeddings/vgg16_vice.npz": "02_embedding_fit",
-    "embeddings/efficientnet_lite0_vice.npz": "02_embedding_fit",
-    "regression/vgg16_to_vgg16_dims.npz": "03_r2_regression",
-    "semantic/concepts_minilm.npy": "03_r2_regression",
-    "embeddings/clip_vit_b32_vice.npz": "05_visual_semantic_rating",
-    "ratings/automatic_labels.csv": "05_visual_semantic_rating",
+
+# --- Chapter hand-offs -------------------------------------------------------------
+# Every artefact one chapter writes and another reads is named once, here: its path
+# under `artefacts_dir(profile)` (a file, or a folder and everything in it) and the
+# chapter that writes it. Each has a function below returning its path for a profile;
+# writers and readers call that function, so no notebook spells a path. A missing
+# artefact's error names its chapter and the command that runs it (`artefact_hint`).
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One hand-off: `relative` under `artefacts_dir(profile)`, written by the chapter
+    notebook `chapter` (its stem), directly or through `written_via`."""
+
+    relative: str
+    chapter: str
+    description: str
+    written_via: str | None = None
+
+
+ARTEFACTS: dict[str, Artefact] = {
+    "image_features": Artefact(
+        "features/efficientnet_lite0",
+        "00_data",
+        "EfficientNet-Lite0 features of the embedded pictures (thingsvision layout)",
+    ),
+    "vgg16_photo_features": Artefact(
+        "features/vgg16_bn_photos",
+        "01_triplet_task",
+        "`paper` profile: VGG-16-BN features of every THINGS photo (a cache reused by "
+        "later chapters)",
+        written_via="sources.vgg16_concept_features",
+    ),
+    "vgg16_triplets": Artefact(
+        "triplets/vgg16_concepts",
+        "01_triplet_task",
+        "VGG-16's simulated odd-one-out choices, split into train and test files",
+    ),
+    "human_spose_embedding": Artefact(
+        "embeddings/human_spose.npz", "02_embedding_fit", "SPoSE fit to human triplets"
+    ),
+    "vgg16_embedding": Artefact(
+        "embeddings/vgg16_vice.npz", "02_embedding_fit", "VICE fit to VGG-16's triplets"
+    ),
+    "efficientnet_lite0_embedding": Artefact(
+        "embeddings/efficientnet_lite0_vice.npz",
+        "02_embedding_fit",
+        "VICE fit to EfficientNet-Lite0's triplets on the embedded pictures",
+    ),
+    "vgg16_regression_model": Artefact(
+        "regression/vgg16_to_vgg16_dims.npz",
+        "03_r2_regression",
+        "ridge models predicting VGG-16's embedding dimensions from its features",
+    ),
+    "sentence_embeddings": Artefact(
+        "semantic/concepts_minilm.npy",
+        "03_r2_regression",
+        "all-MiniLM-L6-v2 sentence embeddings of the concepts' word and definition",
+    ),
+    "clip_embedding": Artefact(
+        "embeddings/clip_vit_b32_vice.npz",
+        "05_visual_semantic_rating",
+        "VICE fit to CLIP ViT-B/32's triplets",
+    ),
+    "rating_session": Artefact(
+        "ratings/session", "05_visual_semantic_rating", "a blind rating session folder"
+    ),
+    "automatic_labels": Artefact(
+        "ratings/automatic_labels.csv",
+        "05_visual_semantic_rating",
+        "the automatic rater's visual/semantic labels of every dimension",
+    ),
 }
+
+# File names of a triplet split inside its folder (the reference code's format).
+TRIPLET_SPLIT_FILES = ("train_90.npy", "test_10.npy")
+
+# Derived from `ARTEFACTS`: relative path -> producing chapter.
+ARTEFACT_PRODUCERS: dict[str, str] = {a.relative: a.chapter for a in ARTEFACTS.values()}
+
+
+def artefact_path(name: str, profile: str) -> Path:
+    """Path of the hand-off `name` (a key of `ARTEFACTS`) for `profile`."""
+    if name not in ARTEFACTS:
+        raise ValueError(f"artefact {name!r}: unknown; expected one of {sorted(ARTEFACTS)}")
+    return artefacts_dir(profile) / ARTEFACTS[name].relative
+
+
+def image_features(profile: str) -> Path:
+    """Folder of the embedded pictures' EfficientNet-Lite0 features (chapter 0)."""
+    return artefact_path("image_features", profile)
+
+
+def vgg16_photo_features(profile: str) -> Path:
+    """Folder of the `paper` profile's VGG-16-BN photo features (cache, chapter 1)."""
+    return artefact_path("vgg16_photo_features", profile)
+
+
+def vgg16_triplets(profile: str) -> Path:
+    """Folder of VGG-16's triplet split (chapter 1)."""
+    return artefact_path("vgg16_triplets", profile)
+
+
+def vgg16_triplet_split(profile: str) -> tuple[Path, Path]:
+    """(train, test) files of VGG-16's triplet split (chapter 1)."""
+    folder = vgg16_triplets(profile)
+    return folder / TRIPLET_SPLIT_FILES[0], folder / TRIPLET_SPLIT_FILES[1]
+
+
+def embeddings_dir(profile: str) -> Path:
+    """Folder of the embedding fits and their checkpoints (chapters 2 and 5)."""
+    return artefacts_dir(profile) / "embeddings"
+
+
+def human_spose_embedding(profile: str) -> Path:
+    """SPoSE embedding of the human triplets (chapter 2)."""
+    return artefact_path("human_spose_embedding", profile)
+
+
+def vgg16_embedding(profile: str) -> Path:
+    """VICE embedding of VGG-16's triplets (chapter 2)."""
+    return artefact_path("vgg16_embedding", profile)
+
+
+def efficientnet_lite0_embedding(profile: str) -> Path:
+    """VICE embedding of EfficientNet-Lite0's picture triplets (chapter 2)."""
+    return artefact_path("efficientnet_lite0_embedding", profile)
+
+
+def vgg16_regression_model(profile: str) -> Path:
+    """Ridge models from VGG-16's features to its embedding dimensions (chapter 3)."""
+    return artefact_path("vgg16_regression_model", profile)
+
+
+def sentence_embeddings(profile: str) -> Path:
+    """Sentence embeddings of the concepts (chapter 3; later chapters reuse them)."""
+    return artefact_path("sentence_embeddings", profile)
+
+
+def clip_embedding(profile: str) -> Path:
+    """VICE embedding of CLIP ViT-B/32's triplets (chapter 5)."""
+    return artefact_path("clip_embedding", profile)
+
+
+def rating_session(profile: str) -> Path:
+    """Folder of chapter 5's blind rating session."""
+    return artefact_path("rating_session", profile)
+
+
+def automatic_labels(profile: str) -> Path:
+    """The automatic rater's dimension labels (chapter 5)."""
+    return artefact_path("automatic_labels", profile)
 
 
 def artefacts_root() -> Path:

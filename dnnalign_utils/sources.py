@@ -498,7 +498,7 @@ def vgg16_concept_features(
 
     root = Path(images) if images is not None else things_images_dir()
     manifest = things_image_manifest(root, require_all=require_all)
-    out_dir = paths.artefacts_dir(profile) / "features" / "vgg16_bn_photos"
+    out_dir = paths.vgg16_photo_features(profile)
     photo = vgg16_photo_features(manifest, out_dir, weights=weights, progress=progress)
     means, concepts = features.concept_means(np.maximum(photo, 0.0), manifest)
     full = np.zeros((data.N_OBJECTS, means.shape[1]), dtype=np.float64)

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from dnnalign_utils import paths
 from dnnalign_utils.checks import check_int, check_real
 from dnnalign_utils.provenance import (
     array_sha256,
@@ -1075,7 +1076,7 @@ def write_triplet_split(
     each with a provenance sidecar recording ``parameters`` and input hashes."""
     directory = Path(directory)
     written = {}
-    for name, rows in (("train_90.npy", train), ("test_10.npy", test)):
+    for name, rows in zip(paths.TRIPLET_SPLIT_FILES, (train, test), strict=True):
         rows = validate_triplets(rows, name=name)
         path = directory / name
         record = provenance_record(

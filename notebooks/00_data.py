@@ -342,7 +342,7 @@ fig.show()
 # %%
 image_features = features.efficientnet_lite0_image_features(
     manifest,
-    paths.artefacts_dir(profile) / "features" / "efficientnet_lite0",
+    paths.image_features(profile),
     module_names=features.EFFICIENTNET_LITE0_STORED_MODULES,
     spatial_pool=features.STORED_SPATIAL_POOL,
 )

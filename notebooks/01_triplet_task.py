@@ -248,7 +248,7 @@ composition.pivot_table(index="group", columns="representation", values="agreeme
 
 # %%
 effnet_images, image_rows = features.load_image_features(
-    paths.artefacts_dir(profile) / "features" / "efficientnet_lite0", "_avg_pooling"
+    paths.image_features(profile), "_avg_pooling"
 )
 effnet, image_objects = features.concept_means(effnet_images, image_rows)
 human_samples = np.concatenate(
@@ -319,7 +319,7 @@ vgg_triplets = triplets.odd_one_out_choices(sampled, networks["VGG-16"], similar
 train, test = triplets.split_triplets(vgg_triplets, test_fraction, seed=seed)
 elapsed = time.perf_counter() - start
 written = triplets.write_triplet_split(
-    paths.artefacts_dir(profile) / "triplets" / "vgg16_concepts",
+    paths.vgg16_triplets(profile),
     train,
     test,
     produced_by="notebooks/01_triplet_task",

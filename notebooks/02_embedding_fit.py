@@ -98,7 +98,7 @@ from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, image_grid, use_book_template
 
 use_book_template()
-out_dir = paths.artefacts_dir(profile) / "embeddings"
+out_dir = paths.embeddings_dir(profile)
 names = data.load_concepts()["Word"].to_numpy()
 limit = slice(None) if triplet_limit <= 0 else slice(0, triplet_limit)
 
@@ -358,7 +358,7 @@ pd.DataFrame(
 
 # %%
 final_human = spose_fits[int(repro.best.split()[-1])]  # labels read 'seed <n>'
-final_human.save(out_dir / "human_spose.npz")
+final_human.save(paths.human_spose_embedding(profile))
 
 # %% [markdown]
 # ## A VGG-16 embedding from VGG-16's choices
@@ -373,9 +373,9 @@ final_human.save(out_dir / "human_spose.npz")
 # `vgg_beta = 0.24` for the paper's value).
 
 # %%
-vgg_dir = paths.artefacts_dir(profile) / "triplets" / "vgg16_concepts"
-vgg_train = data.load_triplets(vgg_dir / "train_90.npy", fmt="npy")[limit]
-vgg_test = data.load_triplets(vgg_dir / "test_10.npy", fmt="npy")
+vgg_train_path, vgg_test_path = paths.vgg16_triplet_split(profile)
+vgg_train = data.load_triplets(vgg_train_path, fmt="npy")[limit]
+vgg_test = data.load_triplets(vgg_test_path, fmt="npy")
 vgg_config = dataclasses.replace(
     emb.preset(embedding_scale, "dnn_vice"),
     beta=vgg_beta,
@@ -404,7 +404,7 @@ glue("vgg_dims", vgg_fit.embedding.n_dims, display=False)
 glue("vgg_acc", 100 * float(vgg_eval["accuracy"]), display=False)
 glue("n_vgg_train", len(vgg_train), display=False)
 glue("vgg_beta", vgg_beta, display=False)
-vgg_path = vgg_fit.save(out_dir / "vgg16_vice.npz")
+vgg_path = vgg_fit.save(paths.vgg16_embedding(profile))
 pd.Series(
     {
         "training triplets": len(vgg_train),
@@ -482,7 +482,7 @@ pd.DataFrame(
 
 # %%
 effnet_images, image_rows = features.load_image_features(
-    paths.artefacts_dir(profile) / "features" / "efficientnet_lite0", "_avg_pooling"
+    paths.image_features(profile), "_avg_pooling"
 )
 n_pictures = len(image_rows)
 effnet_triplets = triplets.odd_one_out_choices(
@@ -508,7 +508,7 @@ effnet_fit = emb.fit_vice(
         val=effnet_test[:50_000],
     ),
 )
-effnet_fit.save(out_dir / "efficientnet_lite0_vice.npz")
+effnet_fit.save(paths.efficientnet_lite0_embedding(profile))
 effnet_eval = emb.evaluate_embedding(effnet_fit.embedding.weights, effnet_test)
 glue("effnet_dims", effnet_fit.embedding.n_dims, display=False)
 glue("effnet_appearances", 3 * len(effnet_train) / n_pictures, display=False)

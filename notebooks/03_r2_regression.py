@@ -83,7 +83,7 @@ use_book_template()
 alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
 concepts = data.load_concepts()
 names = concepts["Word"].to_numpy()
-vgg_dims_path = paths.artefacts_dir(profile) / "embeddings" / "vgg16_vice.npz"
+vgg_dims_path = paths.vgg16_embedding(profile)
 vgg_dims = emb.load_embedding(vgg_dims_path)
 vgg16 = sources.vgg16_concept_features(profile, progress=False)
 vgg_features = vgg16.value
@@ -187,7 +187,7 @@ predictors = {
     "word2vec": data.load_word2vec(),
     "sentence embedding": semantic.cached_sentence_embeddings(
         semantic.concept_texts(concepts),
-        paths.artefacts_dir(profile) / "semantic" / "concepts_minilm.npy",
+        paths.sentence_embeddings(profile),
     ),
 }
 human_dims = emb.from_published(data.load_human_embedding("vice42"), name="vice42")
@@ -232,7 +232,7 @@ fig.show()
 
 # %%
 effnet_images, image_rows = features.load_image_features(
-    paths.artefacts_dir(profile) / "features" / "efficientnet_lite0", "_avg_pooling"
+    paths.image_features(profile), "_avg_pooling"
 )
 effnet, image_objects = features.concept_means(effnet_images, image_rows)
 subset_table = regression.r2_table(
@@ -309,7 +309,7 @@ fig.show()
 
 # %%
 model_path = vgg_result.final_model.save(
-    paths.artefacts_dir(profile) / "regression" / "vgg16_to_vgg16_dims.npz",
+    paths.vgg16_regression_model(profile),
     produced_by="notebooks/03_r2_regression",
     parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed},
     inputs={"embedding": vgg_dims_path},

@@ -86,11 +86,8 @@ from dnnalign_utils.plotting import DNN_COLOUR, QUALITY_COLOURS, image_grid, use
 from dnnalign_utils.predictor import EfficientNetLite0Predictor
 
 use_book_template()
-artefacts = paths.artefacts_dir(profile)
-pooled, rows = features.load_image_features(
-    artefacts / "features" / "efficientnet_lite0", "_avg_pooling"
-)
-dims = emb.load_embedding(artefacts / "embeddings" / "efficientnet_lite0_vice.npz")
+pooled, rows = features.load_image_features(paths.image_features(profile), "_avg_pooling")
+dims = emb.load_embedding(paths.efficientnet_lite0_embedding(profile))
 if dims.weights.shape[0] != len(rows):
     raise ValueError(
         f"the EfficientNet-Lite0 embedding has {dims.weights.shape[0]} pictures, the stored "
@@ -133,11 +130,9 @@ glue("median_r2_first10", float(r2["R² (%)"].head(10).median()), display=False)
 concepts = data.load_concepts()
 rater_model = autorate.emoji_rater(
     rows,
-    features.load_image_features(
-        artefacts / "features" / "efficientnet_lite0", autorate.VISUAL_PROBE_LAYER
-    )[0],
+    features.load_image_features(paths.image_features(profile), autorate.VISUAL_PROBE_LAYER)[0],
     semantic.cached_sentence_embeddings(
-        semantic.concept_texts(concepts), artefacts / "semantic" / "concepts_minilm.npy"
+        semantic.concept_texts(concepts), paths.sentence_embeddings(profile)
     ),
     seed=seed,
 )

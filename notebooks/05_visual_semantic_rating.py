@@ -100,14 +100,13 @@ from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, use_book_template
 
 use_book_template()
-artefacts = paths.artefacts_dir(profile)
 alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
 concepts = data.load_concepts()
 names = concepts["Word"].to_numpy()
-feature_dir = artefacts / "features" / "efficientnet_lite0"
+feature_dir = paths.image_features(profile)
 probe, picture_rows = features.load_image_features(feature_dir, autorate.VISUAL_PROBE_LAYER)
 sentence_vectors = semantic.cached_sentence_embeddings(
-    semantic.concept_texts(concepts), artefacts / "semantic" / "concepts_minilm.npy"
+    semantic.concept_texts(concepts), paths.sentence_embeddings(profile)
 )
 
 # %% [markdown]
@@ -209,10 +208,10 @@ clip_fit, clip_test = emb.fit_vice_to_network(
     network_config,
     n_triplets=n_network_triplets,
     seed=seed,
-    checkpoint_dir=artefacts / "embeddings",
+    checkpoint_dir=paths.embeddings_dir(profile),
     prefix="clip_",
 )
-clip_fit.save(artefacts / "embeddings" / "clip_vit_b32_vice.npz")
+clip_fit.save(paths.clip_embedding(profile))
 glue("clip_dims", clip_fit.embedding.n_dims, display=False)
 glue("n_clip_train", n_network_triplets - len(clip_test), display=False)
 glue(
@@ -226,7 +225,7 @@ glue(
 # dimensions** and predicts {glue:text}`clip_acc:.1f` % of CLIP's held-out choices.
 
 # %%
-effnet = emb.load_embedding(artefacts / "embeddings" / "efficientnet_lite0_vice.npz")
+effnet = emb.load_embedding(paths.efficientnet_lite0_embedding(profile))
 display_names = {
     "vice42": "human VICE-42 (published)",
     "spose49": "human SPoSE-49 (published)",
@@ -239,8 +238,8 @@ network_keys = ["vgg16", "clip", "effnet"]
 embeddings = {
     "vice42": data.load_human_embedding("vice42"),
     "spose49": data.load_human_embedding("spose49"),
-    "human_spose": emb.load_embedding(artefacts / "embeddings" / "human_spose.npz").weights,
-    "vgg16": emb.load_embedding(artefacts / "embeddings" / "vgg16_vice.npz").weights,
+    "human_spose": emb.load_embedding(paths.human_spose_embedding(profile)).weights,
+    "vgg16": emb.load_embedding(paths.vgg16_embedding(profile)).weights,
     "clip": clip_fit.embedding.weights,
 }
 # columns in importance order, as chapters 2, 3 and 6 use them
@@ -413,7 +412,7 @@ for depth in ("early", "middle", "late", "penultimate"):
             layer_config,
             n_triplets=n_layer_triplets,
             seed=seed,
-            checkpoint_dir=artefacts / "embeddings",
+            checkpoint_dir=paths.embeddings_dir(profile),
             prefix=f"effnet_{depth}_",
             relu=True,  # as chapter 2's picture embedding
         )[0].embedding
@@ -462,7 +461,7 @@ fig.show()
 # %%
 pooled = {key: embeddings[key] for key in ("vice42", "vgg16", "clip")}
 session = rating.create_session(
-    artefacts / "ratings" / "session", {k: v.shape[1] for k, v in pooled.items()}, seed=seed
+    paths.rating_session(profile), {k: v.shape[1] for k, v in pooled.items()}, seed=seed
 )
 picture_paths = sources.concept_picture_paths(profile).value
 
@@ -531,7 +530,7 @@ else:
 
 # %%
 labels_path = rating.save_labels(
-    artefacts / "ratings" / "automatic_labels.csv",
+    paths.automatic_labels(profile),
     labels,
     produced_by="notebooks/05_visual_semantic_rating",
     parameters={"seed": seed, "n_outer": n_outer, "n_inner": n_inner}

@@ -93,8 +93,8 @@ from dnnalign_utils.plotting import (
 use_book_template()
 names = data.load_concepts()["Word"].to_numpy()
 human = emb.from_published(data.load_human_embedding(human_embedding), name=human_embedding)
-dnn = emb.load_embedding(paths.artefacts_dir(profile) / "embeddings" / "vgg16_vice.npz")
-labels_path = paths.artefacts_dir(profile) / "ratings" / "automatic_labels.csv"
+dnn = emb.load_embedding(paths.vgg16_embedding(profile))
+labels_path = paths.automatic_labels(profile)
 quality = {
     "human": rating.load_labels(labels_path, human_embedding, human.n_dims)["label"].to_numpy(),
     "dnn": rating.load_labels(labels_path, "vgg16", dnn.n_dims)["label"].to_numpy(),

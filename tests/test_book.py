@@ -450,22 +450,13 @@ def test_missing_artefact_names_the_chapter_and_command(tmp_path, monkeypatch):
 
     monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path))
     command = r"`python -m dnnalign_utils\.book build --profile smoke --only {}`"
-    missing = paths.artefacts_dir("smoke") / "embeddings" / "vgg16_vice.npz"
+    missing = paths.vgg16_embedding("smoke")
     with pytest.raises(
         FileNotFoundError, match=r"02_embedding_fit.*" + command.format("02_embedding_fit")
     ):
         emb.load_embedding(missing)
-    missing = paths.artefacts_dir("smoke") / "triplets" / "vgg16_concepts" / "train_90.npy"
+    missing = paths.vgg16_triplet_split("smoke")[0]
     with pytest.raises(FileNotFoundError, match=command.format("01_triplet_task")):
         data.load_triplets(missing, "npy")
     with pytest.raises(FileNotFoundError, match=r"not found$"):
         emb.load_embedding(tmp_path / "elsewhere.npz")
-
-
-def test_artefact_producers_are_written_by_their_chapters():
-    from dnnalign_utils import paths
-
-    for artefact, chapter in paths.ARTEFACT_PRODUCERS.items():
-        source = (REPO_ROOT / "notebooks" / f"{chapter}.py").read_text(encoding="utf-8")
-        parts = Path(artefact).parts
-        assert all(f'"{part}"' in source for part in parts), (artefact, chapter)

@@ -227,7 +227,7 @@ def test_missing_features_name_the_producing_chapter(tmp_path, monkeypatch):
     from dnnalign_utils import paths
 
     monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path))
-    out_dir = paths.artefacts_dir("default") / "features" / "efficientnet_lite0"
+    out_dir = paths.image_features("default")
     with pytest.raises(FileNotFoundError, match=r"--profile default --only 00_data`"):
         features.load_features(out_dir, "_avg_pooling")
 
