@@ -1,6 +1,7 @@
 """Jackknife relevance: closed form against re-evaluating the softmax per left-out dimension.
 
-The reference (`run_jackknife.py`, paper_methods.md §5.4) removes one dimension at a time
+The reference (`run_jackknife.py`; see the book's Methods page, section
+'The jackknife of single dimensions') removes one dimension at a time
 and evaluates the choice probabilities again, D full passes per triplet set (plus fresh
 posterior noise, which we do not copy). `compare.leave_one_out_relevance` gets every
 leave-one-out probability from the per-dimension pair products in one pass. Both run here

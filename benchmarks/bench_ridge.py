@@ -1,6 +1,7 @@
 """Nested-CV ridge: dnnalign_utils.regression against the reference per-dimension loop.
 
-The reference (`linear_model.py`, paper §4) runs, for each embedding dimension,
+The reference (`linear_model.py`; the book's Methods page, section 'Nested cross-validated
+ridge regression') runs, for each embedding dimension,
 `GridSearchCV(Ridge(), alpha ∈ linspace(50, 1200, 200), cv=KFold(3, shuffle, 1),
 scoring="r2", refit=True)` inside an outer `KFold(3, shuffle, 0)` and reports the mean
 outer-fold R². It is timed on a few dimensions and extrapolated per dimension; ours runs

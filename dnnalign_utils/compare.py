@@ -1,4 +1,8 @@
-"""Comparing a human and a DNN embedding of the same objects (paper_methods.md §§5.4, 5.5, 7).
+"""Comparing a human and a DNN embedding of the same objects.
+
+See the paper's Methods and the book's Methods page, sections 'The jackknife of single
+dimensions', 'Similarity matrices from an embedding' and 'Deviations from the paper and its
+code'.
 
 * `match_human_dnn`: which DNN dimension corresponds to which human dimension. The reference
   code matches greedily and reports the in-sample Pearson r, which is biased upwards (the

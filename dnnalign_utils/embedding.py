@@ -3,14 +3,16 @@
 Both models explain odd-one-out choices with a non-negative embedding X (objects x
 dimensions): for a triplet (i, j, k) the pair similarities are dot products
 s_ij = x_i . x_j and the probability that k is the odd one out (i.e. (i, j) is the most
-similar pair) is softmax([s_ij, s_ik, s_jk])[0] at temperature 1 (paper_methods.md §2.1).
+similar pair) is softmax([s_ij, s_ik, s_jk])[0] at temperature 1 (see the book's
+Methods page, section 'The triplet likelihood').
 
 * **VICE** (variational): a Gaussian posterior q(w) = N(mu, sigma^2) per object x
   dimension, sigma = exp(rho) a standard deviation; reparameterised samples
   w = mu + sigma * eps, ReLU inside the likelihood; a spike-and-slab prior, either the true
   mixture (``prior="mixture"``, VICE-faithful) or the reference code's weighted log
   densities (``prior="objdim_legacy"``, a single Gaussian with precision
-  pi/s_spike^2 + (1-pi)/s_slab^2, §2.3); loss = mean NLL + beta * KL / n_train.
+  pi/s_spike^2 + (1-pi)/s_slab^2; Methods page, section 'VICE');
+  loss = mean NLL + beta * KL / n_train.
   Dimensions are pruned after every epoch by Benjamini-Hochberg-corrected
   p = P(w <= 0) per dimension; training stops once the number of kept dimensions has
   been constant for a window of epochs.
@@ -245,7 +247,8 @@ def evaluate_vice(
     dims: Any = None,
     batch_size: int = 262_144,
 ) -> dict[str, float]:
-    """Monte-Carlo evaluation of a VICE posterior (VICE's rule, paper_methods.md §2.3).
+    """Monte-Carlo evaluation of a VICE posterior (VICE's rule; the book's Methods page,
+    section 'VICE').
 
     Draws `n_samples` full matrices W = mu + sigma * eps and averages the choice
     probabilities over them: accuracy of the mean probability (ties as in
@@ -362,7 +365,7 @@ def vice_importance(mu: Any, sigma: Any, alpha: float = 0.05) -> np.ndarray:
 
 
 def vice_keep_mask(mu: Any, sigma: Any, alpha: float = 0.05, min_objects: int = 5) -> np.ndarray:
-    """Keep a dimension if MORE than `min_objects` objects are BH-significant (§2.3, k=5)."""
+    """Keep a dimension if MORE than `min_objects` objects are BH-significant (Methods, 'VICE')."""
     return vice_importance(mu, sigma, alpha) > min_objects
 
 
@@ -705,7 +708,7 @@ real human samples, ~159k training + 17.7k validation triplets; benchmarks/
 bench_embedding.py). Needs `val` triplets and eval_every=1: returns the epoch with the
 lowest validation NLL. A projected W (not the reference's ReLU + 0.01 penalty, whose
 negative entries are dead), a weak Gaussian penalty l2=4 (prior sd 0.35, the objdim
-prior's effective width, §2.3) that keeps the unregularised fit from overfitting after
+prior's effective width) that keeps the unregularised fit from overfitting after
 ~10 epochs, and a small L1 (lambda 0.005) that prunes to ~45 dimensions (max weight >
 0.1). Stops 20 epochs after the best validation NLL or when the kept-dimension count has
 been stable for 30 epochs (after 40). Noise-ceiling accuracy ~60 %: see the report in
@@ -727,10 +730,11 @@ PAPER_HUMAN_VICE = VICEConfig(
     min_objects=5,
     mc_samples=20,
 )
-"""The paper's human VICE run (paper_methods.md §2.3): 150 initial dimensions, batch 256,
-Adam 1e-3, beta 1, the reference code's prior (weighted log densities, pi 0.5, spike
-0.25, slab 2), k = 5, alpha 0.05, a 500-epoch window and at most 1,000 epochs. Meant for
-the 4.12M-triplet release (`paper` profile); on the CPU this is hours per fit."""
+"""The paper's human VICE run (the paper's Methods; the book's Methods page, 'VICE'):
+150 initial dimensions, batch 256, Adam 1e-3, beta 1, the reference code's prior
+(weighted log densities, pi 0.5, spike 0.25, slab 2), k = 5, alpha 0.05, a 500-epoch
+window and at most 1,000 epochs. Meant for the 4.12M-triplet release (`paper` profile);
+on the CPU this is hours per fit."""
 
 PAPER_DNN_VICE = dataclasses.replace(PAPER_HUMAN_VICE, beta=0.24)
 """The paper's VGG-16 VICE run: as `PAPER_HUMAN_VICE` with beta 0.24 (20M triplets)."""
@@ -1720,10 +1724,11 @@ def match_dimensions(
 
 def split_half_reproducibility(a: Any, b: Any, *, seed: int = 42) -> np.ndarray:
     """Per dimension of `a`: Pearson r on a held-out half of the objects with the column of
-    `b` that correlates best with it on the other half (§2.4).
+        `b` that correlates best with it on the other half (the book's Methods page, section
+    'Split-half reproducibility').
 
-    A random 50/50 object mask (seed) splits the rows; matching with replacement on half 1
-    removes the max-selection bias from the score on half 2.
+        A random 50/50 object mask (seed) splits the rows; matching with replacement on half 1
+        removes the max-selection bias from the score on half 2.
     """
     a = _as_weights(a, "a")
     b = _as_weights(b, "b")
@@ -1764,7 +1769,7 @@ def reproducibility_over_runs(
     For each ordered pair of different runs (i, j), `split_half_reproducibility(i, j,
     seed)`; per dimension of i the r values are averaged over j != i in Fisher-z space
     (r clipped to +-0.999999) and back-transformed. Pass the *pruned* embeddings
-    (Embedding.weights). Fixes the reference's bugs (§9.2): no zero self-pair in the
+    (Embedding.weights). Fixes two bugs of the reference code: no zero self-pair in the
     average, and the best run is returned by its label.
     """
     if len(embeddings) < 2:

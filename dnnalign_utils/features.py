@@ -66,7 +66,7 @@ EFFICIENTNET_LITE0_STORED_MODULES = (
     EFFICIENTNET_LITE0_LAYERS["logits"],
 )
 STORED_SPATIAL_POOL = 4
-# VGG-16-BN modules used by the paper (§1.2).
+# VGG-16-BN modules used by the paper (its Methods).
 VGG16_BN_LAYERS = {
     "early": "features.5",
     "middle": "features.22",

@@ -1,4 +1,6 @@
-"""Grad-CAM of single embedding dimensions (paper_methods.md §5.1), with pytorch-grad-cam.
+"""Grad-CAM of single embedding dimensions, with pytorch-grad-cam.
+
+See the book's Methods page, section 'Grad-CAM of single dimensions'.
 
 A dimension predictor (`dnnalign_utils.predictor`: image -> network -> pooling -> ridge)
 outputs one value per embedding dimension. Grad-CAM backpropagates one dimension's value

@@ -1,6 +1,6 @@
 """End-to-end dimension predictor: image -> network -> its own pooling -> ridge -> dimensions.
 
-The paper's Grad-CAM and causal-manipulation analyses (§5.1, §5.3) need the dimension
+The paper's Grad-CAM and causal-manipulation analyses (the paper's Methods) need the dimension
 values of an image as a differentiable function of its pixels. The reference predictor
 skips VGG's last max-pool and applies the ridge to uncentred features, so its output
 differs from the ridge applied to the stored features. Here the path is exactly the one

