@@ -172,30 +172,6 @@ def combine_blocks(blocks: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.hstack(parts)
 
 
-def cv_r2(
-    X: np.ndarray,
-    Y: np.ndarray,
-    alpha_grid: np.ndarray,
-    *,
-    n_outer: int = 3,
-    n_inner: int = 3,
-    seed: int = 0,
-) -> np.ndarray:
-    """Nested cross-validated R² of every column of Y (chapter 3's nested ridge)."""
-    result = regression.nested_cv_ridge(
-        X,
-        Y,
-        alpha_grid,
-        n_outer=n_outer,
-        n_inner=n_inner,
-        outer_seed=seed,
-        inner_seed=seed + 1,
-        refit=False,
-        progress=False,
-    )
-    return result.r2
-
-
 def detrend_by_rank(r2: np.ndarray) -> np.ndarray:
     """Remove the linear trend of R² over dimension rank, keeping the mean.
 
@@ -379,8 +355,8 @@ class Rater:
             )
         kwargs = {"n_outer": self.n_outer, "n_inner": self.n_inner, "seed": self.seed}
         return (
-            cv_r2(self.semantic, values, self.alpha_grid, **kwargs),
-            cv_r2(self.visual, values, self.alpha_grid, **kwargs),
+            regression.nested_cv_scores(self.semantic, values, self.alpha_grid, **kwargs).r2,
+            regression.nested_cv_scores(self.visual, values, self.alpha_grid, **kwargs).r2,
         )
 
     def rate_pictures(
@@ -532,8 +508,10 @@ def emoji_rater(
                     "split": split,
                     "planted": truth,
                     "definition": names,
-                    "semantic": cv_r2(semantic, values, alpha_grid, **kwargs),
-                    "visual": cv_r2(visual, values, alpha_grid, **kwargs),
+                    "semantic": regression.nested_cv_scores(
+                        semantic, values, alpha_grid, **kwargs
+                    ).r2,
+                    "visual": regression.nested_cv_scores(visual, values, alpha_grid, **kwargs).r2,
                 }
             )
         )

@@ -548,6 +548,30 @@ def _nested_cv_ridge_body(
     )
 
 
+def nested_cv_scores(
+    X: Any,
+    Y: Any,
+    alpha_grid: Any = DEFAULT_ALPHA_GRID,
+    *,
+    n_outer: int = 3,
+    n_inner: int = 3,
+    seed: int = 0,
+) -> NestedCVResult:
+    """:func:`nested_cv_ridge` scores only (no refit, no progress bar), outer folds seeded
+    with ``seed`` and inner folds with ``seed + 1`` (the reference's 0 and 1)."""
+    return nested_cv_ridge(
+        X,
+        Y,
+        alpha_grid,
+        n_outer=n_outer,
+        n_inner=n_inner,
+        outer_seed=seed,
+        inner_seed=seed + 1,
+        refit=False,
+        progress=False,
+    )
+
+
 def r2_table(
     predictors: Mapping[str, Any],
     targets: Mapping[str, Any],
@@ -567,16 +591,13 @@ def r2_table(
     rows = []
     pairs = [(p, t) for p in predictors for t in targets]
     for predictor, target in tqdm(pairs, desc="nested CV", disable=not progress):
-        result = nested_cv_ridge(
+        result = nested_cv_scores(
             predictors[predictor],
             targets[target],
             alpha_grid,
             n_outer=n_outer,
             n_inner=n_inner,
-            outer_seed=seed,
-            inner_seed=seed + 1,
-            refit=False,
-            progress=False,
+            seed=seed,
         )
         grid = result.alpha_grid
         on_edge = (result.alphas == grid[0]) | (result.alphas == grid[-1])

@@ -133,16 +133,13 @@ fig.show()
 # our log-spaced grid with the reference grid on the same folds:
 
 # %%
-reference_result = regression.nested_cv_ridge(
+reference_result = regression.nested_cv_scores(
     vgg_features,
     vgg_dims.weights,
     regression.REFERENCE_ALPHA_GRID,
     n_outer=n_outer,
     n_inner=n_inner,
-    outer_seed=seed,
-    inner_seed=seed + 1,
-    refit=False,
-    progress=False,
+    seed=seed,
 )
 grids = pd.DataFrame(
     {

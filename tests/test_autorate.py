@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
-from dnnalign_utils import autorate, rating
+from dnnalign_utils import autorate, rating, regression
 
 
 def _rgba(shape_mask: np.ndarray, rgb=(255, 0, 0)) -> np.ndarray:
@@ -118,8 +118,8 @@ def _toy_rater():
     values, truth, _ = autorate.planted_dimensions(
         visual_latent.iloc[:, ::2], semantic_latent.iloc[:, ::2], n_per_class=6, seed=1
     )
-    sem = autorate.cv_r2(semantic, values, grid)
-    vis = autorate.cv_r2(visual, values, grid)
+    sem = regression.nested_cv_scores(semantic, values, grid).r2
+    vis = regression.nested_cv_scores(visual, values, grid).r2
     thresholds = autorate.choose_thresholds(sem, vis, truth)
     return autorate.Rater(
         objects=np.arange(len(visual)),

@@ -248,3 +248,13 @@ def test_unreadable_model_file_names_the_file(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(ValueError, match=r"m.npz: cannot be read as a FittedRidge .npz"):
         reg.FittedRidge.load(path)
+
+
+def test_nested_cv_scores_is_nested_cv_with_the_seed_convention():
+    rng = np.random.default_rng(8)
+    X, Y = rng.normal(size=(60, 5)), rng.normal(size=(60, 2))
+    scores = reg.nested_cv_scores(X, Y, GRID, n_outer=3, n_inner=3, seed=4)
+    full = reg.nested_cv_ridge(X, Y, GRID, outer_seed=4, inner_seed=5, progress=False)
+    np.testing.assert_array_equal(scores.r2, full.r2)
+    np.testing.assert_array_equal(scores.alphas, full.alphas)
+    assert scores.final_model is None
