@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from dnnalign_utils.provenance import atomic_write_text
 
@@ -90,16 +90,19 @@ def collection_objects(
 def _text_tile(text: str, size: int) -> np.ndarray:
     tile = Image.new("RGB", (size, size), (245, 245, 245))
     draw = ImageDraw.Draw(tile)
+    font = ImageFont.load_default(size=max(10, size // 7))
+    line_height = font.size + 3
     words, lines = text.split(), [""]
-    for word in words:  # wrap at roughly 12 characters a line
-        if len(lines[-1]) + len(word) + 1 > 12 and lines[-1]:
+    for word in words:  # wrap at the tile's width
+        candidate = f"{lines[-1]} {word}".strip()
+        if lines[-1] and draw.textlength(candidate, font=font) > size - 8:
             lines.append(word)
         else:
-            lines[-1] = f"{lines[-1]} {word}".strip()
-    y = max(2, size // 2 - 6 * len(lines))
+            lines[-1] = candidate
+    y = max(2, (size - line_height * len(lines)) // 2)
     for line in lines[:5]:
-        draw.text((4, y), line, fill=(30, 30, 30))
-        y += 12
+        draw.text((4, y), line, fill=(30, 30, 30), font=font)
+        y += line_height
     return np.asarray(tile)
 
 

@@ -482,9 +482,9 @@ shown_items = list(session.items[:n_collections_shown])
 fig = image_grid(
     np.stack([collection(item) for item in shown_items]),
     shown_items,
-    n_collections_shown,
+    1,  # one collection per row, near its own size
     title="Anonymised collections (rows: ranks 0, 2, ..., 12 %)",
-    cell_height=520,
+    cell_height=720,
 )
 fig.show()
 
