@@ -29,15 +29,11 @@ import numpy as np
 import pandas as pd
 
 from dnnalign_utils import paths
-from dnnalign_utils import triplets as _triplets
+from dnnalign_utils.conventions import DataValidationError, triplet_keys, validate_triplets
 from dnnalign_utils.provenance import atomic_write_text, file_sha256
 
 N_OBJECTS = 1854
 """Number of THINGS object concepts."""
-
-
-class DataValidationError(ValueError):
-    """A data file (or array) does not have the content its loader expects."""
 
 
 class DataIntegrityError(DataValidationError):
@@ -674,76 +670,6 @@ def _diagnose_int_table(path: Path, lines: list[str], n_cols: int) -> np.ndarray
     return int_tokens_to_array(tokens, path, n_cols)
 
 
-_BASE_NOTE = (
-    "; triplet files are read as 0-based: convert a 1-based file first (the loader cannot "
-    "tell the base of a file that never uses index 0 or n_objects)"
-)
-
-
-def validate_triplets(
-    triplets: np.ndarray,
-    n_objects: int | None = N_OBJECTS,
-    source: str = "triplets",
-    row_label: str = "row",
-    first_row: int = 1,
-) -> np.ndarray:
-    """Check a (n, 3) integer array in the project convention; return it as int64.
-
-    Checks: 2-D with 3 columns, at least one row, integer values, 0 <= index <
-    `n_objects` (None: only non-negative), three distinct objects per row. Errors name
-    `source` and the offending row (`first_row` = number of row 0 in the message).
-    """
-    array = np.asarray(triplets)
-    if array.ndim != 2 or array.shape[1] != 3:
-        found = f"{array.shape[1]} columns" if array.ndim == 2 else f"shape {array.shape}"
-        raise DataValidationError(
-            f"{source}: {row_label} {first_row}: expected 3 columns (i, j, odd one out), "
-            f"found {found}"
-        )
-    if array.shape[0] == 0:
-        raise DataValidationError(f"{source}: {row_label} {first_row}: empty; expected triplets")
-    if np.issubdtype(array.dtype, np.floating):
-        bad = ~(np.isfinite(array) & (array == np.round(array))).all(axis=1)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataValidationError(
-                f"{source}: {row_label} {row + first_row}: expected integer object indices, "
-                f"found {array[row].tolist()}"
-            )
-    elif not np.issubdtype(array.dtype, np.integer):
-        raise DataValidationError(
-            f"{source}: {row_label} {first_row}: expected integer object indices, "
-            f"found dtype {array.dtype}"
-        )
-    # the range is checked before the cast to int64, which would wrap 1e30 or a uint64
-    # above int64 into a wrong value
-    upper = np.iinfo(np.int64).max if n_objects is None else n_objects
-    out_of_range = ((array < 0) | (array >= upper)).any(axis=1)
-    if out_of_range.any():
-        row = int(np.flatnonzero(out_of_range)[0])
-        expected = (
-            "non-negative indices below 2**63"
-            if n_objects is None
-            else f"0-based indices in [0, {n_objects - 1}]"
-        )
-        raise DataValidationError(
-            f"{source}: {row_label} {row + first_row}: index out of range: expected "
-            f"{expected} (n_objects={n_objects}), found {array[row].tolist()}"
-            f"{_BASE_NOTE if n_objects is not None else ''}"
-        )
-    array = array.astype(np.int64)
-    repeated = (
-        (array[:, 0] == array[:, 1]) | (array[:, 0] == array[:, 2]) | (array[:, 1] == array[:, 2])
-    )
-    if repeated.any():
-        row = int(np.flatnonzero(repeated)[0])
-        raise DataValidationError(
-            f"{source}: {row_label} {row + first_row}: the same object twice in a triplet: "
-            f"expected three distinct indices, found {array[row].tolist()}"
-        )
-    return array
-
-
 def _check_subjects(subjects: np.ndarray, path: Path) -> np.ndarray:
     negative = subjects < 0
     if negative.any():
@@ -778,14 +704,16 @@ def load_triplets(
         )
     if fmt == "npy":
         array = load_npy(path)
-        return validate_triplets(array, n_objects, source=str(path), row_label="row")
+        return validate_triplets(array, n_objects, name=str(path), first_row=1, whole_floats=True)
     raw = _read_int_table(path, _N_COLUMNS[fmt])
     if fmt == "noise_ceiling":
         triplets, subjects = _convert_noise_ceiling(raw, path, n_objects)
     else:
         triplets = raw[:, :3]
         subjects = raw[:, 3] if fmt == "txt_subject" else None
-    triplets = validate_triplets(triplets, n_objects, source=str(path), row_label="line")
+    triplets = validate_triplets(
+        triplets, n_objects, name=str(path), row_label="line", first_row=1
+    )
     if subjects is None:
         return triplets
     subjects = _check_subjects(np.ascontiguousarray(subjects), path)
@@ -846,12 +774,6 @@ def load_triplets_2171() -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Held-out hygiene
 # --------------------------------------------------------------------------------------
-
-
-def triplet_keys(triplets: np.ndarray, n_objects: int = N_OBJECTS) -> np.ndarray:
-    """One int64 key per triplet as an unordered set of three objects, after checking
-    the indices against `n_objects` (the key itself is `triplets.triplet_keys`)."""
-    return _triplets.triplet_keys(validate_triplets(triplets, n_objects))
 
 
 def heldout_overlap_mask(

@@ -77,6 +77,7 @@ from tqdm.auto import tqdm
 
 from dnnalign_utils import paths
 from dnnalign_utils.checks import check_field_types, check_int
+from dnnalign_utils.conventions import as_float_matrix, column_correlation, validate_triplets
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_path,
@@ -125,50 +126,8 @@ __all__ = [
 # --------------------------------------------------------------------------- input checks
 
 
-def validate_triplets(triplets: Any, n_objects: int | None = None, name: str = "triplets"):
-    """Return `triplets` as a C-contiguous int64 (n, 3) array, or raise ValueError.
-
-    Checks the shape, integer dtype, 0 <= index < n_objects and three distinct objects per
-    row; the message names the argument and the first offending row.
-    """
-    arr = np.asarray(triplets)
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise ValueError(f"{name}: expected an (n, 3) array of object indices, got {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name}: expected at least one triplet, got 0 rows")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{name}: expected an integer dtype (int64 indices), got {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
-    bad = np.flatnonzero((arr < 0).any(1))
-    if bad.size:
-        raise ValueError(f"{name}: row {bad[0]} has a negative index {arr[bad[0]].tolist()}")
-    if n_objects is not None:
-        bad = np.flatnonzero((arr >= n_objects).any(1))
-        if bad.size:
-            raise ValueError(
-                f"{name}: row {bad[0]} has index >= n_objects={n_objects}: {arr[bad[0]].tolist()}"
-            )
-    dup = (arr[:, 0] == arr[:, 1]) | (arr[:, 0] == arr[:, 2]) | (arr[:, 1] == arr[:, 2])
-    bad = np.flatnonzero(dup)
-    if bad.size:
-        raise ValueError(
-            f"{name}: row {bad[0]} repeats an object {arr[bad[0]].tolist()}; "
-            "expected three distinct objects"
-        )
-    return arr
-
-
 def _as_weights(weights: Any, name: str = "weights") -> np.ndarray:
-    w = np.asarray(weights)
-    if w.ndim != 2 or w.shape[0] == 0 or w.shape[1] == 0:
-        raise ValueError(f"{name}: expected a non-empty (n_objects, n_dims) matrix, got {w.shape}")
-    if not np.issubdtype(w.dtype, np.number) or np.iscomplexobj(w):
-        raise ValueError(f"{name}: expected real numbers, got dtype {w.dtype}")
-    w = w.astype(np.float64, copy=False)
-    if not np.isfinite(w).all():
-        r, c = np.argwhere(~np.isfinite(w))[0]
-        raise ValueError(f"{name}: non-finite value at row {r}, column {c}")
-    return w
+    return as_float_matrix(weights, name, what="(n_objects × n_dims)")
 
 
 # ------------------------------------------------------------------------------ likelihood
@@ -1252,8 +1211,8 @@ def _fit_impl(
     progress: bool,
     device: str | torch.device | None = None,
 ) -> FitResult:
-    train_np = validate_triplets(train, n_objects, "train")
-    val_np = None if val is None else validate_triplets(val, n_objects, "val")
+    train_np = validate_triplets(train, n_objects, name="train")
+    val_np = None if val is None else validate_triplets(val, n_objects, name="val")
     if checkpoint_every < 1 or eval_every < 1:
         raise ValueError("checkpoint_every, eval_every: expected positive integers")
     if val_np is None and (cfg.select == "val_nll" or cfg.patience is not None):
@@ -1498,8 +1457,8 @@ def checkpoint_file(
     of clashing with an old one (which `fit_vice`/`fit_spose` would refuse to resume).
     """
     method = "vice" if isinstance(config, VICEConfig) else "spose"
-    train_np = validate_triplets(train, n_objects, "train")
-    val_np = None if val is None else validate_triplets(val, n_objects, "val")
+    train_np = validate_triplets(train, n_objects, name="train")
+    val_np = None if val is None else validate_triplets(val, n_objects, name="val")
     identity = _run_identity(method, config, seed, n_objects, train_np, val_np)
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return Path(directory) / f"{prefix}{method}_seed{seed}_{digest}.ckpt"
@@ -1617,7 +1576,7 @@ def learning_curve(
     """
     import pandas as pd
 
-    train_np = validate_triplets(train, n_objects, "train")
+    train_np = validate_triplets(train, n_objects, name="train")
     shares = [float(f) for f in fractions]
     if not shares or any(not 0.0 < f <= 1.0 for f in shares):
         raise ValueError(f"fractions: expected values in (0, 1], got {list(fractions)}")
@@ -1668,19 +1627,6 @@ def learning_curve(
 # ------------------------------------------------------------------- matching dimensions
 
 
-def _corr_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r between every column of a and every column of b; 0 where a column is
-    constant (no variance means no evidence of correspondence)."""
-    a = a - a.mean(0)
-    b = b - b.mean(0)
-    na = np.sqrt((a * a).sum(0))
-    nb = np.sqrt((b * b).sum(0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (a.T @ b) / np.outer(na, nb)
-    r[~np.isfinite(r)] = 0.0
-    return np.clip(r, -1.0, 1.0)
-
-
 def match_dimensions(
     a: Any, b: Any, *, method: str = "hungarian", objects: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -1698,7 +1644,7 @@ def match_dimensions(
         raise ValueError(f"b: expected {a.shape[0]} rows like a, got {b.shape[0]}")
     if objects is not None:
         a, b = a[objects], b[objects]
-    r = _corr_columns(a, b)
+    r = column_correlation(a, b)
     if method == "hungarian":
         rows, cols = linear_sum_assignment(-r)
     elif method == "greedy":
@@ -1739,8 +1685,8 @@ def split_half_reproducibility(a: Any, b: Any, *, seed: int = 42) -> np.ndarray:
         raise ValueError(f"a: expected at least 4 objects to split in halves, got {n}")
     perm = np.random.default_rng(seed).permutation(n)
     half1, half2 = perm[: n // 2], perm[n // 2 :]
-    best = np.argmax(_corr_columns(a[half1], b[half1]), axis=1)
-    r2 = _corr_columns(a[half2], b[half2])
+    best = np.argmax(column_correlation(a[half1], b[half1]), axis=1)
+    r2 = column_correlation(a[half2], b[half2])
     return r2[np.arange(a.shape[1]), best]
 
 

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from dnnalign_utils import data, paths
+from dnnalign_utils.profiles import check_profile
 from dnnalign_utils.provenance import array_sha256, atomic_write_text, file_sha256
 
 __all__ = [
@@ -78,13 +79,6 @@ class Source:
     value: Any
     description: str
     input_hashes: dict[str, str] = field(default_factory=dict)
-
-
-def _check_profile(profile: str) -> None:
-    from dnnalign_utils.profiles import PROFILE_NAMES
-
-    if profile not in PROFILE_NAMES:
-        raise ValueError(f"profile: expected one of {', '.join(PROFILE_NAMES)}, got {profile!r}")
 
 
 # --------------------------------------------------------------------------- archives
@@ -240,7 +234,9 @@ def _read_triplet_file(path: Path) -> np.ndarray:
     values = data.int_tokens_to_array(
         pd.Series(body.to_numpy().ravel(), dtype=object), path, 3, first_line, names
     )
-    return data.validate_triplets(values, source=str(path), row_label="line", first_row=first_line)
+    return data.validate_triplets(
+        values, data.N_OBJECTS, name=str(path), row_label="line", first_row=first_line
+    )
 
 
 def read_things_triplets(folder: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -294,7 +290,7 @@ def human_training_triplets(
     the THINGS-data release (`folder`, else `things_triplets_dir()`). ``value`` is the
     kept triplets; ``description`` says how many were removed.
     """
-    _check_profile(profile)
+    check_profile(profile)
     if heldout is None:
         heldout = [data.load_triplets_noise_ceiling().triplets, data.load_triplets_2171()]
     if profile in EMBEDDED_PROFILES:
@@ -400,7 +396,7 @@ def concept_picture_paths(profile: str) -> Source:
     smoke / default: the embedded emoji set's first style per concept (about a quarter
     of the concepts); paper: the first THINGS photo of each concept (by file name).
     """
-    _check_profile(profile)
+    check_profile(profile)
     if profile in EMBEDDED_PROFILES:
         from dnnalign_utils import images
 
@@ -486,7 +482,7 @@ def vgg16_concept_features(
     `things_images_dir()`; features cached under the `paper` artefacts. With
     `require_all=False` (tests on a few concepts), concepts without photos get zero rows.
     """
-    _check_profile(profile)
+    check_profile(profile)
     if profile in EMBEDDED_PROFILES:
         name = "dnn/vgg16_kernel_nmf_rank200.npy"
         return Source(

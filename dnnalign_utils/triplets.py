@@ -64,6 +64,8 @@ from tqdm.auto import tqdm
 
 from dnnalign_utils import paths
 from dnnalign_utils.checks import check_int, check_real
+from dnnalign_utils.conventions import describe_rows as _describe_rows
+from dnnalign_utils.conventions import sorted_triplets, triplet_keys, validate_triplets
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
@@ -117,70 +119,11 @@ _PROGRESS_MIN_TRIPLETS = 5_000_000
 # ---------------------------------------------------------------------------------------
 
 
-def _describe_rows(rows: np.ndarray, limit: int = 10) -> str:
-    shown = ", ".join(str(int(r)) for r in rows[:limit])
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f"{shown}{more}"
-
-
 def _checked(
     triplets: np.ndarray, n_objects: int | None, name: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Validate once; return the int64 array and the columns of its row-sorted form."""
-    arr = np.asarray(triplets)
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise ValueError(f"{name}: expected an array of shape (n, 3), got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{name}: expected integer object indices, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
-    if arr.shape[0] == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return arr, empty, empty, empty
-    # Cheap whole-array reductions first; the per-row search only runs on failure.
-    if arr.min() < 0:
-        bad = np.flatnonzero((arr < 0).any(axis=1))
-        raise ValueError(f"{name}: negative object index in rows {_describe_rows(bad)}")
-    if n_objects is not None and arr.max() >= n_objects:
-        bad = np.flatnonzero((arr >= n_objects).any(axis=1))
-        raise ValueError(
-            f"{name}: object index >= n_objects={n_objects} (valid: 0..{n_objects - 1})"
-            f" in rows {_describe_rows(bad)}"
-        )
-    x, y, z = arr.T.copy()  # contiguous columns: the arithmetic below is faster
-    if ((x < y) & (y < z)).all():  # already sorted and distinct (e.g. from the sampler)
-        return arr, x, y, z
-    lo, hi = np.minimum(x, y), np.maximum(x, y)
-    a, c = np.minimum(lo, z), np.maximum(hi, z)
-    b = x + y + z - a - c
-    distinct = (a < b) & (b < c)
-    if not distinct.all():
-        raise ValueError(
-            f"{name}: a row must hold three distinct objects; repeated index in rows "
-            f"{_describe_rows(np.flatnonzero(~distinct))}"
-        )
-    return arr, a, b, c
-
-
-def validate_triplets(
-    triplets: np.ndarray, n_objects: int | None = None, *, name: str = "triplets"
-) -> np.ndarray:
-    """Return ``triplets`` as a C-contiguous ``int64 (n, 3)`` array after checking it.
-
-    Raises ValueError naming the offending rows when the shape or dtype is wrong, an index
-    is negative or ``>= n_objects``, or a row repeats an index.
-    """
-    return _checked(triplets, n_objects, name)[0]
-
-
-def triplet_keys(triplets: np.ndarray) -> np.ndarray:
-    """``int64`` key of each row's unordered triplet: the colex rank ``C(c,3)+C(b,2)+a``.
-
-    ``a < b < c`` is the sorted row; the key is the same for every column order, distinct
-    for distinct unordered triplets, and in ``[0, C(n_objects, 3))``. Exact in int64 for
-    up to about 3.8 million objects.
-    """
-    _, a, b, c = _checked(triplets, None, "triplets")
-    return c * (c - 1) * (c - 2) // 6 + b * (b - 1) // 2 + a
+    """Validate once (empty arrays allowed); the int64 array and its row-sorted columns."""
+    return sorted_triplets(triplets, n_objects, name=name, allow_empty=True)
 
 
 def _first_occurrences(keys: np.ndarray) -> np.ndarray:
