@@ -443,7 +443,7 @@ def load_size_ratings(on_conflict: Literal["flag", "nan", "raise"] = "flag") -> 
 # --------------------------------------------------------------------------------------
 
 
-def load_embedding(
+def load_weight_matrix(
     path: str | os.PathLike,
     n_objects: int | None = N_OBJECTS,
     n_dims: int | None = None,
@@ -455,7 +455,7 @@ def load_embedding(
     and (if `nonnegative`) no negative entry. Errors name the file and first bad row.
     """
     array = load_npy(path)
-    return validate_embedding(array, n_objects, n_dims, nonnegative, source=str(path))
+    return validate_weight_matrix(array, n_objects, n_dims, nonnegative, source=str(path))
 
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:
@@ -479,14 +479,14 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
     return array
 
 
-def validate_embedding(
+def validate_weight_matrix(
     array: np.ndarray,
     n_objects: int | None = N_OBJECTS,
     n_dims: int | None = None,
     nonnegative: bool = False,
     source: str = "array",
 ) -> np.ndarray:
-    """Validate an in-memory object x dimension matrix (see `load_embedding`)."""
+    """Validate an in-memory object x dimension matrix (see `load_weight_matrix`)."""
     array = np.asarray(array)
     if array.ndim != 2:
         raise DataValidationError(
@@ -538,23 +538,23 @@ def load_human_embedding(name: Literal["spose49", "vice42"]) -> np.ndarray:
     if name not in HUMAN_EMBEDDINGS:
         raise ValueError(f"name={name!r}; expected one of {sorted(HUMAN_EMBEDDINGS)}")
     rel, dims, nonneg = HUMAN_EMBEDDINGS[name]
-    return load_embedding(data_file(rel), N_OBJECTS, dims, nonneg)
+    return load_weight_matrix(data_file(rel), N_OBJECTS, dims, nonneg)
 
 
 def load_vgg16_features() -> np.ndarray:
     """W (1854 x 200, non-negative) of a rank-200 symmetric NMF of VGG-16's linear kernel:
     W @ W.T approximates VGG-16 dot-product similarities (a stand-in for raw features)."""
-    return load_embedding(data_file("dnn/vgg16_kernel_nmf_rank200.npy"), N_OBJECTS, 200, True)
+    return load_weight_matrix(data_file("dnn/vgg16_kernel_nmf_rank200.npy"), N_OBJECTS, 200, True)
 
 
 def load_clip_features() -> np.ndarray:
     """CLIP ViT-B/32 image embeddings averaged per concept, (1854, 512) float64."""
-    return load_embedding(data_file("dnn/clip_vit_b32_concept_features.npy"), N_OBJECTS, 512)
+    return load_weight_matrix(data_file("dnn/clip_vit_b32_concept_features.npy"), N_OBJECTS, 512)
 
 
 def load_word2vec() -> np.ndarray:
     """word2vec vectors of the concept names, (1854, 300) float64."""
-    return load_embedding(data_file("semantic/word2vec_concept_vectors.npy"), N_OBJECTS, 300)
+    return load_weight_matrix(data_file("semantic/word2vec_concept_vectors.npy"), N_OBJECTS, 300)
 
 
 # --------------------------------------------------------------------------------------

@@ -178,8 +178,12 @@ def evaluate_embedding(
     """Held-out odd-one-out accuracy and mean NLL of a fixed embedding on `triplets`.
 
     accuracy: share of triplets whose most probable odd one out is the observed (last)
-    column, ties counted as 1/#tied (expected accuracy under random tie-breaking);
-    nll: mean -log P(observed choice), natural log.
+    column, ties counted as 1/#tied (expected accuracy under random tie-breaking; sparse
+    embeddings can tie at 0); nll: mean -log P(observed choice), natural log. The pair
+    similarity is the dot product. `relu=True` (the default) scores max(0, W) as the
+    models do inside their likelihood; pass `relu=False` to score a matrix as it is (for a
+    non-negative matrix the two agree). This is the project's one held-out accuracy;
+    `triplets.choice_agreement` instead scores a chooser's deterministic choices.
     """
     w = torch.from_numpy(_as_weights(weights))
     t = torch.from_numpy(validate_triplets(triplets, w.shape[0]))

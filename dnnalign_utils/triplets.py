@@ -21,8 +21,9 @@ What is here and why
 * :func:`split_triplets` / :func:`split_triplets_by_objects`: train/test splits by
   triplet and by objects.
 * :func:`noise_ceiling`: the human ceiling from repeated triplets.
-* :func:`choice_agreement`, :func:`odd_one_out_accuracy`, :func:`agreement_by_category`:
-  how well a chooser (model) matches human choices.
+* :func:`choice_agreement`, :func:`agreement_by_category`: how well a chooser (model)
+  matches human choices. The held-out accuracy of an embedding with tied pairs credited
+  1/m is ``embedding.evaluate_embedding`` (one function for it).
 
 Concept-level VGG-16 stand-in
 -----------------------------
@@ -82,7 +83,6 @@ __all__ = [
     "write_triplet_split",
     "choice_agreement",
     "noise_ceiling",
-    "odd_one_out_accuracy",
     "odd_one_out_choices",
     "pair_similarities",
     "sample_triplets",
@@ -848,41 +848,6 @@ def choice_agreement(
         n_triplets=n_trip,
         matched=matched,
     )
-
-
-def odd_one_out_accuracy(
-    triplets: np.ndarray,
-    features: np.ndarray,
-    *,
-    similarity: Similarity = "dot",
-    relu: bool = False,
-    ties: Literal["split", "rule"] = "split",
-) -> float:
-    """Share of (human) rows whose odd one out an embedding predicts.
-
-    The embedding's prediction is the item outside its most similar pair (dot product by
-    default, as for SPoSE/VICE embeddings; ``relu`` as in :func:`pair_similarities`).
-    Ties: ``"split"`` (default) gives 1/m credit when the human pair is one of m pairs
-    tied for the maximum (the expected accuracy under random tie-breaking; sparse
-    embeddings can tie at 0); ``"rule"`` applies the deterministic rule of
-    :func:`odd_one_out_choices`.
-    """
-    arr = validate_triplets(triplets)
-    if ties not in ("split", "rule"):
-        raise ValueError(f"ties: expected 'split' or 'rule', got {ties!r}")
-    sims, a, b, c = _pair_similarities(
-        arr, features, None, similarity, relu, "auto", np.float64, 200_000, False
-    )
-    if ties == "rule":
-        return float(np.mean(_choices_from_similarities(sims, a, b, c)[:, 2] == arr[:, 2]))
-    # Column of the human pair among (a,b), (a,c), (b,c): the pair excludes the odd one.
-    odd = arr[:, 2]
-    human_col = np.where(odd == c, 0, np.where(odd == b, 1, 2))
-    sims = sims.T
-    top = sims.max(axis=1)
-    is_top = sims == top[:, None]
-    credit = is_top[np.arange(arr.shape[0]), human_col] / is_top.sum(axis=1)
-    return float(credit.mean())
 
 
 def agreement_by_category(

@@ -490,7 +490,7 @@ def test_mismatched_object_count_embedding(tmp_path, n_rows, row):
     path = tmp_path / "emb.npy"
     np.save(path, np.ones((n_rows, 4)))
     with pytest.raises(d.DataValidationError, match=rf"row {row} is (missing|extra)") as err:
-        d.load_embedding(path, n_objects=1854)
+        d.load_weight_matrix(path, n_objects=1854)
     assert str(path) in str(err.value)
 
 
@@ -501,14 +501,14 @@ def test_embedding_non_finite_and_negative_rows(tmp_path):
     array[4, 2] = -1.0
     np.save(path, array)
     with pytest.raises(d.DataValidationError, match=r"emb.npy: row 7 .*expected finite"):
-        d.load_embedding(path, n_objects=10)
+        d.load_weight_matrix(path, n_objects=10)
     array[6, 1] = 1.0
     np.save(path, array)
     with pytest.raises(d.DataValidationError, match=r"emb.npy: row 5 .*non-negative"):
-        d.load_embedding(path, n_objects=10, nonnegative=True)
-    assert d.load_embedding(path, n_objects=10, n_dims=3).dtype == np.float64
+        d.load_weight_matrix(path, n_objects=10, nonnegative=True)
+    assert d.load_weight_matrix(path, n_objects=10, n_dims=3).dtype == np.float64
     with pytest.raises(d.DataValidationError, match=r"emb.npy: row 1: expected 4 columns"):
-        d.load_embedding(path, n_objects=10, n_dims=4)
+        d.load_weight_matrix(path, n_objects=10, n_dims=4)
 
 
 # ------------------------------------------------------------------ held-out hygiene
@@ -704,10 +704,10 @@ def test_zero_byte_npy_names_the_file(tmp_path, loader):
     path = tmp_path / "e.npy"
     path.write_bytes(b"")
     with pytest.raises(d.DataValidationError, match=r"e.npy: not a readable .npy.*0 bytes"):
-        d.load_embedding(path) if loader == "embedding" else d.load_triplets(path, "npy")
+        d.load_weight_matrix(path) if loader == "embedding" else d.load_triplets(path, "npy")
     path.write_bytes(b"\x93NUMPY garbage")
     with pytest.raises(d.DataValidationError, match=r"e.npy: not a readable .npy"):
-        d.load_embedding(path) if loader == "embedding" else d.load_triplets(path, "npy")
+        d.load_weight_matrix(path) if loader == "embedding" else d.load_triplets(path, "npy")
 
 
 def test_same_size_edit_with_restored_mtime_is_rehashed(tmp_path):
