@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from dnnalign_utils.data import load_npy
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_write_text,
+    cached,
     provenance_record,
     read_provenance,
     save_npy,
@@ -279,6 +279,43 @@ def features_provenance(out_dir: str | os.PathLike, module: str) -> dict:
     return read_provenance(Path(out_dir) / module / "features.npy")
 
 
+def cached_features(
+    out_dir: str | os.PathLike,
+    module_names: Sequence[str],
+    file_names: Sequence[str],
+    parameters: Mapping[str, Any],
+    extract: Callable[[], Mapping[str, np.ndarray]],
+    *,
+    produced_by: str,
+) -> dict[str, np.ndarray]:
+    """Features per module from the cache in ``out_dir`` (:func:`save_features` layout),
+    reused only when every module's provenance records ``parameters`` and the same
+    ``file_names`` (`provenance.cached`); otherwise ``extract()`` runs and the cache is
+    replaced atomically."""
+    names = [str(f) for f in file_names]
+
+    def load() -> tuple[dict[str, np.ndarray], dict]:
+        arrays, recorded = {}, {}
+        for module in module_names:
+            record = features_provenance(out_dir, module)
+            arrays[module], cached_names = load_features(out_dir, module)
+            recorded[module] = {"parameters": record["parameters"], "file_names": cached_names}
+        return arrays, recorded
+
+    wanted = {
+        module: {"parameters": {**parameters, "module_name": module}, "file_names": names}
+        for module in module_names
+    }
+    return cached(
+        wanted,
+        load,
+        lambda: dict(extract()),
+        lambda feats: save_features(
+            out_dir, feats, names, produced_by=produced_by, parameters=parameters
+        ),
+    )
+
+
 # ImageNet classes ----------------------------------------------------------------------
 
 
@@ -461,38 +498,26 @@ def efficientnet_lite0_image_features(
     }
     if spatial_pool is not None:
         parameters["spatial_pool"] = spatial_pool
-    names = images.file_names(manifest)
-    cached = {}
-    for module in module_names:
-        try:
-            record = features_provenance(out_dir, module)
-            array, cached_names = load_features(out_dir, module)
-        except (FileNotFoundError, ValueError):
-            break
-        # Compare in JSON form: the sidecar stores tuples as lists.
-        wanted = json.loads(json.dumps({**parameters, "module_name": module}))
-        if record["parameters"] != wanted or cached_names != names:
-            break
-        cached[module] = array
-    if len(cached) == len(module_names):
-        return cached
-    dataset = images.EmojiImages(manifest, efficientnet_lite0_preprocess(), rendering)
-    feats = extract_features(
-        efficientnet_lite0(),
-        dataset,
-        module_names,
-        batch_size=batch_size,
-        spatial_pool=spatial_pool,
-        progress=progress,
-    )
-    save_features(
+
+    def extract() -> dict[str, np.ndarray]:
+        dataset = images.EmojiImages(manifest, efficientnet_lite0_preprocess(), rendering)
+        return extract_features(
+            efficientnet_lite0(),
+            dataset,
+            module_names,
+            batch_size=batch_size,
+            spatial_pool=spatial_pool,
+            progress=progress,
+        )
+
+    return cached_features(
         out_dir,
-        feats,
-        names,
+        module_names,
+        images.file_names(manifest),
+        parameters,
+        extract,
         produced_by="dnnalign_utils.features.efficientnet_lite0_image_features",
-        parameters=parameters,
     )
-    return feats
 
 
 def concept_means(features: np.ndarray, manifest: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

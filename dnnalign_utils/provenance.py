@@ -17,7 +17,7 @@ import platform
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -168,6 +168,41 @@ def provenance_record(
         "package_versions": package_versions(),
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+T = TypeVar("T")
+
+
+def cached(
+    key: Any,
+    load: Callable[[], tuple[T, Any]],
+    compute: Callable[[], T],
+    save: Callable[[T], Any],
+) -> T:
+    """A cached value, reused only when its provenance matches; else computed and saved.
+
+    `load()` returns the cached value and the key its provenance records (the parameters
+    and input hashes that produced it); it raises FileNotFoundError, ValueError, KeyError
+    or OSError where there is no readable cache. The value is reused only when the
+    recorded key equals `key`, compared in JSON form (a sidecar stores tuples as lists);
+    otherwise `compute()` runs and `save(value)` replaces the cache. `save` writes
+    atomically (`save_npy`, `write_artefact`), so an interrupted run leaves the old cache
+    or none, never a half-written one that a later call could take for a match.
+    """
+    try:
+        value, recorded = load()
+    except (FileNotFoundError, ValueError, KeyError, OSError):
+        pass
+    else:
+        if _json_form(recorded) == _json_form(key):
+            return value
+    value = compute()
+    save(value)
+    return value
+
+
+def _json_form(value: Any) -> Any:
+    return json.loads(json.dumps(_jsonable(value)))
 
 
 def provenance_path(artefact: str | os.PathLike) -> Path:

@@ -433,35 +433,28 @@ def vgg16_photo_features(
         "images_sha256": array_sha256(np.asarray(manifest["sha256"].tolist())),
         "modules": [VGG16_MODULE],
     }
-    names = manifest["file_name"].tolist()
-    try:
-        record = features.features_provenance(out_dir, VGG16_MODULE)
-        array, cached_names = features.load_features(out_dir, VGG16_MODULE)
-        wanted = {**parameters, "module_name": VGG16_MODULE}
-        if record["parameters"] == wanted and cached_names == names:
-            return array
-    except (FileNotFoundError, ValueError, KeyError):
-        pass
-    import torch
 
-    torch.manual_seed(0)  # random weights (tests) are then reproducible
-    model = features.vgg16_bn(weights)
-    extracted = features.extract_features(
-        model,
-        ThingsPhotos(manifest, features.vgg16_bn_preprocess()),
-        [VGG16_MODULE],
-        batch_size=batch_size,
-        progress=progress,
-        device="cuda" if torch.cuda.is_available() else None,
-    )
-    features.save_features(
+    def extract() -> dict[str, np.ndarray]:
+        import torch
+
+        torch.manual_seed(0)  # random weights (tests) are then reproducible
+        return features.extract_features(
+            features.vgg16_bn(weights),
+            ThingsPhotos(manifest, features.vgg16_bn_preprocess()),
+            [VGG16_MODULE],
+            batch_size=batch_size,
+            progress=progress,
+            device="cuda" if torch.cuda.is_available() else None,
+        )
+
+    return features.cached_features(
         out_dir,
-        extracted,
-        names,
+        [VGG16_MODULE],
+        manifest["file_name"].tolist(),
+        parameters,
+        extract,
         produced_by="dnnalign_utils.sources.vgg16_photo_features",
-        parameters=parameters,
-    )
-    return extracted[VGG16_MODULE]
+    )[VGG16_MODULE]
 
 
 def vgg16_concept_features(
