@@ -74,14 +74,12 @@ from dnnalign_utils.embedding import (
     SMALL_DATA_VICE,
     SPoSEConfig,
     VICEConfig,
-    _AdamStep,
-    _SPoSEModel,
-    _VICEModel,
     evaluate_embedding,
     evaluate_vice,
     fit_spose,
     fit_vice,
 )
+from dnnalign_utils.fitting import _AdamStep, _SPoSEModel, _VICEModel
 from dnnalign_utils.rsa import choice_rsm, reconstruct_rsm
 
 THINGS = paths.data_dir() / "things"

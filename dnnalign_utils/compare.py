@@ -31,8 +31,9 @@ from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
 from dnnalign_utils.checks import check_int
+from dnnalign_utils.container import choice_probabilities
 from dnnalign_utils.conventions import as_float_matrix, column_correlation, validate_triplets
-from dnnalign_utils.embedding import choice_probabilities, match_dimensions
+from dnnalign_utils.matching import match_dimensions
 
 __all__ = [
     "cumulative_rsa",
