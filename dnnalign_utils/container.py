@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from dnnalign_utils.provenance import (
     array_sha256,
     package_versions,
     provenance_record,
-    verify_provenance,
+    read_npz,
     write_artefact,
 )
 
@@ -388,12 +387,7 @@ def load_embedding(path: str | os.PathLike) -> Embedding:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: embedding file not found{paths.artefact_hint(path)}")
-    verify_provenance(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as exc:
-        raise ValueError(f"{path}: cannot be read as an embedding .npz ({exc})") from exc
+    data = read_npz(path, "an embedding")
     for key in ("weights", "source_dims", "method", "metadata_json"):
         if key not in data:
             raise ValueError(f"{path}: missing array {key!r}; not written by save_embedding?")

@@ -53,13 +53,22 @@ def sorted_triplets(
     n_objects: int | None = None,
     *,
     name: str = "triplets",
-    row_label: str = "row",
-    first_row: int = 0,
     allow_empty: bool = False,
-    whole_floats: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validate once; return the C-contiguous int64 array and the columns ``a < b < c`` of
     its row-sorted form (see :func:`validate_triplets` for the checks)."""
+    return _checked(triplets, n_objects, name, "row", 0, allow_empty, False)
+
+
+def _checked(
+    triplets: Any,
+    n_objects: int | None,
+    name: str,
+    row_label: str,
+    first_row: int,
+    allow_empty: bool,
+    whole_floats: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     array = np.asarray(triplets)
 
     def fail(row: int, problem: str, bad: np.ndarray | None = None) -> DataValidationError:
@@ -148,15 +157,7 @@ def validate_triplets(
     offending row (``first_row`` is the number of row 0 in messages: 0 for arrays, 1 for
     the lines of a file) and, for row-wise problems, all offending rows.
     """
-    return sorted_triplets(
-        triplets,
-        n_objects,
-        name=name,
-        row_label=row_label,
-        first_row=first_row,
-        allow_empty=allow_empty,
-        whole_floats=whole_floats,
-    )[0]
+    return _checked(triplets, n_objects, name, row_label, first_row, allow_empty, whole_floats)[0]
 
 
 def triplet_keys(

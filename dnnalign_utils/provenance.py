@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -258,3 +259,17 @@ def verify_provenance(artefact: str | os.PathLike) -> dict[str, Any] | None:
             "write (two runs writing the same output?); run the producing step again"
         )
     return record
+
+
+def read_npz(
+    path: str | os.PathLike, kind: str, keys: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
+    """The arrays (all, or those of `keys` present) of an ``.npz`` artefact, after
+    `verify_provenance`; an unreadable file raises ValueError naming it and `kind`
+    (e.g. "an embedding")."""
+    verify_provenance(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files if keys is None or k in keys}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as exc:
+        raise ValueError(f"{path}: cannot be read as {kind} .npz ({exc})") from exc

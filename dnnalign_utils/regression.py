@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import warnings
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,7 @@ from dnnalign_utils.conventions import as_float_matrix
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
-    verify_provenance,
+    read_npz,
     write_artefact,
 )
 
@@ -216,12 +215,7 @@ class FittedRidge:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: model file not found{paths.artefact_hint(path)}")
-        verify_provenance(path)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in _NPZ_KEYS if name in data.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as exc:
-            raise ValueError(f"{path}: cannot be read as a FittedRidge .npz ({exc})") from exc
+        arrays = read_npz(path, "a FittedRidge", _NPZ_KEYS)
         missing = [name for name in _NPZ_KEYS if name not in arrays]
         if missing:
             raise ValueError(
