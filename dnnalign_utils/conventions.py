@@ -3,7 +3,8 @@
 Every module checks its inputs with these functions, so that one rule gives one behaviour
 and one kind of message:
 
-* :class:`DataValidationError` (a ``ValueError``): the one exception for invalid data. Its
+* :class:`DataValidationError` (a ``ValueError``): the one exception for invalid data
+  (:class:`DataIntegrityError` when a file's bytes differ from its recorded hash). Its
   message names the file or argument, the row, what was expected and what was found.
 * :func:`validate_triplets`: the triplet format: ``int64 (n, 3)``, 0-based object indices,
   three distinct objects per row, the **last column is the odd one out**.
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "DataIntegrityError",
     "DataValidationError",
     "as_float_matrix",
     "column_correlation",
@@ -31,6 +33,10 @@ __all__ = [
 
 class DataValidationError(ValueError):
     """A data file (or array) does not have the content its loader expects."""
+
+
+class DataIntegrityError(DataValidationError):
+    """A file's bytes differ from the SHA-256 recorded for it."""
 
 
 # --------------------------------------------------------------------------- triplets

@@ -1,4 +1,4 @@
-"""THINGS data layer: hashed file registry, ID-keyed loaders, triplet readers, OSF fetcher.
+"""THINGS data layer: hashed file registry, ID-keyed loaders, triplet readers.
 
 Everything the book reads from `data/things/` goes through this module. Each file is
 checked against the full SHA-256 recorded in `DATA_FILES` before it is parsed (hashed at
@@ -10,18 +10,15 @@ one out. Malformed input raises `DataValidationError` naming the file, the row (
 line number for text files, 1-based row for arrays) and what was expected.
 
 The large files of the `paper` profile (THINGS images, full triplet set) are not
-embedded; `fetch` downloads them from OSF into `paths.cache_dir()` with `pooch` and
-verifies them by SHA-256 (see `REMOTE_FILES` for how hashes are known).
+embedded; `dnnalign_utils.fetch` downloads them from OSF into `paths.cache_dir()` and
+verifies them by SHA-256.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -29,15 +26,16 @@ import numpy as np
 import pandas as pd
 
 from dnnalign_utils import paths
-from dnnalign_utils.conventions import DataValidationError, triplet_keys, validate_triplets
-from dnnalign_utils.provenance import atomic_write_text, file_sha256
+from dnnalign_utils.conventions import (
+    DataIntegrityError,
+    DataValidationError,
+    triplet_keys,
+    validate_triplets,
+)
+from dnnalign_utils.provenance import cached_sha256
 
 N_OBJECTS = 1854
 """Number of THINGS object concepts."""
-
-
-class DataIntegrityError(DataValidationError):
-    """A file's bytes differ from the SHA-256 recorded for it."""
 
 
 # --------------------------------------------------------------------------------------
@@ -91,27 +89,14 @@ DATA_FILES: dict[str, str] = {
     ),
 }
 
+
 # (resolved path, inode, mtime_ns, ctime_ns, size) -> sha256: each file is hashed at most
 # once per process unless it changes on disk. The inode and ctime catch what mtime and size
 # miss: a same-size edit that restores the mtime (`cp -p`, tar) changes the ctime, and a
 # file replaced by another (a restored copy) gets a new inode or ctime.
-_HASH_CACHE: dict[tuple[str, int, int, int, int], str] = {}
-
-
 def things_dir() -> Path:
     """Folder holding the embedded THINGS files (`data_dir()/things`)."""
     return paths.data_dir() / "things"
-
-
-def cached_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, memoised on (path, inode, mtime, ctime, size): each file is read
-    once per process unless any of them changes."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
-    if key not in _HASH_CACHE:
-        _HASH_CACHE[key] = file_sha256(path)
-    return _HASH_CACHE[key]
 
 
 def verify_sha256(path: str | os.PathLike, expected: str) -> Path:
@@ -794,184 +779,3 @@ def remove_heldout_triplets(
     choice) form a triplet of any held-out set. Returns (kept triplets, removed mask)."""
     removed = heldout_overlap_mask(train, heldout, n_objects)
     return np.asarray(train, dtype=np.int64)[~removed], removed
-
-
-# --------------------------------------------------------------------------------------
-# Remote files of the `paper` profile (OSF), fetched with pooch
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """A downloadable file: where it comes from and, if known, its SHA-256.
-
-    `sha256=None` means no trusted hash is known offline: the first download's hash is
-    recorded in the cache (`<filename>.sha256.json`) and every later use is verified
-    against that record (trust on first use). A `.zip` download is recorded only after
-    it opened as a zip archive (`check_archive`).
-    """
-
-    name: str
-    url: str
-    filename: str
-    sha256: str | None = None
-    description: str = ""
-
-
-REMOTE_FILES: dict[str, RemoteFile] = {
-    "things_images": RemoteFile(
-        name="things_images",
-        url="https://osf.io/jum2f/download",
-        filename="things_images.zip",
-        sha256=None,
-        description=(
-            "THINGS object images (26,107 images of 1,854 concepts; password-protected "
-            "zip, password in the THINGS OSF project). OSF project jum2f."
-        ),
-    ),
-    "triplets_full": RemoteFile(
-        name="triplets_full",
-        url="https://osf.io/f5rn6/download",
-        filename="things_triplets_full.zip",
-        sha256=None,
-        description=(
-            "All 4.7M THINGS odd-one-out triplets (Hebart et al. 2023). OSF project f5rn6."
-        ),
-    ),
-}
-
-
-def _hash_record_path(target: Path) -> Path:
-    return target.with_name(target.name + ".sha256.json")
-
-
-def _read_hash_record(record_path: Path, target: Path) -> str:
-    """The SHA-256 in a `.sha256.json` record; a corrupted record names itself and how to
-    reset it."""
-    reset = f"delete {record_path} and {target} to download and record it again"
-    try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        recorded = record["sha256"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError) as err:
-        raise DataIntegrityError(
-            f"{record_path}: hash record of {target.name} is unreadable "
-            f"({type(err).__name__}: {err}); expected JSON with a 'sha256' entry; {reset}"
-        ) from None
-    if not isinstance(recorded, str) or not re.fullmatch(r"[0-9a-f]{64}", recorded):
-        raise DataIntegrityError(
-            f"{record_path}: 'sha256' is {recorded!r}; expected 64 lowercase hex digits; {reset}"
-        )
-    return recorded
-
-
-def check_archive(path: Path) -> None:
-    """Raise `DataIntegrityError` unless `path` opens as a zip archive with members (an
-    HTML error page served with status 200 does not). Files not named `.zip` pass."""
-    import zipfile
-
-    if path.suffix.lower() != ".zip":
-        return
-    try:
-        with zipfile.ZipFile(path) as zf:
-            if not zf.infolist():
-                raise zipfile.BadZipFile("the archive has no members")
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        with open(path, "rb") as handle:
-            start = handle.read(64)
-        raise DataIntegrityError(
-            f"{path}: not a valid zip archive ({err}); the file starts with {start[:32]!r}"
-        ) from None
-
-
-def fetch(
-    remote: str | RemoteFile, *, progress: bool = True, cache: str | os.PathLike | None = None
-) -> Path:
-    """Download `remote` (a `REMOTE_FILES` name or a `RemoteFile`) into the cache once
-    and return its local path, verified by SHA-256.
-
-    The expected hash is the registry's, else the one recorded at the first download.
-    A cached file that does not match raises `DataIntegrityError` (delete it to
-    re-download); so does a download that does not match. The cache folder is
-    `cache` or `paths.cache_dir()/"osf"` (`DNNALIGN_CACHE_DIR` overrides).
-    """
-    import pooch
-
-    if isinstance(remote, str):
-        if remote not in REMOTE_FILES:
-            raise KeyError(f"{remote!r} is not a known remote file; known: {sorted(REMOTE_FILES)}")
-        remote = REMOTE_FILES[remote]
-    folder = Path(cache) if cache is not None else paths.cache_dir() / "osf"
-    target = folder / remote.filename
-    record_path = _hash_record_path(target)
-    expected = remote.sha256.lower() if remote.sha256 else None
-    recorded = None
-    if record_path.exists():
-        recorded = _read_hash_record(record_path, target)
-        if expected is not None and recorded != expected:
-            raise DataIntegrityError(
-                f"{target}: recorded SHA-256 {recorded} (in {record_path}) differs from the "
-                f"registry's expected {expected}"
-            )
-        expected = expected or recorded
-    if target.exists():
-        if expected is None:
-            raise DataIntegrityError(
-                f"{target}: cached file has no recorded hash ({record_path} missing); "
-                "delete it to download and record it again"
-            )
-        actual = cached_sha256(target)
-        if actual != expected:
-            raise DataIntegrityError(
-                f"{target}: SHA-256 mismatch: expected {expected}, actual {actual}; "
-                "delete the cached file to download it again"
-            )
-        try:  # a record written by an older version may vouch for an error page
-            check_archive(target)
-        except DataIntegrityError as err:
-            raise DataIntegrityError(
-                f"{err}; its hash was recorded in {record_path}: delete {record_path} and "
-                f"{target} to download and record it again"
-            ) from None
-        return target
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        downloaded = pooch.retrieve(
-            url=remote.url,
-            known_hash=f"sha256:{expected}" if expected else None,
-            fname=remote.filename,
-            path=folder,
-            progressbar=progress,
-        )
-    except ValueError as err:
-        if "hash" not in str(err).lower():
-            raise
-        origin = (
-            "the registry's hash"
-            if remote.sha256
-            else f"recorded on first use in {record_path}; if that first download was bad, "
-            f"delete {record_path} to record the hash of a new download"
-        )
-        raise DataIntegrityError(
-            f"{target} (from {remote.url}): SHA-256 of the download does not match: "
-            f"expected {expected}, {origin} ({err})"
-        ) from err
-    downloaded = Path(downloaded)
-    try:  # checked before any hash is recorded: a bad first download is never trusted
-        check_archive(downloaded)
-    except DataIntegrityError as err:
-        downloaded.unlink(missing_ok=True)
-        raise DataIntegrityError(
-            f"{err} (downloaded from {remote.url}; deleted, nothing recorded; "
-            "try again later or download it yourself)"
-        ) from None
-    if recorded is None:
-        record = {
-            "name": remote.name,
-            "url": remote.url,
-            "sha256": cached_sha256(downloaded),
-            "size": downloaded.stat().st_size,
-            "source": "registry" if remote.sha256 else "first download (trust on first use)",
-            "recorded_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
-        atomic_write_text(record_path, json.dumps(record, indent=2) + "\n")
-    return downloaded

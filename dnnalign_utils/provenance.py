@@ -45,6 +45,20 @@ def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+_HASH_CACHE: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def cached_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, memoised on (path, inode, mtime, ctime, size): each file is read
+    once per process unless any of them changes."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+    if key not in _HASH_CACHE:
+        _HASH_CACHE[key] = file_sha256(path)
+    return _HASH_CACHE[key]
+
+
 def array_sha256(array: np.ndarray) -> str:
     """Hex SHA-256 of an array's dtype, shape and bytes (C order)."""
     array = np.ascontiguousarray(array)

@@ -16,10 +16,9 @@ Either way the held-out human sets (noise ceiling, 2,171) are removed from train
 unordered triplet, and every result carries a provenance dict (source, files and hashes)
 for the artefacts written from it.
 
-Paper inputs are never downloaded in `smoke` or `default`. For `paper`, a folder named by
-the environment variable is used as is; without it the OSF archive is fetched with
-`data.fetch` and extracted into the cache (the THINGS image archives are encrypted: set
-``DNNALIGN_THINGS_PASSWORD`` to the password published with them on OSF).
+Paper inputs are never downloaded in `smoke` or `default`. For `paper`, the folders come
+from `dnnalign_utils.fetch` (the environment variable, else the OSF archive fetched and
+extracted into the cache; the lookup order is in that module's docstring).
 
 Deviation from the paper, stated in the chapters: VGG-16 answers triplets of *concepts*
 (means over a concept's photos), not of the 24,102 images the paper sampled triplets from.
@@ -29,42 +28,30 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import tempfile
-import zipfile
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dnnalign_utils import data, paths
+from dnnalign_utils.fetch import things_images_dir, things_triplets_dir
 from dnnalign_utils.profiles import check_profile
-from dnnalign_utils.provenance import array_sha256, atomic_write_text, file_sha256
+from dnnalign_utils.provenance import array_sha256, file_sha256
 
 __all__ = [
-    "ENV_IMAGES",
-    "ENV_PASSWORD",
-    "ENV_TRIPLETS",
     "IMAGE_SUFFIXES",
     "Source",
     "ThingsPhotos",
-    "extract_archive",
     "human_training_triplets",
     "read_things_triplets",
     "things_image_manifest",
-    "things_images_dir",
-    "things_triplets_dir",
     "vgg16_concept_features",
     "vgg16_photo_features",
 ]
 
-ENV_IMAGES = "DNNALIGN_THINGS_IMAGES"
-ENV_TRIPLETS = "DNNALIGN_THINGS_TRIPLETS"
-ENV_PASSWORD = "DNNALIGN_THINGS_PASSWORD"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 EMBEDDED_PROFILES = ("smoke", "default")
 
@@ -79,100 +66,6 @@ class Source:
     value: Any
     description: str
     input_hashes: dict[str, str] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- archives
-
-
-def extract_archive(
-    archive: str | os.PathLike, dest: str | os.PathLike, password: str | None = None
-) -> Path:
-    """Extract a zip archive into `dest` and return `dest`.
-
-    Everything is extracted into a temporary folder beside `dest`, which is moved into
-    place only when every member was read and its CRC checked: a failure leaves no partial
-    `dest` behind. `dest` must not exist or be an empty folder. Members whose path would
-    leave `dest` (absolute or containing ``..``) are refused before anything is written.
-    Encrypted archives need `password`; a missing or wrong one (including a wrong one that
-    passes ZipCrypto's one-byte check), a corrupted or truncated archive raise ValueError
-    naming the archive (and the member).
-    """
-    archive, dest = Path(archive), Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise ValueError(
-            f"{archive}: cannot extract into {dest}: it exists and is not an empty folder"
-        )
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(
-            f"{archive}: not a readable zip archive ({err}); delete it to download it again"
-        ) from None
-    with zf:
-        for info in zf.infolist():
-            member = PurePosixPath(info.filename)
-            if member.is_absolute() or ".." in member.parts:
-                raise ValueError(f"{archive}: member {info.filename!r} would leave {dest}")
-        encrypted = any(info.flag_bits & 0x1 for info in zf.infolist())
-        if encrypted and not password:
-            raise ValueError(
-                f"{archive}: the archive is encrypted; set {ENV_PASSWORD} to the password "
-                "published with it on OSF"
-            )
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
-        try:
-            pwd = password.encode() if password else None
-            for info in zf.infolist():
-                try:
-                    zf.extract(info, tmp, pwd=pwd)
-                except (RuntimeError, zipfile.BadZipFile, zlib.error, EOFError) as err:
-                    hint = " (wrong password?)" if encrypted else " (corrupted archive?)"
-                    raise ValueError(
-                        f"{archive}: could not extract member {info.filename!r}{hint}: {err}"
-                    ) from None
-            if dest.exists():
-                dest.rmdir()  # empty, checked above
-            os.replace(tmp, dest)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
-    return dest
-
-
-def _env_or_fetch(env: str, remote: str, password: str | None = None) -> Path:
-    folder = os.environ.get(env)
-    if folder:
-        path = Path(folder)
-        if not path.is_dir():
-            raise FileNotFoundError(f"{env}={folder}: not a folder")
-        return path
-    dest = paths.cache_dir() / "osf" / f"{remote}_extracted"
-    done = dest / ".extracted"
-    if done.exists():
-        return dest
-    try:
-        archive = data.fetch(remote)
-    except Exception as err:
-        raise RuntimeError(
-            f"could not download {remote!r} ({err}); download it from OSF yourself, "
-            f"extract it and set {env} to the folder"
-        ) from err
-    if dest.exists():  # our own cache folder without its marker: an interrupted extraction
-        shutil.rmtree(dest)
-    extract_archive(archive, dest, password)
-    atomic_write_text(done, file_sha256(archive) + "\n")
-    return dest
-
-
-def things_images_dir() -> Path:
-    """Folder with the THINGS photos: ``$DNNALIGN_THINGS_IMAGES``, else OSF (paper only)."""
-    return _env_or_fetch(ENV_IMAGES, "things_images", os.environ.get(ENV_PASSWORD))
-
-
-def things_triplets_dir() -> Path:
-    """Folder with the THINGS-data triplet files: ``$DNNALIGN_THINGS_TRIPLETS``, else OSF."""
-    return _env_or_fetch(ENV_TRIPLETS, "triplets_full")
 
 
 # --------------------------------------------------------------------------- triplets

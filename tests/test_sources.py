@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from dnnalign_utils import data, features, sources
+from dnnalign_utils import fetch as fetching
 
 # --------------------------------------------------------------------------- triplets
 
@@ -131,7 +132,7 @@ def test_manifest_order_is_things_order_then_file_name(photo_root):
 
 
 def test_concept_picture_paths_per_profile(photo_root, monkeypatch):
-    monkeypatch.setenv(sources.ENV_IMAGES, str(photo_root))
+    monkeypatch.setenv(fetching.ENV_IMAGES, str(photo_root))
     paper = sources.concept_picture_paths("paper").value
     assert {k: Path(v).name for k, v in paper.items()} == {
         0: "aardvark_01b.jpg",
@@ -213,13 +214,13 @@ def test_extract_archive_and_zip_slip(tmp_path):
     archive = tmp_path / "a.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("object_images_A-C/abacus/abacus_01b.jpg", b"x")
-    out = sources.extract_archive(archive, tmp_path / "out")
+    out = fetching.extract_archive(archive, tmp_path / "out")
     assert (out / "object_images_A-C" / "abacus" / "abacus_01b.jpg").read_bytes() == b"x"
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../escaped.txt", b"x")
     with pytest.raises(ValueError, match="would leave"):
-        sources.extract_archive(evil, tmp_path / "out2")
+        fetching.extract_archive(evil, tmp_path / "out2")
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out2").exists()
 
 
@@ -230,19 +231,19 @@ def test_encrypted_archive_needs_the_password(tmp_path):
     command = ["zip", "-q", "-P", "pw", str(tmp_path / "e.zip"), "f.txt"]
     subprocess.run(command, cwd=tmp_path / "src", check=True)
     with pytest.raises(ValueError, match="encrypted.*DNNALIGN_THINGS_PASSWORD"):
-        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o")
+        fetching.extract_archive(tmp_path / "e.zip", tmp_path / "o")
     with pytest.raises(ValueError, match="could not extract"):
-        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="wrong")
-    out = sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="pw")
+        fetching.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="wrong")
+    out = fetching.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="pw")
     assert (out / "f.txt").read_text() == "secret"
 
 
 def test_env_folder_is_used_without_download(tmp_path, monkeypatch):
-    monkeypatch.setenv(sources.ENV_TRIPLETS, str(tmp_path))
-    assert sources.things_triplets_dir() == tmp_path
-    monkeypatch.setenv(sources.ENV_IMAGES, str(tmp_path / "missing"))
+    monkeypatch.setenv(fetching.ENV_TRIPLETS, str(tmp_path))
+    assert fetching.things_triplets_dir() == tmp_path
+    monkeypatch.setenv(fetching.ENV_IMAGES, str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError, match="not a folder"):
-        sources.things_images_dir()
+        fetching.things_images_dir()
 
 
 def test_without_env_the_archive_is_fetched_once_and_extracted(tmp_path, monkeypatch):
@@ -256,22 +257,22 @@ def test_without_env_the_archive_is_fetched_once_and_extracted(tmp_path, monkeyp
         calls.append(name)
         return archive
 
-    monkeypatch.delenv(sources.ENV_TRIPLETS, raising=False)
+    monkeypatch.delenv(fetching.ENV_TRIPLETS, raising=False)
     monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "fetch", fake_fetch)
-    folder = sources.things_triplets_dir()
+    monkeypatch.setattr(fetching, "fetch", fake_fetch)
+    folder = fetching.things_triplets_dir()
     assert calls == ["triplets_full"]
     got = sources.read_things_triplets(folder)
     np.testing.assert_array_equal(got["train"], [[0, 1, 2]])
-    assert sources.things_triplets_dir() == folder and calls == ["triplets_full"]
+    assert fetching.things_triplets_dir() == folder and calls == ["triplets_full"]
 
     def failing_fetch(name):
         raise OSError("no route to host")
 
     monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "other_cache"))
-    monkeypatch.setattr(data, "fetch", failing_fetch)
+    monkeypatch.setattr(fetching, "fetch", failing_fetch)
     with pytest.raises(RuntimeError, match="set DNNALIGN_THINGS_TRIPLETS"):
-        sources.things_triplets_dir()
+        fetching.things_triplets_dir()
 
 
 # ----------------------------------------------------- CSV triplets (issue 12, case 1)
@@ -324,7 +325,7 @@ def test_corrupted_zip_names_the_archive(tmp_path):
     archive = tmp_path / "a.zip"
     archive.write_bytes(b"<html>error</html>")
     with pytest.raises(ValueError, match=r"a.zip: not a readable zip archive"):
-        sources.extract_archive(archive, tmp_path / "out")
+        fetching.extract_archive(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -336,7 +337,7 @@ def test_crc_error_leaves_no_partial_folder(tmp_path):
     raw = archive.read_bytes()
     archive.write_bytes(raw.replace(b"PAYLOAD-PAYLOAD", b"PAYLOAD-CORRUPT"))
     with pytest.raises(ValueError, match=r"a.zip: could not extract member 'second.txt'"):
-        sources.extract_archive(archive, tmp_path / "out")
+        fetching.extract_archive(archive, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip"]
 
 
@@ -354,7 +355,7 @@ def test_wrong_password_passing_the_check_byte_is_named(tmp_path):
             except RuntimeError:
                 continue
     with pytest.raises(ValueError, match=r"e.zip: could not extract member 'f.txt' \(wrong pass"):
-        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password=f"wrong{i}")
+        fetching.extract_archive(tmp_path / "e.zip", tmp_path / "o", password=f"wrong{i}")
     assert not (tmp_path / "o").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]
 
@@ -386,12 +387,12 @@ def test_interrupted_extraction_in_the_cache_is_redone(tmp_path, monkeypatch):
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("release/trainset.txt", "0 1 2\n")
         zf.writestr("release/validationset.txt", "3 4 5\n")
-    monkeypatch.delenv(sources.ENV_TRIPLETS, raising=False)
+    monkeypatch.delenv(fetching.ENV_TRIPLETS, raising=False)
     monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "fetch", lambda name: archive)
+    monkeypatch.setattr(fetching, "fetch", lambda name: archive)
     partial = tmp_path / "cache" / "osf" / "triplets_full_extracted"
     (partial / "release").mkdir(parents=True)  # an old, killed extraction: no marker
     (partial / "release" / "trainset.txt").write_text("0 1")
-    folder = sources.things_triplets_dir()
+    folder = fetching.things_triplets_dir()
     assert folder == partial and (folder / ".extracted").exists()
     np.testing.assert_array_equal(sources.read_things_triplets(folder)["train"], [[0, 1, 2]])
