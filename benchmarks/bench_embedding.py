@@ -348,7 +348,7 @@ def human_data():
     b = data.load_triplets_sample127k().triplets
     nc = data.load_triplets_noise_ceiling().triplets
     d2171 = data.load_triplets_2171()
-    train, removed = data.remove_heldout_triplets(np.concatenate([a, b]), [nc, d2171])
+    train, removed = triplets.remove_heldout_triplets(np.concatenate([a, b]), [nc, d2171])
     return train, nc, d2171, int(removed.sum())
 
 

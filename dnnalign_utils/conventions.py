@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "N_OBJECTS",
     "DataIntegrityError",
     "DataValidationError",
     "as_float_matrix",
@@ -29,6 +30,11 @@ __all__ = [
     "triplet_keys",
     "validate_triplets",
 ]
+
+
+N_OBJECTS = 1854
+"""Number of THINGS object concepts (1,854-row arrays are in the order of
+`data/things/metadata/unique_id.txt`)."""
 
 
 class DataValidationError(ValueError):

@@ -27,16 +27,12 @@ import pandas as pd
 
 from dnnalign_utils import paths
 from dnnalign_utils.conventions import (
+    N_OBJECTS,
     DataIntegrityError,
     DataValidationError,
-    triplet_keys,
     validate_triplets,
 )
 from dnnalign_utils.provenance import cached_sha256
-
-N_OBJECTS = 1854
-"""Number of THINGS object concepts."""
-
 
 # --------------------------------------------------------------------------------------
 # Registry of embedded files (paths relative to `data_dir()/things`) and their SHA-256.
@@ -754,28 +750,3 @@ def load_triplets_noise_ceiling() -> SubjectTriplets:
 def load_triplets_2171() -> np.ndarray:
     """Human choices on 2,171 distinct triplets (none in the noise-ceiling set)."""
     return load_triplets(data_file("human/triplets_2171_distinct.txt"), "txt")
-
-
-# --------------------------------------------------------------------------------------
-# Held-out hygiene
-# --------------------------------------------------------------------------------------
-
-
-def heldout_overlap_mask(
-    triplets: np.ndarray, heldout: Sequence[np.ndarray], n_objects: int = N_OBJECTS
-) -> np.ndarray:
-    """Bool (n,): whether each triplet's object set occurs in any held-out array."""
-    keys = triplet_keys(triplets, n_objects)
-    if not heldout:
-        return np.zeros(len(keys), dtype=bool)
-    held = np.unique(np.concatenate([triplet_keys(h, n_objects) for h in heldout]))
-    return np.isin(keys, held)
-
-
-def remove_heldout_triplets(
-    train: np.ndarray, heldout: Sequence[np.ndarray], n_objects: int = N_OBJECTS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Drop from `train` every triplet whose three objects (in any order, whatever the
-    choice) form a triplet of any held-out set. Returns (kept triplets, removed mask)."""
-    removed = heldout_overlap_mask(train, heldout, n_objects)
-    return np.asarray(train, dtype=np.int64)[~removed], removed

@@ -40,6 +40,7 @@ from dnnalign_utils import data, paths
 from dnnalign_utils.fetch import things_images_dir, things_triplets_dir
 from dnnalign_utils.profiles import check_profile
 from dnnalign_utils.provenance import array_sha256, file_sha256
+from dnnalign_utils.triplets import remove_heldout_triplets
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -195,7 +196,7 @@ def human_training_triplets(
             release[f"{s}_path"].name: file_sha256(release[f"{s}_path"]) for s in ("train", "test")
         }
         what = f"the THINGS-data triplet release in {release['train_path'].parent}"
-    kept, removed = data.remove_heldout_triplets(triplets, heldout)
+    kept, removed = remove_heldout_triplets(triplets, heldout)
     description = (
         f"{len(kept):,} human triplets from {what} ({int(removed.sum()):,} of {len(triplets):,} "
         "removed because their three objects form a held-out triplet)"

@@ -19,7 +19,8 @@ What is here and why
   paper's default), cosine or negative Euclidean distance, optionally after a ReLU (the
   paper applies one to raw penultimate-layer activations).
 * :func:`split_triplets` / :func:`split_triplets_by_objects`: train/test splits by
-  triplet and by objects.
+  triplet and by objects; :func:`remove_heldout_triplets` / :func:`heldout_overlap_mask`:
+  held-out hygiene (a training triplet whose three objects form a held-out one is dropped).
 * :func:`noise_ceiling`: the human ceiling from repeated triplets.
 * :func:`choice_agreement`, :func:`agreement_by_category`: how well a chooser (model)
   matches human choices. The held-out accuracy of an embedding with tied pairs credited
@@ -65,8 +66,13 @@ from tqdm.auto import tqdm
 
 from dnnalign_utils import paths
 from dnnalign_utils.checks import check_int, check_real
+from dnnalign_utils.conventions import (
+    N_OBJECTS,
+    sorted_triplets,
+    triplet_keys,
+    validate_triplets,
+)
 from dnnalign_utils.conventions import describe_rows as _describe_rows
-from dnnalign_utils.conventions import sorted_triplets, triplet_keys, validate_triplets
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
@@ -74,6 +80,8 @@ from dnnalign_utils.provenance import (
 )
 
 __all__ = [
+    "heldout_overlap_mask",
+    "remove_heldout_triplets",
     "Agreement",
     "NoiseCeiling",
     "ObjectSplit",
@@ -124,6 +132,26 @@ def _checked(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validate once (empty arrays allowed); the int64 array and its row-sorted columns."""
     return sorted_triplets(triplets, n_objects, name=name, allow_empty=True)
+
+
+def heldout_overlap_mask(
+    triplets: np.ndarray, heldout: Sequence[np.ndarray], n_objects: int = N_OBJECTS
+) -> np.ndarray:
+    """Bool (n,): whether each triplet's object set occurs in any held-out array."""
+    keys = triplet_keys(triplets, n_objects)
+    if not heldout:
+        return np.zeros(len(keys), dtype=bool)
+    held = np.unique(np.concatenate([triplet_keys(h, n_objects) for h in heldout]))
+    return np.isin(keys, held)
+
+
+def remove_heldout_triplets(
+    train: np.ndarray, heldout: Sequence[np.ndarray], n_objects: int = N_OBJECTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop from `train` every triplet whose three objects (in any order, whatever the
+    choice) form a triplet of any held-out set. Returns (kept triplets, removed mask)."""
+    removed = heldout_overlap_mask(train, heldout, n_objects)
+    return np.asarray(train, dtype=np.int64)[~removed], removed
 
 
 def _first_occurrences(keys: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ import pytest
 from dnnalign_utils import data as d
 from dnnalign_utils import fetch as fetching
 from dnnalign_utils import provenance
+from dnnalign_utils import triplets as T
 from dnnalign_utils.paths import REPO_ROOT
 
 REAL_THINGS = REPO_ROOT / "data" / "things"
@@ -518,12 +519,12 @@ def test_embedding_non_finite_and_negative_rows(tmp_path):
 
 def test_triplet_keys_are_order_invariant_and_distinct():
     perms = np.array(list(itertools.permutations([4, 1853, 0])))
-    keys = d.triplet_keys(perms)
+    keys = T.triplet_keys(perms)
     assert len(set(keys.tolist())) == 1
     rng = np.random.default_rng(1)
     sets = {tuple(sorted(rng.choice(1854, 3, replace=False).tolist())) for _ in range(5000)}
     triplets = np.array(sorted(sets))
-    assert len(np.unique(d.triplet_keys(triplets))) == len(sets)
+    assert len(np.unique(T.triplet_keys(triplets))) == len(sets)
 
 
 def test_remove_heldout_matches_slow_reference():
@@ -531,7 +532,7 @@ def test_remove_heldout_matches_slow_reference():
     pool = np.array([rng.choice(30, 3, replace=False) for _ in range(400)])
     train, held_a, held_b = pool[:300], pool[250:330], pool[330:]
     held_a = rng.permuted(held_a, axis=1)  # order within a triplet must not matter
-    kept, removed = d.remove_heldout_triplets(train, [held_a, held_b], n_objects=30)
+    kept, removed = T.remove_heldout_triplets(train, [held_a, held_b], n_objects=30)
     held_sets = {frozenset(r) for r in np.vstack([held_a, held_b]).tolist()}
     expected = np.array([frozenset(r) in held_sets for r in train.tolist()])
     assert removed.sum() >= 50 and np.array_equal(removed, expected)
@@ -542,15 +543,15 @@ def test_remove_heldout_matches_slow_reference():
 def test_overlap_of_heldout_sets_with_samples():
     samples = [d.load_triplets_sample50k(), d.load_triplets_sample127k().triplets]
     nc = d.load_triplets_noise_ceiling().triplets
-    distinct_nc = np.unique(d.triplet_keys(nc))
-    in_50k = np.isin(distinct_nc, d.triplet_keys(samples[0]))
+    distinct_nc = np.unique(T.triplet_keys(nc))
+    in_50k = np.isin(distinct_nc, T.triplet_keys(samples[0]))
     assert in_50k.mean() == pytest.approx(0.142)  # SOURCES.md's "14 %"
     twenty_one = d.load_triplets_2171()
-    assert d.heldout_overlap_mask(twenty_one, samples[1:]).mean() == pytest.approx(
+    assert T.heldout_overlap_mask(twenty_one, samples[1:]).mean() == pytest.approx(
         92 / 2171
     )  # SOURCES.md's "4 %"
-    kept, removed = d.remove_heldout_triplets(np.vstack(samples), [nc, twenty_one])
-    assert removed.sum() > 0 and not np.isin(d.triplet_keys(kept), distinct_nc).any()
+    kept, removed = T.remove_heldout_triplets(np.vstack(samples), [nc, twenty_one])
+    assert removed.sum() > 0 and not np.isin(T.triplet_keys(kept), distinct_nc).any()
 
 
 # ------------------------------------------------------------------ OSF fetcher

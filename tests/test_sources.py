@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dnnalign_utils import data, features, sources
+from dnnalign_utils import data, features, sources, triplets
 from dnnalign_utils import fetch as fetching
 
 # --------------------------------------------------------------------------- triplets
@@ -29,7 +29,7 @@ def test_embedded_human_triplets_are_the_samples_minus_heldout():
     samples = np.concatenate(
         [data.load_triplets_sample50k(), data.load_triplets_sample127k().triplets]
     )
-    expected, removed = data.remove_heldout_triplets(samples, _heldout())
+    expected, removed = triplets.remove_heldout_triplets(samples, _heldout())
     np.testing.assert_array_equal(got.value, expected)
     assert len(got.value) == 176_877 and removed.sum() == len(samples) - 176_877
     assert f"{int(removed.sum()):,} of {len(samples):,} removed" in got.description
@@ -37,7 +37,7 @@ def test_embedded_human_triplets_are_the_samples_minus_heldout():
         "human/triplets_sample50k.txt",
         "human/triplets_sample127k_with_subject.txt",
     }
-    assert not data.heldout_overlap_mask(got.value, _heldout()).any()
+    assert not triplets.heldout_overlap_mask(got.value, _heldout()).any()
 
 
 def _release(folder, train, test):
