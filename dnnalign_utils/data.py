@@ -1,4 +1,5 @@
-"""THINGS data layer: hashed file registry, ID-keyed loaders, triplet readers.
+"""THINGS data layer: hashed file registry, ID-keyed loaders, triplet readers (the
+embedded files and the THINGS-data release of the `paper` profile).
 
 Everything the book reads from `data/things/` goes through this module. Each file is
 checked against the full SHA-256 recorded in `DATA_FILES` before it is parsed (hashed at
@@ -16,6 +17,7 @@ verifies them by SHA-256.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Sequence
@@ -750,3 +752,100 @@ def load_triplets_noise_ceiling() -> SubjectTriplets:
 def load_triplets_2171() -> np.ndarray:
     """Human choices on 2,171 distinct triplets (none in the noise-ceiling set)."""
     return load_triplets(data_file("human/triplets_2171_distinct.txt"), "txt")
+
+
+# --------------------------------------------------------------------------------------
+# The THINGS-data triplet release (the `paper` profile's human triplets)
+# --------------------------------------------------------------------------------------
+
+
+_TRIPLET_STEMS = {"train": ("trainset", "train_90"), "test": ("validationset", "test_10")}
+
+
+# The only CSV header whose meaning is known: the THINGS-data release's (odd one out last).
+CSV_TRIPLET_COLUMNS = ("img1", "img2", "ooo")
+
+
+def _read_triplet_file(path: Path) -> np.ndarray:
+    """One triplet file: objdim ``.npy``, whitespace-separated ``.txt``, or ``.csv``.
+
+    A ``.csv`` either has the THINGS-data header naming ``img1, img2, ooo`` (any order,
+    further columns ignored) or no header at all (every line three integers: pair, pair,
+    odd one out). Any other first line is refused: a header such as ``odd,img1,img2``
+    would otherwise be read with the wrong column as the odd one out. Indices are 0-based.
+    """
+    if path.suffix == ".npy":
+        return load_triplets(path, "npy")
+    if path.suffix == ".txt":
+        return load_triplets(path, "txt")
+    text = read_text(path)
+    if not text.strip():
+        raise DataValidationError(
+            f"{path}: line 1: empty file; expected a header {','.join(CSV_TRIPLET_COLUMNS)} "
+            "or lines of three integers"
+        )
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), header=None, dtype=str, skip_blank_lines=False, comment=None
+        )
+    except pd.errors.ParserError as err:
+        raise DataValidationError(f"{path}: not a readable CSV file ({err})") from err
+    first = frame.iloc[0].fillna("").str.strip()
+    numbers = first[first != ""].str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+    if numbers.size and numbers.all():  # no header: the first line is a (bad?) triplet
+        body, first_line, names = frame, 1, None
+        if frame.shape[1] != 3:
+            raise DataValidationError(
+                f"{path}: line 1: expected 3 integer columns (pair, pair, odd one out) or "
+                f"the header {','.join(CSV_TRIPLET_COLUMNS)}, found {frame.shape[1]} columns"
+            )
+    else:
+        header = first.str.lower().tolist()
+        if not set(CSV_TRIPLET_COLUMNS) <= set(header) or len(set(header)) != len(header):
+            raise DataValidationError(
+                f"{path}: line 1: unknown header {first.tolist()}; expected the THINGS-data "
+                f"columns {','.join(CSV_TRIPLET_COLUMNS)} (odd one out last) once each, or no "
+                "header (three integer columns per line)"
+            )
+        body = frame.iloc[1:, [header.index(c) for c in CSV_TRIPLET_COLUMNS]]
+        first_line, names = 2, CSV_TRIPLET_COLUMNS
+    if body.empty:
+        raise DataValidationError(
+            f"{path}: line {first_line}: no triplets after the header; expected triplets"
+        )
+    values = int_tokens_to_array(
+        pd.Series(body.to_numpy().ravel(), dtype=object), path, 3, first_line, names
+    )
+    return validate_triplets(
+        values, N_OBJECTS, name=str(path), row_label="line", first_row=first_line
+    )
+
+
+def read_things_triplets(folder: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The train and test triplets of a THINGS triplet release folder.
+
+    Accepts the THINGS-data names (``trainset``, ``validationset``) and objdim's
+    (``train_90``, ``test_10``) as ``.npy``, ``.txt`` or ``.csv``; exactly one file per
+    split must match. Returns ``{"train": ..., "test": ...}`` in the project convention
+    (0-based, odd one out last).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: triplet folder not found")
+    found: dict[str, np.ndarray] = {}
+    for split, stems in _TRIPLET_STEMS.items():
+        matches = sorted(
+            p
+            for stem in stems
+            for suffix in (".npy", ".txt", ".csv")
+            for p in folder.rglob(f"{stem}{suffix}")
+        )
+        if len(matches) != 1:
+            names = " or ".join(f"{s}.{{npy,txt,csv}}" for s in stems)
+            raise FileNotFoundError(
+                f"{folder}: expected exactly one {split} file named {names}, "
+                f"found {[str(m) for m in matches] or 'none'}"
+            )
+        found[split] = _read_triplet_file(matches[0])
+        found[f"{split}_path"] = matches[0]
+    return found

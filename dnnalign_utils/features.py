@@ -552,3 +552,53 @@ def load_image_features(
             f"the image manifest, e.g. {missing[:3]}"
         )
     return array, manifest.loc[names].reset_index(drop=True)
+
+
+# fc7 of torchvision's vgg16_bn; the paper's layer (its Methods)
+VGG16_MODULE = "classifier.3"
+
+
+def vgg16_photo_features(
+    manifest: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    *,
+    weights: str | None = "IMAGENET1K_V1",
+    batch_size: int = 32,
+    progress: bool = True,
+) -> np.ndarray:
+    """VGG-16-BN ``classifier.3`` activations (before the ReLU, as thingsvision stores
+    them) of every photo in `manifest`, cached in `out_dir` (thingsvision layout) and
+    reused only when the provenance records the same photos (names and hashes) and weights.
+    `weights=None` uses random weights (tests); the ImageNet weights download through
+    torchvision on first use. Runs on the GPU when PyTorch sees one.
+    """
+    from dnnalign_utils.images import ThingsPhotos
+
+    parameters = {
+        "model": f"torchvision vgg16_bn ({weights or 'random weights'})",
+        "preprocess": "resize 256, centre-crop 224, ImageNet normalisation",
+        "images_sha256": array_sha256(np.asarray(manifest["sha256"].tolist())),
+        "modules": [VGG16_MODULE],
+    }
+
+    def extract() -> dict[str, np.ndarray]:
+        import torch
+
+        torch.manual_seed(0)  # random weights (tests) are then reproducible
+        return extract_features(
+            vgg16_bn(weights),
+            ThingsPhotos(manifest, vgg16_bn_preprocess()),
+            [VGG16_MODULE],
+            batch_size=batch_size,
+            progress=progress,
+            device="cuda" if torch.cuda.is_available() else None,
+        )
+
+    return cached_features(
+        out_dir,
+        [VGG16_MODULE],
+        manifest["file_name"].tolist(),
+        parameters,
+        extract,
+        produced_by="dnnalign_utils.features.vgg16_photo_features",
+    )[VGG16_MODULE]

@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dnnalign_utils import data, features, sources, triplets
+from dnnalign_utils import data, features, images, sources, triplets
 from dnnalign_utils import fetch as fetching
 
 # --------------------------------------------------------------------------- triplets
@@ -65,7 +65,7 @@ def test_objdim_names_and_npy(tmp_path):
     folder.mkdir()
     np.save(folder / "train_90.npy", np.array([[0, 1, 2]]))
     np.save(folder / "test_10.npy", np.array([[5, 4, 3]]))
-    got = sources.read_things_triplets(folder)
+    got = data.read_things_triplets(folder)
     np.testing.assert_array_equal(got["train"], [[0, 1, 2]])
     np.testing.assert_array_equal(got["test"], [[5, 4, 3]])
 
@@ -75,20 +75,20 @@ def test_release_errors_name_the_file_and_line(tmp_path):
     _release(folder, np.array([[0, 1, 2]]), np.array([[3, 4, 5]]))
     np.savetxt(folder / "train_90.txt", np.array([[0, 1, 2]]), fmt="%d")
     with pytest.raises(FileNotFoundError, match="exactly one train file.*found"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
     (folder / "train_90.txt").unlink()
     (folder / "validationset.csv").write_text("a,b,c,d\n1,2,3,4\n")
     with pytest.raises(data.DataValidationError, match=r"validationset.csv: line 1: .*img1"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
     (folder / "validationset.csv").write_text("img1,img2,ooo\n1,2,3\n4,x,6\n")
     with pytest.raises(data.DataValidationError, match=r"validationset.csv: line 3: .*integer"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
     (folder / "validationset.csv").write_text("img1,img2,ooo\n1,2,3\n4,5,1854\n")
     with pytest.raises(data.DataValidationError, match=r"validationset.csv: line 3: .*range"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
     (folder / "validationset.csv").unlink()
     with pytest.raises(FileNotFoundError, match="test file.*none"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
 
 
 def test_unknown_profile_is_refused():
@@ -120,7 +120,7 @@ def photo_root(tmp_path):
 
 
 def test_manifest_order_is_things_order_then_file_name(photo_root):
-    manifest = sources.things_image_manifest(photo_root, require_all=False)
+    manifest = images.things_image_manifest(photo_root, require_all=False)
     assert manifest["file_name"].tolist() == [
         "aardvark/aardvark_01b.jpg",
         "abacus/abacus_01b.jpg",
@@ -150,14 +150,14 @@ def test_concept_picture_paths_per_profile(photo_root, monkeypatch):
 
 def test_manifest_errors(photo_root):
     with pytest.raises(data.DataValidationError, match="1851 of 1854 THINGS concepts"):
-        sources.things_image_manifest(photo_root)
+        images.things_image_manifest(photo_root)
     _photo(photo_root / "object_images_D-K" / "abacus" / "abacus_03s.jpg", 4)
     with pytest.raises(data.DataValidationError, match="'abacus' found twice"):
-        sources.things_image_manifest(photo_root, require_all=False)
+        images.things_image_manifest(photo_root, require_all=False)
     shutil.rmtree(photo_root / "object_images_D-K")
     _photo(photo_root / "object_images_A-C" / "aardvarks" / "x.jpg", 5)
     with pytest.raises(data.DataValidationError, match="aardvarks: a folder of 1 images"):
-        sources.things_image_manifest(photo_root, require_all=False)
+        images.things_image_manifest(photo_root, require_all=False)
 
 
 def _direct_fc7(model, path):
@@ -176,7 +176,7 @@ def test_vgg16_concept_features_are_means_of_relu_fc7(photo_root, tmp_path, monk
     assert got.value.shape == (1854, 4096)
     torch.manual_seed(0)  # the weights vgg16_photo_features initialises
     model = features.vgg16_bn(None)
-    manifest = sources.things_image_manifest(photo_root, require_all=False)
+    manifest = images.things_image_manifest(photo_root, require_all=False)
     per_photo = np.stack([np.maximum(_direct_fc7(model, p), 0) for p in manifest["path"]])
     np.testing.assert_allclose(got.value[0], per_photo[0], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(got.value[1], per_photo[1:3].mean(0), rtol=1e-4, atol=1e-4)
@@ -262,7 +262,7 @@ def test_without_env_the_archive_is_fetched_once_and_extracted(tmp_path, monkeyp
     monkeypatch.setattr(fetching, "fetch", fake_fetch)
     folder = fetching.things_triplets_dir()
     assert calls == ["triplets_full"]
-    got = sources.read_things_triplets(folder)
+    got = data.read_things_triplets(folder)
     np.testing.assert_array_equal(got["train"], [[0, 1, 2]])
     assert fetching.things_triplets_dir() == folder and calls == ["triplets_full"]
 
@@ -285,19 +285,19 @@ def _csv(tmp_path, text, name="trainset.csv"):
 
 
 def test_headerless_csv_keeps_its_first_triplet(tmp_path):
-    got = sources._read_triplet_file(_csv(tmp_path, "0,1,2\n3,4,5\n"))
+    got = data._read_triplet_file(_csv(tmp_path, "0,1,2\n3,4,5\n"))
     np.testing.assert_array_equal(got, [[0, 1, 2], [3, 4, 5]])
 
 
 def test_things_header_in_any_column_order(tmp_path):
-    got = sources._read_triplet_file(_csv(tmp_path, "ooo,img1,img2,subject\n2,0,1,7\n"))
+    got = data._read_triplet_file(_csv(tmp_path, "ooo,img1,img2,subject\n2,0,1,7\n"))
     np.testing.assert_array_equal(got, [[0, 1, 2]])
 
 
 @pytest.mark.parametrize("header", ["odd,img1,img2", "a,b,c", "i,j,k", "img1,img2,odd"])
 def test_unknown_csv_header_is_refused(tmp_path, header):
     with pytest.raises(data.DataValidationError, match=r"trainset.csv: line 1: unknown header"):
-        sources._read_triplet_file(_csv(tmp_path, f"{header}\n0,1,2\n"))
+        data._read_triplet_file(_csv(tmp_path, f"{header}\n0,1,2\n"))
 
 
 @pytest.mark.parametrize(
@@ -315,7 +315,7 @@ def test_unknown_csv_header_is_refused(tmp_path, header):
 )
 def test_bad_csv_triplets_name_the_file_and_line(tmp_path, text, match):
     with pytest.raises(data.DataValidationError, match=rf"trainset.csv: {match}"):
-        sources._read_triplet_file(_csv(tmp_path, text))
+        data._read_triplet_file(_csv(tmp_path, text))
 
 
 # --------------------------------------------------------- archives (issue 12, 6-7)
@@ -370,11 +370,11 @@ def test_wrong_password_passing_the_check_byte_is_named(tmp_path):
 )
 def test_more_bad_csv_files_get_precise_messages(tmp_path, text, match):
     with pytest.raises(data.DataValidationError, match=rf"trainset.csv: {match}"):
-        sources._read_triplet_file(_csv(tmp_path, text))
+        data._read_triplet_file(_csv(tmp_path, text))
 
 
 def test_csv_and_txt_with_a_byte_order_mark_are_read(tmp_path):
-    got = sources._read_triplet_file(_csv(tmp_path, "\ufeffimg1,img2,ooo\n0,1,2\n"))
+    got = data._read_triplet_file(_csv(tmp_path, "\ufeffimg1,img2,ooo\n0,1,2\n"))
     np.testing.assert_array_equal(got, [[0, 1, 2]])
     (tmp_path / "t.txt").write_bytes("\ufeff0 1 2\r\n3 4 5\r\n".encode())
     np.testing.assert_array_equal(
@@ -395,4 +395,4 @@ def test_interrupted_extraction_in_the_cache_is_redone(tmp_path, monkeypatch):
     (partial / "release" / "trainset.txt").write_text("0 1")
     folder = fetching.things_triplets_dir()
     assert folder == partial and (folder / ".extracted").exists()
-    np.testing.assert_array_equal(sources.read_things_triplets(folder)["train"], [[0, 1, 2]])
+    np.testing.assert_array_equal(data.read_things_triplets(folder)["train"], [[0, 1, 2]])
