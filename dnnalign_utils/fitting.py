@@ -757,16 +757,17 @@ def _fit(
     n_objects: int,
     cfg: VICEConfig | SPoSEConfig,
     *,
-    seed: int,
-    val: Any,
-    eval_every: int,
-    checkpoint_path: str | os.PathLike | None,
-    checkpoint_every: int,
-    until_epoch: int | None,
-    progress: bool,
-    num_threads: int | None,
+    seed: int = 0,
+    val: Any = None,
+    eval_every: int = 10,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_every: int = 10,
+    until_epoch: int | None = None,
+    progress: bool = True,
+    num_threads: int | None = 1,
     device: str | torch.device | None = None,
 ) -> FitResult:
+    """The one entry point of `fit_vice` and `fit_spose`; the keyword defaults are here."""
     check_int("n_objects", n_objects, minimum=1)
     check_int("eval_every", eval_every, minimum=1)
     check_int("checkpoint_every", checkpoint_every, minimum=1)
@@ -1054,21 +1055,13 @@ def checkpoint_file(
 
 
 def fit_vice(
-    train: Any,
-    n_objects: int,
-    config: VICEConfig | None = None,
-    *,
-    seed: int = 0,
-    val: Any = None,
-    eval_every: int = 10,
-    checkpoint_path: str | os.PathLike | None = None,
-    checkpoint_every: int = 10,
-    until_epoch: int | None = None,
-    progress: bool = True,
-    num_threads: int | None = 1,
-    device: str | torch.device | None = None,
+    train: Any, n_objects: int, config: VICEConfig | None = None, **options: Any
 ) -> FitResult:
     """Fit VICE to (n, 3) triplets (last column odd one out) over `n_objects` objects.
+
+    Keyword options and their defaults: ``seed=0``, ``val=None``, ``eval_every=10``,
+    ``checkpoint_path=None``, ``checkpoint_every=10``, ``until_epoch=None``,
+    ``progress=True``, ``num_threads=1``, ``device=None``.
 
     `val` triplets are scored every `eval_every` epochs at ReLU(mu) of the kept dimensions
     (cheap, deterministic); use `evaluate_vice` for the Monte-Carlo score. With
@@ -1086,54 +1079,15 @@ def fit_vice(
     With ``config.select == "val_nll"`` (evaluate every epoch: eval_every=1) the returned
     embedding and params are those of the epoch with the lowest validation NLL.
     """
-    return _fit(
-        "vice",
-        train,
-        n_objects,
-        config or VICEConfig(),
-        seed=seed,
-        val=val,
-        eval_every=eval_every,
-        checkpoint_path=checkpoint_path,
-        checkpoint_every=checkpoint_every,
-        until_epoch=until_epoch,
-        progress=progress,
-        num_threads=num_threads,
-        device=device,
-    )
+    return _fit("vice", train, n_objects, config or VICEConfig(), **options)
 
 
 def fit_spose(
-    train: Any,
-    n_objects: int,
-    config: SPoSEConfig | None = None,
-    *,
-    seed: int = 0,
-    val: Any = None,
-    eval_every: int = 10,
-    checkpoint_path: str | os.PathLike | None = None,
-    checkpoint_every: int = 10,
-    until_epoch: int | None = None,
-    progress: bool = True,
-    num_threads: int | None = 1,
-    device: str | torch.device | None = None,
+    train: Any, n_objects: int, config: SPoSEConfig | None = None, **options: Any
 ) -> FitResult:
-    """Fit SPoSE; arguments as in `fit_vice`. Stops by the same dimension-stability rule."""
-    return _fit(
-        "spose",
-        train,
-        n_objects,
-        config or SPoSEConfig(),
-        seed=seed,
-        val=val,
-        eval_every=eval_every,
-        checkpoint_path=checkpoint_path,
-        checkpoint_every=checkpoint_every,
-        until_epoch=until_epoch,
-        progress=progress,
-        num_threads=num_threads,
-        device=device,
-    )
+    """Fit SPoSE; arguments and options as in `fit_vice`. Stops by the same
+    dimension-stability rule."""
+    return _fit("spose", train, n_objects, config or SPoSEConfig(), **options)
 
 
 # ------------------------------------------------------------------------ learning curve
