@@ -386,20 +386,24 @@ def _fit_human(method, config, train, val, seed, threads, until_epoch=None, modu
 
 
 def baseline_module(rev: str):
-    """dnnalign_utils/embedding.py as of git revision `rev`, imported as its own module (to
-    compare a fit of this checkout with the same fit of an earlier commit in one run)."""
+    """The fitting code as of git revision `rev` (dnnalign_utils/fitting.py, or
+    dnnalign_utils/embedding.py before the split), imported as its own module (to compare
+    a fit of this checkout with the same fit of an earlier commit in one run)."""
     import importlib.util
     import subprocess
     import sys
 
-    src = subprocess.run(
-        ["git", "show", f"{rev}:dnnalign_utils/embedding.py"],
-        cwd=paths.REPO_ROOT, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    for rel in ("dnnalign_utils/fitting.py", "dnnalign_utils/embedding.py"):
+        shown = subprocess.run(
+            ["git", "show", f"{rev}:{rel}"], cwd=paths.REPO_ROOT, capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            break
+    shown.check_returncode()
     name = f"embedding_at_{rev}"
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
     sys.modules[name] = module  # dataclasses look their module up
-    exec(compile(src, f"{rev}:dnnalign_utils/embedding.py", "exec"), module.__dict__)
+    exec(compile(shown.stdout, f"{rev}:{rel}", "exec"), module.__dict__)
     return module
 
 
