@@ -195,10 +195,11 @@ def as_float_matrix(
     allow_1d: bool = False,
     min_rows: int = 1,
     what: str = "(rows × columns)",
+    first_row: int = 0,
 ) -> np.ndarray:
     """``x`` as a finite, non-empty float64 2-D array (a 1-D one becomes a column when
     ``allow_1d``); :class:`DataValidationError` naming ``name``, the shape or dtype, or the
-    first non-finite cell."""
+    first non-finite cell (``first_row``: the number of row 0 in messages, 1 for a file)."""
     arr = np.asarray(x)
     if arr.dtype == object:  # e.g. a list of numbers mixing Python ints and floats
         try:
@@ -219,9 +220,11 @@ def as_float_matrix(
     bad = ~np.isfinite(arr)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
+        object_note = f" (0-based object {row})" if first_row else ""
         raise DataValidationError(
-            f"{name}: non-finite value at row {row}, column {col}: {float(arr[row, col])} "
-            f"({int(bad.sum())} non-finite values in all); expected finite numbers"
+            f"{name}: row {row + first_row}{object_note}, column {col}: non-finite value "
+            f"{float(arr[row, col])} ({int(bad.sum())} non-finite values in all); expected "
+            "finite numbers"
         )
     return arr
 

@@ -32,6 +32,7 @@ from dnnalign_utils.conventions import (
     N_OBJECTS,
     DataIntegrityError,
     DataValidationError,
+    as_float_matrix,
     validate_triplets,
 )
 from dnnalign_utils.provenance import cached_sha256
@@ -469,30 +470,14 @@ def validate_weight_matrix(
     nonnegative: bool = False,
     source: str = "array",
 ) -> np.ndarray:
-    """Validate an in-memory object x dimension matrix (see `load_weight_matrix`)."""
-    array = np.asarray(array)
-    if array.ndim != 2:
+    """Validate an in-memory object x dimension matrix (see `load_weight_matrix`): the
+    float-matrix check of `conventions.as_float_matrix`, then the row and column counts."""
+    out = as_float_matrix(array, source, what="(objects × dimensions)", first_row=1)
+    if n_objects is not None and out.shape[0] != n_objects:
+        _check_n_rows(Path(source), out.shape[0], n_objects)
+    if n_dims is not None and out.shape[1] != n_dims:
         raise DataValidationError(
-            f"{source}: row 1: expected a 2-D (objects x dimensions) array, "
-            f"found shape {array.shape}"
-        )
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise DataValidationError(f"{source}: row 1: expected numbers, found dtype {array.dtype}")
-    if array.shape[0] == 0:
-        raise DataValidationError(f"{source}: row 1: empty array; expected object rows")
-    if n_objects is not None and array.shape[0] != n_objects:
-        _check_n_rows(Path(source), array.shape[0], n_objects)
-    if n_dims is not None and array.shape[1] != n_dims:
-        raise DataValidationError(
-            f"{source}: row 1: expected {n_dims} columns (dimensions), found {array.shape[1]}"
-        )
-    out = array.astype(np.float64)
-    bad_rows = ~np.isfinite(out).all(axis=1)
-    if bad_rows.any():
-        row = int(np.flatnonzero(bad_rows)[0])
-        raise DataValidationError(
-            f"{source}: row {row + 1} (0-based object {row}): expected finite values, "
-            f"found {out[row][~np.isfinite(out[row])][0]}"
+            f"{source}: row 1: expected {n_dims} columns (dimensions), found {out.shape[1]}"
         )
     if nonnegative:
         neg_rows = (out < 0).any(axis=1)

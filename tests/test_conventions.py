@@ -72,7 +72,7 @@ def test_as_float_matrix_checks():
         as_float_matrix(np.array([["a"]]), "m")
     bad = np.ones((3, 3))
     bad[2, 1] = np.inf
-    with pytest.raises(DataValidationError, match=r"m: non-finite value at row 2, column 1: inf"):
+    with pytest.raises(DataValidationError, match=r"m: row 2, column 1: non-finite value inf"):
         as_float_matrix(bad, "m")
 
 

@@ -345,7 +345,7 @@ def test_from_published_sorts_relus_and_validates(tmp_path):
         from_published(path)
     bad = raw.copy()
     bad[3, 3] = np.nan
-    with pytest.raises(ValueError, match="non-finite value at row 3, column 3"):
+    with pytest.raises(ValueError, match="row 3, column 3: non-finite value"):
         from_published(bad, n_objects=12)
     with pytest.raises(ValueError, match="negative"):
         from_published(raw - 0.5, n_objects=12)
