@@ -74,14 +74,12 @@ from dnnalign_utils.embedding import (
     SMALL_DATA_VICE,
     SPoSEConfig,
     VICEConfig,
-    _AdamStep,
-    _SPoSEModel,
-    _VICEModel,
     evaluate_embedding,
     evaluate_vice,
     fit_spose,
     fit_vice,
 )
+from dnnalign_utils.fitting import _AdamStep, _SPoSEModel, _VICEModel
 from dnnalign_utils.rsa import choice_rsm, reconstruct_rsm
 
 THINGS = paths.data_dir() / "things"
@@ -350,7 +348,7 @@ def human_data():
     b = data.load_triplets_sample127k().triplets
     nc = data.load_triplets_noise_ceiling().triplets
     d2171 = data.load_triplets_2171()
-    train, removed = data.remove_heldout_triplets(np.concatenate([a, b]), [nc, d2171])
+    train, removed = triplets.remove_heldout_triplets(np.concatenate([a, b]), [nc, d2171])
     return train, nc, d2171, int(removed.sum())
 
 
@@ -388,20 +386,24 @@ def _fit_human(method, config, train, val, seed, threads, until_epoch=None, modu
 
 
 def baseline_module(rev: str):
-    """dnnalign_utils/embedding.py as of git revision `rev`, imported as its own module (to
-    compare a fit of this checkout with the same fit of an earlier commit in one run)."""
+    """The fitting code as of git revision `rev` (dnnalign_utils/fitting.py, or
+    dnnalign_utils/embedding.py before the split), imported as its own module (to compare
+    a fit of this checkout with the same fit of an earlier commit in one run)."""
     import importlib.util
     import subprocess
     import sys
 
-    src = subprocess.run(
-        ["git", "show", f"{rev}:dnnalign_utils/embedding.py"],
-        cwd=paths.REPO_ROOT, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    for rel in ("dnnalign_utils/fitting.py", "dnnalign_utils/embedding.py"):
+        shown = subprocess.run(
+            ["git", "show", f"{rev}:{rel}"], cwd=paths.REPO_ROOT, capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            break
+    shown.check_returncode()
     name = f"embedding_at_{rev}"
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
     sys.modules[name] = module  # dataclasses look their module up
-    exec(compile(src, f"{rev}:dnnalign_utils/embedding.py", "exec"), module.__dict__)
+    exec(compile(shown.stdout, f"{rev}:{rel}", "exec"), module.__dict__)
     return module
 
 

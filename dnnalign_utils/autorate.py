@@ -33,6 +33,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from dnnalign_utils import regression
+from dnnalign_utils.conventions import as_float_matrix
 from dnnalign_utils.rating import QUALITIES
 
 VISUAL_PROBE_LAYER = "_blocks.0"
@@ -156,10 +157,7 @@ def combine_blocks(blocks: Mapping[str, np.ndarray]) -> np.ndarray:
         raise ValueError("blocks: expected at least one predictor block")
     parts, n_rows = [], None
     for name, block in blocks.items():
-        x = np.asarray(block, dtype=np.float64)
-        x = x[:, None] if x.ndim == 1 else x
-        if x.ndim != 2 or not np.isfinite(x).all():
-            raise ValueError(f"blocks[{name!r}]: expected a finite (n, k) matrix")
+        x = as_float_matrix(block, f"blocks[{name!r}]", allow_1d=True)
         if n_rows is not None and x.shape[0] != n_rows:
             raise ValueError(f"blocks[{name!r}]: {x.shape[0]} rows, expected {n_rows}")
         n_rows = x.shape[0]

@@ -31,13 +31,9 @@ from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
 from dnnalign_utils.checks import check_int
-from dnnalign_utils.embedding import (
-    _as_weights,
-    _corr_columns,
-    choice_probabilities,
-    match_dimensions,
-    validate_triplets,
-)
+from dnnalign_utils.container import choice_probabilities
+from dnnalign_utils.conventions import as_float_matrix, column_correlation, validate_triplets
+from dnnalign_utils.matching import match_dimensions
 
 __all__ = [
     "cumulative_rsa",
@@ -51,8 +47,8 @@ __all__ = [
 
 
 def _pair(human: Any, dnn: Any) -> tuple[np.ndarray, np.ndarray]:
-    human = _as_weights(human, "human")
-    dnn = _as_weights(dnn, "dnn")
+    human = as_float_matrix(human, "human")
+    dnn = as_float_matrix(dnn, "dnn")
     if human.shape[0] != dnn.shape[0]:
         raise ValueError(
             f"dnn: expected {human.shape[0]} rows (the human embedding's objects), "
@@ -67,8 +63,8 @@ def _heldout_matched_r(
     human: np.ndarray, dnn: np.ndarray, half1: np.ndarray, half2: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hungarian pairs chosen on half1, their Pearson r on half2 (in human-column order)."""
-    rows, cols = linear_sum_assignment(-_corr_columns(human[half1], dnn[half1]))
-    r2 = _corr_columns(human[half2], dnn[half2])
+    rows, cols = linear_sum_assignment(-column_correlation(human[half1], dnn[half1]))
+    r2 = column_correlation(human[half2], dnn[half2])
     return np.stack([rows, cols], 1), r2[rows, cols]
 
 
@@ -104,7 +100,7 @@ def match_human_dnn(
     perm = rng.permutation(n)
     half1, half2 = perm[: n // 2], perm[n // 2 :]
     pairs, r_heldout = _heldout_matched_r(human, dnn, half1, half2)
-    r_all = _corr_columns(human, dnn)[pairs[:, 0], pairs[:, 1]]
+    r_all = column_correlation(human, dnn)[pairs[:, 0], pairs[:, 1]]
     order = np.argsort(-r_heldout, kind="stable")
     m = len(order)
     _, greedy_r = match_dimensions(human, dnn, method="greedy")
@@ -144,8 +140,8 @@ def leave_one_out_relevance(
     without dimension d minus ``p``: removing a dimension that supports the choice gives
     a negative delta. Its absolute value is the paper's relevance (Fig. 6).
     """
-    w = torch.from_numpy(np.maximum(_as_weights(weights, "weights"), 0.0))
-    t_np = validate_triplets(triplets, w.shape[0], "triplets")
+    w = torch.from_numpy(np.maximum(as_float_matrix(weights, "weights"), 0.0))
+    t_np = validate_triplets(triplets, w.shape[0])
     m = len(t_np)
     if target is None:
         target_np = np.full(m, 2, dtype=np.int64)
@@ -191,7 +187,7 @@ def diverging_triplets(human: Any, dnn: Any, triplets: Any, n_top: int) -> pd.Da
     human choice) and ``divergence``. Only triplets whose two choices differ are kept.
     """
     human, dnn = _pair(human, dnn)
-    t = validate_triplets(triplets, human.shape[0], "triplets")
+    t = validate_triplets(triplets, human.shape[0])
     if n_top < 1:
         raise ValueError(f"n_top: expected >= 1, got {n_top}")
     p_h = choice_probabilities(human, t)
@@ -312,7 +308,7 @@ def cumulative_rsa(
     """
     from dnnalign_utils import rsa
 
-    dnn = _as_weights(dnn, "dnn")
+    dnn = as_float_matrix(dnn, "dnn")
     target = np.asarray(human_rsm, dtype=np.float64)
     if target.ndim != 2 or target.shape[0] != target.shape[1]:
         raise ValueError(f"human_rsm: expected a square matrix, got {target.shape}")

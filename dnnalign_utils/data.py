@@ -1,4 +1,5 @@
-"""THINGS data layer: hashed file registry, ID-keyed loaders, triplet readers, OSF fetcher.
+"""THINGS data layer: hashed file registry, ID-keyed loaders, triplet readers (the
+embedded files and the THINGS-data release of the `paper` profile).
 
 Everything the book reads from `data/things/` goes through this module. Each file is
 checked against the full SHA-256 recorded in `DATA_FILES` before it is parsed (hashed at
@@ -10,18 +11,16 @@ one out. Malformed input raises `DataValidationError` naming the file, the row (
 line number for text files, 1-based row for arrays) and what was expected.
 
 The large files of the `paper` profile (THINGS images, full triplet set) are not
-embedded; `fetch` downloads them from OSF into `paths.cache_dir()` with `pooch` and
-verifies them by SHA-256 (see `REMOTE_FILES` for how hashes are known).
+embedded; `dnnalign_utils.fetch` downloads them from OSF into `paths.cache_dir()` and
+verifies them by SHA-256.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
+import io
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -29,20 +28,14 @@ import numpy as np
 import pandas as pd
 
 from dnnalign_utils import paths
-from dnnalign_utils import triplets as _triplets
-from dnnalign_utils.provenance import atomic_write_text, file_sha256
-
-N_OBJECTS = 1854
-"""Number of THINGS object concepts."""
-
-
-class DataValidationError(ValueError):
-    """A data file (or array) does not have the content its loader expects."""
-
-
-class DataIntegrityError(DataValidationError):
-    """A file's bytes differ from the SHA-256 recorded for it."""
-
+from dnnalign_utils.conventions import (
+    N_OBJECTS,
+    DataIntegrityError,
+    DataValidationError,
+    as_float_matrix,
+    validate_triplets,
+)
+from dnnalign_utils.provenance import cached_sha256
 
 # --------------------------------------------------------------------------------------
 # Registry of embedded files (paths relative to `data_dir()/things`) and their SHA-256.
@@ -95,27 +88,14 @@ DATA_FILES: dict[str, str] = {
     ),
 }
 
+
 # (resolved path, inode, mtime_ns, ctime_ns, size) -> sha256: each file is hashed at most
 # once per process unless it changes on disk. The inode and ctime catch what mtime and size
 # miss: a same-size edit that restores the mtime (`cp -p`, tar) changes the ctime, and a
 # file replaced by another (a restored copy) gets a new inode or ctime.
-_HASH_CACHE: dict[tuple[str, int, int, int, int], str] = {}
-
-
 def things_dir() -> Path:
     """Folder holding the embedded THINGS files (`data_dir()/things`)."""
     return paths.data_dir() / "things"
-
-
-def cached_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, memoised on (path, inode, mtime, ctime, size): each file is read
-    once per process unless any of them changes."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
-    if key not in _HASH_CACHE:
-        _HASH_CACHE[key] = file_sha256(path)
-    return _HASH_CACHE[key]
 
 
 def verify_sha256(path: str | os.PathLike, expected: str) -> Path:
@@ -447,7 +427,7 @@ def load_size_ratings(on_conflict: Literal["flag", "nan", "raise"] = "flag") -> 
 # --------------------------------------------------------------------------------------
 
 
-def load_embedding(
+def load_weight_matrix(
     path: str | os.PathLike,
     n_objects: int | None = N_OBJECTS,
     n_dims: int | None = None,
@@ -459,7 +439,7 @@ def load_embedding(
     and (if `nonnegative`) no negative entry. Errors name the file and first bad row.
     """
     array = load_npy(path)
-    return validate_embedding(array, n_objects, n_dims, nonnegative, source=str(path))
+    return validate_weight_matrix(array, n_objects, n_dims, nonnegative, source=str(path))
 
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:
@@ -483,37 +463,21 @@ def load_npy(path: str | os.PathLike) -> np.ndarray:
     return array
 
 
-def validate_embedding(
+def validate_weight_matrix(
     array: np.ndarray,
     n_objects: int | None = N_OBJECTS,
     n_dims: int | None = None,
     nonnegative: bool = False,
     source: str = "array",
 ) -> np.ndarray:
-    """Validate an in-memory object x dimension matrix (see `load_embedding`)."""
-    array = np.asarray(array)
-    if array.ndim != 2:
+    """Validate an in-memory object x dimension matrix (see `load_weight_matrix`): the
+    float-matrix check of `conventions.as_float_matrix`, then the row and column counts."""
+    out = as_float_matrix(array, source, what="(objects × dimensions)", first_row=1)
+    if n_objects is not None and out.shape[0] != n_objects:
+        _check_n_rows(Path(source), out.shape[0], n_objects)
+    if n_dims is not None and out.shape[1] != n_dims:
         raise DataValidationError(
-            f"{source}: row 1: expected a 2-D (objects x dimensions) array, "
-            f"found shape {array.shape}"
-        )
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise DataValidationError(f"{source}: row 1: expected numbers, found dtype {array.dtype}")
-    if array.shape[0] == 0:
-        raise DataValidationError(f"{source}: row 1: empty array; expected object rows")
-    if n_objects is not None and array.shape[0] != n_objects:
-        _check_n_rows(Path(source), array.shape[0], n_objects)
-    if n_dims is not None and array.shape[1] != n_dims:
-        raise DataValidationError(
-            f"{source}: row 1: expected {n_dims} columns (dimensions), found {array.shape[1]}"
-        )
-    out = array.astype(np.float64)
-    bad_rows = ~np.isfinite(out).all(axis=1)
-    if bad_rows.any():
-        row = int(np.flatnonzero(bad_rows)[0])
-        raise DataValidationError(
-            f"{source}: row {row + 1} (0-based object {row}): expected finite values, "
-            f"found {out[row][~np.isfinite(out[row])][0]}"
+            f"{source}: row 1: expected {n_dims} columns (dimensions), found {out.shape[1]}"
         )
     if nonnegative:
         neg_rows = (out < 0).any(axis=1)
@@ -542,23 +506,23 @@ def load_human_embedding(name: Literal["spose49", "vice42"]) -> np.ndarray:
     if name not in HUMAN_EMBEDDINGS:
         raise ValueError(f"name={name!r}; expected one of {sorted(HUMAN_EMBEDDINGS)}")
     rel, dims, nonneg = HUMAN_EMBEDDINGS[name]
-    return load_embedding(data_file(rel), N_OBJECTS, dims, nonneg)
+    return load_weight_matrix(data_file(rel), N_OBJECTS, dims, nonneg)
 
 
 def load_vgg16_features() -> np.ndarray:
     """W (1854 x 200, non-negative) of a rank-200 symmetric NMF of VGG-16's linear kernel:
     W @ W.T approximates VGG-16 dot-product similarities (a stand-in for raw features)."""
-    return load_embedding(data_file("dnn/vgg16_kernel_nmf_rank200.npy"), N_OBJECTS, 200, True)
+    return load_weight_matrix(data_file("dnn/vgg16_kernel_nmf_rank200.npy"), N_OBJECTS, 200, True)
 
 
 def load_clip_features() -> np.ndarray:
     """CLIP ViT-B/32 image embeddings averaged per concept, (1854, 512) float64."""
-    return load_embedding(data_file("dnn/clip_vit_b32_concept_features.npy"), N_OBJECTS, 512)
+    return load_weight_matrix(data_file("dnn/clip_vit_b32_concept_features.npy"), N_OBJECTS, 512)
 
 
 def load_word2vec() -> np.ndarray:
     """word2vec vectors of the concept names, (1854, 300) float64."""
-    return load_embedding(data_file("semantic/word2vec_concept_vectors.npy"), N_OBJECTS, 300)
+    return load_weight_matrix(data_file("semantic/word2vec_concept_vectors.npy"), N_OBJECTS, 300)
 
 
 # --------------------------------------------------------------------------------------
@@ -674,76 +638,6 @@ def _diagnose_int_table(path: Path, lines: list[str], n_cols: int) -> np.ndarray
     return int_tokens_to_array(tokens, path, n_cols)
 
 
-_BASE_NOTE = (
-    "; triplet files are read as 0-based: convert a 1-based file first (the loader cannot "
-    "tell the base of a file that never uses index 0 or n_objects)"
-)
-
-
-def validate_triplets(
-    triplets: np.ndarray,
-    n_objects: int | None = N_OBJECTS,
-    source: str = "triplets",
-    row_label: str = "row",
-    first_row: int = 1,
-) -> np.ndarray:
-    """Check a (n, 3) integer array in the project convention; return it as int64.
-
-    Checks: 2-D with 3 columns, at least one row, integer values, 0 <= index <
-    `n_objects` (None: only non-negative), three distinct objects per row. Errors name
-    `source` and the offending row (`first_row` = number of row 0 in the message).
-    """
-    array = np.asarray(triplets)
-    if array.ndim != 2 or array.shape[1] != 3:
-        found = f"{array.shape[1]} columns" if array.ndim == 2 else f"shape {array.shape}"
-        raise DataValidationError(
-            f"{source}: {row_label} {first_row}: expected 3 columns (i, j, odd one out), "
-            f"found {found}"
-        )
-    if array.shape[0] == 0:
-        raise DataValidationError(f"{source}: {row_label} {first_row}: empty; expected triplets")
-    if np.issubdtype(array.dtype, np.floating):
-        bad = ~(np.isfinite(array) & (array == np.round(array))).all(axis=1)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataValidationError(
-                f"{source}: {row_label} {row + first_row}: expected integer object indices, "
-                f"found {array[row].tolist()}"
-            )
-    elif not np.issubdtype(array.dtype, np.integer):
-        raise DataValidationError(
-            f"{source}: {row_label} {first_row}: expected integer object indices, "
-            f"found dtype {array.dtype}"
-        )
-    # the range is checked before the cast to int64, which would wrap 1e30 or a uint64
-    # above int64 into a wrong value
-    upper = np.iinfo(np.int64).max if n_objects is None else n_objects
-    out_of_range = ((array < 0) | (array >= upper)).any(axis=1)
-    if out_of_range.any():
-        row = int(np.flatnonzero(out_of_range)[0])
-        expected = (
-            "non-negative indices below 2**63"
-            if n_objects is None
-            else f"0-based indices in [0, {n_objects - 1}]"
-        )
-        raise DataValidationError(
-            f"{source}: {row_label} {row + first_row}: index out of range: expected "
-            f"{expected} (n_objects={n_objects}), found {array[row].tolist()}"
-            f"{_BASE_NOTE if n_objects is not None else ''}"
-        )
-    array = array.astype(np.int64)
-    repeated = (
-        (array[:, 0] == array[:, 1]) | (array[:, 0] == array[:, 2]) | (array[:, 1] == array[:, 2])
-    )
-    if repeated.any():
-        row = int(np.flatnonzero(repeated)[0])
-        raise DataValidationError(
-            f"{source}: {row_label} {row + first_row}: the same object twice in a triplet: "
-            f"expected three distinct indices, found {array[row].tolist()}"
-        )
-    return array
-
-
 def _check_subjects(subjects: np.ndarray, path: Path) -> np.ndarray:
     negative = subjects < 0
     if negative.any():
@@ -778,14 +672,16 @@ def load_triplets(
         )
     if fmt == "npy":
         array = load_npy(path)
-        return validate_triplets(array, n_objects, source=str(path), row_label="row")
+        return validate_triplets(array, n_objects, name=str(path), first_row=1, whole_floats=True)
     raw = _read_int_table(path, _N_COLUMNS[fmt])
     if fmt == "noise_ceiling":
         triplets, subjects = _convert_noise_ceiling(raw, path, n_objects)
     else:
         triplets = raw[:, :3]
         subjects = raw[:, 3] if fmt == "txt_subject" else None
-    triplets = validate_triplets(triplets, n_objects, source=str(path), row_label="line")
+    triplets = validate_triplets(
+        triplets, n_objects, name=str(path), row_label="line", first_row=1
+    )
     if subjects is None:
         return triplets
     subjects = _check_subjects(np.ascontiguousarray(subjects), path)
@@ -844,212 +740,97 @@ def load_triplets_2171() -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# Held-out hygiene
+# The THINGS-data triplet release (the `paper` profile's human triplets)
 # --------------------------------------------------------------------------------------
 
 
-def triplet_keys(triplets: np.ndarray, n_objects: int = N_OBJECTS) -> np.ndarray:
-    """One int64 key per triplet as an unordered set of three objects, after checking
-    the indices against `n_objects` (the key itself is `triplets.triplet_keys`)."""
-    return _triplets.triplet_keys(validate_triplets(triplets, n_objects))
+_TRIPLET_STEMS = {"train": ("trainset", "train_90"), "test": ("validationset", "test_10")}
 
 
-def heldout_overlap_mask(
-    triplets: np.ndarray, heldout: Sequence[np.ndarray], n_objects: int = N_OBJECTS
-) -> np.ndarray:
-    """Bool (n,): whether each triplet's object set occurs in any held-out array."""
-    keys = triplet_keys(triplets, n_objects)
-    if not heldout:
-        return np.zeros(len(keys), dtype=bool)
-    held = np.unique(np.concatenate([triplet_keys(h, n_objects) for h in heldout]))
-    return np.isin(keys, held)
+# The only CSV header whose meaning is known: the THINGS-data release's (odd one out last).
+CSV_TRIPLET_COLUMNS = ("img1", "img2", "ooo")
 
 
-def remove_heldout_triplets(
-    train: np.ndarray, heldout: Sequence[np.ndarray], n_objects: int = N_OBJECTS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Drop from `train` every triplet whose three objects (in any order, whatever the
-    choice) form a triplet of any held-out set. Returns (kept triplets, removed mask)."""
-    removed = heldout_overlap_mask(train, heldout, n_objects)
-    return np.asarray(train, dtype=np.int64)[~removed], removed
+def _read_triplet_file(path: Path) -> np.ndarray:
+    """One triplet file: objdim ``.npy``, whitespace-separated ``.txt``, or ``.csv``.
 
-
-# --------------------------------------------------------------------------------------
-# Remote files of the `paper` profile (OSF), fetched with pooch
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """A downloadable file: where it comes from and, if known, its SHA-256.
-
-    `sha256=None` means no trusted hash is known offline: the first download's hash is
-    recorded in the cache (`<filename>.sha256.json`) and every later use is verified
-    against that record (trust on first use). A `.zip` download is recorded only after
-    it opened as a zip archive (`check_archive`).
+    A ``.csv`` either has the THINGS-data header naming ``img1, img2, ooo`` (any order,
+    further columns ignored) or no header at all (every line three integers: pair, pair,
+    odd one out). Any other first line is refused: a header such as ``odd,img1,img2``
+    would otherwise be read with the wrong column as the odd one out. Indices are 0-based.
     """
-
-    name: str
-    url: str
-    filename: str
-    sha256: str | None = None
-    description: str = ""
-
-
-REMOTE_FILES: dict[str, RemoteFile] = {
-    "things_images": RemoteFile(
-        name="things_images",
-        url="https://osf.io/jum2f/download",
-        filename="things_images.zip",
-        sha256=None,
-        description=(
-            "THINGS object images (26,107 images of 1,854 concepts; password-protected "
-            "zip, password in the THINGS OSF project). OSF project jum2f."
-        ),
-    ),
-    "triplets_full": RemoteFile(
-        name="triplets_full",
-        url="https://osf.io/f5rn6/download",
-        filename="things_triplets_full.zip",
-        sha256=None,
-        description=(
-            "All 4.7M THINGS odd-one-out triplets (Hebart et al. 2023). OSF project f5rn6."
-        ),
-    ),
-}
-
-
-def _hash_record_path(target: Path) -> Path:
-    return target.with_name(target.name + ".sha256.json")
-
-
-def _read_hash_record(record_path: Path, target: Path) -> str:
-    """The SHA-256 in a `.sha256.json` record; a corrupted record names itself and how to
-    reset it."""
-    reset = f"delete {record_path} and {target} to download and record it again"
-    try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        recorded = record["sha256"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError) as err:
-        raise DataIntegrityError(
-            f"{record_path}: hash record of {target.name} is unreadable "
-            f"({type(err).__name__}: {err}); expected JSON with a 'sha256' entry; {reset}"
-        ) from None
-    if not isinstance(recorded, str) or not re.fullmatch(r"[0-9a-f]{64}", recorded):
-        raise DataIntegrityError(
-            f"{record_path}: 'sha256' is {recorded!r}; expected 64 lowercase hex digits; {reset}"
+    if path.suffix == ".npy":
+        return load_triplets(path, "npy")
+    if path.suffix == ".txt":
+        return load_triplets(path, "txt")
+    text = read_text(path)
+    if not text.strip():
+        raise DataValidationError(
+            f"{path}: line 1: empty file; expected a header {','.join(CSV_TRIPLET_COLUMNS)} "
+            "or lines of three integers"
         )
-    return recorded
-
-
-def check_archive(path: Path) -> None:
-    """Raise `DataIntegrityError` unless `path` opens as a zip archive with members (an
-    HTML error page served with status 200 does not). Files not named `.zip` pass."""
-    import zipfile
-
-    if path.suffix.lower() != ".zip":
-        return
     try:
-        with zipfile.ZipFile(path) as zf:
-            if not zf.infolist():
-                raise zipfile.BadZipFile("the archive has no members")
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        with open(path, "rb") as handle:
-            start = handle.read(64)
-        raise DataIntegrityError(
-            f"{path}: not a valid zip archive ({err}); the file starts with {start[:32]!r}"
-        ) from None
+        frame = pd.read_csv(
+            io.StringIO(text), header=None, dtype=str, skip_blank_lines=False, comment=None
+        )
+    except pd.errors.ParserError as err:
+        raise DataValidationError(f"{path}: not a readable CSV file ({err})") from err
+    first = frame.iloc[0].fillna("").str.strip()
+    numbers = first[first != ""].str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+    if numbers.size and numbers.all():  # no header: the first line is a (bad?) triplet
+        body, first_line, names = frame, 1, None
+        if frame.shape[1] != 3:
+            raise DataValidationError(
+                f"{path}: line 1: expected 3 integer columns (pair, pair, odd one out) or "
+                f"the header {','.join(CSV_TRIPLET_COLUMNS)}, found {frame.shape[1]} columns"
+            )
+    else:
+        header = first.str.lower().tolist()
+        if not set(CSV_TRIPLET_COLUMNS) <= set(header) or len(set(header)) != len(header):
+            raise DataValidationError(
+                f"{path}: line 1: unknown header {first.tolist()}; expected the THINGS-data "
+                f"columns {','.join(CSV_TRIPLET_COLUMNS)} (odd one out last) once each, or no "
+                "header (three integer columns per line)"
+            )
+        body = frame.iloc[1:, [header.index(c) for c in CSV_TRIPLET_COLUMNS]]
+        first_line, names = 2, CSV_TRIPLET_COLUMNS
+    if body.empty:
+        raise DataValidationError(
+            f"{path}: line {first_line}: no triplets after the header; expected triplets"
+        )
+    values = int_tokens_to_array(
+        pd.Series(body.to_numpy().ravel(), dtype=object), path, 3, first_line, names
+    )
+    return validate_triplets(
+        values, N_OBJECTS, name=str(path), row_label="line", first_row=first_line
+    )
 
 
-def fetch(
-    remote: str | RemoteFile, *, progress: bool = True, cache: str | os.PathLike | None = None
-) -> Path:
-    """Download `remote` (a `REMOTE_FILES` name or a `RemoteFile`) into the cache once
-    and return its local path, verified by SHA-256.
+def read_things_triplets(folder: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The train and test triplets of a THINGS triplet release folder.
 
-    The expected hash is the registry's, else the one recorded at the first download.
-    A cached file that does not match raises `DataIntegrityError` (delete it to
-    re-download); so does a download that does not match. The cache folder is
-    `cache` or `paths.cache_dir()/"osf"` (`DNNALIGN_CACHE_DIR` overrides).
+    Accepts the THINGS-data names (``trainset``, ``validationset``) and objdim's
+    (``train_90``, ``test_10``) as ``.npy``, ``.txt`` or ``.csv``; exactly one file per
+    split must match. Returns ``{"train": ..., "test": ...}`` in the project convention
+    (0-based, odd one out last).
     """
-    import pooch
-
-    if isinstance(remote, str):
-        if remote not in REMOTE_FILES:
-            raise KeyError(f"{remote!r} is not a known remote file; known: {sorted(REMOTE_FILES)}")
-        remote = REMOTE_FILES[remote]
-    folder = Path(cache) if cache is not None else paths.cache_dir() / "osf"
-    target = folder / remote.filename
-    record_path = _hash_record_path(target)
-    expected = remote.sha256.lower() if remote.sha256 else None
-    recorded = None
-    if record_path.exists():
-        recorded = _read_hash_record(record_path, target)
-        if expected is not None and recorded != expected:
-            raise DataIntegrityError(
-                f"{target}: recorded SHA-256 {recorded} (in {record_path}) differs from the "
-                f"registry's expected {expected}"
-            )
-        expected = expected or recorded
-    if target.exists():
-        if expected is None:
-            raise DataIntegrityError(
-                f"{target}: cached file has no recorded hash ({record_path} missing); "
-                "delete it to download and record it again"
-            )
-        actual = cached_sha256(target)
-        if actual != expected:
-            raise DataIntegrityError(
-                f"{target}: SHA-256 mismatch: expected {expected}, actual {actual}; "
-                "delete the cached file to download it again"
-            )
-        try:  # a record written by an older version may vouch for an error page
-            check_archive(target)
-        except DataIntegrityError as err:
-            raise DataIntegrityError(
-                f"{err}; its hash was recorded in {record_path}: delete {record_path} and "
-                f"{target} to download and record it again"
-            ) from None
-        return target
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        downloaded = pooch.retrieve(
-            url=remote.url,
-            known_hash=f"sha256:{expected}" if expected else None,
-            fname=remote.filename,
-            path=folder,
-            progressbar=progress,
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: triplet folder not found")
+    found: dict[str, np.ndarray] = {}
+    for split, stems in _TRIPLET_STEMS.items():
+        matches = sorted(
+            p
+            for stem in stems
+            for suffix in (".npy", ".txt", ".csv")
+            for p in folder.rglob(f"{stem}{suffix}")
         )
-    except ValueError as err:
-        if "hash" not in str(err).lower():
-            raise
-        origin = (
-            "the registry's hash"
-            if remote.sha256
-            else f"recorded on first use in {record_path}; if that first download was bad, "
-            f"delete {record_path} to record the hash of a new download"
-        )
-        raise DataIntegrityError(
-            f"{target} (from {remote.url}): SHA-256 of the download does not match: "
-            f"expected {expected}, {origin} ({err})"
-        ) from err
-    downloaded = Path(downloaded)
-    try:  # checked before any hash is recorded: a bad first download is never trusted
-        check_archive(downloaded)
-    except DataIntegrityError as err:
-        downloaded.unlink(missing_ok=True)
-        raise DataIntegrityError(
-            f"{err} (downloaded from {remote.url}; deleted, nothing recorded; "
-            "try again later or download it yourself)"
-        ) from None
-    if recorded is None:
-        record = {
-            "name": remote.name,
-            "url": remote.url,
-            "sha256": cached_sha256(downloaded),
-            "size": downloaded.stat().st_size,
-            "source": "registry" if remote.sha256 else "first download (trust on first use)",
-            "recorded_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
-        atomic_write_text(record_path, json.dumps(record, indent=2) + "\n")
-    return downloaded
+        if len(matches) != 1:
+            names = " or ".join(f"{s}.{{npy,txt,csv}}" for s in stems)
+            raise FileNotFoundError(
+                f"{folder}: expected exactly one {split} file named {names}, "
+                f"found {[str(m) for m in matches] or 'none'}"
+            )
+        found[split] = _read_triplet_file(matches[0])
+        found[f"{split}_path"] = matches[0]
+    return found

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from dnnalign_utils.data import load_npy
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_write_text,
+    cached,
     provenance_record,
     read_provenance,
     save_npy,
@@ -279,6 +279,43 @@ def features_provenance(out_dir: str | os.PathLike, module: str) -> dict:
     return read_provenance(Path(out_dir) / module / "features.npy")
 
 
+def cached_features(
+    out_dir: str | os.PathLike,
+    module_names: Sequence[str],
+    file_names: Sequence[str],
+    parameters: Mapping[str, Any],
+    extract: Callable[[], Mapping[str, np.ndarray]],
+    *,
+    produced_by: str,
+) -> dict[str, np.ndarray]:
+    """Features per module from the cache in ``out_dir`` (:func:`save_features` layout),
+    reused only when every module's provenance records ``parameters`` and the same
+    ``file_names`` (`provenance.cached`); otherwise ``extract()`` runs and the cache is
+    replaced atomically."""
+    names = [str(f) for f in file_names]
+
+    def load() -> tuple[dict[str, np.ndarray], dict]:
+        arrays, recorded = {}, {}
+        for module in module_names:
+            record = features_provenance(out_dir, module)
+            arrays[module], cached_names = load_features(out_dir, module)
+            recorded[module] = {"parameters": record["parameters"], "file_names": cached_names}
+        return arrays, recorded
+
+    wanted = {
+        module: {"parameters": {**parameters, "module_name": module}, "file_names": names}
+        for module in module_names
+    }
+    return cached(
+        wanted,
+        load,
+        lambda: dict(extract()),
+        lambda feats: save_features(
+            out_dir, feats, names, produced_by=produced_by, parameters=parameters
+        ),
+    )
+
+
 # ImageNet classes ----------------------------------------------------------------------
 
 
@@ -461,38 +498,26 @@ def efficientnet_lite0_image_features(
     }
     if spatial_pool is not None:
         parameters["spatial_pool"] = spatial_pool
-    names = images.file_names(manifest)
-    cached = {}
-    for module in module_names:
-        try:
-            record = features_provenance(out_dir, module)
-            array, cached_names = load_features(out_dir, module)
-        except (FileNotFoundError, ValueError):
-            break
-        # Compare in JSON form: the sidecar stores tuples as lists.
-        wanted = json.loads(json.dumps({**parameters, "module_name": module}))
-        if record["parameters"] != wanted or cached_names != names:
-            break
-        cached[module] = array
-    if len(cached) == len(module_names):
-        return cached
-    dataset = images.EmojiImages(manifest, efficientnet_lite0_preprocess(), rendering)
-    feats = extract_features(
-        efficientnet_lite0(),
-        dataset,
-        module_names,
-        batch_size=batch_size,
-        spatial_pool=spatial_pool,
-        progress=progress,
-    )
-    save_features(
+
+    def extract() -> dict[str, np.ndarray]:
+        dataset = images.EmojiImages(manifest, efficientnet_lite0_preprocess(), rendering)
+        return extract_features(
+            efficientnet_lite0(),
+            dataset,
+            module_names,
+            batch_size=batch_size,
+            spatial_pool=spatial_pool,
+            progress=progress,
+        )
+
+    return cached_features(
         out_dir,
-        feats,
-        names,
+        module_names,
+        images.file_names(manifest),
+        parameters,
+        extract,
         produced_by="dnnalign_utils.features.efficientnet_lite0_image_features",
-        parameters=parameters,
     )
-    return feats
 
 
 def concept_means(features: np.ndarray, manifest: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -527,3 +552,53 @@ def load_image_features(
             f"the image manifest, e.g. {missing[:3]}"
         )
     return array, manifest.loc[names].reset_index(drop=True)
+
+
+# fc7 of torchvision's vgg16_bn; the paper's layer (its Methods)
+VGG16_MODULE = "classifier.3"
+
+
+def vgg16_photo_features(
+    manifest: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    *,
+    weights: str | None = "IMAGENET1K_V1",
+    batch_size: int = 32,
+    progress: bool = True,
+) -> np.ndarray:
+    """VGG-16-BN ``classifier.3`` activations (before the ReLU, as thingsvision stores
+    them) of every photo in `manifest`, cached in `out_dir` (thingsvision layout) and
+    reused only when the provenance records the same photos (names and hashes) and weights.
+    `weights=None` uses random weights (tests); the ImageNet weights download through
+    torchvision on first use. Runs on the GPU when PyTorch sees one.
+    """
+    from dnnalign_utils.images import ThingsPhotos
+
+    parameters = {
+        "model": f"torchvision vgg16_bn ({weights or 'random weights'})",
+        "preprocess": "resize 256, centre-crop 224, ImageNet normalisation",
+        "images_sha256": array_sha256(np.asarray(manifest["sha256"].tolist())),
+        "modules": [VGG16_MODULE],
+    }
+
+    def extract() -> dict[str, np.ndarray]:
+        import torch
+
+        torch.manual_seed(0)  # random weights (tests) are then reproducible
+        return extract_features(
+            vgg16_bn(weights),
+            ThingsPhotos(manifest, vgg16_bn_preprocess()),
+            [VGG16_MODULE],
+            batch_size=batch_size,
+            progress=progress,
+            device="cuda" if torch.cuda.is_available() else None,
+        )
+
+    return cached_features(
+        out_dir,
+        [VGG16_MODULE],
+        manifest["file_name"].tolist(),
+        parameters,
+        extract,
+        produced_by="dnnalign_utils.features.vgg16_photo_features",
+    )[VGG16_MODULE]

@@ -1,4 +1,5 @@
-"""The embedded THINGS-emoji image set: manifest, validation and rendering.
+"""Image sets: the embedded THINGS-emoji set (manifest, validation, rendering) and a
+folder of THINGS photos (manifest, dataset).
 
 The set (``data/things_emoji/``, built by ``data/build_things_emoji.py``) holds open-licensed
 emoji artwork matched to THINGS concepts, several styles per concept, each stored as a
@@ -10,6 +11,10 @@ ImageNet top-5 recognition sweep recorded in ``data/things_emoji/README.md``.
 Row order everywhere: THINGS canonical concept order (``unique_id.txt``), then style in
 the manifest's style order (``STYLE_ORDER``); ``file_names`` gives the stable name of each
 row (``<uniqueID>/<style>.png``), as stored next to features.
+
+The `paper` profile's THINGS photos: ``things_image_manifest`` lists a folder of them
+(one row per photo, THINGS order, then file name) and ``ThingsPhotos`` serves them to a
+network.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from dnnalign_utils import data
 from dnnalign_utils.paths import data_dir
+from dnnalign_utils.provenance import file_sha256
 
 MANIFEST_COLUMNS = (
     "uniqueID",
@@ -259,3 +266,86 @@ def gallery(
     if not pictures:
         raise ValueError("gallery: none of the requested concepts and styles is in the manifest")
     return np.stack(pictures), labels
+
+
+# --------------------------------------------------------------------------------------
+# A folder of THINGS photos (the `paper` profile's images)
+# --------------------------------------------------------------------------------------
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def things_image_manifest(
+    root: str | os.PathLike, *, require_all: bool = True, hashes: bool = True
+) -> pd.DataFrame:
+    """One row per THINGS photo under `root`: ``uniqueID``, ``things_index``, ``file_name``
+    (``<uniqueID>/<file>``), ``path`` and ``sha256`` (when `hashes`).
+
+    Concept folders are named by THINGS uniqueID and may sit directly under `root` or one
+    level down (the OSF archives unpack to ``object_images_A-C/<uniqueID>/...``). A folder
+    of images whose name is not a uniqueID, a concept found twice, or (with `require_all`)
+    a concept without photos is an error naming it. Rows are in THINGS order, then by file
+    name: an explicit order, never the file system's.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: image folder not found")
+    unique_ids = data.load_unique_ids()
+    index = {uid: i for i, uid in enumerate(unique_ids)}
+    folders: dict[str, Path] = {}
+    for candidate in sorted(p for p in [root, *root.iterdir(), *root.glob("*/*")] if p.is_dir()):
+        files = [f for f in candidate.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES]
+        if not files or candidate == root:
+            continue
+        if candidate.name not in index:
+            raise data.DataValidationError(
+                f"{candidate}: a folder of {len(files)} images whose name is not a THINGS "
+                "uniqueID (expected folders such as 'aardvark' or 'bat1')"
+            )
+        if candidate.name in folders:
+            raise data.DataValidationError(
+                f"concept {candidate.name!r} found twice: {folders[candidate.name]} and "
+                f"{candidate}"
+            )
+        folders[candidate.name] = candidate
+    if not folders:
+        raise data.DataValidationError(f"{root}: no concept folders with images found")
+    missing = [uid for uid in unique_ids if uid not in folders]
+    if require_all and missing:
+        raise data.DataValidationError(
+            f"{root}: {len(missing)} of {len(unique_ids)} THINGS concepts have no photos, "
+            f"e.g. {missing[:5]}"
+        )
+    rows = []
+    for uid in sorted(folders, key=index.__getitem__):
+        for f in sorted(folders[uid].iterdir()):
+            if f.suffix.lower() in IMAGE_SUFFIXES:
+                rows.append(
+                    {
+                        "uniqueID": uid,
+                        "things_index": index[uid],
+                        "file_name": f"{uid}/{f.name}",
+                        "path": str(f),
+                    }
+                )
+    manifest = pd.DataFrame(rows)
+    if hashes:
+        manifest["sha256"] = [file_sha256(p) for p in manifest["path"]]
+    return manifest
+
+
+class ThingsPhotos:
+    """A torch-style dataset of photos: ``dataset[i] -> (transform(RGB image), i)``."""
+
+    def __init__(self, manifest: pd.DataFrame, transform):
+        self.paths = list(manifest["path"])
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        from PIL import Image
+
+        with Image.open(self.paths[index]) as image:
+            return self.transform(image.convert("RGB")), index

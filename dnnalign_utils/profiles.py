@@ -86,7 +86,8 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
 }
 
 
-def _check_profile(profile: str) -> None:
+def check_profile(profile: str) -> None:
+    """ValueError naming the profiles when `profile` is not one of them."""
     if profile not in PROFILES:
         raise ValueError(
             f"unknown run profile {profile!r}; expected one of {', '.join(PROFILE_NAMES)}"
@@ -98,7 +99,7 @@ def notebook_parameters(profile: str, stem: str) -> dict[str, object]:
 
     Always contains `profile=<name>`; notebooks without overrides get only that.
     """
-    _check_profile(profile)
+    check_profile(profile)
     if not stem or "/" in stem or stem.endswith((".py", ".ipynb")):
         raise ValueError(
             f"notebook stem must look like '00_data' (no folder/suffix), got {stem!r}"

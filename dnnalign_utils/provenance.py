@@ -15,9 +15,10 @@ import json
 import os
 import platform
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -42,6 +43,20 @@ def file_sha256(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+_HASH_CACHE: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def cached_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, memoised on (path, inode, mtime, ctime, size): each file is read
+    once per process unless any of them changes."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+    if key not in _HASH_CACHE:
+        _HASH_CACHE[key] = file_sha256(path)
+    return _HASH_CACHE[key]
 
 
 def array_sha256(array: np.ndarray) -> str:
@@ -170,6 +185,41 @@ def provenance_record(
     }
 
 
+T = TypeVar("T")
+
+
+def cached(
+    key: Any,
+    load: Callable[[], tuple[T, Any]],
+    compute: Callable[[], T],
+    save: Callable[[T], Any],
+) -> T:
+    """A cached value, reused only when its provenance matches; else computed and saved.
+
+    `load()` returns the cached value and the key its provenance records (the parameters
+    and input hashes that produced it); it raises FileNotFoundError, ValueError, KeyError
+    or OSError where there is no readable cache. The value is reused only when the
+    recorded key equals `key`, compared in JSON form (a sidecar stores tuples as lists);
+    otherwise `compute()` runs and `save(value)` replaces the cache. `save` writes
+    atomically (`save_npy`, `write_artefact`), so an interrupted run leaves the old cache
+    or none, never a half-written one that a later call could take for a match.
+    """
+    try:
+        value, recorded = load()
+    except (FileNotFoundError, ValueError, KeyError, OSError):
+        pass
+    else:
+        if _json_form(recorded) == _json_form(key):
+            return value
+    value = compute()
+    save(value)
+    return value
+
+
+def _json_form(value: Any) -> Any:
+    return json.loads(json.dumps(_jsonable(value)))
+
+
 def provenance_path(artefact: str | os.PathLike) -> Path:
     artefact = Path(artefact)
     return artefact.with_name(artefact.name + ".provenance.json")
@@ -223,3 +273,17 @@ def verify_provenance(artefact: str | os.PathLike) -> dict[str, Any] | None:
             "write (two runs writing the same output?); run the producing step again"
         )
     return record
+
+
+def read_npz(
+    path: str | os.PathLike, kind: str, keys: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
+    """The arrays (all, or those of `keys` present) of an ``.npz`` artefact, after
+    `verify_provenance`; an unreadable file raises ValueError naming it and `kind`
+    (e.g. "an embedding")."""
+    verify_provenance(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files if keys is None or k in keys}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as exc:
+        raise ValueError(f"{path}: cannot be read as {kind} .npz ({exc})") from exc

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import warnings
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,10 +39,11 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from dnnalign_utils import paths
+from dnnalign_utils.conventions import as_float_matrix
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
-    verify_provenance,
+    read_npz,
     write_artefact,
 )
 
@@ -62,32 +62,9 @@ _NPZ_KEYS = ("coef", "intercept", "x_mean", "alphas", "alpha_grid")
 # --------------------------------------------------------------------------- checks
 
 
-def _as_finite_2d(name: str, array: Any, *, allow_1d: bool = False) -> np.ndarray:
-    """`array` as a float64 2-D array; ValueError naming the first non-finite cell."""
-    try:
-        values = np.asarray(array, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: expected a numeric array ({exc})") from exc
-    if values.ndim == 1 and allow_1d:
-        values = values[:, None]
-    if values.ndim != 2:
-        expected = "1-D or 2-D" if allow_1d else "2-D (samples × features)"
-        raise ValueError(f"{name}: expected a {expected} array, got shape {values.shape}")
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise ValueError(f"{name}: expected a non-empty array, got shape {values.shape}")
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{name}: non-finite value {float(values[row, col])} at row {row}, column {col} "
-            f"({int(bad.sum())} non-finite values in all); expected finite numbers"
-        )
-    return values
-
-
 def _check_xy(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
-    X = _as_finite_2d("X", X)
-    Y = _as_finite_2d("Y", Y, allow_1d=True)
+    X = as_float_matrix(X, "X", what="(samples × features)")
+    Y = as_float_matrix(Y, "Y", allow_1d=True, what="(samples × targets)")
     if X.shape[0] != Y.shape[0]:
         raise ValueError(
             f"X has {X.shape[0]} rows but Y has {Y.shape[0]}; expected one row of Y per "
@@ -195,7 +172,7 @@ class FittedRidge:
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets (n_samples, n_targets) for inputs X (n_samples, n_features)."""
-        X = _as_finite_2d("X", X)
+        X = as_float_matrix(X, "X", what="(samples × features)")
         if X.shape[1] != self.n_features:
             raise ValueError(
                 f"X has {X.shape[1]} columns; this model expects {self.n_features} features"
@@ -238,12 +215,7 @@ class FittedRidge:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: model file not found{paths.artefact_hint(path)}")
-        verify_provenance(path)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in _NPZ_KEYS if name in data.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as exc:
-            raise ValueError(f"{path}: cannot be read as a FittedRidge .npz ({exc})") from exc
+        arrays = read_npz(path, "a FittedRidge", _NPZ_KEYS)
         missing = [name for name in _NPZ_KEYS if name not in arrays]
         if missing:
             raise ValueError(

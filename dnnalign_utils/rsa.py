@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from dnnalign_utils.embedding import _as_weights
+from dnnalign_utils.conventions import as_float_matrix
 
 __all__ = ["choice_rsm", "reconstruct_rsm", "rsm_correlation", "variance_explained"]
 
@@ -36,11 +36,8 @@ _BLOCK_ELEMENTS = 1 << 19  # ~4 MB of float64 per work buffer: stays in cache
 
 
 def _matrix(x: Any, name: str) -> np.ndarray:
-    """A finite float64 (n_objects >= 2, n_dims) matrix (checks shared with embeddings)."""
-    arr = _as_weights(x, name)
-    if arr.shape[0] < 2:
-        raise ValueError(f"{name}: expected at least 2 objects (rows), got {arr.shape[0]}")
-    return arr
+    """A finite float64 (n_objects >= 2, n_dims) matrix."""
+    return as_float_matrix(x, name, min_rows=2, what="(n_objects × n_dims)")
 
 
 def _indices(idx: Any, n: int, name: str, min_len: int) -> np.ndarray:

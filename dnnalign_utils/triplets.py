@@ -19,10 +19,12 @@ What is here and why
   paper's default), cosine or negative Euclidean distance, optionally after a ReLU (the
   paper applies one to raw penultimate-layer activations).
 * :func:`split_triplets` / :func:`split_triplets_by_objects`: train/test splits by
-  triplet and by objects.
+  triplet and by objects; :func:`remove_heldout_triplets` / :func:`heldout_overlap_mask`:
+  held-out hygiene (a training triplet whose three objects form a held-out one is dropped).
 * :func:`noise_ceiling`: the human ceiling from repeated triplets.
-* :func:`choice_agreement`, :func:`odd_one_out_accuracy`, :func:`agreement_by_category`:
-  how well a chooser (model) matches human choices.
+* :func:`choice_agreement`, :func:`agreement_by_category`: how well a chooser (model)
+  matches human choices. The held-out accuracy of an embedding with tied pairs credited
+  1/m is ``embedding.evaluate_embedding`` (one function for it).
 
 Concept-level VGG-16 stand-in
 -----------------------------
@@ -64,6 +66,13 @@ from tqdm.auto import tqdm
 
 from dnnalign_utils import paths
 from dnnalign_utils.checks import check_int, check_real
+from dnnalign_utils.conventions import (
+    N_OBJECTS,
+    sorted_triplets,
+    triplet_keys,
+    validate_triplets,
+)
+from dnnalign_utils.conventions import describe_rows as _describe_rows
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
@@ -71,6 +80,8 @@ from dnnalign_utils.provenance import (
 )
 
 __all__ = [
+    "heldout_overlap_mask",
+    "remove_heldout_triplets",
     "Agreement",
     "NoiseCeiling",
     "ObjectSplit",
@@ -80,7 +91,6 @@ __all__ = [
     "write_triplet_split",
     "choice_agreement",
     "noise_ceiling",
-    "odd_one_out_accuracy",
     "odd_one_out_choices",
     "pair_similarities",
     "sample_triplets",
@@ -117,70 +127,31 @@ _PROGRESS_MIN_TRIPLETS = 5_000_000
 # ---------------------------------------------------------------------------------------
 
 
-def _describe_rows(rows: np.ndarray, limit: int = 10) -> str:
-    shown = ", ".join(str(int(r)) for r in rows[:limit])
-    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f"{shown}{more}"
-
-
 def _checked(
     triplets: np.ndarray, n_objects: int | None, name: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Validate once; return the int64 array and the columns of its row-sorted form."""
-    arr = np.asarray(triplets)
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise ValueError(f"{name}: expected an array of shape (n, 3), got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{name}: expected integer object indices, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
-    if arr.shape[0] == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return arr, empty, empty, empty
-    # Cheap whole-array reductions first; the per-row search only runs on failure.
-    if arr.min() < 0:
-        bad = np.flatnonzero((arr < 0).any(axis=1))
-        raise ValueError(f"{name}: negative object index in rows {_describe_rows(bad)}")
-    if n_objects is not None and arr.max() >= n_objects:
-        bad = np.flatnonzero((arr >= n_objects).any(axis=1))
-        raise ValueError(
-            f"{name}: object index >= n_objects={n_objects} (valid: 0..{n_objects - 1})"
-            f" in rows {_describe_rows(bad)}"
-        )
-    x, y, z = arr.T.copy()  # contiguous columns: the arithmetic below is faster
-    if ((x < y) & (y < z)).all():  # already sorted and distinct (e.g. from the sampler)
-        return arr, x, y, z
-    lo, hi = np.minimum(x, y), np.maximum(x, y)
-    a, c = np.minimum(lo, z), np.maximum(hi, z)
-    b = x + y + z - a - c
-    distinct = (a < b) & (b < c)
-    if not distinct.all():
-        raise ValueError(
-            f"{name}: a row must hold three distinct objects; repeated index in rows "
-            f"{_describe_rows(np.flatnonzero(~distinct))}"
-        )
-    return arr, a, b, c
+    """Validate once (empty arrays allowed); the int64 array and its row-sorted columns."""
+    return sorted_triplets(triplets, n_objects, name=name, allow_empty=True)
 
 
-def validate_triplets(
-    triplets: np.ndarray, n_objects: int | None = None, *, name: str = "triplets"
+def heldout_overlap_mask(
+    triplets: np.ndarray, heldout: Sequence[np.ndarray], n_objects: int = N_OBJECTS
 ) -> np.ndarray:
-    """Return ``triplets`` as a C-contiguous ``int64 (n, 3)`` array after checking it.
+    """Bool (n,): whether each triplet's object set occurs in any held-out array."""
+    keys = triplet_keys(triplets, n_objects)
+    if not heldout:
+        return np.zeros(len(keys), dtype=bool)
+    held = np.unique(np.concatenate([triplet_keys(h, n_objects) for h in heldout]))
+    return np.isin(keys, held)
 
-    Raises ValueError naming the offending rows when the shape or dtype is wrong, an index
-    is negative or ``>= n_objects``, or a row repeats an index.
-    """
-    return _checked(triplets, n_objects, name)[0]
 
-
-def triplet_keys(triplets: np.ndarray) -> np.ndarray:
-    """``int64`` key of each row's unordered triplet: the colex rank ``C(c,3)+C(b,2)+a``.
-
-    ``a < b < c`` is the sorted row; the key is the same for every column order, distinct
-    for distinct unordered triplets, and in ``[0, C(n_objects, 3))``. Exact in int64 for
-    up to about 3.8 million objects.
-    """
-    _, a, b, c = _checked(triplets, None, "triplets")
-    return c * (c - 1) * (c - 2) // 6 + b * (b - 1) // 2 + a
+def remove_heldout_triplets(
+    train: np.ndarray, heldout: Sequence[np.ndarray], n_objects: int = N_OBJECTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop from `train` every triplet whose three objects (in any order, whatever the
+    choice) form a triplet of any held-out set. Returns (kept triplets, removed mask)."""
+    removed = heldout_overlap_mask(train, heldout, n_objects)
+    return np.asarray(train, dtype=np.int64)[~removed], removed
 
 
 def _first_occurrences(keys: np.ndarray) -> np.ndarray:
@@ -905,41 +876,6 @@ def choice_agreement(
         n_triplets=n_trip,
         matched=matched,
     )
-
-
-def odd_one_out_accuracy(
-    triplets: np.ndarray,
-    features: np.ndarray,
-    *,
-    similarity: Similarity = "dot",
-    relu: bool = False,
-    ties: Literal["split", "rule"] = "split",
-) -> float:
-    """Share of (human) rows whose odd one out an embedding predicts.
-
-    The embedding's prediction is the item outside its most similar pair (dot product by
-    default, as for SPoSE/VICE embeddings; ``relu`` as in :func:`pair_similarities`).
-    Ties: ``"split"`` (default) gives 1/m credit when the human pair is one of m pairs
-    tied for the maximum (the expected accuracy under random tie-breaking; sparse
-    embeddings can tie at 0); ``"rule"`` applies the deterministic rule of
-    :func:`odd_one_out_choices`.
-    """
-    arr = validate_triplets(triplets)
-    if ties not in ("split", "rule"):
-        raise ValueError(f"ties: expected 'split' or 'rule', got {ties!r}")
-    sims, a, b, c = _pair_similarities(
-        arr, features, None, similarity, relu, "auto", np.float64, 200_000, False
-    )
-    if ties == "rule":
-        return float(np.mean(_choices_from_similarities(sims, a, b, c)[:, 2] == arr[:, 2]))
-    # Column of the human pair among (a,b), (a,c), (b,c): the pair excludes the odd one.
-    odd = arr[:, 2]
-    human_col = np.where(odd == c, 0, np.where(odd == b, 1, 2))
-    sims = sims.T
-    top = sims.max(axis=1)
-    is_top = sims == top[:, None]
-    credit = is_top[np.arange(arr.shape[0]), human_col] / is_top.sum(axis=1)
-    return float(credit.mean())
 
 
 def agreement_by_category(

@@ -126,7 +126,7 @@ triplet_sets = pd.DataFrame(
             len(set2171),
         ],
         "distinct triplets": [
-            len(np.unique(data.triplet_keys(t)))
+            len(np.unique(triplets.triplet_keys(t)))
             for t in (sample50k, sample127k.triplets, noise_ceiling_set.triplets, set2171)
         ],
         "participants": [
@@ -148,13 +148,13 @@ triplet_sets
 # %%
 training = np.concatenate([sample50k, sample127k.triplets])
 heldout_in_training = {
-    name: float(data.heldout_overlap_mask(heldout, [training]).mean())
+    name: float(triplets.heldout_overlap_mask(heldout, [training]).mean())
     for name, heldout in [
         ("noise-ceiling set", noise_ceiling_set.triplets),
         ("2,171 set", set2171),
     ]
 }
-kept_training, removed = data.remove_heldout_triplets(
+kept_training, removed = triplets.remove_heldout_triplets(
     training, [noise_ceiling_set.triplets, set2171]
 )
 glue("n_training", len(kept_training), display=False)

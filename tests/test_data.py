@@ -19,6 +19,9 @@ import pandas as pd
 import pytest
 
 from dnnalign_utils import data as d
+from dnnalign_utils import fetch as fetching
+from dnnalign_utils import provenance
+from dnnalign_utils import triplets as T
 from dnnalign_utils.paths import REPO_ROOT
 
 REAL_THINGS = REPO_ROOT / "data" / "things"
@@ -100,8 +103,8 @@ def test_missing_file_names_the_file(data_copy):
 def test_each_file_hashed_once_until_it_changes(data_copy, monkeypatch):
     things = data_copy("metadata/unique_id.txt")
     calls = []
-    real = d.file_sha256
-    monkeypatch.setattr(d, "file_sha256", lambda p: calls.append(p) or real(p))
+    real = provenance.file_sha256
+    monkeypatch.setattr(provenance, "file_sha256", lambda p: calls.append(p) or real(p))
     for _ in range(3):
         d.data_file("metadata/unique_id.txt")
     assert len(calls) == 1
@@ -490,7 +493,7 @@ def test_mismatched_object_count_embedding(tmp_path, n_rows, row):
     path = tmp_path / "emb.npy"
     np.save(path, np.ones((n_rows, 4)))
     with pytest.raises(d.DataValidationError, match=rf"row {row} is (missing|extra)") as err:
-        d.load_embedding(path, n_objects=1854)
+        d.load_weight_matrix(path, n_objects=1854)
     assert str(path) in str(err.value)
 
 
@@ -501,14 +504,14 @@ def test_embedding_non_finite_and_negative_rows(tmp_path):
     array[4, 2] = -1.0
     np.save(path, array)
     with pytest.raises(d.DataValidationError, match=r"emb.npy: row 7 .*expected finite"):
-        d.load_embedding(path, n_objects=10)
+        d.load_weight_matrix(path, n_objects=10)
     array[6, 1] = 1.0
     np.save(path, array)
     with pytest.raises(d.DataValidationError, match=r"emb.npy: row 5 .*non-negative"):
-        d.load_embedding(path, n_objects=10, nonnegative=True)
-    assert d.load_embedding(path, n_objects=10, n_dims=3).dtype == np.float64
+        d.load_weight_matrix(path, n_objects=10, nonnegative=True)
+    assert d.load_weight_matrix(path, n_objects=10, n_dims=3).dtype == np.float64
     with pytest.raises(d.DataValidationError, match=r"emb.npy: row 1: expected 4 columns"):
-        d.load_embedding(path, n_objects=10, n_dims=4)
+        d.load_weight_matrix(path, n_objects=10, n_dims=4)
 
 
 # ------------------------------------------------------------------ held-out hygiene
@@ -516,12 +519,12 @@ def test_embedding_non_finite_and_negative_rows(tmp_path):
 
 def test_triplet_keys_are_order_invariant_and_distinct():
     perms = np.array(list(itertools.permutations([4, 1853, 0])))
-    keys = d.triplet_keys(perms)
+    keys = T.triplet_keys(perms)
     assert len(set(keys.tolist())) == 1
     rng = np.random.default_rng(1)
     sets = {tuple(sorted(rng.choice(1854, 3, replace=False).tolist())) for _ in range(5000)}
     triplets = np.array(sorted(sets))
-    assert len(np.unique(d.triplet_keys(triplets))) == len(sets)
+    assert len(np.unique(T.triplet_keys(triplets))) == len(sets)
 
 
 def test_remove_heldout_matches_slow_reference():
@@ -529,7 +532,7 @@ def test_remove_heldout_matches_slow_reference():
     pool = np.array([rng.choice(30, 3, replace=False) for _ in range(400)])
     train, held_a, held_b = pool[:300], pool[250:330], pool[330:]
     held_a = rng.permuted(held_a, axis=1)  # order within a triplet must not matter
-    kept, removed = d.remove_heldout_triplets(train, [held_a, held_b], n_objects=30)
+    kept, removed = T.remove_heldout_triplets(train, [held_a, held_b], n_objects=30)
     held_sets = {frozenset(r) for r in np.vstack([held_a, held_b]).tolist()}
     expected = np.array([frozenset(r) in held_sets for r in train.tolist()])
     assert removed.sum() >= 50 and np.array_equal(removed, expected)
@@ -540,15 +543,15 @@ def test_remove_heldout_matches_slow_reference():
 def test_overlap_of_heldout_sets_with_samples():
     samples = [d.load_triplets_sample50k(), d.load_triplets_sample127k().triplets]
     nc = d.load_triplets_noise_ceiling().triplets
-    distinct_nc = np.unique(d.triplet_keys(nc))
-    in_50k = np.isin(distinct_nc, d.triplet_keys(samples[0]))
+    distinct_nc = np.unique(T.triplet_keys(nc))
+    in_50k = np.isin(distinct_nc, T.triplet_keys(samples[0]))
     assert in_50k.mean() == pytest.approx(0.142)  # SOURCES.md's "14 %"
     twenty_one = d.load_triplets_2171()
-    assert d.heldout_overlap_mask(twenty_one, samples[1:]).mean() == pytest.approx(
+    assert T.heldout_overlap_mask(twenty_one, samples[1:]).mean() == pytest.approx(
         92 / 2171
     )  # SOURCES.md's "4 %"
-    kept, removed = d.remove_heldout_triplets(np.vstack(samples), [nc, twenty_one])
-    assert removed.sum() > 0 and not np.isin(d.triplet_keys(kept), distinct_nc).any()
+    kept, removed = T.remove_heldout_triplets(np.vstack(samples), [nc, twenty_one])
+    assert removed.sum() > 0 and not np.isin(T.triplet_keys(kept), distinct_nc).any()
 
 
 # ------------------------------------------------------------------ OSF fetcher
@@ -580,8 +583,10 @@ def server(tmp_path):
     httpd.server_close()
 
 
-def _remote(url: str, sha256: str | None = None) -> d.RemoteFile:
-    return d.RemoteFile(name="test", url=f"{url}/blob.bin", filename="blob.bin", sha256=sha256)
+def _remote(url: str, sha256: str | None = None) -> fetching.RemoteFile:
+    return fetching.RemoteFile(
+        name="test", url=f"{url}/blob.bin", filename="blob.bin", sha256=sha256
+    )
 
 
 def test_fetch_records_hash_then_hits_cache(server, tmp_path, monkeypatch):
@@ -589,12 +594,12 @@ def test_fetch_records_hash_then_hits_cache(server, tmp_path, monkeypatch):
     payload = b"THINGS" * 1000
     (served / "blob.bin").write_bytes(payload)
     monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "cache"))
-    path = d.fetch(_remote(url), progress=False)
+    path = fetching.fetch(_remote(url), progress=False)
     assert path == tmp_path / "cache" / "osf" / "blob.bin" and path.read_bytes() == payload
     record = json.loads((path.parent / "blob.bin.sha256.json").read_text())
     assert record["sha256"] == hashlib.sha256(payload).hexdigest()
     assert "trust on first use" in record["source"]
-    assert d.fetch(_remote(url), progress=False) == path
+    assert fetching.fetch(_remote(url), progress=False) == path
     assert len(requests) == 1  # second call served from the cache
 
 
@@ -603,7 +608,7 @@ def test_fetch_with_known_hash(server, tmp_path):
     payload = b"known"
     (served / "blob.bin").write_bytes(payload)
     digest = hashlib.sha256(payload).hexdigest()
-    path = d.fetch(_remote(url, digest), progress=False, cache=tmp_path / "c")
+    path = fetching.fetch(_remote(url, digest), progress=False, cache=tmp_path / "c")
     assert path.read_bytes() == payload and len(requests) == 1
 
 
@@ -611,7 +616,7 @@ def test_fetch_download_hash_mismatch_names_file(server, tmp_path):
     served, url, _ = server
     (served / "blob.bin").write_bytes(b"tampered upstream")
     with pytest.raises(d.DataIntegrityError, match=r"blob.bin .*does not match.*expected 0{64}"):
-        d.fetch(_remote(url, "0" * 64), progress=False, cache=tmp_path / "c")
+        fetching.fetch(_remote(url, "0" * 64), progress=False, cache=tmp_path / "c")
     assert not (tmp_path / "c" / "blob.bin").exists()
 
 
@@ -619,32 +624,32 @@ def test_fetch_changed_upstream_after_first_download(server, tmp_path):
     served, url, _ = server
     (served / "blob.bin").write_bytes(b"version 1")
     cache = tmp_path / "c"
-    first = d.fetch(_remote(url), progress=False, cache=cache)
+    first = fetching.fetch(_remote(url), progress=False, cache=cache)
     first.unlink()  # force a fresh download: upstream now serves other bytes
     (served / "blob.bin").write_bytes(b"version 2")
     recorded = hashlib.sha256(b"version 1").hexdigest()
     with pytest.raises(d.DataIntegrityError, match=rf"blob.bin .*expected {recorded}"):
-        d.fetch(_remote(url), progress=False, cache=cache)
+        fetching.fetch(_remote(url), progress=False, cache=cache)
 
 
 def test_fetch_corrupted_cache_file(server, tmp_path):
     served, url, requests = server
     (served / "blob.bin").write_bytes(b"original")
     cache = tmp_path / "c"
-    path = d.fetch(_remote(url), progress=False, cache=cache)
+    path = fetching.fetch(_remote(url), progress=False, cache=cache)
     path.write_bytes(b"corrupted!")
     actual = hashlib.sha256(b"corrupted!").hexdigest()
     with pytest.raises(d.DataIntegrityError, match=rf"blob.bin: SHA-256 mismatch.*{actual}"):
-        d.fetch(_remote(url), progress=False, cache=cache)
+        fetching.fetch(_remote(url), progress=False, cache=cache)
     assert len(requests) == 1
 
 
 def test_remote_registry_entries():
-    assert set(d.REMOTE_FILES) == {"things_images", "triplets_full"}
-    for entry in d.REMOTE_FILES.values():
+    assert set(fetching.REMOTE_FILES) == {"things_images", "triplets_full"}
+    for entry in fetching.REMOTE_FILES.values():
         assert entry.url.startswith("https://osf.io/") and entry.url.endswith("/download")
     with pytest.raises(KeyError, match="not a known remote"):
-        d.fetch("imagenet")
+        fetching.fetch("imagenet")
 
 
 def test_category_labels_pick_smallest_member_category():
@@ -704,10 +709,10 @@ def test_zero_byte_npy_names_the_file(tmp_path, loader):
     path = tmp_path / "e.npy"
     path.write_bytes(b"")
     with pytest.raises(d.DataValidationError, match=r"e.npy: not a readable .npy.*0 bytes"):
-        d.load_embedding(path) if loader == "embedding" else d.load_triplets(path, "npy")
+        d.load_weight_matrix(path) if loader == "embedding" else d.load_triplets(path, "npy")
     path.write_bytes(b"\x93NUMPY garbage")
     with pytest.raises(d.DataValidationError, match=r"e.npy: not a readable .npy"):
-        d.load_embedding(path) if loader == "embedding" else d.load_triplets(path, "npy")
+        d.load_weight_matrix(path) if loader == "embedding" else d.load_triplets(path, "npy")
 
 
 def test_same_size_edit_with_restored_mtime_is_rehashed(tmp_path):
@@ -736,8 +741,8 @@ def _zip_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def _remote_zip(url: str) -> d.RemoteFile:
-    return d.RemoteFile(name="test", url=f"{url}/a.zip", filename="a.zip")
+def _remote_zip(url: str) -> fetching.RemoteFile:
+    return fetching.RemoteFile(name="test", url=f"{url}/a.zip", filename="a.zip")
 
 
 def test_error_page_as_first_download_is_not_trusted(server, tmp_path):
@@ -745,10 +750,10 @@ def test_error_page_as_first_download_is_not_trusted(server, tmp_path):
     (served / "a.zip").write_bytes(b"<!DOCTYPE html><html>Service unavailable</html>")
     cache = tmp_path / "c"
     with pytest.raises(d.DataIntegrityError, match=r"a.zip: not a valid zip archive.*DOCTYPE"):
-        d.fetch(_remote_zip(url), progress=False, cache=cache)
+        fetching.fetch(_remote_zip(url), progress=False, cache=cache)
     assert not (cache / "a.zip").exists() and not (cache / "a.zip.sha256.json").exists()
     (served / "a.zip").write_bytes(_zip_bytes())  # the real archive is then accepted
-    path = d.fetch(_remote_zip(url), progress=False, cache=cache)
+    path = fetching.fetch(_remote_zip(url), progress=False, cache=cache)
     record = json.loads((cache / "a.zip.sha256.json").read_text())
     assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -762,11 +767,11 @@ def test_error_page_trusted_by_an_old_record_names_the_record(server, tmp_path):
     record = {"sha256": hashlib.sha256(page).hexdigest()}
     (cache / "a.zip.sha256.json").write_text(json.dumps(record))
     with pytest.raises(d.DataIntegrityError, match=r"not a valid zip.*a.zip.sha256.json.*delete"):
-        d.fetch(_remote_zip(url), progress=False, cache=cache)
+        fetching.fetch(_remote_zip(url), progress=False, cache=cache)
     (cache / "a.zip").unlink()  # the real archive is then refused, naming the record
     (served / "a.zip").write_bytes(_zip_bytes())
     with pytest.raises(d.DataIntegrityError, match=r"recorded on first use in .*sha256.json"):
-        d.fetch(_remote_zip(url), progress=False, cache=cache)
+        fetching.fetch(_remote_zip(url), progress=False, cache=cache)
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"size": 3}', '{"sha256": "abc"}', ""])
@@ -777,4 +782,4 @@ def test_corrupted_hash_record_names_itself(server, tmp_path, content):
     cache.mkdir()
     (cache / "blob.bin.sha256.json").write_text(content)
     with pytest.raises(d.DataIntegrityError, match=r"blob.bin.sha256.json: .*delete .*sha256"):
-        d.fetch(_remote(url), progress=False, cache=cache)
+        fetching.fetch(_remote(url), progress=False, cache=cache)

@@ -11,13 +11,12 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from dnnalign_utils import embedding as emb
+from dnnalign_utils import fitting
+from dnnalign_utils.container import _bh_counts
 from dnnalign_utils.embedding import (
-    _LOG_2PI,
     Embedding,
     SPoSEConfig,
     VICEConfig,
-    _SPoSEModel,
-    _VICEModel,
     benjamini_hochberg,
     choice_probabilities,
     evaluate_embedding,
@@ -36,6 +35,7 @@ from dnnalign_utils.embedding import (
     vice_keep_mask,
     warmup_factor,
 )
+from dnnalign_utils.fitting import _LOG_2PI, _AdamStep, _SPoSEModel, _VICEModel
 from dnnalign_utils.provenance import read_provenance
 
 # ----------------------------------------------------------------------------- helpers
@@ -345,7 +345,7 @@ def test_from_published_sorts_relus_and_validates(tmp_path):
         from_published(path)
     bad = raw.copy()
     bad[3, 3] = np.nan
-    with pytest.raises(ValueError, match="non-finite value at row 3, column 3"):
+    with pytest.raises(ValueError, match="row 3, column 3: non-finite value"):
         from_published(bad, n_objects=12)
     with pytest.raises(ValueError, match="negative"):
         from_published(raw - 0.5, n_objects=12)
@@ -735,7 +735,7 @@ def test_learning_curve_subsets_are_nested_and_given_fits_are_reused(monkeypatch
         seen.append(subset)
         return SimpleNamespace(embedding=SimpleNamespace(weights=truth, n_dims=4))
 
-    monkeypatch.setattr(emb, "fit_spose", fake_fit)
+    monkeypatch.setattr(fitting, "fit_spose", fake_fit)  # learning_curve looks it up there
     given = SimpleNamespace(embedding=SimpleNamespace(weights=truth[:, :2], n_dims=2))
     curve = emb.learning_curve(
         train, 60, SPoSEConfig(), [0.5, 0.1, 1.0], {"test": test}, fits={1.0: given}
@@ -799,13 +799,13 @@ def test_direct_fused_adam_equals_optimizer_step_bit_for_bit():
     plain = [p.clone() for p in fast]
     opt_fast = torch.optim.Adam(fast, lr=0.01, fused=True)
     opt_plain = torch.optim.Adam(plain, lr=0.01, fused=True)
-    step = emb._AdamStep(opt_fast)
+    step = _AdamStep(opt_fast)
     for i in range(6):
         if i == 3:  # resume: a new optimiser with the saved state
             opt_fast = torch.optim.Adam(fast, lr=0.01, fused=True)
             # (a deep copy, as torch.load gives: load_state_dict would share the tensors)
             opt_fast.load_state_dict(copy.deepcopy(opt_plain.state_dict()))
-            step = emb._AdamStep(opt_fast)
+            step = _AdamStep(opt_fast)
         for p, q in zip(fast, plain, strict=True):
             grad = torch.randn(7, 5)
             p.grad, q.grad = grad.clone(), grad.clone()
@@ -840,7 +840,7 @@ def test_fast_steps_follow_plain_autograd_and_adam(cfg):
     model = _VICEModel(cfg, n, g) if vice else _SPoSEModel(cfg, n, g)
     ref = [p.double().clone().requires_grad_() for p in model.parameters()]
     ref_opt = torch.optim.Adam(ref, lr=cfg.lr)
-    step = emb._AdamStep(torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True))
+    step = _AdamStep(torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True))
     for batch in batches:
         state = g.get_state()
         model.step_grad(batch, g, n_train)
@@ -894,7 +894,7 @@ def test_bh_counts_equal_the_rejections_per_column():
     p = rng.random((300, 7)) ** rng.uniform(1, 6, size=7)  # from no rejection to many
     p[:5, 0] = 0.0  # ties at zero
     expected = benjamini_hochberg(p, 0.05).sum(0)
-    np.testing.assert_array_equal(emb._bh_counts(np.ascontiguousarray(p.T), 0.05), expected)
+    np.testing.assert_array_equal(_bh_counts(np.ascontiguousarray(p.T), 0.05), expected)
     assert expected.min() < expected.max()
 
 

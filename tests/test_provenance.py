@@ -78,3 +78,57 @@ def test_paths_follow_environment_overrides(monkeypatch, tmp_path):
     assert paths.artefacts_dir("smoke") == tmp_path / "a" / "smoke"
     monkeypatch.delenv("DNNALIGN_DATA_DIR")
     assert paths.data_dir() == paths.REPO_ROOT / "data"
+
+
+def test_cached_reuses_only_on_the_same_provenance(tmp_path):
+    path = tmp_path / "c.npy"
+    calls = []
+
+    def use(parameters, inputs):
+        def load():
+            record = provenance.read_provenance(path)
+            return np.load(path), {"p": record["parameters"], "in": record["input_sha256"]}
+
+        def compute():
+            calls.append(parameters)
+            return np.arange(3.0) * len(calls)
+
+        def save(value):
+            record = provenance.provenance_record("t", parameters, input_hashes=inputs)
+            provenance.save_npy(path, value, record)
+
+        key = {"p": parameters, "in": inputs}
+        return provenance.cached(key, load, compute, save)
+
+    first = use({"alpha": 1, "modules": ("a", "b")}, {"x": "0" * 64})
+    # a tuple is stored as a list: the key still matches
+    again = use({"alpha": 1, "modules": ("a", "b")}, {"x": "0" * 64})
+    assert len(calls) == 1 and np.array_equal(first, again)
+    use({"alpha": 2, "modules": ("a", "b")}, {"x": "0" * 64})  # other parameters
+    assert len(calls) == 2
+    use({"alpha": 2, "modules": ("a", "b")}, {"x": "1" * 64})  # other inputs
+    assert len(calls) == 3
+    assert provenance.leftover_temporaries(path) == []
+
+
+def test_cached_keeps_the_old_cache_when_compute_fails(tmp_path):
+    path = tmp_path / "c.npy"
+    provenance.save_npy(path, np.ones(2), provenance.provenance_record("t", {"v": 1}))
+
+    def load():
+        return np.load(path), provenance.read_provenance(path)["parameters"]
+
+    def broken():
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        provenance.cached({"v": 2}, load, broken, lambda v: provenance.save_npy(path, v))
+    assert np.array_equal(np.load(path), np.ones(2))  # atomic: the old cache is intact
+    assert provenance.leftover_temporaries(path) == []
+    missing = provenance.cached(
+        {"v": 1},
+        lambda: (_ for _ in ()).throw(FileNotFoundError()),
+        lambda: np.zeros(1),
+        lambda v: None,
+    )
+    assert np.array_equal(missing, np.zeros(1))

@@ -186,11 +186,11 @@ def test_errors_name_the_problem():
     X_bad = X.copy()
     X_bad[7, 2] = np.nan
     X_bad[9, 0] = np.inf
-    with pytest.raises(ValueError, match=r"X: non-finite value nan at row 7, column 2"):
+    with pytest.raises(ValueError, match=r"X: row 7, column 2: non-finite value nan"):
         reg.nested_cv_ridge(X_bad, Y, GRID, progress=False)
     Y_bad = Y.copy()
     Y_bad[4, 1] = -np.inf
-    with pytest.raises(ValueError, match=r"Y: non-finite value -inf at row 4, column 1"):
+    with pytest.raises(ValueError, match=r"Y: row 4, column 1: non-finite value -inf"):
         reg.fit_ridge_cv(X, Y_bad, GRID)
     with pytest.raises(ValueError, match="too few"):
         reg.nested_cv_ridge(X[:8], Y[:8], GRID, n_outer=3, n_inner=3, progress=False)

@@ -14,7 +14,8 @@ import pytest
 import torch
 from PIL import Image
 
-from dnnalign_utils import data, features, sources
+from dnnalign_utils import data, features, images, sources, triplets
+from dnnalign_utils import fetch as fetching
 
 # --------------------------------------------------------------------------- triplets
 
@@ -28,7 +29,7 @@ def test_embedded_human_triplets_are_the_samples_minus_heldout():
     samples = np.concatenate(
         [data.load_triplets_sample50k(), data.load_triplets_sample127k().triplets]
     )
-    expected, removed = data.remove_heldout_triplets(samples, _heldout())
+    expected, removed = triplets.remove_heldout_triplets(samples, _heldout())
     np.testing.assert_array_equal(got.value, expected)
     assert len(got.value) == 176_877 and removed.sum() == len(samples) - 176_877
     assert f"{int(removed.sum()):,} of {len(samples):,} removed" in got.description
@@ -36,7 +37,7 @@ def test_embedded_human_triplets_are_the_samples_minus_heldout():
         "human/triplets_sample50k.txt",
         "human/triplets_sample127k_with_subject.txt",
     }
-    assert not data.heldout_overlap_mask(got.value, _heldout()).any()
+    assert not triplets.heldout_overlap_mask(got.value, _heldout()).any()
 
 
 def _release(folder, train, test):
@@ -64,7 +65,7 @@ def test_objdim_names_and_npy(tmp_path):
     folder.mkdir()
     np.save(folder / "train_90.npy", np.array([[0, 1, 2]]))
     np.save(folder / "test_10.npy", np.array([[5, 4, 3]]))
-    got = sources.read_things_triplets(folder)
+    got = data.read_things_triplets(folder)
     np.testing.assert_array_equal(got["train"], [[0, 1, 2]])
     np.testing.assert_array_equal(got["test"], [[5, 4, 3]])
 
@@ -74,20 +75,20 @@ def test_release_errors_name_the_file_and_line(tmp_path):
     _release(folder, np.array([[0, 1, 2]]), np.array([[3, 4, 5]]))
     np.savetxt(folder / "train_90.txt", np.array([[0, 1, 2]]), fmt="%d")
     with pytest.raises(FileNotFoundError, match="exactly one train file.*found"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
     (folder / "train_90.txt").unlink()
     (folder / "validationset.csv").write_text("a,b,c,d\n1,2,3,4\n")
     with pytest.raises(data.DataValidationError, match=r"validationset.csv: line 1: .*img1"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
     (folder / "validationset.csv").write_text("img1,img2,ooo\n1,2,3\n4,x,6\n")
     with pytest.raises(data.DataValidationError, match=r"validationset.csv: line 3: .*integer"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
     (folder / "validationset.csv").write_text("img1,img2,ooo\n1,2,3\n4,5,1854\n")
     with pytest.raises(data.DataValidationError, match=r"validationset.csv: line 3: .*range"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
     (folder / "validationset.csv").unlink()
     with pytest.raises(FileNotFoundError, match="test file.*none"):
-        sources.read_things_triplets(folder)
+        data.read_things_triplets(folder)
 
 
 def test_unknown_profile_is_refused():
@@ -119,7 +120,7 @@ def photo_root(tmp_path):
 
 
 def test_manifest_order_is_things_order_then_file_name(photo_root):
-    manifest = sources.things_image_manifest(photo_root, require_all=False)
+    manifest = images.things_image_manifest(photo_root, require_all=False)
     assert manifest["file_name"].tolist() == [
         "aardvark/aardvark_01b.jpg",
         "abacus/abacus_01b.jpg",
@@ -131,7 +132,7 @@ def test_manifest_order_is_things_order_then_file_name(photo_root):
 
 
 def test_concept_picture_paths_per_profile(photo_root, monkeypatch):
-    monkeypatch.setenv(sources.ENV_IMAGES, str(photo_root))
+    monkeypatch.setenv(fetching.ENV_IMAGES, str(photo_root))
     paper = sources.concept_picture_paths("paper").value
     assert {k: Path(v).name for k, v in paper.items()} == {
         0: "aardvark_01b.jpg",
@@ -149,14 +150,14 @@ def test_concept_picture_paths_per_profile(photo_root, monkeypatch):
 
 def test_manifest_errors(photo_root):
     with pytest.raises(data.DataValidationError, match="1851 of 1854 THINGS concepts"):
-        sources.things_image_manifest(photo_root)
+        images.things_image_manifest(photo_root)
     _photo(photo_root / "object_images_D-K" / "abacus" / "abacus_03s.jpg", 4)
     with pytest.raises(data.DataValidationError, match="'abacus' found twice"):
-        sources.things_image_manifest(photo_root, require_all=False)
+        images.things_image_manifest(photo_root, require_all=False)
     shutil.rmtree(photo_root / "object_images_D-K")
     _photo(photo_root / "object_images_A-C" / "aardvarks" / "x.jpg", 5)
     with pytest.raises(data.DataValidationError, match="aardvarks: a folder of 1 images"):
-        sources.things_image_manifest(photo_root, require_all=False)
+        images.things_image_manifest(photo_root, require_all=False)
 
 
 def _direct_fc7(model, path):
@@ -175,7 +176,7 @@ def test_vgg16_concept_features_are_means_of_relu_fc7(photo_root, tmp_path, monk
     assert got.value.shape == (1854, 4096)
     torch.manual_seed(0)  # the weights vgg16_photo_features initialises
     model = features.vgg16_bn(None)
-    manifest = sources.things_image_manifest(photo_root, require_all=False)
+    manifest = images.things_image_manifest(photo_root, require_all=False)
     per_photo = np.stack([np.maximum(_direct_fc7(model, p), 0) for p in manifest["path"]])
     np.testing.assert_allclose(got.value[0], per_photo[0], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(got.value[1], per_photo[1:3].mean(0), rtol=1e-4, atol=1e-4)
@@ -213,13 +214,13 @@ def test_extract_archive_and_zip_slip(tmp_path):
     archive = tmp_path / "a.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("object_images_A-C/abacus/abacus_01b.jpg", b"x")
-    out = sources.extract_archive(archive, tmp_path / "out")
+    out = fetching.extract_archive(archive, tmp_path / "out")
     assert (out / "object_images_A-C" / "abacus" / "abacus_01b.jpg").read_bytes() == b"x"
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../escaped.txt", b"x")
     with pytest.raises(ValueError, match="would leave"):
-        sources.extract_archive(evil, tmp_path / "out2")
+        fetching.extract_archive(evil, tmp_path / "out2")
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out2").exists()
 
 
@@ -230,19 +231,19 @@ def test_encrypted_archive_needs_the_password(tmp_path):
     command = ["zip", "-q", "-P", "pw", str(tmp_path / "e.zip"), "f.txt"]
     subprocess.run(command, cwd=tmp_path / "src", check=True)
     with pytest.raises(ValueError, match="encrypted.*DNNALIGN_THINGS_PASSWORD"):
-        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o")
+        fetching.extract_archive(tmp_path / "e.zip", tmp_path / "o")
     with pytest.raises(ValueError, match="could not extract"):
-        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="wrong")
-    out = sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="pw")
+        fetching.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="wrong")
+    out = fetching.extract_archive(tmp_path / "e.zip", tmp_path / "o", password="pw")
     assert (out / "f.txt").read_text() == "secret"
 
 
 def test_env_folder_is_used_without_download(tmp_path, monkeypatch):
-    monkeypatch.setenv(sources.ENV_TRIPLETS, str(tmp_path))
-    assert sources.things_triplets_dir() == tmp_path
-    monkeypatch.setenv(sources.ENV_IMAGES, str(tmp_path / "missing"))
+    monkeypatch.setenv(fetching.ENV_TRIPLETS, str(tmp_path))
+    assert fetching.things_triplets_dir() == tmp_path
+    monkeypatch.setenv(fetching.ENV_IMAGES, str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError, match="not a folder"):
-        sources.things_images_dir()
+        fetching.things_images_dir()
 
 
 def test_without_env_the_archive_is_fetched_once_and_extracted(tmp_path, monkeypatch):
@@ -256,22 +257,22 @@ def test_without_env_the_archive_is_fetched_once_and_extracted(tmp_path, monkeyp
         calls.append(name)
         return archive
 
-    monkeypatch.delenv(sources.ENV_TRIPLETS, raising=False)
+    monkeypatch.delenv(fetching.ENV_TRIPLETS, raising=False)
     monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "fetch", fake_fetch)
-    folder = sources.things_triplets_dir()
+    monkeypatch.setattr(fetching, "fetch", fake_fetch)
+    folder = fetching.things_triplets_dir()
     assert calls == ["triplets_full"]
-    got = sources.read_things_triplets(folder)
+    got = data.read_things_triplets(folder)
     np.testing.assert_array_equal(got["train"], [[0, 1, 2]])
-    assert sources.things_triplets_dir() == folder and calls == ["triplets_full"]
+    assert fetching.things_triplets_dir() == folder and calls == ["triplets_full"]
 
     def failing_fetch(name):
         raise OSError("no route to host")
 
     monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "other_cache"))
-    monkeypatch.setattr(data, "fetch", failing_fetch)
+    monkeypatch.setattr(fetching, "fetch", failing_fetch)
     with pytest.raises(RuntimeError, match="set DNNALIGN_THINGS_TRIPLETS"):
-        sources.things_triplets_dir()
+        fetching.things_triplets_dir()
 
 
 # ----------------------------------------------------- CSV triplets (issue 12, case 1)
@@ -284,19 +285,19 @@ def _csv(tmp_path, text, name="trainset.csv"):
 
 
 def test_headerless_csv_keeps_its_first_triplet(tmp_path):
-    got = sources._read_triplet_file(_csv(tmp_path, "0,1,2\n3,4,5\n"))
+    got = data._read_triplet_file(_csv(tmp_path, "0,1,2\n3,4,5\n"))
     np.testing.assert_array_equal(got, [[0, 1, 2], [3, 4, 5]])
 
 
 def test_things_header_in_any_column_order(tmp_path):
-    got = sources._read_triplet_file(_csv(tmp_path, "ooo,img1,img2,subject\n2,0,1,7\n"))
+    got = data._read_triplet_file(_csv(tmp_path, "ooo,img1,img2,subject\n2,0,1,7\n"))
     np.testing.assert_array_equal(got, [[0, 1, 2]])
 
 
 @pytest.mark.parametrize("header", ["odd,img1,img2", "a,b,c", "i,j,k", "img1,img2,odd"])
 def test_unknown_csv_header_is_refused(tmp_path, header):
     with pytest.raises(data.DataValidationError, match=r"trainset.csv: line 1: unknown header"):
-        sources._read_triplet_file(_csv(tmp_path, f"{header}\n0,1,2\n"))
+        data._read_triplet_file(_csv(tmp_path, f"{header}\n0,1,2\n"))
 
 
 @pytest.mark.parametrize(
@@ -314,7 +315,7 @@ def test_unknown_csv_header_is_refused(tmp_path, header):
 )
 def test_bad_csv_triplets_name_the_file_and_line(tmp_path, text, match):
     with pytest.raises(data.DataValidationError, match=rf"trainset.csv: {match}"):
-        sources._read_triplet_file(_csv(tmp_path, text))
+        data._read_triplet_file(_csv(tmp_path, text))
 
 
 # --------------------------------------------------------- archives (issue 12, 6-7)
@@ -324,7 +325,7 @@ def test_corrupted_zip_names_the_archive(tmp_path):
     archive = tmp_path / "a.zip"
     archive.write_bytes(b"<html>error</html>")
     with pytest.raises(ValueError, match=r"a.zip: not a readable zip archive"):
-        sources.extract_archive(archive, tmp_path / "out")
+        fetching.extract_archive(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -336,7 +337,7 @@ def test_crc_error_leaves_no_partial_folder(tmp_path):
     raw = archive.read_bytes()
     archive.write_bytes(raw.replace(b"PAYLOAD-PAYLOAD", b"PAYLOAD-CORRUPT"))
     with pytest.raises(ValueError, match=r"a.zip: could not extract member 'second.txt'"):
-        sources.extract_archive(archive, tmp_path / "out")
+        fetching.extract_archive(archive, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip"]
 
 
@@ -354,7 +355,7 @@ def test_wrong_password_passing_the_check_byte_is_named(tmp_path):
             except RuntimeError:
                 continue
     with pytest.raises(ValueError, match=r"e.zip: could not extract member 'f.txt' \(wrong pass"):
-        sources.extract_archive(tmp_path / "e.zip", tmp_path / "o", password=f"wrong{i}")
+        fetching.extract_archive(tmp_path / "e.zip", tmp_path / "o", password=f"wrong{i}")
     assert not (tmp_path / "o").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]
 
@@ -369,11 +370,11 @@ def test_wrong_password_passing_the_check_byte_is_named(tmp_path):
 )
 def test_more_bad_csv_files_get_precise_messages(tmp_path, text, match):
     with pytest.raises(data.DataValidationError, match=rf"trainset.csv: {match}"):
-        sources._read_triplet_file(_csv(tmp_path, text))
+        data._read_triplet_file(_csv(tmp_path, text))
 
 
 def test_csv_and_txt_with_a_byte_order_mark_are_read(tmp_path):
-    got = sources._read_triplet_file(_csv(tmp_path, "\ufeffimg1,img2,ooo\n0,1,2\n"))
+    got = data._read_triplet_file(_csv(tmp_path, "\ufeffimg1,img2,ooo\n0,1,2\n"))
     np.testing.assert_array_equal(got, [[0, 1, 2]])
     (tmp_path / "t.txt").write_bytes("\ufeff0 1 2\r\n3 4 5\r\n".encode())
     np.testing.assert_array_equal(
@@ -386,12 +387,12 @@ def test_interrupted_extraction_in_the_cache_is_redone(tmp_path, monkeypatch):
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("release/trainset.txt", "0 1 2\n")
         zf.writestr("release/validationset.txt", "3 4 5\n")
-    monkeypatch.delenv(sources.ENV_TRIPLETS, raising=False)
+    monkeypatch.delenv(fetching.ENV_TRIPLETS, raising=False)
     monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "fetch", lambda name: archive)
+    monkeypatch.setattr(fetching, "fetch", lambda name: archive)
     partial = tmp_path / "cache" / "osf" / "triplets_full_extracted"
     (partial / "release").mkdir(parents=True)  # an old, killed extraction: no marker
     (partial / "release" / "trainset.txt").write_text("0 1")
-    folder = sources.things_triplets_dir()
+    folder = fetching.things_triplets_dir()
     assert folder == partial and (folder / ".extracted").exists()
-    np.testing.assert_array_equal(sources.read_things_triplets(folder)["train"], [[0, 1, 2]])
+    np.testing.assert_array_equal(data.read_things_triplets(folder)["train"], [[0, 1, 2]])
