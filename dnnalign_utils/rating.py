@@ -335,13 +335,15 @@ def append_rating(
     existing = load_ratings(path, items)
     time = (time_utc or _dt.datetime.now(_dt.UTC)).isoformat(timespec="seconds")
     labels = [str(label).strip() for label in labels if str(label).strip()]
+    if any(";" in label for label in labels):
+        raise ValueError(f"labels: ';' separates labels and cannot be inside one: {labels}")
     new = {
         "rater": str(rater),
         "time_utc": time,
         "item": str(item),
         "quality": str(quality),
         "concept_type": str(concept_type),
-        "labels": ";".join(label.replace(";", ",") for label in labels),
+        "labels": ";".join(labels),
         "interpretability": str(interpretability),
     }
     line = len(existing) + 2
@@ -436,6 +438,10 @@ class RatingWidget:
         if self.quality.value is None or self.concept_type.value is None:
             self.message.value = "Choose a quality and a concept type first."
             return
+        labels = [label for label in self.labels.value.split(";") if label.strip()]
+        if len(labels) > MAX_LABELS:
+            self.message.value = f"At most {MAX_LABELS} labels, please ({len(labels)} given)."
+            return
         try:
             append_rating(
                 self.session.ratings_path,
@@ -443,7 +449,7 @@ class RatingWidget:
                 item=self.session.items[self.position],
                 quality=self.quality.value,
                 concept_type=self.concept_type.value,
-                labels=self.labels.value.split(";")[:MAX_LABELS],
+                labels=labels,
                 interpretability=self.score.value,
                 items=self.session.items,
             )

@@ -220,6 +220,16 @@ def test_widget_saves_answers_and_resumes(tmp_path):
     assert rating.RatingWidget(session, collection, "ann").position == 1
     with pytest.raises(ValueError, match="rater"):
         rating.RatingWidget(session, collection, " ")
+    # more than five labels are refused, not cut
+    widget.quality.value, widget.concept_type.value = "visual", "single"
+    widget.labels.value = "a;b;c;d;e;f"
+    widget._on_save(None)
+    assert "At most 5" in widget.message.value
+    assert len(rating.load_ratings(session.ratings_path)) == 1
+    with pytest.raises(ValueError, match="separates"):
+        rating.append_rating(
+            session.ratings_path, rater="bob", item="D1", labels=["a;b"], **ANSWER
+        )
 
 
 def test_labels_round_trip_and_dimension_check(tmp_path):
