@@ -175,6 +175,17 @@ def _type_name(value: object) -> str:
     return "None" if value is None else type(value).__name__
 
 
+def _type_mismatch(value: object, default: object) -> str | None:
+    """`= value (type); expected T like the declared default D`, or None when `value` has
+    the declared type (one wording for injected parameters and profile overrides)."""
+    if _matches_declared(value, default):
+        return None
+    return (
+        f"= {value!r} ({_type_name(value)}); expected {_type_name(default)} like the "
+        f"declared default {default!r}"
+    )
+
+
 def parameter_type_problems(notebook: Path, parameters: dict[str, object]) -> list[str]:
     """Problems of `parameters` (to be injected into `notebook`) against the notebook's
     `parameters` cell: a name the cell does not declare, or a value whose type differs
@@ -188,12 +199,8 @@ def parameter_type_problems(notebook: Path, parameters: dict[str, object]) -> li
                 f"{notebook}: parameter {name!r} is not declared in the parameters cell "
                 f"(declared: {', '.join(declared)})"
             )
-        elif not _matches_declared(value, declared[name]):
-            problems.append(
-                f"{notebook}: parameter {name!r} = {value!r} ({_type_name(value)}); expected "
-                f"{_type_name(declared[name])} like the declared default "
-                f"{declared[name]!r}"
-            )
+        elif mismatch := _type_mismatch(value, declared[name]):
+            problems.append(f"{notebook}: parameter {name!r} {mismatch}")
     return problems
 
 
@@ -226,11 +233,9 @@ def validate_profiles(
                         f"PROFILES[{profile!r}][{stem!r}][{key!r}]: no variable {key!r} "
                         f"in the parameters cell of {source}"
                     )
-                elif not _matches_declared(value, cell[key]):
+                elif mismatch := _type_mismatch(value, cell[key]):
                     problems.append(
-                        f"PROFILES[{profile!r}][{stem!r}][{key!r}] = {value!r} "
-                        f"({_type_name(value)}): expected {_type_name(cell[key])} like the "
-                        f"parameters cell value {cell[key]!r} in {source}"
+                        f"PROFILES[{profile!r}][{stem!r}][{key!r}] {mismatch} in {source}"
                     )
                 elif profile == "default" and cell[key] != value:
                     problems.append(
