@@ -80,7 +80,10 @@ class Preprocessing:
             )
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The recipe in JSON form (tuples as lists), as provenance records store it."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     def resized_size(self, width: int, height: int) -> tuple[int, int]:
         """(width, height) after the aspect-preserving resize (torchvision's rule: the
@@ -810,10 +813,15 @@ def _array_to_picture(array: np.ndarray, where: str) -> Image.Image:
 def _high_depth_to_8bit(picture: Image.Image, where: str) -> Image.Image:
     """16/32-bit integer and float greyscale modes as 8-bit L: I;16 divides by 257
     (0..65535 -> 0..255); I keeps 0..255 and otherwise treats 0..65535 like I;16;
-    F must lie in [0, 1]."""
+    F follows PIL's own convention (``convert("F")`` of an L picture): 0..255, rounded."""
     values = np.asarray(picture)
     if picture.mode == "F":
-        return _array_to_picture(values.astype(np.float64), where)
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
+            raise ValueError(
+                f"{where}: an F (float) PIL picture must hold values in 0..255 (PIL's "
+                f"convention), found [{values.min():.4g}, {values.max():.4g}]"
+            )
+        return Image.fromarray(np.round(values).astype(np.uint8), mode="L")
     values = values.astype(np.int64)
     if values.min() < 0 or values.max() > 65535:
         raise ValueError(
@@ -831,10 +839,12 @@ def as_rgb_picture(
     """One picture of any accepted kind as a PIL RGB picture.
 
     Accepted: a file path (str or os.PathLike); a PIL picture of any mode (1, L, LA, P,
-    PA, RGB, RGBA, CMYK, YCbCr, I;16, I, F, ...); a numpy array (H, W) or (H, W, 1/3/4),
+    PA, RGB, RGBA, CMYK, YCbCr, I;16, I, F, ...; 16-bit pictures are scaled to 8 bits);
+    a numpy array (H, W) or (H, W, 1/3/4),
     uint8 0..255 or float 0..1; a torch tensor (H, W) or (C, H, W) with C in 1, 3, 4
     (channels first, torchvision's order), uint8 or float 0..1. The EXIF orientation of a
-    file or PIL picture is applied (``PIL.ImageOps.exif_transpose``); transparency
+    file or PIL picture is applied (``PIL.ImageOps.exif_transpose``; a PIL picture already
+    rotated by hand must not carry the old tag); transparency
     (an alpha channel or a palette's transparent colour) is composited onto the plain
     ``background``. Errors name ``where`` (the argument and item index).
     """

@@ -523,7 +523,7 @@ class DimensionPredictor:
         if network not in features.NETWORKS:
             raise ValueError(f"{path}: unknown network {network!r}")
         current = features.NETWORKS[network].recipe.as_dict()
-        if json.loads(json.dumps(current)) != metadata["recipe"]:
+        if current != metadata["recipe"]:
             raise ValueError(
                 f"{path}: saved with the input recipe {metadata['recipe']}, but {network}'s "
                 f"recipe is now {current}; refit and save the predictor again"
