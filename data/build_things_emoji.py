@@ -649,6 +649,10 @@ def recognition_sweep(out: Path) -> None:
         settings[f"{name} m0.2"] = images.Rendering(margin=0.2, background=SWEEP_BACKGROUNDS[name])
     path = out / "recognition.csv"
     done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["setting"])
+    # resume only rows measured through the network's current input recipe
+    recipe = json.dumps(features.EFFICIENTNET_LITE0_RECIPE.as_dict(), sort_keys=True)
+    if "recipe" not in done.columns or (done["recipe"] != recipe).any():
+        done = pd.DataFrame(columns=["setting"])
     model = features.efficientnet_lite0()
     for label, setting in settings.items():  # resumable: one setting at a time, saved
         if label in set(done["setting"]):

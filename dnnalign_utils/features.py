@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -553,7 +554,7 @@ def recognition_sweep(
     network's own input recipe (:data:`EFFICIENTNET_LITE0_RECIPE`), which is fixed by how
     the network was trained, never by a score on drawings. Only concepts that are
     ImageNet classes are scored. Returns one row per (setting, style) plus ``all``, with
-    the rendering's size, margin and background.
+    the rendering's size, margin and background, and the recipe (JSON).
     """
     from dnnalign_utils.images import EmojiImages, Rendering
 
@@ -575,6 +576,7 @@ def recognition_sweep(
         table.insert(1, "size", rendering.size)
         table.insert(2, "margin", rendering.margin)
         table.insert(3, "background", "#{:02x}{:02x}{:02x}".format(*rendering.background))
+        table["recipe"] = json.dumps(EFFICIENTNET_LITE0_RECIPE.as_dict(), sort_keys=True)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
 
