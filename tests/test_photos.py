@@ -402,3 +402,26 @@ def test_original_size_cams_are_the_input_maps_carried_back(fitted):
     assert np.isnan(maps[0][:18]).all() and np.isfinite(maps[0][20:280, 70:330]).all()
     zero_fill = made.original_size_cams(picture, 0, fill=0.0)[0]
     assert np.nanmax(maps[0]) <= 1 and zero_fill[:, :68].max() == 0
+
+
+def test_on_photographs_the_recipe_reproduces_the_first_batch_norms_training_statistics(model):
+    """The recipe the network was trained with gives its stem convolution, on photographs,
+    the output variance its first batch normalisation recorded in training (ImageNet
+    photos); the ImageNet mean / std scaling of the PyTorch port's example code gives
+    several times more. Photographs: the ones bundled with scikit-learn and matplotlib."""
+    import matplotlib.cbook
+    from sklearn.datasets import load_sample_image
+
+    photos = [load_sample_image("china.jpg"), load_sample_image("flower.jpg")]
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
+        photos.append(np.array(Image.open(handle).convert("RGB")))
+    other = dataclasses.replace(LITE, mean=features.IMAGENET_MEAN, std=features.IMAGENET_STD)
+    ratios = {}
+    for label, recipe in (("recipe", LITE), ("imagenet", other)):
+        x = torch.stack([recipe(features.as_rgb_picture(p)) for p in photos])
+        with torch.no_grad():
+            stem = model._conv_stem(x)
+        ratio = stem.var(dim=(0, 2, 3)) / model._bn0.running_var
+        ratios[label] = float(ratio.median())
+    assert 0.6 < ratios["recipe"] < 1.7  # 1.23 measured
+    assert ratios["imagenet"] > 3  # 6.1 measured
