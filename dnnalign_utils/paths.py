@@ -115,6 +115,35 @@ ARTEFACTS: dict[str, Artefact] = {
     ),
 }
 
+# The hand-offs each chapter reads (keys of `ARTEFACTS`). `dnnalign_utils.book.
+# ensure_upstream` runs the chapters that write the missing ones before a chapter that
+# is run on its own (a downloaded notebook, a fresh Colab session).
+CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
+    "00_data": (),
+    "01_triplet_task": ("image_features",),
+    "02_embedding_fit": ("image_features", "vgg16_triplets"),
+    "03_r2_regression": ("image_features", "vgg16_embedding"),
+    "04_gradcam": ("image_features", "efficientnet_lite0_embedding", "sentence_embeddings"),
+    "05_visual_semantic_rating": (
+        "image_features",
+        "human_spose_embedding",
+        "vgg16_embedding",
+        "efficientnet_lite0_embedding",
+        "sentence_embeddings",
+    ),
+    "06_human_vs_dnn": ("vgg16_embedding", "automatic_labels"),
+}
+
+
+def missing_inputs(profile: str, chapter: str) -> list[str]:
+    """The hand-offs `chapter` reads that do not exist yet for `profile` (names)."""
+    if chapter not in CHAPTER_INPUTS:
+        raise ValueError(
+            f"chapter {chapter!r}: unknown; expected one of {sorted(CHAPTER_INPUTS)}"
+        )
+    return [name for name in CHAPTER_INPUTS[chapter] if not artefact_path(name, profile).exists()]
+
+
 # File names of a triplet split inside its folder (the reference code's format).
 TRIPLET_SPLIT_FILES = ("train_90.npy", "test_10.npy")
 

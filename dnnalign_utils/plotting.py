@@ -2,15 +2,20 @@
 
 Under papermill, plotly 7 writes figures only as `application/vnd.plotly.v1+json`, a
 mime type myst-nb skips, so the figure would silently vanish from the HTML. The book
-runner therefore activates `use_book_renderer()` in a hidden first cell: figures are
-emitted as a `text/html` fragment (a div plus a `Plotly.newPlot` call) without
-plotly.js or MathJax; the book serves one local copy of `plotly.min.js` to every page.
-In live Jupyter or Colab nothing is changed and plotly's own renderer detection applies.
+runner puts `configure_for_book_build()` in a hidden first cell: during a book build
+(the runner sets `DNNALIGN_BOOK_BUILD=1`) figures are emitted as a `text/html` fragment
+(a div plus a `Plotly.newPlot` call) without plotly.js or MathJax, and the book serves
+one local copy of `plotly.min.js` to the pages that have figures. The fragment comes with
+plotly's own `application/vnd.plotly.v1+json` copy of the figure, which the book ignores
+and JupyterLab draws, so a notebook downloaded from the book shows its figures. Anywhere
+else (a reader's Jupyter, Colab, a rerun of the downloaded notebook) the hidden cell
+changes nothing and plotly's own renderer detection applies.
 """
 
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import plotly.graph_objects as go
@@ -19,6 +24,9 @@ from plotly.io._base_renderers import MimetypeRenderer
 from tqdm.std import tqdm as tqdm_std
 
 BOOK_RENDERER = "dnnalign_book"
+# Set to "1" by the book runner (`dnnalign_utils.book`) while it executes a chapter.
+BOOK_BUILD_ENV = "DNNALIGN_BOOK_BUILD"
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 TEMPLATE = "dnnalign"
 
 # Okabe & Ito (2008) colour-blind-safe qualitative palette (black moved to the end).
@@ -62,13 +70,33 @@ class BookHTMLRenderer(MimetypeRenderer):
             default_height="525px",
             config={"responsive": True, "displaylogo": False},
         )
-        return {"text/html": html}
+        bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig_dict)
+        return {"text/html": html, PLOTLY_MIMETYPE: bundle[PLOTLY_MIMETYPE]}
 
 
 def use_book_renderer() -> None:
-    """Register and select the book renderer (called by the book runner, not by authors)."""
+    """Register and select the book renderer (the book runner's choice, not authors')."""
     pio.renderers[BOOK_RENDERER] = BookHTMLRenderer()
     pio.renderers.default = BOOK_RENDERER
+
+
+def is_book_build() -> bool:
+    """True while the book runner executes a chapter (`DNNALIGN_BOOK_BUILD=1`)."""
+    return os.environ.get(BOOK_BUILD_ENV) == "1"
+
+
+def configure_for_book_build() -> bool:
+    """During a book build: the book renderer and silent progress bars; else nothing.
+
+    The book runner's hidden first cell calls this. The cell stays in the executed
+    notebook a reader downloads from the book, where it must leave plotly's own renderer
+    (which includes plotly.js) and the progress bars alone. Returns whether it switched.
+    """
+    if not is_book_build():
+        return False
+    use_book_renderer()
+    quiet_progress_bars()
+    return True
 
 
 def _register_template() -> None:

@@ -88,6 +88,12 @@ from dnnalign_utils.plotting import (
 
 use_book_template()
 
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "01_triplet_task")
+
 # %% [markdown]
 # ## The task, and how a network answers it
 #

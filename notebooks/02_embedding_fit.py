@@ -98,6 +98,12 @@ from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, image_grid, use_book_template
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "02_embedding_fit")
 out_dir = paths.embeddings_dir(profile)
 names = data.load_concepts()["Word"].to_numpy()
 limit = slice(None) if triplet_limit <= 0 else slice(0, triplet_limit)

@@ -80,6 +80,12 @@ from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, PALETTE, use_book_template
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "03_r2_regression")
 alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
 concepts = data.load_concepts()
 names = concepts["Word"].to_numpy()

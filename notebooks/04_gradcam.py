@@ -86,6 +86,12 @@ from dnnalign_utils.plotting import DNN_COLOUR, QUALITY_COLOURS, image_grid, use
 from dnnalign_utils.predictor import EfficientNetLite0Predictor
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "04_gradcam")
 pooled, rows = features.load_image_features(paths.image_features(profile), "_avg_pooling")
 dims = emb.load_embedding(paths.efficientnet_lite0_embedding(profile))
 if dims.weights.shape[0] != len(rows):

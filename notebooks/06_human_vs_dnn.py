@@ -91,6 +91,12 @@ from dnnalign_utils.plotting import (
 )
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "06_human_vs_dnn")
 names = data.load_concepts()["Word"].to_numpy()
 human = emb.from_published(data.load_human_embedding(human_embedding), name=human_embedding)
 dnn = emb.load_embedding(paths.vgg16_embedding(profile))

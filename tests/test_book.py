@@ -132,7 +132,21 @@ def test_only_rejects_notebooks_not_in_the_toc():
 # ------------------------------------------------------------------- plotly
 
 
-def test_book_renderer_emits_only_html_without_plotly_js():
+def test_configure_for_book_build_acts_only_during_a_book_build(monkeypatch):
+    before = pio.renderers.default
+    try:
+        monkeypatch.delenv(plotting.BOOK_BUILD_ENV, raising=False)
+        assert plotting.configure_for_book_build() is False
+        assert pio.renderers.default == before  # a reader's session keeps plotly's own
+        monkeypatch.setenv(plotting.BOOK_BUILD_ENV, "1")
+        monkeypatch.setattr(plotting, "quiet_progress_bars", lambda: None)
+        assert plotting.configure_for_book_build() is True
+        assert pio.renderers.default == plotting.BOOK_RENDERER
+    finally:
+        pio.renderers.default = before
+
+
+def test_book_renderer_emits_html_without_plotly_js_plus_plotly_json():
     before = pio.renderers.default
     try:
         plotting.use_book_renderer()
@@ -141,7 +155,9 @@ def test_book_renderer_emits_only_html_without_plotly_js():
         bundle = pio.renderers._build_mime_bundle(fig.to_dict())
     finally:
         pio.renderers.default = before
-    assert list(bundle) == ["text/html"]
+    # the HTML fragment for the book, plotly's JSON for a downloaded notebook in JupyterLab
+    assert sorted(bundle) == ["application/vnd.plotly.v1+json", "text/html"]
+    assert bundle[plotting.PLOTLY_MIMETYPE]["data"][0]["type"] == "bar"
     html = bundle["text/html"]
     assert 'class="plotly-graph-div"' in html and "Plotly.newPlot" in html
     assert "<script src" not in html and len(html) < 20_000, "plotly.js must not be inlined"
