@@ -227,6 +227,20 @@ def artefacts_root() -> Path:
     return _env_path(ARTEFACTS_ENV, REPO_ROOT / "artefacts")
 
 
+def display_path(path: str | os.PathLike) -> str:
+    """A path as printed in a chapter: under the artefact root as
+    `<artefacts>/<profile>/...`, under the repository as a relative path, else its file
+    name. Printed outputs never show the machine's absolute folders."""
+    path = Path(path).resolve()
+    for base, shown in ((artefacts_root(), "<artefacts>"), (REPO_ROOT, "")):
+        try:
+            inner = path.relative_to(base)
+        except ValueError:
+            continue
+        return str(Path(shown, inner)) if shown else str(inner)
+    return path.name
+
+
 def artefact_producer(path: str | os.PathLike) -> tuple[str, str] | None:
     """(profile, chapter stem) of the chapter that writes `path`, if `path` is a known
     artefact under `artefacts_root()`; else None."""

@@ -116,6 +116,14 @@ def use_book_template() -> None:
 _register_template()
 
 
+def styled_table(frame, *, precision: int = 2, index: bool = True):
+    """A table for a page: numbers rounded to `precision` with thousands separators,
+    missing values as a dash, the index hidden unless `index` (a bare 0, 1, 2 index
+    says nothing). Returns a pandas Styler, which notebooks and the book show as HTML."""
+    styler = frame.style.format(precision=precision, thousands=",", na_rep="–")
+    return styler if index else styler.hide(axis="index")
+
+
 def image_grid(
     pictures, captions: list[str], columns: int, *, title: str = "", cell_height: int = 200
 ) -> go.Figure:

@@ -76,7 +76,13 @@ import plotly.graph_objects as go
 from myst_nb import glue
 
 from dnnalign_utils import data, features, images, paths, triplets
-from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, image_grid, use_book_template
+from dnnalign_utils.plotting import (
+    HUMAN_COLOUR,
+    PALETTE,
+    image_grid,
+    styled_table,
+    use_book_template,
+)
 
 use_book_template()
 _ = data.verify_all()  # every embedded file against its SHA-256 (an error names the file)
@@ -95,7 +101,7 @@ categories27 = data.load_categories27()
 n_uncategorised = int((categories27.sum(axis=1) == 0).sum())
 glue("n_concepts", len(concepts), display=False)
 glue("n_uncategorised", n_uncategorised, display=False)
-concepts[["Word", "WordNet ID", "Bottom-up Category (Human Raters)"]].head()
+styled_table(concepts[["Word", "WordNet ID", "Bottom-up Category (Human Raters)"]].head())
 
 # %% [markdown]
 # Of the {glue:text}`n_concepts:,` concepts, {glue:text}`n_uncategorised:,` belong to
@@ -145,7 +151,7 @@ triplet_sets = pd.DataFrame(
         "used for": ["training", "training", "held out (ceiling)", "held out"],
     }
 )
-triplet_sets
+styled_table(triplet_sets, index=False)
 
 # %% [markdown]
 # The two random samples are what chapter 2 trains on; the noise-ceiling set and the
@@ -168,7 +174,7 @@ glue("n_training", len(kept_training), display=False)
 glue("n_removed", int(removed.sum()), display=False)
 pd.Series(heldout_in_training, name="share of held-out rows also in the samples").map(
     "{:.1%}".format
-)
+).rename_axis("held-out set").to_frame()
 
 # %% [markdown]
 # After removing {glue:text}`n_removed:,` overlapping rows, {glue:text}`n_training:,`
@@ -237,13 +243,13 @@ sparsity = pd.DataFrame(
     {
         name: {
             "dimensions": x.shape[1],
-            "share of weights ≤ 0.01": float(np.mean(x <= 0.01)),
+            "share of weights ≤ 0.01 (%)": 100 * float(np.mean(x <= 0.01)),
             "median active dimensions per object": float(np.median((x > 0.01).sum(axis=1))),
         }
         for name, x in embeddings.items()
     }
-).T
-sparsity
+).T.rename_axis("embedding")
+styled_table(sparsity, precision=1)
 
 # %% [markdown]
 # Each object is described by only a handful of its dimensions. Sorted by total weight,
@@ -251,7 +257,8 @@ sparsity
 
 # %% tags=["hide-input"]
 fig = go.Figure()
-for (name, x), colour in zip(embeddings.items(), (HUMAN_COLOUR, DNN_COLOUR), strict=True):
+# two human embeddings: two shades of the human colour (the DNN colour means a network)
+for (name, x), colour in zip(embeddings.items(), (HUMAN_COLOUR, PALETTE[5]), strict=True):
     mass = np.sort(np.clip(x, 0, None).sum(axis=0))[::-1]
     fig.add_scatter(
         x=np.arange(1, mass.size + 1), y=mass / mass.sum(), name=name, line_color=colour
@@ -278,7 +285,7 @@ for name in embeddings:
         float(on_ceiling_set.loc[name, "agreement (%)"] / ceiling.ceiling),
         display=False,
     )
-accuracy.round(2)
+styled_table(accuracy, precision=1, index=False)
 
 # %% tags=["hide-input"]
 fig = px.bar(
@@ -290,7 +297,7 @@ fig = px.bar(
     error_y=accuracy["ci high (%)"] - accuracy["agreement (%)"],
     error_y_minus=accuracy["agreement (%)"] - accuracy["ci low (%)"],
     title="Published human embeddings predict held-out human choices",
-    color_discrete_sequence=[HUMAN_COLOUR, DNN_COLOUR],
+    color_discrete_sequence=[HUMAN_COLOUR, PALETTE[5]],
 )
 fig.add_hline(y=100 * ceiling.ceiling, line_dash="dash", annotation_text="noise ceiling")
 fig.add_hline(y=100 / 3, line_dash="dot", annotation_text="chance")
@@ -324,8 +331,12 @@ if n_image_concepts > 0:
     ]
 glue("n_image_concepts", int(manifest["uniqueID"].nunique()), display=False)
 glue("n_images", len(manifest), display=False)
-manifest.groupby("style").agg(
-    images=("file", "size"), package=("source_package", "first"), licence=("licence", "first")
+styled_table(
+    manifest.groupby("style").agg(
+        images=("file", "size"),
+        package=("source_package", "first"),
+        licence=("licence", "first"),
+    )
 )
 
 # %% [markdown]
@@ -363,18 +374,28 @@ overall = recognition.set_index("style").loc["all"]
 glue("recog_top5", 100 * float(overall["top5"]), display=False)
 glue("recog_top1", 100 * float(overall["top1"]), display=False)
 glue("recog_n", int(overall["n_images"]), display=False)
-recognition.round(3)
+styled_table(
+    recognition.rename(columns={"top1": "top-1", "top5": "top-5", "n_images": "pictures"}),
+    precision=2,
+    index=False,
+)
 
 # %% tags=["hide-input"]
 fig = px.bar(
-    recognition.melt(id_vars=["style", "n_images"], value_vars=["top1", "top5"]),
+    recognition.rename(columns={"top1": "top-1", "top5": "top-5"}).melt(
+        id_vars=["style", "n_images"],
+        value_vars=["top-1", "top-5"],
+        var_name="guesses",
+        value_name="share",
+    ),
     x="style",
-    y="value",
-    color="variable",
+    y="share",
+    color="guesses",
     barmode="group",
-    labels={"value": "share of pictures named correctly", "variable": ""},
+    labels={"share": "share of pictures named correctly", "guesses": "named in the"},
     title="EfficientNet-Lite0 recognises the drawings (ImageNet-class concepts)",
-    color_discrete_sequence=[DNN_COLOUR, HUMAN_COLOUR],
+    # not the human/DNN colours: both bars are the network
+    color_discrete_sequence=[PALETTE[2], PALETTE[4]],
 )
 fig.update_yaxes(range=[0, 1])
 fig.show()

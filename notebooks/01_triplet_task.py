@@ -345,7 +345,10 @@ written = triplets.write_triplet_split(
 )
 glue("network_rate", n_network_triplets / elapsed / 1e6, display=False)
 pd.DataFrame(
-    {"triplets": [len(train), len(test)], "file": [str(p) for p in written.values()]},
+    {
+        "triplets": [len(train), len(test)],
+        "file": [paths.display_path(p) for p in written.values()],
+    },
     index=["train", "test"],
 )
 

@@ -327,7 +327,7 @@ model_path = vgg_result.final_model.save(
     inputs={"embedding": vgg_dims_path},
     input_hashes=vgg16.input_hashes,
 )
-model_path
+print(f"saved: {paths.display_path(model_path)}")
 
 # %% [markdown]
 # ## In this notebook we

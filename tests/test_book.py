@@ -476,3 +476,14 @@ def test_missing_artefact_names_the_chapter_and_command(tmp_path, monkeypatch):
         data.load_triplets(missing, "npy")
     with pytest.raises(FileNotFoundError, match=r"not found$"):
         emb.load_embedding(tmp_path / "elsewhere.npz")
+
+
+def test_styled_table_rounds_hides_the_bare_index_and_shows_missing_as_a_dash():
+    import pandas as pd
+
+    frame = pd.DataFrame({"share": [0.124485, float("nan")], "n": [1234567, 2]})
+    html = plotting.styled_table(frame, precision=1).to_html()
+    assert "0.1" in html and "0.124485" not in html and "1,234,567" in html
+    assert "–" in html and "nan" not in html.lower()
+    hidden = plotting.styled_table(frame, index=False).to_html()
+    assert "row0" in hidden and '<th id="T_' not in hidden.split("</thead>")[1]
