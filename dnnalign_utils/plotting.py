@@ -124,6 +124,24 @@ def styled_table(frame, *, precision: int = 2, index: bool = True):
     return styler if index else styler.hide(axis="index")
 
 
+# Captions of `image_grid` wrap at this many characters: four columns on a 390 px phone
+# screen leave about 80 px per caption, some 14 characters at the caption font size.
+CAPTION_WRAP = 14
+CAPTION_FONT_SIZE = 10
+
+
+def wrap_caption(text: str, width: int = CAPTION_WRAP) -> str:
+    """`text` broken into lines of at most `width` characters (at spaces; a longer word
+    keeps its own line), joined with plotly's `<br>`."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def image_grid(
     pictures, captions: list[str], columns: int, *, title: str = "", cell_height: int = 200
 ) -> go.Figure:
@@ -131,6 +149,8 @@ def image_grid(
 
     Captions are attached by facet index, not by annotation order: plotly lays out
     wrapped facets bottom-up, so zipping annotations with captions mislabels images.
+    Captions are wrapped (`wrap_caption`) in a small font, with room between the rows,
+    so that neighbouring captions do not overlap on a phone screen.
     """
     import plotly.express as px
 
@@ -138,12 +158,29 @@ def image_grid(
         raise ValueError(
             f"captions: expected {len(pictures)} (one per picture), got {len(captions)}"
         )
-    fig = px.imshow(pictures, facet_col=0, facet_col_wrap=columns, binary_string=True)
-    fig.for_each_annotation(lambda a: a.update(text=captions[int(a.text.split("=")[-1])]))
+    wrapped = [wrap_caption(c) for c in captions]
+    caption_lines = max((w.count("<br>") + 1 for w in wrapped), default=1)
+    rows = -(-len(captions) // columns)
+    caption_px = caption_lines * (CAPTION_FONT_SIZE + 3) + 6
+    height = cell_height * rows + 80
+    fig = px.imshow(
+        pictures,
+        facet_col=0,
+        facet_col_wrap=columns,
+        binary_string=True,
+        facet_row_spacing=min(0.3, caption_px / height) if rows > 1 else None,
+        facet_col_spacing=0.02,
+    )
+    fig.for_each_annotation(
+        lambda a: a.update(
+            text=wrapped[int(a.text.split("=")[-1])],
+            font={"size": CAPTION_FONT_SIZE},
+            yanchor="bottom",
+        )
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    rows = -(-len(captions) // columns)
-    fig.update_layout(title=title, height=cell_height * rows + 80)
+    fig.update_layout(title=title, height=height + caption_px)
     return fig
 
 

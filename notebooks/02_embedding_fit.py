@@ -207,7 +207,8 @@ fig.show()
 
 # %% [markdown]
 # VICE prunes, after every epoch, the dimensions for which fewer than 6 objects have a
-# weight reliably above zero (Benjamini–Hochberg-corrected P(x ≤ 0) at α = 0.05);
+# weight reliably above zero (P(x ≤ 0) corrected for multiple comparisons by
+# Benjamini–Hochberg {cite:p}`benjamini1995fdr`, at α = 0.05);
 # SPoSE keeps dimensions whose largest weight exceeds 0.1. Training stops once the
 # number of kept dimensions has been stable for a window of epochs (or, for SPoSE,
 # 20 epochs after the best validation likelihood).

@@ -18,12 +18,15 @@
 # ## Overview
 #
 # To see which parts of an image drive a DNN dimension, the paper chains the network and
-# its ridge regression onto the dimensions (chapter 3) into one differentiable
-# predictor, image → activations → dimension values, and applies Grad-CAM to one
+# its ridge regression onto the dimensions ({doc}`chapter 3 <03_r2_regression>`) into one
+# differentiable
+# predictor, image → activations → dimension values, and applies Grad-CAM
+# {cite:p}`selvaraju2017gradcam` (here through the `pytorch-grad-cam` library,
+# {cite:t}`gildenblat2021pytorchgradcam`) to one
 # dimension at a time: the gradient of the dimension's value with respect to the last
 # convolutional feature map weights that map's channels, and the weighted sum shows
-# where the evidence for the dimension lies (Mahner et al., 2025, Methods and the
-# Grad-CAM figures). This chapter
+# where the evidence for the dimension lies ({cite:t}`mahner2025dimensions`, Methods and
+# the Grad-CAM figures). This chapter
 #
 # 1. predicts each dimension of chapter 2's image-level EfficientNet-Lite0 embedding from
 #    the network's pooled penultimate activations (nested cross-validated ridge, as in

@@ -487,3 +487,12 @@ def test_styled_table_rounds_hides_the_bare_index_and_shows_missing_as_a_dash():
     assert "–" in html and "nan" not in html.lower()
     hidden = plotting.styled_table(frame, index=False).to_html()
     assert "row0" in hidden and '<th id="T_' not in hidden.split("</thead>")[1]
+
+
+def test_wrap_caption_breaks_at_spaces_within_the_width():
+    assert plotting.wrap_caption("dim 4: crown (noto)", width=14) == "dim 4: crown<br>(noto)"
+    assert plotting.wrap_caption("short", width=14) == "short"
+    # a word longer than the width keeps its own line
+    assert plotting.wrap_caption("a boxing_gloves_xxl b", width=5) == "a<br>boxing_gloves_xxl<br>b"
+    for line in plotting.wrap_caption("dress · people: odd · net: odd").split("<br>"):
+        assert len(line) <= plotting.CAPTION_WRAP

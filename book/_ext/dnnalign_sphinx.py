@@ -8,11 +8,15 @@
   configuration script declares `THEBE_JS_URL` twice, a JavaScript error on every page,
   and points at an external host. The Binder and Colab launch buttons stay.
 - A valid default colour mode for the theme (an empty one is a JavaScript error).
+- A figure's plotly JSON copy (`application/vnd.plotly.v1+json`, kept in the executed
+  notebooks for readers who download them) is dropped from what the page renders when
+  the figure's HTML is there; a figure with only the JSON still warns (and fails -W).
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from collections import Counter
 
@@ -23,6 +27,8 @@ from pybtex.style.labels import BaseLabelStyle
 
 PLOTLY_JS = "plotly/plotly.min.js"  # under the book's html_static_path
 PLOTLY_MARKER = "Plotly.newPlot"  # in every figure the book renderer emits
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
+DEFAULT_MODE = "light"
 BIBTEX_STYLE = "dnnalign"
 
 
@@ -78,12 +84,29 @@ def _is_thebe_script(script) -> bool:
 
 def _config_inited(app, config) -> None:
     config.bibtex_default_style = BIBTEX_STYLE
-    options = dict(config.html_theme_options or {})
-    options.setdefault("default_mode", "light")
-    config.html_theme_options = options
+
+
+def drop_plotly_json_beside_html(notebook_text: str) -> str:
+    """The notebook (JSON text) without the plotly JSON of outputs that have HTML."""
+    nb = json.loads(notebook_text)
+    changed = False
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if PLOTLY_MIMETYPE in data and "text/html" in data:
+                del data[PLOTLY_MIMETYPE]
+                changed = True
+    return json.dumps(nb) if changed else notebook_text
+
+
+def _source_read(app, docname, source) -> None:
+    if str(app.env.doc2path(docname)).endswith(".ipynb"):
+        source[0] = drop_plotly_json_beside_html(source[0])
 
 
 def _page_context(app, pagename, templatename, context, doctree) -> None:
+    if not context.get("default_mode"):  # pydata-sphinx-theme reads it from the context
+        context["default_mode"] = DEFAULT_MODE
     scripts = context.get("script_files")
     if scripts is not None:
         scripts[:] = [s for s in scripts if not _is_thebe_script(s)]
@@ -96,6 +119,7 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.connect("config-inited", _config_inited)
+    app.connect("source-read", _source_read)
     # after sphinx-thebe and the theme have filled the page's script list
     app.connect("html-page-context", _page_context, priority=900)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
