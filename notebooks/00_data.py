@@ -107,7 +107,7 @@ styled_table(concepts[["Word", "WordNet ID", "Bottom-up Category (Human Raters)"
 # Of the {glue:text}`n_concepts:,` concepts, {glue:text}`n_uncategorised:,` belong to
 # none of the 27 categories and the rest to one or more.
 
-# %%
+# %% tags=["hide-input"]
 per_category = categories27.sum().sort_values(ascending=False)
 fig = px.bar(
     x=per_category.index,
@@ -185,6 +185,8 @@ pd.Series(heldout_in_training, name="share of held-out rows also in the samples"
 
 # %%
 appearances = np.bincount(kept_training.ravel(), minlength=data.N_OBJECTS)
+
+# %% tags=["hide-input"]
 glue("median_appearances", int(np.median(appearances)), display=False)
 fig = px.histogram(
     x=appearances,
@@ -206,6 +208,8 @@ fig.show()
 
 # %%
 ceiling = triplets.noise_ceiling(noise_ceiling_set.triplets)
+
+# %% tags=["hide-input"]
 glue("ceiling", 100 * ceiling.ceiling, display=False)
 glue("ceiling_pooled", 100 * ceiling.pooled, display=False)
 glue("ceiling_triplets", ceiling.n_triplets, display=False)

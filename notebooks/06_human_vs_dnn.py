@@ -137,10 +137,12 @@ pd.Series(
 # held-out r at each rank over {glue:text}`n_permutations` permutations.
 
 # %%
-glue("n_permutations", n_permutations, display=False)
 matches = compare.match_human_dnn(
     human.weights, dnn.weights, n_permutations=n_permutations, seed=seed
 )
+
+# %% tags=["hide-input"]
+glue("n_permutations", n_permutations, display=False)
 above_null = int((matches["r (held out)"] > matches["null 95 %"]).sum())
 glue("best_r", float(matches["r (held out)"].iloc[0]), display=False)
 glue("best_r_in_sample", float(matches["r (in sample)"].iloc[0]), display=False)
@@ -211,7 +213,6 @@ pd.Series({"objects": len(rsm_objects), "Pearson r": global_r, "r²": global_r**
 # a bootstrap over the entries:
 
 # %%
-glue("cumulative_rsm_objects", cumulative_rsm_objects, display=False)
 subset = np.sort(
     np.random.default_rng(seed).choice(data.N_OBJECTS, cumulative_rsm_objects, replace=False)
 )
@@ -223,6 +224,9 @@ cumulative = compare.cumulative_rsa(
     n_bootstrap=n_bootstrap,
     seed=seed,
 )
+
+# %% tags=["hide-input"]
+glue("cumulative_rsm_objects", cumulative_rsm_objects, display=False)
 final_r2 = float(cumulative["r2"].iloc[-1])
 dims_95 = int(cumulative.loc[cumulative["r2"] >= 0.95 * final_r2, "dimensions"].min())
 glue("dims_95", dims_95, display=False)
@@ -258,11 +262,13 @@ fig.show()
 # probability of that embedding's own choice most is the one that drives it.
 
 # %%
-glue("n_diverging", n_diverging, display=False)
 sampled = triplets.sample_triplets(data.N_OBJECTS, n_random_triplets, seed=seed)
 diverging = compare.diverging_triplets(human.weights, dnn.weights, sampled, n_diverging)
 drivers = compare.jackknife_drivers(human.weights, dnn.weights, diverging)
 counts = compare.driver_counts(drivers, {"human": human_labels, "dnn": dnn_labels})
+
+# %% tags=["hide-input"]
+glue("n_diverging", n_diverging, display=False)
 fig = px.bar(
     counts.replace({"side": {"human": human_name, "dnn": dnn_name}}),
     x="share (%)",
