@@ -109,8 +109,12 @@ def _register_template() -> None:
 
 
 def use_book_template() -> None:
-    """Make the book's template (plotly_white + the palette above) the default."""
+    """Make the book's template (plotly_white + the palette above) the default, and let
+    tables show their text columns in full (pandas cuts cells at 50 characters)."""
+    import pandas as pd
+
     pio.templates.default = TEMPLATE
+    pd.set_option("display.max_colwidth", None)
 
 
 _register_template()

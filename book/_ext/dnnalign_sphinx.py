@@ -7,6 +7,7 @@
 - No sphinx-thebe scripts: the book has no live-code (thebe) button, and sphinx-thebe's
   configuration script declares `THEBE_JS_URL` twice, a JavaScript error on every page,
   and points at an external host. The Binder and Colab launch buttons stay.
+- A small style sheet: printed outputs wrap instead of being cut at the page edge.
 - A valid default colour mode for the theme (an empty one is a JavaScript error).
 - A figure's plotly JSON copy (`application/vnd.plotly.v1+json`, kept in the executed
   notebooks for readers who download them) is dropped from what the page renders when
@@ -29,6 +30,7 @@ PLOTLY_JS = "plotly/plotly.min.js"  # under the book's html_static_path
 PLOTLY_MARKER = "Plotly.newPlot"  # in every figure the book renderer emits
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 DEFAULT_MODE = "light"
+BOOK_CSS = "dnnalign/book.css"  # under html_static_path: wrapped printed outputs
 BIBTEX_STYLE = "dnnalign"
 
 
@@ -118,6 +120,7 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    app.add_css_file(BOOK_CSS)
     app.connect("config-inited", _config_inited)
     app.connect("source-read", _source_read)
     # after sphinx-thebe and the theme have filled the page's script list
