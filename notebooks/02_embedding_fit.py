@@ -384,7 +384,8 @@ pd.DataFrame(
 
 # %%
 final_human = spose_fits[int(repro.best.split()[-1])]  # labels read 'seed <n>'
-final_human.save(paths.human_spose_embedding(profile))
+saved = final_human.save(paths.human_spose_embedding(profile))
+print(f"saved: {paths.display_path(saved)}")
 
 # %% [markdown]
 # ## An embedding of the VGG-16 stand-in's choices

@@ -31,6 +31,8 @@ CHROMIUM_ARGS = [
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 PHONE_VIEWPORT = {"width": 390, "height": 844}
+# Absolute folders of the build machine that printed outputs must not show.
+MACHINE_FOLDERS = (str(Path(__file__).resolve().parents[1]), "/tmp/")
 PLOTLY_JS = "plotly.min.js"
 # Upper bound on a page's weight (bytes transferred, no cache). plotly.js (4.8 MB) loads
 # only on pages with figures; the theme's icons and styles weigh about 2.5 MB everywhere.
@@ -198,6 +200,10 @@ def _visit(
         text = page.inner_text("body")
         if "Traceback (most recent call last)" in text:
             found["errors_shown"].append("a Python traceback is shown")
+        shown = page.locator(".cell_output .output:not(.stderr)").all_inner_texts()
+        leaks = [t for t in shown for root in MACHINE_FOLDERS if root in t]
+        if leaks:
+            found["errors_shown"].append(f"an output shows a machine folder: {leaks[0][:120]!r}")
         n_error_outputs = page.locator(".cell_output .traceback, .output.traceback").count()
         if n_error_outputs:
             found["errors_shown"].append(f"{n_error_outputs} error output block(s)")
