@@ -100,6 +100,12 @@ ARTEFACTS: dict[str, Artefact] = {
         "03_r2_regression",
         "all-MiniLM-L6-v2 sentence embeddings of the concepts' word and definition",
     ),
+    "picture_predictor": Artefact(
+        "predictors/efficientnet_lite0_dimensions.npz",
+        "04_gradcam",
+        "EfficientNet-Lite0 -> ridge -> embedding dimensions for new pictures, with its "
+        "input recipe and the training pictures' feature range",
+    ),
     "clip_embedding": Artefact(
         "embeddings/clip_vit_b32_vice.npz",
         "05_visual_semantic_rating",
@@ -205,6 +211,12 @@ def vgg16_regression_model(profile: str) -> Path:
 def sentence_embeddings(profile: str) -> Path:
     """Sentence embeddings of the concepts (chapter 3; later chapters reuse them)."""
     return artefact_path("sentence_embeddings", profile)
+
+
+def picture_predictor(profile: str) -> Path:
+    """The saved EfficientNet-Lite0 dimension predictor for new pictures (chapter 4;
+    `predictor.DimensionPredictor.load`)."""
+    return artefact_path("picture_predictor", profile)
 
 
 def clip_embedding(profile: str) -> Path:

