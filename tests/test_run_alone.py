@@ -118,3 +118,21 @@ def test_chapters_run_alone_from_an_empty_artefact_folder(tmp_path, monkeypatch)
     for nb in (last, gradcam):
         plotly_json, book_fragments = _figure_outputs(nb)
         assert plotly_json >= 1 and book_fragments == 0, (plotly_json, book_fragments)
+
+
+def test_chapter_inputs_cover_what_each_notebook_reads():
+    """Every artefact function a chapter calls whose artefact another chapter writes is
+    declared in CHAPTER_INPUTS (so ensure_upstream runs its writer)."""
+    import re
+
+    aliases = {"vgg16_triplet_split": "vgg16_triplets"}
+    for stem in book.toc_notebooks(REPO_ROOT):
+        source = (REPO_ROOT / "notebooks" / f"{stem}.py").read_text(encoding="utf-8")
+        called = {aliases.get(n, n) for n in re.findall(r"paths\.([a-z0-9_]+)\(", source)}
+        read_from_others = {
+            name
+            for name in called
+            if name in paths.ARTEFACTS and paths.ARTEFACTS[name].chapter != stem
+        }
+        missing = read_from_others - set(paths.CHAPTER_INPUTS[stem])
+        assert not missing, f"{stem} reads {sorted(missing)} but CHAPTER_INPUTS omits them"
