@@ -88,6 +88,7 @@ from dnnalign_utils.plotting import (
     HUMAN_COLOUR,
     PALETTE,
     image_grid,
+    styled_table,
     use_book_template,
 )
 
@@ -161,7 +162,7 @@ on_ceiling = agreement[agreement["human set"] == "noise-ceiling set"].set_index(
 for key, name in [("vgg", vgg16.label), ("clip", "CLIP ViT-B/32"), ("vice", "VICE-42 (human)")]:
     glue(f"agree_{key}", float(on_ceiling.loc[name, "agreement (%)"]), display=False)
 glue("ceiling", 100 * ceiling.ceiling, display=False)
-agreement.round(1)
+styled_table(agreement, precision=1, index=False)
 
 # %% tags=["hide-input"]
 fig = px.bar(
@@ -310,7 +311,7 @@ subset_agreement = triplets.agreement_table(
 on_subset = subset_agreement.set_index("representation")["agreement (%)"]
 glue("agree_effnet", float(on_subset["EfficientNet-Lite0 (drawings)"]), display=False)
 glue("agree_vgg_subset", float(on_subset[vgg16.label]), display=False)
-subset_agreement.round(1)
+styled_table(subset_agreement, precision=1, index=False)
 
 # %% [markdown]
 # EfficientNet-Lite0, answering from drawings, agrees with people in
