@@ -211,9 +211,10 @@ picture_predictor = DimensionPredictor.from_training(
     layer=features.EFFICIENTNET_LITE0_LAYERS["penultimate"],
     object_names=rows["file_name"],
 )
-picture_predictor.save(
+saved = picture_predictor.save(
     paths.picture_predictor(profile), produced_by="notebooks/04_gradcam", parameters={"seed": seed}
 )
+print(f"saved: {paths.display_path(saved)}")
 
 # %% [markdown]
 # ## Grad-CAM maps of the leading dimensions
