@@ -92,18 +92,26 @@ def efficientnet_lite0(pretrained: bool = True) -> nn.Module:
     return model.eval()
 
 
+def efficientnet_lite0_normalise(images: torch.Tensor) -> torch.Tensor:
+    """RGB tensor with values in [0, 1] ((3, H, W) or (n, 3, H, W)) -> EfficientNet-Lite0's
+    input scale; differentiable. The only place the network's normalisation is written:
+    :func:`efficientnet_lite0_preprocess` applies it, and so does pixel-space optimisation
+    (``dnnalign_utils.actmax``)."""
+    return transforms.functional.normalize(images, IMAGENET_MEAN, IMAGENET_STD)
+
+
 def efficientnet_lite0_preprocess(size: int = 224) -> Callable:
     """PIL RGB -> normalised tensor for EfficientNet-Lite0.
 
     The package's documented preprocessing: resize to the model's 224 px, ImageNet mean
     and standard deviation (checked against the [-1, 1] scaling of the TF original in the
-    recognition sweep, data/things_emoji/README.md).
+    recognition sweep, data/things_emoji/README.md), via :func:`efficientnet_lite0_normalise`.
     """
     return transforms.Compose(
         [
             transforms.Resize((size, size)),
             transforms.ToTensor(),
-            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+            transforms.Lambda(efficientnet_lite0_normalise),
         ]
     )
 
