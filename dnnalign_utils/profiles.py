@@ -47,6 +47,9 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "pictures_per_dim": 2,
             "n_check_pictures": 4,
             "n_share_dims": 5,
+            "n_actmax_dims": 2,
+            "actmax_steps": 3,
+            "actmax_size": 64,
         },
         "05_visual_semantic_rating": {
             "n_alphas": 9,
