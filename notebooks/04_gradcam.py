@@ -415,8 +415,8 @@ confusion
 # (plain value), against {glue:text}`act_cos_real:.2f` between the dimensions' top real
 # pictures: by the network's features as a whole, the optimised pictures of different
 # dimensions are {glue:text}`act_cos_compare` alike than the real pictures that score
-# highest on them. Pixel-space optimisation gives all its pictures common traits
-# (saturated colours, repeated high-contrast texture) that much of the 1,280-d feature
+# highest on them. Pixel-space optimisation gives all its pictures common traits (fine,
+# fur-like texture over the whole frame, muted colours) that much of the 1,280-d feature
 # vector registers, while the ridge reads only a few directions of it, so this check is
 # the weaker of the two. The predictor reads {glue:text}`act_read_own` of the
 # {glue:text}`act_read_total` optimised pictures (both losses) as their own dimension
