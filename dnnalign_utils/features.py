@@ -113,8 +113,12 @@ class Preprocessing:
                 f"{self.network} preprocessing: expected a PIL RGB picture, got "
                 f"{getattr(picture, 'mode', type(picture).__name__)}"
             )
-        x = transforms.functional.to_tensor(self.geometry(picture))
-        return transforms.functional.normalize(x, self.mean, self.std)
+        return self.normalise(transforms.functional.to_tensor(self.geometry(picture)))
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        """Pixels in [0, 1] ((3, H, W) or (n, 3, H, W)) -> the network's input scale,
+        ``(x - mean) / std`` per channel; differentiable."""
+        return transforms.functional.normalize(images, self.mean, self.std)
 
     def to_original(
         self, input_map: np.ndarray, original_size: tuple[int, int], fill: float = np.nan
@@ -228,6 +232,14 @@ def efficientnet_lite0(pretrained: bool = True) -> nn.Module:
 def efficientnet_lite0_preprocess() -> Preprocessing:
     """EfficientNet-Lite0's input recipe, :data:`EFFICIENTNET_LITE0_RECIPE`."""
     return EFFICIENTNET_LITE0_RECIPE
+
+
+def efficientnet_lite0_normalise(images: torch.Tensor) -> torch.Tensor:
+    """RGB tensor with values in [0, 1] ((3, H, W) or (n, 3, H, W)) -> EfficientNet-Lite0's
+    input scale, differentiable: the recipe's own normalisation
+    (:data:`EFFICIENTNET_LITE0_RECIPE`), for pixel-space optimisation
+    (``dnnalign_utils.actmax``), which has no PIL picture to preprocess."""
+    return EFFICIENTNET_LITE0_RECIPE.normalise(images)
 
 
 def vgg16_bn(weights: str | None = None) -> nn.Module:

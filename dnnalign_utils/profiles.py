@@ -47,6 +47,9 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "pictures_per_dim": 2,
             "n_check_pictures": 4,
             "n_share_dims": 5,
+            "n_actmax_dims": 2,
+            "actmax_steps": 3,
+            "actmax_size": 64,
         },
         "05_visual_semantic_rating": {
             "n_alphas": 9,
@@ -82,6 +85,8 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "vgg_min_epochs": 500,
             "vgg_window": 500,
         },
+        # the paper's 100 optimisation steps, for as many dimensions as its figure shows
+        "04_gradcam": {"actmax_steps": 100, "n_actmax_dims": 8},
     },
 }
 

@@ -242,3 +242,20 @@ def test_unreadable_features_file_names_the_file(tmp_path):
     (folder / "file_names.txt").write_text("a.jpg\n")
     with pytest.raises(DataValidationError, match=r"features.npy: not a readable .npy"):
         features.load_features(tmp_path, "layer")
+
+
+def test_preprocess_normalises_through_the_one_tensor_normalisation():
+    from PIL import Image
+    from torchvision.transforms import functional as tf
+
+    picture = Image.fromarray(np.random.default_rng(0).integers(0, 256, (30, 40, 3), np.uint8))
+    recipe = features.efficientnet_lite0_preprocess()
+    cropped = tf.to_tensor(recipe.geometry(picture))
+    expected = features.efficientnet_lite0_normalise(cropped)
+    np.testing.assert_allclose(recipe(picture).numpy(), expected.numpy(), atol=1e-6)
+    # TF-Lite scaling, (x - 127) / 128 on 0..255 pixels
+    np.testing.assert_allclose(expected.numpy(), (cropped.numpy() * 255 - 127) / 128, atol=1e-5)
+    # the normalisation is differentiable and works on batches
+    batch = torch.rand(2, 3, 8, 8, requires_grad=True)
+    features.efficientnet_lite0_normalise(batch).sum().backward()
+    assert batch.grad is not None
