@@ -74,7 +74,9 @@ def test_curve_runs_and_records_along_the_fit(tiny_features, tmp_path):
     record = read_provenance(output)
     assert record["parameters"]["machine"]["cpu_count"] >= 1
     assert record["parameters"]["identity"]["settings"]["seed"] == TINY.seed
-    assert "commit" in record["parameters"]["code_revision"]
+    (run,) = record["parameters"]["runs"]
+    assert "commit" in run["code_revision"] and run["grid"]["betas"] == [0.5, 2.0]
+    assert record["parameters"]["fit_seconds_total"] > 0
 
 
 def test_same_seed_gives_same_rows(tiny_features, tmp_path):
@@ -117,6 +119,8 @@ def test_grown_grid_keeps_the_rows_already_measured(tiny_features, tmp_path):
     grown = _measure(tiny_features, output, betas=(0.5, 2.0))
     pd.testing.assert_frame_equal(grown[grown["beta"] == 0.5].reset_index(drop=True), small)
     assert set(grown["beta"]) == {0.5, 2.0}
+    runs = read_provenance(output)["parameters"]["runs"]
+    assert [run["grid"]["betas"] for run in runs] == [[0.5], [0.5, 2.0]]
 
 
 def test_other_settings_refuse_to_resume(tiny_features, tmp_path):
