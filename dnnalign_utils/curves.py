@@ -295,6 +295,21 @@ def _code_revision() -> dict[str, Any]:
     return {"commit": head, "local_changes": bool(dirty)}
 
 
+def _first_format_run(record: dict[str, Any]) -> dict[str, Any]:
+    """The `runs` entry of a record written before records listed their runs (the first
+    version of this module kept one run's command, grid, revision and times at the top)."""
+    parameters = record["parameters"]
+    return {
+        "command": record["produced_by"],
+        "grid": parameters.get("grid"),
+        "code_revision": parameters.get("code_revision"),
+        "machine": parameters.get("machine"),
+        "load_average_at_start": parameters.get("load_average_at_start"),
+        "load_average_at_end": parameters.get("load_average_now"),
+        "wall_seconds": parameters.get("wall_seconds_this_run"),
+    }
+
+
 def _identity(network: str, settings: CurveSettings, features: np.ndarray) -> dict[str, Any]:
     return {
         "network": network,
@@ -358,7 +373,8 @@ def measure_curve(
                 f"{identity}: pass another output or delete it"
             )
         rows = load_curve(output).to_dict("records")
-        earlier_runs = list(read_provenance(output)["parameters"].get("runs", []))
+        previous = read_provenance(output)
+        earlier_runs = list(previous["parameters"].get("runs") or [_first_format_run(previous)])
     grid = [(n, float(b), int(d)) for n in sorted(n_sampled) for b in betas for d in n_dims]
     started = time.perf_counter()
     load_start = os.getloadavg()

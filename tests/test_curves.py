@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dnnalign_utils import curves
-from dnnalign_utils.provenance import read_provenance, verify_provenance
+from dnnalign_utils.provenance import read_provenance, verify_provenance, write_provenance
 
 TINY = curves.CurveSettings(
     seed=3, max_epochs=4, min_epochs=4, stability_window=2, record_every=2, n_val=300
@@ -151,3 +151,21 @@ def test_command_line_on_the_embedded_vgg16_features(tmp_path, monkeypatch):
     record = json.loads(output.with_name("vgg.csv.provenance.json").read_text())
     assert record["produced_by"].startswith("python -m dnnalign_utils.curves --triplets 3000")
     assert record["parameters"]["identity"]["settings"]["relu"] is False
+
+
+def test_resume_keeps_the_run_of_a_first_format_record(tiny_features, tmp_path):
+    output = tmp_path / "curve.csv"
+    _measure(tiny_features, output, betas=(0.5,))
+    record = read_provenance(output)
+    (run,) = record["parameters"].pop("runs")
+    record["parameters"].update(  # the record as the first version of the module wrote it
+        grid=run["grid"], code_revision=run["code_revision"], machine=run["machine"],
+        load_average_at_start=run["load_average_at_start"],
+        load_average_now=run["load_average_at_end"], wall_seconds_this_run=run["wall_seconds"],
+    )  # fmt: skip
+    record["produced_by"] = "first command"
+    write_provenance(output, record)
+    _measure(tiny_features, output, betas=(0.5, 2.0))
+    runs = read_provenance(output)["parameters"]["runs"]
+    assert [r["command"] for r in runs][0] == "first command"
+    assert runs[0]["grid"]["betas"] == [0.5] and runs[1]["grid"]["betas"] == [0.5, 2.0]
