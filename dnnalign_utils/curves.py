@@ -329,6 +329,12 @@ def load_curve(path: str | os.PathLike) -> pd.DataFrame:
     return frame.sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True)
 
 
+def commands(record: dict[str, Any]) -> list[str]:
+    """The commands that wrote a curve's rows, oldest first, from its provenance record."""
+    runs = record["parameters"].get("runs") or [_first_format_run(record)]
+    return [run["command"] for run in runs]
+
+
 def final_rows(curve: pd.DataFrame) -> pd.DataFrame:
     """The last recorded row of each fit (the embedding the fit returns)."""
     return curve[curve["final"].astype(bool)].reset_index(drop=True)

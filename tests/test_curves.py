@@ -168,4 +168,5 @@ def test_resume_keeps_the_run_of_a_first_format_record(tiny_features, tmp_path):
     _measure(tiny_features, output, betas=(0.5, 2.0))
     runs = read_provenance(output)["parameters"]["runs"]
     assert [r["command"] for r in runs][0] == "first command"
+    assert curves.commands(read_provenance(output))[0] == "first command"
     assert runs[0]["grid"]["betas"] == [0.5] and runs[1]["grid"]["betas"] == [0.5, 2.0]
