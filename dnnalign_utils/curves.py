@@ -332,7 +332,23 @@ def load_curve(path: str | os.PathLike) -> pd.DataFrame:
 def commands(record: dict[str, Any]) -> list[str]:
     """The commands that wrote a curve's rows, oldest first, from its provenance record."""
     runs = record["parameters"].get("runs") or [_first_format_run(record)]
-    return [run["command"] for run in runs]
+    return [_without_checkpoint_dir(run["command"]) for run in runs]
+
+
+def _without_checkpoint_dir(command: str) -> str:
+    """`command` without its `--checkpoint-dir PATH` (a local folder that does not shape
+    the rows)."""
+    words = command.split()
+    kept = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "--checkpoint-dir":
+            skip = True
+        elif not word.startswith("--checkpoint-dir="):
+            kept.append(word)
+    return " ".join(kept)
 
 
 def final_rows(curve: pd.DataFrame) -> pd.DataFrame:
@@ -482,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(CurveSettings)}
     values["relu"] = relu if values["relu"] is None else values["relu"]
     settings = CurveSettings(**values)
-    argv_text = " ".join(argv) if argv is not None else " ".join(sys.argv[1:])
+    argv_text = _without_checkpoint_dir(" ".join(argv if argv is not None else sys.argv[1:]))
     return measure_curve(
         features, args.network, args.triplets, args.betas, args.output, n_dims=args.dims,
         settings=settings, checkpoint_dir=args.checkpoint_dir,

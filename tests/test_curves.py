@@ -170,3 +170,15 @@ def test_resume_keeps_the_run_of_a_first_format_record(tiny_features, tmp_path):
     assert [r["command"] for r in runs][0] == "first command"
     assert curves.commands(read_provenance(output))[0] == "first command"
     assert runs[0]["grid"]["betas"] == [0.5] and runs[1]["grid"]["betas"] == [0.5, 2.0]
+
+
+def test_commands_leave_out_the_local_checkpoint_folder():
+    record = {
+        "parameters": {
+            "runs": [
+                {"command": "python -m m --a 1 --checkpoint-dir /x/y --b 2"},
+                {"command": "python -m m --checkpoint-dir=/x/y --b 3"},
+            ]
+        }
+    }
+    assert curves.commands(record) == ["python -m m --a 1 --b 2", "python -m m --b 3"]
