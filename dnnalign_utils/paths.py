@@ -183,6 +183,18 @@ def vgg16_triplet_split(profile: str) -> tuple[Path, Path]:
     return folder / TRIPLET_SPLIT_FILES[0], folder / TRIPLET_SPLIT_FILES[1]
 
 
+SHIPPED_CURVES = ("vgg16", "efficientnet_lite0")
+"""Networks whose embedding curve (`dnnalign_utils.curves`) ships under data/curves."""
+
+
+def shipped_curve(network: str) -> Path:
+    """The committed embedding-growth curve of `network` (CSV with a provenance sidecar,
+    made by `python -m dnnalign_utils.curves`; chapter 2 plots it)."""
+    if network not in SHIPPED_CURVES:
+        raise ValueError(f"network {network!r}: expected one of {SHIPPED_CURVES}")
+    return data_dir() / "curves" / f"{network}_embedding_curve.csv"
+
+
 def embeddings_dir(profile: str) -> Path:
     """Folder of the embedding fits and their checkpoints (chapters 2 and 5)."""
     return artefacts_dir(profile) / "embeddings"

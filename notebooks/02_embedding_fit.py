@@ -83,9 +83,9 @@ vgg_window = 10  # epochs the kept-dimension count must stay the same
 triplet_limit = 0  # if > 0, use only this many training triplets (smoke runs)
 rsm_objects = 0  # if > 0, compare RSMs on the first this many objects only (smoke runs)
 mc_samples = 20  # posterior samples for the Monte-Carlo evaluation
-n_effnet_triplets = 300_000  # EfficientNet-Lite0 triplets of pictures (image-level)
-effnet_beta = 0.6  # KL weight for the picture embedding (see the text for other values)
-effnet_max_epochs = 50
+n_effnet_triplets = 1_000_000  # EfficientNet-Lite0 triplets of pictures (image-level)
+effnet_beta = 2.0  # KL weight for the picture embedding (settings tried: see the text)
+effnet_max_epochs = 30
 n_dims_shown = 4  # EfficientNet-Lite0 dimensions shown as pictures
 curve_fractions = [0.125, 0.25, 0.5, 1.0]  # shares of the human training triplets refitted
 
@@ -95,11 +95,24 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import plotly.express as px
+from IPython.display import Markdown, display
 from myst_nb import glue
 
-from dnnalign_utils import data, features, images, interpret, paths, rsa, sources, triplets
+from dnnalign_utils import (
+    curves,
+    data,
+    features,
+    images,
+    interpret,
+    paths,
+    regression,
+    rsa,
+    sources,
+    triplets,
+)
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, image_grid, use_book_template
+from dnnalign_utils.provenance import array_sha256, verify_provenance
 
 use_book_template()
 
@@ -486,6 +499,229 @@ fig.show()
 # variance of the stand-in's choice similarity (paper: 84.03 % for its image-level
 # VGG-16 embedding, Results).
 #
+# ### Our VGG-16 stand-in fit next to the paper's marks
+#
+# The paper's embedding is judged on two things at once: it is *pruned* (about 70 of 150
+# dimensions kept) and it still explains 84 % of VGG-16's similarity, with every
+# dimension well predicted from VGG-16's activations (ridge R² above 75 % for all, above
+# 85 % for most; chapter 3 runs the full analysis). Keeping every dimension would make
+# the second mark easy and miss the first, so both are shown. The R² here uses chapter
+# 3's nested cross-validation (3 outer and 3 inner folds, the same penalty grid).
+
+# %%
+vgg_ridge = regression.nested_cv_ridge(
+    vgg_features,
+    vgg_fit.embedding.weights,
+    curves.CHAPTER3_ALPHA_GRID,
+    outer_seed=seed,
+    inner_seed=seed + 1,
+    refit=False,
+    progress=False,
+)
+vgg_r2_summary = curves.r2_summary(vgg_ridge.r2)
+paper_vgg = curves.PAPER_VGG16
+vgg_marks = pd.DataFrame(
+    {
+        "ours": [
+            vgg_fit.embedding.n_dims,
+            100 * vgg_r2,
+            100 * vgg_r2_summary["r2_min"],
+            100 * vgg_r2_summary["r2_share_above_75"],
+            100 * vgg_r2_summary["r2_median"],
+        ],
+        "paper": [
+            paper_vgg["dims_kept"],
+            100 * paper_vgg["rsm_variance_explained"],
+            100 * paper_vgg["r2_min_above"],
+            100.0,
+            100 * paper_vgg["r2_most_above"],
+        ],
+        "paper's mark reads": ["about", "", "above", "", "most above"],
+    },
+    index=[
+        "kept dimensions",
+        "RSM variance explained (%)",
+        "lowest ridge R² (%)",
+        "dimensions with R² > 75 % (%)",
+        "median ridge R² (%)",
+    ],
+)
+vgg_marks["ours − paper"] = vgg_marks["ours"] - vgg_marks["paper"]
+for key, value in {
+    "vgg_dims_gap": vgg_fit.embedding.n_dims - paper_vgg["dims_kept"],
+    "vgg_ve_gap": 100 * (vgg_r2 - paper_vgg["rsm_variance_explained"]),
+    "vgg_r2_median": 100 * vgg_r2_summary["r2_median"],
+    "vgg_r2_min": 100 * vgg_r2_summary["r2_min"],
+    "vgg_r2_share75": 100 * vgg_r2_summary["r2_share_above_75"],
+}.items():
+    glue(key, value, display=False)
+vgg_marks.round(1)
+
+# %% [markdown]
+# Our default fit keeps {glue:text}`vgg_dims` dimensions ({glue:text}`vgg_dims_gap:+d`
+# against the paper's ~70) and explains {glue:text}`vgg_rsm_r2:.1f` % of the variance
+# ({glue:text}`vgg_ve_gap:+.1f` percentage points against 84.03 %); its ridge R² has a
+# median of {glue:text}`vgg_r2_median:.1f` % and a minimum of
+# {glue:text}`vgg_r2_min:.1f` %, with {glue:text}`vgg_r2_share75:.0f` % of the
+# dimensions above 75 % (paper: all).
+#
+# ### How the VGG-16 stand-in embedding grows with triplets, β and epochs
+#
+# How far is this from what more data or another prior weight would give? We measured
+# it: triplets of the VGG-16 stand-in sampled and answered as in chapter 1 (0.5, 1 and 2 million, 90 %
+# for training), VICE fitted with this chapter's settings for each β, and every fit
+# scored after 20 and 40 epochs and at its end (kept dimensions, the variance explained
+# of the similarity matrix on a fixed random half of the objects, pairs among them with
+# all third objects, and chapter 3's ridge R²). The measurement is too long for the
+# book, so it ships as a table with the repository, made by the command below; the book
+# only reads it.
+
+# %%
+curve_path = paths.shipped_curve("vgg16")
+curve_record = verify_provenance(curve_path)
+vgg_curve = curves.load_curve(curve_path)
+vgg_curve_final = curves.final_rows(vgg_curve)
+curve_machine = curve_record["parameters"]["machine"]
+glue("curve_cores", curve_machine["cpu_count"], display=False)
+glue("curve_threads", curve_machine["torch_threads"], display=False)
+glue("curve_fits", len(vgg_curve_final), display=False)
+glue("curve_fit_minutes", float(vgg_curve_final["train_seconds"].sum()) / 60, display=False)
+glue("curve_eval_minutes", float(vgg_curve["eval_seconds"].sum()) / 60, display=False)
+Markdown("Measured with:\n\n" + "\n".join(f"- `{c}`" for c in curves.commands(curve_record)))
+
+# %% tags=["hide-input"]
+curve_long = vgg_curve_final.assign(
+    **{
+        "β": vgg_curve_final["beta"].map("{:g}".format),
+        "RSM variance explained (%)": 100 * vgg_curve_final["rsm_variance_explained"],
+        "kept dimensions": vgg_curve_final["dims_kept"],
+        "median ridge R² (%)": 100 * vgg_curve_final["r2_median"],
+    }
+).melt(
+    id_vars=["n_train", "β", "epoch", "r2_min"],
+    value_vars=["RSM variance explained (%)", "kept dimensions", "median ridge R² (%)"],
+    var_name="measure",
+)
+fig = px.line(
+    curve_long,
+    x="n_train",
+    y="value",
+    color="β",
+    facet_col="measure",
+    markers=True,
+    log_x=True,
+    hover_data=["epoch"],
+    labels={"n_train": "training triplets", "value": ""},
+    title=f"{vgg_source.label} embedding at the end of each fit, by training triplets and β",
+)
+fig.update_yaxes(matches=None, showticklabels=True)
+fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+paper_lines = [
+    100 * paper_vgg["rsm_variance_explained"],
+    paper_vgg["dims_kept"],
+    100 * paper_vgg["r2_most_above"],
+]
+for col, value in enumerate(paper_lines, start=1):
+    fig.add_hline(y=value, line_dash="dot", row=1, col=col, annotation_text=f"paper {value:g}")
+fig.show()
+
+# %% tags=["hide-input"]
+fig = px.line(
+    vgg_curve.assign(
+        β=vgg_curve["beta"].map("{:g}".format),
+        triplets=vgg_curve["n_train"].map("{:,} training triplets".format),
+    ),
+    x="epoch",
+    y="dims_kept",
+    color="β",
+    facet_col="triplets",
+    markers=True,
+    hover_data=["rsm_variance_explained", "r2_median", "stop_reason"],
+    labels={"dims_kept": "kept dimensions"},
+    title="Kept dimensions along each fit (scored every 20 epochs and at the end)",
+)
+fig.add_hline(y=paper_vgg["dims_kept"], line_dash="dot", annotation_text="paper ~70")
+fig.show()
+vgg_curve_final[
+    ["n_train", "beta", "epoch", "stop_reason", "dims_kept", "rsm_variance_explained",
+     "r2_median", "r2_min", "r2_share_above_75", "heldout_accuracy", "train_seconds"]
+].round(3)  # fmt: skip
+
+# %%
+meets_ve = vgg_curve_final["rsm_variance_explained"] >= paper_vgg["rsm_variance_explained"]
+meets_dims = vgg_curve_final["dims_kept"] <= 1.2 * paper_vgg["dims_kept"]  # "about 70"
+near_paper = vgg_curve_final[meets_dims]
+best_pruned = near_paper.loc[near_paper["rsm_variance_explained"].idxmax()]
+paper_beta_rows = vgg_curve_final[vgg_curve_final["beta"] == paper_vgg["beta"]]
+here = vgg_curve_final[
+    (vgg_curve_final["n_train"] == len(vgg_train)) & (vgg_curve_final["beta"] == vgg_beta)
+]
+for key, value in {
+    "curve_meet_ve": int(meets_ve.sum()),
+    "curve_meet_ve_all_kept": int((meets_ve & (vgg_curve_final["dims_kept"] == 100)).sum()),
+    "curve_meet_both": int((meets_ve & meets_dims).sum()),
+    "curve_best_pruned_dims": int(best_pruned["dims_kept"]),
+    "curve_best_pruned_ve": 100 * float(best_pruned["rsm_variance_explained"]),
+    "curve_best_pruned_n": int(best_pruned["n_train"]),
+    "curve_best_pruned_beta": float(best_pruned["beta"]),
+    "curve_best_pruned_r2": 100 * float(best_pruned["r2_median"]),
+    "curve_paper_beta_min_dims": int(paper_beta_rows["dims_kept"].min()),
+    "curve_here_dims": int(here["dims_kept"].iloc[0]) if len(here) else -1,
+    "curve_here_ve": 100 * float(here["rsm_variance_explained"].iloc[0]) if len(here) else np.nan,
+}.items():
+    glue(key, value, display=False)
+
+# %% [markdown]
+# The {glue:text}`curve_fits` fits of the table took {glue:text}`curve_fit_minutes:.0f`
+# minutes of training and {glue:text}`curve_eval_minutes:.0f` minutes of scoring on a
+# shared machine with {glue:text}`curve_cores` cores (one thread per fit, other jobs
+# running; the provenance record beside the table lists every command, the code revision
+# and the load average). What they show:
+#
+# - **β trades dimensions against variance explained.** At a fixed number of triplets a
+#   weaker prior keeps more dimensions and explains more of the stand-in's similarity, while
+#   the median R² of the dimensions tends to fall. {glue:text}`curve_meet_ve` fits reach
+#   the paper's 84 %, {glue:text}`curve_meet_ve_all_kept` of them by keeping all 100
+#   dimensions; {glue:text}`curve_meet_both` reach 84 % with at most 84 dimensions
+#   (about 70, give or take 20 %). A target met by keeping every dimension is not the
+#   paper's result: its embedding is pruned.
+# - **The paper's β = 0.24 prunes nothing at our sizes**: its fits keep at least
+#   {glue:text}`curve_paper_beta_min_dims` of 100 dimensions. The paper prunes slowly over
+#   up to 1,000 epochs on 20 times more triplets; within the epochs we can afford the
+#   prior must be stronger to prune at all.
+# - **The prior's weight per triplet is what prunes, and more data closes the gap.** The
+#   KL term is divided by the number of training triplets, so the same β prunes less
+#   with more data, and β must grow with the data to keep the dimension count. Among
+#   the fits that keep about as many dimensions as the paper (at most 84), the one
+#   explaining the most kept {glue:text}`curve_best_pruned_dims` dimensions and
+#   explained {glue:text}`curve_best_pruned_ve:.1f` % (median R²
+#   {glue:text}`curve_best_pruned_r2:.1f` %) from {glue:text}`curve_best_pruned_n:,`
+#   triplets at β = {glue:text}`curve_best_pruned_beta:g`, against
+#   {glue:text}`curve_here_ve:.1f` % for this chapter's settings (both on the same half
+#   of the objects).
+#
+# The curve's point for this chapter's own settings kept {glue:text}`curve_here_dims`
+# dimensions with {glue:text}`curve_here_ve:.1f` % explained on its half of the objects
+# (in a smoke run, whose triplets differ from the default's, there is no such point):
+# the same fit as above, scored on half of the pairs.
+#
+# **The defaults.** Chapter 1 samples 1 million VGG-16 stand-in triplets for this chapter; more
+# would lengthen this fit in proportion, beyond the book's time budget. On that many
+# triplets β = {glue:text}`vgg_beta:g` is the measured setting that comes closest to the
+# paper's pruned embedding (the weaker priors explain more only by keeping nearly every
+# dimension), so the book keeps it and shows its gap to the paper above.
+#
+# **The `paper` profile** runs this chapter with the paper's settings on real VGG-16
+# features: VGG-16's features of the THINGS photos averaged per concept, 20 million
+# triplets (chapter 1), 150 initial dimensions, β = 0.24, batches of 256 and up to 1,000
+# epochs with a 500-epoch stability window (`PAPER_DNN_VICE`). Its triplets are
+# concept-level, not the paper's image-level ones, but each concept is in far more of
+# them than each image was in the paper's, so we expect it to come close to the paper's
+# pruned embedding (about 70 dimensions explaining about 84 %). That is an expectation,
+# not a result: the profile was not run here (many hours of fitting on a CPU), so the
+# book shows no number of ours for it.
+
+# %% [markdown]
 # ### The VGG-16 stand-in's dimensions
 #
 # Each dimension, described by its five highest-weighted objects:
@@ -507,12 +743,15 @@ pd.DataFrame(
 # images. The embedded image set lets us do the same with EfficientNet-Lite0 on the
 # emoji drawings (chapter 0): each picture is an object, the network answers random
 # triplets of pictures by the dot product of its (non-negative) pooled penultimate
-# features, and VICE learns an embedding of the pictures. With each picture in a few
-# hundred training triplets (the paper's images: about 2,200 each) the prior must be
-# weaker than for VGG-16: in our trial runs (not recomputed by the book or its
-# benchmarks) β = 2 or 3 pruned every dimension, β = 1.2 first collapsed and then
-# regrew to a few dimensions, and the weaker priors β = 0.6 and 0.24 kept nearly all of
-# them. We use β = {glue:text}`effnet_beta` and report what it keeps.
+# features, and VICE learns an embedding of the pictures. The paper's images are each in
+# about 2,200 triplets; the settings we tried (measured below) showed that a few hundred
+# per picture leave a choice between a weak prior that keeps almost every dimension,
+# poorly predicted by the network, and a strong one that keeps few and explains little.
+# About 900 per picture with a prior of the same weight per triplet prunes to a compact
+# set that explains more and is better predicted, so we use
+# {glue:text}`n_effnet_triplets:,` triplets, β = {glue:text}`effnet_beta:g` and at most
+# {glue:text}`effnet_max_epochs` epochs (the kept-dimension count settles within about 15
+# epochs).
 
 # %%
 effnet_images, image_rows = features.load_image_features(
@@ -549,6 +788,8 @@ glue("effnet_appearances", 3 * len(effnet_train) / n_pictures, display=False)
 glue("effnet_acc", 100 * float(effnet_eval["accuracy"]), display=False)
 glue("n_pictures", n_pictures, display=False)
 glue("effnet_beta", effnet_beta, display=False)
+glue("n_effnet_triplets", n_effnet_triplets, display=False)
+glue("effnet_max_epochs", effnet_max_epochs, display=False)
 pd.Series(
     {
         "pictures (objects)": n_pictures,
@@ -586,6 +827,91 @@ fig = image_grid(
     pictures, captions, 4, title="Top pictures of the first EfficientNet-Lite0 dimensions"
 )
 fig.show()
+
+# %% [markdown]
+# ### Settings tried for the picture embedding
+#
+# The picture embedding should prune to a compact set of dimensions that the network's
+# own activations predict (chapter 4 runs that regression on the chosen embedding). We
+# tried several settings with the same measurement as for VGG-16's curve (its
+# variance explained on a fixed random subset of pictures; the ridge R² from the 1,280
+# pooled activations with chapter 4's cross-validation), on
+# {glue:text}`effnet_curve_features`; each row is the end of one fit:
+
+# %%
+effnet_curve_path = paths.shipped_curve("efficientnet_lite0")
+effnet_curve_record = verify_provenance(effnet_curve_path)
+effnet_tried = curves.final_rows(curves.load_curve(effnet_curve_path))
+effnet_settings = effnet_curve_record["parameters"]["identity"]["settings"]
+# were the settings measured on the very features this chapter uses?
+effnet_curve_same_features = effnet_curve_record["input_sha256"]["features"] == array_sha256(
+    np.ascontiguousarray(effnet_images)
+)
+glue(
+    "effnet_curve_features",
+    "the same pooled features this chapter uses"
+    if effnet_curve_same_features
+    else "pooled features that differ from the ones this chapter uses (an earlier input "
+    "recipe or another profile), so the table is a guide to the settings, not a "
+    "measurement of this chapter's fit",
+    display=False,
+)
+glue("effnet_curve_objects", effnet_settings["rsm_objects"], display=False)
+glue("effnet_curve_fit_minutes", float(effnet_tried["train_seconds"].sum()) / 60, display=False)
+effnet_commands = curves.commands(effnet_curve_record)
+display(Markdown("Measured with:\n\n" + "\n".join(f"- `{c}`" for c in effnet_commands)))
+effnet_tried[
+    ["n_train", "appearances_per_object", "beta", "n_dims_initial", "epoch", "dims_kept",
+     "rsm_variance_explained", "r2_median", "r2_min", "r2_share_above_75",
+     "heldout_accuracy", "train_seconds"]
+].round(3)  # fmt: skip
+
+
+# %%
+def tried(n_sampled, beta, n_dims):
+    """The final row of the tried setting (n_sampled, beta, n_dims) in the table above."""
+    match = effnet_tried[
+        (effnet_tried["n_sampled"] == n_sampled)
+        & (effnet_tried["beta"] == beta)
+        & (effnet_tried["n_dims_initial"] == n_dims)
+    ]
+    return match.iloc[0] if len(match) else None
+
+
+most_kept = effnet_tried.loc[effnet_tried["dims_kept"].idxmax()]
+fewest_kept = effnet_tried.loc[effnet_tried["dims_kept"].idxmin()]
+small_start = effnet_tried[effnet_tried["n_dims_initial"] < 100]
+chosen = tried(n_effnet_triplets, effnet_beta, 100)
+if chosen is None:  # smoke runs use settings the table does not hold
+    chosen = pd.Series(np.nan, index=effnet_tried.columns)
+for prefix, row in {"most": most_kept, "fewest": fewest_kept, "chosen": chosen}.items():
+    glue(f"tried_{prefix}_dims", float(row["dims_kept"]), display=False)
+    glue(f"tried_{prefix}_ve", 100 * float(row["rsm_variance_explained"]), display=False)
+    glue(f"tried_{prefix}_r2", 100 * float(row["r2_median"]), display=False)
+    glue(f"tried_{prefix}_beta", float(row["beta"]), display=False)
+    glue(f"tried_{prefix}_n", float(row["n_train"]), display=False)
+    glue(f"tried_{prefix}_epoch", float(row["epoch"]), display=False)
+glue("tried_small_start_dims", int(small_start["n_dims_initial"].min()), display=False)
+glue("tried_small_start_kept", int(small_start["dims_kept"].min()), display=False)
+glue("tried_small_start_r2", 100 * float(small_start["r2_median"].max()), display=False)
+
+# %% [markdown]
+# The weakest prior tried (β = {glue:text}`tried_most_beta:g` on
+# {glue:text}`tried_most_n:,.0f` triplets) keeps {glue:text}`tried_most_dims:.0f` dimensions
+# whose median R² is only {glue:text}`tried_most_r2:.0f` %; the strongest
+# (β = {glue:text}`tried_fewest_beta:g`) keeps {glue:text}`tried_fewest_dims:.0f`, better
+# predicted ({glue:text}`tried_fewest_r2:.0f` %) but explaining only
+# {glue:text}`tried_fewest_ve:.0f` % of the variance. Starting from
+# {glue:text}`tried_small_start_dims` dimensions instead of 100 prunes nothing (all
+# {glue:text}`tried_small_start_kept` kept; median R² {glue:text}`tried_small_start_r2:.0f`
+# %). With {glue:text}`tried_chosen_n:,.0f` triplets and β = {glue:text}`tried_chosen_beta:g`
+# VICE prunes 100 dimensions to {glue:text}`tried_chosen_dims:.0f` after
+# {glue:text}`tried_chosen_epoch:.0f` epochs, explaining {glue:text}`tried_chosen_ve:.0f` % with
+# a median R² of {glue:text}`tried_chosen_r2:.0f` %: the setting this chapter uses, cut to
+# {glue:text}`effnet_max_epochs` epochs to fit the book's time budget (its fit above keeps
+# {glue:text}`effnet_dims`). Not every dimension is above the paper's 75 %: the pictures
+# are still in fewer than half the paper's triplets per image, and more triplets did not
+# fit the time budget of the book.
 
 # %% [markdown]
 # Chapter 3 asks how well these dimensions, and the human ones, can be predicted
