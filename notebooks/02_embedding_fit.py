@@ -568,8 +568,8 @@ vgg_marks.round(1)
 # ### How the VGG-16 stand-in embedding grows with triplets, β and epochs
 #
 # How far is this from what more data or another prior weight would give? We measured
-# it: triplets of the VGG-16 stand-in sampled and answered as in chapter 1 (0.5, 1 and 2 million, 90 %
-# for training), VICE fitted with this chapter's settings for each β, and every fit
+# it: triplets of the VGG-16 stand-in sampled and answered as in chapter 1 (0.5, 1 and 2
+# million, 90 % for training), VICE fitted with this chapter's settings for each β, and every fit
 # scored after 20 and 40 epochs and at its end (kept dimensions, the variance explained
 # of the similarity matrix on a fixed random half of the objects, pairs among them with
 # all third objects, and chapter 3's ridge R²). The measurement is too long for the
