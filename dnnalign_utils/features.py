@@ -11,6 +11,12 @@
   sidecar; ``load_features`` reads them back and checks them.
 - ImageNet top-k classification (``imagenet_classes``, ``topk_predictions``) and the
   per-style recognition table of the emoji set (``recognition_table``).
+- Input recipes (``Preprocessing``): each network's own, from how it was trained
+  (``EFFICIENTNET_LITE0_RECIPE``: the TF EfficientNet-Lite recipe; ``VGG16_BN_RECIPE``:
+  torchvision's for its weights), with the crop geometry to map Grad-CAM maps back onto
+  the original picture (``Preprocessing.to_original``). Feature caches record the recipe.
+- Any picture (``image_features``): paths, PIL pictures of any mode, arrays, tensors, of
+  any size, EXIF orientation applied, transparency on a stated background.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ the features were extracted on, and the ridge is a linear layer with the centrin
 
 Any ridge object with ``coef`` (n_features x n_targets), ``intercept`` (n_targets) and
 ``x_mean`` (n_features) works (``dnnalign_utils.regression.FittedRidge``).
+
+``DimensionPredictor`` is the saved form for new pictures: ridge, network, layer, input
+recipe and the training pictures' feature range (``FeatureRange``); ``predict`` takes any
+pictures (``features.image_features``) and warns about those outside the training
+pictures; ``original_size_cams`` gives Grad-CAM maps on each picture's own pixel grid.
 """
 
 from __future__ import annotations
