@@ -104,11 +104,20 @@ def image_grid(
         )
     fig = px.imshow(pictures, facet_col=0, facet_col_wrap=columns, binary_string=True)
     fig.for_each_annotation(lambda a: a.update(text=captions[int(a.text.split("=")[-1])]))
+    # px makes one trace per picture, in picture order; hover names the picture, not
+    # the pixel's x, y and colour.
+    for trace, caption in zip(fig.data, captions, strict=True):
+        trace.update(name=caption, hovertemplate=f"{_escape_template(caption)}<extra></extra>")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     rows = -(-len(captions) // columns)
     fig.update_layout(title=title, height=cell_height * rows + 80)
     return fig
+
+
+def _escape_template(text: str) -> str:
+    """`text` for a plotly hovertemplate, where "%{" would start a variable."""
+    return text.replace("%{", "% {")
 
 
 class _StaticPageTqdm(tqdm_std):
