@@ -355,12 +355,14 @@ recognition.round(3)
 
 # %% tags=["hide-input"]
 fig = px.bar(
-    recognition.melt(id_vars=["style", "n_images"], value_vars=["top1", "top5"]),
+    recognition.melt(
+        id_vars=["style", "n_images"], value_vars=["top1", "top5"], var_name="named in"
+    ).replace({"named in": {"top1": "top 1", "top5": "top 5"}}),
     x="style",
     y="value",
-    color="variable",
+    color="named in",
     barmode="group",
-    labels={"value": "share of pictures named correctly", "variable": ""},
+    labels={"value": "share of pictures named correctly"},
     title="EfficientNet-Lite0 recognises the drawings (ImageNet-class concepts)",
     color_discrete_sequence=[DNN_COLOUR, HUMAN_COLOUR],
 )
