@@ -270,7 +270,7 @@ def card_text(card: Mapping) -> str:
     ]
     r2 = [
         f"{column[len(R2_PREFIX) : -4]} {card[column]:.0f} %"
-        for column in card
+        for column in card.keys()
         if isinstance(column, str) and column.startswith(R2_PREFIX) and pd.notna(card[column])
     ]
     if r2:
@@ -484,7 +484,7 @@ class ExplorerWidget:
             & (self.cards["dimension"] == self.dimension.value)
         ]
         self.figure = embedding_figure(card, self.embedding.value, self.pictures)
-        self.figure.update_layout(updatemenus=[])
+        self.figure.layout.updatemenus = ()
         self.output.clear_output(wait=True)
         with self.output:
             self.figure.show()

@@ -570,7 +570,7 @@ fig.show()
 # %%
 from dnnalign_utils import downloads
 
-concept_rows = {"object_names": data.load_concepts()["uniqueID"], "extra_columns": {"word": names}}
+concept_rows = {"object_names": data.load_concepts().index, "extra_columns": {"word": names}}
 chapter_downloads = [
     ("human_spose", final_human.embedding.weights, concept_rows,
      f"SPoSE fit to the human triplets (the most reproducible seed, {repro.best})"),

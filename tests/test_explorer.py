@@ -1,0 +1,259 @@
+"""The dimension explorer: cards joined correctly by dimension, a static dropdown figure
+with one trace per dimension, hover texts that name objects, and the live widget."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from dnnalign_utils import explorer, plotting
+
+N_CONCEPTS = 12
+COUNTERPARTS = {"human": "n", "network": "h"}
+
+
+def _weights(rng, n_rows, n_dims):
+    w = rng.gamma(1.0, 1.0, size=(n_rows, n_dims))
+    w[rng.random(w.shape) < 0.3] = 0.0
+    w[3, 0] = w[5, 0] = w[:, 0].max() + 1  # a tie: row order decides
+    return w
+
+
+@pytest.fixture
+def toy(tmp_path):
+    rng = np.random.default_rng(0)
+    names = [f"concept{i}" for i in range(N_CONCEPTS)]
+    picture_files = {}
+    for row in (3, 5, 7):
+        path = tmp_path / f"p{row}.png"
+        Image.new("RGBA", (64, 32), (255, 0, 0, 128)).save(path)
+        picture_files[row] = path
+    concepts = np.array([0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11])
+    human = explorer.ExplorerEmbedding(
+        "h", "human H", _weights(rng, N_CONCEPTS, 3), names, "human", picture_files
+    )
+    network = explorer.ExplorerEmbedding(
+        "n", "network N", _weights(rng, N_CONCEPTS, 4), names, "network"
+    )
+    pictures = explorer.ExplorerEmbedding(
+        "p",
+        "pictures P",
+        _weights(rng, concepts.size, 2),
+        [f"pic{i}" for i in range(concepts.size)],
+        "network",
+        concepts=concepts,
+    )
+    return human, network, pictures
+
+
+def _slow_top(weights, k):
+    return [
+        sorted(range(weights.shape[0]), key=lambda i: (-weights[i, d], i))[:k]
+        for d in range(weights.shape[1])
+    ]
+
+
+def _slow_best(a, b):
+    best = []
+    for i in range(a.shape[1]):
+        rs = [
+            np.corrcoef(a[:, i], b[:, j])[0, 1] if a[:, i].std() and b[:, j].std() else 0.0
+            for j in range(b.shape[1])
+        ]
+        best.append((int(np.argmax(rs)), float(max(rs))))
+    return best
+
+
+def test_top_objects_match_a_slow_reference_ties_by_row_order(toy):
+    cards = explorer.dimension_cards(toy, k=4)
+    for e in toy:
+        chosen = cards[cards["embedding"] == e.key].sort_values("dimension")
+        expected = _slow_top(e.weights, 4)
+        assert chosen["top rows"].tolist() == expected
+        assert chosen["top objects"].tolist() == [[e.row_names[i] for i in t] for t in expected]
+        assert chosen["dimension"].tolist() == list(range(1, e.weights.shape[1] + 1))
+        np.testing.assert_allclose(chosen["importance (%)"].sum(), 100)
+    assert cards.iloc[0]["top rows"][:2] == [3, 5]  # the planted tie
+
+
+def test_best_matches_against_a_slow_reference_and_through_concept_means(toy):
+    human, network, pictures = toy
+    cards = explorer.dimension_cards(toy, counterparts=COUNTERPARTS)
+    cards = cards.set_index(["embedding", "dimension"])
+    for d, (j, r) in enumerate(_slow_best(human.weights, network.weights)):
+        assert cards.loc[("h", d + 1), "match embedding"] == "n"
+        assert cards.loc[("h", d + 1), "match dimension"] == j + 1
+        assert cards.loc[("h", d + 1), "match r"] == pytest.approx(r)
+        assert cards.loc[("h", d + 1), "best match"].startswith(f"network N dim {j + 1}: ")
+    means = np.stack(
+        [pictures.weights[pictures.concepts == c].mean(0) for c in range(N_CONCEPTS)]
+    )  # every concept has at least one picture here
+    for d, (j, r) in enumerate(_slow_best(means, human.weights)):
+        assert cards.loc[("p", d + 1), "match embedding"] == "h"
+        assert cards.loc[("p", d + 1), "match dimension"] == j + 1
+        assert cards.loc[("p", d + 1), "match r"] == pytest.approx(r)
+
+
+def test_a_known_match_is_recovered():
+    rng = np.random.default_rng(1)
+    human = rng.random((50, 3))
+    network = np.column_stack([rng.random(50), human[:, 2] + 0.01 * rng.random(50)])
+    best, r = explorer.best_matches(human, network)
+    assert best[2] == 1 and r[2] > 0.99
+
+
+def test_r2_labels_and_pairs_are_joined_by_embedding_and_dimension(toy):
+    r2 = pd.DataFrame(
+        {
+            "embedding": ["n", "h", "h", "n", "p"],
+            "dimension": [4, 1, 3, 1, 2],
+            "predictor": ["VGG", "VGG", "words", "VGG", "pooled"],
+            "R² (%)": [40.0, 11.0, 33.0, 10.0, 22.0],
+        }
+    ).sample(frac=1, random_state=0)
+    labels = pd.DataFrame(
+        {
+            "embedding": ["h", "n", "h"],
+            "dimension": [2, 0, 0],
+            "label": ["visual", "mixed", "semantic"],
+        }
+    )
+    pairs = pd.DataFrame(
+        {
+            "human embedding": ["h"],
+            "human dimension": [2],
+            "network embedding": ["n"],
+            "network dimension": [3],
+            "r (held out)": [0.42],
+        }
+    )
+    cards = explorer.dimension_cards(
+        toy, r2=r2, labels=labels, pairs=pairs, counterparts=COUNTERPARTS
+    )
+    cards = cards.set_index(["embedding", "dimension"])
+    assert sorted(explorer.r2_columns(cards)) == [
+        "R² from VGG (%)",
+        "R² from pooled (%)",
+        "R² from words (%)",
+    ]
+    assert cards.loc[("n", 4), "R² from VGG (%)"] == 40.0
+    assert cards.loc[("h", 3), "R² from words (%)"] == 33.0
+    assert np.isnan(cards.loc[("h", 3), "R² from VGG (%)"])
+    assert cards.loc[("p", 2), "R² from pooled (%)"] == 22.0
+    assert cards.loc[("h", 3), "quality"] == "visual"  # 0-based label 2 -> dimension 3
+    assert cards.loc[("h", 1), "quality"] == "semantic"
+    assert cards.loc[("n", 1), "quality"] == "mixed"
+    assert cards.loc[("h", 2), "quality"] == explorer.NOT_RATED
+    assert cards.loc[("h", 2), "chapter 6 pair"].startswith("network N dim 3: ")
+    assert cards.loc[("n", 3), "chapter 6 pair"].startswith("human H dim 2: ")
+    assert cards.loc[("n", 3), "chapter 6 r (held out)"] == 0.42
+    assert cards.loc[("n", 1), "chapter 6 pair"] == ""
+    text = explorer.card_text(cards.reset_index().iloc[2])
+    assert "human H, dimension 3" in text and "rated <b>visual</b>" in text
+    assert "words 33 %" in text and "best network match" in text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"labels": pd.DataFrame({"embedding": ["h"], "dimension": [0]})}, "labels: missing"),
+        (
+            {
+                "labels": pd.DataFrame(
+                    {"embedding": ["h", "h"], "dimension": [0, 0], "label": ["visual"] * 2}
+                )
+            },
+            "more than one label",
+        ),
+        ({"r2": pd.DataFrame({"embedding": ["h"], "dimension": [1]})}, "r2: missing"),
+        ({"pairs": pd.DataFrame({"human embedding": ["h"]})}, "pairs: missing"),
+    ],
+)
+def test_bad_tables_are_refused(toy, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        explorer.dimension_cards(toy, **kwargs)
+
+
+def test_bad_embeddings_are_refused():
+    with pytest.raises(ValueError, match="row_names has 1 names, expected 2"):
+        explorer.ExplorerEmbedding("x", "X", np.ones((2, 1)), ["a"], "human")
+    with pytest.raises(ValueError, match="kind 'robot'"):
+        explorer.ExplorerEmbedding("x", "X", np.ones((1, 1)), ["a"], "robot")
+    one = explorer.ExplorerEmbedding("x", "X", np.ones((1, 1)), ["a"], "human")
+    with pytest.raises(ValueError, match="keys must be unique"):
+        explorer.dimension_cards([one, one])
+
+
+def test_thumbnails_are_small_pictures_read_once(toy):
+    cards = explorer.dimension_cards(toy, k=3)
+    pictures = explorer.thumbnails(cards, toy, size=16)
+    shown = {("h", r) for rows in cards.loc[cards["embedding"] == "h", "top rows"] for r in rows}
+    assert set(pictures) == shown & {("h", 3), ("h", 5), ("h", 7)}
+    uri = next(iter(pictures.values()))
+    assert uri.startswith("data:image/jpeg;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as image:
+        assert image.size == (16, 8)  # aspect kept
+        assert image.getpixel((8, 4))[1] > 100  # half-transparent red laid on white
+
+
+def test_the_static_figure_has_one_trace_per_dimension_and_a_dropdown(toy):
+    cards = explorer.dimension_cards(toy, k=3)
+    pictures = explorer.thumbnails(cards, toy, size=16)
+    fig = explorer.embedding_figure(cards, "n", pictures)
+    n_dims = toy[1].weights.shape[1]
+    assert len(fig.data) == n_dims
+    assert [t.visible for t in fig.data] == [True] + [False] * (n_dims - 1)
+    (menu,) = fig.layout.updatemenus
+    assert len(menu.buttons) == n_dims
+    chosen = cards[cards["embedding"] == "n"].to_dict("records")
+    for i, (button, card) in enumerate(zip(menu.buttons, chosen, strict=True)):
+        assert button.method == "update"
+        visible, layout = button.args
+        assert visible["visible"] == [j == i for j in range(n_dims)]
+        assert layout["title.text"] == explorer.card_text(card)
+        assert layout["yaxis.ticktext"] == card["top objects"]
+        assert button.label.startswith(f"dim {i + 1}: {card['top objects'][0]}")
+        for name, hover in zip(card["top objects"], fig.data[i].hovertext, strict=True):
+            assert hover.startswith(name) and f"dimension {i + 1}" in hover
+        assert list(fig.data[i].x) == card["top weights"]
+    assert fig.layout.title.text == explorer.card_text(chosen[0])
+    human_fig = explorer.embedding_figure(cards, "h", pictures)
+    first = cards[cards["embedding"] == "h"].iloc[0]
+    expected = [r for r, row in enumerate(first["top rows"]) if ("h", row) in pictures]
+    assert [im.y for im in human_fig.layout.images] == expected
+    with pytest.raises(ValueError, match="no cards"):
+        explorer.embedding_figure(cards, "nothing")
+
+
+def test_the_live_widget_follows_its_dropdowns(toy):
+    cards = explorer.dimension_cards(toy, k=3)
+    widget = explorer.ExplorerWidget(cards)
+    assert widget.embedding.value == "h" and widget.dimension.value == 1
+    fig = widget.select("n", 3)
+    card = cards[(cards["embedding"] == "n") & (cards["dimension"] == 3)].iloc[0]
+    assert fig.layout.title.text == explorer.card_text(card)
+    assert len(fig.data) == 1 and not fig.layout.updatemenus
+    widget.embedding.value = "p"  # choosing an embedding offers its dimensions
+    assert [v for _, v in widget.dimension.options] == [1, 2]
+    assert "pictures P, dimension 1" in widget.figure.layout.title.text
+
+
+def test_picture_grid_hover_names_each_picture():
+    pictures = np.zeros((5, 4, 4, 3), dtype=np.uint8)
+    captions = [f"apple {i} (noto)" for i in range(4)] + ["odd %{x} name"]
+    fig = plotting.image_grid(pictures, captions, 2)
+    assert len(fig.data) == len(captions)
+    for trace, caption in zip(fig.data, captions, strict=True):
+        assert trace.hovertemplate.startswith(caption.replace("%{", "% {"))
+        assert "%{x}" not in trace.hovertemplate and "color" not in trace.hovertemplate
+        # the caption above the picture sits on the trace's own axes
+        axis = fig.layout[trace.xaxis.replace("x", "xaxis")]
+        (note,) = [a for a in fig.layout.annotations if a.text == caption]
+        assert axis.domain[0] <= note.x <= axis.domain[1]
+        yaxis = fig.layout[trace.yaxis.replace("y", "yaxis")]
+        assert note.y == pytest.approx(yaxis.domain[1])
