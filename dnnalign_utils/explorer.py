@@ -286,8 +286,9 @@ def card_text(card: Mapping) -> str:
     return "<br>".join(lines)
 
 
-def thumbnail_uri(path: str | os.PathLike, size: int = 48) -> str:
-    """A picture file as a small JPEG data URI (transparency laid on white)."""
+def thumbnail(path: str | os.PathLike, size: int = 48) -> np.ndarray:
+    """A picture file as a (size, size, 3) uint8 thumbnail: transparency laid on white,
+    the aspect ratio kept and the picture centred on a white square."""
     from PIL import Image
 
     with Image.open(path) as image:
@@ -295,18 +296,18 @@ def thumbnail_uri(path: str | os.PathLike, size: int = 48) -> str:
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     rgb = Image.alpha_composite(white, rgba).convert("RGB")
     rgb.thumbnail((size, size))
-    buffer = io.BytesIO()
-    rgb.save(buffer, format="JPEG", quality=85)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    square = Image.new("RGB", (size, size), (255, 255, 255))
+    square.paste(rgb, ((size - rgb.width) // 2, (size - rgb.height) // 2))
+    return np.asarray(square)
 
 
 def thumbnails(
     cards: pd.DataFrame, embeddings: Sequence[ExplorerEmbedding], size: int = 48
-) -> dict[tuple[str, int], str]:
-    """Data URIs of the pictures of every top row on the cards that has one, keyed by
+) -> dict[tuple[str, int], np.ndarray]:
+    """Thumbnails of the pictures of every top row on the cards that has one, keyed by
     (embedding key, row); each file is read once."""
     by_key = {e.key: e for e in embeddings}
-    by_path: dict[Path, str] = {}
+    by_path: dict[Path, np.ndarray] = {}
     found = {}
     for key, rows in zip(cards["embedding"], cards["top rows"], strict=True):
         pictures = by_key[key].picture_paths
@@ -314,9 +315,25 @@ def thumbnails(
             if row in pictures and (key, row) not in found:
                 path = Path(pictures[row])
                 if path not in by_path:
-                    by_path[path] = thumbnail_uri(path, size)
+                    by_path[path] = thumbnail(path, size)
                 found[(key, row)] = by_path[path]
     return found
+
+
+def strip_uri(tiles: Sequence[np.ndarray | None], size: int) -> str:
+    """Thumbnails side by side (white where None) as one WebP data URI: one small file
+    per dimension keeps the page light."""
+    from PIL import Image
+
+    strip = np.full((size, size * len(tiles), 3), 255, dtype=np.uint8)
+    for i, tile in enumerate(tiles):
+        if tile is not None:
+            if tile.shape != (size, size, 3):
+                raise ValueError(f"tile {i}: expected shape {(size, size, 3)}, got {tile.shape}")
+            strip[:, i * size : (i + 1) * size] = tile
+    buffer = io.BytesIO()
+    Image.fromarray(strip).save(buffer, format="WEBP", quality=80)
+    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _bar(card: Mapping, visible: bool) -> go.Bar:
@@ -337,34 +354,39 @@ def _bar(card: Mapping, visible: bool) -> go.Bar:
     )
 
 
-def _images(card: Mapping, pictures: Mapping[tuple[str, int], str]) -> list[dict]:
+def _strip(
+    card: Mapping, pictures: Mapping[tuple[str, int], np.ndarray], size: int, visible: bool
+) -> go.Image:
+    tiles = [pictures.get((card["embedding"], row)) for row in card["top rows"]]
+    return go.Image(
+        source=strip_uri(tiles, size),
+        visible=visible,
+        hoverinfo="skip",
+        name=f"pictures of dimension {card['dimension']}",
+        xaxis="x",
+        yaxis="y",
+    )
+
+
+def _tile_names(card: Mapping, pictures: Mapping[tuple[str, int], np.ndarray]) -> list[str]:
     return [
-        {
-            "source": pictures[(card["embedding"], row)],
-            "xref": "paper",
-            "yref": "y",
-            "x": 1.01,
-            "y": rank,
-            "sizex": 0.12,
-            "sizey": 0.9,
-            "xanchor": "left",
-            "yanchor": "middle",
-            "sizing": "contain",
-            "layer": "above",
-        }
-        for rank, row in enumerate(card["top rows"])
-        if (card["embedding"], row) in pictures
+        name if (card["embedding"], row) in pictures else f"({name}: no picture)"
+        for name, row in zip(card["top objects"], card["top rows"], strict=True)
     ]
 
 
-def _state(card: Mapping, pictures: Mapping[tuple[str, int], str]) -> dict:
-    """The layout of one dimension: title (the card), object names, pictures."""
-    return {
+def _state(card: Mapping, pictures: Mapping, size: int, with_pictures: bool) -> dict:
+    """The layout of one dimension: title (the card), object names, picture names."""
+    n = len(card["top objects"])
+    state = {
         "title.text": card_text(card),
-        "yaxis.ticktext": list(card["top objects"]),
-        "yaxis.tickvals": list(range(len(card["top objects"]))),
-        "images": _images(card, pictures),
+        "yaxis2.ticktext": list(card["top objects"]),
+        "yaxis2.tickvals": list(range(n)),
     }
+    if with_pictures:
+        state["xaxis.ticktext"] = _tile_names(card, pictures)
+        state["xaxis.tickvals"] = [size * (i + 0.5) for i in range(n)]
+    return state
 
 
 def _button_label(card: Mapping) -> str:
@@ -375,14 +397,15 @@ def _button_label(card: Mapping) -> str:
 def embedding_figure(
     cards: pd.DataFrame,
     embedding: str,
-    pictures: Mapping[tuple[str, int], str] | None = None,
+    pictures: Mapping[tuple[str, int], np.ndarray] | None = None,
     *,
-    height: int = 520,
+    height: int = 600,
 ) -> go.Figure:
-    """One embedding's dimensions: a bar chart of a dimension's top objects (names on the
-    axis and in the hover, pictures beside them where they exist) and its card as the
-    title, with a dropdown choosing the dimension. One trace per dimension; the dropdown
-    switches their visibility and the layout, so it works in a static page."""
+    """One embedding's dimensions: the pictures of a dimension's top objects in a row
+    (where the embedding has any), a bar chart of their weights (names on the axis and
+    in the hover) and the dimension's card as the title, with a dropdown choosing the
+    dimension. Each dimension has its own traces; the dropdown switches their visibility
+    and the layout's labels, so it works in a static page."""
     chosen = cards[cards["embedding"] == embedding].sort_values("dimension")
     if chosen.empty:
         raise ValueError(
@@ -390,19 +413,27 @@ def embedding_figure(
         )
     pictures = pictures or {}
     records = chosen.to_dict("records")
-    fig = go.Figure([_bar(card, i == 0) for i, card in enumerate(records)])
+    with_pictures = any((embedding, row) in pictures for c in records for row in c["top rows"])
+    size = next(iter(pictures.values())).shape[0] if with_pictures else 0
+    n = len(records)
+    traces = [_bar(card, i == 0) for i, card in enumerate(records)]
+    if with_pictures:
+        traces += [_strip(card, pictures, size, i == 0) for i, card in enumerate(records)]
+    for trace in traces[:n]:
+        trace.update(xaxis="x2", yaxis="y2")
+    fig = go.Figure(traces)
     buttons = []
     for i, card in enumerate(records):
-        visible = [j == i for j in range(len(records))]
+        visible = [j == i for j in range(n)] * (2 if with_pictures else 1)
         buttons.append(
             {
                 "label": _button_label(card),
                 "method": "update",
-                "args": [{"visible": visible}, _state(card, pictures)],
+                "args": [{"visible": visible}, _state(card, pictures, size, with_pictures)],
             }
         )
-    first = _state(records[0], pictures)
-    has_pictures = any(b["args"][1]["images"] for b in buttons)
+    first = _state(records[0], pictures, size, with_pictures)
+    picture_share = 0.2 if with_pictures else 0.0
     fig.update_layout(
         title={
             "text": first["title.text"],
@@ -411,10 +442,32 @@ def embedding_figure(
             "y": 0.97,
             "font": {"size": 13},
         },
-        images=first["images"],
         height=height,
-        margin={"t": 150, "l": 170, "r": 110 if has_pictures else 20},
-        xaxis_title="weight on the dimension",
+        margin={"t": 150, "l": 170, "r": 20},
+        xaxis={
+            "domain": [0, 1],
+            "anchor": "y",
+            "visible": with_pictures,
+            "showgrid": False,
+            "tickmode": "array",
+            "tickvals": first.get("xaxis.tickvals", []),
+            "ticktext": first.get("xaxis.ticktext", []),
+            "tickfont": {"size": 10},
+        },
+        yaxis={
+            "domain": [1 - picture_share, 1],
+            "anchor": "x",
+            "visible": False,
+        },
+        xaxis2={"domain": [0, 1], "anchor": "y2", "title": "weight on the dimension"},
+        yaxis2={
+            "domain": [0, 1 - picture_share - (0.1 if with_pictures else 0)],
+            "anchor": "x2",
+            "tickmode": "array",
+            "tickvals": first["yaxis2.tickvals"],
+            "ticktext": first["yaxis2.ticktext"],
+            "autorange": "reversed",
+        },
         updatemenus=[
             {
                 "buttons": buttons,
@@ -429,12 +482,6 @@ def embedding_figure(
             }
         ],
     )
-    fig.update_yaxes(
-        tickmode="array",
-        tickvals=first["yaxis.tickvals"],
-        ticktext=first["yaxis.ticktext"],
-        autorange="reversed",
-    )
     return fig
 
 
@@ -446,7 +493,7 @@ class ExplorerWidget:
     def __init__(
         self,
         cards: pd.DataFrame,
-        pictures: Mapping[tuple[str, int], str] | None = None,
+        pictures: Mapping[tuple[str, int], np.ndarray] | None = None,
     ) -> None:
         import ipywidgets as widgets
 

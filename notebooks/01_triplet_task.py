@@ -357,7 +357,7 @@ fig.show()
 # The agreement tables of this chapter, each with a provenance record (what produced
 # it, from which inputs, with which package versions):
 
-# %%
+# %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
 downloads.links(

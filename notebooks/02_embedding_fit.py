@@ -567,7 +567,7 @@ fig.show()
 # its THINGS `uniqueID` and word, a picture by its concept and drawing style. Each file
 # has a provenance record.
 
-# %%
+# %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
 concept_rows = {"object_names": data.load_concepts().index, "extra_columns": {"word": names}}

@@ -321,7 +321,7 @@ model_path
 # in order of importance, each with its top objects), on all concepts and on the
 # concepts with pictures, each with a provenance record:
 
-# %%
+# %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
 target_keys = {"human (VICE-42)": "vice42", "VGG-16 (chapter 2)": "vgg16"}

@@ -273,7 +273,7 @@ fig.show()
 # and the share of each dimension's Grad-CAM map on its top picture's object, each with
 # a provenance record:
 
-# %%
+# %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
 top_pictures = np.argsort(-dims.weights, axis=0, kind="stable")[:3].T

@@ -544,7 +544,7 @@ labels_path = rating.save_labels(
 # semantic dimensions with their bootstrap intervals, and the shares across
 # EfficientNet-Lite0's layers, each with a provenance record:
 
-# %%
+# %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
 downloads.links(

@@ -331,7 +331,7 @@ pd.DataFrame(
 # and the dimension that drives it (dimensions numbered from 1, with their top objects
 # and automatic labels), each with a provenance record:
 
-# %%
+# %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
 triplet_names = names[drivers[["i", "j", "k"]].to_numpy()]

@@ -144,7 +144,6 @@ pictures = explorer.thumbnails(cards, embeddings, thumbnail_px)
 glue("n_embeddings", len(embeddings), display=False)
 glue("n_cards", len(cards), display=False)
 glue("n_thumbnails", len(pictures), display=False)
-glue("thumbnail_kb", sum(len(uri) for uri in pictures.values()) / 1000, display=False)
 cards.groupby("embedding name", sort=False).agg(
     dimensions=("dimension", "size"),
     visual=("quality", lambda q: int((q == "visual").sum())),
@@ -156,9 +155,8 @@ cards.groupby("embedding name", sort=False).agg(
 
 # %% [markdown]
 # {glue:text}`n_cards` dimensions of {glue:text}`n_embeddings` embeddings;
-# {glue:text}`n_thumbnails` different pictures appear among their top objects
-# (about {glue:text}`thumbnail_kb:.0f` kB of thumbnails on this page). The cards as a
-# table, for sorting and filtering in your own session:
+# {glue:text}`n_thumbnails` pictures appear among their top objects. The first cards as
+# a table (all of them are in the download at the end of this page):
 
 # %%
 cards.drop(columns=["top rows", "top weights"]).head(8).round(2)
@@ -166,9 +164,10 @@ cards.drop(columns=["top rows", "top weights"]).head(8).round(2)
 # %% [markdown]
 # ## Choose a dimension
 #
-# One figure per embedding; the menu at its top right chooses the dimension. The bars
-# are the weights of the dimension's top objects, the title is its card, and hovering
-# over a bar names the object.
+# One figure per embedding; the menu at its top right chooses the dimension. The title
+# is the dimension's card; below it, the pictures of its top objects (where the
+# embedded image set has one) and the bars of their weights; hovering over a bar names
+# the object.
 #
 # ### Human VICE-42 (published)
 
@@ -219,7 +218,7 @@ if not os.environ.get("DNNALIGN_BOOK_BUILD"):
 # %% [markdown]
 # ## Download the cards
 
-# %%
+# %% mystnb={"markdown_format": "myst"}
 downloads.links(
     downloads.publish(
         cards.drop(columns=["top rows", "top weights"]).assign(

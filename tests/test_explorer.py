@@ -189,24 +189,37 @@ def test_bad_embeddings_are_refused():
         explorer.dimension_cards([one, one])
 
 
-def test_thumbnails_are_small_pictures_read_once(toy):
+def test_thumbnails_are_small_squares_of_the_pictures_read_once(toy):
     cards = explorer.dimension_cards(toy, k=3)
     pictures = explorer.thumbnails(cards, toy, size=16)
     shown = {("h", r) for rows in cards.loc[cards["embedding"] == "h", "top rows"] for r in rows}
     assert set(pictures) == shown & {("h", 3), ("h", 5), ("h", 7)}
-    uri = next(iter(pictures.values()))
-    assert uri.startswith("data:image/jpeg;base64,")
+    tile = next(iter(pictures.values()))
+    assert tile.shape == (16, 16, 3) and tile.dtype == np.uint8
+    assert (tile[0, 8] == 255).all()  # 64 x 32 picture: centred, white above and below
+    assert tile[8, 8, 0] == 255 and 100 < tile[8, 8, 1] < 160  # half-transparent red on white
+
+
+def test_a_strip_puts_the_tiles_side_by_side():
+    red = np.zeros((8, 8, 3), dtype=np.uint8)
+    red[..., 0] = 255
+    uri = explorer.strip_uri([red, None, red], 8)
+    assert uri.startswith("data:image/webp;base64,")
     with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as image:
-        assert image.size == (16, 8)  # aspect kept
-        assert image.getpixel((8, 4))[1] > 100  # half-transparent red laid on white
+        strip = np.asarray(image.convert("RGB")).astype(int)
+    assert strip.shape == (8, 24, 3)
+    assert strip[4, 4, 0] > 200 and strip[4, 4, 1] < 60  # red
+    assert (strip[4, 12] > 200).all()  # white where there is no picture
+    with pytest.raises(ValueError, match=r"tile 0: expected shape \(8, 8, 3\)"):
+        explorer.strip_uri([np.zeros((4, 4, 3), dtype=np.uint8)], 8)
 
 
-def test_the_static_figure_has_one_trace_per_dimension_and_a_dropdown(toy):
+def test_the_static_figure_has_one_trace_set_per_dimension_and_a_dropdown(toy):
     cards = explorer.dimension_cards(toy, k=3)
     pictures = explorer.thumbnails(cards, toy, size=16)
-    fig = explorer.embedding_figure(cards, "n", pictures)
+    fig = explorer.embedding_figure(cards, "n", pictures)  # no pictures: bars only
     n_dims = toy[1].weights.shape[1]
-    assert len(fig.data) == n_dims
+    assert len(fig.data) == n_dims and not fig.layout.xaxis.visible
     assert [t.visible for t in fig.data] == [True] + [False] * (n_dims - 1)
     (menu,) = fig.layout.updatemenus
     assert len(menu.buttons) == n_dims
@@ -216,18 +229,38 @@ def test_the_static_figure_has_one_trace_per_dimension_and_a_dropdown(toy):
         visible, layout = button.args
         assert visible["visible"] == [j == i for j in range(n_dims)]
         assert layout["title.text"] == explorer.card_text(card)
-        assert layout["yaxis.ticktext"] == card["top objects"]
+        assert layout["yaxis2.ticktext"] == card["top objects"]
         assert button.label.startswith(f"dim {i + 1}: {card['top objects'][0]}")
         for name, hover in zip(card["top objects"], fig.data[i].hovertext, strict=True):
             assert hover.startswith(name) and f"dimension {i + 1}" in hover
         assert list(fig.data[i].x) == card["top weights"]
     assert fig.layout.title.text == explorer.card_text(chosen[0])
-    human_fig = explorer.embedding_figure(cards, "h", pictures)
-    first = cards[cards["embedding"] == "h"].iloc[0]
-    expected = [r for r, row in enumerate(first["top rows"]) if ("h", row) in pictures]
-    assert [im.y for im in human_fig.layout.images] == expected
     with pytest.raises(ValueError, match="no cards"):
         explorer.embedding_figure(cards, "nothing")
+
+
+def test_with_pictures_each_dimension_adds_its_picture_strip(toy):
+    cards = explorer.dimension_cards(toy, k=3)
+    pictures = explorer.thumbnails(cards, toy, size=16)
+    fig = explorer.embedding_figure(cards, "h", pictures)
+    n_dims = toy[0].weights.shape[1]
+    bars, strips = fig.data[:n_dims], fig.data[n_dims:]
+    assert [t.type for t in bars] == ["bar"] * n_dims
+    assert [t.type for t in strips] == ["image"] * n_dims
+    assert all(t.source.startswith("data:image/webp;base64,") for t in strips)
+    chosen = cards[cards["embedding"] == "h"].to_dict("records")
+    for i, (button, card) in enumerate(
+        zip(fig.layout.updatemenus[0].buttons, chosen, strict=True)
+    ):
+        visible, layout = button.args
+        assert visible["visible"] == [j == i for j in range(n_dims)] * 2
+        for name, row, label in zip(
+            card["top objects"], card["top rows"], layout["xaxis.ticktext"], strict=True
+        ):
+            assert name in label and (("no picture" in label) == (("h", row) not in pictures))
+        assert layout["xaxis.tickvals"] == [16 * (r + 0.5) for r in range(3)]
+    with Image.open(io.BytesIO(base64.b64decode(strips[0].source.split(",", 1)[1]))) as image:
+        assert image.size == (16 * 3, 16)
 
 
 def test_the_live_widget_follows_its_dropdowns(toy):
