@@ -321,16 +321,16 @@ def thumbnails(
 
 
 def strip_uri(tiles: Sequence[np.ndarray | None], size: int) -> str:
-    """Thumbnails side by side (white where None) as one WebP data URI: one small file
-    per dimension keeps the page light."""
+    """Thumbnails one above the other (white where None) as one WebP data URI: one small
+    file per dimension keeps the page light."""
     from PIL import Image
 
-    strip = np.full((size, size * len(tiles), 3), 255, dtype=np.uint8)
+    strip = np.full((size * len(tiles), size, 3), 255, dtype=np.uint8)
     for i, tile in enumerate(tiles):
         if tile is not None:
             if tile.shape != (size, size, 3):
                 raise ValueError(f"tile {i}: expected shape {(size, size, 3)}, got {tile.shape}")
-            strip[:, i * size : (i + 1) * size] = tile
+            strip[i * size : (i + 1) * size] = tile
     buffer = io.BytesIO()
     Image.fromarray(strip).save(buffer, format="WEBP", quality=80)
     return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -368,25 +368,13 @@ def _strip(
     )
 
 
-def _tile_names(card: Mapping, pictures: Mapping[tuple[str, int], np.ndarray]) -> list[str]:
-    return [
-        name if (card["embedding"], row) in pictures else f"({name}: no picture)"
-        for name, row in zip(card["top objects"], card["top rows"], strict=True)
-    ]
-
-
-def _state(card: Mapping, pictures: Mapping, size: int, with_pictures: bool) -> dict:
-    """The layout of one dimension: title (the card), object names, picture names."""
-    n = len(card["top objects"])
-    state = {
+def _state(card: Mapping) -> dict:
+    """The layout of one dimension: the title (its card) and the object names."""
+    return {
         "title.text": card_text(card),
         "yaxis2.ticktext": list(card["top objects"]),
-        "yaxis2.tickvals": list(range(n)),
+        "yaxis2.tickvals": list(range(len(card["top objects"]))),
     }
-    if with_pictures:
-        state["xaxis.ticktext"] = _tile_names(card, pictures)
-        state["xaxis.tickvals"] = [size * (i + 0.5) for i in range(n)]
-    return state
 
 
 def _button_label(card: Mapping) -> str:
@@ -429,54 +417,59 @@ def embedding_figure(
             {
                 "label": _button_label(card),
                 "method": "update",
-                "args": [{"visible": visible}, _state(card, pictures, size, with_pictures)],
+                "args": [{"visible": visible}, _state(card)],
             }
         )
-    first = _state(records[0], pictures, size, with_pictures)
-    picture_share = 0.2 if with_pictures else 0.0
+    first = _state(records[0])
+    k = max(len(card["top objects"]) for card in records)
+    bars_end = 0.88 if with_pictures else 1.0
+    top = 150  # px above the plot: the dropdown, then the card
     fig.update_layout(
         title={
             "text": first["title.text"],
-            "x": 0,
+            "xref": "container",
+            "x": 0.01,
             "xanchor": "left",
-            "y": 0.97,
+            "yref": "container",
+            "y": 1 - 50 / height,
+            "yanchor": "top",
             "font": {"size": 13},
         },
         height=height,
-        margin={"t": 150, "l": 170, "r": 20},
+        margin={"t": top, "l": 170, "r": 20},
+        # the pictures beside their bars: the same vertical domain, rank i at pixel rows
+        # i * size .. (i + 1) * size of the strip
         xaxis={
-            "domain": [0, 1],
+            "domain": [0.9, 1],
             "anchor": "y",
-            "visible": with_pictures,
-            "showgrid": False,
-            "tickmode": "array",
-            "tickvals": first.get("xaxis.tickvals", []),
-            "ticktext": first.get("xaxis.ticktext", []),
-            "tickfont": {"size": 10},
+            "visible": False,
+            "range": [-0.5, size - 0.5],
         },
         yaxis={
-            "domain": [1 - picture_share, 1],
+            "domain": [0, 1],
             "anchor": "x",
             "visible": False,
+            "range": [k * size - 0.5, -0.5],
+            "scaleanchor": False,
         },
-        xaxis2={"domain": [0, 1], "anchor": "y2", "title": "weight on the dimension"},
+        xaxis2={"domain": [0, bars_end], "anchor": "y2", "title": "weight on the dimension"},
         yaxis2={
-            "domain": [0, 1 - picture_share - (0.1 if with_pictures else 0)],
+            "domain": [0, 1],
             "anchor": "x2",
             "tickmode": "array",
             "tickvals": first["yaxis2.tickvals"],
             "ticktext": first["yaxis2.ticktext"],
-            "autorange": "reversed",
+            "range": [k - 0.5, -0.5],
         },
         updatemenus=[
             {
                 "buttons": buttons,
                 "direction": "down",
-                "x": 1.0,
-                "xanchor": "right",
+                "x": 0,
+                "xanchor": "left",
                 "y": 1.0,
                 "yanchor": "bottom",
-                "pad": {"b": 95},
+                "pad": {"b": top - 38},
                 "showactive": True,
                 "active": 0,
             }

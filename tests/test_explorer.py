@@ -200,16 +200,17 @@ def test_thumbnails_are_small_squares_of_the_pictures_read_once(toy):
     assert tile[8, 8, 0] == 255 and 100 < tile[8, 8, 1] < 160  # half-transparent red on white
 
 
-def test_a_strip_puts_the_tiles_side_by_side():
+def test_a_strip_puts_the_tiles_one_above_the_other():
     red = np.zeros((8, 8, 3), dtype=np.uint8)
     red[..., 0] = 255
     uri = explorer.strip_uri([red, None, red], 8)
     assert uri.startswith("data:image/webp;base64,")
     with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as image:
         strip = np.asarray(image.convert("RGB")).astype(int)
-    assert strip.shape == (8, 24, 3)
+    assert strip.shape == (24, 8, 3)
     assert strip[4, 4, 0] > 200 and strip[4, 4, 1] < 60  # red
-    assert (strip[4, 12] > 200).all()  # white where there is no picture
+    assert (strip[12, 4] > 200).all()  # white where there is no picture
+    assert strip[20, 4, 0] > 200 and strip[20, 4, 1] < 60
     with pytest.raises(ValueError, match=r"tile 0: expected shape \(8, 8, 3\)"):
         explorer.strip_uri([np.zeros((4, 4, 3), dtype=np.uint8)], 8)
 
@@ -219,7 +220,7 @@ def test_the_static_figure_has_one_trace_set_per_dimension_and_a_dropdown(toy):
     pictures = explorer.thumbnails(cards, toy, size=16)
     fig = explorer.embedding_figure(cards, "n", pictures)  # no pictures: bars only
     n_dims = toy[1].weights.shape[1]
-    assert len(fig.data) == n_dims and not fig.layout.xaxis.visible
+    assert len(fig.data) == n_dims
     assert [t.visible for t in fig.data] == [True] + [False] * (n_dims - 1)
     (menu,) = fig.layout.updatemenus
     assert len(menu.buttons) == n_dims
@@ -254,13 +255,18 @@ def test_with_pictures_each_dimension_adds_its_picture_strip(toy):
     ):
         visible, layout = button.args
         assert visible["visible"] == [j == i for j in range(n_dims)] * 2
-        for name, row, label in zip(
-            card["top objects"], card["top rows"], layout["xaxis.ticktext"], strict=True
-        ):
-            assert name in label and (("no picture" in label) == (("h", row) not in pictures))
-        assert layout["xaxis.tickvals"] == [16 * (r + 0.5) for r in range(3)]
-    with Image.open(io.BytesIO(base64.b64decode(strips[0].source.split(",", 1)[1]))) as image:
-        assert image.size == (16 * 3, 16)
+        assert layout["yaxis2.ticktext"] == card["top objects"]
+        # rank r of the bars (y2 = r) sits beside pixel rows 16 r .. 16 (r + 1) of the strip
+        with Image.open(io.BytesIO(base64.b64decode(strips[i].source.split(",", 1)[1]))) as im:
+            strip = np.asarray(im.convert("RGB")).astype(int)
+        assert strip.shape == (16 * 3, 16, 3)
+        for rank, row in enumerate(card["top rows"]):
+            tile = strip[16 * rank + 8, 8]
+            has_picture = ("h", row) in pictures
+            assert (tile[1] < 200) == has_picture, (i, rank, tile)  # red-ish vs white
+    assert tuple(fig.layout.yaxis.range) == (16 * 3 - 0.5, -0.5)
+    assert tuple(fig.layout.yaxis2.range) == (3 - 0.5, -0.5)
+    assert fig.layout.yaxis.domain == fig.layout.yaxis2.domain
 
 
 def test_the_live_widget_follows_its_dropdowns(toy):
