@@ -423,7 +423,7 @@ def embedding_figure(
     first = _state(records[0])
     k = max(len(card["top objects"]) for card in records)
     bars_end = 0.88 if with_pictures else 1.0
-    top = 150  # px above the plot: the dropdown, then the card
+    top = 165  # px above the plot: the dropdown, then the card
     fig.update_layout(
         title={
             "text": first["title.text"],
@@ -431,7 +431,7 @@ def embedding_figure(
             "x": 0.01,
             "xanchor": "left",
             "yref": "container",
-            "y": 1 - 50 / height,
+            "y": 1 - 62 / height,
             "yanchor": "top",
             "font": {"size": 13},
         },
@@ -469,7 +469,7 @@ def embedding_figure(
                 "xanchor": "left",
                 "y": 1.0,
                 "yanchor": "bottom",
-                "pad": {"b": top - 38},
+                "pad": {"b": top - 40},
                 "showactive": True,
                 "active": 0,
             }

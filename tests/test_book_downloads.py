@@ -46,8 +46,9 @@ def check_downloads(html_dir: Path) -> dict[str, list[str]]:
             target = (page.parent / unquote(href)).resolve()
             assert target.is_file() and target.stat().st_size > 0, (page.name, href)
             assert "_downloads" in target.parts, (page.name, href)
-        csv = [h for h in hrefs if h.endswith(".csv")]
-        assert csv and all(f"{h}.provenance.json" in hrefs for h in csv), page.name
+        names = {Path(unquote(h)).name for h in hrefs}
+        data = [n for n in names if n.endswith((".csv", ".npy"))]
+        assert data and all(f"{n}.provenance.json" in names for n in data), page.name
         found[stem] = hrefs
     return found
 
