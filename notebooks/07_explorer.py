@@ -29,7 +29,7 @@
 # pictures, averaged per concept to find its human match). Dimensions are numbered
 # from 1 in each embedding's order of importance (total weight), as in every chapter.
 #
-# **Needs**: the artefacts of chapters 2 to 6. **Takes**: a few seconds.
+# **Needs**: the artefacts of chapters 2 to 6. **Takes**: about 20 seconds.
 
 # %% tags=["remove-cell"]
 # Colab only: fetch this repository and install its package; does nothing elsewhere.
