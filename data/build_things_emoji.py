@@ -628,7 +628,8 @@ SWEEP_BACKGROUNDS = {"white": (255, 255, 255), "grey": (128, 128, 128), "black":
 
 
 def recognition_sweep(out: Path) -> None:
-    """EfficientNet-Lite0 top-1/top-5 per style over margins, backgrounds, normalisations."""
+    """EfficientNet-Lite0 top-1/top-5 per style over margins and backgrounds (the network's
+    own input recipe throughout)."""
     sys.path.insert(0, str(REPO_ROOT))
     import pandas as pd
     import torch
@@ -641,18 +642,17 @@ def recognition_sweep(out: Path) -> None:
     print(
         f"{imagenet['uniqueID'].nunique()} concepts, {len(imagenet)} images are ImageNet classes"
     )
-    imnet, tf = features.efficientnet_lite0_preprocess(), features.tf_scaling_preprocess()
     settings = {}
     for margin in (0.0, 0.1, 0.2, 0.3):
-        settings[f"white m{margin}"] = (images.Rendering(margin=margin), imnet)
+        settings[f"white m{margin}"] = images.Rendering(margin=margin)
     for name in ("grey", "black"):
-        settings[f"{name} m0.2"] = (
-            images.Rendering(margin=0.2, background=SWEEP_BACKGROUNDS[name]),
-            imnet,
-        )
-    settings["white m0.2 tf-scaling"] = (images.Rendering(margin=0.2), tf)
+        settings[f"{name} m0.2"] = images.Rendering(margin=0.2, background=SWEEP_BACKGROUNDS[name])
     path = out / "recognition.csv"
     done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["setting"])
+    # resume only rows measured through the network's current input recipe
+    recipe = json.dumps(features.EFFICIENTNET_LITE0_RECIPE.as_dict(), sort_keys=True)
+    if "recipe" not in done.columns or (done["recipe"] != recipe).any():
+        done = pd.DataFrame(columns=["setting"])
     model = features.efficientnet_lite0()
     for label, setting in settings.items():  # resumable: one setting at a time, saved
         if label in set(done["setting"]):

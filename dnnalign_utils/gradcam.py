@@ -93,16 +93,25 @@ def rendered_pictures(rows, transform, rendering: Any = None):
     """Embedded pictures (manifest `rows`) as the network sees them and as shown.
 
     Returns ``inputs`` (n, 3, H, W), `transform` applied to each rendered picture (what
-    `images.EmojiImages` feeds the network), ``rgb`` (n, S, S, 3) uint8 renderings and
-    ``masks`` (n, S, S) object masks in [0, 1].
+    `images.EmojiImages` feeds the network), ``rgb`` (n, H, W, 3) uint8 pictures and
+    ``masks`` (n, H, W) object masks in [0, 1], on the network's input grid: when
+    `transform` is a `features.Preprocessing` recipe, the rendering and its mask go
+    through the recipe's resize and centre crop (`Preprocessing.geometry`; the mask
+    clipped to [0, 1]), so maps, pictures and masks line up pixel for pixel.
     """
+    from PIL import Image
+
     from dnnalign_utils import images
 
     rendering = images.DEFAULT_RENDERING if rendering is None else rendering
+    geometry = getattr(transform, "geometry", None)
     inputs, rgb, masks = [], [], []
     for path in rows["path"]:
         picture, mask = images.render_image(images.load_rgba(path), rendering)
         inputs.append(transform(picture))
+        if geometry is not None:
+            picture = geometry(picture)
+            mask = np.clip(np.asarray(geometry(Image.fromarray(mask, mode="F"))), 0, 1)
         rgb.append(np.asarray(picture.convert("RGB")))
-        masks.append(mask)
+        masks.append(mask.astype(np.float32))
     return torch.stack(inputs), np.stack(rgb), np.stack(masks)

@@ -5,8 +5,10 @@ The set (``data/things_emoji/``, built by ``data/build_things_emoji.py``) holds 
 emoji artwork matched to THINGS concepts, several styles per concept, each stored as a
 224 x 224 RGBA PNG whose alpha channel is the object mask and whose object is fitted
 tightly into the square. A network sees it rendered: composited onto a plain background
-with a margin around the object (``Rendering``). The default rendering was chosen by the
-ImageNet top-5 recognition sweep recorded in ``data/things_emoji/README.md``.
+with a margin around the object (``Rendering``). The default rendering was picked with
+the ImageNet top-5 recognition sweep recorded in ``data/things_emoji/README.md`` (measured
+with an earlier input pipeline) and is kept fixed; the network's own input recipe
+(``features.EFFICIENTNET_LITE0_RECIPE``) comes from its training, not from that sweep.
 
 Row order everywhere: THINGS canonical concept order (``unique_id.txt``), then style in
 the manifest's style order (``STYLE_ORDER``); ``file_names`` gives the stable name of each
@@ -88,7 +90,7 @@ class Rendering:
         return asdict(self)
 
 
-# Chosen by the recognition sweep (data/things_emoji/README.md, recognition.csv).
+# Picked with the recognition sweep (data/things_emoji/README.md), then kept fixed.
 DEFAULT_RENDERING = Rendering(size=224, margin=0.2, background=(0, 0, 0))
 
 

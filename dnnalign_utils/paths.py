@@ -100,6 +100,12 @@ ARTEFACTS: dict[str, Artefact] = {
         "03_r2_regression",
         "all-MiniLM-L6-v2 sentence embeddings of the concepts' word and definition",
     ),
+    "picture_predictor": Artefact(
+        "predictors/efficientnet_lite0_dimensions.npz",
+        "04_gradcam",
+        "EfficientNet-Lite0 -> ridge -> embedding dimensions for new pictures, with its "
+        "input recipe and the training pictures' feature range",
+    ),
     "clip_embedding": Artefact(
         "embeddings/clip_vit_b32_vice.npz",
         "05_visual_semantic_rating",
@@ -133,6 +139,33 @@ ARTEFACTS: dict[str, Artefact] = {
         written_via="downloads.publish",
     ),
 }
+
+# The hand-offs each chapter reads (keys of `ARTEFACTS`). `dnnalign_utils.book.
+# ensure_upstream` runs the chapters that write the missing ones before a chapter that
+# is run on its own (a downloaded notebook, a fresh Colab session).
+CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
+    "00_data": (),
+    "01_triplet_task": ("image_features",),
+    "02_embedding_fit": ("image_features", "vgg16_triplets"),
+    "03_r2_regression": ("image_features", "vgg16_embedding"),
+    "04_gradcam": ("image_features", "efficientnet_lite0_embedding", "sentence_embeddings"),
+    "05_visual_semantic_rating": (
+        "image_features",
+        "human_spose_embedding",
+        "vgg16_embedding",
+        "efficientnet_lite0_embedding",
+        "sentence_embeddings",
+    ),
+    "06_human_vs_dnn": ("vgg16_embedding", "automatic_labels"),
+}
+
+
+def missing_inputs(profile: str, chapter: str) -> list[str]:
+    """The hand-offs `chapter` reads that do not exist yet for `profile` (names)."""
+    if chapter not in CHAPTER_INPUTS:
+        raise ValueError(f"chapter {chapter!r}: unknown; expected one of {sorted(CHAPTER_INPUTS)}")
+    return [name for name in CHAPTER_INPUTS[chapter] if not artefact_path(name, profile).exists()]
+
 
 # File names of a triplet split inside its folder (the reference code's format).
 TRIPLET_SPLIT_FILES = ("train_90.npy", "test_10.npy")
@@ -199,6 +232,12 @@ def sentence_embeddings(profile: str) -> Path:
     return artefact_path("sentence_embeddings", profile)
 
 
+def picture_predictor(profile: str) -> Path:
+    """The saved EfficientNet-Lite0 dimension predictor for new pictures (chapter 4;
+    `predictor.DimensionPredictor.load`)."""
+    return artefact_path("picture_predictor", profile)
+
+
 def clip_embedding(profile: str) -> Path:
     """VICE embedding of CLIP ViT-B/32's triplets (chapter 5)."""
     return artefact_path("clip_embedding", profile)
@@ -238,6 +277,20 @@ def matched_pairs(profile: str) -> Path:
 def artefacts_root() -> Path:
     """Parent of the per-profile artefact folders (`DNNALIGN_ARTEFACTS_DIR` overrides)."""
     return _env_path(ARTEFACTS_ENV, REPO_ROOT / "artefacts")
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """A path as printed in a chapter: under the artefact root as
+    `<artefacts>/<profile>/...`, under the repository as a relative path, else its file
+    name. Printed outputs never show the machine's absolute folders."""
+    path = Path(path).resolve()
+    for base, shown in ((artefacts_root(), "<artefacts>"), (REPO_ROOT, "")):
+        try:
+            inner = path.relative_to(base)
+        except ValueError:
+            continue
+        return str(Path(shown, inner)) if shown else str(inner)
+    return path.name
 
 
 def artefact_producer(path: str | os.PathLike) -> tuple[str, str] | None:

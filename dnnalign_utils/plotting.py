@@ -2,15 +2,20 @@
 
 Under papermill, plotly 7 writes figures only as `application/vnd.plotly.v1+json`, a
 mime type myst-nb skips, so the figure would silently vanish from the HTML. The book
-runner therefore activates `use_book_renderer()` in a hidden first cell: figures are
-emitted as a `text/html` fragment (a div plus a `Plotly.newPlot` call) without
-plotly.js or MathJax; the book serves one local copy of `plotly.min.js` to every page.
-In live Jupyter or Colab nothing is changed and plotly's own renderer detection applies.
+runner puts `configure_for_book_build()` in a hidden first cell: during a book build
+(the runner sets `DNNALIGN_BOOK_BUILD=1`) figures are emitted as a `text/html` fragment
+(a div plus a `Plotly.newPlot` call) without plotly.js or MathJax, and the book serves
+one local copy of `plotly.min.js` to the pages that have figures. The fragment comes with
+plotly's own `application/vnd.plotly.v1+json` copy of the figure, which the book ignores
+and JupyterLab draws, so a notebook downloaded from the book shows its figures. Anywhere
+else (a reader's Jupyter, Colab, a rerun of the downloaded notebook) the hidden cell
+changes nothing and plotly's own renderer detection applies.
 """
 
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import plotly.graph_objects as go
@@ -19,6 +24,9 @@ from plotly.io._base_renderers import MimetypeRenderer
 from tqdm.std import tqdm as tqdm_std
 
 BOOK_RENDERER = "dnnalign_book"
+# Set to "1" by the book runner (`dnnalign_utils.book`) while it executes a chapter.
+BOOK_BUILD_ENV = "DNNALIGN_BOOK_BUILD"
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 TEMPLATE = "dnnalign"
 
 # Okabe & Ito (2008) colour-blind-safe qualitative palette (black moved to the end).
@@ -62,13 +70,33 @@ class BookHTMLRenderer(MimetypeRenderer):
             default_height="525px",
             config={"responsive": True, "displaylogo": False},
         )
-        return {"text/html": html}
+        bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig_dict)
+        return {"text/html": html, PLOTLY_MIMETYPE: bundle[PLOTLY_MIMETYPE]}
 
 
 def use_book_renderer() -> None:
-    """Register and select the book renderer (called by the book runner, not by authors)."""
+    """Register and select the book renderer (the book runner's choice, not authors')."""
     pio.renderers[BOOK_RENDERER] = BookHTMLRenderer()
     pio.renderers.default = BOOK_RENDERER
+
+
+def is_book_build() -> bool:
+    """True while the book runner executes a chapter (`DNNALIGN_BOOK_BUILD=1`)."""
+    return os.environ.get(BOOK_BUILD_ENV) == "1"
+
+
+def configure_for_book_build() -> bool:
+    """During a book build: the book renderer and silent progress bars; else nothing.
+
+    The book runner's hidden first cell calls this. The cell stays in the executed
+    notebook a reader downloads from the book, where it must leave plotly's own renderer
+    (which includes plotly.js) and the progress bars alone. Returns whether it switched.
+    """
+    if not is_book_build():
+        return False
+    use_book_renderer()
+    quiet_progress_bars()
+    return True
 
 
 def _register_template() -> None:
@@ -81,11 +109,41 @@ def _register_template() -> None:
 
 
 def use_book_template() -> None:
-    """Make the book's template (plotly_white + the palette above) the default."""
+    """Make the book's template (plotly_white + the palette above) the default, and let
+    tables show their text columns in full (pandas cuts cells at 50 characters)."""
+    import pandas as pd
+
     pio.templates.default = TEMPLATE
+    pd.set_option("display.max_colwidth", None)
 
 
 _register_template()
+
+
+def styled_table(frame, *, precision: int = 2, index: bool = True):
+    """A table for a page: numbers rounded to `precision` with thousands separators,
+    missing values as a dash, the index hidden unless `index` (a bare 0, 1, 2 index
+    says nothing). Returns a pandas Styler, which notebooks and the book show as HTML."""
+    styler = frame.style.format(precision=precision, thousands=",", na_rep="–")
+    return styler if index else styler.hide(axis="index")
+
+
+# Captions of `image_grid` wrap at this many characters: four columns on a 390 px phone
+# screen leave about 80 px per caption, some 14 characters at the caption font size.
+CAPTION_WRAP = 14
+CAPTION_FONT_SIZE = 10
+
+
+def wrap_caption(text: str, width: int = CAPTION_WRAP) -> str:
+    """`text` broken into lines of at most `width` characters (at spaces; a longer word
+    keeps its own line), joined with plotly's `<br>`."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def image_grid(
@@ -95,6 +153,8 @@ def image_grid(
 
     Captions are attached by facet index, not by annotation order: plotly lays out
     wrapped facets bottom-up, so zipping annotations with captions mislabels images.
+    Captions are wrapped (`wrap_caption`) in a small font, with room between the rows,
+    so that neighbouring captions do not overlap on a phone screen.
     """
     import plotly.express as px
 
@@ -102,16 +162,33 @@ def image_grid(
         raise ValueError(
             f"captions: expected {len(pictures)} (one per picture), got {len(captions)}"
         )
-    fig = px.imshow(pictures, facet_col=0, facet_col_wrap=columns, binary_string=True)
-    fig.for_each_annotation(lambda a: a.update(text=captions[int(a.text.split("=")[-1])]))
+    wrapped = [wrap_caption(c) for c in captions]
+    caption_lines = max((w.count("<br>") + 1 for w in wrapped), default=1)
+    rows = -(-len(captions) // columns)
+    caption_px = caption_lines * (CAPTION_FONT_SIZE + 3) + 6
+    height = cell_height * rows + 80
+    fig = px.imshow(
+        pictures,
+        facet_col=0,
+        facet_col_wrap=columns,
+        binary_string=True,
+        facet_row_spacing=min(0.3, caption_px / height) if rows > 1 else None,
+        facet_col_spacing=0.02,
+    )
+    fig.for_each_annotation(
+        lambda a: a.update(
+            text=wrapped[int(a.text.split("=")[-1])],
+            font={"size": CAPTION_FONT_SIZE},
+            yanchor="bottom",
+        )
+    )
     # px makes one trace per picture, in picture order; hover names the picture, not
     # the pixel's x, y and colour.
     for trace, caption in zip(fig.data, captions, strict=True):
         trace.update(name=caption, hovertemplate=f"{_escape_template(caption)}<extra></extra>")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    rows = -(-len(captions) // columns)
-    fig.update_layout(title=title, height=cell_height * rows + 80)
+    fig.update_layout(title=title, height=height + caption_px)
     return fig
 
 

@@ -45,18 +45,26 @@ __all__ = [
     "Source",
     "human_training_triplets",
     "vgg16_concept_features",
+    "vgg16_label",
 ]
 
 EMBEDDED_PROFILES = ("smoke", "default")
+# Legend/column name of the embedded VGG-16 representation: a rank-200 factorisation of
+# VGG-16's concept similarity matrix, not VGG-16's activations.
+VGG16_STAND_IN_LABEL = "VGG-16 stand-in (rank 200)"
 
 
 @dataclass
 class Source:
-    """An input array and where it came from (for provenance records and the prose)."""
+    """An input array and where it came from (for provenance records and the prose).
+
+    `label`: a short name for legends and table columns that says what the input is
+    (e.g. the VGG-16 stand-in is never labelled plain "VGG-16")."""
 
     value: Any
     description: str
     input_hashes: dict[str, str] = field(default_factory=dict)
+    label: str = ""
 
 
 # --------------------------------------------------------------------------- triplets
@@ -125,6 +133,13 @@ def concept_picture_paths(profile: str) -> Source:
     )
 
 
+def vgg16_label(profile: str) -> str:
+    """What `vgg16_concept_features(profile)` is, for legends and columns: the embedded
+    rank-200 stand-in (`smoke`, `default`) or VGG-16-BN's activations (`paper`)."""
+    check_profile(profile)
+    return VGG16_STAND_IN_LABEL if profile in EMBEDDED_PROFILES else "VGG-16-BN"
+
+
 def vgg16_concept_features(
     profile: str,
     *,
@@ -151,6 +166,7 @@ def vgg16_concept_features(
             "the embedded rank-200 stand-in for VGG-16 (dot products approximate "
             "VGG-16's; layer not stated by its source)",
             {"features": data.DATA_FILES[name]},
+            label=vgg16_label(profile),
         )
     from dnnalign_utils import features
 
@@ -166,4 +182,5 @@ def vgg16_concept_features(
         f"VGG-16-BN ({weights or 'random weights'}) classifier.3 after its ReLU, averaged "
         f"over {len(manifest):,} THINGS photos of {len(concepts):,} concepts in {root}",
         {"photos": array_sha256(np.asarray(manifest["sha256"].tolist()))},
+        label=vgg16_label(profile),
     )

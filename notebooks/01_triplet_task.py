@@ -17,19 +17,22 @@
 #
 # ## Overview
 #
-# The paper puts people and VGG-16 through the same task (Mahner et al., 2025, Fig. 1
-# and Methods): of three objects, which is the odd one out? A network "answers" from
+# The paper puts people and VGG-16 {cite:p}`simonyan2015vgg` through the same task
+# ({cite:t}`mahner2025dimensions`, Fig. 1 and Methods): of three objects, which is the odd
+# one out? A network "answers" from
 # its representation: the two objects with the largest dot product of their
 # (ReLU-ed) penultimate-layer activations stay together, the third is the odd one
 # out. The paper samples 20 million such network triplets and fits an embedding to
-# them (chapter 2). This chapter
+# them ({doc}`chapter 2 <02_embedding_fit>`). This chapter
 #
 # - shows the task on real human triplets and how a network answers them;
 # - asks a question the paper leaves implicit: **how human-like are a network's
-#   odd-one-out choices on the very same triplets?** We score VGG-16 and CLIP
-#   ViT-B/32 against the human choices of the two held-out sets, next to the human
+#   odd-one-out choices on the very same triplets?** We score the VGG-16 stand-in
+#   (below) and CLIP ViT-B/32 {cite:p}`radford2021clip` against the human choices of the
+#   two held-out sets, next to the human
 #   noise ceiling, and break the result down by THINGS category;
-# - produces the VGG-16 triplets that chapter 2 trains on, with their provenance.
+# - produces the VGG-16 stand-in's triplets that chapter 2 trains on, with their
+#   provenance.
 #
 # **Needs**: embedded data only. **Takes**: under a minute.
 #
@@ -39,7 +42,9 @@
 # concept-level representations: for VGG-16 a non-negative matrix `W` (1,854 × 200)
 # whose products `W Wᵀ` approximate the dot-product kernel of VGG-16 features of the
 # THINGS concepts (about 96 % of the kernel explained; the layer is not stated by its
-# source), and for CLIP ViT-B/32 its image embedding averaged over each concept's
+# source). This rank-200 factorisation is labelled the **VGG-16 stand-in** throughout
+# the book: it is not VGG-16's activations. For CLIP ViT-B/32 its image embedding averaged
+# over each concept's
 # images. The `paper` profile uses real activations instead: VGG-16-BN with ImageNet
 # weights on every THINGS photo, `classifier.3` after its ReLU, averaged per concept
 # (still concept-level triplets; `dnnalign_utils.sources`).
@@ -83,10 +88,17 @@ from dnnalign_utils.plotting import (
     HUMAN_COLOUR,
     PALETTE,
     image_grid,
+    styled_table,
     use_book_template,
 )
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "01_triplet_task")
 
 # %% [markdown]
 # ## The task, and how a network answers it
@@ -101,8 +113,8 @@ human = data.load_triplets_noise_ceiling().triplets
 set2171 = data.load_triplets_2171()
 ceiling = triplets.noise_ceiling(human)
 vgg16 = sources.vgg16_concept_features(profile)
-print(f"VGG-16: {vgg16.description}")
-networks = {"VGG-16": vgg16.value, "CLIP ViT-B/32": data.load_clip_features()}
+print(f"{vgg16.label}: {vgg16.description}")
+networks = {vgg16.label: vgg16.value, "CLIP ViT-B/32": data.load_clip_features()}
 ceiling_choices = {
     name: triplets.odd_one_out_choices(ceiling.triplets, features, progress=False)
     for name, features in networks.items()
@@ -112,13 +124,15 @@ triplets.example_table(ceiling, shown, names, ceiling_choices)
 
 # %% [markdown]
 # A network's answer is a comparison of three similarities. For the first example,
-# the dot products of the three pairs in VGG-16's representation are:
+# the dot products of the three pairs in the VGG-16 stand-in are:
 
 # %%
 first = ceiling.triplets[shown[:1]]
-vgg_pairs = triplets.pair_similarities(first, networks["VGG-16"], progress=False)[0]
+vgg_pairs = triplets.pair_similarities(first, networks[vgg16.label], progress=False)[0]
 a, b, c = names[first[0]]
-pd.Series(vgg_pairs, index=[f"{a} – {b}", f"{a} – {c}", f"{b} – {c}"], name="VGG-16 dot product")
+pd.Series(
+    vgg_pairs, index=[f"{a} – {b}", f"{a} – {c}", f"{b} – {c}"], name=f"{vgg16.label}: dot product"
+)
 
 # %% [markdown]
 # The most similar pair stays together; the remaining object is the network's odd one
@@ -145,10 +159,10 @@ agreement = triplets.agreement_table(
     representations, human_sets, n_bootstrap=n_bootstrap, seed=seed
 )
 on_ceiling = agreement[agreement["human set"] == "noise-ceiling set"].set_index("representation")
-for key, name in [("vgg", "VGG-16"), ("clip", "CLIP ViT-B/32"), ("vice", "VICE-42 (human)")]:
+for key, name in [("vgg", vgg16.label), ("clip", "CLIP ViT-B/32"), ("vice", "VICE-42 (human)")]:
     glue(f"agree_{key}", float(on_ceiling.loc[name, "agreement (%)"]), display=False)
 glue("ceiling", 100 * ceiling.ceiling, display=False)
-agreement.round(1)
+styled_table(agreement, precision=1, index=False)
 
 # %% tags=["hide-input"]
 fig = px.bar(
@@ -168,14 +182,16 @@ fig.update_yaxes(range=[0, 75])
 fig.show()
 
 # %% [markdown]
-# On the noise-ceiling triplets VGG-16 picks the human odd one out in
+# On the noise-ceiling triplets the VGG-16 stand-in picks the human odd one out in
 # **{glue:text}`agree_vgg:.1f` %** of responses and CLIP ViT-B/32 in
 # **{glue:text}`agree_clip:.1f` %**, against a human noise ceiling of
 # {glue:text}`ceiling:.1f` % and {glue:text}`agree_vice:.1f` % for VICE-42 fitted to
-# human choices. Both networks are far above chance (33.3 %), and CLIP, trained on
-# images paired with language, is the more human-like chooser: a first glimpse of the
-# paper's finding that the DNN's representation is dominated by visual properties
-# while people's is mostly semantic.
+# human choices. Both are far above chance (33.3 %), and CLIP, trained on images paired
+# with language, chooses more like people here. That is a comparison of two
+# representations, not a test of the paper's finding that VGG-16's dimensions are
+# dominated by visual properties while people's are mostly semantic (Fig. 2c): CLIP
+# differs from VGG-16 in architecture, training data and objective at once, and the
+# VGG-16 side is a low-rank stand-in, not the network's activations.
 #
 # ### Where do networks and people agree?
 #
@@ -191,7 +207,7 @@ by_category = pd.concat(
     ]
 )
 order = (
-    by_category[by_category["representation"] == "VGG-16"]
+    by_category[by_category["representation"] == vgg16.label]
     .sort_values("agreement")["group"]
     .tolist()
 )
@@ -276,13 +292,14 @@ fig.show()
 
 # %% [markdown]
 # On the {glue:text}`n_inside:,` human choices among the {glue:text}`n_image_objects`
-# concepts with pictures, the networks compare as follows (VGG-16 and CLIP use their
+# concepts with pictures, the networks compare as follows (the VGG-16 stand-in and CLIP
+# use their
 # concept-level representations restricted to the same concepts):
 
 # %%
 subset_representations = {
     "EfficientNet-Lite0 (drawings)": effnet,
-    "VGG-16": networks["VGG-16"][image_objects],
+    vgg16.label: networks[vgg16.label][image_objects],
     "CLIP ViT-B/32": networks["CLIP ViT-B/32"][image_objects],
 }
 subset_agreement = triplets.agreement_table(
@@ -293,21 +310,22 @@ subset_agreement = triplets.agreement_table(
 )
 on_subset = subset_agreement.set_index("representation")["agreement (%)"]
 glue("agree_effnet", float(on_subset["EfficientNet-Lite0 (drawings)"]), display=False)
-glue("agree_vgg_subset", float(on_subset["VGG-16"]), display=False)
-subset_agreement.round(1)
+glue("agree_vgg_subset", float(on_subset[vgg16.label]), display=False)
+styled_table(subset_agreement, precision=1, index=False)
 
 # %% [markdown]
 # EfficientNet-Lite0, answering from drawings, agrees with people in
 # {glue:text}`agree_effnet:.1f` % of these choices, against
-# {glue:text}`agree_vgg_subset:.1f` % for VGG-16's concept-level representation of the
+# {glue:text}`agree_vgg_subset:.1f` % for the VGG-16 stand-in (concept level) of the
 # THINGS photos on the same triplets. (These human choices are single responses, not
 # the repeated noise-ceiling triplets, so there is no ceiling to compare with here.)
 #
-# ## VGG-16 triplets for the embedding
+# ## VGG-16 stand-in triplets for the embedding
 #
-# Chapter 2 learns a sparse embedding of VGG-16 from the network's own choices. As in
+# {doc}`Chapter 2 <02_embedding_fit>` learns a sparse embedding from the VGG-16
+# stand-in's own choices. As in
 # the paper we draw unique, unordered triplets uniformly at random over the 1,854
-# concepts, let VGG-16 answer them by dot product, and split them 90/10 into training
+# concepts, let the VGG-16 stand-in answer them by dot product, and split them 90/10 into training
 # and test triplets (the paper draws 20 million over 24,102 images; the default
 # profile draws {glue:text}`n_network_triplets:,`).
 
@@ -315,7 +333,7 @@ subset_agreement.round(1)
 glue("n_network_triplets", n_network_triplets, display=False)
 start = time.perf_counter()
 sampled = triplets.sample_triplets(data.N_OBJECTS, n_network_triplets, seed=seed)
-vgg_triplets = triplets.odd_one_out_choices(sampled, networks["VGG-16"], similarity="dot")
+vgg_triplets = triplets.odd_one_out_choices(sampled, networks[vgg16.label], similarity="dot")
 train, test = triplets.split_triplets(vgg_triplets, test_fraction, seed=seed)
 elapsed = time.perf_counter() - start
 written = triplets.write_triplet_split(
@@ -328,7 +346,10 @@ written = triplets.write_triplet_split(
 )
 glue("network_rate", n_network_triplets / elapsed / 1e6, display=False)
 pd.DataFrame(
-    {"triplets": [len(train), len(test)], "file": [str(p) for p in written.values()]},
+    {
+        "triplets": [len(train), len(test)],
+        "file": [paths.display_path(p) for p in written.values()],
+    },
     index=["train", "test"],
 )
 
@@ -344,7 +365,7 @@ appearances = np.bincount(train.ravel(), minlength=data.N_OBJECTS)
 fig = px.histogram(
     x=appearances,
     nbins=50,
-    labels={"x": "appearances of an object in the VGG-16 training triplets"},
+    labels={"x": f"appearances of an object in the {vgg16.label} training triplets"},
     title="Object frequencies in the network triplets",
     color_discrete_sequence=[DNN_COLOUR],
 )
@@ -389,10 +410,10 @@ downloads.links(
 #
 # - showed the odd-one-out task on real human triplets and how a network answers it
 #   from the dot products of its representation;
-# - measured how often VGG-16 ({glue:text}`agree_vgg:.1f` %) and CLIP ViT-B/32
+# - measured how often the VGG-16 stand-in ({glue:text}`agree_vgg:.1f` %) and CLIP ViT-B/32
 #   ({glue:text}`agree_clip:.1f` %) choose like people on the noise-ceiling triplets,
 #   against a human ceiling of {glue:text}`ceiling:.1f` %, overall and by category;
 # - showed human triplets as pictures and scored EfficientNet-Lite0, answering from
 #   drawings, against people ({glue:text}`agree_effnet:.1f` %);
-# - sampled {glue:text}`n_network_triplets:,` unique VGG-16 triplets, split them 90/10
+# - sampled {glue:text}`n_network_triplets:,` unique VGG-16 stand-in triplets, split them 90/10
 #   and saved them with their provenance for chapter 2.

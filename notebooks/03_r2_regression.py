@@ -18,27 +18,33 @@
 # ## Overview
 #
 # The paper maps VGG-16's penultimate-layer activations linearly onto each of its
-# DNN embedding's dimensions with ℓ2-regularised (ridge) regression and reports that
-# every dimension is predicted with R² > 75 %, most with R² > 85 % (Mahner et al.,
-# 2025, Methods and Supplementary). That linear map is what lets the paper predict
+# DNN embedding's dimensions with ℓ2-regularised (ridge) regression
+# {cite:p}`hoerl1970ridge` and reports that every dimension is predicted with
+# R² > 75 %, most with R² > 85 % ({cite:t}`mahner2025dimensions`, Methods and
+# Supplementary). That linear map is what lets the paper predict
 # dimension values for new images and run Grad-CAM on single dimensions. This
 # chapter
 #
-# 1. reproduces the check: R² per dimension from VGG-16 to the VGG-16 embedding of
-#    chapter 2, by nested cross-validation (the penalty is chosen per dimension on
-#    inner folds only, R² measured on outer folds never used for that choice);
+# 1. reproduces the check: R² per dimension from the VGG-16 stand-in (the rank-200
+#    factorisation of {doc}`chapter 1 <01_triplet_task>`) to its embedding from
+#    {doc}`chapter 2 <02_embedding_fit>`, by nested cross-validation
+#    {cite:p}`varma2006nestedcv` (the penalty is chosen per dimension on inner folds
+#    only, R² measured on outer folds never used for that choice);
 # 2. reports where the chosen penalties fall on the grid (the reference code's grid
 #    `linspace(50, 1200, 200)` caps them: it picked its top value for every dimension);
-# 3. asks what the paper does not: how well do *network* activations (VGG-16, CLIP
-#    ViT-B/32) predict the *human* dimensions (VICE-42), and which ones; and how well
-#    do purely semantic representations of the concept names (word2vec, a sentence
-#    embedding of word + definition) predict human and network dimensions?
+# 3. asks what the paper does not: how well do *network* representations (the VGG-16
+#    stand-in, CLIP ViT-B/32 {cite:p}`radford2021clip`) predict the *human* dimensions
+#    (VICE-42), and which ones; and how well do purely semantic representations of the
+#    concept names (word2vec {cite:p}`mikolov2013word2vec`, a sentence embedding of
+#    word + definition {cite:p}`reimers2019sbert,wang2020minilm`) predict human and
+#    network dimensions?
 #
-# **Needs**: chapter 2's VGG-16 embedding. **Takes**: under a minute.
+# **Needs**: chapter 2's VGG-16 stand-in embedding (run alone, the notebook runs
+# chapters 0–2 first). **Takes**: under a minute.
 #
 # **How our data differ from the paper's.** The paper regresses 24,102 image-level
 # activations (4,096 `classifier.3` units) onto its 70 DNN dimensions. We have one
-# concept-level VGG-16 representation per concept (1,854 × 200, see chapter 1), so
+# concept-level VGG-16 stand-in per concept (1,854 × 200, see chapter 1), so
 # X has 1,854 rows and 200 columns. As in the paper, the VGG-16 dimensions were
 # learnt from triplets this very representation answered, so a high R² shows linear
 # decodability rather than an independent validation.
@@ -80,6 +86,12 @@ from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, PALETTE, use_book_template
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "03_r2_regression")
 alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
 concepts = data.load_concepts()
 names = concepts["Word"].to_numpy()
@@ -89,7 +101,7 @@ vgg16 = sources.vgg16_concept_features(profile, progress=False)
 vgg_features = vgg16.value
 
 # %% [markdown]
-# ## VGG-16 activations → VGG-16 dimensions
+# ## VGG-16 stand-in → its embedding's dimensions
 
 # %%
 vgg_result = regression.nested_cv_ridge(
@@ -113,8 +125,8 @@ fig = px.bar(
     x=np.arange(1, r2.size + 1),
     y=100 * r2.to_numpy(),
     hover_name=r2.index,
-    labels={"x": "VGG-16 dimension (by total weight)", "y": "out-of-fold R² (%)"},
-    title="How well VGG-16 activations predict each VGG-16 dimension",
+    labels={"x": "embedding dimension (by total weight)", "y": "out-of-fold R² (%)"},
+    title=f"How well the {vgg16.label} predicts each dimension of its embedding",
     color_discrete_sequence=[DNN_COLOUR],
 )
 fig.add_hline(y=75, line_dash="dash", annotation_text="75 %")
@@ -122,10 +134,11 @@ fig.add_hline(y=85, line_dash="dot", annotation_text="85 %")
 fig.show()
 
 # %% [markdown]
-# Of the {glue:text}`vgg_n_dims` VGG-16 dimensions, {glue:text}`vgg_share_75:.0f` %
+# Of the {glue:text}`vgg_n_dims` dimensions of the VGG-16 stand-in embedding,
+# {glue:text}`vgg_share_75:.0f` %
 # are predicted with R² > 75 % and {glue:text}`vgg_share_85:.0f` % with R² > 85 %
 # (median {glue:text}`vgg_median_r2:.1f` %, lowest {glue:text}`vgg_min_r2:.1f` %);
-# the paper reports all above 75 % and most above 85 %.
+# the paper reports all above 75 % and most above 85 % for VGG-16 (Methods).
 #
 # ### Where do the chosen penalties fall?
 #
@@ -171,15 +184,16 @@ grids.round(2)
 # ## Network and semantic representations → human and network dimensions
 #
 # The same nested cross-validation, now from four representations of the 1,854
-# concepts to two embeddings: the published human VICE-42 and our VGG-16 embedding.
-# Two representations are networks (VGG-16, CLIP ViT-B/32 image embeddings); two are
+# concepts to two embeddings: the published human VICE-42 and our VGG-16 stand-in
+# embedding. Two representations are networks (the VGG-16 stand-in, CLIP ViT-B/32 image
+# embeddings); two are
 # semantic, built from the concept names alone: word2vec vectors of the word, and a
 # sentence embedding (all-MiniLM-L6-v2) of "word: definition", which separates
 # homonyms like *bat* the animal and *bat* the club.
 
 # %%
 predictors = {
-    "VGG-16": vgg_features,
+    vgg16.label: vgg_features,
     "CLIP ViT-B/32": data.load_clip_features(),
     "word2vec": data.load_word2vec(),
     "sentence embedding": semantic.cached_sentence_embeddings(
@@ -188,7 +202,7 @@ predictors = {
     ),
 }
 human_dims = emb.from_published(data.load_human_embedding("vice42"), name="vice42")
-targets = {"human (VICE-42)": human_dims.weights, "VGG-16 (chapter 2)": vgg_dims.weights}
+targets = {"human (VICE-42)": human_dims.weights, "VGG-16 stand-in embedding": vgg_dims.weights}
 table = regression.r2_table(
     predictors, targets, alpha_grid, n_outer=n_outer, n_inner=n_inner, seed=seed
 )
@@ -196,7 +210,7 @@ summary = table.pivot_table(index="predictor", columns="target", values="r2", ag
 summary = (100 * summary).round(1).loc[list(predictors)]
 glue("edge_share", 100 * float(table["alpha_on_edge"].mean()), display=False)
 for predictor in predictors:
-    key = predictor.split()[0].lower().replace("-", "")
+    key = "vgg16" if predictor == vgg16.label else predictor.split()[0].lower().replace("-", "")
     glue(f"human_r2_{key}", float(summary.loc[predictor, "human (VICE-42)"]), display=False)
 summary.rename_axis(columns="mean R² (%) over the target's dimensions")
 
@@ -213,7 +227,7 @@ fig.show()
 
 # %% [markdown]
 # On average CLIP predicts the human dimensions best
-# ({glue:text}`human_r2_clip:.1f` % mean R²), ahead of VGG-16
+# ({glue:text}`human_r2_clip:.1f` % mean R²), ahead of the VGG-16 stand-in
 # ({glue:text}`human_r2_vgg16:.1f` %); the sentence embedding of the concept names
 # alone reaches {glue:text}`human_r2_sentence:.1f` % and word2vec
 # {glue:text}`human_r2_word2vec:.1f` %. ({glue:text}`edge_share:.1f` % of the chosen
@@ -235,7 +249,7 @@ effnet, image_objects = features.concept_means(effnet_images, image_rows)
 subset_table = regression.r2_table(
     {
         "EfficientNet-Lite0 (drawings)": effnet,
-        "VGG-16": vgg_features[image_objects],
+        vgg16.label: vgg_features[image_objects],
         "CLIP ViT-B/32": predictors["CLIP ViT-B/32"][image_objects],
     },
     {"human (VICE-42)": human_dims.weights[image_objects]},
@@ -257,8 +271,8 @@ subset_summary.round(1).rename("mean R² (%) over VICE-42 dimensions").to_frame(
 #
 # ### Which human dimensions does a network capture, and which does language?
 #
-# Each point is one human dimension, labelled by its top objects: how well VGG-16
-# predicts it against how well the sentence embedding of the names predicts it.
+# Each point is one human dimension, labelled by its top objects: how well the VGG-16
+# stand-in predicts it against how well the sentence embedding of the names predicts it.
 # Dimensions below the diagonal are better captured by the network's visual
 # representation, those above it by semantic knowledge of the concept.
 
@@ -267,18 +281,18 @@ human_table = table[table["target"] == "human (VICE-42)"].pivot_table(
     index="dimension", columns="predictor", values="r2"
 )
 human_table.index = interpret.dimension_labels(human_dims.weights, names)
-gap = (human_table["sentence embedding"] - human_table["VGG-16"]).sort_values()
+gap = (human_table["sentence embedding"] - human_table[vgg16.label]).sort_values()
 glue("most_visual", Markdown(gap.index[0]), display=False)
 glue("most_semantic", Markdown(gap.index[-1]), display=False)
 
 # %% tags=["hide-input"]
 fig = px.scatter(
     human_table.mul(100).reset_index(names="dimension"),
-    x="VGG-16",
+    x=vgg16.label,
     y="sentence embedding",
     hover_name="dimension",
     labels={
-        "VGG-16": "R² from VGG-16 (%)",
+        vgg16.label: f"R² from the {vgg16.label} (%)",
         "sentence embedding": "R² from the sentence embedding (%)",
     },
     title="Human dimensions: predicted from a network or from language?",
@@ -294,10 +308,11 @@ fig.show()
 # {glue:md}`most_visual`; the one language captures best relative to the network is
 # dimension {glue:md}`most_semantic`. The paper asks people to rate each dimension as
 # visual, semantic or mixed. This contrast is not that rating (language carries visual
-# knowledge too, and VGG-16 sees more than appearance); chapter 5 rates every dimension
+# knowledge too, and VGG-16 sees more than appearance); {doc}`chapter 5
+# <05_visual_semantic_rating>` rates every dimension
 # with predictors of each kind and validates the rule on planted dimensions.
 #
-# ## The final VGG-16 → dimension model
+# ## The final VGG-16 stand-in → dimension model
 #
 # For predicting dimension values of new inputs (and for Grad-CAM) the paper keeps a
 # ridge model per dimension. We refit on all 1,854 concepts with the penalty chosen
@@ -312,7 +327,7 @@ model_path = vgg_result.final_model.save(
     inputs={"embedding": vgg_dims_path},
     input_hashes=vgg16.input_hashes,
 )
-model_path
+print(f"saved: {paths.display_path(model_path)}")
 
 # %% [markdown]
 # ## Download the results
@@ -374,11 +389,12 @@ downloads.links(
 # %% [markdown]
 # ## In this notebook we
 #
-# - predicted each VGG-16 dimension from VGG-16 activations by nested cross-validated
+# - predicted each VGG-16 stand-in embedding dimension from the stand-in by nested
+#   cross-validated
 #   ridge regression: {glue:text}`vgg_share_75:.0f` % of them above R² = 75 % (paper:
 #   all), {glue:text}`vgg_share_85:.0f` % above 85 %;
 # - showed that the reference's penalty grid is too narrow and ours is not;
 # - compared how two networks and two semantic representations predict human and
-#   VGG-16 dimensions, dimension by dimension, and added the embedded CNN seeing
+#   VGG-16 stand-in dimensions, dimension by dimension, and added the embedded CNN seeing
 #   drawings ({glue:text}`effnet_r2:.1f` % mean R² on its concepts);
 # - saved the final ridge model, with its input centring, for new inputs.

@@ -18,12 +18,15 @@
 # ## Overview
 #
 # To see which parts of an image drive a DNN dimension, the paper chains the network and
-# its ridge regression onto the dimensions (chapter 3) into one differentiable
-# predictor, image → activations → dimension values, and applies Grad-CAM to one
+# its ridge regression onto the dimensions ({doc}`chapter 3 <03_r2_regression>`) into one
+# differentiable
+# predictor, image → activations → dimension values, and applies Grad-CAM
+# {cite:p}`selvaraju2017gradcam` (here through the `pytorch-grad-cam` library,
+# {cite:t}`gildenblat2021pytorchgradcam`) to one
 # dimension at a time: the gradient of the dimension's value with respect to the last
 # convolutional feature map weights that map's channels, and the weighted sum shows
-# where the evidence for the dimension lies (Mahner et al., 2025, Methods and the
-# Grad-CAM figures). This chapter
+# where the evidence for the dimension lies ({cite:t}`mahner2025dimensions`, Methods and
+# the Grad-CAM figures). This chapter
 #
 # 1. predicts each dimension of chapter 2's image-level EfficientNet-Lite0 embedding from
 #    the network's pooled penultimate activations (nested cross-validated ridge, as in
@@ -86,6 +89,12 @@ from dnnalign_utils.plotting import DNN_COLOUR, QUALITY_COLOURS, image_grid, use
 from dnnalign_utils.predictor import EfficientNetLite0Predictor
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "04_gradcam")
 pooled, rows = features.load_image_features(paths.image_features(profile), "_avg_pooling")
 dims = emb.load_embedding(paths.efficientnet_lite0_embedding(profile))
 if dims.weights.shape[0] != len(rows):
@@ -186,6 +195,28 @@ pd.Series({"pictures": n_check_pictures, "max |predictor − ridge|": max_differ
 # is {glue:text}`max_difference:.1e`, float32 rounding: the maps below explain the
 # predicted dimension values themselves.
 #
+# The same ridge is saved for new pictures, with the network, its layer and input
+# recipe and the range of the training pictures' features
+# (`predictor.DimensionPredictor`): `DimensionPredictor.load(path).predict(photos)`
+# then costs one forward pass per picture, and warns when a picture lies outside the
+# training pictures (its features far from theirs, or many negative dimension values).
+
+# %%
+from dnnalign_utils.predictor import DimensionPredictor
+
+picture_predictor = DimensionPredictor.from_training(
+    result.final_model,
+    pooled,
+    network="efficientnet_lite0",
+    layer=features.EFFICIENTNET_LITE0_LAYERS["penultimate"],
+    object_names=rows["file_name"],
+)
+saved = picture_predictor.save(
+    paths.picture_predictor(profile), produced_by="notebooks/04_gradcam", parameters={"seed": seed}
+)
+print(f"saved: {paths.display_path(saved)}")
+
+# %% [markdown]
 # ## Grad-CAM maps of the leading dimensions
 #
 # For each of the first {glue:text}`n_dims_shown` dimensions (in order of importance),

@@ -100,6 +100,12 @@ from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, use_book_template
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "05_visual_semantic_rating")
 alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
 concepts = data.load_concepts()
 names = concepts["Word"].to_numpy()
@@ -190,7 +196,7 @@ fig.show()
 # ## Rating the embeddings
 #
 # The human embeddings: the published VICE-42 and SPoSE-49 and the book's own SPoSE fit
-# (chapter 2). The network embeddings: VGG-16 (chapter 2), EfficientNet-Lite0 on the
+# (chapter 2). The network embeddings: the VGG-16 stand-in (chapter 2), EfficientNet-Lite0 on the
 # pictures (chapter 2; averaged per concept), and a CLIP ViT-B/32 embedding fitted
 # exactly as the VGG-16 one: the same number of random triplets answered by CLIP's
 # concept features (dot product), the same 90/10 split and the same VICE settings.
@@ -230,7 +236,7 @@ display_names = {
     "vice42": "human VICE-42 (published)",
     "spose49": "human SPoSE-49 (published)",
     "human_spose": "human SPoSE (chapter 2)",
-    "vgg16": "VGG-16 (chapter 2)",
+    "vgg16": "VGG-16 stand-in (chapter 2)",
     "clip": "CLIP ViT-B/32 (this chapter)",
     "effnet": "EfficientNet-Lite0 (chapter 2, pictures)",
 }
@@ -294,7 +300,7 @@ for key, prefix in [("vice42", "human"), ("vgg16", "vgg")]:
     for quality in rating.RATED_QUALITIES:
         share = count_shares.loc[display_names[key], quality]
         glue(f"{prefix}_{quality}", float(share), display=False)
-glue("p_vgg", float(tests.loc["VGG-16 (chapter 2)", "p"]), display=False)
+glue("p_vgg", float(tests.loc["VGG-16 stand-in (chapter 2)", "p"]), display=False)
 gaps = tests["semantic share, VICE-42 − network (points)"]
 glue("min_semantic_gap", float(gaps.min()), display=False)
 glue("max_semantic_gap", float(gaps.max()), display=False)
@@ -321,7 +327,7 @@ fig.show()
 # %% [markdown]
 # By count, the published human VICE-42 has {glue:text}`human_semantic:.0f` % semantic,
 # {glue:text}`human_mixed:.0f` % mixed and {glue:text}`human_visual:.0f` % visual
-# dimensions by this rater; our VGG-16 embedding {glue:text}`vgg_semantic:.0f` %,
+# dimensions by this rater; our VGG-16 stand-in embedding {glue:text}`vgg_semantic:.0f` %,
 # {glue:text}`vgg_mixed:.0f` % and {glue:text}`vgg_visual:.0f` % (permutation test of
 # the semantic share, p = {glue:text}`p_vgg:.4f`). The paper's Fig. 2c shows the human
 # dimensions mostly semantic and VGG-16's dominated by visual and mixed ones. The
@@ -360,7 +366,7 @@ unclear.round(1)
 # %% [markdown]
 # The paper's raters called 7.35 % of the human and 8.57 % of the VGG-16 dimensions
 # unclear (Fig. 2 caption); our rater calls {glue:text}`human_unclear:.1f` % of
-# VICE-42's and {glue:text}`vgg_unclear:.1f` % of our VGG-16 embedding's dimensions
+# VICE-42's and {glue:text}`vgg_unclear:.1f` % of our VGG-16 stand-in embedding's dimensions
 # unclear. Here "unclear" means that neither side predicts the dimension on the rated
 # concepts, which also happens when a dimension is nearly zero on all of them. Our
 # VGG-16 embedding is learnt from a concept-level stand-in of VGG-16's features (chapter
@@ -450,7 +456,7 @@ fig.show()
 #
 # The automatic rater is a stand-in for people. The rating tool shows dimensions the
 # way the paper's raters saw them, without saying which embedding they come from: the
-# dimensions of the human VICE-42, our VGG-16 and our CLIP embeddings are pooled,
+# dimensions of the human VICE-42, our VGG-16 stand-in and our CLIP embeddings are pooled,
 # given anonymous ids and shuffled with a fixed seed; the mapping back is kept in a
 # separate file. Each collection shows objects from the top of the dimension down,
 # {glue:text}`per_rank` per row, the rows starting at ranks 0, 2, 4, ..., 12 % of the

@@ -22,24 +22,29 @@
 # best-correlated DNN dimension (a few pairs align strongly, best r ≈ 0.80, then the
 # correlations fall off quickly), compares the similarity matrices the two embeddings
 # imply, and finds the dimensions that drive each choice by leaving one dimension out at
-# a time on triplets where humans and the network disagree (Mahner et al., 2025, Results
-# and Fig. 6). This chapter
+# a time on triplets where humans and the network disagree
+# ({cite:t}`mahner2025dimensions`, Results and Fig. 6). This chapter
 #
 # 1. **matches dimensions** one-to-one, and scores each pair on objects that were not
 #    used to choose it, next to a permutation null: matching and scoring on the same
 #    objects (as the reference code does) reports correlations even between unrelated
 #    embeddings;
-# 2. compares the **similarity matrices** (RSMs) of the two embeddings, globally and as
+# 2. compares the **similarity matrices** (RSMs; representational similarity analysis,
+#    {cite:t}`kriegeskorte2008rsa`) of the two embeddings, globally and as
 #    DNN dimensions are added one by one;
 # 3. runs the **jackknife** on the triplets where the two embeddings disagree most, in
-#    closed form (removing dimension d lowers each pair similarity by x_id·x_jd).
+#    closed form (removing dimension d lowers each pair similarity by x_id·x_jd). Both
+#    sides are embeddings: the "human" choice is the choice of the VICE-42 embedding,
+#    not a choice people made on these triplets.
 #
-# **Needs**: chapter 2's VGG-16 embedding and chapter 5's dimension labels. **Takes**:
+# **Needs**: chapter 2's VGG-16 stand-in embedding and chapter 5's dimension labels
+# (run alone, the notebook runs chapters 0–3 and 5 first). **Takes**:
 # under a minute.
 #
 # **How our data differ from the paper's.** The human side is the published VICE-42
-# embedding (Muttenthaler et al., 2022; fitted on the THINGS triplets), not the paper's
-# 68-dimensional one, which is only on OSF. The DNN side is chapter 2's VGG-16 embedding,
+# embedding ({cite:t}`muttenthaler2022vice`; fitted on THINGS triplets), not the paper's
+# 68-dimensional one, which is only on OSF. The DNN side is
+# {doc}`chapter 2 <02_embedding_fit>`'s VGG-16 stand-in embedding,
 # learnt from 900,000 concept-level triplets answered by a stand-in for VGG-16's
 # features, not the paper's 70 dimensions from 20 million image-level triplets. The
 # jackknife samples {glue:text}`n_random_triplets:,` random triplets (paper: 10 million).
@@ -79,7 +84,7 @@ import pandas as pd
 import plotly.express as px
 from myst_nb import glue
 
-from dnnalign_utils import compare, data, interpret, paths, rating, rsa, triplets
+from dnnalign_utils import compare, data, interpret, paths, rating, rsa, sources, triplets
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
@@ -91,9 +96,17 @@ from dnnalign_utils.plotting import (
 )
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
+# earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "06_human_vs_dnn")
 names = data.load_concepts()["Word"].to_numpy()
 human = emb.from_published(data.load_human_embedding(human_embedding), name=human_embedding)
 dnn = emb.load_embedding(paths.vgg16_embedding(profile))
+dnn_name = f"{sources.vgg16_label(profile)} embedding"  # what the DNN side is
+human_name = {"vice42": "VICE-42", "spose49": "SPoSE-49"}[human_embedding]
 labels_path = paths.automatic_labels(profile)
 quality = {
     "human": rating.load_labels(labels_path, human_embedding, human.n_dims)["label"].to_numpy(),
@@ -110,7 +123,8 @@ glue("n_random_triplets", n_random_triplets, display=False)
 glue("human_dims", human.n_dims, display=False)
 glue("dnn_dims", dnn.n_dims, display=False)
 pd.Series(
-    {"human": f"{human_embedding}, {human.n_dims} dims", "DNN": f"VGG-16, {dnn.n_dims} dims"}
+    {"human": f"{human_embedding}, {human.n_dims} dims", "DNN": f"{dnn_name}, {dnn.n_dims} dims"},
+    name="embedding",
 )
 
 # %% [markdown]
@@ -123,10 +137,12 @@ pd.Series(
 # held-out r at each rank over {glue:text}`n_permutations` permutations.
 
 # %%
-glue("n_permutations", n_permutations, display=False)
 matches = compare.match_human_dnn(
     human.weights, dnn.weights, n_permutations=n_permutations, seed=seed
 )
+
+# %% tags=["hide-input"]
+glue("n_permutations", n_permutations, display=False)
 above_null = int((matches["r (held out)"] > matches["null 95 %"]).sum())
 glue("best_r", float(matches["r (held out)"].iloc[0]), display=False)
 glue("best_r_in_sample", float(matches["r (in sample)"].iloc[0]), display=False)
@@ -163,11 +179,12 @@ fig.show()
 # %% [markdown]
 # The best pair correlates at **r = {glue:text}`best_r:.2f`** on held-out objects
 # ({glue:text}`best_r_in_sample:.2f` on all objects; the reference's greedy rule reports
-# {glue:text}`best_greedy_r:.2f`; paper: about 0.80). As in the paper the correlations
+# {glue:text}`best_greedy_r:.2f`; paper, Results: about 0.80). As in the paper the correlations
 # fall off quickly: {glue:text}`n_above_half` pairs exceed r = 0.5. Yet
 # {glue:text}`n_above_null` of the matched pairs ({glue:text}`share_above_null:.0f` %)
-# beat the permutation null, so most human dimensions have *some* counterpart in
-# VGG-16, only a weak one. The best pairs, with the objects that weigh most on each:
+# beat the permutation null, so most human dimensions have *some* counterpart in the
+# VGG-16 stand-in embedding, only a weak one. The best pairs, with the objects that weigh
+# most on each:
 
 # %%
 top_pairs = matches.head(8).assign(
@@ -205,7 +222,6 @@ pd.Series({"objects": len(rsm_objects), "Pearson r": global_r, "r²": global_r**
 # a bootstrap over the entries:
 
 # %%
-glue("cumulative_rsm_objects", cumulative_rsm_objects, display=False)
 subset = np.sort(
     np.random.default_rng(seed).choice(data.N_OBJECTS, cumulative_rsm_objects, replace=False)
 )
@@ -217,9 +233,15 @@ cumulative = compare.cumulative_rsa(
     n_bootstrap=n_bootstrap,
     seed=seed,
 )
+
+# %% tags=["hide-input"]
+glue("cumulative_rsm_objects", cumulative_rsm_objects, display=False)
 final_r2 = float(cumulative["r2"].iloc[-1])
 dims_95 = int(cumulative.loc[cumulative["r2"] >= 0.95 * final_r2, "dimensions"].min())
 glue("dims_95", dims_95, display=False)
+glue("share_dims_95", 100 * dims_95 / dnn.n_dims, display=False)
+glue("first_dim_r2", 100 * float(cumulative["r2"].iloc[0]), display=False)
+glue("n_cumulative_drops", int((np.diff(cumulative["r2"].to_numpy()) < 0).sum()), display=False)
 fig = line_with_band(
     cumulative, "dimensions", "r2", "r2 low", "r2 high",
     colour=DNN_COLOUR, name="first i DNN dimensions", band_name="95 % bootstrap interval",
@@ -229,33 +251,42 @@ fig = line_with_band(
 fig.show()
 
 # %% [markdown]
-# The first {glue:text}`dims_95` DNN dimensions reach 95 % of what all of them explain:
-# the network's similarity structure that matters for people sits in its leading
-# dimensions.
+# The first {glue:text}`dims_95` of the {glue:text}`dnn_dims` DNN dimensions reach 95 % of
+# what all of them explain. Read the axis with care: the first dimension alone already
+# gives {glue:text}`first_dim_r2:.0f` %, so the curve shows how the rest add to it, and it
+# falls {glue:text}`n_cumulative_drops` time(s) as a dimension is added (a dimension whose
+# similarities the human embedding does not share adds variance that correlates with
+# nothing there, which can lower r²). Since about {glue:text}`share_dims_95:.0f` % of the
+# dimensions are needed for 95 %, what the two similarity structures share is spread
+# over many DNN dimensions, not held by a few leading ones.
 #
 # ## Which dimensions drive the disagreements?
 #
 # From {glue:text}`n_random_triplets:,` random triplets we keep the
 # {glue:text}`n_diverging:,` on which the embeddings disagree most (they pick different
 # odd ones out, and the human embedding's choice is much less likely under the DNN's).
+# "Human choice" here means the choice of the VICE-42 embedding: these random triplets
+# were never shown to people.
 # For each, every dimension is left out in turn; the dimension whose removal changes the
 # probability of that embedding's own choice most is the one that drives it.
 
 # %%
-glue("n_diverging", n_diverging, display=False)
 sampled = triplets.sample_triplets(data.N_OBJECTS, n_random_triplets, seed=seed)
 diverging = compare.diverging_triplets(human.weights, dnn.weights, sampled, n_diverging)
 drivers = compare.jackknife_drivers(human.weights, dnn.weights, diverging)
 counts = compare.driver_counts(drivers, {"human": human_labels, "dnn": dnn_labels})
+
+# %% tags=["hide-input"]
+glue("n_diverging", n_diverging, display=False)
 fig = px.bar(
-    counts.replace({"side": {"dnn": "VGG-16"}}),
+    counts.replace({"side": {"human": human_name, "dnn": dnn_name}}),
     x="share (%)",
     y="dimension",
     color="side",
     facet_row="side",
     orientation="h",
     title="Dimensions that most often drive each side's choice on diverging triplets",
-    color_discrete_map={"human": HUMAN_COLOUR, "VGG-16": DNN_COLOUR},
+    color_discrete_map={human_name: HUMAN_COLOUR, dnn_name: DNN_COLOUR},
 )
 fig.update_yaxes(matches=None, autorange="reversed", title="")
 fig.update_layout(height=650, showlegend=False)
@@ -267,16 +298,20 @@ glue("dnn_top_label", str(top.loc["dnn", "dimension"]), display=False)
 glue("dnn_top_share", float(top.loc["dnn", "share (%)"]), display=False)
 
 # %% [markdown]
-# Where the two disagree, the human choice is most often driven by one human dimension
+# Where the two disagree, the VICE-42 embedding's choice is most often driven by one
+# human dimension
 # (*{glue:text}`human_top_label`*, {glue:text}`human_top_share:.0f` % of the triplets),
-# while VGG-16's choices are spread over many dimensions (its most frequent driver,
+# while the VGG-16 stand-in embedding's choices are spread over many dimensions (its most
+# frequent driver,
 # *{glue:text}`dnn_top_label`*, accounts for {glue:text}`dnn_top_share:.0f` %). Each
-# dimension carries its label from chapter 5's automatic rater in brackets.
+# dimension carries its label from {doc}`chapter 5 <05_visual_semantic_rating>`'s
+# automatic rater in brackets.
 #
 # ### Visual or semantic drivers?
 #
 # The paper labels the dimensions behind each side's choice on the diverging triplets
-# with its raters' judgements (Fig. 6): where humans and VGG-16 disagree, the human
+# with its raters' judgements (Fig. 6): where the human and the VGG-16 embeddings
+# disagree, the human
 # choices rest mostly on semantic dimensions and the network's on visual ones. With
 # chapter 5's automatic labels (a regression rater, not people):
 
@@ -291,7 +326,7 @@ for side in ("human", "dnn"):
 
 # %% tags=["hide-input"]
 fig = px.bar(
-    quality_shares.replace({"side": {"dnn": "VGG-16"}}),
+    quality_shares.replace({"side": {"human": human_name, "dnn": dnn_name}}),
     x="side",
     y="share (%)",
     color="quality",
@@ -303,9 +338,10 @@ fig = px.bar(
 fig.show()
 
 # %% [markdown]
-# The human embedding's choice is driven by a semantic dimension in
+# The VICE-42 embedding's choice is driven by a semantic dimension in
 # {glue:text}`human_semantic_driver:.0f` % of the diverging triplets and by a visual one
-# in {glue:text}`human_visual_driver:.0f` %; VGG-16's by a semantic dimension in
+# in {glue:text}`human_visual_driver:.0f` %; the VGG-16 stand-in embedding's by a
+# semantic dimension in
 # {glue:text}`dnn_semantic_driver:.0f` % and by a visual one in
 # {glue:text}`dnn_visual_driver:.0f` %. Examples (the triplet, each side's odd one out,
 # and the dimension behind it):
@@ -317,12 +353,12 @@ rows = np.arange(len(examples))
 pd.DataFrame(
     {
         "triplet": [", ".join(names[t]) for t in example_ijk],
-        "human: odd one out": names[example_ijk[rows, examples["human choice"]]],
-        "human: driven by": [human_labels[d] for d in examples["human driver"]],
-        "VGG-16: odd one out": names[example_ijk[rows, examples["dnn choice"]]],
-        "VGG-16: driven by": [dnn_labels[d] for d in examples["dnn driver"]],
+        f"{human_name}: odd one out": names[example_ijk[rows, examples["human choice"]]],
+        f"{human_name}: driven by": [human_labels[d] for d in examples["human driver"]],
+        f"{dnn_name}: odd one out": names[example_ijk[rows, examples["dnn choice"]]],
+        f"{dnn_name}: driven by": [dnn_labels[d] for d in examples["dnn driver"]],
     }
-)
+).style.hide(axis="index")
 
 # %% [markdown]
 # ## Download the results
@@ -387,7 +423,8 @@ downloads.links(
 # %% [markdown]
 # ## In this notebook we
 #
-# - matched the {glue:text}`human_dims` human dimensions one-to-one to VGG-16's
+# - matched the {glue:text}`human_dims` human dimensions one-to-one to the VGG-16
+#   stand-in embedding's
 #   {glue:text}`dnn_dims`: the best pair reaches r = {glue:text}`best_r:.2f` on
 #   held-out objects (paper: about 0.80), {glue:text}`n_above_null` pairs beat a
 #   permutation null, and matching and scoring on the same objects overstates every

@@ -50,7 +50,7 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 profile = "default"
 n_top = 6  # objects shown per dimension
-thumbnail_px = 48  # side of the pictures shown beside the objects (pixels)
+thumbnail_px = 40  # side of the pictures shown beside the objects (pixels)
 
 # %%
 import os

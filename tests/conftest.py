@@ -46,7 +46,15 @@ def run_book_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProces
 
 @pytest.fixture(scope="session")
 def smoke_book(tmp_path_factory) -> BookBuild:
-    """The whole book built with `--profile smoke` into a temporary output folder."""
+    """The whole book built with `--profile smoke` into a temporary output folder.
+
+    `DNNALIGN_SMOKE_BOOK_DIR=DIR` reuses a smoke book already built with
+    `--output-dir DIR` (for iterating on the browser tests; the suite builds its own)."""
+    prebuilt = os.environ.get("DNNALIGN_SMOKE_BOOK_DIR")
+    if prebuilt:
+        output_dir = Path(prebuilt)
+        built = (output_dir / "_build" / "html" / "index.html").is_file()
+        return BookBuild(output_dir, 0 if built else 1, f"no built book under {output_dir}")
     output_dir = tmp_path_factory.mktemp("smoke_book")
     proc = run_book_cli("build", "--profile", "smoke", "--output-dir", str(output_dir))
     return BookBuild(output_dir, proc.returncode, proc.stdout + proc.stderr)

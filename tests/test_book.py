@@ -132,7 +132,21 @@ def test_only_rejects_notebooks_not_in_the_toc():
 # ------------------------------------------------------------------- plotly
 
 
-def test_book_renderer_emits_only_html_without_plotly_js():
+def test_configure_for_book_build_acts_only_during_a_book_build(monkeypatch):
+    before = pio.renderers.default
+    try:
+        monkeypatch.delenv(plotting.BOOK_BUILD_ENV, raising=False)
+        assert plotting.configure_for_book_build() is False
+        assert pio.renderers.default == before  # a reader's session keeps plotly's own
+        monkeypatch.setenv(plotting.BOOK_BUILD_ENV, "1")
+        monkeypatch.setattr(plotting, "quiet_progress_bars", lambda: None)
+        assert plotting.configure_for_book_build() is True
+        assert pio.renderers.default == plotting.BOOK_RENDERER
+    finally:
+        pio.renderers.default = before
+
+
+def test_book_renderer_emits_html_without_plotly_js_plus_plotly_json():
     before = pio.renderers.default
     try:
         plotting.use_book_renderer()
@@ -141,7 +155,9 @@ def test_book_renderer_emits_only_html_without_plotly_js():
         bundle = pio.renderers._build_mime_bundle(fig.to_dict())
     finally:
         pio.renderers.default = before
-    assert list(bundle) == ["text/html"]
+    # the HTML fragment for the book, plotly's JSON for a downloaded notebook in JupyterLab
+    assert sorted(bundle) == ["application/vnd.plotly.v1+json", "text/html"]
+    assert bundle[plotting.PLOTLY_MIMETYPE]["data"][0]["type"] == "bar"
     html = bundle["text/html"]
     assert 'class="plotly-graph-div"' in html and "Plotly.newPlot" in html
     assert "<script src" not in html and len(html) < 20_000, "plotly.js must not be inlined"
@@ -210,10 +226,11 @@ def test_smoke_notebooks_ran_cleanly_with_hidden_set_up_cells(smoke_book):
                 assert 'profile = "smoke"' in cell.source, cell.source
         assert "jupytext" not in nb.metadata
         # plotly figures reach the book as text/html, not only as the plotly mime type
+        # (which stays beside it for readers who download the executed notebook)
         for cell in nb.cells:
             for output in cell.get("outputs", []):
                 data = output.get("data", {})
-                if "application/vnd.plotly.v1+json" in data:
+                if "application/vnd.plotly.v1+json" in data and "text/html" not in data:
                     pytest.fail(f"{stem}: plotly figure without text/html (renderer not active)")
     # the paired notebooks in the repository are never written by the runner
     for path in (REPO_ROOT / "notebooks").glob("*.ipynb"):
@@ -460,3 +477,23 @@ def test_missing_artefact_names_the_chapter_and_command(tmp_path, monkeypatch):
         data.load_triplets(missing, "npy")
     with pytest.raises(FileNotFoundError, match=r"not found$"):
         emb.load_embedding(tmp_path / "elsewhere.npz")
+
+
+def test_styled_table_rounds_hides_the_bare_index_and_shows_missing_as_a_dash():
+    import pandas as pd
+
+    frame = pd.DataFrame({"share": [0.124485, float("nan")], "n": [1234567, 2]})
+    html = plotting.styled_table(frame, precision=1).to_html()
+    assert "0.1" in html and "0.124485" not in html and "1,234,567" in html
+    assert "–" in html and "nan" not in html.lower()
+    hidden = plotting.styled_table(frame, index=False).to_html()
+    assert "row0" in hidden and '<th id="T_' not in hidden.split("</thead>")[1]
+
+
+def test_wrap_caption_breaks_at_spaces_within_the_width():
+    assert plotting.wrap_caption("dim 4: crown (noto)", width=14) == "dim 4: crown<br>(noto)"
+    assert plotting.wrap_caption("short", width=14) == "short"
+    # a word longer than the width keeps its own line
+    assert plotting.wrap_caption("a boxing_gloves_xxl b", width=5) == "a<br>boxing_gloves_xxl<br>b"
+    for line in plotting.wrap_caption("dress · people: odd · net: odd").split("<br>"):
+        assert len(line) <= plotting.CAPTION_WRAP

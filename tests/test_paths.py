@@ -84,3 +84,11 @@ def test_notebooks_spell_no_artefact_path(chapter):
         if ARTEFACT_LITERAL.search(line)
     ]
     assert not found, "use the path functions of dnnalign_utils.paths:\n" + "\n".join(found)
+
+
+def test_display_path_hides_the_machine_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "art"))
+    inside = paths.vgg16_embedding("smoke")
+    assert paths.display_path(inside) == "<artefacts>/smoke/embeddings/vgg16_vice.npz"
+    assert paths.display_path(paths.REPO_ROOT / "data" / "README.md") == "data/README.md"
+    assert paths.display_path(tmp_path / "elsewhere" / "x.npy") == "x.npy"

@@ -1,0 +1,125 @@
+"""networks: the registry and a reader's own network inputs, with their errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dnnalign_utils import data, networks
+from dnnalign_utils.conventions import N_OBJECTS, DataValidationError
+
+IDS = data.load_unique_ids()
+
+
+@pytest.mark.parametrize("name", sorted(networks.NETWORKS))
+def test_registered_networks_give_every_concept(name):
+    features = networks.concept_features(name)
+    assert features.complete and features.full().shape[0] == N_OBJECTS
+    assert np.isfinite(features.values).all()
+
+
+def test_npy_features_read_in_things_order(tmp_path):
+    values = np.random.default_rng(0).normal(size=(N_OBJECTS, 5))
+    np.save(tmp_path / "mine.npy", values)
+    features = networks.concept_features(tmp_path / "mine.npy")
+    np.testing.assert_array_equal(features.full(), values)
+    assert features.label == "mine"
+
+
+def test_npy_with_wrong_rows_or_nan_is_refused(tmp_path):
+    np.save(tmp_path / "short.npy", np.ones((100, 4)))
+    with pytest.raises(DataValidationError, match=r"short\.npy.*1854"):
+        networks.concept_features(tmp_path / "short.npy")
+    values = np.random.default_rng(0).normal(size=(N_OBJECTS, 4))
+    values[17, 2] = np.nan
+    np.save(tmp_path / "nan.npy", values)
+    with pytest.raises(DataValidationError, match=r"nan\.npy: row 18 .*column 2: non-finite"):
+        networks.concept_features(tmp_path / "nan.npy")
+    np.save(tmp_path / "same.npy", np.ones((N_OBJECTS, 3)))
+    with pytest.raises(DataValidationError, match="every row is the same"):
+        networks.concept_features(tmp_path / "same.npy")
+
+
+def test_unknown_network_names_the_choices(tmp_path):
+    with pytest.raises(ValueError, match="vgg16_standin.*does not exist"):
+        networks.concept_features("resnet_9000")
+
+
+def _thingsvision_folder(folder, names, values):
+    folder.mkdir(parents=True)
+    np.save(folder / "features.npy", values)
+    (folder / "file_names.txt").write_text("\n".join(names) + "\n")
+
+
+def test_thingsvision_folder_averages_images_per_concept(tmp_path):
+    names = [f"{IDS[i]}/{IDS[i]}_{k:02d}s.jpg" for i in (5, 0, 5, 2) for k in (1,)]
+    names[2] = f"{IDS[5]}/{IDS[5]}_02s.jpg"
+    values = np.arange(12, dtype=float).reshape(4, 3)
+    _thingsvision_folder(tmp_path / "out" / "classifier.3", names, values)
+    features = networks.concept_features(tmp_path / "out", module="classifier.3")
+    np.testing.assert_array_equal(features.things_index, [0, 2, 5])
+    # slow reference: a pandas group-by over the concept folder
+    frame = pd.DataFrame(values).assign(concept=[n.split("/")[0] for n in names])
+    expected = frame.groupby("concept").mean().loc[[IDS[0], IDS[2], IDS[5]]].to_numpy()
+    np.testing.assert_allclose(features.values, expected)
+    assert not features.complete
+    with pytest.raises(DataValidationError, match="3 of 1854"):
+        features.full()
+
+
+def test_thingsvision_folder_errors_name_file_and_line(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"layers found: \['fc7'\]"):
+        _thingsvision_folder(tmp_path / "a" / "fc7", [f"{IDS[0]}/x.jpg"], np.ones((1, 2)))
+        networks.read_thingsvision_folder(tmp_path / "a")
+    _thingsvision_folder(tmp_path / "b", [f"{IDS[0]}/x.jpg", "unicorn/y.jpg"], np.ones((2, 2)))
+    with pytest.raises(DataValidationError, match=r"file_names\.txt: line 2: 'unicorn/y.jpg'"):
+        networks.read_thingsvision_folder(tmp_path / "b")
+    _thingsvision_folder(tmp_path / "c", [f"{IDS[0]}/x.jpg"], np.ones((2, 2)))
+    with pytest.raises(DataValidationError, match="1 lines, but .* 2 rows"):
+        networks.read_thingsvision_folder(tmp_path / "c")
+    _thingsvision_folder(tmp_path / "d", [f"{IDS[0]}/x.jpg"] * 2, np.eye(2))
+    with pytest.raises(DataValidationError, match="line 2: .* occurs twice"):
+        networks.read_thingsvision_folder(tmp_path / "d")
+    values = np.ones((2, 2))
+    values[1, 0] = np.inf
+    _thingsvision_folder(tmp_path / "e", [f"{IDS[0]}/x.jpg", f"{IDS[1]}/y.jpg"], values)
+    with pytest.raises(DataValidationError, match=r"features\.npy: row 2 .*non-finite"):
+        networks.read_thingsvision_folder(tmp_path / "e")
+
+
+def _mapping(tmp_path, lines):
+    images = tmp_path / "pictures"
+    images.mkdir(exist_ok=True)
+    for name in ("a.jpg", "b.png"):
+        (images / name).write_bytes(b"x")
+    csv = tmp_path / "mapping.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    return images, csv
+
+
+def test_image_mapping_reads_files_and_concepts(tmp_path):
+    images, csv = _mapping(tmp_path, ["file,uniqueID", f"a.jpg,{IDS[3]}", f"b.png,{IDS[1]}"])
+    table = networks.read_image_mapping(images, csv)
+    assert table["things_index"].tolist() == [3, 1]
+    assert table["path"].tolist() == [images / "a.jpg", images / "b.png"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["path,concept", "a.jpg,x"], "line 1: expected the header file,uniqueID"),
+        (["file,uniqueID", "a.jpg,unicorn"], "line 2: 'unicorn' is not a THINGS uniqueID"),
+        (["file,uniqueID", f"a.jpg,{IDS[0]}", f"c.jpg,{IDS[0]}"], r"line 3: .*c\.jpg does not"),
+        (
+            ["file,uniqueID", f"a.jpg,{IDS[0]}", f"a.jpg,{IDS[1]}"],
+            "line 3: 'a.jpg' is listed twice",
+        ),
+        (["file,uniqueID", f"a.jpg,{IDS[0]},extra"], "line 2: expected 2 fields"),
+        (["file,uniqueID"], "no pictures listed"),
+    ],
+)
+def test_image_mapping_errors_name_the_line(tmp_path, lines, message):
+    images, csv = _mapping(tmp_path, lines)
+    with pytest.raises(DataValidationError, match=message):
+        networks.read_image_mapping(images, csv)
