@@ -365,12 +365,29 @@ def stage_book(profile: str, executed_dir: Path, stage_dir: Path, root: Path = R
     (stage_dir / NOTEBOOK_DIR).mkdir()
     for stem in stems:
         shutil.copy2(executed_dir / NOTEBOOK_DIR / f"{stem}.ipynb", stage_dir / NOTEBOOK_DIR)
+    stage_downloads(profile, stage_dir / NOTEBOOK_DIR)
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     if not plotly_js.is_file():
         raise BookBuildError(f"{plotly_js}: plotly.min.js not found in the installed plotly")
     (stage_dir / PLOTLY_JS_TARGET).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(plotly_js, stage_dir / PLOTLY_JS_TARGET)
     return stage_dir
+
+
+def stage_downloads(profile: str, notebook_dir: Path) -> Path | None:
+    """Copy the chapters' downloads (`paths.downloads_dir(profile)`) into the staged
+    notebook folder as `downloads/`, where the pages' relative links point; Sphinx then
+    copies each linked file into the HTML's `_downloads`. Temporary files of an
+    interrupted write are left behind. Returns the copy (None when nothing was published)."""
+    from dnnalign_utils.downloads import LINK_FOLDER
+    from dnnalign_utils.paths import downloads_dir
+
+    source = downloads_dir(profile)
+    if not source.is_dir():
+        return None
+    target = Path(notebook_dir) / LINK_FOLDER
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*.tmp"))
+    return target
 
 
 def run_jupyter_book(stage_dir: Path, output_dir: Path) -> Path:

@@ -119,6 +119,25 @@ ARTEFACTS: dict[str, Artefact] = {
         "05_visual_semantic_rating",
         "the automatic rater's visual/semantic labels of every dimension",
     ),
+    # Downloads (`dnnalign_utils.downloads.publish`) that a later chapter also reads.
+    "dimension_r2": Artefact(
+        "downloads/03_r2_regression/dimension_r2.csv",
+        "03_r2_regression",
+        "out-of-fold R² of every human VICE-42 and VGG-16 dimension from each predictor",
+        written_via="downloads.publish",
+    ),
+    "picture_dimension_r2": Artefact(
+        "downloads/04_gradcam/picture_dimension_r2.csv",
+        "04_gradcam",
+        "out-of-fold R² of every EfficientNet-Lite0 picture dimension from its activations",
+        written_via="downloads.publish",
+    ),
+    "matched_pairs": Artefact(
+        "downloads/06_human_vs_dnn/matched_pairs.csv",
+        "06_human_vs_dnn",
+        "the one-to-one matched human and VGG-16 dimension pairs with held-out r",
+        written_via="downloads.publish",
+    ),
 }
 
 # The hand-offs each chapter reads (keys of `ARTEFACTS`). `dnnalign_utils.book.
@@ -244,6 +263,27 @@ def rating_session(profile: str) -> Path:
 def automatic_labels(profile: str) -> Path:
     """The automatic rater's dimension labels (chapter 5)."""
     return artefact_path("automatic_labels", profile)
+
+
+def downloads_dir(profile: str) -> Path:
+    """Folder of the files the chapters publish for readers (`dnnalign_utils.downloads`),
+    one subfolder per chapter; the book runner copies it beside the executed chapters."""
+    return artefacts_dir(profile) / "downloads"
+
+
+def dimension_r2(profile: str) -> Path:
+    """Chapter 3's R² of every dimension from each predictor (a download)."""
+    return artefact_path("dimension_r2", profile)
+
+
+def picture_dimension_r2(profile: str) -> Path:
+    """Chapter 4's R² of every EfficientNet-Lite0 picture dimension (a download)."""
+    return artefact_path("picture_dimension_r2", profile)
+
+
+def matched_pairs(profile: str) -> Path:
+    """Chapter 6's matched human and VGG-16 dimension pairs (a download)."""
+    return artefact_path("matched_pairs", profile)
 
 
 def artefacts_root() -> Path:

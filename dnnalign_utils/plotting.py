@@ -182,10 +182,19 @@ def image_grid(
             yanchor="bottom",
         )
     )
+    # px makes one trace per picture, in picture order; hover names the picture, not
+    # the pixel's x, y and colour.
+    for trace, caption in zip(fig.data, captions, strict=True):
+        trace.update(name=caption, hovertemplate=f"{_escape_template(caption)}<extra></extra>")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_layout(title=title, height=height + caption_px)
     return fig
+
+
+def _escape_template(text: str) -> str:
+    """`text` for a plotly hovertemplate, where "%{" would start a variable."""
+    return text.replace("%{", "% {")
 
 
 class _StaticPageTqdm(tqdm_std):

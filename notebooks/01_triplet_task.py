@@ -373,6 +373,39 @@ fig.update_layout(yaxis_title="objects")
 fig.show()
 
 # %% [markdown]
+# ## Download the results
+#
+# The agreement tables of this chapter, each with a provenance record (what produced
+# it, from which inputs, with which package versions):
+
+# %% mystnb={"markdown_format": "myst"}
+from dnnalign_utils import downloads
+
+downloads.links(
+    downloads.publish(
+        agreement,
+        "agreement",
+        "01_triplet_task",
+        profile,
+        description="agreement of each representation's odd-one-out choices with the human "
+        "responses, with 95 % bootstrap intervals, on both held-out triplet sets",
+        parameters={"n_bootstrap": n_bootstrap, "seed": seed},
+    )
+    + downloads.publish(
+        by_category.reset_index(drop=True)
+        .assign(agreement=lambda t: 100 * t["agreement"])
+        .rename(
+            columns={"agreement": "agreement (%)", "group": "category of the human odd one out"}
+        ),
+        "agreement_by_category",
+        "01_triplet_task",
+        profile,
+        description="agreement with people on the noise-ceiling set, by the THINGS category "
+        "of the human's odd one out",
+    )
+)
+
+# %% [markdown]
 # ## In this notebook we
 #
 # - showed the odd-one-out task on real human triplets and how a network answers it

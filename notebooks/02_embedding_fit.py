@@ -914,6 +914,42 @@ glue("tried_small_start_r2", 100 * float(small_start["r2_median"].max()), displa
 # fit the time budget of the book.
 
 # %% [markdown]
+# ## Download the results
+#
+# The embeddings of this chapter, each as a `.npy` matrix (rows: objects, columns:
+# dimensions in order of importance) and as a CSV that names every row: a concept by
+# its THINGS `uniqueID` and word, a picture by its concept and drawing style. Each file
+# has a provenance record.
+
+# %% mystnb={"markdown_format": "myst"}
+from dnnalign_utils import downloads
+
+concept_rows = {"object_names": data.load_concepts().index, "extra_columns": {"word": names}}
+chapter_downloads = [
+    ("human_spose", final_human.embedding.weights, concept_rows,
+     f"SPoSE fit to the human triplets (the most reproducible seed, {repro.best})"),
+    ("human_vice", vice_fit.embedding.weights, concept_rows,
+     "VICE fit to the human triplets (the first seed)"),
+    ("vgg16_vice", vgg_fit.embedding.weights, concept_rows,
+     "VICE fit to the VGG-16 stand-in's triplets"),
+    ("efficientnet_lite0_pictures_vice", effnet_fit.embedding.weights,
+     {"object_names": [f"{u} ({s})" for u, s in zip(image_rows["uniqueID"], image_rows["style"],
+                                                       strict=True)],
+      "object_column": "picture",
+      "extra_columns": {"uniqueID": image_rows["uniqueID"], "style": image_rows["style"]}},
+     "VICE fit to EfficientNet-Lite0's triplets of the embedded pictures"),
+]  # fmt: skip
+downloads.links(
+    [
+        file
+        for name, weights, rows, description in chapter_downloads
+        for file in downloads.publish(
+            weights, name, "02_embedding_fit", profile, description=description, **rows
+        )
+    ]
+)
+
+# %% [markdown]
 # Chapter 3 asks how well these dimensions, and the human ones, can be predicted
 # linearly from network activations.
 #

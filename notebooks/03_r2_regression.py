@@ -330,6 +330,63 @@ model_path = vgg_result.final_model.save(
 print(f"saved: {paths.display_path(model_path)}")
 
 # %% [markdown]
+# ## Download the results
+#
+# The out-of-fold R² of every dimension from every predictor (dimensions numbered from 1
+# in order of importance, each with its top objects), on all concepts and on the
+# concepts with pictures, each with a provenance record:
+
+# %% mystnb={"markdown_format": "myst"}
+from dnnalign_utils import downloads
+
+target_keys = {"human (VICE-42)": "vice42", "VGG-16 (chapter 2)": "vgg16"}
+target_labels = {
+    "human (VICE-42)": interpret.dimension_labels(human_dims.weights, names),
+    "VGG-16 (chapter 2)": interpret.dimension_labels(vgg_dims.weights, names),
+}
+
+
+def r2_download(r2_rows):
+    return pd.DataFrame(
+        {
+            "embedding": r2_rows["target"].map(target_keys),
+            "embedding name": r2_rows["target"],
+            "dimension": r2_rows["dimension"] + 1,
+            "top objects": [
+                target_labels[t][d].split(": ", 1)[1]
+                for t, d in zip(r2_rows["target"], r2_rows["dimension"], strict=True)
+            ],
+            "predictor": r2_rows["predictor"],
+            "R² (%)": 100 * r2_rows["r2"],
+            "median α": r2_rows["alpha"],
+            "α on a grid edge": r2_rows["alpha_on_edge"],
+        }
+    )
+
+
+downloads.links(
+    downloads.publish(
+        r2_download(table),
+        "dimension_r2",
+        "03_r2_regression",
+        profile,
+        description="out-of-fold R² of every human VICE-42 and VGG-16 dimension from each "
+        "network and semantic representation (all 1,854 concepts)",
+        parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed},
+        inputs={"vgg16 embedding": vgg_dims_path},
+    )
+    + downloads.publish(
+        r2_download(subset_table),
+        "dimension_r2_picture_concepts",
+        "03_r2_regression",
+        profile,
+        description="out-of-fold R² of every VICE-42 dimension on the concepts with "
+        "pictures, from EfficientNet-Lite0 (drawings), VGG-16 and CLIP",
+        parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed},
+    )
+)
+
+# %% [markdown]
 # ## In this notebook we
 #
 # - predicted each VGG-16 stand-in embedding dimension from the stand-in by nested

@@ -301,7 +301,8 @@ fig.show()
 # the dimension itself beats it for {glue:text}`share_above_blind:.0f` % of the
 # dimensions. The paper shows its maps qualitatively; these numbers are our addition,
 # possible because the drawings come with exact object masks.
-#
+
+# %% [markdown]
 # ## What does a dimension want to see? Pictures optimised for it
 #
 # The paper also visualises its dimensions by activation maximisation (its
@@ -456,7 +457,46 @@ confusion
 # times out of {glue:text}`n_actmax_dims`. The paper shows its optimised pictures
 # qualitatively, for VGG-16 dimensions and with a generator; it gives no such numbers.
 # Ours are optimised for only {glue:text}`actmax_steps` steps to keep the chapter short.
+
+# %% [markdown]
+# ## Download the results
 #
+# The R² of every EfficientNet-Lite0 picture dimension with its label and top pictures,
+# and the share of each dimension's Grad-CAM map on its top picture's object, each with
+# a provenance record:
+
+# %% mystnb={"markdown_format": "myst"}
+from dnnalign_utils import downloads
+
+top_pictures = np.argsort(-dims.weights, axis=0, kind="stable")[:3].T
+downloads.links(
+    downloads.publish(
+        r2.assign(
+            embedding="effnet",
+            predictor="EfficientNet-Lite0 activations",
+            **{"top pictures": [", ".join(captions[i] for i in t) for t in top_pictures]},
+        )[["embedding", "dimension", "top pictures", "predictor", "R² (%)", "quality"]],
+        "picture_dimension_r2",
+        "04_gradcam",
+        profile,
+        description="out-of-fold R² of every EfficientNet-Lite0 picture dimension from the "
+        "network's pooled activations, with the automatic rater's label",
+        parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed},
+    )
+    + downloads.publish(
+        shares.assign(
+            dimension=np.arange(1, n_share + 1),
+            **{"top picture": [captions[i] for i in best]},
+        )[["dimension", "top picture", *shares.columns]],
+        "gradcam_object_share",
+        "04_gradcam",
+        profile,
+        description="share of each dimension's Grad-CAM map on the object of its top "
+        "picture, the object's area and the picture-blind mean map's share",
+    )
+)
+
+# %% [markdown]
 # ## In this notebook we
 #
 # - predicted the {glue:text}`n_dims` EfficientNet-Lite0 dimensions from its pooled

@@ -544,6 +544,58 @@ labels_path = rating.save_labels(
 )
 
 # %% [markdown]
+# ## Download the results
+#
+# Every rated dimension with its two R² and its label, the shares of visual, mixed and
+# semantic dimensions with their bootstrap intervals, and the shares across
+# EfficientNet-Lite0's layers, each with a provenance record:
+
+# %% mystnb={"markdown_format": "myst"}
+from dnnalign_utils import downloads
+
+downloads.links(
+    downloads.publish(
+        labels.reset_index(drop=True).assign(
+            **{
+                "embedding name": labels["embedding"].map(display_names).to_numpy(),
+                "dimension": labels["dimension"].to_numpy() + 1,
+            }
+        ),
+        "dimension_ratings",
+        "05_visual_semantic_rating",
+        profile,
+        description="the automatic rater's semantic and visual R² and label of every "
+        "dimension (dimensions numbered from 1 in order of importance)",
+        parameters={"seed": seed} | {"thresholds": dataclasses.asdict(rater_model.thresholds)},
+    )
+    + downloads.publish(
+        shares,
+        "quality_shares",
+        "05_visual_semantic_rating",
+        profile,
+        description="shares (%) of visual, mixed and semantic dimensions per embedding, by "
+        "count and by importance, with 95 % bootstrap intervals",
+        parameters={"n_bootstrap": n_bootstrap, "seed": seed},
+    )
+    + downloads.publish(
+        tests,
+        "semantic_share_tests",
+        "05_visual_semantic_rating",
+        profile,
+        description="permutation tests of the semantic share, VICE-42 against each network",
+        parameters={"n_permutations": n_permutations, "seed": seed},
+    )
+    + downloads.publish(
+        by_layer.rename_axis("layer"),
+        "quality_shares_by_layer",
+        "05_visual_semantic_rating",
+        profile,
+        description="shares (%) of visual, mixed and semantic dimensions across "
+        "EfficientNet-Lite0's layers",
+    )
+)
+
+# %% [markdown]
 # ## What our data can and cannot show
 #
 # - The paper's Fig. 2c comes from people rating 186 image collections of THINGS

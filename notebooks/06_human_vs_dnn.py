@@ -150,17 +150,26 @@ glue("best_greedy_r", float(matches["greedy r (reference)"].iloc[0]), display=Fa
 glue("n_above_null", above_null, display=False)
 glue("share_above_null", 100 * above_null / len(matches), display=False)
 glue("n_above_half", int((matches["r (held out)"] > 0.5).sum()), display=False)
-curves = matches.melt(
-    id_vars="rank",
+curves = matches.assign(
+    **{
+        "human dimension": [human_labels[d] for d in matches["human dim"]],
+        "VGG-16 dimension": [dnn_labels[d] for d in matches["dnn dim"]],
+    }
+).melt(
+    id_vars=["rank", "human dimension", "VGG-16 dimension"],
     value_vars=["r (held out)", "r (in sample)", "greedy r (reference)", "null 95 %"],
     var_name="score",
     value_name="Pearson r",
 )
+# the greedy and null curves are sorted per rank, not pairs: no names on them
+unpaired = ~curves["score"].isin(["r (held out)", "r (in sample)"])
+curves.loc[unpaired, ["human dimension", "VGG-16 dimension"]] = "(not a pair)"
 fig = px.line(
     curves,
     x="rank",
     y="Pearson r",
     color="score",
+    hover_data={"human dimension": True, "VGG-16 dimension": True},
     markers=True,
     title="Matched human–DNN dimension pairs, best first",
     color_discrete_sequence=[PALETTE[0], PALETTE[1], PALETTE[2], "#888888"],
@@ -350,6 +359,66 @@ pd.DataFrame(
         f"{dnn_name}: driven by": [dnn_labels[d] for d in examples["dnn driver"]],
     }
 ).style.hide(axis="index")
+
+# %% [markdown]
+# ## Download the results
+#
+# The matched dimension pairs, and for every diverging triplet each side's odd one out
+# and the dimension that drives it (dimensions numbered from 1, with their top objects
+# and automatic labels), each with a provenance record:
+
+# %% mystnb={"markdown_format": "myst"}
+from dnnalign_utils import downloads
+
+triplet_names = names[drivers[["i", "j", "k"]].to_numpy()]
+rows = np.arange(len(drivers))
+downloads.links(
+    downloads.publish(
+        pd.DataFrame(
+            {
+                "rank": matches["rank"],
+                "human embedding": human_embedding,
+                "human dimension": matches["human dim"] + 1,
+                "human top objects [label]": [human_labels[d] for d in matches["human dim"]],
+                "network embedding": "vgg16",
+                "network dimension": matches["dnn dim"] + 1,
+                "network top objects [label]": [dnn_labels[d] for d in matches["dnn dim"]],
+            }
+        ).join(matches[["r (held out)", "r (in sample)", "null 95 %"]]),
+        "matched_pairs",
+        "06_human_vs_dnn",
+        profile,
+        description=f"one-to-one matched {human_embedding} and VGG-16 dimensions with their "
+        "held-out and in-sample r and the permutation null",
+        parameters={"n_permutations": n_permutations, "seed": seed},
+    )
+    + downloads.publish(
+        pd.DataFrame(
+            {
+                "object 1": triplet_names[:, 0],
+                "object 2": triplet_names[:, 1],
+                "object 3": triplet_names[:, 2],
+                "human odd one out": triplet_names[rows, drivers["human choice"]],
+                "human driver dimension": drivers["human driver"] + 1,
+                "human driver [label]": [human_labels[d] for d in drivers["human driver"]],
+                "VGG-16 odd one out": triplet_names[rows, drivers["dnn choice"]],
+                "VGG-16 driver dimension": drivers["dnn driver"] + 1,
+                "VGG-16 driver [label]": [dnn_labels[d] for d in drivers["dnn driver"]],
+                "divergence": drivers["divergence"],
+            }
+        ),
+        "jackknife_drivers",
+        "06_human_vs_dnn",
+        profile,
+        description=f"the {len(drivers):,} most diverging triplets: each side's odd one out "
+        "and the dimension whose removal changes that choice most",
+        parameters={
+            "n_random_triplets": n_random_triplets,
+            "n_diverging": n_diverging,
+            "seed": seed,
+        },
+    )
+)
 
 # %% [markdown]
 # ## In this notebook we

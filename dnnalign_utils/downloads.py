@@ -1,0 +1,334 @@
+"""Results a reader can take away: tables and embeddings published as downloads.
+
+`publish` writes a chapter's result into `paths.downloads_dir(profile)/<chapter>/`
+atomically, with a provenance sidecar, and returns what a page needs to link to it:
+
+- a table (`pandas.DataFrame`) becomes one CSV with named columns, floats rounded;
+- an embedding (a 2-D array) becomes a `.npy` file (full precision) and a CSV whose
+  first column names the row's object (or picture) and whose other columns are the
+  dimensions, in the embedding's order.
+
+The book runner copies the downloads folder next to the executed chapters (as
+`notebooks/downloads/`), so a page links to `downloads/<chapter>/<file>`: a relative
+Markdown link to an existing file, which Sphinx copies into the HTML's `_downloads`.
+`links` renders that list of links (in a live session the links point to the files
+where they were written).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dnnalign_utils import paths
+from dnnalign_utils.provenance import (
+    array_sha256,
+    provenance_record,
+    read_provenance,
+    write_artefact,
+)
+
+# Folder name of the downloads beside the staged chapters, and in the links.
+LINK_FOLDER = "downloads"
+DEFAULT_DECIMALS = 4
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CHAPTER = re.compile(r"^\d\d_[a-z0-9_]+$")
+# Files published in this process: path -> (chapter, description), to catch two
+# different results given the same name.
+_PUBLISHED: dict[Path, tuple[str, str]] = {}
+
+
+@dataclass(frozen=True)
+class Published:
+    """One published file: where it is, the link a page uses, and what it holds."""
+
+    path: Path
+    chapter: str
+    description: str
+    n_rows: int
+    n_columns: int
+
+    @property
+    def link(self) -> str:
+        """The file's address relative to its chapter's page in the book."""
+        return f"{LINK_FOLDER}/{self.chapter}/{self.path.name}"
+
+    def markdown(self, live: bool | None = None) -> str:
+        """A Markdown list item linking the file (and its provenance record)."""
+        if live is None:
+            live = not os.environ.get("DNNALIGN_BOOK_BUILD")
+        target = _live_target(self.path) if live else self.link
+        size = _human_size(self.path.stat().st_size)
+        shape = f"{self.n_rows:,} rows × {self.n_columns:,} columns"
+        return (
+            f"- [{self.path.name}]({target}) ({shape}, {size}; "
+            f"[provenance]({target}.provenance.json)): {self.description}"
+        )
+
+
+def _live_target(path: Path) -> str:
+    """A link from the notebook's folder (the working directory of a live session)."""
+    try:
+        return Path(os.path.relpath(path, Path.cwd())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return path.as_uri()
+
+
+def _human_size(n_bytes: int) -> str:
+    if n_bytes < 1000:
+        return f"{n_bytes} B"
+    if n_bytes < 1_000_000:
+        return f"{n_bytes / 1000:.0f} kB"
+    return f"{n_bytes / 1_000_000:.1f} MB"
+
+
+def download_path(profile: str, chapter: str, file_name: str) -> Path:
+    """Where the download `file_name` of notebook `chapter` is written for `profile`."""
+    if not _CHAPTER.match(chapter):
+        raise ValueError(
+            f"chapter: expected a notebook stem like '02_embedding_fit', got {chapter!r}"
+        )
+    if Path(file_name).name != file_name or not file_name:
+        raise ValueError(f"file_name: expected a bare file name, got {file_name!r}")
+    return paths.downloads_dir(profile) / chapter / file_name
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"name: expected lower-case letters, digits, '_' or '-' without a suffix "
+            f"(e.g. 'human_spose_embedding'), got {name!r}"
+        )
+
+
+def _tidy_table(table: pd.DataFrame, name: str, decimals: int) -> pd.DataFrame:
+    """A copy with its index as named columns (a default index dropped), checked
+    column names, and floats rounded to `decimals`."""
+    if not isinstance(table.index, pd.RangeIndex) or any(n is not None for n in table.index.names):
+        if any(n is None for n in table.index.names):
+            raise ValueError(
+                f"{name}: the table's index has no name; name it (e.g. "
+                "table.rename_axis('object')) or reset it, so the file says what its rows are"
+            )
+        table = table.reset_index()
+    else:
+        table = table.reset_index(drop=True)
+    columns = list(table.columns)
+    bad = [c for c in columns if not isinstance(c, str) or not c.strip()]
+    if bad:
+        raise ValueError(f"{name}: column names must be non-empty strings, got {bad[:3]}")
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise ValueError(f"{name}: duplicated column names {duplicated}")
+    if table.empty:
+        raise ValueError(f"{name}: the table has no rows")
+    floats = table.select_dtypes(include="floating").columns
+    table[floats] = table[floats].round(decimals)
+    return table
+
+
+def embedding_table(
+    weights: Any,
+    object_names: Sequence[str],
+    *,
+    object_column: str = "object",
+    column_names: Sequence[str] | None = None,
+    extra_columns: Mapping[str, Sequence] | None = None,
+    decimals: int = DEFAULT_DECIMALS,
+) -> pd.DataFrame:
+    """An (n_objects, n_dims) matrix as a table: `object_column` with the names, then
+    `extra_columns` (e.g. a concept's word beside its unique id), then one column per
+    dimension ("dim_1", ... unless `column_names`), rounded."""
+    weights = np.asarray(weights)
+    if weights.ndim != 2 or not np.issubdtype(weights.dtype, np.number):
+        raise ValueError(f"weights: expected a 2-D numeric array, got shape {weights.shape}")
+    if not np.isfinite(weights).all():
+        row, col = np.argwhere(~np.isfinite(weights))[0]
+        raise ValueError(f"weights: row {row}, column {col}: non-finite value {weights[row, col]}")
+    names = [str(n) for n in object_names]
+    if len(names) != weights.shape[0]:
+        raise ValueError(
+            f"object_names: expected {weights.shape[0]} (one per row), got {len(names)}"
+        )
+    if len(set(names)) != len(names):
+        seen: set[str] = set()
+        dup = next(n for n in names if n in seen or seen.add(n))
+        raise ValueError(f"object_names: {dup!r} occurs twice; rows must be named uniquely")
+    if column_names is None:
+        column_names = [f"dim_{d + 1}" for d in range(weights.shape[1])]
+    column_names = list(column_names)
+    if len(column_names) != weights.shape[1]:
+        raise ValueError(
+            f"column_names: expected {weights.shape[1]} (one per column), got {len(column_names)}"
+        )
+    table = pd.DataFrame(np.round(weights.astype(float), decimals), columns=column_names)
+    for position, (column, values) in enumerate(
+        [(object_column, names), *(extra_columns or {}).items()]
+    ):
+        if len(values) != len(names):
+            raise ValueError(
+                f"extra_columns[{column!r}]: expected {len(names)} values (one per row), "
+                f"got {len(values)}"
+            )
+        if column in table:
+            raise ValueError(f"column {column!r} occurs twice")
+        table.insert(position, column, list(values))
+    return table
+
+
+def _check_existing(path: Path, chapter: str, kind: str, description: str) -> None:
+    """Refuse to replace a file another chapter or another kind of result wrote, or one
+    this process already published under another description."""
+    earlier = _PUBLISHED.get(path)
+    if earlier is not None and earlier != (chapter, description):
+        raise ValueError(
+            f"{path.name}: already published in this session by {earlier[0]} as "
+            f"{earlier[1]!r}; choose another name for {description!r}"
+        )
+    if not path.exists():
+        return
+    try:
+        record = read_provenance(path)
+    except (FileNotFoundError, ValueError):
+        raise ValueError(
+            f"{path}: exists without a readable provenance record, so it was not written by "
+            "downloads.publish; refusing to overwrite it (move it away first)"
+        ) from None
+    previous = record.get("parameters", {})
+    if previous.get("chapter") != chapter or previous.get("kind") != kind:
+        raise ValueError(
+            f"{path}: holds a {previous.get('kind')!r} download of chapter "
+            f"{previous.get('chapter')!r}; refusing to overwrite it with a {kind!r} download "
+            f"of chapter {chapter!r} (choose another name)"
+        )
+
+
+def _write_csv(path: Path, table: pd.DataFrame, record: Mapping[str, Any]) -> None:
+    def _write(tmp: Path) -> None:
+        table.to_csv(tmp, index=False, lineterminator="\n")
+
+    write_artefact(path, _write, record)
+
+
+def _write_npy(path: Path, array: np.ndarray, record: Mapping[str, Any]) -> None:
+    def _write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array)
+
+    write_artefact(path, _write, record)
+
+
+def publish(
+    data: pd.DataFrame | np.ndarray,
+    name: str,
+    chapter: str,
+    profile: str,
+    *,
+    description: str,
+    object_names: Sequence[str] | None = None,
+    object_column: str = "object",
+    column_names: Sequence[str] | None = None,
+    extra_columns: Mapping[str, Sequence] | None = None,
+    decimals: int = DEFAULT_DECIMALS,
+    parameters: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, str | os.PathLike] | None = None,
+) -> list[Published]:
+    """Write `data` as downloads of notebook `chapter` and return them.
+
+    A DataFrame is written as `<name>.csv` (its index, if named, becomes columns; floats
+    rounded to `decimals`). A 2-D array is written as `<name>.npy` (unrounded) and
+    `<name>.csv` with `object_column` naming each row (`object_names` is then required;
+    `extra_columns` adds more row descriptions, e.g. the concept's word).
+    Each file gets a provenance sidecar recording the chapter, the kind of download,
+    `parameters`, the hashes of `inputs` (files) and of the data. A file of the same
+    name written by another chapter or holding another kind of download is not
+    overwritten (ValueError), nor is a file without a provenance record.
+    """
+    _check_name(name)
+    if not isinstance(description, str) or not description.strip():
+        raise ValueError("description: expected a sentence saying what the file holds")
+    if isinstance(data, pd.DataFrame):
+        kind = "table"
+        table = _tidy_table(data, name, decimals)
+        files = {f"{name}.csv": table}
+    elif isinstance(data, np.ndarray):
+        kind = "embedding"
+        if object_names is None:
+            raise ValueError(f"{name}: object_names is required for an array (one per row)")
+        table = embedding_table(
+            data,
+            object_names,
+            object_column=object_column,
+            column_names=column_names,
+            extra_columns=extra_columns,
+            decimals=decimals,
+        )
+        files = {f"{name}.npy": np.asarray(data), f"{name}.csv": table}
+    else:
+        raise TypeError(f"{name}: expected a pandas DataFrame or a numpy array, got {type(data)}")
+    targets = {file: download_path(profile, chapter, file) for file in files}
+    for path in targets.values():
+        _check_existing(path, chapter, kind, description)
+    data_hash = (
+        array_sha256(np.asarray(data))
+        if kind == "embedding"
+        else array_sha256(pd.util.hash_pandas_object(table, index=False).to_numpy())
+    )
+    published = []
+    for file, content in files.items():
+        path = targets[file]
+        record = provenance_record(
+            f"notebooks/{chapter}",
+            parameters={
+                "chapter": chapter,
+                "kind": kind,
+                "download": file,
+                "description": description,
+                "decimals": None if file.endswith(".npy") else decimals,
+                **dict(parameters or {}),
+            },
+            inputs=inputs,
+            input_hashes={"data": data_hash},
+        )
+        if file.endswith(".npy"):
+            _write_npy(path, content, record)
+            n_rows, n_columns = content.shape
+        else:
+            _write_csv(path, content, record)
+            n_rows, n_columns = content.shape
+        _PUBLISHED[path] = (chapter, description)
+        published.append(Published(path, chapter, description, int(n_rows), int(n_columns)))
+    return published
+
+
+def links(published: Sequence[Published], live: bool | None = None):
+    """The published files as a Markdown list of links (an IPython `Markdown` object)."""
+    from IPython.display import Markdown
+
+    if not published:
+        raise ValueError("published: expected at least one file")
+    return Markdown("\n".join(p.markdown(live) for p in published))
+
+
+def read_table(path: str | os.PathLike, required: Sequence[str] = ()) -> pd.DataFrame:
+    """A CSV download another chapter reads (e.g. chapter 3's R² table), checked against
+    its provenance record and for `required` columns; a missing file names the chapter
+    that writes it."""
+    from dnnalign_utils.provenance import verify_provenance
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: download not found{paths.artefact_hint(path)}")
+    verify_provenance(path)
+    table = pd.read_csv(path)
+    missing = [c for c in required if c not in table]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; found {list(table.columns)}")
+    return table

@@ -1,0 +1,535 @@
+"""The dimension explorer: every dimension of every embedding, on one card.
+
+`dimension_cards` joins, by embedding and dimension, what the chapters found about a
+dimension: its top objects (chapter 2's reading of a dimension), its out-of-fold R²
+(chapters 3 and 4), its visual/semantic/mixed/unclear label (chapter 5's automatic
+rater) and its best-correlated dimension in the other kind of embedding (human for a
+network, network for a human; with chapter 6's one-to-one pair where there is one).
+`embedding_figure` draws one embedding's cards as a plotly figure with a dropdown of
+its dimensions, which works in a static page; `ExplorerWidget` is the live version with
+ipywidgets (embedding and dimension dropdowns), for Jupyter, Binder or Colab.
+
+Dimensions are numbered from 1, in each embedding's order of importance (total
+weight), everywhere in this module and in its tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dnnalign_utils.conventions import as_float_matrix, column_correlation
+
+KINDS = ("human", "network")
+NOT_RATED = "not rated"
+# The counterpart searched for a best match: the paper's pair, human VICE-42 and VGG-16.
+DEFAULT_COUNTERPARTS = {"human": "vgg16", "network": "vice42"}
+R2_PREFIX = "R² from "
+
+
+@dataclass(frozen=True)
+class ExplorerEmbedding:
+    """One embedding for the explorer.
+
+    key: its short name, as chapter 5's labels file spells it ("vice42", "vgg16", ...).
+    title: what the page calls it. weights: (n_rows, n_dims), columns in importance order.
+    row_names: a name per row (a concept, or a picture). kind: "human" or "network".
+    picture_paths: row -> picture file, for the rows that have one.
+    concepts: for an embedding of pictures, the THINGS index of each row's concept
+    (rows are averaged per concept to compare it with concept embeddings); None when
+    row i is concept i.
+    """
+
+    key: str
+    title: str
+    weights: np.ndarray
+    row_names: Sequence[str]
+    kind: str
+    picture_paths: Mapping[int, str | os.PathLike] = field(default_factory=dict)
+    concepts: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        weights = as_float_matrix(self.weights, f"{self.key}: weights")
+        if len(self.row_names) != weights.shape[0]:
+            raise ValueError(
+                f"{self.key}: row_names has {len(self.row_names)} names, expected "
+                f"{weights.shape[0]} (one per row of the weights)"
+            )
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.key}: kind {self.kind!r}; expected one of {KINDS}")
+        if self.concepts is not None and len(self.concepts) != weights.shape[0]:
+            raise ValueError(
+                f"{self.key}: concepts has {len(self.concepts)} entries, expected "
+                f"{weights.shape[0]} (one per row)"
+            )
+        object.__setattr__(self, "weights", weights)
+
+    def concept_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """(weights per concept, the concepts' THINGS indices): the rows themselves, or
+        for pictures the mean over each concept's pictures."""
+        if self.concepts is None:
+            return self.weights, np.arange(self.weights.shape[0])
+        codes, concepts = pd.factorize(np.asarray(self.concepts), sort=True)
+        sums = np.zeros((concepts.size, self.weights.shape[1]))
+        np.add.at(sums, codes, self.weights)
+        counts = np.bincount(codes, minlength=concepts.size)[:, None]
+        return sums / counts, np.asarray(concepts, dtype=np.int64)
+
+
+def top_rows(weights: np.ndarray, k: int) -> np.ndarray:
+    """(n_dims, k) rows with the largest weights on each dimension, largest first; ties
+    broken by row order (as `interpret.top_objects`)."""
+    weights = np.asarray(weights, dtype=float)
+    if not 1 <= k:
+        raise ValueError(f"k: expected >= 1, got {k}")
+    k = min(k, weights.shape[0])
+    return np.argsort(-weights, axis=0, kind="stable")[:k].T
+
+
+def best_matches(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each column of `a`, the column of `b` with the largest Pearson r over the
+    rows (the same objects in both) and that r. Not one-to-one: two columns of `a` may
+    share a best match."""
+    r = column_correlation(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    best = np.argmax(r, axis=1)
+    return best, r[np.arange(r.shape[0]), best]
+
+
+def _short(names: Sequence[str], n: int = 3) -> str:
+    return ", ".join(names[:n])
+
+
+def _match_columns(
+    embedding: ExplorerEmbedding,
+    by_key: Mapping[str, ExplorerEmbedding],
+    counterparts: Mapping[str, str],
+    k: int,
+) -> dict[str, list]:
+    n_dims = embedding.weights.shape[1]
+    empty = {
+        "match embedding": [""] * n_dims,
+        "match dimension": [np.nan] * n_dims,
+        "match r": [np.nan] * n_dims,
+        "best match": [""] * n_dims,
+    }
+    other = by_key.get(counterparts.get(embedding.kind, ""))
+    if other is None or other.key == embedding.key or other.concepts is not None:
+        return empty
+    mine, concepts = embedding.concept_weights()
+    if concepts.max() >= other.weights.shape[0]:
+        return empty
+    best, r = best_matches(mine, other.weights[concepts])
+    other_top = top_rows(other.weights, k)
+    return {
+        "match embedding": [other.key] * n_dims,
+        "match dimension": (best + 1).tolist(),
+        "match r": r.tolist(),
+        "best match": [
+            f"{other.title} dim {j + 1}: "
+            + _short([str(other.row_names[i]) for i in other_top[j]])
+            for j in best
+        ],
+    }
+
+
+def dimension_cards(
+    embeddings: Sequence[ExplorerEmbedding],
+    *,
+    r2: pd.DataFrame | None = None,
+    labels: pd.DataFrame | None = None,
+    pairs: pd.DataFrame | None = None,
+    k: int = 6,
+    counterparts: Mapping[str, str] = DEFAULT_COUNTERPARTS,
+) -> pd.DataFrame:
+    """One row per (embedding, dimension) with everything the chapters found about it.
+
+    r2: columns embedding, dimension (1-based), predictor, "R² (%)" (chapters 3 and 4);
+    one column "R² from <predictor> (%)" per predictor, NaN where not measured.
+    labels: chapter 5's automatic labels (embedding, 0-based dimension, label); a
+    dimension without a label reads "not rated".
+    pairs: chapter 6's matched pairs (columns "human embedding", "human dimension",
+    "network embedding", "network dimension", "r (held out)", dimensions 1-based),
+    joined in both directions as "chapter 6 pair" and "chapter 6 r (held out)".
+    The best match is searched in the embedding `counterparts[kind]` names.
+    """
+    keys = [e.key for e in embeddings]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"embeddings: keys must be unique, got {keys}")
+    by_key = {e.key: e for e in embeddings}
+    frames = []
+    for e in embeddings:
+        n_dims = e.weights.shape[1]
+        order = top_rows(e.weights, k)
+        totals = e.weights.sum(0)
+        frame = pd.DataFrame(
+            {
+                "embedding": e.key,
+                "embedding name": e.title,
+                "kind": e.kind,
+                "dimension": np.arange(1, n_dims + 1),
+                "importance (%)": 100 * totals / totals.sum(),
+                "top objects": [[str(e.row_names[i]) for i in rows] for rows in order],
+                "top rows": [rows.tolist() for rows in order],
+                "top weights": [e.weights[rows, d].tolist() for d, rows in enumerate(order)],
+                **_match_columns(e, by_key, counterparts, k),
+            }
+        )
+        frames.append(frame)
+    cards = pd.concat(frames, ignore_index=True)
+    cards = _join_labels(cards, labels)
+    cards = _join_r2(cards, r2)
+    return _join_pairs(cards, pairs, by_key, k)
+
+
+def _join_labels(cards: pd.DataFrame, labels: pd.DataFrame | None) -> pd.DataFrame:
+    if labels is None:
+        return cards.assign(quality=NOT_RATED)
+    missing = [c for c in ("embedding", "dimension", "label") if c not in labels]
+    if missing:
+        raise ValueError(f"labels: missing columns {missing}")
+    table = labels[["embedding", "dimension", "label"]].assign(
+        dimension=labels["dimension"].astype(int) + 1
+    )
+    if table.duplicated(["embedding", "dimension"]).any():
+        raise ValueError("labels: more than one label for an (embedding, dimension)")
+    cards = cards.merge(table, on=["embedding", "dimension"], how="left", validate="one_to_one")
+    return cards.rename(columns={"label": "quality"}).fillna({"quality": NOT_RATED})
+
+
+def _join_r2(cards: pd.DataFrame, r2: pd.DataFrame | None) -> pd.DataFrame:
+    if r2 is None or r2.empty:
+        return cards
+    missing = [c for c in ("embedding", "dimension", "predictor", "R² (%)") if c not in r2]
+    if missing:
+        raise ValueError(f"r2: missing columns {missing}")
+    if r2.duplicated(["embedding", "dimension", "predictor"]).any():
+        raise ValueError("r2: more than one R² for an (embedding, dimension, predictor)")
+    wide = r2.pivot(index=["embedding", "dimension"], columns="predictor", values="R² (%)")
+    predictors = list(dict.fromkeys(r2["predictor"]))  # first-seen order
+    wide = wide[predictors].rename(columns=lambda p: f"{R2_PREFIX}{p} (%)").reset_index()
+    wide.columns.name = None
+    wide["dimension"] = wide["dimension"].astype(int)
+    return cards.merge(wide, on=["embedding", "dimension"], how="left", validate="one_to_one")
+
+
+def _join_pairs(
+    cards: pd.DataFrame,
+    pairs: pd.DataFrame | None,
+    by_key: Mapping[str, ExplorerEmbedding],
+    k: int,
+) -> pd.DataFrame:
+    cards = cards.assign(**{"chapter 6 pair": "", "chapter 6 r (held out)": np.nan})
+    if pairs is None or pairs.empty:
+        return cards
+    need = ["human embedding", "human dimension", "network embedding", "network dimension"]
+    missing = [c for c in [*need, "r (held out)"] if c not in pairs]
+    if missing:
+        raise ValueError(f"pairs: missing columns {missing}")
+    keys = zip(cards["embedding"], cards["dimension"], strict=True)
+    index = {(e, int(d)): i for i, (e, d) in enumerate(keys)}
+    pair_text = cards["chapter 6 pair"].to_list()
+    pair_r = cards["chapter 6 r (held out)"].to_numpy(dtype=float).copy()
+    for row in pairs.itertuples(index=False):
+        values = dict(zip(pairs.columns, row, strict=True))
+        ends = [
+            (values["human embedding"], int(values["human dimension"])),
+            (values["network embedding"], int(values["network dimension"])),
+        ]
+        for mine, other in (ends, ends[::-1]):
+            if mine not in index:
+                continue
+            partner = by_key.get(other[0])
+            if partner is not None and 1 <= other[1] <= partner.weights.shape[1]:
+                top = top_rows(partner.weights[:, [other[1] - 1]], k)[0]
+                names = _short([str(partner.row_names[i]) for i in top])
+                pair_text[index[mine]] = f"{partner.title} dim {other[1]}: {names}"
+            else:
+                pair_text[index[mine]] = f"{other[0]} dim {other[1]}"
+            pair_r[index[mine]] = float(values["r (held out)"])
+    return cards.assign(**{"chapter 6 pair": pair_text, "chapter 6 r (held out)": pair_r})
+
+
+def r2_columns(cards: pd.DataFrame) -> list[str]:
+    """The R² columns of a cards table, in their order."""
+    return [c for c in cards.columns if c.startswith(R2_PREFIX)]
+
+
+def card_text(card: Mapping) -> str:
+    """The card of one dimension as short HTML lines (for a figure's title or hover)."""
+    lines = [
+        f"<b>{card['embedding name']}, dimension {card['dimension']}</b> "
+        f"({card['importance (%)']:.1f} % of the weight) · rated <b>{card['quality']}</b>"
+    ]
+    r2 = [
+        f"{column[len(R2_PREFIX) : -4]} {card[column]:.0f} %"
+        for column in card.keys()
+        if isinstance(column, str) and column.startswith(R2_PREFIX) and pd.notna(card[column])
+    ]
+    if r2:
+        lines.append("R² from " + ", ".join(r2))
+    if card.get("best match"):
+        other = "network" if card["kind"] == "human" else "human"
+        lines.append(f"best {other} match (r = {card['match r']:.2f}): {card['best match']}")
+    if card.get("chapter 6 pair"):
+        lines.append(
+            f"chapter 6 pair (held-out r = {card['chapter 6 r (held out)']:.2f}): "
+            f"{card['chapter 6 pair']}"
+        )
+    return "<br>".join(lines)
+
+
+def thumbnail(path: str | os.PathLike, size: int = 48) -> np.ndarray:
+    """A picture file as a (size, size, 3) uint8 thumbnail: transparency laid on white,
+    the aspect ratio kept and the picture centred on a white square."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    rgb = Image.alpha_composite(white, rgba).convert("RGB")
+    rgb.thumbnail((size, size))
+    square = Image.new("RGB", (size, size), (255, 255, 255))
+    square.paste(rgb, ((size - rgb.width) // 2, (size - rgb.height) // 2))
+    return np.asarray(square)
+
+
+def thumbnails(
+    cards: pd.DataFrame, embeddings: Sequence[ExplorerEmbedding], size: int = 48
+) -> dict[tuple[str, int], np.ndarray]:
+    """Thumbnails of the pictures of every top row on the cards that has one, keyed by
+    (embedding key, row); each file is read once."""
+    by_key = {e.key: e for e in embeddings}
+    by_path: dict[Path, np.ndarray] = {}
+    found = {}
+    for key, rows in zip(cards["embedding"], cards["top rows"], strict=True):
+        pictures = by_key[key].picture_paths
+        for row in rows:
+            if row in pictures and (key, row) not in found:
+                path = Path(pictures[row])
+                if path not in by_path:
+                    by_path[path] = thumbnail(path, size)
+                found[(key, row)] = by_path[path]
+    return found
+
+
+def strip_uri(tiles: Sequence[np.ndarray | None], size: int) -> str:
+    """Thumbnails one above the other (white where None) as one WebP data URI: one small
+    file per dimension keeps the page light."""
+    from PIL import Image
+
+    strip = np.full((size * len(tiles), size, 3), 255, dtype=np.uint8)
+    for i, tile in enumerate(tiles):
+        if tile is not None:
+            if tile.shape != (size, size, 3):
+                raise ValueError(f"tile {i}: expected shape {(size, size, 3)}, got {tile.shape}")
+            strip[i * size : (i + 1) * size] = tile
+    buffer = io.BytesIO()
+    Image.fromarray(strip).save(buffer, format="WEBP", quality=80)
+    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _bar(card: Mapping, visible: bool) -> go.Bar:
+    names = card["top objects"]
+    return go.Bar(
+        x=np.round(card["top weights"], 3),
+        y=list(range(len(names))),
+        orientation="h",
+        visible=visible,
+        marker_color="#0072B2" if card["kind"] == "human" else "#E69F00",
+        hovertext=[  # short: a page holds thousands of these
+            f"{name}<br>weight {w:.3f}" for name, w in zip(names, card["top weights"], strict=True)
+        ],
+        hoverinfo="text",
+        name=f"dimension {card['dimension']}",
+        showlegend=False,
+    )
+
+
+def _strip(
+    card: Mapping, pictures: Mapping[tuple[str, int], np.ndarray], size: int, visible: bool
+) -> go.Image:
+    tiles = [pictures.get((card["embedding"], row)) for row in card["top rows"]]
+    return go.Image(
+        source=strip_uri(tiles, size),
+        visible=visible,
+        hoverinfo="skip",
+        name=f"pictures of dimension {card['dimension']}",
+        xaxis="x",
+        yaxis="y",
+    )
+
+
+def _state(card: Mapping) -> dict:
+    """The layout of one dimension: the title (its card) and the object names."""
+    return {
+        "title.text": card_text(card),
+        "yaxis2.ticktext": list(card["top objects"]),
+        "yaxis2.tickvals": list(range(len(card["top objects"]))),
+    }
+
+
+def _button_label(card: Mapping) -> str:
+    label = f"dim {card['dimension']}: {_short(card['top objects'])}"
+    return label if len(label) <= 48 else label[:47] + "…"
+
+
+def embedding_figure(
+    cards: pd.DataFrame,
+    embedding: str,
+    pictures: Mapping[tuple[str, int], np.ndarray] | None = None,
+    *,
+    height: int = 600,
+) -> go.Figure:
+    """One embedding's dimensions: the pictures of a dimension's top objects in a row
+    (where the embedding has any), a bar chart of their weights (names on the axis and
+    in the hover) and the dimension's card as the title, with a dropdown choosing the
+    dimension. Each dimension has its own traces; the dropdown switches their visibility
+    and the layout's labels, so it works in a static page."""
+    chosen = cards[cards["embedding"] == embedding].sort_values("dimension")
+    if chosen.empty:
+        raise ValueError(
+            f"embedding {embedding!r}: no cards; embeddings: {sorted(set(cards['embedding']))}"
+        )
+    pictures = pictures or {}
+    records = chosen.to_dict("records")
+    with_pictures = any((embedding, row) in pictures for c in records for row in c["top rows"])
+    size = next(iter(pictures.values())).shape[0] if with_pictures else 0
+    n = len(records)
+    traces = [_bar(card, i == 0) for i, card in enumerate(records)]
+    if with_pictures:
+        traces += [_strip(card, pictures, size, i == 0) for i, card in enumerate(records)]
+    for trace in traces[:n]:
+        trace.update(xaxis="x2", yaxis="y2")
+    fig = go.Figure(traces)
+    buttons = []
+    for i, card in enumerate(records):
+        visible = [j == i for j in range(n)] * (2 if with_pictures else 1)
+        buttons.append(
+            {
+                "label": _button_label(card),
+                "method": "update",
+                "args": [{"visible": visible}, _state(card)],
+            }
+        )
+    first = _state(records[0])
+    k = max(len(card["top objects"]) for card in records)
+    bars_end = 0.88 if with_pictures else 1.0
+    top = 165  # px above the plot: the dropdown, then the card
+    fig.update_layout(
+        title={
+            "text": first["title.text"],
+            "xref": "container",
+            "x": 0.01,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 1 - 62 / height,
+            "yanchor": "top",
+            "font": {"size": 13},
+        },
+        height=height,
+        margin={"t": top, "l": 170, "r": 20},
+        # the pictures beside their bars: the same vertical domain, rank i at pixel rows
+        # i * size .. (i + 1) * size of the strip
+        xaxis={
+            "domain": [0.9, 1],
+            "anchor": "y",
+            "visible": False,
+            "range": [-0.5, size - 0.5],
+        },
+        yaxis={
+            "domain": [0, 1],
+            "anchor": "x",
+            "visible": False,
+            "range": [k * size - 0.5, -0.5],
+            "scaleanchor": False,
+        },
+        xaxis2={"domain": [0, bars_end], "anchor": "y2", "title": "weight on the dimension"},
+        yaxis2={
+            "domain": [0, 1],
+            "anchor": "x2",
+            "tickmode": "array",
+            "tickvals": first["yaxis2.tickvals"],
+            "ticktext": first["yaxis2.ticktext"],
+            "range": [k - 0.5, -0.5],
+        },
+        updatemenus=[
+            {
+                "buttons": buttons,
+                "direction": "down",
+                "x": 0,
+                "xanchor": "left",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "pad": {"b": top - 40},
+                "showactive": True,
+                "active": 0,
+            }
+        ],
+    )
+    return fig
+
+
+class ExplorerWidget:
+    """The live explorer: an embedding dropdown, a dimension dropdown and the selected
+    dimension's figure (ipywidgets callbacks need a running kernel, so the static book
+    shows `embedding_figure` instead)."""
+
+    def __init__(
+        self,
+        cards: pd.DataFrame,
+        pictures: Mapping[tuple[str, int], np.ndarray] | None = None,
+    ) -> None:
+        import ipywidgets as widgets
+
+        self.cards = cards
+        self.pictures = pictures or {}
+        names = dict(zip(cards["embedding"], cards["embedding name"], strict=True))
+        self.embedding = widgets.Dropdown(
+            options=[(title, key) for key, title in names.items()], description="embedding"
+        )
+        self.dimension = widgets.Dropdown(description="dimension")
+        self.output = widgets.Output()
+        self.figure: go.Figure | None = None
+        self._set_dimensions()
+        self.embedding.observe(lambda _: self._set_dimensions(), names="value")
+        self.dimension.observe(lambda _: self.show(), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.embedding, self.dimension]), self.output])
+        self.show()
+
+    def _set_dimensions(self) -> None:
+        chosen = self.cards[self.cards["embedding"] == self.embedding.value]
+        self.dimension.options = [
+            (_button_label(card), int(card["dimension"])) for card in chosen.to_dict("records")
+        ]
+        self.dimension.value = int(chosen["dimension"].min())
+
+    def select(self, embedding: str, dimension: int) -> go.Figure:
+        """Choose a dimension, as the dropdowns do; returns its figure."""
+        self.embedding.value = embedding
+        self.dimension.value = dimension
+        return self.show()
+
+    def show(self) -> go.Figure:
+        card = self.cards[
+            (self.cards["embedding"] == self.embedding.value)
+            & (self.cards["dimension"] == self.dimension.value)
+        ]
+        self.figure = embedding_figure(card, self.embedding.value, self.pictures)
+        self.figure.layout.updatemenus = ()
+        self.output.clear_output(wait=True)
+        with self.output:
+            self.figure.show()
+        return self.figure
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

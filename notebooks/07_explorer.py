@@ -1,0 +1,235 @@
+# ---
+# jupyter:
+#   jupytext:
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Explore the dimensions
+#
+# Every dimension of every embedding in this book on one card: the objects that weigh
+# most on it (with their pictures where the embedded image set has one), how well
+# network activations and language predict it (chapters 3 and 4), what chapter 5's
+# automatic rater calls it (visual, semantic, mixed or unclear), and its best-correlated
+# dimension in the other kind of embedding: the best network dimension for a human
+# one, the best human VICE-42 dimension for a network one (chapter 6 pairs them
+# one-to-one; that pair is shown too).
+#
+# The embeddings: the published human VICE-42 and SPoSE-49, our human SPoSE fit and the
+# VGG-16 stand-in's embedding (chapter 2), CLIP ViT-B/32's embedding (chapter 5), and
+# EfficientNet-Lite0's embedding of the embedded drawings (chapter 2; its rows are
+# pictures, averaged per concept to find its human match). Dimensions are numbered
+# from 1 in each embedding's order of importance (total weight), as in every chapter.
+#
+# **Needs**: the artefacts of chapters 2 to 6. **Takes**: about 20 seconds.
+
+# %% tags=["remove-cell"]
+# Colab only: fetch this repository and install its package; does nothing elsewhere.
+import os
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    _repo = "/content/dnnalign"
+    if not os.path.isdir(_repo):
+        subprocess.run(
+            ["git", "clone", "--depth", "1", "https://github.com/dnnalign/dnnalign", _repo],
+            check=True,
+        )
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", _repo], check=True)
+    sys.path.insert(0, _repo)  # the running kernel does not see the fresh install
+
+# %% tags=["parameters"]
+profile = "default"
+n_top = 6  # objects shown per dimension
+thumbnail_px = 40  # side of the pictures shown beside the objects (pixels)
+
+# %%
+import os
+
+import pandas as pd
+from IPython.display import display
+from myst_nb import glue
+
+from dnnalign_utils import data, downloads, explorer, features, paths, rating, sources
+from dnnalign_utils import embedding as emb
+from dnnalign_utils.plotting import use_book_template
+
+use_book_template()
+concepts = data.load_concepts()
+words = concepts["Word"].to_numpy()
+concept_pictures = sources.concept_picture_paths(profile).value
+_, picture_rows = features.load_image_features(paths.image_features(profile), "_avg_pooling")
+
+# %% [markdown]
+# ## The cards
+#
+# One row per dimension; the R² columns are NaN where a chapter did not predict that
+# embedding from that representation.
+
+# %%
+concept_level = {
+    "vice42": ("human VICE-42 (published)", "human", data.load_human_embedding("vice42")),
+    "spose49": ("human SPoSE-49 (published)", "human", data.load_human_embedding("spose49")),
+    "human_spose": (
+        "human SPoSE (chapter 2)",
+        "human",
+        emb.load_embedding(paths.human_spose_embedding(profile)).weights,
+    ),
+    "vgg16": (
+        "VGG-16 (chapter 2)",
+        "network",
+        emb.load_embedding(paths.vgg16_embedding(profile)).weights,
+    ),
+    "clip": (
+        "CLIP ViT-B/32 (chapter 5)",
+        "network",
+        emb.load_embedding(paths.clip_embedding(profile)).weights,
+    ),
+}
+embeddings = [
+    explorer.ExplorerEmbedding(
+        key,
+        title,
+        emb.from_published(weights, name=key).weights,  # importance order, as chapter 5
+        words,
+        kind,
+        picture_paths=concept_pictures,
+    )
+    for key, (title, kind, weights) in concept_level.items()
+]
+picture_dims = emb.load_embedding(paths.efficientnet_lite0_embedding(profile))
+if picture_dims.n_objects != len(picture_rows):
+    raise ValueError(
+        f"the EfficientNet-Lite0 embedding has {picture_dims.n_objects} pictures, the stored "
+        f"features {len(picture_rows)}: rerun chapters 0 and 2 with the same profile"
+    )
+embeddings.append(
+    explorer.ExplorerEmbedding(
+        "effnet",
+        "EfficientNet-Lite0 (chapter 2, pictures)",
+        picture_dims.weights,
+        [
+            f"{u} ({s})"
+            for u, s in zip(picture_rows["uniqueID"], picture_rows["style"], strict=True)
+        ],
+        "network",
+        picture_paths=dict(enumerate(picture_rows["path"])),
+        concepts=picture_rows["things_index"].to_numpy(),
+    )
+)
+r2 = pd.concat(
+    [
+        downloads.read_table(paths.dimension_r2(profile), ["embedding", "dimension"]),
+        downloads.read_table(paths.picture_dimension_r2(profile), ["embedding", "dimension"]),
+    ],
+    ignore_index=True,
+)
+cards = explorer.dimension_cards(
+    embeddings,
+    r2=r2[["embedding", "dimension", "predictor", "R² (%)"]],
+    labels=rating.load_labels(paths.automatic_labels(profile)),
+    pairs=downloads.read_table(paths.matched_pairs(profile)),
+    k=n_top,
+)
+pictures = explorer.thumbnails(cards, embeddings, thumbnail_px)
+glue("n_embeddings", len(embeddings), display=False)
+glue("n_cards", len(cards), display=False)
+glue("n_thumbnails", len(pictures), display=False)
+cards.groupby("embedding name", sort=False).agg(
+    dimensions=("dimension", "size"),
+    visual=("quality", lambda q: int((q == "visual").sum())),
+    mixed=("quality", lambda q: int((q == "mixed").sum())),
+    semantic=("quality", lambda q: int((q == "semantic").sum())),
+    unclear=("quality", lambda q: int((q == "unclear").sum())),
+    **{"median best-match r": ("match r", "median")},
+).round(2)
+
+# %% [markdown]
+# {glue:text}`n_cards` dimensions of {glue:text}`n_embeddings` embeddings;
+# {glue:text}`n_thumbnails` pictures appear among their top objects. The first cards as
+# a table (all of them are in the download at the end of this page):
+
+# %%
+cards.drop(columns=["top rows", "top weights"]).head(8).round(2)
+
+# %% [markdown]
+# ## Choose a dimension
+#
+# One figure per embedding; the menu at its top right chooses the dimension. The title
+# is the dimension's card; below it, the pictures of its top objects (where the
+# embedded image set has one) and the bars of their weights; hovering over a bar names
+# the object.
+#
+# ### Human VICE-42 (published)
+
+# %% tags=["hide-input"]
+explorer.embedding_figure(cards, "vice42", pictures).show()
+
+# %% [markdown]
+# ### Human SPoSE-49 (published)
+
+# %% tags=["hide-input"]
+explorer.embedding_figure(cards, "spose49", pictures).show()
+
+# %% [markdown]
+# ### Human SPoSE (chapter 2)
+
+# %% tags=["hide-input"]
+explorer.embedding_figure(cards, "human_spose", pictures).show()
+
+# %% [markdown]
+# ### VGG-16 (chapter 2)
+
+# %% tags=["hide-input"]
+explorer.embedding_figure(cards, "vgg16", pictures).show()
+
+# %% [markdown]
+# ### CLIP ViT-B/32 (chapter 5)
+
+# %% tags=["hide-input"]
+explorer.embedding_figure(cards, "clip", pictures).show()
+
+# %% [markdown]
+# ### EfficientNet-Lite0 pictures (chapter 2)
+
+# %% tags=["hide-input"]
+explorer.embedding_figure(cards, "effnet", pictures).show()
+
+# %% [markdown]
+# ## In a live session
+#
+# Opened in Jupyter, Binder or Colab (the rocket button above), the cell below shows the
+# same cards with two menus, embedding and dimension. The published page is a static
+# snapshot, where such widgets cannot run; the figures above work without them.
+
+# %%
+if not os.environ.get("DNNALIGN_BOOK_BUILD"):
+    display(explorer.ExplorerWidget(cards, pictures))
+
+# %% [markdown]
+# ## Download the cards
+
+# %% mystnb={"markdown_format": "myst"}
+downloads.links(
+    downloads.publish(
+        cards.drop(columns=["top rows", "top weights"]).assign(
+            **{"top objects": cards["top objects"].map("; ".join)}
+        ),
+        "dimension_cards",
+        "07_explorer",
+        profile,
+        description="every dimension of every embedding with its top objects, R², "
+        "automatic label and best match (dimensions numbered from 1)",
+        parameters={"n_top": n_top},
+        inputs={"labels": paths.automatic_labels(profile)},
+    )
+)
