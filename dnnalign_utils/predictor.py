@@ -195,8 +195,11 @@ class FeatureRange:
         x = np.asarray(features, dtype=np.float64)
         n, p = x.shape
         mean = x.mean(axis=0)
-        _, singular, axes = np.linalg.svd(x - mean, full_matrices=False)
-        eigen = singular**2 / max(n - 1, 1)
+        centred = x - mean
+        # principal axes from the (p x p) covariance: faster than an SVD of the rows
+        eigen, vectors = np.linalg.eigh(centred.T @ centred / max(n - 1, 1))
+        order = np.argsort(eigen)[::-1]
+        eigen, axes = np.clip(eigen[order], 0, None), vectors[:, order].T
         k = int(min(n_components, max(n - 1, 1), p - 1))
         total = float(eigen.sum())
         # directions past the k axes (or, with fewer pictures than features, never seen):

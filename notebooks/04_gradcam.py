@@ -503,7 +503,8 @@ downloads.links(
 #   activations: median R² {glue:text}`median_r2_first10:.0f` % for the first ten,
 #   {glue:text}`median_r2:.0f` % over all (paper, VGG-16: all above 75 %);
 # - built one differentiable predictor that reproduces the ridge to
-#   {glue:text}`max_difference:.1e`;
+#   {glue:text}`max_difference:.1e`, and saved it for new pictures with its input recipe
+#   and the training pictures' feature range (one forward pass per new picture);
 # - showed Grad-CAM maps of single dimensions on their top pictures and measured that
 #   {glue:text}`mean_share:.0f` % of a map falls on an object covering
 #   {glue:text}`mean_area:.0f` % of the picture, a little more than a picture-blind
