@@ -339,11 +339,9 @@ print(f"saved: {paths.display_path(model_path)}")
 # %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
-target_keys = {"human (VICE-42)": "vice42", "VGG-16 (chapter 2)": "vgg16"}
-target_labels = {
-    "human (VICE-42)": interpret.dimension_labels(human_dims.weights, names),
-    "VGG-16 (chapter 2)": interpret.dimension_labels(vgg_dims.weights, names),
-}
+# file keys of the two targets, in the order of `targets` above
+target_keys = dict(zip(targets, ["vice42", "vgg16"], strict=True))
+target_labels = {t: interpret.dimension_labels(w, names) for t, w in targets.items()}
 
 
 def r2_download(r2_rows):

@@ -85,7 +85,7 @@ concept_level = {
         emb.load_embedding(paths.human_spose_embedding(profile)).weights,
     ),
     "vgg16": (
-        "VGG-16 (chapter 2)",
+        f"{sources.vgg16_label(profile)} (chapter 2)",
         "network",
         emb.load_embedding(paths.vgg16_embedding(profile)).weights,
     ),
@@ -187,7 +187,7 @@ explorer.embedding_figure(cards, "spose49", pictures).show()
 explorer.embedding_figure(cards, "human_spose", pictures).show()
 
 # %% [markdown]
-# ### VGG-16 (chapter 2)
+# ### VGG-16 stand-in (chapter 2)
 
 # %% tags=["hide-input"]
 explorer.embedding_figure(cards, "vgg16", pictures).show()
