@@ -339,10 +339,10 @@ print(f"saved: {paths.display_path(model_path)}")
 # %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
-target_keys = {"human (VICE-42)": "vice42", "VGG-16 (chapter 2)": "vgg16"}
+# the two targets, in the order of `targets`: VICE-42, then the VGG-16 embedding
+target_keys = dict(zip(targets, ["vice42", "vgg16"], strict=True))
 target_labels = {
-    "human (VICE-42)": interpret.dimension_labels(human_dims.weights, names),
-    "VGG-16 (chapter 2)": interpret.dimension_labels(vgg_dims.weights, names),
+    name: interpret.dimension_labels(weights, names) for name, weights in targets.items()
 }
 
 
