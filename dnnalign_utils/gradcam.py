@@ -43,6 +43,7 @@ __all__ = [
     "cascading_randomisation",
     "dimension_cams",
     "efficientnet_randomisation_blocks",
+    "input_edge_maps",
     "map_similarity",
     "normalised_auc",
     "object_share",
@@ -324,6 +325,20 @@ def cascading_randomisation(
         model.eval()
         out[name] = maps(model, images, dims)
     return out
+
+
+def input_edge_maps(model: nn.Module, images: torch.Tensor, dims: Any = None) -> np.ndarray:
+    """A control 'map' that ignores the model and the dimension: the Sobel edge strength
+    of each input (channel mean), scaled to [0, 1] per picture. Its maps cannot change
+    when the weights are randomised, so `randomisation_flag` must flag it."""
+    import cv2
+
+    grey = images.detach().float().mean(1).numpy()
+    edges = np.stack(
+        [np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)) for g in grey]
+    )
+    peak = edges.max(axis=(1, 2), keepdims=True)
+    return np.divide(edges, peak, out=np.zeros_like(edges), where=peak > 0).astype(np.float32)
 
 
 def map_similarity(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

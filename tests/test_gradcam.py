@@ -230,13 +230,6 @@ class _SmallCNN(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
-def _edge_maps(model, x, dims):
-    """A 'map' that ignores the model: the Sobel edge strength of the input."""
-    grey = x.mean(1).numpy()
-    edges = np.stack([np.hypot(cv2.Sobel(g, -1, 1, 0), cv2.Sobel(g, -1, 0, 1)) for g in grey])
-    return edges / edges.max(axis=(1, 2), keepdims=True)
-
-
 def test_randomisation_flags_a_map_that_ignores_the_weights_and_passes_gradcam():
     model = _SmallCNN()
     x = torch.zeros(4, 3, 24, 24)
@@ -245,7 +238,7 @@ def test_randomisation_flags_a_map_that_ignores_the_weights_and_passes_gradcam()
     blocks = [("fc", [model.fc]), ("conv2", [model.conv2]), ("conv1", [model.conv1])]
     before = {k: v.clone() for k, v in model.state_dict().items()}
     edges = gradcam.cascading_randomisation(
-        model, blocks, x, 0, seed=0, maps=_edge_maps, progress=False
+        model, blocks, x, 0, seed=0, maps=gradcam.input_edge_maps, progress=False
     )
     table, flagged = gradcam.randomisation_flag(edges)
     assert flagged and list(table["randomised down to"]) == ["fc", "conv2", "conv1"]
