@@ -537,9 +537,11 @@ pd.DataFrame(
 #
 # ## The paper's causal test: which dimensions move when a picture changes?
 #
-# The paper asks its predictor about pictures it was never fitted on and about
-# controlled edits of pictures, and reads off which dimensions move. Our drawings come
-# with exact object masks, so the edits can be precise: greyscale, a 120° hue turn
+# The paper edits six photographs by hand (a toilet, a lifesaver, a manhole, a bottle, a
+# basketball, a footprint), predicts the dimension values of each original and its
+# edit, and plots the differences, naming the dimensions expected to rise or fall and
+# control dimensions expected to stay. Our drawings come with exact object masks, so
+# the edits can be automatic and the same for every picture: greyscale, a 120° hue turn
 # (lightness kept), the silhouette only (white on the black background), the object
 # removed, the background swapped to grey, a blur and a crop to the central 60 %.
 # Each is a tested function of `dnnalign_utils.causal`. We apply them to the top
