@@ -273,13 +273,26 @@ def test_efficientnet_blocks_cover_the_predictor_top_down():
         coef=rng.normal(size=(1280, 2)), intercept=np.zeros(2), x_mean=np.zeros(1280),
         alphas=np.ones(2), alpha_grid=np.ones(1),
     )  # fmt: skip
-    predictor = EfficientNetLite0Predictor(features.efficientnet_lite0(pretrained=False), ridge)
+    predictor = EfficientNetLite0Predictor(features.efficientnet_lite0(), ridge)
     blocks = gradcam.efficientnet_randomisation_blocks(predictor)
     names = [name for name, _ in blocks]
     assert names[:2] == ["ridge", "head"] and names[-1] == "stem"
     covered = [m for _, mods in blocks for m in mods if m in list(predictor.backbone._blocks)]
     assert len(covered) == len(predictor.backbone._blocks) == 16
     assert len(blocks) == 2 + 7 + 1  # EfficientNet-Lite0 has seven stages
+    # every step re-initialises something the output depends on
+    x = torch.from_numpy(np.random.default_rng(0).random((1, 3, 64, 64))).float()
+
+    def outputs(model, images, dims):
+        with torch.no_grad():
+            return model(images).numpy()[:, None, :]
+
+    steps = gradcam.cascading_randomisation(predictor, blocks, x, 0, seed=0, maps=outputs)
+    values = list(steps.values())
+    assert list(steps) == ["original", *names]
+    for name, before, after in zip(names, values, values[1:], strict=False):
+        assert not np.allclose(before, after, rtol=1e-3, atol=0), f"randomising {name}: no change"
+    torch.testing.assert_close(predictor.ridge.weight.T.double(), torch.tensor(ridge.coef))
 
 
 # --------------------------------------------------------------- a second CAM method
