@@ -94,8 +94,22 @@ def dimension_cams(
     bad = [d for d in per_image if not 0 <= d < n_dims]
     if bad:
         raise ValueError(f"dims: expected indices in [0, {n_dims}), got {bad}")
-    with getattr(pytorch_grad_cam, method)(model=predictor, target_layers=[layer]) as cam:
-        maps = cam(input_tensor=images, targets=[ClassifierOutputTarget(d) for d in per_image])
+    # The maps need gradients at the target layer only. Freezing the weights and
+    # restarting the graph at the layer's output (same values) keeps backpropagation
+    # out of the network below it, which would cost about four forward passes.
+    params = list(predictor.parameters())
+    trainable = [p.requires_grad for p in params]
+    cut = layer.register_forward_hook(lambda module, args, out: out.detach().requires_grad_())
+    try:
+        for p in params:
+            p.requires_grad_(False)
+        with getattr(pytorch_grad_cam, method)(model=predictor, target_layers=[layer]) as cam:
+            targets = [ClassifierOutputTarget(d) for d in per_image]
+            maps = cam(input_tensor=images, targets=targets)
+    finally:
+        cut.remove()
+        for p, flag in zip(params, trainable, strict=True):
+            p.requires_grad_(flag)
     return np.asarray(maps, dtype=np.float32)
 
 
