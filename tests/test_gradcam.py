@@ -85,6 +85,8 @@ def test_library_maps_equal_a_hand_written_gradcam():
     for i, dim in enumerate([2, 0]):
         np.testing.assert_allclose(maps[i], _by_hand(predictor, x[i : i + 1], dim), atol=1e-4)
     assert not np.allclose(maps[0], gradcam.dimension_cams(predictor, x[:1], 0)[0])
+    # the weights are frozen only while the maps are computed
+    assert all(p.requires_grad for p in predictor.parameters())
 
 
 def test_overlay_and_object_share():
