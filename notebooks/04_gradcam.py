@@ -40,7 +40,7 @@
 #    photographs.
 #
 # **Needs**: chapter 0's EfficientNet-Lite0 features, chapter 2's EfficientNet-Lite0
-# embedding and chapter 3's sentence embeddings. **Takes**: about two and a half minutes.
+# embedding and chapter 3's sentence embeddings. **Takes**: about two minutes.
 #
 # **How our data differ from the paper's.** The paper explains VGG-16 dimensions on THINGS
 # photos, mapping from `features.42` (512 × 14 × 14). The photos cannot be embedded here,
@@ -708,7 +708,7 @@ glue("photo_negative", float(100 * (photo_values < 0).mean()), display=False)
 glue("emoji_negative", float(100 * (emoji_values < 0).mean()), display=False)
 glue("photo_median_rank", float(photo_table["rank"].median()), display=False)
 glue("n_photos", len(photos), display=False)
-glue("chance_rank", (photo_table["concepts"].iloc[0] + 1) / 2, display=False)
+glue("chance_rank", float(photo_table["concepts"].iloc[0] + 1) / 2, display=False)
 photo_table
 
 # %% tags=["hide-input"]
