@@ -13,17 +13,50 @@ mix-up is not repeated).
 `object_share` measures how much of a map falls on the object of an embedded picture
 (whose mask `images.render_image` returns): a map that ignored the object would put about
 the object's area share there.
+
+Can a reader trust a map? Two checks from the attribution literature:
+
+- **deletion and insertion** (Petsiuk et al., 2018, RISE; `perturbation_curves`): replace
+  the most-highlighted input pixels first by a baseline (here a strongly blurred copy of
+  the picture) and follow the dimension's predicted value; a faithful map makes it fall
+  faster than removing pixels in random order. Insertion starts from the baseline and
+  puts the pixels back. `normalised_auc` summarises a curve by its area.
+- **model randomisation** (Adebayo et al., 2018; `cascading_randomisation`): re-initialise
+  the predictor's weights from the top (ridge) down, block by block, and recompute the
+  maps. A map that explains the model must change; one that barely changes (an edge
+  detector of the input would not change at all) is flagged by `randomisation_flag`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+from tqdm.auto import tqdm
 
-__all__ = ["dimension_cams", "object_share", "overlay", "rendered_pictures"]
+__all__ = [
+    "CAM_METHODS",
+    "cascading_randomisation",
+    "dimension_cams",
+    "efficientnet_randomisation_blocks",
+    "input_edge_maps",
+    "map_similarity",
+    "normalised_auc",
+    "object_share",
+    "overlay",
+    "perturbation_curves",
+    "pixel_orders",
+    "predict",
+    "randomisation_flag",
+    "rendered_pictures",
+]
+
+# pytorch-grad-cam classes by the name used in the book
+CAM_METHODS = ("GradCAM", "GradCAMPlusPlus", "HiResCAM")
 
 
 def dimension_cams(
@@ -32,15 +65,21 @@ def dimension_cams(
     dims: int | Sequence[int],
     *,
     target_layer: torch.nn.Module | None = None,
+    method: str = "GradCAM",
 ) -> np.ndarray:
     """Grad-CAM maps (n, H, W) in [0, 1], float32, of `images` (n, 3, H, W) for `dims`.
 
     `dims` is one dimension (the same for every image) or one per image; the maps come
     from ``predictor.target_layer`` unless `target_layer` is given. A map whose weighted
-    activations are all <= 0 is all zeros.
+    activations are all <= 0 is all zeros. `method` names another pytorch-grad-cam
+    class of `CAM_METHODS` (GradCAM++ weights channels by positive second-order
+    gradients; HiResCAM multiplies gradients and activations element-wise).
     """
-    from pytorch_grad_cam import GradCAM
+    import pytorch_grad_cam
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    if method not in CAM_METHODS:
+        raise ValueError(f"method: expected one of {CAM_METHODS}, got {method!r}")
 
     if images.ndim != 4:
         raise ValueError(f"images: expected (n, 3, H, W), got {tuple(images.shape)}")
@@ -55,8 +94,22 @@ def dimension_cams(
     bad = [d for d in per_image if not 0 <= d < n_dims]
     if bad:
         raise ValueError(f"dims: expected indices in [0, {n_dims}), got {bad}")
-    with GradCAM(model=predictor, target_layers=[layer]) as cam:
-        maps = cam(input_tensor=images, targets=[ClassifierOutputTarget(d) for d in per_image])
+    # The maps need gradients at the target layer only. Freezing the weights and
+    # restarting the graph at the layer's output (same values) keeps backpropagation
+    # out of the network below it, which would cost about four forward passes.
+    params = list(predictor.parameters())
+    trainable = [p.requires_grad for p in params]
+    cut = layer.register_forward_hook(lambda module, args, out: out.detach().requires_grad_())
+    try:
+        for p in params:
+            p.requires_grad_(False)
+        with getattr(pytorch_grad_cam, method)(model=predictor, target_layers=[layer]) as cam:
+            targets = [ClassifierOutputTarget(d) for d in per_image]
+            maps = cam(input_tensor=images, targets=targets)
+    finally:
+        cut.remove()
+        for p, flag in zip(params, trainable, strict=True):
+            p.requires_grad_(flag)
     return np.asarray(maps, dtype=np.float32)
 
 
@@ -115,3 +168,275 @@ def rendered_pictures(rows, transform, rendering: Any = None):
         rgb.append(np.asarray(picture.convert("RGB")))
         masks.append(mask.astype(np.float32))
     return torch.stack(inputs), np.stack(rgb), np.stack(masks)
+
+
+# ------------------------------------------------------------------ deletion and insertion
+
+
+def predict(predictor: nn.Module, inputs: torch.Tensor, batch_size: int = 32) -> np.ndarray:
+    """The predictor's outputs (n, n_dims) float64 for `inputs` (n, 3, H, W), in batches."""
+    predictor.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(inputs), batch_size):
+            out.append(predictor(inputs[start : start + batch_size]).double().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0))
+
+
+def pixel_orders(cams: np.ndarray, seed: int) -> np.ndarray:
+    """Pixels of each map (n, H, W) from most to least highlighted, as flat indices
+    (n, H * W); ties (e.g. the zeros of a ReLU'd map) are broken in a seeded random order."""
+    cams = np.asarray(cams)
+    if cams.ndim != 3:
+        raise ValueError(f"cams: expected (n, H, W) maps, got shape {cams.shape}")
+    flat = cams.reshape(len(cams), -1)
+    rng = np.random.default_rng(seed)
+    orders = np.empty(flat.shape, dtype=np.int64)
+    for i, values in enumerate(flat):
+        shuffle = rng.permutation(values.size)
+        orders[i] = shuffle[np.argsort(-values[shuffle], kind="stable")]
+    return orders
+
+
+def perturbation_curves(
+    predictor: nn.Module,
+    inputs: torch.Tensor,
+    baselines: torch.Tensor,
+    orders: np.ndarray,
+    dims: Sequence[int],
+    n_steps: int,
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deletion and insertion curves of one dimension per picture.
+
+    inputs, baselines: (n, 3, H, W) network inputs and what replaces a removed pixel;
+    orders: (n, n_orders, H * W) pixel orders (most important first); dims: the
+    dimension followed for each picture. After k of `n_steps` steps the first
+    ``round(k / n_steps * H * W)`` pixels of an order are removed (deletion: set to the
+    baseline) or present (insertion: the rest is baseline), all channels together.
+    Returns ``deletion, insertion`` (n, n_orders, n_steps + 1), the predicted value of
+    the picture's dimension at each step: deletion runs from the picture's value to the
+    baseline's, insertion the other way. The end points are shared by every order and
+    computed once; all other inputs of a picture go through the network in batches.
+    """
+    orders = np.asarray(orders)
+    n, _, height, width = inputs.shape
+    if baselines.shape != inputs.shape:
+        raise ValueError(f"baselines: expected shape {tuple(inputs.shape)}, got {baselines.shape}")
+    if orders.ndim != 3 or orders.shape[0] != n or orders.shape[2] != height * width:
+        raise ValueError(
+            f"orders: expected (n={n}, n_orders, {height * width}) pixel orders, "
+            f"got {orders.shape}"
+        )
+    dims = [int(d) for d in dims]
+    if len(dims) != n:
+        raise ValueError(f"dims: expected one dimension per picture ({n}), got {len(dims)}")
+    if n_steps < 1:
+        raise ValueError(f"n_steps: expected >= 1, got {n_steps}")
+    n_orders, n_pixels = orders.shape[1], height * width
+    counts = np.round(np.arange(1, n_steps) / n_steps * n_pixels).astype(np.int64)
+    deletion = np.empty((n, n_orders, n_steps + 1))
+    insertion = np.empty_like(deletion)
+    for i in tqdm(range(n), desc="deletion / insertion", disable=not progress):
+        ranks = np.empty((n_orders, n_pixels), dtype=np.int64)
+        np.put_along_axis(ranks, orders[i], np.arange(n_pixels)[None].repeat(n_orders, 0), 1)
+        # removed[o, k]: pixel among the first counts[k] of order o
+        removed = torch.from_numpy(ranks[:, None, :] < counts[None, :, None])
+        removed = removed.reshape(-1, 1, height, width)
+        x, b = inputs[i : i + 1], baselines[i : i + 1]
+        batch = torch.cat([x, b, torch.where(removed, b, x), torch.where(removed, x, b)])
+        values = predict(predictor, batch, batch_size)[:, dims[i]]
+        inner = len(removed)
+        deleted = values[2 : 2 + inner].reshape(n_orders, n_steps - 1)
+        inserted = values[2 + inner :].reshape(n_orders, n_steps - 1)
+        deletion[i] = np.column_stack(
+            [np.full(n_orders, values[0]), deleted, np.full(n_orders, values[1])]
+        )
+        insertion[i] = np.column_stack(
+            [np.full(n_orders, values[1]), inserted, np.full(n_orders, values[0])]
+        )
+    return deletion, insertion
+
+
+def normalised_auc(curves: np.ndarray, original: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """Area under curves (..., n_steps + 1) over the removed/inserted share in [0, 1], the
+    values rescaled so that the picture's own prediction is 1 and the baseline's is 0
+    (`original`, `baseline` broadcast against ``curves[..., 0]``). A deletion curve that
+    drops at once scores about 0, a straight line 0.5; insertion the mirror image. NaN
+    where the picture and its baseline predict the same value."""
+    curves = np.asarray(curves, dtype=np.float64)
+    span = np.asarray(original, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = (curves - np.asarray(baseline, dtype=np.float64)[..., None]) / span[..., None]
+    scaled = np.where(np.abs(span)[..., None] > 1e-12, scaled, np.nan)
+    return np.trapezoid(scaled, dx=1.0 / (curves.shape[-1] - 1), axis=-1)
+
+
+# ---------------------------------------------------------------- model randomisation
+
+
+def efficientnet_randomisation_blocks(predictor: nn.Module) -> list[tuple[str, list[nn.Module]]]:
+    """The blocks of an `EfficientNetLite0Predictor` from the top down, for
+    `cascading_randomisation`: the ridge, the head convolution with its batch norm, the
+    network's stages (consecutive MBConv blocks with the same output width) and the stem."""
+    backbone = predictor.backbone
+    blocks: list[tuple[str, list[nn.Module]]] = [
+        ("ridge", [predictor.ridge]),
+        ("head", [backbone._conv_head, backbone._bn1]),
+    ]
+    stages: list[list[int]] = []
+    for i, block in enumerate(backbone._blocks):
+        width = block._block_args.output_filters
+        if stages and backbone._blocks[stages[-1][0]]._block_args.output_filters == width:
+            stages[-1].append(i)
+        else:
+            stages.append([i])
+    for stage in reversed(stages):
+        name = f"blocks {stage[0]}–{stage[-1]}" if len(stage) > 1 else f"block {stage[0]}"
+        blocks.append((name, [backbone._blocks[i] for i in stage]))
+    blocks.append(("stem", [backbone._conv_stem, backbone._bn0]))
+    return blocks
+
+
+def _reinitialise(module: nn.Module) -> None:
+    """Fresh weights (the torch default initialisation; a centred ridge layer gets normal
+    weights of its current standard deviation), from the global torch generator."""
+    from dnnalign_utils.predictor import CentredLinear
+
+    for sub in module.modules():
+        if isinstance(sub, CentredLinear):
+            with torch.no_grad():
+                sub.weight.normal_(0.0, float(sub.weight.std()))
+        elif hasattr(sub, "reset_parameters") and any(True for _ in sub.parameters(recurse=False)):
+            sub.reset_parameters()
+
+
+def cascading_randomisation(
+    predictor: nn.Module,
+    blocks: Sequence[tuple[str, Sequence[nn.Module]]],
+    images: torch.Tensor,
+    dims: int | Sequence[int],
+    *,
+    seed: int,
+    maps: Callable[[nn.Module, torch.Tensor, Any], np.ndarray] | None = None,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """Maps of `images` for `dims` as the predictor's weights are re-initialised block by
+    block, in the order of `blocks` (``(name, modules)`` pairs of `predictor`, from the
+    top down; each randomisation keeps the earlier ones, as in Adebayo et al., 2018).
+
+    `maps(model, images, dims)` computes the maps (default: `dimension_cams`). The
+    predictor itself is left untouched (a copy is randomised). Returns
+    ``{"original": maps, name: maps after randomising up to that block, ...}``; the
+    re-initialisation of block k is seeded with ``seed + k``.
+    """
+    maps = maps if maps is not None else dimension_cams
+    positions = {id(m): name for name, m in predictor.named_modules()}
+    missing = [name for name, mods in blocks for m in mods if id(m) not in positions]
+    if missing:
+        raise ValueError(f"blocks: modules of {sorted(set(missing))} are not in the predictor")
+    model = copy.deepcopy(predictor).eval()
+    copies = dict(model.named_modules())
+    out = {"original": maps(model, images, dims)}
+    for k, (name, mods) in enumerate(tqdm(blocks, desc="randomising", disable=not progress)):
+        with torch.random.fork_rng():
+            torch.manual_seed(seed + k)
+            for m in mods:
+                _reinitialise(copies[positions[id(m)]])
+        model.eval()
+        out[name] = maps(model, images, dims)
+    return out
+
+
+def input_edge_maps(model: nn.Module, images: torch.Tensor, dims: Any = None) -> np.ndarray:
+    """A control 'map' that ignores the model and the dimension: the Sobel edge strength
+    of each input (channel mean), scaled to [0, 1] per picture. Its maps cannot change
+    when the weights are randomised, so `randomisation_flag` must flag it."""
+    import cv2
+
+    grey = images.detach().float().mean(1).numpy()
+    edges = np.stack(
+        [np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)) for g in grey]
+    )
+    peak = edges.max(axis=(1, 2), keepdims=True)
+    return np.divide(edges, peak, out=np.zeros_like(edges), where=peak > 0).astype(np.float32)
+
+
+def map_similarity(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair of maps (n, H, W): Spearman rank correlation of the pixels and SSIM
+    (scikit-image, data range 1, for maps in [0, 1]). A constant map (e.g. all zeros)
+    has no ranking: its rank correlation is 0."""
+    from scipy.stats import spearmanr
+    from skimage.metrics import structural_similarity
+
+    first = np.asarray(first, dtype=np.float64)
+    second = np.asarray(second, dtype=np.float64)
+    if first.shape != second.shape or first.ndim != 3:
+        raise ValueError(
+            f"second: expected (n, H, W) maps of shape {first.shape}, got {second.shape}"
+        )
+    rho, ssim = np.zeros(len(first)), np.zeros(len(first))
+    for i, (a, b) in enumerate(zip(first, second, strict=True)):
+        if np.ptp(a) > 0 and np.ptp(b) > 0:
+            rho[i] = spearmanr(a.ravel(), b.ravel()).statistic
+        ssim[i] = structural_similarity(a, b, data_range=1.0)
+    return rho, ssim
+
+
+def randomisation_flag(steps: dict[str, np.ndarray], threshold: float = 0.5) -> tuple[Any, bool]:
+    """Similarity of each randomisation step's maps to the original maps (median over
+    pictures of Spearman and SSIM; `steps` as `cascading_randomisation` returns) and a
+    flag: True when the maps of the fully randomised model still have a median rank
+    correlation above `threshold` with the original ones, i.e. the maps ignore the
+    model's weights (what an edge detector of the input would do)."""
+    import pandas as pd
+
+    if "original" not in steps or len(steps) < 2:
+        raise ValueError("steps: expected 'original' and at least one randomisation step")
+    rows = []
+    for name, maps in steps.items():
+        if name == "original":
+            continue
+        rho, ssim = map_similarity(steps["original"], maps)
+        rows.append(
+            {"randomised down to": name, "Spearman": np.median(rho), "SSIM": np.median(ssim)}
+        )
+    table = pd.DataFrame(rows)
+    return table, bool(table["Spearman"].iloc[-1] > threshold)
+
+
+def deletion_test(
+    map_auc: np.ndarray, random_auc: np.ndarray, groups: Sequence[int], alpha: float = 0.05
+) -> Any:
+    """Per dimension (`groups`: the dimension of each picture), is deletion by the map
+    faster than deletion in random order? A one-sided Wilcoxon signed-rank test of the
+    paired normalised deletion AUCs (map < random) across the dimension's pictures
+    (pictures with a NaN AUC left out), Benjamini-Hochberg corrected over dimensions
+    (`container.benjamini_hochberg`). Returns one row per dimension: pictures, median
+    AUCs, p-value and whether BH rejects."""
+    import pandas as pd
+    from scipy.stats import wilcoxon
+
+    from dnnalign_utils.container import benjamini_hochberg
+
+    frame = pd.DataFrame(
+        {"dimension": np.asarray(groups), "map": map_auc, "random": random_auc}
+    ).dropna()
+    rows = []
+    for dim, part in frame.groupby("dimension", sort=True):
+        diff = part["map"] - part["random"]
+        p = 1.0 if (diff == 0).all() else float(wilcoxon(diff, alternative="less").pvalue)
+        rows.append(
+            {
+                "dimension": int(dim),
+                "pictures": len(part),
+                "map AUC": part["map"].median(),
+                "random AUC": part["random"].median(),
+                "p": p,
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["faster than random (BH)"] = benjamini_hochberg(table["p"].to_numpy(copy=True), alpha)
+    return table

@@ -85,6 +85,8 @@ def test_library_maps_equal_a_hand_written_gradcam():
     for i, dim in enumerate([2, 0]):
         np.testing.assert_allclose(maps[i], _by_hand(predictor, x[i : i + 1], dim), atol=1e-4)
     assert not np.allclose(maps[0], gradcam.dimension_cams(predictor, x[:1], 0)[0])
+    # the weights are frozen only while the maps are computed
+    assert all(p.requires_grad for p in predictor.parameters())
 
 
 def test_overlay_and_object_share():
@@ -116,3 +118,199 @@ def test_rendered_pictures_are_what_the_network_sees():
     # the margin of the default rendering (0.2 x 224 px) is background; after the
     # recipe's resize to 256 and crop of 224 it spans 0.2 x 256 - 16 = 35 rows
     assert masks[:, :32, :].max() == 0 and masks[:, :40, :].max() > 0
+
+
+# ------------------------------------------------------------ deletion / insertion curves
+
+
+class _Region(nn.Module):
+    """Dimension 0: the mean of channel 0 in the top-left 8 x 8 square; dimension 1: the
+    mean of the whole picture."""
+
+    def forward(self, x):
+        return torch.stack([x[:, 0, :8, :8].mean(dim=(1, 2)), x.mean(dim=(1, 2, 3))], dim=1)
+
+
+def _slow_curves(model, x, b, order, dim, n_steps):
+    """Deletion and insertion written out pixel by pixel, one forward pass per step."""
+    n_pixels = x.shape[1] * x.shape[2]
+    width = x.shape[2]
+    deletion, insertion = [], []
+    for k in range(n_steps + 1):
+        count = round(k / n_steps * n_pixels)
+        deleted, inserted = x.clone(), b.clone()
+        for pixel in order[:count]:
+            row, col = divmod(int(pixel), width)
+            deleted[:, row, col] = b[:, row, col]
+            inserted[:, row, col] = x[:, row, col]
+        with torch.no_grad():
+            deletion.append(float(model(deleted[None])[0, dim]))
+            insertion.append(float(model(inserted[None])[0, dim]))
+    return np.array(deletion), np.array(insertion)
+
+
+def test_perturbation_curves_equal_a_slow_loop():
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.random((2, 3, 6, 5))).float()
+    b = torch.from_numpy(rng.random((2, 3, 6, 5))).float()
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(3))
+    model(x)  # materialise the lazy layer
+    orders = np.stack([np.stack([rng.permutation(30) for _ in range(3)]) for _ in range(2)])
+    deletion, insertion = gradcam.perturbation_curves(
+        model, x, b, orders, [2, 0], n_steps=4, batch_size=5, progress=False
+    )
+    assert deletion.shape == insertion.shape == (2, 3, 5)
+    for i, dim in enumerate([2, 0]):
+        for o in range(3):
+            slow_del, slow_ins = _slow_curves(model, x[i], b[i], orders[i, o], dim, 4)
+            np.testing.assert_allclose(deletion[i, o], slow_del, atol=1e-5)
+            np.testing.assert_allclose(insertion[i, o], slow_ins, atol=1e-5)
+    with pytest.raises(ValueError, match="orders: expected"):
+        gradcam.perturbation_curves(model, x, b, orders[:, :, :10], [0, 0], 4, progress=False)
+
+
+def test_deletion_by_the_right_map_falls_faster_than_random():
+    x = torch.ones(1, 3, 32, 32)
+    baseline = torch.zeros_like(x)
+    right = np.zeros((1, 32, 32))
+    right[0, :8, :8] = 1.0  # the region the dimension reads
+    orders = np.concatenate(
+        [
+            gradcam.pixel_orders(right, seed=0)[:, None],
+            np.stack([np.random.default_rng(s).permutation(1024) for s in range(3)])[None],
+        ],
+        axis=1,
+    )
+    deletion, insertion = gradcam.perturbation_curves(
+        _Region(), x, baseline, orders, [0], n_steps=16, progress=False
+    )
+    auc_del = gradcam.normalised_auc(deletion, deletion[..., 0], deletion[..., -1])[0]
+    auc_ins = gradcam.normalised_auc(insertion, insertion[..., -1], insertion[..., 0])[0]
+    # the region is 1/16 of the picture: gone after the first step of 16
+    assert deletion[0, 0, 1] == 0.0 and auc_del[0] == pytest.approx(1 / 32)
+    assert insertion[0, 0, 1] == 1.0 and auc_ins[0] == pytest.approx(1 - 1 / 32)
+    # random order removes the region in proportion: about a straight line
+    assert np.all(np.abs(auc_del[1:] - 0.5) < 0.1) and np.all(np.abs(auc_ins[1:] - 0.5) < 0.1)
+
+
+def test_normalised_auc_and_pixel_orders():
+    line = np.linspace(1.0, 0.0, 5)
+    assert gradcam.normalised_auc(line, 1.0, 0.0) == pytest.approx(0.5)
+    assert gradcam.normalised_auc(3 + 2 * line, 5.0, 3.0) == pytest.approx(0.5)  # rescaled
+    assert np.isnan(gradcam.normalised_auc(np.ones(5), 1.0, 1.0))
+    cams = np.array([[[0.2, 0.9], [0.0, 0.0]]])
+    orders = gradcam.pixel_orders(cams, seed=0)
+    assert list(orders[0, :2]) == [1, 0] and set(orders[0, 2:]) == {2, 3}
+    np.testing.assert_array_equal(orders, gradcam.pixel_orders(cams, seed=0))
+    ties = [tuple(gradcam.pixel_orders(np.zeros((1, 4, 4)), seed=s)[0]) for s in range(5)]
+    assert len(set(ties)) > 1  # ties are not broken top-left first
+
+
+def test_deletion_test_finds_faster_dimensions():
+    groups = np.repeat([0, 1], 8)
+    random_auc = np.full(16, 0.5)
+    map_auc = np.concatenate([np.linspace(0.1, 0.3, 8), np.linspace(0.45, 0.6, 8)])
+    table = gradcam.deletion_test(map_auc, random_auc, groups)
+    assert list(table["faster than random (BH)"]) == [True, False]
+    assert table.loc[0, "p"] == pytest.approx(1 / 256)  # all 8 pairs in favour, exact test
+
+
+# --------------------------------------------------------------- model randomisation
+
+
+class _SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.act = nn.ReLU()
+        self.fc = nn.Linear(16, 3)
+        self.target_layer = self.act
+
+    def forward(self, x):
+        x = self.act(self.conv2(torch.relu(self.conv1(x))))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def test_randomisation_flags_a_map_that_ignores_the_weights_and_passes_gradcam():
+    model = _SmallCNN()
+    x = torch.zeros(4, 3, 24, 24)
+    for i in range(4):  # a bright square in a different place per picture
+        x[i, :, 4 * i : 4 * i + 8, 12 - 2 * i : 20 - 2 * i] = 1.0
+    blocks = [("fc", [model.fc]), ("conv2", [model.conv2]), ("conv1", [model.conv1])]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    edges = gradcam.cascading_randomisation(
+        model, blocks, x, 0, seed=0, maps=gradcam.input_edge_maps, progress=False
+    )
+    table, flagged = gradcam.randomisation_flag(edges)
+    assert flagged and list(table["randomised down to"]) == ["fc", "conv2", "conv1"]
+    np.testing.assert_allclose(table["Spearman"], 1.0)
+    cams = gradcam.cascading_randomisation(model, blocks, x, [0, 1, 2, 0], seed=0, progress=False)
+    table, flagged = gradcam.randomisation_flag(cams)
+    assert not flagged and (table["Spearman"] < 0.9).all()
+    for k, v in model.state_dict().items():  # the model itself is left as it was
+        torch.testing.assert_close(v, before[k])
+    again = gradcam.cascading_randomisation(model, blocks, x, [0, 1, 2, 0], seed=0, progress=False)
+    for name in cams:
+        np.testing.assert_array_equal(cams[name], again[name])
+    with pytest.raises(ValueError, match="not in the predictor"):
+        gradcam.cascading_randomisation(model, [("x", [nn.Linear(1, 1)])], x, 0, seed=0)
+
+
+def test_map_similarity():
+    rng = np.random.default_rng(0)
+    maps = rng.random((2, 16, 16))
+    rho, ssim = gradcam.map_similarity(maps, maps)
+    np.testing.assert_allclose(rho, 1.0)
+    np.testing.assert_allclose(ssim, 1.0)
+    rho, _ = gradcam.map_similarity(maps, np.zeros_like(maps))
+    np.testing.assert_array_equal(rho, 0.0)
+    rho, _ = gradcam.map_similarity(maps, 1 - maps)
+    np.testing.assert_allclose(rho, -1.0)
+
+
+def test_efficientnet_blocks_cover_the_predictor_top_down():
+    rng = np.random.default_rng(0)
+    ridge = FittedRidge(
+        coef=rng.normal(size=(1280, 2)), intercept=np.zeros(2), x_mean=np.zeros(1280),
+        alphas=np.ones(2), alpha_grid=np.ones(1),
+    )  # fmt: skip
+    predictor = EfficientNetLite0Predictor(features.efficientnet_lite0(), ridge)
+    blocks = gradcam.efficientnet_randomisation_blocks(predictor)
+    names = [name for name, _ in blocks]
+    assert names[:2] == ["ridge", "head"] and names[-1] == "stem"
+    covered = [m for _, mods in blocks for m in mods if m in list(predictor.backbone._blocks)]
+    assert len(covered) == len(predictor.backbone._blocks) == 16
+    assert len(blocks) == 2 + 7 + 1  # EfficientNet-Lite0 has seven stages
+    # every step re-initialises something the output depends on
+    x = torch.from_numpy(np.random.default_rng(0).random((1, 3, 64, 64))).float()
+
+    def outputs(model, images, dims):
+        with torch.no_grad():
+            return model(images).numpy()[:, None, :]
+
+    steps = gradcam.cascading_randomisation(predictor, blocks, x, 0, seed=0, maps=outputs)
+    values = list(steps.values())
+    assert list(steps) == ["original", *names]
+    for name, before, after in zip(names, values, values[1:], strict=False):
+        assert not np.allclose(before, after, rtol=1e-3, atol=0), f"randomising {name}: no change"
+    torch.testing.assert_close(predictor.ridge.weight.T.double(), torch.tensor(ridge.coef))
+
+
+# --------------------------------------------------------------- a second CAM method
+
+
+def test_hirescam_equals_gradcam_when_pooling_follows_the_layer():
+    """With global average pooling and a linear read-out after the target layer, the
+    gradient is the same at every position, so HiResCAM's element-wise product is
+    Grad-CAM's channel weighting; GradCAM++ weights channels differently."""
+    model = _SmallCNN()
+    x = torch.from_numpy(np.random.default_rng(0).random((2, 3, 24, 24))).float()
+    grad = gradcam.dimension_cams(model, x, [0, 1])
+    hires = gradcam.dimension_cams(model, x, [0, 1], method="HiResCAM")
+    plus = gradcam.dimension_cams(model, x, [0, 1], method="GradCAMPlusPlus")
+    np.testing.assert_allclose(hires, grad, atol=1e-5)
+    assert plus.shape == grad.shape and 0 <= plus.min() and plus.max() <= 1
+    with pytest.raises(ValueError, match="method: expected one of"):
+        gradcam.dimension_cams(model, x, 0, method="ScoreCAM")
