@@ -111,7 +111,13 @@ from dnnalign_utils import (
     triplets,
 )
 from dnnalign_utils import embedding as emb
-from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, image_grid, use_book_template
+from dnnalign_utils.plotting import (
+    DNN_COLOUR,
+    HUMAN_COLOUR,
+    image_grid,
+    styled_table,
+    use_book_template,
+)
 from dnnalign_utils.provenance import array_sha256, verify_provenance
 
 use_book_template()
@@ -146,14 +152,20 @@ spose_config = dataclasses.replace(
 vice_config = dataclasses.replace(
     emb.preset(embedding_scale, "human_vice"), max_epochs=human_max_epochs
 )
+
+# %% tags=["hide-input"]
 glue("n_human_train", len(human_train), display=False)
 glue("n_seeds", n_seeds, display=False)
 glue("spose_initial_dims", spose_config.n_dims, display=False)
 # about 1.46 million choices for the published SPoSE-49 (Hebart et al. 2020)
 glue("spose49_times_ours", 1.46e6 / len(human_all), display=False)
-pd.DataFrame(
-    {"SPoSE": dataclasses.asdict(spose_config), "VICE": dataclasses.asdict(vice_config)}
-).astype(str)
+styled_table(
+    pd.DataFrame(
+        {"SPoSE": dataclasses.asdict(spose_config), "VICE": dataclasses.asdict(vice_config)}
+    )
+    .astype(str)
+    .rename_axis("setting")
+)
 
 # %% [markdown]
 # We fit both models of the paper's family. **VICE** with the paper's prior settles on
@@ -230,8 +242,9 @@ fig.show()
 #
 # We score each embedding's deterministic choices (for VICE at its posterior mean
 # ReLU(μ); VICE's own rule, averaging choice probabilities over
-# {glue:text}`mc_samples` posterior samples, is shown in a separate column) on the two
-# held-out sets, next to the published embeddings scored the same way:
+# {glue:text}`mc_samples` posterior samples, is shown in a separate column, "–" for the
+# embeddings it does not apply to) on the two held-out sets, next to the published
+# embeddings scored the same way:
 
 # %%
 glue("mc_samples", mc_samples, display=False)
@@ -259,13 +272,15 @@ accuracy["dimensions"] = accuracy["representation"].map(
 )
 ceiling = triplets.noise_ceiling(noise_ceiling_set).ceiling
 ours = accuracy.set_index(["representation", "human set"])["agreement (%)"]
+
+# %% tags=["hide-input"]
 glue("human_acc", float(ours[("ours: SPoSE", "noise-ceiling set")]), display=False)
 glue("vice_acc", float(ours[("ours: VICE", "noise-ceiling set")]), display=False)
 glue("vice_acc_mc", 100 * float(mc["noise-ceiling set"]), display=False)
 glue("human_dims", spose_fit.embedding.n_dims, display=False)
 glue("vice_dims", vice_fit.embedding.n_dims, display=False)
 glue("ceiling", 100 * ceiling, display=False)
-accuracy.round(1)
+styled_table(accuracy, precision=1, index=False)
 
 # %% [markdown]
 # Our SPoSE embedding keeps **{glue:text}`human_dims` dimensions** and predicts
@@ -292,6 +307,8 @@ curve = emb.learning_curve(
     fits={1.0: spose_fit},
     checkpoint_dir=out_dir / "learning_curve",
 )
+
+# %% tags=["hide-input"]
 reference_lines = {
     "noise ceiling": 100 * ceiling,
     "published SPoSE-49": float(ours[("published: spose49", "noise-ceiling set")]),
@@ -312,7 +329,7 @@ fig.show()
 at_nc = curve[curve["held-out set"] == "noise-ceiling set"].set_index("fraction")
 glue("curve_gain", float(at_nc["accuracy (%)"].iloc[-1] - at_nc["accuracy (%)"].iloc[-2]),
      display=False)  # fmt: skip
-curve.round(2)
+styled_table(curve, index=False)
 
 # %% [markdown]
 # The last doubling of the data still adds {glue:text}`curve_gain:.1f` percentage points:
@@ -353,9 +370,11 @@ matched = pd.DataFrame(
         "r": r,
     }
 )
+
+# %% tags=["hide-input"]
 glue("n_matched_08", int((r > 0.8).sum()), display=False)
 glue("median_match_r", float(np.median(r)), display=False)
-matched.round(2)
+styled_table(matched, index=False)
 
 # %% [markdown]
 # {glue:text}`n_matched_08` of our {glue:text}`human_dims` dimensions correlate above
@@ -378,15 +397,19 @@ matched.round(2)
 repro = emb.reproducibility_over_runs(
     {f"seed {s}": f.embedding for s, f in spose_fits.items()}, seed=42, threshold=0.8
 )
+
+# %% tags=["hide-input"]
 glue("repro_share", 100 * repro.share_reproducible[repro.best], display=False)
 glue("best_seed", int(repro.best.split()[-1]), display=False)
-pd.DataFrame(
-    {
-        "dimensions": {f"seed {s}": f.embedding.n_dims for s, f in spose_fits.items()},
-        "mean split-half r": repro.mean,
-        "share of dimensions with r > 0.8": repro.share_reproducible,
-    }
-).round(2)
+styled_table(
+    pd.DataFrame(
+        {
+            "dimensions": {f"seed {s}": f.embedding.n_dims for s, f in spose_fits.items()},
+            "mean split-half r": repro.mean,
+            "share of dimensions with r > 0.8": repro.share_reproducible,
+        }
+    ).rename_axis("fit")
+)
 
 # %% [markdown]
 # The most reproducible run is **seed {glue:text}`best_seed`**, with
@@ -442,18 +465,31 @@ vgg_fit = emb.fit_vice(
     ),
 )
 vgg_eval = emb.evaluate_embedding(vgg_fit.embedding.weights, vgg_test)
+vgg_path = vgg_fit.save(paths.vgg16_embedding(profile))
+
+# %% tags=["hide-input"]
 glue("vgg_dims", vgg_fit.embedding.n_dims, display=False)
 glue("vgg_acc", 100 * float(vgg_eval["accuracy"]), display=False)
 glue("n_vgg_train", len(vgg_train), display=False)
 glue("vgg_beta", vgg_beta, display=False)
-vgg_path = vgg_fit.save(paths.vgg16_embedding(profile))
-pd.Series(
-    {
-        "training triplets": len(vgg_train),
-        "epochs": vgg_fit.epochs,
-        "kept dimensions": vgg_fit.embedding.n_dims,
-        "held-out accuracy (%)": round(100 * vgg_eval["accuracy"], 2),
-    }
+styled_table(
+    pd.DataFrame(
+        {
+            "measure": [
+                "training triplets",
+                "epochs",
+                "kept dimensions",
+                "held-out accuracy (%)",
+            ],
+            "value": [
+                f"{len(vgg_train):,}",
+                f"{vgg_fit.epochs:,}",
+                f"{vgg_fit.embedding.n_dims:,}",
+                f"{100 * vgg_eval['accuracy']:.2f}",
+            ],
+        }
+    ),
+    index=False,
 )
 
 # %% [markdown]
@@ -547,6 +583,8 @@ vgg_marks = pd.DataFrame(
     ],
 )
 vgg_marks["ours − paper"] = vgg_marks["ours"] - vgg_marks["paper"]
+
+# %% tags=["hide-input"]
 for key, value in {
     "vgg_dims_gap": vgg_fit.embedding.n_dims - paper_vgg["dims_kept"],
     "vgg_ve_gap": 100 * (vgg_r2 - paper_vgg["rsm_variance_explained"]),
@@ -555,7 +593,7 @@ for key, value in {
     "vgg_r2_share75": 100 * vgg_r2_summary["r2_share_above_75"],
 }.items():
     glue(key, value, display=False)
-vgg_marks.round(1)
+styled_table(vgg_marks.rename_axis("measure"), precision=1)
 
 # %% [markdown]
 # Our default fit keeps {glue:text}`vgg_dims` dimensions ({glue:text}`vgg_dims_gap:+d`
@@ -582,6 +620,8 @@ curve_record = verify_provenance(curve_path)
 vgg_curve = curves.load_curve(curve_path)
 vgg_curve_final = curves.final_rows(vgg_curve)
 curve_machine = curve_record["parameters"]["machine"]
+
+# %% tags=["hide-input"]
 glue("curve_cores", curve_machine["cpu_count"], display=False)
 glue("curve_threads", curve_machine["torch_threads"], display=False)
 glue("curve_fits", len(vgg_curve_final), display=False)
@@ -642,10 +682,11 @@ fig = px.line(
 )
 fig.add_hline(y=paper_vgg["dims_kept"], line_dash="dot", annotation_text="paper ~70")
 fig.show()
-vgg_curve_final[
+vgg_curve_table = vgg_curve_final[
     ["n_train", "beta", "epoch", "stop_reason", "dims_kept", "rsm_variance_explained",
      "r2_median", "r2_min", "r2_share_above_75", "heldout_accuracy", "train_seconds"]
-].round(3)  # fmt: skip
+]  # fmt: skip
+styled_table(vgg_curve_table, precision=3, index=False)
 
 # %%
 meets_ve = vgg_curve_final["rsm_variance_explained"] >= paper_vgg["rsm_variance_explained"]
@@ -656,6 +697,8 @@ paper_beta_rows = vgg_curve_final[vgg_curve_final["beta"] == paper_vgg["beta"]]
 here = vgg_curve_final[
     (vgg_curve_final["n_train"] == len(vgg_train)) & (vgg_curve_final["beta"] == vgg_beta)
 ]
+
+# %% tags=["hide-input"]
 for key, value in {
     "curve_meet_ve": int(meets_ve.sum()),
     "curve_meet_ve_all_kept": int((meets_ve & (vgg_curve_final["dims_kept"] == 100)).sum()),
@@ -728,13 +771,19 @@ for key, value in {
 
 # %%
 vgg_top = interpret.top_objects(vgg_fit.embedding.weights, names, k=5)
-pd.DataFrame(
-    {
-        "dimension": np.arange(1, len(vgg_top) + 1),
-        "top objects": [", ".join(t) for t in vgg_top],
-        "total weight": vgg_fit.embedding.weights.sum(axis=0).round(1),
-    }
-).set_index("dimension")
+
+# %% tags=["hide-input"]
+styled_table(
+    pd.DataFrame(
+        {
+            "dimension": np.arange(1, len(vgg_top) + 1),
+            "top objects": [", ".join(t) for t in vgg_top],
+            "total weight": vgg_fit.embedding.weights.sum(axis=0),
+        }
+    ),
+    precision=1,
+    index=False,
+)
 
 # %% [markdown]
 # ## An embedding of EfficientNet-Lite0 from pictures
@@ -783,6 +832,8 @@ effnet_fit = emb.fit_vice(
 )
 effnet_fit.save(paths.efficientnet_lite0_embedding(profile))
 effnet_eval = emb.evaluate_embedding(effnet_fit.embedding.weights, effnet_test)
+
+# %% tags=["hide-input"]
 glue("effnet_dims", effnet_fit.embedding.n_dims, display=False)
 glue("effnet_appearances", 3 * len(effnet_train) / n_pictures, display=False)
 glue("effnet_acc", 100 * float(effnet_eval["accuracy"]), display=False)
@@ -790,14 +841,26 @@ glue("n_pictures", n_pictures, display=False)
 glue("effnet_beta", effnet_beta, display=False)
 glue("n_effnet_triplets", n_effnet_triplets, display=False)
 glue("effnet_max_epochs", effnet_max_epochs, display=False)
-pd.Series(
-    {
-        "pictures (objects)": n_pictures,
-        "training triplets": len(effnet_train),
-        "epochs": effnet_fit.epochs,
-        "kept dimensions": effnet_fit.embedding.n_dims,
-        "held-out accuracy (%)": round(100 * effnet_eval["accuracy"], 2),
-    }
+styled_table(
+    pd.DataFrame(
+        {
+            "measure": [
+                "pictures (objects)",
+                "training triplets",
+                "epochs",
+                "kept dimensions",
+                "held-out accuracy (%)",
+            ],
+            "value": [
+                f"{n_pictures:,}",
+                f"{len(effnet_train):,}",
+                f"{effnet_fit.epochs:,}",
+                f"{effnet_fit.embedding.n_dims:,}",
+                f"{100 * effnet_eval['accuracy']:.2f}",
+            ],
+        }
+    ),
+    index=False,
 )
 
 # %% [markdown]
@@ -847,6 +910,9 @@ effnet_settings = effnet_curve_record["parameters"]["identity"]["settings"]
 effnet_curve_same_features = effnet_curve_record["input_sha256"]["features"] == array_sha256(
     np.ascontiguousarray(effnet_images)
 )
+effnet_commands = curves.commands(effnet_curve_record)
+
+# %% tags=["hide-input"]
 glue(
     "effnet_curve_features",
     "the same pooled features this chapter uses"
@@ -858,13 +924,27 @@ glue(
 )
 glue("effnet_curve_objects", effnet_settings["rsm_objects"], display=False)
 glue("effnet_curve_fit_minutes", float(effnet_tried["train_seconds"].sum()) / 60, display=False)
-effnet_commands = curves.commands(effnet_curve_record)
 display(Markdown("Measured with:\n\n" + "\n".join(f"- `{c}`" for c in effnet_commands)))
-effnet_tried[
-    ["n_train", "appearances_per_object", "beta", "n_dims_initial", "epoch", "dims_kept",
-     "rsm_variance_explained", "r2_median", "r2_min", "r2_share_above_75",
-     "heldout_accuracy", "train_seconds"]
-].round(3)  # fmt: skip
+styled_table(
+    effnet_tried[
+        [
+            "n_train",
+            "appearances_per_object",
+            "beta",
+            "n_dims_initial",
+            "epoch",
+            "dims_kept",
+            "rsm_variance_explained",
+            "r2_median",
+            "r2_min",
+            "r2_share_above_75",
+            "heldout_accuracy",
+            "train_seconds",
+        ]
+    ],  # fmt: skip
+    precision=3,
+    index=False,
+)
 
 
 # %%
@@ -884,6 +964,8 @@ small_start = effnet_tried[effnet_tried["n_dims_initial"] < 100]
 chosen = tried(n_effnet_triplets, effnet_beta, 100)
 if chosen is None:  # smoke runs use settings the table does not hold
     chosen = pd.Series(np.nan, index=effnet_tried.columns)
+
+# %% tags=["hide-input"]
 for prefix, row in {"most": most_kept, "fewest": fewest_kept, "chosen": chosen}.items():
     glue(f"tried_{prefix}_dims", float(row["dims_kept"]), display=False)
     glue(f"tried_{prefix}_ve", 100 * float(row["rsm_variance_explained"]), display=False)

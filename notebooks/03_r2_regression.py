@@ -83,7 +83,13 @@ from myst_nb import glue
 
 from dnnalign_utils import data, features, interpret, paths, regression, semantic, sources
 from dnnalign_utils import embedding as emb
-from dnnalign_utils.plotting import DNN_COLOUR, HUMAN_COLOUR, PALETTE, use_book_template
+from dnnalign_utils.plotting import (
+    DNN_COLOUR,
+    HUMAN_COLOUR,
+    PALETTE,
+    styled_table,
+    use_book_template,
+)
 
 use_book_template()
 
@@ -114,13 +120,13 @@ vgg_result = regression.nested_cv_ridge(
     inner_seed=seed + 1,
 )
 r2 = pd.Series(vgg_result.r2, index=interpret.dimension_labels(vgg_dims.weights, names))
+
+# %% tags=["hide-input"]
 glue("vgg_n_dims", int(r2.size), display=False)
 glue("vgg_share_75", 100 * float((r2 > 0.75).mean()), display=False)
 glue("vgg_share_85", 100 * float((r2 > 0.85).mean()), display=False)
 glue("vgg_min_r2", 100 * float(r2.min()), display=False)
 glue("vgg_median_r2", 100 * float(r2.median()), display=False)
-
-# %% tags=["hide-input"]
 fig = px.bar(
     x=np.arange(1, r2.size + 1),
     y=100 * r2.to_numpy(),
@@ -170,9 +176,11 @@ grids = pd.DataFrame(
         "mean R² (%)": [100 * float(r.r2.mean()) for r in (vgg_result, reference_result)],
     }
 )
+
+# %% tags=["hide-input"]
 glue("ref_upper", float(grids.loc[1, "choices at upper edge (%)"]), display=False)
 glue("our_edge", 100 * sum(vgg_result.edge_shares.values()), display=False)
-grids.round(2)
+styled_table(grids, index=False)
 
 # %% [markdown]
 # With the reference grid {glue:text}`ref_upper:.0f` % of the choices sit at its upper
@@ -208,11 +216,13 @@ table = regression.r2_table(
 )
 summary = table.pivot_table(index="predictor", columns="target", values="r2", aggfunc="mean")
 summary = (100 * summary).round(1).loc[list(predictors)]
+
+# %% tags=["hide-input"]
 glue("edge_share", 100 * float(table["alpha_on_edge"].mean()), display=False)
 for predictor in predictors:
     key = "vgg16" if predictor == vgg16.label else predictor.split()[0].lower().replace("-", "")
     glue(f"human_r2_{key}", float(summary.loc[predictor, "human (VICE-42)"]), display=False)
-summary.rename_axis(columns="mean R² (%) over the target's dimensions")
+styled_table(summary.rename_axis(columns="mean R² (%) over the target's dimensions"), precision=1)
 
 # %% tags=["hide-input"]
 fig = px.imshow(
@@ -259,9 +269,15 @@ subset_table = regression.r2_table(
     seed=seed,
 )
 subset_summary = 100 * subset_table.groupby("predictor", sort=False)["r2"].mean()
+
+# %% tags=["hide-input"]
 glue("effnet_r2", float(subset_summary["EfficientNet-Lite0 (drawings)"]), display=False)
 glue("n_effnet_objects", len(image_objects), display=False)
-subset_summary.round(1).rename("mean R² (%) over VICE-42 dimensions").to_frame()
+styled_table(
+    subset_summary.rename("mean R² (%) over VICE-42 dimensions").reset_index(),
+    precision=1,
+    index=False,
+)
 
 # %% [markdown]
 # On the {glue:text}`n_effnet_objects` concepts with pictures, EfficientNet-Lite0's
@@ -282,10 +298,10 @@ human_table = table[table["target"] == "human (VICE-42)"].pivot_table(
 )
 human_table.index = interpret.dimension_labels(human_dims.weights, names)
 gap = (human_table["sentence embedding"] - human_table[vgg16.label]).sort_values()
-glue("most_visual", Markdown(gap.index[0]), display=False)
-glue("most_semantic", Markdown(gap.index[-1]), display=False)
 
 # %% tags=["hide-input"]
+glue("most_visual", Markdown(gap.index[0]), display=False)
+glue("most_semantic", Markdown(gap.index[-1]), display=False)
 fig = px.scatter(
     human_table.mul(100).reset_index(names="dimension"),
     x=vgg16.label,
