@@ -98,7 +98,7 @@ use_book_template()
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(profile, "01_triplet_task")
+upstream_run = ensure_upstream(profile, "01_triplet_task")  # stems run; none in the book
 
 # %% [markdown]
 # ## The task, and how a network answers it
@@ -120,7 +120,7 @@ ceiling_choices = {
     for name, features in networks.items()
 }
 shown = np.random.default_rng(seed).choice(ceiling.n_triplets, n_examples, replace=False)
-triplets.example_table(ceiling, shown, names, ceiling_choices)
+styled_table(triplets.example_table(ceiling, shown, names, ceiling_choices), index=False)
 
 # %% [markdown]
 # A network's answer is a comparison of three similarities. For the first example,
@@ -130,8 +130,14 @@ triplets.example_table(ceiling, shown, names, ceiling_choices)
 first = ceiling.triplets[shown[:1]]
 vgg_pairs = triplets.pair_similarities(first, networks[vgg16.label], progress=False)[0]
 a, b, c = names[first[0]]
-pd.Series(
-    vgg_pairs, index=[f"{a} – {b}", f"{a} – {c}", f"{b} – {c}"], name=f"{vgg16.label}: dot product"
+styled_table(
+    pd.DataFrame(
+        {
+            "pair": [f"{a} – {b}", f"{a} – {c}", f"{b} – {c}"],
+            f"{vgg16.label}: dot product": vgg_pairs,
+        }
+    ),
+    index=False,
 )
 
 # %% [markdown]
@@ -243,9 +249,14 @@ composition = pd.concat(
         for name, choices in ceiling_choices.items()
     ]
 )
-composition.pivot_table(index="group", columns="representation", values="agreement").mul(
-    100
-).round(1).join(composition.groupby("group")["n_responses"].first())
+styled_table(
+    composition.pivot_table(index="group", columns="representation", values="agreement")
+    .mul(100)
+    .add_suffix(": agreement (%)")
+    .join(composition.groupby("group")["n_responses"].first().rename("human responses"))
+    .rename_axis(index="triplet composition", columns=None),
+    precision=1,
+)
 
 # %% [markdown]
 # When people's choice is category-consistent ("pair same, odd differs"), both
@@ -345,12 +356,15 @@ written = triplets.write_triplet_split(
     input_hashes=vgg16.input_hashes,
 )
 glue("network_rate", n_network_triplets / elapsed / 1e6, display=False)
-pd.DataFrame(
-    {
-        "triplets": [len(train), len(test)],
-        "file": [paths.display_path(p) for p in written.values()],
-    },
-    index=["train", "test"],
+styled_table(
+    pd.DataFrame(
+        {
+            "split": ["train", "test"],
+            "triplets": [len(train), len(test)],
+            "file": [paths.display_path(p) for p in written.values()],
+        }
+    ),
+    index=False,
 )
 
 # %% [markdown]

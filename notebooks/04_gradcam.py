@@ -30,7 +30,7 @@
 #
 # 1. predicts each dimension of chapter 2's image-level EfficientNet-Lite0 embedding from
 #    the network's pooled penultimate activations (nested cross-validated ridge, as in
-#    chapter 3; the paper: R² > 75 % for every VGG-16 dimension);
+#    chapter 3; paper, Results: R² > 75 % for every VGG-16 dimension);
 # 2. builds the predictor and checks that it reproduces the ridge on the stored features
 #    exactly (the reference predictor does not: it skips a max-pool and the centring);
 # 3. shows Grad-CAM maps for the leading dimensions on their top pictures, and measures
@@ -46,10 +46,10 @@
 # embedding and chapter 3's sentence embeddings. **Takes**: about two minutes.
 #
 # **How our data differ from the paper's.** The paper explains VGG-16 dimensions on THINGS
-# photos, mapping from `features.42` (512 × 14 × 14). The photos cannot be embedded here,
-# so this chapter explains EfficientNet-Lite0 dimensions on the embedded emoji drawings
-# (chapter 0), from the network's last feature map (1280 × 7 × 7, so the maps are
-# coarser). The VGG-16-BN predictor for the paper's path is in
+# photos, mapping from `features.42` (512 × 14 × 14; paper, Methods). The photos cannot
+# be embedded here, so this chapter explains EfficientNet-Lite0 dimensions on the
+# embedded emoji drawings (chapter 0), from the network's last feature map
+# (1280 × 7 × 7, so the maps are coarser). The VGG-16-BN predictor for the paper's path is in
 # `dnnalign_utils.predictor` and tested, but this chapter uses the drawings in every
 # profile.
 
@@ -118,7 +118,13 @@ from dnnalign_utils import (
     semantic,
 )
 from dnnalign_utils import embedding as emb
-from dnnalign_utils.plotting import DNN_COLOUR, QUALITY_COLOURS, image_grid, use_book_template
+from dnnalign_utils.plotting import (
+    DNN_COLOUR,
+    QUALITY_COLOURS,
+    image_grid,
+    styled_table,
+    use_book_template,
+)
 from dnnalign_utils.predictor import EfficientNetLite0Predictor
 
 use_book_template()
@@ -136,9 +142,16 @@ if dims.weights.shape[0] != len(rows):
         f"features {len(rows)}: rerun chapters 0 and 2 with the same profile"
     )
 captions = [f"{u} ({s})" for u, s in zip(rows["uniqueID"], rows["style"], strict=True)]
+
+# %% tags=["hide-input"]
 glue("n_pictures", len(rows), display=False)
 glue("n_dims", dims.n_dims, display=False)
-pd.Series({"pictures": len(rows), "features": pooled.shape[1], "dimensions": dims.n_dims})
+styled_table(
+    pd.DataFrame(
+        {"pictures": [len(rows)], "features": [pooled.shape[1]], "dimensions": [dims.n_dims]}
+    ),
+    index=False,
+)
 
 # %% [markdown]
 # ## Predicting the dimensions from the network's activations
@@ -158,6 +171,8 @@ result = regression.nested_cv_ridge(
     inner_seed=seed + 1,
 )
 r2 = pd.DataFrame({"dimension": np.arange(1, dims.n_dims + 1), "R² (%)": 100 * result.r2})
+
+# %% tags=["hide-input"]
 glue("share_75", float((r2["R² (%)"] > 75).mean() * 100), display=False)
 glue("share_85", float((r2["R² (%)"] > 85).mean() * 100), display=False)
 glue("median_r2", float(r2["R² (%)"].median()), display=False)
@@ -197,9 +212,10 @@ fig.show()
 # The leading dimensions are read well (median R² {glue:text}`median_r2_first10:.0f` %
 # over the first ten), later ones much less: over all dimensions the median is
 # {glue:text}`median_r2:.0f` %, and {glue:text}`share_75:.0f` % of them exceed 75 %
-# (paper, for VGG-16: all above 75 %, most above 85 %). We attribute the difference to
-# data: each of our pictures appears in a few hundred training triplets (chapter 2),
-# each of the paper's images in about 2,200, so our later dimensions carry much noise
+# (paper, Results, for VGG-16: all above 75 %, most above 85 %). We attribute the
+# difference to data: each of our pictures appears in a few hundred training triplets
+# (chapter 2), each of the paper's images in about 2,200 (from the paper's Methods: 18
+# million training triplets over 24,102 images), so our later dimensions carry much noise
 # that no image feature can predict. Grad-CAM explains the *predicted* value of a
 # dimension, so we show the leading, well-predicted dimensions.
 #
@@ -219,9 +235,16 @@ inputs, _, _ = gradcam.rendered_pictures(
 with torch.no_grad():
     end_to_end = predictor(inputs).numpy()
 max_difference = float(np.abs(end_to_end - result.final_model.predict(pooled[check_rows])).max())
+
+# %% tags=["hide-input"]
 glue("max_difference", max_difference, display=False)
 glue("n_check_pictures", n_check_pictures, display=False)
-pd.Series({"pictures": n_check_pictures, "max |predictor − ridge|": max_difference})
+styled_table(
+    pd.DataFrame(
+        {"pictures": [n_check_pictures], "max |predictor − ridge|": [f"{max_difference:.2g}"]}
+    ),
+    index=False,
+)
 
 # %% [markdown]
 # The largest difference over {glue:text}`n_check_pictures` pictures and all dimensions
@@ -257,8 +280,6 @@ print(f"saved: {paths.display_path(saved)}")
 # dimension (red: most evidence for the dimension).
 
 # %%
-glue("n_dims_shown", n_dims_shown, display=False)
-glue("pictures_per_dim", pictures_per_dim, display=False)
 shown = min(n_dims_shown, dims.n_dims)
 top = np.argsort(-dims.weights[:, :shown], axis=0, kind="stable")[:pictures_per_dim].T
 picture_index, dim_index = top.ravel(), np.repeat(np.arange(shown), pictures_per_dim)
@@ -266,6 +287,10 @@ inputs, rgb, masks = gradcam.rendered_pictures(
     rows.iloc[picture_index], features.efficientnet_lite0_preprocess()
 )
 cams = gradcam.dimension_cams(predictor, inputs, dim_index)
+
+# %% tags=["hide-input"]
+glue("n_dims_shown", n_dims_shown, display=False)
+glue("pictures_per_dim", pictures_per_dim, display=False)
 fig = image_grid(
     np.stack([gradcam.overlay(p, c) for p, c in zip(rgb, cams, strict=True)]),
     [
@@ -302,6 +327,8 @@ shares = pd.DataFrame(
         "mean map on the object (%)": 100 * blind,
     }
 )
+
+# %% tags=["hide-input"]
 glue("mean_blind", float(np.nanmean(blind) * 100), display=False)
 glue("share_above_blind", 100 * float((share > blind).mean()), display=False)
 glue("n_share", n_share, display=False)
@@ -383,7 +410,8 @@ deletion, insertion = gradcam.perturbation_curves(
 # Orders 0 and 1 follow the two maps, the others are random; a picture's random AUC is
 # the mean over its random orders. Per dimension, a one-sided Wilcoxon signed-rank test
 # across its pictures asks whether deletion by the map has the smaller AUC, with a
-# Benjamini-Hochberg correction over the tested dimensions.
+# Benjamini-Hochberg correction over the tested dimensions (the random order is the
+# reference, so its row of the table has no share: "–").
 
 # %%
 picture_value, blurred_value = deletion[:, 0, 0], deletion[:, 0, -1]
@@ -412,6 +440,8 @@ faith_summary = pd.DataFrame(
         }
     }
 ).T
+
+# %% tags=["hide-input"]
 glue("perturbation_steps", perturbation_steps, display=False)
 glue("baseline_blur_sigma", baseline_blur_sigma, display=False)
 glue("n_faith", n_faith, display=False)
@@ -425,7 +455,7 @@ for key, name in (("gradcam", "Grad-CAM"), ("plus", "GradCAM++")):
     glue(f"insertion_auc_{key}", float(row["median insertion AUC"]), display=False)
 glue("deletion_auc_random", float(np.nanmedian(random_deletion)), display=False)
 glue("insertion_auc_random", float(np.nanmedian(random_insertion)), display=False)
-faith_summary.round(3)
+styled_table(faith_summary.rename_axis("pixel order"), precision=3)
 
 # %% tags=["hide-input"]
 steps = np.linspace(0, 100, perturbation_steps + 1)
@@ -492,12 +522,19 @@ if cascade_flagged or not edge_flagged:
         f"randomisation check: Grad-CAM flagged={cascade_flagged}, edge control "
         f"flagged={edge_flagged}; expected False and True"
     )
+
+# %% tags=["hide-input"]
 glue("rand_final_rho", float(cascade_table["Spearman"].iloc[-1]), display=False)
 glue("rand_ridge_rho", float(cascade_table["Spearman"].iloc[0]), display=False)
 glue("rand_final_ssim", float(cascade_table["SSIM"].iloc[-1]), display=False)
 glue("edge_final_rho", float(edge_table["Spearman"].iloc[-1]), display=False)
 glue("n_random_pics", n_random_pics, display=False)
-pd.concat({"Grad-CAM": cascade_table, "edge control": edge_table}).round(2)
+styled_table(
+    pd.concat(
+        {"Grad-CAM": cascade_table, "edge control": edge_table}, names=["map", None]
+    ).reset_index(level=0),
+    index=False,
+)
 
 # %% tags=["hide-input"]
 fig = px.line(
@@ -554,19 +591,23 @@ hires_difference = float(
         - cascade["original"]
     ).max()
 )
+
+# %% tags=["hide-input"]
 glue("method_rho", float(np.median(method_rho)), display=False)
 glue("method_ssim", float(np.median(method_ssim)), display=False)
 glue("plus_share", float(np.nanmean(faith_share["GradCAM++"]) * 100), display=False)
 glue("faith_gradcam_share", float(np.nanmean(faith_share["Grad-CAM"]) * 100), display=False)
 glue("faith_area", float(faith_masks.mean() * 100), display=False)
 glue("hires_difference", hires_difference, display=False)
-pd.DataFrame(
-    {
-        "mean share on the object (%)": [100 * np.nanmean(v) for v in faith_share.values()],
-        "median rank correlation with Grad-CAM": [1.0, np.median(method_rho)],
-    },
-    index=list(methods),
-).join(faith_summary).round(2)
+styled_table(
+    pd.DataFrame(
+        {
+            "mean share on the object (%)": [100 * np.nanmean(v) for v in faith_share.values()],
+            "median rank correlation with Grad-CAM": [1.0, np.median(method_rho)],
+        },
+        index=pd.Index(list(methods), name="CAM method"),
+    ).join(faith_summary)
+)
 
 # %% [markdown]
 # The two methods agree closely (median rank correlation {glue:text}`method_rho:.2f`,
@@ -577,7 +618,7 @@ pd.DataFrame(
 #
 # ## The paper's causal test: which dimensions move when a picture changes?
 #
-# The paper edits six photographs by hand (a toilet, a lifesaver, a manhole, a bottle, a
+# The paper (Results) edits six photographs by hand (a toilet, a lifesaver, a manhole, a bottle, a
 # basketball, a footprint), predicts the dimension values of each original and its
 # edit, and plots the differences, naming the dimensions expected to rise or fall and
 # control dimensions expected to stay. Our drawings come with exact object masks, so
@@ -606,9 +647,11 @@ change = (
 ) / dim_sd
 concept_means = pd.DataFrame(dims.weights).groupby(rows["uniqueID"].to_numpy()).mean()
 dim_names = [f"{d + 1} {concept_means[d].idxmax()}" for d in range(dims.n_dims)]
-glue("n_manipulated", n_manipulated, display=False)
 mean_change = pd.DataFrame(change, columns=dim_names).groupby(edit_names, sort=False).mean()
-mean_change.iloc[:, :n_dims_heatmap].round(2)
+
+# %% tags=["hide-input"]
+glue("n_manipulated", n_manipulated, display=False)
+styled_table(mean_change.iloc[:, :n_dims_heatmap].rename_axis("manipulation"))
 
 # %% tags=["hide-input"]
 fig = px.imshow(
@@ -633,6 +676,8 @@ before_after = gradcam.dimension_cams(
     torch.stack([manip_inputs[edit_picture[edit_row]], edited_inputs[edit_row]]),
     int(move_dim),
 )
+
+# %% tags=["hide-input"]
 glue("largest_move", float(shown_change[edit_row, move_dim]), display=False)
 glue("largest_move_edit", edit_names[edit_row], display=False)
 glue("largest_move_dim", dim_names[move_dim], display=False)
@@ -683,6 +728,8 @@ grey_change = (
 )
 colour_check = scipy.stats.spearmanr(colour_r2, grey_change)
 most_colour = int(np.argmax(colour_r2))
+
+# %% tags=["hide-input"]
 glue("n_colour_pictures", n_colour_pictures, display=False)
 glue("colour_rho", float(colour_check.statistic), display=False)
 glue("colour_p", float(colour_check.pvalue), display=False)
@@ -690,13 +737,24 @@ glue("most_colour_dim", dim_names[most_colour], display=False)
 glue("most_colour_r2", float(100 * colour_r2[most_colour]), display=False)
 glue("most_colour_ratio", float(grey_change[most_colour] / np.median(grey_change)), display=False)
 glue("most_colour_rank", int((grey_change > grey_change[most_colour]).sum() + 1), display=False)
-pd.Series(
-    {
-        "Spearman (colour R², change under greyscale)": colour_check.statistic,
-        "p": colour_check.pvalue,
-        "most colour-predicted dimension": dim_names[most_colour],
-        "its change / median change": grey_change[most_colour] / np.median(grey_change),
-    }
+styled_table(
+    pd.DataFrame(
+        {
+            "measure": [
+                "Spearman (colour R², change under greyscale)",
+                "p",
+                "most colour-predicted dimension",
+                "its change / median change",
+            ],
+            "value": [
+                f"{colour_check.statistic:.2f}",
+                f"{colour_check.pvalue:.2g}",
+                dim_names[most_colour],
+                f"{grey_change[most_colour] / np.median(grey_change):.2f}",
+            ],
+        }
+    ),
+    index=False,
 )
 
 # %% tags=["hide-input"]
@@ -739,6 +797,8 @@ photo_table = causal.concept_rank(
 )
 photo_table.insert(0, "photograph", photos["description"])
 photo_table["negative values (%)"] = 100 * (photo_values < 0).mean(1)
+
+# %% tags=["hide-input"]
 glue("n_styles", int(rows["style"].nunique()), display=False)
 glue("n_concepts", int(photo_table["concepts"].iloc[0]), display=False)
 glue("photo_negative", float(100 * (photo_values < 0).mean()), display=False)
@@ -746,7 +806,7 @@ glue("emoji_negative", float(100 * (emoji_values < 0).mean()), display=False)
 glue("photo_median_rank", float(photo_table["rank"].median()), display=False)
 glue("n_photos", len(photos), display=False)
 glue("chance_rank", float(photo_table["concepts"].iloc[0] + 1) / 2, display=False)
-photo_table
+styled_table(photo_table, precision=1, index=False)
 
 # %% tags=["hide-input"]
 photo_dims = photo_values.argmax(1)
@@ -780,9 +840,9 @@ fig.show()
 # activation-maximisation figure): it samples pictures from an ImageNet image generator
 # (StyleGAN-XL), keeps the top-scoring ones for a dimension and optimises their latent
 # codes for 100 Adam steps on the loss −α·value_d − β·log softmax(values)_d (α = 0.1,
-# β = 1), which raises dimension d and, through the softmax, keeps the other dimensions
-# low. The generator cannot be downloaded here, so we optimise the **pixels** of the
-# picture instead, as in feature visualisation (Olah et al., 2017): the picture is
+# β = 1; paper, Methods), which raises dimension d and, through the softmax, keeps the
+# other dimensions low. The generator cannot be downloaded here, so we optimise the **pixels**
+# of the picture instead, as in feature visualisation (Olah et al., 2017): the picture is
 # written as a frequency spectrum scaled towards coarse structure with decorrelated
 # colours, and at every step it is randomly padded, rotated, scaled and shifted, so that
 # only patterns the network reads robustly survive. Each picture starts from grey noise
@@ -801,8 +861,6 @@ fig.show()
 # %%
 n_act = min(n_actmax_dims, dims.n_dims)
 act_dims = np.arange(n_act)
-glue("n_actmax_dims", n_act, display=False)
-glue("actmax_steps", actmax_steps, display=False)
 optimised = {
     name: actmax.optimise_pictures(
         predictor,
@@ -821,6 +879,8 @@ _, top_rgb, _ = gradcam.rendered_pictures(
 )
 
 # %% tags=["hide-input"]
+glue("n_actmax_dims", n_act, display=False)
+glue("actmax_steps", actmax_steps, display=False)
 top_resized = np.stack(
     [np.asarray(Image.fromarray(p).resize((actmax_size, actmax_size))) for p in top_rgb]
 )
@@ -849,12 +909,14 @@ gains = pd.concat(
     },
     names=["objective", None],
 ).reset_index(level=0)
+
+# %% tags=["hide-input"]
 for name in optimised:
     g = gains[gains["objective"] == objective_names[name]]
     glue(f"act_{name}_target_ratio", float(g["target ratio"].median()), display=False)
     glue(f"act_{name}_others_ratio", float(g["others mean ratio"].median()), display=False)
     glue(f"act_{name}_others_max", float(g["others max ratio"].median()), display=False)
-gains.round(2)
+styled_table(gains, index=False)
 
 # %% [markdown]
 # With the paper's loss, the median dimension reaches
@@ -889,6 +951,15 @@ cosines = pd.Series(
     | {"top real pictures": actmax.mean_pairwise_cosine(pooled[act_top], centre)},
     name="mean pairwise cosine",
 )
+confusion = actmax.confusion_table(
+    np.concatenate([o.values for o in optimised.values()]),
+    np.concatenate([o.dims for o in optimised.values()]),
+    real_values,
+    act_dims,
+)
+real_confusion = actmax.confusion_table(real_values[act_top], act_dims, real_values, act_dims)
+
+# %% tags=["hide-input"]
 glue("act_cos_paper", float(cosines[f"optimised, {objective_names['paper']}"]), display=False)
 glue("act_cos_value", float(cosines[f"optimised, {objective_names['value']}"]), display=False)
 glue("act_cos_real", float(cosines["top real pictures"]), display=False)
@@ -899,18 +970,11 @@ glue(
     else "less",
     display=False,
 )
-confusion = actmax.confusion_table(
-    np.concatenate([o.values for o in optimised.values()]),
-    np.concatenate([o.dims for o in optimised.values()]),
-    real_values,
-    act_dims,
-)
-real_confusion = actmax.confusion_table(real_values[act_top], act_dims, real_values, act_dims)
 glue("act_read_own", int(np.trace(confusion.to_numpy())), display=False)
 glue("act_read_total", int(confusion.to_numpy().sum()), display=False)
 glue("act_real_read_own", int(np.trace(real_confusion.to_numpy())), display=False)
-display(cosines.round(3).to_frame())
-confusion
+display(styled_table(cosines.rename_axis("pictures").to_frame(), precision=3))
+styled_table(confusion)
 
 # %% [markdown]
 # The optimised pictures of different dimensions have a mean feature cosine of
@@ -972,7 +1036,7 @@ downloads.links(
 #
 # - predicted the {glue:text}`n_dims` EfficientNet-Lite0 dimensions from its pooled
 #   activations: median R² {glue:text}`median_r2_first10:.0f` % for the first ten,
-#   {glue:text}`median_r2:.0f` % over all (paper, VGG-16: all above 75 %);
+#   {glue:text}`median_r2:.0f` % over all (paper, Results, VGG-16: all above 75 %);
 # - built one differentiable predictor that reproduces the ridge to
 #   {glue:text}`max_difference:.1e`, and saved it for new pictures with its input recipe
 #   and the training pictures' feature range (one forward pass per new picture);

@@ -45,7 +45,7 @@
 # pictures in the embedded emoji set can be rated from pictures, so every embedding is
 # rated on those concepts. Our network embeddings are those of the earlier chapters
 # (VGG-16 from a concept-level stand-in, EfficientNet-Lite0 from drawings), not the
-# paper's 70-dimensional VGG-16 embedding of 24,102 photos.
+# paper's 70-dimensional VGG-16 embedding of 24,102 photos (paper, Results and Methods).
 
 # %% tags=["remove-cell"]
 # Colab only: fetch this repository and install its package; does nothing elsewhere.
@@ -82,7 +82,7 @@ network_window = 10
 n_layer_triplets = 300_000  # picture triplets per EfficientNet-Lite0 layer
 layer_beta = 0.6  # chapter 2's value for the picture embedding
 layer_max_epochs = 50
-per_rank = 6  # objects per rank position in a collection (the paper: 12)
+per_rank = 6  # objects per rank position in a collection (paper, Methods: 12)
 n_collections_shown = 3  # anonymised collections shown on the page
 rater = ""  # your rater id (initials or a code): set it to rate in a live session
 
@@ -97,7 +97,7 @@ from myst_nb import glue
 
 from dnnalign_utils import autorate, data, features, paths, rating, semantic, sources
 from dnnalign_utils import embedding as emb
-from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, use_book_template
+from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, styled_table, use_book_template
 
 use_book_template()
 
@@ -160,12 +160,14 @@ rater_model = autorate.emoji_rater(
 validation = rater_model.validation
 test = validation[validation["split"] == "test"]
 planted_accuracy = float((test["planted"] == test["rated"]).mean())
+
+# %% tags=["hide-input"]
 glue("planted_accuracy", 100 * planted_accuracy, display=False)
 glue("n_planted_test", len(test), display=False)
 glue("n_rated_concepts", int(rater_model.objects.size), display=False)
 for name, value in dataclasses.asdict(rater_model.thresholds).items():
     glue(f"threshold_{name}", float(value), display=False)
-autorate.confusion(test["planted"], test["rated"])
+styled_table(autorate.confusion(test["planted"], test["rated"]))
 
 # %% tags=["hide-input"]
 fig = px.scatter(
@@ -218,13 +220,12 @@ clip_fit, clip_test = emb.fit_vice_to_network(
     prefix="clip_",
 )
 clip_fit.save(paths.clip_embedding(profile))
+clip_accuracy = emb.evaluate_embedding(clip_fit.embedding.weights, clip_test)["accuracy"]
+
+# %% tags=["hide-input"]
 glue("clip_dims", clip_fit.embedding.n_dims, display=False)
 glue("n_clip_train", n_network_triplets - len(clip_test), display=False)
-glue(
-    "clip_acc",
-    100 * float(emb.evaluate_embedding(clip_fit.embedding.weights, clip_test)["accuracy"]),
-    display=False,
-)
+glue("clip_acc", 100 * float(clip_accuracy), display=False)
 
 # %% [markdown]
 # From {glue:text}`n_clip_train:,` CLIP triplets VICE keeps **{glue:text}`clip_dims`
@@ -253,9 +254,12 @@ embeddings = {k: emb.from_published(v, name=k).weights for k, v in embeddings.it
 ratings = {key: rater_model.rate(weights) for key, weights in embeddings.items()}
 ratings["effnet"] = rater_model.rate_pictures(effnet.weights, picture_rows)
 labels = pd.concat([table.assign(embedding=key) for key, table in ratings.items()])
-labels.replace({"embedding": display_names}).groupby("embedding", sort=False)[
-    "label"
-].value_counts().unstack(fill_value=0)
+styled_table(
+    labels.replace({"embedding": display_names})
+    .groupby("embedding", sort=False)["label"]
+    .value_counts()
+    .unstack(fill_value=0)
+)
 
 # %% [markdown]
 # ### The shares of visual, mixed and semantic dimensions
@@ -296,6 +300,8 @@ tests = pd.DataFrame(tests).set_index("network")
 count_shares = shares[shares["weighting"] == "by count"].pivot(
     index="embedding", columns="quality", values="share"
 )
+
+# %% tags=["hide-input"]
 for key, prefix in [("vice42", "human"), ("vgg16", "vgg")]:
     for quality in rating.RATED_QUALITIES:
         share = count_shares.loc[display_names[key], quality]
@@ -304,7 +310,7 @@ glue("p_vgg", float(tests.loc["VGG-16 stand-in (chapter 2)", "p"]), display=Fals
 gaps = tests["semantic share, VICE-42 − network (points)"]
 glue("min_semantic_gap", float(gaps.min()), display=False)
 glue("max_semantic_gap", float(gaps.max()), display=False)
-tests.round(4)
+styled_table(tests, precision=1).format("{:.4f}", subset=["p"], na_rep="–")
 
 # %% tags=["hide-input"]
 fig = px.bar(
@@ -340,7 +346,7 @@ fig.show()
 # choices about THINGS photos, so what is visual in them is only partly visible in a
 # drawing. Across the layers of one network (below) the same rater does call most early
 # dimensions visual. Weighting each dimension by its share of the embedding's total
-# weight (the paper's "relative importance", lower panel) lets the leading dimensions
+# weight (the paper's "relative importance", Fig. 2c, lower panel) lets the leading dimensions
 # count more.
 #
 # ### Unclear dimensions
@@ -358,14 +364,19 @@ unclear = pd.DataFrame(
     }
 ).T
 unclear["paper (%)"] = pd.Series({display_names["vice42"]: 7.35, display_names["vgg16"]: 8.57})
+
+# %% tags=["hide-input"]
 for key, prefix in [("vice42", "human"), ("vgg16", "vgg")]:
     share = unclear.loc[display_names[key], "unclear, by count (%)"]
     glue(f"{prefix}_unclear", float(share), display=False)
-unclear.round(1)
+styled_table(unclear.astype({"dimensions": int}).rename_axis("embedding"), precision=1).format(
+    "{:.2f}", subset=["paper (%)"], na_rep="–"
+)
 
 # %% [markdown]
 # The paper's raters called 7.35 % of the human and 8.57 % of the VGG-16 dimensions
-# unclear (Fig. 2 caption); our rater calls {glue:text}`human_unclear:.1f` % of
+# unclear (paper, Fig. 2 caption; it gives no share for the other embeddings, "–" in
+# the table); our rater calls {glue:text}`human_unclear:.1f` % of
 # VICE-42's and {glue:text}`vgg_unclear:.1f` % of our VGG-16 stand-in embedding's dimensions
 # unclear. Here "unclear" means that neither side predicts the dimension on the rated
 # concepts, which also happens when a dimension is nearly zero on all of them. Our
@@ -428,9 +439,11 @@ by_layer = pd.DataFrame(
     {layer: rating.quality_shares(table["label"]) * 100 for layer, table in layer_ratings.items()}
 ).T
 by_layer["dimensions"] = [len(t) for t in layer_ratings.values()]
+
+# %% tags=["hide-input"]
 glue("visual_early", float(by_layer.loc["early", "visual"]), display=False)
 glue("visual_penultimate", float(by_layer.loc["penultimate", "visual"]), display=False)
-by_layer.round(1)
+styled_table(by_layer.rename_axis("layer"), precision=1)
 
 # %% tags=["hide-input"]
 fig = px.line(
@@ -449,8 +462,8 @@ fig.show()
 
 # %% [markdown]
 # The visual share goes from {glue:text}`visual_early:.0f` % in the early stage to
-# {glue:text}`visual_penultimate:.0f` % in the penultimate layer (the paper: falling
-# with depth for VGG-16).
+# {glue:text}`visual_penultimate:.0f` % in the penultimate layer (paper, Results:
+# falling with depth for VGG-16).
 #
 # ## Rate the dimensions yourself
 #
@@ -483,6 +496,7 @@ def collection(item):
     return rating.collection_picture(objects, names, pictures)
 
 
+# %% tags=["hide-input"]
 glue("per_rank", per_rank, display=False)
 shown_items = list(session.items[:n_collections_shown])
 fig = image_grid(
@@ -526,7 +540,12 @@ else:
         automatic[(e, int(d))]
         for e, d in zip(restored["embedding"], restored["dimension"], strict=True)
     ]
-    display(pd.Series(rating.agreement(restored["quality"], restored["automatic"])))
+    display(
+        styled_table(
+            pd.DataFrame([rating.agreement(restored["quality"], restored["automatic"])]),
+            index=False,
+        )
+    )
 
 # %% [markdown]
 # ## The labels for the next chapters
@@ -599,7 +618,7 @@ downloads.links(
 # ## What our data can and cannot show
 #
 # - The paper's Fig. 2c comes from people rating 186 image collections of THINGS
-#   photos. Ours comes from a regression rater validated on planted dimensions
+#   photos (paper, Methods). Ours comes from a regression rater validated on planted dimensions
 #   ({glue:text}`planted_accuracy:.1f` % correct), on the
 #   {glue:text}`n_rated_concepts` concepts that have drawings. Where people and the
 #   rater would disagree is open until people rate with the tool above.
