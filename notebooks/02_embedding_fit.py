@@ -137,7 +137,8 @@ limit = slice(None) if triplet_limit <= 0 else slice(0, triplet_limit)
 # Training data: the two random samples of human choices (in the `paper` profile: the
 # THINGS-data release), minus every triplet that also occurs in a held-out set; 10 % of
 # what remains is kept aside for validation (model selection never looks at the
-# held-out sets).
+# held-out sets). The table lists the settings of both fits; "–" marks a setting the
+# other model does not have.
 
 # %%
 noise_ceiling_set = data.load_triplets_noise_ceiling().triplets
