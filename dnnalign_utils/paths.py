@@ -157,6 +157,17 @@ CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
         "sentence_embeddings",
     ),
     "06_human_vs_dnn": ("vgg16_embedding", "automatic_labels"),
+    "07_explorer": (
+        "image_features",
+        "human_spose_embedding",
+        "vgg16_embedding",
+        "efficientnet_lite0_embedding",
+        "dimension_r2",
+        "picture_dimension_r2",
+        "clip_embedding",
+        "automatic_labels",
+        "matched_pairs",
+    ),
 }
 
 

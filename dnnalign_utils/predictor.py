@@ -161,6 +161,10 @@ class VGG16BNPredictor(nn.Module):
 # A saved predictor for new pictures ------------------------------------------------------
 
 
+# Below this a value is float rounding, not a difference (features are float32).
+FLOAT_TOLERANCE = 1e-6
+
+
 @dataclass(frozen=True)
 class FeatureRange:
     """Where the training pictures' features lie, for flagging pictures outside them.
@@ -200,7 +204,9 @@ class FeatureRange:
         eigen, vectors = np.linalg.eigh(centred.T @ centred / max(n - 1, 1))
         order = np.argsort(eigen)[::-1]
         eigen, axes = np.clip(eigen[order], 0, None), vectors[:, order].T
-        k = int(min(n_components, max(n - 1, 1), p - 1))
+        # at most half as many axes as pictures: with one axis per picture every training
+        # picture lies at the same distance, and float noise alone would decide the limit
+        k = int(min(n_components, max((n - 1) // 2, 1), p - 1))
         total = float(eigen.sum())
         # directions past the k axes (or, with fewer pictures than features, never seen):
         # their average variance, floored so a new picture's residual stays finite
@@ -229,9 +235,9 @@ class FeatureRange:
 
 
 def negative_share(predictions: np.ndarray) -> np.ndarray:
-    """Per row, the share of predicted dimension values below zero (the dimensions of a
-    VICE/SPoSE embedding are non-negative)."""
-    return (np.asarray(predictions) < 0).mean(axis=1)
+    """Per row, the share of predicted dimension values below zero, beyond float rounding
+    (the dimensions of a VICE/SPoSE embedding are non-negative)."""
+    return (np.asarray(predictions) < -FLOAT_TOLERANCE).mean(axis=1)
 
 
 @dataclass(frozen=True)
@@ -395,8 +401,10 @@ class DimensionPredictor:
         values = self.predict_features(layer_features)
         distance = self.feature_range.distance(layer_features)
         negative = negative_share(values)
-        outside = (distance > self.feature_range.distance_limit) | (
-            negative > self.feature_range.negative_share_limit
+        # a relative tolerance: a training picture recomputed with other float rounding
+        # (batch size, threads) must not cross its own limit
+        outside = (distance > self.feature_range.distance_limit * (1 + FLOAT_TOLERANCE)) | (
+            negative > self.feature_range.negative_share_limit + FLOAT_TOLERANCE
         )
         if warn and outside.any():
             self._warn(distance, negative, outside, isinstance(paths_or_images, (list, tuple)))

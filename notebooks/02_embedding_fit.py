@@ -648,7 +648,8 @@ fig = px.line(
     x="n_train",
     y="value",
     color="β",
-    facet_col="measure",
+    facet_row="measure",  # one panel per row, readable at phone width
+    height=800,
     markers=True,
     log_x=True,
     hover_data=["epoch"],
@@ -662,8 +663,9 @@ paper_lines = [
     paper_vgg["dims_kept"],
     100 * paper_vgg["r2_most_above"],
 ]
-for col, value in enumerate(paper_lines, start=1):
-    fig.add_hline(y=value, line_dash="dot", row=1, col=col, annotation_text=f"paper {value:g}")
+for k, value in enumerate(paper_lines):  # plotly counts facet rows from the bottom
+    row = len(paper_lines) - k
+    fig.add_hline(y=value, line_dash="dot", row=row, col=1, annotation_text=f"paper {value:g}")
 fig.show()
 
 # %% tags=["hide-input"]
@@ -675,7 +677,8 @@ fig = px.line(
     x="epoch",
     y="dims_kept",
     color="β",
-    facet_col="triplets",
+    facet_row="triplets",
+    height=800,
     markers=True,
     hover_data=["rsm_variance_explained", "r2_median", "stop_reason"],
     labels={"dims_kept": "kept dimensions"},

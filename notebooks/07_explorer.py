@@ -51,6 +51,7 @@ if "google.colab" in sys.modules:
 profile = "default"
 n_top = 6  # objects shown per dimension
 thumbnail_px = 40  # side of the pictures shown beside the objects (pixels)
+max_dims_shown = 0  # dimensions per embedding in the figures (0: all; every card is downloaded)
 
 # %%
 import os
@@ -61,9 +62,15 @@ from myst_nb import glue
 
 from dnnalign_utils import data, downloads, explorer, features, paths, rating, sources
 from dnnalign_utils import embedding as emb
-from dnnalign_utils.plotting import use_book_template
+from dnnalign_utils.plotting import styled_table, use_book_template
 
 use_book_template()
+
+# Run alone (a fresh Colab session, a downloaded notebook), this page first runs the
+# chapters whose artefacts it needs and does not find; in the book it does nothing.
+from dnnalign_utils.book import ensure_upstream
+
+ensure_upstream(profile, "07_explorer")
 concepts = data.load_concepts()
 words = concepts["Word"].to_numpy()
 concept_pictures = sources.concept_picture_paths(profile).value
@@ -72,7 +79,7 @@ _, picture_rows = features.load_image_features(paths.image_features(profile), "_
 # %% [markdown]
 # ## The cards
 #
-# One row per dimension; the R² columns are NaN where a chapter did not predict that
+# One row per dimension; the R² columns show a dash where a chapter did not predict that
 # embedding from that representation.
 
 # %%
@@ -140,18 +147,25 @@ cards = explorer.dimension_cards(
     pairs=downloads.read_table(paths.matched_pairs(profile)),
     k=n_top,
 )
-pictures = explorer.thumbnails(cards, embeddings, thumbnail_px)
+figure_cards = cards if max_dims_shown <= 0 else cards[cards["dimension"] <= max_dims_shown]
+pictures = explorer.thumbnails(figure_cards, embeddings, thumbnail_px)
+glue(
+    "figure_dims",
+    "every dimension" if max_dims_shown <= 0 else f"the first {max_dims_shown} dimensions",
+    display=False,
+)
 glue("n_embeddings", len(embeddings), display=False)
 glue("n_cards", len(cards), display=False)
 glue("n_thumbnails", len(pictures), display=False)
-cards.groupby("embedding name", sort=False).agg(
+label_counts = cards.groupby("embedding name", sort=False).agg(
     dimensions=("dimension", "size"),
     visual=("quality", lambda q: int((q == "visual").sum())),
     mixed=("quality", lambda q: int((q == "mixed").sum())),
     semantic=("quality", lambda q: int((q == "semantic").sum())),
     unclear=("quality", lambda q: int((q == "unclear").sum())),
     **{"median best-match r": ("match r", "median")},
-).round(2)
+)
+styled_table(label_counts)
 
 # %% [markdown]
 # {glue:text}`n_cards` dimensions of {glue:text}`n_embeddings` embeddings;
@@ -159,12 +173,13 @@ cards.groupby("embedding name", sort=False).agg(
 # a table (all of them are in the download at the end of this page):
 
 # %%
-cards.drop(columns=["top rows", "top weights"]).head(8).round(2)
+styled_table(cards.drop(columns=["top rows", "top weights"]).head(8), index=False)
 
 # %% [markdown]
 # ## Choose a dimension
 #
-# One figure per embedding; the menu at its top right chooses the dimension. The title
+# One figure per embedding, with {glue:text}`figure_dims` of each; the menu at its top
+# right chooses the dimension. The title
 # is the dimension's card; below it, the pictures of its top objects (where the
 # embedded image set has one) and the bars of their weights; hovering over a bar names
 # the object.
@@ -172,37 +187,37 @@ cards.drop(columns=["top rows", "top weights"]).head(8).round(2)
 # ### Human VICE-42 (published)
 
 # %% tags=["hide-input"]
-explorer.embedding_figure(cards, "vice42", pictures).show()
+explorer.embedding_figure(figure_cards, "vice42", pictures).show()
 
 # %% [markdown]
 # ### Human SPoSE-49 (published)
 
 # %% tags=["hide-input"]
-explorer.embedding_figure(cards, "spose49", pictures).show()
+explorer.embedding_figure(figure_cards, "spose49", pictures).show()
 
 # %% [markdown]
 # ### Human SPoSE (chapter 2)
 
 # %% tags=["hide-input"]
-explorer.embedding_figure(cards, "human_spose", pictures).show()
+explorer.embedding_figure(figure_cards, "human_spose", pictures).show()
 
 # %% [markdown]
 # ### VGG-16 stand-in (chapter 2)
 
 # %% tags=["hide-input"]
-explorer.embedding_figure(cards, "vgg16", pictures).show()
+explorer.embedding_figure(figure_cards, "vgg16", pictures).show()
 
 # %% [markdown]
 # ### CLIP ViT-B/32 (chapter 5)
 
 # %% tags=["hide-input"]
-explorer.embedding_figure(cards, "clip", pictures).show()
+explorer.embedding_figure(figure_cards, "clip", pictures).show()
 
 # %% [markdown]
 # ### EfficientNet-Lite0 pictures (chapter 2)
 
 # %% tags=["hide-input"]
-explorer.embedding_figure(cards, "effnet", pictures).show()
+explorer.embedding_figure(figure_cards, "effnet", pictures).show()
 
 # %% [markdown]
 # ## In a live session
