@@ -553,8 +553,8 @@ fig.show()
 shown_steps = ["original", *[name for name, _ in blocks]]
 fig = image_grid(
     np.stack([gradcam.overlay(random_rgb[0], cascade[name][0]) for name in shown_steps]),
-    [f"randomised: {name}" if name != "original" else name for name in shown_steps],
-    6,
+    [f"down to {name}" if name != "original" else name for name in shown_steps],
+    4,  # four columns keep the captions apart on a phone
     title="Grad-CAM of dimension 1 on its top picture, randomised from the top down",
     cell_height=150,
 )
@@ -817,7 +817,7 @@ photo_rgb = np.stack(
 fig = image_grid(
     np.stack([gradcam.overlay(p, c) for p, c in zip(photo_rgb, photo_cams, strict=True)]),
     [f"{u}: dim {dim_names[d]}" for u, d in zip(photos["uniqueID"], photo_dims, strict=True)],
-    len(photos),
+    min(len(photos), 4),
     title="Photographs: Grad-CAM of their highest predicted dimension",
 )
 fig.show()
