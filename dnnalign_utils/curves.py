@@ -310,11 +310,17 @@ def _first_format_run(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def features_sha256(features: np.ndarray) -> str:
+    """The hash a curve records of the features it was measured on (as float64), so a
+    reader can check whether a shipped curve belongs to the features at hand."""
+    return array_sha256(np.ascontiguousarray(np.asarray(features, dtype=np.float64)))
+
+
 def _identity(network: str, settings: CurveSettings, features: np.ndarray) -> dict[str, Any]:
     return {
         "network": network,
         "settings": dataclasses.asdict(settings),
-        "features_sha256": array_sha256(np.ascontiguousarray(features)),
+        "features_sha256": features_sha256(features),
     }
 
 

@@ -118,7 +118,7 @@ from dnnalign_utils.plotting import (
     styled_table,
     use_book_template,
 )
-from dnnalign_utils.provenance import array_sha256, verify_provenance
+from dnnalign_utils.provenance import verify_provenance
 
 use_book_template()
 
@@ -911,9 +911,9 @@ effnet_curve_record = verify_provenance(effnet_curve_path)
 effnet_tried = curves.final_rows(curves.load_curve(effnet_curve_path))
 effnet_settings = effnet_curve_record["parameters"]["identity"]["settings"]
 # were the settings measured on the very features this chapter uses?
-effnet_curve_same_features = effnet_curve_record["input_sha256"]["features"] == array_sha256(
-    np.ascontiguousarray(effnet_images)
-)
+effnet_curve_same_features = effnet_curve_record["input_sha256"][
+    "features"
+] == curves.features_sha256(effnet_images)
 effnet_commands = curves.commands(effnet_curve_record)
 
 # %% tags=["hide-input"]

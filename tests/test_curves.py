@@ -73,6 +73,13 @@ def test_curve_runs_and_records_along_the_fit(tiny_features, tmp_path):
     assert len(curves.final_rows(curve)) == 2
     record = read_provenance(output)
     assert record["parameters"]["machine"]["cpu_count"] >= 1
+    # a reader can tell whether the curve belongs to the features at hand (float32 stored
+    # features hash as the float64 the curve measured on)
+    recorded = record["input_sha256"]["features"]
+    assert recorded == curves.features_sha256(tiny_features)
+    stored = tiny_features.astype(np.float32)
+    assert curves.features_sha256(stored) == curves.features_sha256(stored.astype(np.float64))
+    assert recorded != curves.features_sha256(tiny_features + 1e-3)
     assert record["parameters"]["identity"]["settings"]["seed"] == TINY.seed
     (run,) = record["parameters"]["runs"]
     assert "commit" in run["code_revision"] and run["grid"]["betas"] == [0.5, 2.0]
