@@ -156,6 +156,11 @@ def load_unique_ids() -> list[str]:
     return lines
 
 
+def things_index_by_id() -> dict[str, int]:
+    """THINGS `uniqueID` -> its 0-based row in the canonical order."""
+    return {uid: i for i, uid in enumerate(load_unique_ids())}
+
+
 def _check_n_rows(path: Path, n: int, expected: int, unit: str = "row") -> None:
     if n != expected:
         where = f"{unit} {expected + 1}" if n > expected else f"{unit} {n + 1}"

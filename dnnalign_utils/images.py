@@ -103,12 +103,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _things_order() -> dict[str, int]:
-    from dnnalign_utils.data import load_unique_ids
-
-    return {uid: i for i, uid in enumerate(load_unique_ids())}
-
-
 def load_manifest(
     folder: str | os.PathLike | None = None,
     *,
@@ -134,7 +128,7 @@ def load_manifest(
         raise ManifestError(f"{manifest_path}: missing columns {missing}")
     if table.empty:
         raise ManifestError(f"{manifest_path}: no rows")
-    order = _things_order()
+    order = data.things_index_by_id()
     for i, row in enumerate(table.itertuples(index=False)):
         where = f"{manifest_path}: row {i + 2} ({row.file or '?'})"
         if row.uniqueID not in order:

@@ -156,7 +156,7 @@ def read_thingsvision_folder(
             f"{names_path}: {len(names)} lines, but {features_path} has {values.shape[0]} "
             "rows; expected one image path per feature row"
         )
-    index = {uid: i for i, uid in enumerate(data.load_unique_ids())}
+    index = data.things_index_by_id()
     concepts = np.empty(len(names), dtype=np.int64)
     for line, name in enumerate(names, start=1):
         uid = _concept_of_image(name)
@@ -170,10 +170,9 @@ def read_thingsvision_folder(
     if duplicated.any():
         line = int(np.flatnonzero(duplicated)[0]) + 1
         raise DataValidationError(f"{names_path}: line {line}: {names[line - 1]!r} occurs twice")
-    things_index, codes = np.unique(concepts, return_inverse=True)
-    sums = np.zeros((things_index.size, values.shape[1]))
-    np.add.at(sums, codes, values)
-    means = sums / np.bincount(codes)[:, None]
+    from dnnalign_utils.features import concept_means  # torch only when a folder is read
+
+    means, things_index = concept_means(values, pd.DataFrame({"things_index": concepts}))
     return ConceptFeatures(means, things_index, label or root.name, str(root))
 
 
@@ -192,7 +191,7 @@ def read_image_mapping(images_dir: str | os.PathLike, mapping_csv: str | os.Path
             f"{mapping_csv}: line 1: expected the header {','.join(IMAGE_MAPPING_COLUMNS)}, "
             f"found {found}"
         )
-    index = {uid: i for i, uid in enumerate(data.load_unique_ids())}
+    index = data.things_index_by_id()
     records, seen = [], {}
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != 2:
