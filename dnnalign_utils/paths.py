@@ -8,6 +8,7 @@ environment variable, so notebooks run the same from papermill, Jupyter or Colab
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,15 +51,54 @@ ARTEFACTS_ENV = "DNNALIGN_ARTEFACTS_DIR"
 # artefact's error names its chapter and the command that runs it (`artefact_hint`).
 
 
+# --- Networks ----------------------------------------------------------------------
+# Chapters 1-6 study one network at a time (their `network` parameter). What they compute
+# about it (its triplets, embedding, ridge models, labels, matches, downloads and key
+# numbers) is a *per-network* artefact: for the book's own network, DEFAULT_NETWORK, it
+# lives directly under `artefacts_dir(profile)` (the paths the book always used); for any
+# other network under `artefacts_dir(profile)/networks/<key>/`, so no two networks ever
+# write the same file. Everything else (human fits, picture features, sentence
+# embeddings) is shared by all networks of a profile.
+
+DEFAULT_NETWORK = "vgg16"
+NETWORKS_SUBDIR = "networks"
+_NETWORK_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
+
+
+def check_network_key(key: str) -> str:
+    """A network's artefact key: lower-case letters, digits, '_', '.', '-' (at most 80)."""
+    if not isinstance(key, str) or not _NETWORK_KEY.match(key) or ".." in key:
+        raise ValueError(
+            f"network key {key!r}: expected lower-case letters, digits, '_', '.' or '-' "
+            "(at most 80, starting with a letter or digit)"
+        )
+    return key
+
+
+def network_dir(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+    """Folder of the per-network artefacts of `network` (its key) for `profile`."""
+    check_network_key(network)
+    base = artefacts_dir(profile)
+    return base if network == DEFAULT_NETWORK else base / NETWORKS_SUBDIR / network
+
+
 @dataclass(frozen=True)
 class Artefact:
-    """One hand-off: `relative` under `artefacts_dir(profile)`, written by the chapter
-    notebook `chapter` (its stem), directly or through `written_via`."""
+    """One hand-off: `relative` under `artefacts_dir(profile)` (or, if `per_network`,
+    under `network_dir(profile, network)`, with ``{network}`` in `relative` replaced by
+    the network's key), written by the chapter notebook `chapter` (its stem), directly or
+    through `written_via`."""
 
     relative: str
     chapter: str
     description: str
     written_via: str | None = None
+    per_network: bool = False
+
+    def resolve(self, profile: str, network: str = DEFAULT_NETWORK) -> Path:
+        if not self.per_network:
+            return artefacts_dir(profile) / self.relative
+        return network_dir(profile, network) / self.relative.format(network=network)
 
 
 ARTEFACTS: dict[str, Artefact] = {
@@ -74,26 +114,31 @@ ARTEFACTS: dict[str, Artefact] = {
         "later chapters)",
         written_via="sources.vgg16_concept_features",
     ),
-    "vgg16_triplets": Artefact(
-        "triplets/vgg16_concepts",
+    "network_triplets": Artefact(
+        "triplets/{network}_concepts",
         "01_triplet_task",
-        "VGG-16's simulated odd-one-out choices, split into train and test files",
+        "the network's simulated odd-one-out choices, split into train and test files",
+        per_network=True,
     ),
     "human_spose_embedding": Artefact(
         "embeddings/human_spose.npz", "02_embedding_fit", "SPoSE fit to human triplets"
     ),
-    "vgg16_embedding": Artefact(
-        "embeddings/vgg16_vice.npz", "02_embedding_fit", "VICE fit to VGG-16's triplets"
+    "network_embedding": Artefact(
+        "embeddings/{network}_vice.npz",
+        "02_embedding_fit",
+        "VICE fit to the network's triplets",
+        per_network=True,
     ),
     "efficientnet_lite0_embedding": Artefact(
         "embeddings/efficientnet_lite0_vice.npz",
         "02_embedding_fit",
         "VICE fit to EfficientNet-Lite0's triplets on the embedded pictures",
     ),
-    "vgg16_regression_model": Artefact(
-        "regression/vgg16_to_vgg16_dims.npz",
+    "network_regression_model": Artefact(
+        "regression/{network}_to_{network}_dims.npz",
         "03_r2_regression",
-        "ridge models predicting VGG-16's embedding dimensions from its features",
+        "ridge models predicting the network's embedding dimensions from its features",
+        per_network=True,
     ),
     "sentence_embeddings": Artefact(
         "semantic/concepts_minilm.npy",
@@ -112,19 +157,24 @@ ARTEFACTS: dict[str, Artefact] = {
         "VICE fit to CLIP ViT-B/32's triplets",
     ),
     "rating_session": Artefact(
-        "ratings/session", "05_visual_semantic_rating", "a blind rating session folder"
+        "ratings/session",
+        "05_visual_semantic_rating",
+        "a blind rating session folder",
+        per_network=True,
     ),
     "automatic_labels": Artefact(
         "ratings/automatic_labels.csv",
         "05_visual_semantic_rating",
         "the automatic rater's visual/semantic labels of every dimension",
+        per_network=True,
     ),
     # Downloads (`dnnalign_utils.downloads.publish`) that a later chapter also reads.
     "dimension_r2": Artefact(
         "downloads/03_r2_regression/dimension_r2.csv",
         "03_r2_regression",
-        "out-of-fold R² of every human VICE-42 and VGG-16 dimension from each predictor",
+        "out-of-fold R² of every human VICE-42 and network dimension from each predictor",
         written_via="downloads.publish",
+        per_network=True,
     ),
     "picture_dimension_r2": Artefact(
         "downloads/04_gradcam/picture_dimension_r2.csv",
@@ -135,8 +185,9 @@ ARTEFACTS: dict[str, Artefact] = {
     "matched_pairs": Artefact(
         "downloads/06_human_vs_dnn/matched_pairs.csv",
         "06_human_vs_dnn",
-        "the one-to-one matched human and VGG-16 dimension pairs with held-out r",
+        "the one-to-one matched human and network dimension pairs with held-out r",
         written_via="downloads.publish",
+        per_network=True,
     ),
 }
 
@@ -146,21 +197,21 @@ ARTEFACTS: dict[str, Artefact] = {
 CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
     "00_data": (),
     "01_triplet_task": ("image_features",),
-    "02_embedding_fit": ("image_features", "vgg16_triplets"),
-    "03_r2_regression": ("image_features", "vgg16_embedding"),
+    "02_embedding_fit": ("image_features", "network_triplets"),
+    "03_r2_regression": ("image_features", "network_embedding"),
     "04_gradcam": ("image_features", "efficientnet_lite0_embedding", "sentence_embeddings"),
     "05_visual_semantic_rating": (
         "image_features",
         "human_spose_embedding",
-        "vgg16_embedding",
+        "network_embedding",
         "efficientnet_lite0_embedding",
         "sentence_embeddings",
     ),
-    "06_human_vs_dnn": ("vgg16_embedding", "automatic_labels"),
+    "06_human_vs_dnn": ("network_embedding", "automatic_labels"),
     "07_explorer": (
         "image_features",
         "human_spose_embedding",
-        "vgg16_embedding",
+        "network_embedding",
         "efficientnet_lite0_embedding",
         "dimension_r2",
         "picture_dimension_r2",
@@ -171,25 +222,34 @@ CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def missing_inputs(profile: str, chapter: str) -> list[str]:
-    """The hand-offs `chapter` reads that do not exist yet for `profile` (names)."""
+def missing_inputs(profile: str, chapter: str, network: str = DEFAULT_NETWORK) -> list[str]:
+    """The hand-offs `chapter` reads that do not exist yet for `profile` (names); the
+    per-network ones are those of `network` (its key)."""
     if chapter not in CHAPTER_INPUTS:
         raise ValueError(f"chapter {chapter!r}: unknown; expected one of {sorted(CHAPTER_INPUTS)}")
-    return [name for name in CHAPTER_INPUTS[chapter] if not artefact_path(name, profile).exists()]
+    return [
+        name
+        for name in CHAPTER_INPUTS[chapter]
+        if not artefact_path(name, profile, network).exists()
+    ]
 
 
 # File names of a triplet split inside its folder (the reference code's format).
 TRIPLET_SPLIT_FILES = ("train_90.npy", "test_10.npy")
+# THINGS indices of the concepts a network's triplets, embedding rows and features are
+# about (row r of its embedding is THINGS concept objects[r]), beside its triplet split.
+TRIPLET_OBJECTS_FILE = "things_index.npy"
 
-# Derived from `ARTEFACTS`: relative path -> producing chapter.
+# Derived from `ARTEFACTS`: relative path (``{network}`` left in) -> producing chapter.
 ARTEFACT_PRODUCERS: dict[str, str] = {a.relative: a.chapter for a in ARTEFACTS.values()}
 
 
-def artefact_path(name: str, profile: str) -> Path:
-    """Path of the hand-off `name` (a key of `ARTEFACTS`) for `profile`."""
+def artefact_path(name: str, profile: str, network: str = DEFAULT_NETWORK) -> Path:
+    """Path of the hand-off `name` (a key of `ARTEFACTS`) for `profile`; for a per-network
+    hand-off, that of `network` (its key; shared hand-offs ignore it)."""
     if name not in ARTEFACTS:
         raise ValueError(f"artefact {name!r}: unknown; expected one of {sorted(ARTEFACTS)}")
-    return artefacts_dir(profile) / ARTEFACTS[name].relative
+    return ARTEFACTS[name].resolve(profile, network)
 
 
 def image_features(profile: str) -> Path:
@@ -202,15 +262,37 @@ def vgg16_photo_features(profile: str) -> Path:
     return artefact_path("vgg16_photo_features", profile)
 
 
+def network_features(profile: str, network: str) -> Path:
+    """Cache folder of a picture network's features of its pictures (thingsvision layout;
+    `dnnalign_utils.networks`), per network."""
+    return network_dir(profile, network) / "features" / network
+
+
+def network_triplets(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+    """Folder of the network's triplet split (chapter 1)."""
+    return artefact_path("network_triplets", profile, network)
+
+
+def network_triplet_split(profile: str, network: str = DEFAULT_NETWORK) -> tuple[Path, Path]:
+    """(train, test) files of the network's triplet split (chapter 1)."""
+    folder = network_triplets(profile, network)
+    return folder / TRIPLET_SPLIT_FILES[0], folder / TRIPLET_SPLIT_FILES[1]
+
+
+def network_objects(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+    """THINGS indices (``.npy``) of the concepts the network's triplets are about
+    (chapter 1, beside the split)."""
+    return network_triplets(profile, network) / TRIPLET_OBJECTS_FILE
+
+
 def vgg16_triplets(profile: str) -> Path:
-    """Folder of VGG-16's triplet split (chapter 1)."""
-    return artefact_path("vgg16_triplets", profile)
+    """Folder of VGG-16's triplet split (chapter 1): `network_triplets` of the default."""
+    return network_triplets(profile, DEFAULT_NETWORK)
 
 
 def vgg16_triplet_split(profile: str) -> tuple[Path, Path]:
     """(train, test) files of VGG-16's triplet split (chapter 1)."""
-    folder = vgg16_triplets(profile)
-    return folder / TRIPLET_SPLIT_FILES[0], folder / TRIPLET_SPLIT_FILES[1]
+    return network_triplet_split(profile, DEFAULT_NETWORK)
 
 
 SHIPPED_CURVES = ("vgg16", "efficientnet_lite0")
@@ -226,7 +308,7 @@ def shipped_curve(network: str) -> Path:
 
 
 def embeddings_dir(profile: str) -> Path:
-    """Folder of the embedding fits and their checkpoints (chapters 2 and 5)."""
+    """Folder of the shared embedding fits and their checkpoints (chapters 2 and 5)."""
     return artefacts_dir(profile) / "embeddings"
 
 
@@ -235,9 +317,14 @@ def human_spose_embedding(profile: str) -> Path:
     return artefact_path("human_spose_embedding", profile)
 
 
+def network_embedding(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+    """VICE embedding of the network's triplets (chapter 2); its checkpoints go beside it."""
+    return artefact_path("network_embedding", profile, network)
+
+
 def vgg16_embedding(profile: str) -> Path:
-    """VICE embedding of VGG-16's triplets (chapter 2)."""
-    return artefact_path("vgg16_embedding", profile)
+    """VICE embedding of VGG-16's triplets (chapter 2): `network_embedding` of the default."""
+    return network_embedding(profile, DEFAULT_NETWORK)
 
 
 def efficientnet_lite0_embedding(profile: str) -> Path:
@@ -245,9 +332,14 @@ def efficientnet_lite0_embedding(profile: str) -> Path:
     return artefact_path("efficientnet_lite0_embedding", profile)
 
 
+def network_regression_model(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+    """Ridge models from the network's features to its embedding dimensions (chapter 3)."""
+    return artefact_path("network_regression_model", profile, network)
+
+
 def vgg16_regression_model(profile: str) -> Path:
     """Ridge models from VGG-16's features to its embedding dimensions (chapter 3)."""
-    return artefact_path("vgg16_regression_model", profile)
+    return network_regression_model(profile, DEFAULT_NETWORK)
 
 
 def sentence_embeddings(profile: str) -> Path:
@@ -266,25 +358,26 @@ def clip_embedding(profile: str) -> Path:
     return artefact_path("clip_embedding", profile)
 
 
-def rating_session(profile: str) -> Path:
+def rating_session(profile: str, network: str = DEFAULT_NETWORK) -> Path:
     """Folder of chapter 5's blind rating session."""
-    return artefact_path("rating_session", profile)
+    return artefact_path("rating_session", profile, network)
 
 
-def automatic_labels(profile: str) -> Path:
+def automatic_labels(profile: str, network: str = DEFAULT_NETWORK) -> Path:
     """The automatic rater's dimension labels (chapter 5)."""
-    return artefact_path("automatic_labels", profile)
+    return artefact_path("automatic_labels", profile, network)
 
 
-def downloads_dir(profile: str) -> Path:
+def downloads_dir(profile: str, network: str = DEFAULT_NETWORK) -> Path:
     """Folder of the files the chapters publish for readers (`dnnalign_utils.downloads`),
-    one subfolder per chapter; the book runner copies it beside the executed chapters."""
-    return artefacts_dir(profile) / "downloads"
+    one subfolder per chapter; the book runner copies the default network's beside the
+    executed chapters. A run on another network publishes under its own folder."""
+    return network_dir(profile, network) / "downloads"
 
 
-def dimension_r2(profile: str) -> Path:
+def dimension_r2(profile: str, network: str = DEFAULT_NETWORK) -> Path:
     """Chapter 3's R² of every dimension from each predictor (a download)."""
-    return artefact_path("dimension_r2", profile)
+    return artefact_path("dimension_r2", profile, network)
 
 
 def picture_dimension_r2(profile: str) -> Path:
@@ -292,9 +385,15 @@ def picture_dimension_r2(profile: str) -> Path:
     return artefact_path("picture_dimension_r2", profile)
 
 
-def matched_pairs(profile: str) -> Path:
-    """Chapter 6's matched human and VGG-16 dimension pairs (a download)."""
-    return artefact_path("matched_pairs", profile)
+def matched_pairs(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+    """Chapter 6's matched human and network dimension pairs (a download)."""
+    return artefact_path("matched_pairs", profile, network)
+
+
+def key_numbers_dir(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+    """Folder of the network's key numbers, one JSON file per chapter
+    (`dnnalign_utils.keynumbers`)."""
+    return network_dir(profile, network) / "key_numbers"
 
 
 def artefacts_root() -> Path:
@@ -318,7 +417,7 @@ def display_path(path: str | os.PathLike) -> str:
 
 def artefact_producer(path: str | os.PathLike) -> tuple[str, str] | None:
     """(profile, chapter stem) of the chapter that writes `path`, if `path` is a known
-    artefact under `artefacts_root()`; else None."""
+    artefact under `artefacts_root()` (of any network); else None."""
     try:
         relative = Path(path).resolve().relative_to(artefacts_root())
     except ValueError:
@@ -326,9 +425,13 @@ def artefact_producer(path: str | os.PathLike) -> tuple[str, str] | None:
     if len(relative.parts) < 2:
         return None
     profile, inner = relative.parts[0], Path(*relative.parts[1:])
-    for known, chapter in ARTEFACT_PRODUCERS.items():
-        if inner == Path(known) or Path(known) in inner.parents:
-            return profile, chapter
+    network = DEFAULT_NETWORK
+    if len(inner.parts) > 2 and inner.parts[0] == NETWORKS_SUBDIR:
+        network, inner = inner.parts[1], Path(*inner.parts[2:])
+    for artefact in ARTEFACTS.values():
+        known = Path(artefact.relative.format(network=network))
+        if inner == known or known in inner.parents:
+            return profile, artefact.chapter
     return None
 
 

@@ -12,17 +12,21 @@ from dnnalign_utils.conventions import N_OBJECTS, DataValidationError
 IDS = data.load_unique_ids()
 
 
-@pytest.mark.parametrize("name", sorted(networks.NETWORKS))
-def test_registered_networks_give_every_concept(name):
-    features = networks.concept_features(name)
+CONCEPT_NETWORKS = sorted(n for n, e in networks.NETWORKS.items() if e.kind == "concepts")
+
+
+@pytest.mark.parametrize("name", CONCEPT_NETWORKS)
+def test_registered_concept_networks_give_every_concept(name):
+    features = networks.load("smoke", name)
     assert features.complete and features.full().shape[0] == N_OBJECTS
     assert np.isfinite(features.values).all()
+    assert features.key == name and features.input_hashes
 
 
 def test_npy_features_read_in_things_order(tmp_path):
     values = np.random.default_rng(0).normal(size=(N_OBJECTS, 5))
     np.save(tmp_path / "mine.npy", values)
-    features = networks.concept_features(tmp_path / "mine.npy")
+    features = networks.load("smoke", features_path=tmp_path / "mine.npy")
     np.testing.assert_array_equal(features.full(), values)
     assert features.label == "mine"
 
@@ -30,20 +34,22 @@ def test_npy_features_read_in_things_order(tmp_path):
 def test_npy_with_wrong_rows_or_nan_is_refused(tmp_path):
     np.save(tmp_path / "short.npy", np.ones((100, 4)))
     with pytest.raises(DataValidationError, match=r"short\.npy.*1854"):
-        networks.concept_features(tmp_path / "short.npy")
+        networks.load("smoke", features_path=tmp_path / "short.npy")
     values = np.random.default_rng(0).normal(size=(N_OBJECTS, 4))
     values[17, 2] = np.nan
     np.save(tmp_path / "nan.npy", values)
     with pytest.raises(DataValidationError, match=r"nan\.npy: row 18 .*column 2: non-finite"):
-        networks.concept_features(tmp_path / "nan.npy")
+        networks.load("smoke", features_path=tmp_path / "nan.npy")
     np.save(tmp_path / "same.npy", np.ones((N_OBJECTS, 3)))
     with pytest.raises(DataValidationError, match="every row is the same"):
-        networks.concept_features(tmp_path / "same.npy")
+        networks.load("smoke", features_path=tmp_path / "same.npy")
 
 
 def test_unknown_network_names_the_choices(tmp_path):
-    with pytest.raises(ValueError, match="vgg16_standin.*does not exist"):
-        networks.concept_features("resnet_9000")
+    with pytest.raises(ValueError, match="resnet_9000.*vgg16, clip_vit_b32"):
+        networks.load("smoke", "resnet_9000")
+    with pytest.raises(FileNotFoundError, match="features_path='.*nowhere.npy': does not exist"):
+        networks.load("smoke", features_path=tmp_path / "nowhere.npy")
 
 
 def _thingsvision_folder(folder, names, values):
@@ -57,7 +63,7 @@ def test_thingsvision_folder_averages_images_per_concept(tmp_path):
     names[2] = f"{IDS[5]}/{IDS[5]}_02s.jpg"
     values = np.arange(12, dtype=float).reshape(4, 3)
     _thingsvision_folder(tmp_path / "out" / "classifier.3", names, values)
-    features = networks.concept_features(tmp_path / "out", module="classifier.3")
+    features = networks.load("smoke", features_path=tmp_path / "out", layer="classifier.3")
     np.testing.assert_array_equal(features.things_index, [0, 2, 5])
     # slow reference: a pandas group-by over the concept folder
     frame = pd.DataFrame(values).assign(concept=[n.split("/")[0] for n in names])

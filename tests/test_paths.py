@@ -24,9 +24,22 @@ def test_every_artefact_has_a_chapter_in_the_toc_and_a_path_function(name, tmp_p
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
     artefact = paths.ARTEFACTS[name]
     assert artefact.chapter in CHAPTERS, (name, artefact.chapter)
-    expected = paths.artefacts_dir("smoke") / artefact.relative
+    expected = paths.artefacts_dir("smoke") / artefact.relative.format(network="vgg16")
     assert getattr(paths, name)("smoke") == expected
     assert paths.artefact_path(name, "smoke") == expected
+    if artefact.per_network:  # another network's copy lives in its own folder
+        other = paths.artefact_path(name, "smoke", "mine-1a2b3c4d")
+        assert getattr(paths, name)("smoke", "mine-1a2b3c4d") == other
+        assert other.is_relative_to(paths.artefacts_dir("smoke") / "networks" / "mine-1a2b3c4d")
+        assert "vgg16" not in str(other)
+    else:
+        assert paths.artefact_path(name, "smoke", "mine-1a2b3c4d") == expected
+
+
+def test_network_keys_are_checked():
+    for bad in ("", "../up", "Upper", "a/b", "x" * 81):
+        with pytest.raises(ValueError, match="network key"):
+            paths.network_dir("smoke", bad)
 
 
 @pytest.mark.parametrize("name", sorted(paths.ARTEFACTS))
