@@ -241,14 +241,14 @@ with np.load(net_embedding_path) as stored:  # the THINGS index of each row, if 
 clip_is_studied = net.key == "clip_vit_b32"
 if clip_is_studied:  # the studied network is CLIP: its chapter 2 embedding, no second fit
     clip_weights = net_embedding.weights
-else:
+else:  # chapter 2's checkpoint of CLIP: a fit of the same triplets and settings is shared
     clip_fit, clip_test = emb.fit_vice_to_network(
         data.load_clip_features(),
         network_config,
         n_triplets=n_network_triplets,
         seed=seed,
-        checkpoint_dir=paths.embeddings_dir(profile),
-        prefix="clip_",
+        checkpoint_dir=paths.network_embedding(profile, "clip_vit_b32").parent,
+        prefix="clip_vit_b32_",
     )
     clip_fit.save(paths.clip_embedding(profile))
     clip_weights = clip_fit.embedding.weights
@@ -266,7 +266,10 @@ else:
         f"network: {n_network_triplets - len(clip_test):,} random training triplets "
         "answered by CLIP's concept features (dot product), the same 90/10 split and the "
         f"same VICE settings. VICE keeps **{clip_fit.embedding.n_dims} dimensions** and "
-        f"predicts {100 * float(clip_accuracy):.1f} % of CLIP's held-out choices."
+        f"predicts {100 * float(clip_accuracy):.1f} % of CLIP's held-out choices. It is "
+        'the fit chapters 1 and 2 make when they study CLIP (`network = "clip_vit_b32"`) '
+        "with the same settings: whichever chapter runs first fits it, the other resumes "
+        "from its checkpoint."
     )
 glue("clip_source", Markdown(clip_source), display=False)
 
