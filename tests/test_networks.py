@@ -253,3 +253,20 @@ def test_key_numbers_round_trip_and_refuse_foreign_names(tmp_path, monkeypatch):
     table = keynumbers.table("smoke", ["mine-1", "vgg16"])
     assert list(table.index) == ["mine-1", "vgg16"]
     assert [c for c in table.columns if c != "label"] == [k.name for k in keynumbers.KEY_NUMBERS]
+
+
+def test_torchvision_models_use_their_weights_own_recipe():
+    """`paper` profile: any torchvision ImageNet model; nothing downloads until it is built."""
+    from torchvision.models import ResNet50_Weights
+
+    from dnnalign_utils import features
+
+    load, recipe = features.torchvision_network("resnet50")
+    reference = ResNet50_Weights.DEFAULT.transforms()
+    assert (recipe.resize_to, recipe.crop) == (reference.resize_size[0], reference.crop_size[0])
+    assert list(recipe.mean) == reference.mean and list(recipe.std) == reference.std
+    assert recipe.interpolation == reference.interpolation.value and callable(load)
+    with pytest.raises(ValueError, match="torchvision:no_such_net'.*not a torchvision"):
+        features.torchvision_network("no_such_net")
+    spec = networks.resolve("torchvision:resnet50", layer="avgpool")
+    assert spec.key == "torchvision_resnet50-avgpool" and spec.kind == "pictures"
