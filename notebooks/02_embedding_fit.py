@@ -144,6 +144,17 @@ net = networks.load(
 )
 glue("network_label", net.label, display=False)
 out_dir = paths.embeddings_dir(profile)  # the shared fits (human, pictures)
+
+
+def save_shared(fit, path):
+    """Save a fit that does not depend on the network (human, pictures). The default
+    network's run writes it; another network's run resumes it from its checkpoint and
+    writes it only where it is missing, so the default artefacts stay as they are."""
+    if net.key == paths.DEFAULT_NETWORK or not path.exists():
+        fit.save(path)
+    return path
+
+
 names = data.load_concepts()["Word"].to_numpy()
 limit = slice(None) if triplet_limit <= 0 else slice(0, triplet_limit)
 
@@ -437,7 +448,7 @@ styled_table(
 
 # %%
 final_human = spose_fits[int(repro.best.split()[-1])]  # labels read 'seed <n>'
-saved = final_human.save(paths.human_spose_embedding(profile))
+saved = save_shared(final_human, paths.human_spose_embedding(profile))
 print(f"saved: {paths.display_path(saved)}")
 
 # %% [markdown]
@@ -868,7 +879,7 @@ effnet_fit = emb.fit_vice(
         val=effnet_test[:50_000],
     ),
 )
-effnet_fit.save(paths.efficientnet_lite0_embedding(profile))
+save_shared(effnet_fit, paths.efficientnet_lite0_embedding(profile))
 effnet_eval = emb.evaluate_embedding(effnet_fit.embedding.weights, effnet_test)
 
 # %% tags=["hide-input"]
