@@ -1163,8 +1163,8 @@ def network_agreement(
         human = np.concatenate([ceiling_inside, other_inside])
         what = (
             f"the held-out human responses among its {things_index.size:,} concepts "
-            f"({len(ceiling_inside):,} of the noise-ceiling set, {len(other_inside):,} of "
-            "the 2,171 set)"
+            f"({len(ceiling_inside):,} responses from the noise-ceiling set, "
+            f"{len(other_inside):,} from the 2,171 set)"
         )
     agreement = None
     if len(human):
