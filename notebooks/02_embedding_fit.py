@@ -467,10 +467,17 @@ print(f"saved: {paths.display_path(saved)}")
 
 # %%
 net_train_path, net_test_path = paths.network_triplet_split(profile, net.key)
-objects = data.load_npy(paths.network_objects(profile, net.key))  # THINGS index per row
+objects_path = paths.network_objects(profile, net.key)
+if not objects_path.is_file():
+    raise FileNotFoundError(
+        f"{paths.display_path(objects_path)}: not found; expected chapter 1 run first with "
+        f"the same network parameters (network={network!r}, features_path={features_path!r}, "
+        f"images_dir={images_dir!r}, layer={layer!r})"
+    )
+objects = data.load_npy(objects_path)  # the THINGS index of each row of the triplets
 if not np.array_equal(objects, net.things_index):
     raise ValueError(
-        f"{paths.display_path(paths.network_objects(profile, net.key))}: the triplets are "
+        f"{paths.display_path(objects_path)}: the triplets are "
         f"about {objects.size:,} concepts, but {net.label}'s features now cover "
         f"{net.things_index.size:,} others; expected chapter 1 rerun on the same network"
     )
