@@ -328,3 +328,22 @@ def test_chapter_1_studies_a_readers_npy_network(tmp_path, monkeypatch):
         (paths.key_numbers_dir("smoke", net.key) / "01_triplet_task.json").read_text()
     )
     assert entry["network"] == net.key
+
+
+def test_a_split_is_saved_with_the_things_indices_of_its_rows(tmp_path):
+    from dnnalign_utils.provenance import array_sha256, read_provenance
+
+    objects = np.array([3, 10, 42, 99])
+    train = np.array([[0, 1, 2], [1, 3, 0]])
+    test = np.array([[2, 3, 1]])
+    written = triplets.write_triplet_split(
+        tmp_path, train, test, produced_by="test", parameters={"seed": 0}, objects=objects
+    )
+    np.testing.assert_array_equal(np.load(written["things_index.npy"]), objects)
+    for name in ("train_90.npy", "test_10.npy"):
+        record = read_provenance(written[name])
+        assert record["input_sha256"]["things_index"] == array_sha256(objects)
+    with pytest.raises(ValueError, match="train_90.npy"):  # row 4 of 4 objects
+        triplets.write_triplet_split(
+            tmp_path, [[0, 1, 4]], test, produced_by="test", parameters={}, objects=objects
+        )
