@@ -52,10 +52,10 @@ from dnnalign_utils.paths import (
     ARTEFACTS,
     DEFAULT_NETWORK,
     REPO_ROOT,
-    artefact_path,
     artefacts_dir,
     check_artefacts_root,
     missing_inputs,
+    network_dir,
 )
 from dnnalign_utils.profiles import (
     PROFILE_NAMES,
@@ -392,36 +392,45 @@ def execute_notebook(
 # ---------------------------------------------------------------------- upstream
 
 
+def upstream_runs(
+    profile: str, chapter: str, network: str = DEFAULT_NETWORK
+) -> list[tuple[str, bool]]:
+    """The earlier chapter runs `chapter` needs because hand-offs it reads, directly or
+    through them, are missing for `profile`: (stem, for_network) pairs in pipeline order.
+
+    `network` is the key of the network `chapter` studies. A missing per-network hand-off
+    of a network other than the book's own needs its chapter run *for that network*
+    (``for_network`` True; that run's own inputs are followed for it too); every other
+    run is for the book's own network (shared hand-offs, or the default network's)."""
+    needed: set[tuple[str, bool]] = set()
+    pending = [(chapter, True)]
+    while pending:
+        current, for_network = pending.pop()
+        key = network if for_network else DEFAULT_NETWORK
+        for name in missing_inputs(profile, current, key):
+            artefact = ARTEFACTS[name]
+            run = (
+                artefact.chapter,
+                for_network and artefact.per_network and network != DEFAULT_NETWORK,
+            )
+            if run not in needed:
+                needed.add(run)
+                pending.append(run)
+    return sorted(needed)  # stems start with their chapter number; the default run first
+
+
 def upstream_chapters(profile: str, chapter: str, network: str = DEFAULT_NETWORK) -> list[str]:
     """Chapters (stems, in pipeline order) that must run before `chapter` can, because
-    hand-offs it reads, directly or through them, are missing for `profile`.
-
-    `network` is the key of the network `chapter` studies. The chapters listed run for
-    the book's own network; so a per-network input of another network that is missing
-    cannot come from them (the chapters must run for that network first, as the batch
-    report runs them, in order) and raises BookBuildError naming it."""
-    needed: set[str] = set()
-    pending = [chapter]
-    while pending:
-        current = pending.pop()
-        key = network if current == chapter else DEFAULT_NETWORK
-        for name in missing_inputs(profile, current, key):
-            producer = ARTEFACTS[name].chapter
-            if key != DEFAULT_NETWORK and ARTEFACTS[name].per_network:
-                raise BookBuildError(
-                    f"chapter {chapter} needs {name} of network {key!r} "
-                    f"({artefact_path(name, profile, key)}), which chapter {producer} "
-                    "writes when it runs for that network; run the chapters for it in "
-                    "order first (`python -m dnnalign_utils.book report` does)"
-                )
-            if producer not in needed:
-                needed.add(producer)
-                pending.append(producer)
-    return sorted(needed)  # stems start with their chapter number
+    hand-offs it reads, directly or through them, are missing for `profile`
+    (`upstream_runs`, for whichever network)."""
+    return sorted({stem for stem, _ in upstream_runs(profile, chapter, network)})
 
 
 def ensure_upstream(
-    profile: str, chapter: str, root: Path = REPO_ROOT, network: str = DEFAULT_NETWORK
+    profile: str,
+    chapter: str,
+    root: Path = REPO_ROOT,
+    network_parameters: dict[str, str] | None = None,
 ) -> list[str]:
     """Run, with papermill, the earlier chapters whose artefacts `chapter` needs and
     does not find for `profile`; return the stems run (empty when nothing was missing).
@@ -431,12 +440,23 @@ def ensure_upstream(
     downloaded from the book, they are missing. Each missing upstream chapter is executed
     with the profile's parameters (`smoke`: seconds; `default`: minutes, as in the book),
     its executed copy kept under `<artefacts>/<profile>/upstream_runs/`. Needs the
-    chapter sources `notebooks/NN_*.py` of a repository checkout. `network`: the key of
-    the network `chapter` studies (`upstream_chapters`).
+    chapter sources `notebooks/NN_*.py` of a repository checkout.
+
+    `network_parameters`: the chapter's `network`, `features_path`, `images_dir` and
+    `layer` when it studies a network other than the book's own; the earlier chapters
+    that write that network's missing hand-offs then run with them (executed copies
+    under the network's own artefact folder), the others for the book's own network.
     """
-    stems = upstream_chapters(profile, chapter, network)
-    if not stems:
+    key, extra = DEFAULT_NETWORK, None
+    if network_parameters:
+        from dnnalign_utils import networks
+
+        key = networks.resolve(**network_parameters).key
+        extra = dict(network_parameters) if key != DEFAULT_NETWORK else None
+    runs = upstream_runs(profile, chapter, key)
+    if not runs:
         return []
+    stems = sorted({stem for stem, _ in runs})
     root = Path(root)
     absent = [s for s in stems if not (root / NOTEBOOK_DIR / f"{s}.py").is_file()]
     if absent:
@@ -446,16 +466,23 @@ def ensure_upstream(
             f"{', '.join(f'{NOTEBOOK_DIR}/{s}.py' for s in absent)} are not in {root}: "
             "run this notebook from a clone of the repository"
         )
+    shown = [f"{stem} (for {key})" if for_network else stem for stem, for_network in runs]
     print(
         f"chapter {chapter} ({profile} profile) needs artefacts that earlier chapters "
         f"write and that are missing in {artefacts_dir(profile)}; running "
-        f"{', '.join(stems)} first" + (" (this takes minutes)" if profile != "smoke" else ""),
+        f"{', '.join(shown)} first" + (" (this takes minutes)" if profile != "smoke" else ""),
         flush=True,
     )
-    for stem in stems:
-        _, wall = execute_notebook(stem, profile, artefacts_dir(profile) / "upstream_runs", root)
-        print(f"  {stem}: done in {wall:.0f} s", flush=True)
-    return stems
+    for (stem, for_network), name in zip(runs, shown, strict=True):
+        if for_network:
+            where = network_dir(profile, key) / "upstream_runs"
+            _, wall = execute_notebook(stem, profile, where, root, extra_parameters=extra)
+        else:
+            _, wall = execute_notebook(
+                stem, profile, artefacts_dir(profile) / "upstream_runs", root
+            )
+        print(f"  {name}: done in {wall:.0f} s", flush=True)
+    return [stem for stem, _ in runs]
 
 
 # ------------------------------------------------------------------------- stage

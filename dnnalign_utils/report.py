@@ -14,14 +14,16 @@ The chapters of :data:`NETWORK_CHAPTERS` then run in order through the book runn
 (`book.execute_notebook`: papermill, the same parameter checks and profile overrides)
 with the network's parameters injected, their executed copies in ``DIR/notebooks/``;
 shared artefacts of earlier chapters (e.g. chapter 0's picture features) come from
-`book.ensure_upstream`. ``DIR/report_state.json`` records each finished chapter with the
-network and parameters: the same command run again skips them (after an interruption or
-a failed chapter it resumes there), and a DIR holding another network's report is refused
-unless ``--restart``. At the end (all written atomically): ``DIR/key_numbers.csv``, the
-one-row table of the network's key numbers (`keynumbers.collect`) with its provenance
-sidecar, and ``DIR/report.md`` / ``DIR/report.html``, a small static page (no scripts,
-no external assets) with the numbers and their meanings, the network, the profile, links
-to the executed notebooks, their run times and the provenance record.
+`book.ensure_upstream`, run for the book's own network. ``DIR/report_state.json``
+records each finished chapter with the network and parameters: the same command run
+again skips them (after an interruption or a failed chapter it resumes there), and a
+DIR holding another network's report is refused unless ``--restart``.
+
+At the end, each written atomically: ``DIR/key_numbers.csv``, the one-row table of the
+network's key numbers (`keynumbers.collect`) with its provenance sidecar, and
+``DIR/report.md`` / ``DIR/report.html``, a small static page (no scripts, no external
+assets) with the numbers and their meanings, the network, the profile, links to the
+executed notebooks, their run times and the provenance record.
 """
 
 from __future__ import annotations
@@ -312,7 +314,7 @@ def run_report(
         rerun_rest = True
         state["chapters"].pop(stem, None)
         _write_state(output_dir, state)
-        ensure_upstream(profile, stem, root, network=found.key)
+        ensure_upstream(profile, stem, root, network_parameters=found.parameters)
         log(f"{tag} {number}/{total} {stem}: running ...")
         _, wall = execute_notebook(
             stem, profile, output_dir, root=root, extra_parameters=found.parameters

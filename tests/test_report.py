@@ -354,6 +354,73 @@ def test_a_failed_chapter_resumes_there_and_an_earlier_rerun_reruns_the_rest(
     assert again.skipped == ["01_triplet_task"] and again.ran == list(CHAPTERS[1:])
 
 
+# ------------------------------------------------------------ upstream per network
+
+
+def _touch(profile: str, name: str, network: str = paths.DEFAULT_NETWORK) -> None:
+    target = paths.artefact_path(name, profile, network)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if "." in target.name:
+        target.write_bytes(b"")
+    else:
+        target.mkdir()
+
+
+def test_upstream_runs_run_per_network_producers_for_that_network(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
+    other = "mine-0123abcd"
+    # nothing there: chapter 6 for another network needs its embedding and labels, so
+    # chapters 1, 2 and 5 for it; the shared hand-offs (and the default network's that
+    # their chapters read) from the book's own runs
+    assert book.upstream_runs("smoke", "06_human_vs_dnn", other) == [
+        ("00_data", False),
+        ("01_triplet_task", False),
+        ("01_triplet_task", True),
+        ("02_embedding_fit", False),
+        ("02_embedding_fit", True),
+        ("03_r2_regression", False),
+        ("05_visual_semantic_rating", True),
+    ]
+    # for the book's own network nothing runs "for the network"
+    assert all(
+        not for_network for _, for_network in book.upstream_runs("smoke", "06_human_vs_dnn")
+    )
+    # the shared hand-offs and the other network's embedding present: only its labels
+    for name in ("image_features", "human_spose_embedding", "efficientnet_lite0_embedding",
+                 "sentence_embeddings"):  # fmt: skip
+        _touch("smoke", name)
+    _touch("smoke", "network_embedding", other)
+    assert book.upstream_runs("smoke", "06_human_vs_dnn", other) == [
+        ("05_visual_semantic_rating", True)
+    ]
+    assert book.upstream_chapters("smoke", "06_human_vs_dnn", other) == [
+        "05_visual_semantic_rating"
+    ]
+    # the book's own network still misses its embedding and labels
+    assert book.upstream_chapters("smoke", "06_human_vs_dnn") == [
+        "01_triplet_task",
+        "02_embedding_fit",
+        "05_visual_semantic_rating",
+    ]
+
+
+def test_ensure_upstream_runs_the_network_chapters_with_its_parameters(report_env):
+    features = write_features(report_env["tmp"] / "alone.npy")
+    parameters = {"network": "vgg16", "features_path": str(features), "images_dir": "",
+                  "layer": ""}  # fmt: skip
+    key = networks.resolve(**parameters).key
+    ran = book.ensure_upstream("smoke", "03_r2_regression", report_env["root"], parameters)
+    assert ran == ["00_data", "01_triplet_task", "02_embedding_fit"]
+    logged = report_env["log"].read_text().splitlines()
+    assert logged == ["00_data vgg16", f"01_triplet_task {key}", f"02_embedding_fit {key}"]
+    runs = paths.network_dir("smoke", key) / "upstream_runs" / "notebooks"
+    assert sorted(p.name for p in runs.glob("*.ipynb")) == [
+        "01_triplet_task.ipynb",
+        "02_embedding_fit.ipynb",
+    ]
+    assert book.ensure_upstream("smoke", "03_r2_regression", report_env["root"], parameters) == []
+
+
 # ------------------------------------------------------- refused before running
 
 
