@@ -496,6 +496,10 @@ def write_report(
     )
     columns = ["network", "label", *(k.name for k in keynumbers.KEY_NUMBERS)]
     frame = pd.DataFrame([{name: row.get(name) for name in columns}], columns=columns)
+    frame = frame.astype({name: "Float64" for name in columns[2:]}).round(
+        {name: 0 for name in _INTEGERS}
+    )
+    frame = frame.astype({name: "Int64" for name in _INTEGERS})  # counts print as counts
     csv_path = output_dir / KEY_NUMBERS_FILE
     write_artefact(csv_path, lambda tmp: frame.to_csv(tmp, index=False), record)
     markdown = report_markdown(found, profile, row, timings, description, record)

@@ -216,6 +216,8 @@ def test_chapters_run_in_order_after_the_shared_upstream_chapter(finished_report
 
 def test_key_numbers_table_is_one_row_of_the_recorded_numbers(finished_report):
     out = finished_report["out"]
+    text = (out / "key_numbers.csv").read_text(encoding="utf-8")
+    assert f",{N_OBJECTS},51.25,67.5,{N_FEATURES},72.44,41.06,,50.0," in text  # NaN: empty
     table = pd.read_csv(out / "key_numbers.csv")
     assert len(table) == 1
     assert list(table.columns) == ["network", "label", *(k.name for k in keynumbers.KEY_NUMBERS)]
