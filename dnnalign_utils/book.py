@@ -656,7 +656,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the network that sees a picture folder (default: efficientnet_lite0)",
     )
-    report.add_argument("--profile", choices=PROFILE_NAMES, default="default")
+    report.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        default="default",
+        help="run profile (default: default; smoke: tiny slices to try the command)",
+    )
     report.add_argument(
         "--restart",
         action="store_true",
