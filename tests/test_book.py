@@ -527,7 +527,9 @@ def test_sync_notebook_moves_the_colab_cell_from_the_py_into_the_ipynb(tmp_path)
     assert source.read_text(encoding="utf-8") == with_cell, "--check writes nothing"
     assert not source.with_suffix(".ipynb").exists()
 
+    source.chmod(0o640)
     assert book.sync_notebooks(tmp_path) == [source, source.with_suffix(".ipynb")]
+    assert source.stat().st_mode & 0o777 == 0o640, "the source keeps its permissions"
     stripped = source.read_text(encoding="utf-8")
     assert "google.colab" not in stripped
     # only the Colab cell's lines left the .py
