@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dnnalign_utils import data, networks
+from dnnalign_utils import data, networks, paths
 from dnnalign_utils.conventions import N_OBJECTS, DataValidationError
 
 IDS = data.load_unique_ids()
@@ -129,3 +129,144 @@ def test_image_mapping_errors_name_the_line(tmp_path, lines, message):
     images, csv = _mapping(tmp_path, lines)
     with pytest.raises(DataValidationError, match=message):
         networks.read_image_mapping(images, csv)
+
+
+# --- resolving chapter parameters, keys and per-network features --------------------
+
+
+def test_keys_are_unique_per_input_and_stable(tmp_path):
+    values = np.random.default_rng(0).random((N_OBJECTS, 4))
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        np.save(tmp_path / name / "mine.npy", values)
+    first = networks.resolve(features_path=tmp_path / "a" / "mine.npy")
+    other = networks.resolve(features_path=tmp_path / "b" / "mine.npy")
+    assert first.key != other.key and first.key.startswith("mine-")
+    assert networks.resolve(features_path=tmp_path / "a" / "mine.npy") == first
+    assert networks.resolve("clip_vit_b32").key == "clip_vit_b32"
+    assert networks.resolve().key == paths.DEFAULT_NETWORK
+    for spec in (first, other, networks.resolve("clip_vit_b32")):
+        paths.check_network_key(spec.key)
+
+
+def test_parameter_errors_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match="features_path and images_dir"):
+        networks.resolve(features_path=tmp_path, images_dir=tmp_path)
+    with pytest.raises(ValueError, match="'clip_vit_b32' with images_dir: expected a picture"):
+        networks.resolve("clip_vit_b32", images_dir=tmp_path)
+    with pytest.raises(FileNotFoundError, match="images_dir=.*not a folder"):
+        networks.resolve("efficientnet_lite0", images_dir=tmp_path / "missing")
+    with pytest.raises(ValueError, match="torchvision:<model name> with layer"):
+        networks.resolve("torchvision:resnet18")
+    with pytest.raises(ValueError, match="only the paper profile"):
+        networks.load("smoke", "torchvision:resnet18", layer="avgpool")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="features_path=.*expected a .npy file"):
+        networks.resolve(features_path=tmp_path / "notes.txt")
+
+
+def _picture_folder(folder, n_concepts=6, styles=("noto", "twemoji")):
+    """A reader's picture folder: a few embedded emoji pictures and concepts.csv."""
+    import shutil
+
+    from dnnalign_utils import images
+
+    manifest = images.load_manifest()
+    chosen = manifest[manifest["style"].isin(styles)]
+    concepts = chosen["things_index"].drop_duplicates().to_numpy()[:n_concepts]
+    chosen = chosen[chosen["things_index"].isin(concepts)]
+    folder.mkdir()
+    rows = ["file,uniqueID"]
+    for _, row in chosen.iterrows():
+        name = f"{row['uniqueID']}_{row['style']}.png"
+        shutil.copy(row["path"], folder / name)
+        rows.append(f"{name},{row['uniqueID']}")
+    (folder / networks.IMAGE_MAPPING_FILE).write_text("\n".join(rows) + "\n")
+    return chosen
+
+
+def test_picture_folder_features_are_concept_means_of_the_networks_features(tmp_path, monkeypatch):
+    from dnnalign_utils import features
+
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "art"))
+    chosen = _picture_folder(tmp_path / "mine")
+    net = networks.load(
+        "smoke", "efficientnet_lite0_untrained", images_dir=tmp_path / "mine", progress=False
+    )
+    np.testing.assert_array_equal(net.things_index, np.sort(chosen["things_index"].unique()))
+    assert not net.complete and net.key.startswith("efficientnet_lite0_untrained-mine-")
+    # slow reference: the photo entry point on each picture, averaged per concept by hand
+    reference = features.image_features(
+        [tmp_path / "mine" / f"{row.uniqueID}_{row.style}.png" for row in chosen.itertuples()],
+        model=features.efficientnet_lite0_untrained(),
+        progress=False,
+    ).features["_avg_pooling"]
+    frame = pd.DataFrame(reference).assign(concept=chosen["things_index"].to_numpy())
+    expected = frame.groupby("concept").mean().to_numpy()
+    np.testing.assert_allclose(net.values, expected, rtol=1e-4, atol=1e-5)
+    # cached per network and input: in the network's own folder
+    cache = paths.network_features("smoke", net.key)
+    assert cache.is_relative_to(paths.artefacts_dir("smoke") / "networks" / net.key)
+    assert (cache / "_avg_pooling" / "features.npy").is_file()
+
+
+def test_picture_folder_errors_name_the_csv_line_and_layer(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "art"))
+    _picture_folder(tmp_path / "mine", n_concepts=2, styles=("noto",))
+    csv_path = tmp_path / "mine" / networks.IMAGE_MAPPING_FILE
+    with pytest.raises(ValueError, match="layer='_nope': not a module of network"):
+        networks.load(
+            "smoke",
+            "efficientnet_lite0_untrained",
+            images_dir=tmp_path / "mine",
+            layer="_nope",
+            progress=False,
+        )
+    lines = csv_path.read_text().splitlines()
+    csv_path.write_text("\n".join([*lines, "ghost.png,unicorn"]) + "\n")
+    with pytest.raises(
+        DataValidationError, match=r"concepts\.csv: line 4: 'unicorn' is not a THINGS"
+    ):
+        networks.load("smoke", "efficientnet_lite0_untrained", images_dir=tmp_path / "mine")
+
+
+def test_key_numbers_round_trip_and_refuse_foreign_names(tmp_path, monkeypatch):
+    from dnnalign_utils import keynumbers
+
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
+    keynumbers.record(
+        "smoke",
+        "mine-1",
+        "02_embedding_fit",
+        "Mine",
+        n_dimensions=12,
+        rsm_variance_explained=float("nan"),
+    )
+    row = keynumbers.collect("smoke", "mine-1")
+    assert row["label"] == "Mine" and row["n_dimensions"] == 12
+    assert np.isnan(row["rsm_variance_explained"]) and np.isnan(row["r2_median"])
+    assert keynumbers.collect("smoke", "vgg16")["label"] == "vgg16"  # nothing recorded
+    with pytest.raises(ValueError, match=r"\['r2_min'\] are not its key numbers"):
+        keynumbers.record("smoke", "mine-1", "02_embedding_fit", "Mine", r2_min=1.0)
+    with pytest.raises(ValueError, match="n_dimensions='many': expected a number"):
+        keynumbers.record("smoke", "mine-1", "02_embedding_fit", "Mine", n_dimensions="many")
+    table = keynumbers.table("smoke", ["mine-1", "vgg16"])
+    assert list(table.index) == ["mine-1", "vgg16"]
+    assert [c for c in table.columns if c != "label"] == [k.name for k in keynumbers.KEY_NUMBERS]
+
+
+def test_torchvision_models_use_their_weights_own_recipe():
+    """`paper` profile: any torchvision ImageNet model; nothing downloads until it is built."""
+    from torchvision.models import ResNet50_Weights
+
+    from dnnalign_utils import features
+
+    load, recipe = features.torchvision_network("resnet50")
+    reference = ResNet50_Weights.DEFAULT.transforms()
+    assert (recipe.resize_to, recipe.crop) == (reference.resize_size[0], reference.crop_size[0])
+    assert list(recipe.mean) == reference.mean and list(recipe.std) == reference.std
+    assert recipe.interpolation == reference.interpolation.value and callable(load)
+    with pytest.raises(ValueError, match="torchvision:no_such_net'.*not a torchvision"):
+        features.torchvision_network("no_such_net")
+    spec = networks.resolve("torchvision:resnet50", layer="avgpool")
+    assert spec.key == "torchvision_resnet50-avgpool" and spec.kind == "pictures"

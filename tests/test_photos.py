@@ -425,3 +425,43 @@ def test_on_photographs_the_recipe_reproduces_the_first_batch_norms_training_sta
         ratios[label] = float(ratio.median())
     assert 0.6 < ratios["recipe"] < 1.7  # 1.23 measured
     assert ratios["imagenet"] > 3  # 6.1 measured
+
+
+def test_efficientnet_lite1_recipe_is_the_tf_training_recipe_at_240():
+    # Same TF EfficientNet-Lite builder; lite1's image_size is 240 (efficientnet_lite_params)
+    from efficientnet_lite_pytorch.utils import efficientnet_params
+
+    lite1 = features.EFFICIENTNET_LITE1_RECIPE
+    assert efficientnet_params("efficientnet-lite1")[2] == lite1.crop == 240
+    assert lite1.crop / lite1.resize_to == 240 / (240 + 32)
+    assert (lite1.mean, lite1.std, lite1.interpolation) == (LITE.mean, LITE.std, "bicubic")
+    import timm
+
+    cfg = timm.models.get_pretrained_cfg("tf_efficientnet_lite1.in1k")
+    assert cfg.input_size[-1] == lite1.crop
+    assert cfg.crop_pct == pytest.approx(lite1.crop / lite1.resize_to, abs=1e-3)  # rounded
+
+
+def test_efficientnet_lite1_on_photographs_matches_its_batch_norm_statistics():
+    """As for Lite0: the recipe gives Lite1's stem the variance its first batch norm saw."""
+    from sklearn.datasets import load_sample_image
+
+    model = features.efficientnet_lite1()
+    lite1 = features.EFFICIENTNET_LITE1_RECIPE
+    photos = [load_sample_image("china.jpg"), load_sample_image("flower.jpg")]
+    x = torch.stack([lite1(features.as_rgb_picture(p)) for p in photos])
+    assert x.shape == (2, 3, 240, 240)
+    with torch.no_grad():
+        ratio = model._conv_stem(x).var(dim=(0, 2, 3)) / model._bn0.running_var
+    assert 0.5 < float(ratio.median()) < 2.0
+
+
+def test_untrained_network_is_seeded_and_differs_from_the_trained_one():
+    first, second = (
+        features.efficientnet_lite0_untrained(),
+        features.efficientnet_lite0_untrained(),
+    )
+    trained = features.efficientnet_lite0()
+    w = "_conv_stem.weight"
+    torch.testing.assert_close(first.state_dict()[w], second.state_dict()[w])
+    assert not torch.allclose(first.state_dict()[w], trained.state_dict()[w])
