@@ -75,7 +75,7 @@ profile = "default"
 network = "vgg16"  # the network studied: a name in dnnalign_utils.networks.NETWORKS
 features_path = ""  # or your own concept features: a .npy (1,854 rows) or thingsvision folder
 images_dir = ""  # or a folder of your pictures with concepts.csv (file,uniqueID)
-layer = ""  # the layer of a thingsvision folder or picture network ("" = its default)
+layer = ""  # the layer of a thingsvision folder or picture network (empty: its default)
 seed = 0  # outer folds use seed, inner folds seed + 1 (the reference's 0 and 1)
 n_outer = 3  # outer folds (the paper's configuration uses 3)
 n_inner = 3  # inner folds choosing the penalty

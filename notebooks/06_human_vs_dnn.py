@@ -77,7 +77,7 @@ profile = "default"
 network = "vgg16"  # the network studied: a name in dnnalign_utils.networks.NETWORKS
 features_path = ""  # or your own concept features: a .npy (1,854 rows) or thingsvision folder
 images_dir = ""  # or a folder of your pictures with concepts.csv (file,uniqueID)
-layer = ""  # the layer of a thingsvision folder or picture network ("" = its default)
+layer = ""  # the layer of a thingsvision folder or picture network (empty: its default)
 seed = 0  # seeds the object halves, permutations, triplet sampling and bootstraps
 human_embedding = "vice42"  # "vice42" | "spose49" (published, in data/things/human)
 n_permutations = 200  # object permutations for the matching null
