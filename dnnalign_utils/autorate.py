@@ -38,6 +38,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from dnnalign_utils import regression
+from dnnalign_utils.container import check_things_index
 from dnnalign_utils.conventions import as_float_matrix
 from dnnalign_utils.rating import QUALITIES, RATED_QUALITIES
 
@@ -608,22 +609,6 @@ def profile_rater(
     )
 
 
-def _checked_things_index(things_index: np.ndarray, n_rows: int) -> np.ndarray:
-    from dnnalign_utils.conventions import N_OBJECTS
-
-    index = np.asarray(things_index)
-    if index.ndim != 1 or index.size != n_rows or not np.issubdtype(index.dtype, np.integer):
-        raise ValueError(
-            f"things_index: expected {n_rows} integer THINGS indices, one per row of "
-            f"embedding_weights; got shape {index.shape}, dtype {index.dtype}"
-        )
-    if index.size and (index.min() < 0 or index.max() >= N_OBJECTS):
-        raise ValueError(f"things_index: expected indices in 0..{N_OBJECTS - 1}")
-    if np.unique(index).size != index.size:
-        raise ValueError("things_index: a THINGS index occurs twice; expected one row each")
-    return index.astype(np.int64)
-
-
 def rate_network(
     rater: Rater, embedding_weights: np.ndarray, things_index: np.ndarray
 ) -> pd.DataFrame:
@@ -639,7 +624,7 @@ def rate_network(
     from dnnalign_utils.container import from_published
 
     weights = as_float_matrix(embedding_weights, "embedding_weights")
-    index = _checked_things_index(things_index, weights.shape[0])
+    index = check_things_index(things_index, weights.shape[0], "things_index")
     ordered = from_published(weights, name="embedding_weights", n_objects=None).weights
     shared = np.intersect1d(rater.objects, index)
     if shared.size < MIN_RATED_CONCEPTS:

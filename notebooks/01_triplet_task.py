@@ -98,7 +98,13 @@ use_book_template()
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-upstream_run = ensure_upstream(profile, "01_triplet_task")  # stems run; none in the book
+upstream_run = ensure_upstream(
+    profile,
+    "01_triplet_task",
+    network_parameters=dict(
+        network=network, features_path=features_path, images_dir=images_dir, layer=layer
+    ),
+)  # stems run; none in the book
 
 # %% [markdown]
 # ## The network under study

@@ -100,7 +100,13 @@ use_book_template()
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(profile, "03_r2_regression")
+ensure_upstream(
+    profile,
+    "03_r2_regression",
+    network_parameters=dict(
+        network=network, features_path=features_path, images_dir=images_dir, layer=layer
+    ),
+)
 net = networks.load(
     profile, network, features_path=features_path, images_dir=images_dir, layer=layer
 )

@@ -111,7 +111,13 @@ use_book_template()
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(profile, "05_visual_semantic_rating")
+ensure_upstream(
+    profile,
+    "05_visual_semantic_rating",
+    network_parameters=dict(
+        network=network, features_path=features_path, images_dir=images_dir, layer=layer
+    ),
+)
 net = networks.load(
     profile, network, features_path=features_path, images_dir=images_dir, layer=layer
 )
@@ -220,9 +226,7 @@ if not net_embedding_path.is_file():
         f"{paths.display_path(net_embedding_path)}: no chapter 2 embedding of {net.label}; "
         "run chapters 1 and 2 with the same network parameters first"
     )
-net_embedding = emb.load_embedding(net_embedding_path)
-with np.load(net_embedding_path) as stored:  # the THINGS index of each row, if not all
-    net_objects = stored.get("things_index", np.arange(net_embedding.n_objects))
+net_embedding, net_objects = emb.load_network_embedding(net_embedding_path)
 clip_is_studied = net.key == "clip_vit_b32"
 if clip_is_studied:  # the studied network is CLIP: its chapter 2 embedding, no second fit
     clip_weights = net_embedding.weights
