@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from dnnalign_utils import regression
 from dnnalign_utils.conventions import as_float_matrix
-from dnnalign_utils.rating import QUALITIES
+from dnnalign_utils.rating import QUALITIES, RATED_QUALITIES
 
 VISUAL_PROBE_LAYER = "_blocks.0"
 # the penalty grid of chapter 5's rater (chapters 4 and 5 label with the same settings)
@@ -174,14 +174,17 @@ def detrend_by_rank(r2: np.ndarray) -> np.ndarray:
     """Remove the linear trend of R² over dimension rank, keeping the mean.
 
     Dimensions are ranked by importance (column order); later, sparser dimensions are
-    harder to predict from anything. Fewer than three dimensions: returned unchanged.
+    harder to predict from anything. NaN entries (a dimension constant on the rated
+    concepts has no R²) stay NaN and play no part in the trend. Fewer than three finite
+    values: returned unchanged.
     """
     r2 = np.asarray(r2, dtype=np.float64)
-    if r2.size < 3:
+    finite = np.isfinite(r2)
+    if finite.sum() < 3:
         return r2.copy()
     rank = np.arange(r2.size, dtype=np.float64)
-    slope = np.polyfit(rank, r2, 1)[0]
-    return r2 - slope * (rank - rank.mean())
+    slope = np.polyfit(rank[finite], r2[finite], 1)[0]
+    return r2 - slope * (rank - rank[finite].mean())
 
 
 # Decision rule -----------------------------------------------------------------------------
@@ -198,7 +201,8 @@ class Thresholds:
 
 
 def classify(r2_semantic: np.ndarray, r2_visual: np.ndarray, thresholds: Thresholds) -> np.ndarray:
-    """Visual, mixed, semantic or unclear per dimension."""
+    """Visual, mixed, semantic or unclear per dimension (unclear also where an R² is
+    NaN: a dimension without an R² is predicted by nothing)."""
     sem = np.asarray(r2_semantic, dtype=np.float64)
     vis = np.asarray(r2_visual, dtype=np.float64)
     if sem.shape != vis.shape or sem.ndim != 1:
@@ -208,6 +212,8 @@ def classify(r2_semantic: np.ndarray, r2_visual: np.ndarray, thresholds: Thresho
     labels[diff > thresholds.semantic_margin] = "semantic"
     labels[-diff > thresholds.visual_margin] = "visual"
     labels[np.maximum(sem, vis) < thresholds.unclear] = "unclear"
+    # no R² at all (a dimension constant on the rated concepts): nothing predicts it
+    labels[~(np.isfinite(sem) & np.isfinite(vis))] = "unclear"
     return labels
 
 
@@ -355,6 +361,24 @@ class Rater:
         return (
             regression.nested_cv_scores(self.semantic, values, self.alpha_grid, **kwargs).r2,
             regression.nested_cv_scores(self.visual, values, self.alpha_grid, **kwargs).r2,
+        )
+
+    def restricted(self, objects: np.ndarray) -> Rater:
+        """This rater on a subset of its concepts (THINGS indices, all among ``objects``):
+        the same predictors and thresholds, only the rows of those concepts."""
+        objects = np.asarray(objects)
+        keep = np.isin(self.objects, objects)
+        if keep.sum() != np.unique(objects).size:
+            outside = np.setdiff1d(objects, self.objects)
+            raise ValueError(
+                f"objects: {outside.size} concepts are not rated by this rater, e.g. index "
+                f"{outside[0] if outside.size else objects[0]}"
+            )
+        return replace(
+            self,
+            objects=self.objects[keep],
+            semantic=self.semantic[keep],
+            visual=self.visual[keep],
         )
 
     def rate_pictures(
@@ -535,3 +559,124 @@ def emoji_rater(
         n_inner=n_inner,
         seed=seed,
     )
+
+
+# The book's rater for a profile, and a network's labels --------------------------------
+
+# fewer rated concepts leave too few per fold for the nested cross-validation
+MIN_RATED_CONCEPTS = 30
+
+
+def profile_rater(
+    profile: str,
+    *,
+    alpha_grid: np.ndarray = RATER_ALPHA_GRID,
+    n_planted_per_class: int = 12,
+    n_outer: int = 3,
+    n_inner: int = 3,
+    seed: int = 0,
+    progress: bool = True,
+) -> Rater:
+    """Chapter 5's rater for `profile`: :func:`emoji_rater` on chapter 0's pictures and
+    their `VISUAL_PROBE_LAYER` features, with the concepts' sentence embeddings (chapter
+    3's cache, computed if missing)."""
+    from dnnalign_utils import data, features, paths, semantic
+
+    probe, picture_rows = features.load_image_features(
+        paths.image_features(profile), VISUAL_PROBE_LAYER
+    )
+    sentence_vectors = semantic.cached_sentence_embeddings(
+        semantic.concept_texts(data.load_concepts()),
+        paths.sentence_embeddings(profile),
+        progress=progress,
+    )
+    return emoji_rater(
+        picture_rows,
+        probe,
+        sentence_vectors,
+        alpha_grid=alpha_grid,
+        n_planted_per_class=n_planted_per_class,
+        n_outer=n_outer,
+        n_inner=n_inner,
+        seed=seed,
+        progress=progress,
+    )
+
+
+def _checked_things_index(things_index: np.ndarray, n_rows: int) -> np.ndarray:
+    from dnnalign_utils.conventions import N_OBJECTS
+
+    index = np.asarray(things_index)
+    if index.ndim != 1 or index.size != n_rows or not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(
+            f"things_index: expected {n_rows} integer THINGS indices, one per row of "
+            f"embedding_weights; got shape {index.shape}, dtype {index.dtype}"
+        )
+    if index.size and (index.min() < 0 or index.max() >= N_OBJECTS):
+        raise ValueError(f"things_index: expected indices in 0..{N_OBJECTS - 1}")
+    if np.unique(index).size != index.size:
+        raise ValueError("things_index: a THINGS index occurs twice; expected one row each")
+    return index.astype(np.int64)
+
+
+def rate_network(
+    rater: Rater, embedding_weights: np.ndarray, things_index: np.ndarray
+) -> pd.DataFrame:
+    """Label every dimension of a network's embedding as chapter 5 does: columns ReLU'd
+    and put in importance order (:func:`dnnalign_utils.container.from_published`), then
+    :meth:`Rater.rate` on the rated concepts the embedding has rows for.
+
+    ``things_index``: the THINGS index of each row of ``embedding_weights`` (all 1,854 in
+    order for a complete network, a subset for a picture network). A subset is rated on
+    the concepts it shares with the rater (at least `MIN_RATED_CONCEPTS`); a dimension
+    that is constant on them has no R² and is unclear.
+    """
+    from dnnalign_utils.container import from_published
+
+    weights = as_float_matrix(embedding_weights, "embedding_weights")
+    index = _checked_things_index(things_index, weights.shape[0])
+    ordered = from_published(weights, name="embedding_weights", n_objects=None).weights
+    shared = np.intersect1d(rater.objects, index)
+    if shared.size < MIN_RATED_CONCEPTS:
+        raise ValueError(
+            f"things_index: {shared.size} of the embedding's {index.size} concepts are among "
+            f"the rater's {rater.objects.size} concepts with pictures; expected at least "
+            f"{MIN_RATED_CONCEPTS}"
+        )
+    if shared.size < rater.objects.size:
+        rater = rater.restricted(shared)
+    return rater.rate(ordered, objects=index)
+
+
+def label_shares(labels: Sequence[str]) -> dict[str, float]:
+    """Shares (%) of visual, mixed and semantic dimensions by count, unclear ones left
+    out (the paper's Fig. 2c; NaN when every dimension is unclear), named as chapter 5's
+    key numbers."""
+    from dnnalign_utils.rating import quality_shares
+
+    shares = quality_shares(labels)
+    return {f"{quality}_share": 100 * float(shares[quality]) for quality in RATED_QUALITIES}
+
+
+def network_label_shares(
+    profile: str,
+    embedding_weights: np.ndarray,
+    things_index: np.ndarray,
+    *,
+    seed: int = 0,
+    rater: Rater | None = None,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Chapter 5's key numbers for a network's embedding: ``visual_share``,
+    ``mixed_share`` and ``semantic_share`` (percent of the dimensions that are not
+    unclear), the dimensions labelled by :func:`rate_network`.
+
+    ``rater``: chapter 5's rater, if already built (:func:`profile_rater` builds it for
+    `profile` with ``seed`` otherwise, about as long as the chapter's calibration); it
+    must have been built with the same ``seed``.
+    """
+    if rater is None:
+        rater = profile_rater(profile, seed=seed, progress=progress)
+    elif rater.seed != seed:
+        raise ValueError(f"rater: built with seed {rater.seed}, expected seed={seed}")
+    return label_shares(rate_network(rater, embedding_weights, things_index)["label"])

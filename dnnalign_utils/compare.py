@@ -17,6 +17,9 @@ code'.
   one out.
 * `cumulative_rsa`: variance of the human RSM explained by RSMs of the first i DNN
   dimensions, with a bootstrap over RSM entries.
+* `network_human_numbers`: chapter 6's key numbers of a network (best held-out matched r,
+  global RSA r), on the network's own concepts; `human_weights` and `global_rsa` are its
+  parts.
 """
 
 from __future__ import annotations
@@ -31,12 +34,15 @@ from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
 from dnnalign_utils.checks import check_int
-from dnnalign_utils.container import choice_probabilities
+from dnnalign_utils.container import check_things_index, choice_probabilities, from_published
 from dnnalign_utils.conventions import as_float_matrix, column_correlation, validate_triplets
 from dnnalign_utils.matching import match_dimensions
 
 __all__ = [
     "cumulative_rsa",
+    "global_rsa",
+    "human_weights",
+    "network_human_numbers",
     "diverging_triplets",
     "driver_counts",
     "jackknife_drivers",
@@ -332,3 +338,72 @@ def cumulative_rsa(
         low, high = np.percentile(draws, [2.5, 97.5]) if n_bootstrap else (np.nan, np.nan)
         rows.append({"dimensions": i, "r2": r2, "r2 low": low, "r2 high": high})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- key numbers
+
+
+def human_weights(human_embedding: str | np.ndarray = "vice42", things_index: Any = None):
+    """A published human embedding (its name, or a (1854, d) array in THINGS order) as
+    the chapters use it: ReLU'd, columns in order of importance over all 1,854 concepts
+    (`from_published`), restricted to the rows of `things_index` (0-based THINGS indices,
+    increasing; None: all). The column order does not depend on the subset, so a
+    dimension keeps its number and its labels on any network's concepts."""
+    from dnnalign_utils import data
+
+    if isinstance(human_embedding, str):
+        raw, name = data.load_human_embedding(human_embedding), human_embedding
+    else:
+        raw, name = human_embedding, "human_embedding"
+    weights = from_published(raw, name=name).weights
+    if things_index is None:
+        return weights
+    index = np.asarray(things_index)
+    return weights[check_things_index(index, index.size, "things_index")]
+
+
+def global_rsa(human: Any, dnn: Any, *, rsm_objects: int = 0, progress: bool = False) -> float:
+    """Pearson r between the RSMs (`rsa.reconstruct_rsm`) the two embeddings imply for the
+    same objects (rows): over all pairs, or, with ``rsm_objects > 0``, over the pairs of
+    the first `rsm_objects` objects (third objects: always all rows)."""
+    from dnnalign_utils import rsa
+
+    human, dnn = _pair(human, dnn)
+    rsm_objects = check_int("rsm_objects", rsm_objects, minimum=0)
+    n = human.shape[0]
+    objects = np.arange(n if rsm_objects == 0 else min(rsm_objects, n))
+    human_rsm = rsa.reconstruct_rsm(human, objects=objects, progress=progress)
+    dnn_rsm = rsa.reconstruct_rsm(dnn, objects=objects, progress=progress)
+    return float(rsa.rsm_correlation(human_rsm, dnn_rsm))
+
+
+def network_human_numbers(
+    embedding_weights: Any,
+    things_index: Any,
+    *,
+    human_embedding: str | np.ndarray = "vice42",
+    seed: int = 0,
+    rsm_objects: int = 0,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Chapter 6's key numbers of a network: how its embedding compares with a human one.
+
+    `embedding_weights` (n, D): the network's embedding, row r about THINGS concept
+    ``things_index[r]`` (increasing). The human embedding (`human_weights`) is restricted
+    to the same concepts, so a network seeing only some concepts is compared on those.
+
+    - ``best_match_r``: the Pearson r, on held-out objects, of the best one-to-one matched
+      pair of human and network dimensions (`match_human_dnn`: the objects are split in
+      halves by ``np.random.default_rng(seed).permutation``, the assignment made on the
+      first half and scored on the second);
+    - ``global_rsa_r``: the Pearson r between the two embeddings' RSMs (`global_rsa`;
+      third objects: the network's concepts).
+    """
+    dnn = as_float_matrix(embedding_weights, "embedding_weights", what="(concepts × dimensions)")
+    index = check_things_index(things_index, dnn.shape[0], "things_index")
+    human = human_weights(human_embedding, index)
+    matches = match_human_dnn(human, dnn, n_permutations=0, seed=seed, progress=False)
+    return {
+        "best_match_r": float(matches["r (held out)"].iloc[0]),
+        "global_rsa_r": global_rsa(human, dnn, rsm_objects=rsm_objects, progress=progress),
+    }

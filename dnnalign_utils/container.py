@@ -406,3 +406,79 @@ def load_embedding(path: str | os.PathLike) -> Embedding:
         scale=scale,
         metadata=json.loads(str(data["metadata_json"])),
     )
+
+
+# ------------------------------------------------------------------ a network's concepts
+
+# The extra array of a network embedding (`save_embedding(..., extra_arrays=...)`) holding
+# the 0-based THINGS indices of its rows; a file without it covers all concepts in order.
+THINGS_INDEX_ARRAY = "things_index"
+
+
+def check_things_index(things_index: Any, n_rows: int, where: str) -> np.ndarray:
+    """0-based THINGS indices of `n_rows` rows: 1-D integers, strictly increasing, within
+    [0, 1854); ValueError naming `where` otherwise."""
+    from dnnalign_utils.conventions import N_OBJECTS
+
+    index = np.asarray(things_index)
+    if index.ndim != 1 or not (index.size == 0 or np.issubdtype(index.dtype, np.integer)):
+        raise ValueError(
+            f"{where}: things_index must be a 1-D integer array, got {index.dtype} {index.shape}"
+        )
+    if index.size != n_rows:
+        raise ValueError(
+            f"{where}: things_index has {index.size} entries; expected one per row ({n_rows})"
+        )
+    if index.size and (index.min() < 0 or index.max() >= N_OBJECTS):
+        raise ValueError(
+            f"{where}: things_index must lie in [0, {N_OBJECTS}), got "
+            f"[{index.min()}, {index.max()}]"
+        )
+    if (np.diff(index) <= 0).any():
+        row = int(np.flatnonzero(np.diff(index) <= 0)[0]) + 1
+        raise ValueError(
+            f"{where}: things_index must be strictly increasing (THINGS order, no "
+            f"repeats); entry {row} is {int(index[row])} after {int(index[row - 1])}"
+        )
+    return index.astype(np.int64)
+
+
+def load_network_embedding(path: str | os.PathLike) -> tuple[Embedding, np.ndarray]:
+    """A network's embedding (`load_embedding`) and the THINGS indices of its rows: the
+    file's ``things_index`` array, or, without one, all 1,854 concepts in THINGS order
+    (then the embedding must have 1,854 rows)."""
+    from dnnalign_utils.conventions import N_OBJECTS
+
+    embedding = load_embedding(path)
+    stored = read_npz(Path(path), "an embedding", (THINGS_INDEX_ARRAY,))
+    if THINGS_INDEX_ARRAY not in stored:
+        if embedding.n_objects != N_OBJECTS:
+            raise ValueError(
+                f"{path}: {embedding.n_objects} rows and no {THINGS_INDEX_ARRAY!r} array; "
+                f"expected all {N_OBJECTS} THINGS concepts in order, or the THINGS index "
+                "of each row"
+            )
+        return embedding, np.arange(N_OBJECTS)
+    return embedding, check_things_index(
+        stored[THINGS_INDEX_ARRAY], embedding.n_objects, str(path)
+    )
+
+
+def rows_of(things_index: Any, wanted: Any, what: str) -> np.ndarray:
+    """Positions in `things_index` (increasing THINGS indices of some rows) of the THINGS
+    indices `wanted`, so that ``rows[rows_of(things_index, wanted)]`` are the rows of
+    `wanted`; ValueError naming `what` if a wanted concept has no row."""
+    index = np.asarray(things_index, dtype=np.int64)
+    wanted = np.asarray(wanted, dtype=np.int64)
+    if index.size == 0:
+        position, absent = np.zeros(wanted.shape, np.int64), np.ones(wanted.shape, bool)
+    else:
+        position = np.minimum(np.searchsorted(index, wanted), index.size - 1)
+        absent = index[position] != wanted
+    if absent.any():
+        missing = wanted[absent]
+        raise ValueError(
+            f"{what}: no row for {missing.size} of the {wanted.size} concepts needed "
+            f"(THINGS indices {missing[:5].tolist()}{' ...' if missing.size > 5 else ''})"
+        )
+    return position

@@ -342,10 +342,21 @@ class FitResult:
     best_val_epoch: int | None = None
     stop_reason: str = ""
 
-    def save(self, path: str | os.PathLike, inputs: Mapping[str, Any] | None = None) -> Path:
-        """Embedding + unpruned parameters + history to `.npz` with provenance."""
+    def save(
+        self,
+        path: str | os.PathLike,
+        inputs: Mapping[str, Any] | None = None,
+        extra_arrays: Mapping[str, np.ndarray] | None = None,
+    ) -> Path:
+        """Embedding + unpruned parameters + history to `.npz` with provenance;
+        `extra_arrays` (e.g. ``things_index``: the THINGS concepts of the rows) are
+        stored beside them."""
         extra = {f"param_{k}": v for k, v in self.params.items()}
         extra["history_json"] = np.array(json.dumps(self.history))
+        for key, value in (extra_arrays or {}).items():
+            if key in extra:
+                raise ValueError(f"extra_arrays: key {key!r} collides with a reserved name")
+            extra[key] = np.asarray(value)
         return save_embedding(path, self.embedding, extra_arrays=extra, inputs=inputs)
 
 
@@ -1216,3 +1227,77 @@ def fit_vice_to_network(
         progress=progress,
     )
     return fit, test
+
+
+# --------------------------------------------------------------------------------------
+# How well a network's embedding captures the network (a key number of chapter 2)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkEmbeddingComparison:
+    """A network's similarity structure next to its embedding's, on ``objects`` (rows of
+    the network's features, i.e. positions among its concepts).
+
+    ``network_rsm``: the network's choice similarity (for each pair, the share of third
+    objects for which the network keeps the pair together; `rsa.choice_rsm` of its
+    features, dot products as its triplets were answered); ``embedding_rsm``: the
+    similarity the embedding implies (`rsa.reconstruct_rsm`); ``rsm_variance_explained``:
+    the squared Pearson r of their upper triangles, as a fraction.
+    """
+
+    network_rsm: np.ndarray
+    embedding_rsm: np.ndarray
+    objects: np.ndarray
+    n_dimensions: int
+    rsm_variance_explained: float
+
+    def numbers(self) -> dict[str, float]:
+        """The key numbers of chapter 2 (`keynumbers.KEY_NUMBERS`; the share in percent)."""
+        return {
+            "n_dimensions": float(self.n_dimensions),
+            "rsm_variance_explained": 100 * self.rsm_variance_explained,
+        }
+
+
+def network_embedding_comparison(
+    embedding_weights: Any, net: Any, *, rsm_objects: int = 0, progress: bool = False
+) -> NetworkEmbeddingComparison:
+    """Compare a network's embedding (rows: the network's concepts in the order of
+    ``net.things_index``, columns: its kept dimensions) with the network's own choice
+    similarity. ``rsm_objects > 0`` compares the first that many of its concepts only
+    (faster; all when it has fewer), third objects always ranging over all of them."""
+    from dnnalign_utils import rsa
+
+    weights = np.asarray(embedding_weights, dtype=np.float64)
+    values = np.asarray(net.values, dtype=np.float64)
+    label = getattr(net, "label", "net")
+    if weights.ndim != 2 or weights.shape[0] != values.shape[0]:
+        raise ValueError(
+            f"embedding_weights: shape {weights.shape}; expected one row per concept of "
+            f"{label!r} ({values.shape[0]:,} rows, in the order of its things_index)"
+        )
+    if weights.shape[1] == 0:
+        raise ValueError("embedding_weights: no dimensions; expected at least one kept dimension")
+    rsm_objects = check_int("rsm_objects", rsm_objects, minimum=0)
+    n = values.shape[0]
+    objects = np.arange(n if rsm_objects == 0 else min(rsm_objects, n))
+    network_rsm = rsa.choice_rsm(values, objects=objects, relu=False, progress=progress)
+    embedding_rsm = rsa.reconstruct_rsm(weights, objects=objects, progress=progress)
+    return NetworkEmbeddingComparison(
+        network_rsm,
+        embedding_rsm,
+        objects,
+        int(weights.shape[1]),
+        rsa.variance_explained(embedding_rsm, network_rsm),
+    )
+
+
+def network_embedding_numbers(
+    embedding_weights: Any, net: Any, *, rsm_objects: int = 0
+) -> dict[str, float]:
+    """Chapter 2's key numbers of a network's embedding: ``n_dimensions`` (its kept
+    dimensions, the columns of ``embedding_weights``) and ``rsm_variance_explained``
+    (% of the variance of the network's choice similarity explained by the embedding's;
+    :func:`network_embedding_comparison`)."""
+    return network_embedding_comparison(embedding_weights, net, rsm_objects=rsm_objects).numbers()

@@ -21,6 +21,7 @@ Public API
 - `nested_cv_ridge(X, Y, alpha_grid, ...)`: out-of-fold R² with α chosen on the outer
   training part only; optionally the final model refitted on all data.
 - `alpha_edge_shares(alphas, alpha_grid)`: share of chosen α at the grid's edges.
+- `network_r2_numbers(r2)`: a network's key numbers (median and smallest R², %).
 """
 
 from __future__ import annotations
@@ -585,3 +586,25 @@ def r2_table(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def network_r2_numbers(r2_per_dimension: Any) -> dict[str, float]:
+    """Chapter 3's key numbers of a network: the median and the smallest out-of-fold R²
+    over its embedding's dimensions (``NestedCVResult.r2`` of the network's features to
+    its embedding), in percent. Dimensions whose R² is undefined (NaN: a constant
+    dimension) are left out; with none defined both numbers are NaN."""
+    r2 = np.asarray(r2_per_dimension, dtype=np.float64)
+    if r2.ndim != 1 or r2.size == 0:
+        raise ValueError(
+            f"r2_per_dimension: expected a non-empty 1-D array (one R² per dimension), "
+            f"got shape {r2.shape}"
+        )
+    if np.isinf(r2).any() or (r2 > 1.0).any():
+        raise ValueError(
+            "r2_per_dimension: expected R² values (at most 1, or NaN where undefined), "
+            f"got {r2[np.isinf(r2) | (r2 > 1.0)][:3].tolist()}"
+        )
+    defined = r2[~np.isnan(r2)]
+    if defined.size == 0:
+        return {"r2_median": float("nan"), "r2_min": float("nan")}
+    return {"r2_median": 100 * float(np.median(defined)), "r2_min": 100 * float(defined.min())}

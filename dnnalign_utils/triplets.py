@@ -83,6 +83,7 @@ __all__ = [
     "heldout_overlap_mask",
     "remove_heldout_triplets",
     "Agreement",
+    "NetworkAgreement",
     "NoiseCeiling",
     "ObjectSplit",
     "agreement_by_category",
@@ -90,6 +91,8 @@ __all__ = [
     "example_table",
     "write_triplet_split",
     "choice_agreement",
+    "network_agreement",
+    "network_choice_agreement",
     "noise_ceiling",
     "odd_one_out_choices",
     "pair_similarities",
@@ -1042,3 +1045,119 @@ def within_objects(triplets: np.ndarray, objects: np.ndarray) -> tuple[np.ndarra
     local = position[arr]
     keep = (local >= 0).all(axis=1)
     return local[keep], keep
+
+
+# ---------------------------------------------------------------------------------------
+# A network's agreement with people (a key number of chapter 1)
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkAgreement:
+    """How often a network's odd-one-out choices match people's on held-out triplets.
+
+    ``agreement``: the network against the human responses ``human_set`` names (None when
+    none of them lies among the network's concepts); ``ceiling``: the human noise
+    ceiling of the repeated triplets among them (None when there are none);
+    ``n_concepts``: the THINGS concepts the network's features cover.
+    """
+
+    agreement: Agreement | None
+    ceiling: NoiseCeiling | None
+    human_set: str
+    n_concepts: int
+
+    def numbers(self) -> dict[str, float]:
+        """The key numbers of chapter 1 (`keynumbers.KEY_NUMBERS`), in percent; NaN
+        where a number cannot be computed on these concepts."""
+        return {
+            "n_concepts": float(self.n_concepts),
+            "choice_agreement": (
+                float("nan") if self.agreement is None else 100 * self.agreement.value
+            ),
+            "noise_ceiling": float("nan") if self.ceiling is None else 100 * self.ceiling.ceiling,
+        }
+
+
+def _network_features(net) -> tuple[np.ndarray, np.ndarray]:
+    """(values, things_index) of a `networks.ConceptFeatures`, checked against each other."""
+    values = np.asarray(net.values)
+    things_index = np.asarray(net.things_index)
+    if values.ndim != 2 or things_index.ndim != 1 or values.shape[0] != things_index.size:
+        raise ValueError(
+            f"net {getattr(net, 'label', '')!r}: values {values.shape} and things_index "
+            f"{things_index.shape}: expected one feature row per THINGS index"
+        )
+    if things_index.size < 3:
+        raise ValueError(
+            f"net {getattr(net, 'label', '')!r}: features for {things_index.size} concepts; "
+            "expected at least 3 to form a triplet"
+        )
+    if not np.issubdtype(things_index.dtype, np.integer) or (np.diff(things_index) <= 0).any():
+        raise ValueError(
+            f"net {getattr(net, 'label', '')!r}: things_index must be increasing integers"
+        )
+    if things_index[0] < 0 or things_index[-1] >= N_OBJECTS:
+        raise ValueError(
+            f"net {getattr(net, 'label', '')!r}: things_index must lie in [0, {N_OBJECTS})"
+        )
+    return values, things_index.astype(np.int64)
+
+
+def network_agreement(
+    net,
+    *,
+    n_bootstrap: int = 0,
+    seed: int = 0,
+    noise_ceiling_set: np.ndarray | None = None,
+    other_heldout: np.ndarray | None = None,
+) -> NetworkAgreement:
+    """A network's odd-one-out choices (dot products of ``net.values``) against people's.
+
+    ``net``: a `dnnalign_utils.networks.ConceptFeatures` (``values`` one row per THINGS
+    concept of ``things_index``). A network with features of every concept is scored on
+    the noise-ceiling set (its responses; the ceiling is that set's), as chapter 1 scores
+    representations. A network covering a subset of the concepts is scored on the
+    held-out human responses whose three objects are all among its concepts: those of the
+    noise-ceiling set and of the 2,171 set, with the ceiling of the noise-ceiling triplets
+    among them (None when there are none). ``n_bootstrap`` / ``seed``: the bootstrap
+    interval of the agreement over triplets (`choice_agreement`; 0: none). The held-out
+    sets default to the embedded ones (``data.load_triplets_noise_ceiling`` and
+    ``data.load_triplets_2171``).
+    """
+    from dnnalign_utils import data
+
+    values, things_index = _network_features(net)
+    if noise_ceiling_set is None:
+        noise_ceiling_set = data.load_triplets_noise_ceiling().triplets
+    ceiling_rows = validate_triplets(noise_ceiling_set, N_OBJECTS, name="noise_ceiling_set")
+    if things_index.size == N_OBJECTS:
+        human, ceiling_inside, what = ceiling_rows, ceiling_rows, "the noise-ceiling set"
+    else:  # rows re-indexed to the network's rows 0..n-1
+        if other_heldout is None:
+            other_heldout = data.load_triplets_2171()
+        other = validate_triplets(other_heldout, N_OBJECTS, name="other_heldout")
+        ceiling_inside = within_objects(ceiling_rows, things_index)[0]
+        other_inside = within_objects(other, things_index)[0]
+        human = np.concatenate([ceiling_inside, other_inside])
+        what = (
+            f"the held-out human responses among its {things_index.size:,} concepts "
+            f"({len(ceiling_inside):,} of the noise-ceiling set, {len(other_inside):,} of "
+            "the 2,171 set)"
+        )
+    agreement = None
+    if len(human):
+        choices = odd_one_out_choices(human, values, similarity="dot", progress=False)
+        agreement = choice_agreement(human, choices, n_bootstrap=n_bootstrap, seed=seed)
+    ceiling = None
+    if len(ceiling_inside) and np.unique(triplet_keys(ceiling_inside)).size < len(ceiling_inside):
+        ceiling = noise_ceiling(ceiling_inside)  # some triplet was answered more than once
+    return NetworkAgreement(agreement, ceiling, what, int(things_index.size))
+
+
+def network_choice_agreement(net, *, n_bootstrap: int = 0, seed: int = 0) -> dict[str, float]:
+    """Chapter 1's key numbers of a network (`keynumbers.KEY_NUMBERS`): ``n_concepts``,
+    ``choice_agreement`` and ``noise_ceiling`` in percent (see :func:`network_agreement`
+    for the human responses used; NaN where none lies among the network's concepts). The
+    bootstrap settings only bound the interval, never the numbers returned."""
+    return network_agreement(net, n_bootstrap=n_bootstrap, seed=seed).numbers()

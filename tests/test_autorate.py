@@ -173,3 +173,146 @@ def test_rate_pictures_rates_concept_means_and_keeps_dimension_numbers():
     np.testing.assert_allclose(by_picture["r2_semantic"], direct["r2_semantic"], atol=1e-9)
     np.testing.assert_allclose(by_picture["r2_visual"], direct["r2_visual"], atol=1e-9)
     assert by_picture["label"].tolist() == direct["label"].tolist()
+
+
+# A network's label shares (chapter 5's key numbers) ---------------------------------------
+
+
+def _slow_label_shares(rater, weights, things_index):
+    """The obvious way, one step at a time: ReLU, columns by descending L1 norm, the rows
+    of the rated concepts looked up one by one, each dimension's nested-CV R² on its own,
+    the linear rank trend fitted by least squares, the rule applied dimension by
+    dimension, the labels counted."""
+    weights = np.maximum(np.asarray(weights, dtype=float), 0)
+    order = sorted(range(weights.shape[1]), key=lambda d: (-weights[:, d].sum(), d))
+    weights = weights[:, order]
+    row_of = {int(concept): row for row, concept in enumerate(things_index)}
+    rated = [i for i, concept in enumerate(rater.objects) if int(concept) in row_of]
+    rows = [row_of[int(rater.objects[i])] for i in rated]
+    r2 = {"semantic": [], "visual": []}
+    for d in range(weights.shape[1]):
+        target = weights[rows, d][:, None]
+        for side, predictors in (("semantic", rater.semantic), ("visual", rater.visual)):
+            score = regression.nested_cv_scores(
+                predictors[rated], target, rater.alpha_grid, seed=rater.seed
+            ).r2[0]
+            r2[side].append(score)
+    rank = np.arange(weights.shape[1], dtype=float)
+    detrended = {}
+    for side, values in r2.items():
+        values = np.array(values)
+        design = np.stack([rank, np.ones_like(rank)], axis=1)
+        slope = np.linalg.lstsq(design, values, rcond=None)[0][0]
+        detrended[side] = [v - slope * (k - rank.mean()) for k, v in enumerate(values)]
+    t = rater.thresholds
+    counts = {"visual": 0, "mixed": 0, "semantic": 0}
+    for sem, vis in zip(detrended["semantic"], detrended["visual"], strict=True):
+        if max(sem, vis) < t.unclear:
+            continue
+        if vis - sem > t.visual_margin:
+            counts["visual"] += 1
+        elif sem - vis > t.semantic_margin:
+            counts["semantic"] += 1
+        else:
+            counts["mixed"] += 1
+    total = sum(counts.values())
+    return {f"{quality}_share": 100 * n / total for quality, n in counts.items()}
+
+
+def test_network_label_shares_match_the_slow_reference_on_a_subset():
+    rater = _toy_rater()
+    rng = np.random.default_rng(7)
+    # a picture network's subset: 250 of the rater's 400 concepts and 60 it does not rate
+    things_index = np.sort(
+        np.concatenate([rng.choice(400, 250, replace=False), 400 + rng.choice(500, 60, False)])
+    )
+    visual_latent, semantic_latent, _, _ = _toy_world()
+    planted, _, _ = autorate.planted_dimensions(
+        visual_latent, semantic_latent, n_per_class=4, seed=3, noise=(0.3, 1.5)
+    )
+    weights = np.abs(rng.normal(size=(things_index.size, planted.shape[1])))
+    inside = things_index < 400
+    weights[inside] = planted[things_index[inside]] * rng.uniform(0.5, 2, planted.shape[1])
+    shares = autorate.network_label_shares("smoke", weights, things_index, rater=rater)
+    reference = _slow_label_shares(rater, weights, things_index)
+    assert shares.keys() == reference.keys()
+    for name, value in reference.items():
+        assert shares[name] == pytest.approx(value, abs=1e-9), name
+    assert sum(shares.values()) == pytest.approx(100.0)
+
+
+def _planted_network(n_visual, n_mixed, n_semantic, n_unclear, seed=5):
+    """An embedding of the toy world's 400 concepts whose dimensions are planted from its
+    latent properties with little noise. Columns are scaled (which changes no R²) so that
+    their importance order spreads each class evenly over the ranks: the rank trend the
+    rater removes is then close to zero, and each dimension keeps its planted class."""
+    visual_latent, semantic_latent, _, _ = _toy_world()
+    values, truth, _ = autorate.planted_dimensions(
+        visual_latent.iloc[:, 1::2],
+        semantic_latent.iloc[:, 1::2],
+        n_per_class=max(n_visual, n_mixed, n_semantic, n_unclear),
+        seed=seed,
+        noise=(0.05, 0.15),
+    )
+    wanted = {"visual": n_visual, "mixed": n_mixed, "semantic": n_semantic, "unclear": n_unclear}
+    columns, positions = [], []
+    for label, n in wanted.items():
+        columns += np.flatnonzero(truth == label)[:n].tolist()
+        positions += [(k + 0.5) / n for k in range(n)]
+    ordered = values[:, np.asarray(columns)[np.argsort(positions, kind="stable")]]
+    norms = ordered.sum(0)
+    target_norms = np.arange(ordered.shape[1], 0, -1.0)  # strictly decreasing
+    shuffled = np.random.default_rng(seed).permutation(ordered.shape[1])
+    return (ordered / norms * target_norms)[:, shuffled]
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [((6, 3, 3, 2), (50.0, 25.0, 25.0)), ((2, 2, 4, 0), (25.0, 25.0, 50.0))],
+)
+@pytest.mark.parametrize("seed", [5, 6])
+def test_network_label_shares_recover_planted_dimensions(counts, expected, seed):
+    rater = _toy_rater()
+    weights = _planted_network(*counts, seed=seed)
+    shares = autorate.network_label_shares("smoke", weights, np.arange(400), rater=rater)
+    got = (shares["visual_share"], shares["mixed_share"], shares["semantic_share"])
+    assert got == pytest.approx(expected)
+    # the same embedding known only on a subset of the concepts, with rows for concepts
+    # the rater has no pictures of, is labelled the same way
+    rows = np.r_[np.arange(40, 400), 500 + np.arange(30)]
+    outside = np.full((30, weights.shape[1]), 1e-3)
+    shares = autorate.network_label_shares(
+        "smoke", np.vstack([weights[40:], outside]), rows, rater=rater
+    )
+    got = (shares["visual_share"], shares["mixed_share"], shares["semantic_share"])
+    assert got == pytest.approx(expected)
+
+
+def test_network_label_shares_refuse_bad_input():
+    rater = _toy_rater()
+    weights = _planted_network(2, 2, 2, 0)
+    with pytest.raises(ValueError, match="things_index: expected 400"):
+        autorate.network_label_shares("smoke", weights, np.arange(399), rater=rater)
+    with pytest.raises(ValueError, match="occurs twice"):
+        autorate.network_label_shares("smoke", weights, np.r_[0, np.arange(399)], rater=rater)
+    with pytest.raises(ValueError, match="at least 30"):
+        rows = np.r_[np.arange(20), 1000 + np.arange(380)]
+        autorate.network_label_shares("smoke", weights, rows, rater=rater)
+    with pytest.raises(ValueError, match="seed"):
+        autorate.network_label_shares("smoke", weights, np.arange(400), rater=rater, seed=3)
+
+
+def test_a_dimension_constant_on_the_rated_concepts_is_unclear():
+    rater = _toy_rater()
+    weights = _planted_network(2, 2, 2, 0)
+    # one dimension that is zero on every concept the rater rates and positive elsewhere
+    rows = np.r_[np.arange(400), 400 + np.arange(50)]
+    extra = np.zeros((450, 1))
+    extra[400:] = 1.0
+    full = np.hstack([np.vstack([weights, np.ones((50, weights.shape[1]))]), extra])
+    with pytest.warns(RuntimeWarning, match="constant"):
+        table = autorate.rate_network(rater, full, rows)
+    constant = table["r2_semantic"].isna()
+    assert constant.sum() == 1
+    assert table.loc[constant, "label"].tolist() == ["unclear"]
+    assert np.isfinite(table.loc[~constant, ["semantic", "visual"]].to_numpy()).all()

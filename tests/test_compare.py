@@ -167,3 +167,104 @@ def test_cumulative_rsa_refuses_a_negative_bootstrap_count():
     dnn = _embedding(20, 6, 10)
     with pytest.raises(ValueError, match=r"n_bootstrap: expected a non-negative integer, got -5"):
         compare.cumulative_rsa(dnn, dnn @ dnn.T, [1], n_bootstrap=-5, progress=False)
+
+
+# ------------------------------------------------------------------ network key numbers
+
+
+def _slow_rsm(weights, objects):
+    """The RSM over `objects`, third objects all rows, by an explicit loop."""
+    x = np.maximum(weights, 0.0)
+    n = len(x)
+    out = np.eye(len(objects))
+    for a, i in enumerate(objects):
+        for b, j in enumerate(objects):
+            if b <= a:
+                continue
+            terms = []
+            for k in range(n):
+                if k in (i, j):
+                    continue
+                s_ij, s_ik, s_jk = x[i] @ x[j], x[i] @ x[k], x[j] @ x[k]
+                terms.append(np.exp(s_ij) / (np.exp(s_ij) + np.exp(s_ik) + np.exp(s_jk)))
+            out[a, b] = out[b, a] = np.mean(terms)
+    return out
+
+
+def _slow_best_match_r(human, dnn, seed):
+    """Brute force over every one-to-one assignment (scipy's pearsonr per pair): the
+    assignment maximising the summed r on the first half, its best pair's r on the other."""
+    import itertools
+
+    from scipy.stats import pearsonr
+
+    perm = np.random.default_rng(seed).permutation(len(human))
+    half1, half2 = perm[: len(human) // 2], perm[len(human) // 2 :]
+
+    def r(rows, h, d):
+        a, b = human[rows, h], dnn[rows, d]
+        return 0.0 if a.std() == 0 or b.std() == 0 else pearsonr(a, b)[0]
+
+    n_h, n_d = human.shape[1], dnn.shape[1]
+    best = max(
+        itertools.permutations(range(n_h), n_d),
+        key=lambda hs: sum(r(half1, h, d) for d, h in enumerate(hs)),
+    )
+    return max(r(half2, h, d) for d, h in enumerate(best))
+
+
+def _human_array(d, seed):
+    """A (1854, d) non-negative 'human' embedding, columns already in importance order."""
+    w = _embedding(1854, d, seed) + 1e-3
+    return w[:, np.argsort(-w.sum(0), kind="stable")]
+
+
+def test_network_human_numbers_against_slow_references_on_a_subset():
+    from dnnalign_utils import keynumbers
+
+    human = _human_array(5, 0)
+    things_index = np.sort(np.random.default_rng(1).choice(1854, 40, replace=False))
+    rng = np.random.default_rng(2)
+    # a network related to the human embedding on its concepts, plus noise
+    dnn = human[things_index][:, [3, 0, 1, 4]] + rng.gamma(1.0, 0.3, size=(40, 4))
+    numbers = compare.network_human_numbers(
+        dnn, things_index, human_embedding=human, seed=5, rsm_objects=7
+    )
+    expected_names = {k.name for k in keynumbers.KEY_NUMBERS if k.chapter == "06_human_vs_dnn"}
+    assert set(numbers) == expected_names
+    on_subset = human[things_index]
+    assert numbers["best_match_r"] == pytest.approx(_slow_best_match_r(on_subset, dnn, 5))
+    upper = np.triu_indices(7, 1)
+    expected_rsa = np.corrcoef(
+        _slow_rsm(on_subset, range(7))[upper], _slow_rsm(dnn, range(7))[upper]
+    )[0, 1]
+    assert numbers["global_rsa_r"] == pytest.approx(expected_rsa, rel=1e-9)
+
+
+def test_network_human_numbers_of_vice42_itself_are_one():
+    vice42 = compare.human_weights("vice42")
+    subset = np.sort(np.random.default_rng(1).choice(1854, 300, replace=False))
+    # the columns keep their order (and numbers) on any subset of concepts
+    np.testing.assert_array_equal(compare.human_weights("vice42", subset), vice42[subset])
+    shuffled = vice42[:, np.random.default_rng(0).permutation(vice42.shape[1])]
+    numbers = compare.network_human_numbers(shuffled, np.arange(1854), rsm_objects=60)
+    assert numbers["best_match_r"] == pytest.approx(1.0)
+    assert numbers["global_rsa_r"] == pytest.approx(1.0)
+    # a subset network: only its concepts' rows of VICE-42 are compared
+    numbers = compare.network_human_numbers(vice42[subset], subset, rsm_objects=60)
+    assert numbers == pytest.approx({"best_match_r": 1.0, "global_rsa_r": 1.0})
+    # the same rows under other THINGS indices are not VICE-42's rows there
+    others = np.sort(np.random.default_rng(2).choice(1854, 300, replace=False))
+    assert (
+        compare.network_human_numbers(vice42[subset], others, rsm_objects=60)["global_rsa_r"] < 0.9
+    )
+
+
+def test_network_human_numbers_refuses_misaligned_concepts():
+    w = _embedding(10, 3, 0) + 0.1
+    with pytest.raises(ValueError, match="things_index has 9 entries; expected one per row"):
+        compare.network_human_numbers(w, np.arange(9))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        compare.network_human_numbers(w, np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 8]))
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1854\)"):
+        compare.network_human_numbers(w, np.arange(1850, 1860))

@@ -929,3 +929,40 @@ def test_fits_run_and_resume_on_cuda(tmp_path, method):
     for key, value in full.params.items():
         assert np.isfinite(value).all()
         np.testing.assert_array_equal(resumed.params[key], value)
+
+
+def test_network_embedding_carries_the_things_index_of_its_rows(tmp_path):
+    rng = np.random.default_rng(0)
+    subset = np.sort(rng.choice(1854, 30, replace=False))
+    fitted = emb.from_published(rng.gamma(1.0, 1.0, (30, 4)), n_objects=None, name="subset")
+    path = emb.save_embedding(
+        tmp_path / "subset.npz", fitted, extra_arrays={"things_index": subset}
+    )
+    loaded, things_index = emb.load_network_embedding(path)
+    np.testing.assert_array_equal(loaded.weights, fitted.weights)
+    np.testing.assert_array_equal(things_index, subset)
+    # absent: all 1,854 concepts in THINGS order
+    complete = emb.from_published(rng.gamma(1.0, 1.0, (1854, 3)), name="complete")
+    path = emb.save_embedding(tmp_path / "complete.npz", complete)
+    np.testing.assert_array_equal(emb.load_network_embedding(path)[1], np.arange(1854))
+    # absent with fewer rows: refused, naming the file
+    path = emb.save_embedding(tmp_path / "short.npz", fitted)
+    with pytest.raises(ValueError, match=r"short\.npz: 30 rows and no 'things_index' array"):
+        emb.load_network_embedding(path)
+    bad = subset[::-1].copy()
+    path = emb.save_embedding(tmp_path / "bad.npz", fitted, extra_arrays={"things_index": bad})
+    with pytest.raises(ValueError, match=r"bad\.npz: things_index must be strictly increasing"):
+        emb.load_network_embedding(path)
+
+
+def test_rows_of_finds_each_wanted_concept_and_names_the_missing():
+    things_index = np.array([3, 7, 8, 20, 1500])
+    wanted = np.array([7, 20, 1500])
+    rows = emb.rows_of(things_index, wanted, "features")
+    np.testing.assert_array_equal(things_index[rows], wanted)
+    np.testing.assert_array_equal(rows, [1, 3, 4])  # the slow way: list.index
+    assert rows.tolist() == [things_index.tolist().index(w) for w in wanted]
+    with pytest.raises(ValueError, match=r"features: no row for 2 of the 3 .* \[4, 1853\]"):
+        emb.rows_of(things_index, np.array([4, 7, 1853]), "features")
+    with pytest.raises(ValueError, match="no row for 1 of the 1"):
+        emb.rows_of(np.array([], dtype=int), np.array([0]), "empty")

@@ -258,3 +258,37 @@ def test_nested_cv_scores_is_nested_cv_with_the_seed_convention():
     np.testing.assert_array_equal(scores.r2, full.r2)
     np.testing.assert_array_equal(scores.alphas, full.alphas)
     assert scores.final_model is None
+
+
+def test_network_r2_numbers_median_and_minimum_in_percent():
+    import statistics
+
+    from dnnalign_utils import keynumbers
+
+    r2 = np.array([0.9, 0.5, 0.7, 0.8])
+    numbers = reg.network_r2_numbers(r2)
+    expected_names = {k.name for k in keynumbers.KEY_NUMBERS if k.chapter == "03_r2_regression"}
+    assert set(numbers) == expected_names
+    assert numbers["r2_median"] == pytest.approx(100 * statistics.median(r2.tolist()))
+    assert numbers["r2_median"] == pytest.approx(75.0)
+    assert numbers["r2_min"] == pytest.approx(50.0)
+    # undefined R² (a constant dimension) are left out, as pandas' median/min do
+    with_nan = reg.network_r2_numbers([0.9, np.nan, 0.5])
+    assert with_nan == pytest.approx({"r2_median": 70.0, "r2_min": 50.0})
+    assert all(np.isnan(v) for v in reg.network_r2_numbers([np.nan, np.nan]).values())
+
+
+def test_network_r2_numbers_of_a_known_linear_map_are_near_100():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(240, 8))
+    Y = X @ rng.normal(size=(8, 4))
+    result = reg.nested_cv_scores(X, Y, GRID)
+    numbers = reg.network_r2_numbers(result.r2)
+    assert numbers["r2_min"] > 99.0
+    assert numbers["r2_min"] <= numbers["r2_median"] <= 100.0
+
+
+@pytest.mark.parametrize("bad", [[], [[0.5, 0.6]], [0.5, np.inf], [1.5]])
+def test_network_r2_numbers_refuses_what_is_not_r2_per_dimension(bad):
+    with pytest.raises(ValueError, match="r2_per_dimension"):
+        reg.network_r2_numbers(np.asarray(bad, dtype=float))
