@@ -81,7 +81,7 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "cumulative_dims": [1, 2, 4],
             "n_bootstrap": 10,
         },
-        "07_explorer": {"thumbnail_px": 32, "max_dims_shown": 20},
+        "08_explorer": {"thumbnail_px": 32, "max_dims_shown": 20},
     },
     "default": {},
     "paper": {
