@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -466,10 +467,14 @@ def stored_chapter0_features(
     except (FileNotFoundError, ValueError):
         return None
     recorded = record.get("parameters", {})
+
+    def as_json(value):  # a record holds tuples as lists
+        return json.loads(json.dumps(value))
+
     if (
         record.get("produced_by") != "dnnalign_utils.features.efficientnet_lite0_image_features"
-        or recorded.get("preprocess") != recipe.as_dict()
-        or recorded.get("rendering") != dc.asdict(rendering)
+        or recorded.get("preprocess") != as_json(recipe.as_dict())
+        or recorded.get("rendering") != as_json(dc.asdict(rendering))
     ):
         return None
     sha = images.load_manifest(verify=False).set_index("file_name")["sha256"]
