@@ -351,10 +351,7 @@ def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) 
         table["sha256"] = [file_sha256(p) for p in table["path"]]
         where = f"{len(table):,} pictures in {spec.images_dir.name}"
     elif profile in EMBEDDED_PROFILES:
-        table = images.load_manifest(styles=spec.image_styles or None)
-        if spec.n_image_concepts:  # chapter 0's rule: the first concepts in THINGS order
-            first = table["uniqueID"].unique()[: spec.n_image_concepts]
-            table = table[table["uniqueID"].isin(first)].reset_index(drop=True)
+        table = embedded_pictures(spec.image_styles, spec.n_image_concepts)
         rendering = images.DEFAULT_RENDERING
         where = f"{len(table):,} embedded emoji pictures"
     elif spec.image_styles or spec.n_image_concepts:
@@ -446,6 +443,20 @@ def picture_selection(
             f"n_image_concepts={n_image_concepts!r}: expected an integer >= 0 (0: all concepts)"
         )
     return tuple(s for s in STYLE_ORDER if s in styles), int(n_image_concepts)
+
+
+def embedded_pictures(image_styles: Sequence[str] = (), n_image_concepts: int = 0):
+    """The embedded emoji pictures a picture network sees (`images.load_manifest` rows):
+    those of ``image_styles`` (``()``: all), of the first ``n_image_concepts`` concepts
+    with pictures in THINGS order (``0``: all), as chapter 0 chooses them."""
+    from dnnalign_utils import images
+
+    styles, n_concepts = picture_selection(image_styles, n_image_concepts)
+    table = images.load_manifest(styles=styles or None)
+    if n_concepts:
+        first = table["uniqueID"].unique()[:n_concepts]
+        table = table[table["uniqueID"].isin(first)]
+    return table.reset_index(drop=True)
 
 
 def stored_chapter0_features(

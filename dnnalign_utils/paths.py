@@ -215,6 +215,15 @@ CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
         "sentence_embeddings",
     ),
     "06_human_vs_dnn": ("network_embedding", "automatic_labels"),
+    "07_networks": (
+        "image_features",
+        "network_triplets",
+        "network_embedding",
+        "dimension_r2",
+        "clip_embedding",
+        "automatic_labels",
+        "matched_pairs",
+    ),
     "08_explorer": (
         "image_features",
         "human_spose_embedding",
