@@ -500,7 +500,7 @@ def bench_vgg(seed: int, baseline=None) -> None:
     test = data.load_triplets(test_path, fmt="npy")
     cfg = dataclasses.replace(
         SMALL_DATA_VICE, beta=3.0, max_epochs=60, min_epochs=30, stability_window=10
-    )  # the notebook's vgg_beta, vgg_max_epochs, vgg_min_epochs, vgg_window
+    )  # the notebook's network_beta, network_max_epochs, network_min_epochs, network_window
     runs = [("this checkout", None)]
     if baseline is not None:
         runs.append((f"baseline {baseline.__name__.removeprefix('embedding_at_')}", baseline))

@@ -20,6 +20,11 @@ total variance. The R² values are detrended by dimension rank (later, sparser
 dimensions are harder to predict for both sides), then :class:`Thresholds` turn the
 pair into visual, mixed, semantic or unclear; the thresholds are chosen on planted
 dimensions of known nature (:func:`planted_dimensions`, :func:`choose_thresholds`).
+
+Chapter 5's rater for a profile is :func:`profile_rater`; :func:`rate_network` labels a
+network's embedding with it (also one covering only some concepts), and
+:func:`network_label_shares` gives the chapter's key numbers, the shares of visual,
+mixed and semantic dimensions.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from dnnalign_utils.matching import match_dimensions
 
 __all__ = [
     "cumulative_rsa",
+    "dimension_qualities",
     "global_rsa",
     "human_weights",
     "network_human_numbers",
@@ -257,6 +258,30 @@ def driver_counts(
             )
         )
     return pd.concat(parts, ignore_index=True)
+
+
+def dimension_qualities(labels_path, sides: dict[str, tuple[str, int]]) -> dict | None:
+    """Chapter 5's label (visual, semantic, mixed or unclear) of every dimension of each
+    side, or None when they are not available: `labels_path` (`paths.automatic_labels`)
+    does not exist or holds no labels of one of the embeddings (chapter 5 has not rated
+    that network). `sides` maps a side (``"human"``, ``"dnn"``) to (the embedding's name
+    in the labels file, its number of dimensions). Labels that exist but do not cover
+    the dimensions 0..n-1 raise ValueError (`rating.load_labels`): they belong to
+    another fit."""
+    from pathlib import Path
+
+    from dnnalign_utils import rating
+
+    path = Path(labels_path)
+    if not path.is_file():
+        return None
+    rated = set(rating.load_labels(path)["embedding"])
+    if any(name not in rated for name, _ in sides.values()):
+        return None
+    return {
+        side: rating.load_labels(path, name, n_dims)["label"].to_numpy()
+        for side, (name, n_dims) in sides.items()
+    }
 
 
 def driver_quality_shares(

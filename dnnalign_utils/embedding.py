@@ -48,6 +48,8 @@ from dnnalign_utils.fitting import (
     fit_vice,
     fit_vice_to_network,
     learning_curve,
+    network_embedding_comparison,
+    network_embedding_numbers,
     preset,
     warmup_factor,
 )
@@ -94,4 +96,6 @@ __all__ = [
     "vice_pvalues",
     "warmup_factor",
     "fit_vice_to_network",
+    "network_embedding_comparison",
+    "network_embedding_numbers",
 ]

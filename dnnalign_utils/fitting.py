@@ -840,6 +840,7 @@ def _fit_impl(
     best: dict[str, Any] = {"epoch": None, "val_nll": math.inf, "params": None, "stale": 0}
 
     identity = _with_validation(identity, val_np)  # the validation set is part of the run
+    resumed = None
     ckpt = None if checkpoint_path is None else Path(checkpoint_path)
     if ckpt is not None:
         for leftover in leftover_temporaries(ckpt):  # from a run killed while saving
@@ -859,6 +860,7 @@ def _fit_impl(
         g.set_state(state["generator"])
         history, epoch, seconds = state["history"], state["epoch"], state["seconds"]
         converged, stop_reason, best = state["converged"], state["stop_reason"], state["best"]
+        resumed = (epoch, stop_reason)  # a finished run resumed: its checkpoint stays as is
 
     def save_checkpoint() -> None:
         state = {
@@ -943,7 +945,7 @@ def _fit_impl(
     bar.close()
     if not converged:  # (a resumed run may have saved "interrupted" before)
         stop_reason = "interrupted" if epoch < cfg.max_epochs else "max_epochs"
-    if ckpt is not None:
+    if ckpt is not None and resumed != (epoch, stop_reason):
         save_checkpoint()
 
     selected_epoch = epoch

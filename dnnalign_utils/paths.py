@@ -112,7 +112,7 @@ ARTEFACTS: dict[str, Artefact] = {
         "01_triplet_task",
         "`paper` profile: VGG-16-BN features of every THINGS photo (a cache reused by "
         "later chapters)",
-        written_via="sources.vgg16_concept_features",
+        written_via="networks.load",  # sources.vgg16_concept_features for vgg16
     ),
     "network_triplets": Artefact(
         "triplets/{network}_concepts",

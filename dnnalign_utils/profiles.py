@@ -30,9 +30,9 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
         "02_embedding_fit": {
             "n_seeds": 2,
             "human_max_epochs": 3,
-            "vgg_max_epochs": 2,
-            "vgg_min_epochs": 1,
-            "vgg_window": 1,
+            "network_max_epochs": 2,
+            "network_min_epochs": 1,
+            "network_window": 1,
             "triplet_limit": 20_000,
             "rsm_objects": 100,
             "mc_samples": 2,
@@ -100,10 +100,10 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
         "02_embedding_fit": {
             "embedding_scale": "paper",
             "human_max_epochs": 1000,
-            "vgg_beta": 0.24,
-            "vgg_max_epochs": 1000,
-            "vgg_min_epochs": 500,
-            "vgg_window": 500,
+            "network_beta": 0.24,
+            "network_max_epochs": 1000,
+            "network_min_epochs": 500,
+            "network_window": 500,
         },
         # the paper's 100 optimisation steps, for as many dimensions as its figure shows
         "04_gradcam": {"actmax_steps": 100, "n_actmax_dims": 8},

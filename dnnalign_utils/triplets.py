@@ -1010,19 +1010,40 @@ def write_triplet_split(
     produced_by: str,
     parameters: dict,
     input_hashes: dict[str, str] | None = None,
+    objects: np.ndarray | None = None,
 ) -> dict[str, Path]:
     """Save a train/test split as ``train_90.npy``/``test_10.npy`` (the reference format,
     readable with ``dnnalign_utils.data.load_triplets(path, fmt="npy")``), atomically,
-    each with a provenance sidecar recording ``parameters`` and input hashes."""
+    each with a provenance sidecar recording ``parameters`` and input hashes.
+
+    ``objects``: what the triplets' indices 0..n-1 stand for (a network's THINGS indices,
+    ``net.things_index``); saved first as ``things_index.npy`` beside the split, and its
+    hash goes into the split's provenance, so a split always names the objects file it
+    belongs to. Every index must then lie below ``len(objects)``."""
     directory = Path(directory)
     written = {}
+    input_hashes = dict(input_hashes or {})
+    n_objects = None
+    if objects is not None:
+        objects = np.asarray(objects)
+        if objects.ndim != 1 or not np.issubdtype(objects.dtype, np.integer):
+            raise ValueError(f"objects: expected a 1-D integer array, got {objects.shape}")
+        objects = objects.astype(np.int64)
+        n_objects = objects.size
+        path = directory / paths.TRIPLET_OBJECTS_FILE
+        record = provenance_record(
+            produced_by, parameters=parameters, input_hashes={**input_hashes}
+        )
+        save_npy(path, objects, record)
+        written[paths.TRIPLET_OBJECTS_FILE] = path
+        input_hashes["things_index"] = array_sha256(objects)
     for name, rows in zip(paths.TRIPLET_SPLIT_FILES, (train, test), strict=True):
-        rows = validate_triplets(rows, name=name)
+        rows = validate_triplets(rows, n_objects, name=name)
         path = directory / name
         record = provenance_record(
             produced_by,
             parameters={**parameters, "split": name, "n_triplets": int(rows.shape[0])},
-            input_hashes={**(input_hashes or {}), "triplets_array": array_sha256(rows)},
+            input_hashes={**input_hashes, "triplets_array": array_sha256(rows)},
         )
         save_npy(path, rows, record)
         written[name] = path
@@ -1142,8 +1163,8 @@ def network_agreement(
         human = np.concatenate([ceiling_inside, other_inside])
         what = (
             f"the held-out human responses among its {things_index.size:,} concepts "
-            f"({len(ceiling_inside):,} of the noise-ceiling set, {len(other_inside):,} of "
-            "the 2,171 set)"
+            f"({len(ceiling_inside):,} responses from the noise-ceiling set, "
+            f"{len(other_inside):,} from the 2,171 set)"
         )
     agreement = None
     if len(human):

@@ -27,12 +27,21 @@
 #
 # - shows the task on real human triplets and how a network answers them;
 # - asks a question the paper leaves implicit: **how human-like are a network's
-#   odd-one-out choices on the very same triplets?** We score the VGG-16 stand-in
-#   (below) and CLIP ViT-B/32 {cite:p}`radford2021clip` against the human choices of the
-#   two held-out sets, next to the human
-#   noise ceiling, and break the result down by THINGS category;
-# - produces the VGG-16 stand-in's triplets that chapter 2 trains on, with their
+#   odd-one-out choices on the very same triplets?** We score the network this chapter
+#   studies, here **{glue:text}`network_label`**, and CLIP ViT-B/32
+#   {cite:p}`radford2021clip` against the human choices of the two held-out sets, next
+#   to the human noise ceiling, and break the result down by THINGS category;
+# - produces the studied network's triplets that chapter 2 trains on, with their
 #   provenance.
+#
+# **Which network.** The `network` parameter of this chapter (and of chapters 2, 3, 5
+# and 6) names the network under study: by default `"vgg16"`, the paper's network; also
+# `"clip_vit_b32"`, the picture networks `"efficientnet_lite0"`, `"efficientnet_lite1"`
+# and `"efficientnet_lite0_untrained"` (on the embedded emoji pictures, or on a folder of
+# your own pictures given as `images_dir` with a `concepts.csv` of `file,uniqueID`), or
+# your own concept features as `features_path` (a `.npy` with one row per THINGS concept
+# in THINGS order, or a thingsvision features folder). Every artefact of a network other
+# than the default is kept in its own folder. Here: {glue:text}`network_description`.
 #
 # **Needs**: embedded data only. **Takes**: under a minute.
 #
@@ -47,7 +56,10 @@
 # over each concept's
 # images. The `paper` profile uses real activations instead: VGG-16-BN with ImageNet
 # weights on every THINGS photo, `classifier.3` after its ReLU, averaged per concept
-# (still concept-level triplets; `dnnalign_utils.sources`).
+# (still concept-level triplets; `dnnalign_utils.sources`). A picture network answers
+# from its features of each picture averaged per concept, and covers only the concepts
+# that have pictures: it is then compared with people on the triplets among those
+# concepts.
 
 # %% tags=["remove-cell"]
 # Colab only: fetch this repository and install its package; does nothing elsewhere.
@@ -67,10 +79,14 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 profile = "default"
+network = "vgg16"  # the network studied (see the overview for the choices)
+features_path = ""  # your own concept features: a .npy (1,854 rows) or thingsvision folder
+images_dir = ""  # your own pictures (with concepts.csv: file,uniqueID) for a picture network
+layer = ""  # the layer of a picture network or thingsvision folder ("": its default)
 seed = 0  # seeds sampling, splits and bootstraps
 n_bootstrap = 1000  # bootstrap replicates for confidence intervals
 n_examples = 6  # noise-ceiling triplets shown as examples
-n_network_triplets = 1_000_000  # VGG-16 triplets produced for chapter 2 (paper: 20 million)
+n_network_triplets = 1_000_000  # the network's triplets for chapter 2 (paper: 20 million)
 test_fraction = 0.1  # held-out share of the network triplets (paper: 10 %)
 n_picture_triplets = 4  # human triplets shown as pictures
 
@@ -82,7 +98,7 @@ import pandas as pd
 import plotly.express as px
 from myst_nb import glue
 
-from dnnalign_utils import data, features, images, paths, sources, triplets
+from dnnalign_utils import data, features, images, keynumbers, networks, paths, triplets
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     HUMAN_COLOUR,
@@ -101,40 +117,68 @@ from dnnalign_utils.book import ensure_upstream
 upstream_run = ensure_upstream(profile, "01_triplet_task")  # stems run; none in the book
 
 # %% [markdown]
+# ## The network under study
+
+# %%
+net = networks.load(
+    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
+)
+objects = net.things_index  # THINGS index of each of the network's rows
+glue("network_label", net.label, display=False)
+glue("network_description", net.description, display=False)
+glue("n_net_concepts", objects.size, display=False)
+print(f"{net.label}: {net.description}")
+print(f"{net.values.shape[1]:,} features of {objects.size:,} of {data.N_OBJECTS:,} concepts")
+
+# %% [markdown]
 # ## The task, and how a network answers it
 #
 # Here are a few triplets of the noise-ceiling set, each answered by 14–25 people
 # (votes after each object: how many chose it as the odd one out), with the choices
-# of the two networks:
+# of the two networks (for a network covering only some concepts: triplets among its
+# concepts):
 
 # %%
 names = data.load_concepts()["Word"].to_numpy()
 human = data.load_triplets_noise_ceiling().triplets
 set2171 = data.load_triplets_2171()
 ceiling = triplets.noise_ceiling(human)
-vgg16 = sources.vgg16_concept_features(profile)
-print(f"{vgg16.label}: {vgg16.description}")
-networks = {vgg16.label: vgg16.value, "CLIP ViT-B/32": data.load_clip_features()}
-ceiling_choices = {
-    name: triplets.odd_one_out_choices(ceiling.triplets, features, progress=False)
-    for name, features in networks.items()
+clip_label = networks.NETWORKS["clip_vit_b32"].label
+# the representations compared, restricted to the network's concepts (local rows 0..n-1)
+compared = {net.label: net.values}
+if net.key != "clip_vit_b32":  # CLIP is the comparison for any other network
+    compared[clip_label] = data.load_clip_features()[objects]
+ceiling_local, ceiling_inside = triplets.within_objects(ceiling.triplets, objects)
+ceiling_choices = {  # in THINGS indices, on the noise-ceiling triplets among its concepts
+    name: objects[triplets.odd_one_out_choices(ceiling_local, values, progress=False)]
+    for name, values in compared.items()
 }
-shown = np.random.default_rng(seed).choice(ceiling.n_triplets, n_examples, replace=False)
+inside_rows = np.flatnonzero(ceiling_inside)
+if inside_rows.size == 0:
+    raise ValueError(
+        f"{net.label}: none of the 1,000 noise-ceiling triplets lies among its "
+        f"{objects.size:,} concepts; expected features of more concepts"
+    )
+shown = np.random.default_rng(seed).choice(
+    inside_rows, min(n_examples, inside_rows.size), replace=False
+)
 styled_table(triplets.example_table(ceiling, shown, names, ceiling_choices), index=False)
 
 # %% [markdown]
 # A network's answer is a comparison of three similarities. For the first example,
-# the dot products of the three pairs in the VGG-16 stand-in are:
+# the dot products of the three pairs in {glue:text}`network_label` are:
 
 # %%
 first = ceiling.triplets[shown[:1]]
-vgg_pairs = triplets.pair_similarities(first, networks[vgg16.label], progress=False)[0]
+net_pairs = triplets.pair_similarities(
+    triplets.within_objects(first, objects)[0], net.values, progress=False
+)[0]
 a, b, c = names[first[0]]
 styled_table(
     pd.DataFrame(
         {
             "pair": [f"{a} – {b}", f"{a} – {c}", f"{b} – {c}"],
-            f"{vgg16.label}: dot product": vgg_pairs,
+            f"{net.label}: dot product": net_pairs,
         }
     ),
     index=False,
@@ -149,25 +193,38 @@ styled_table(
 #
 # We score each representation by the share of human responses whose odd one out it
 # picks, on the 1,000 noise-ceiling triplets (20,000 responses) and on 2,171 further
-# triplets, with 95 % bootstrap intervals over triplets. The published human
+# triplets, with 95 % bootstrap intervals over triplets (for a network covering only
+# some of the 1,854 concepts, here {glue:text}`n_net_concepts:,`: the responses to the
+# triplets among them). The published human
 # embeddings (chapter 0) are shown for reference: they were fitted to human choices,
 # the networks never saw any. (CLIP's concept embeddings are unit-length, so dot
 # product and cosine similarity give the same choices.)
 
 # %%
 representations = {
-    **networks,
-    "SPoSE-49 (human)": data.load_human_embedding("spose49"),
-    "VICE-42 (human)": data.load_human_embedding("vice42"),
+    **compared,
+    "SPoSE-49 (human)": data.load_human_embedding("spose49")[objects],
+    "VICE-42 (human)": data.load_human_embedding("vice42")[objects],
 }
-human_sets = {"noise-ceiling set": human, "2,171 set": set2171}
+human_sets = {  # the held-out responses among the network's concepts, in its rows
+    name: triplets.within_objects(rows, objects)[0]
+    for name, rows in {"noise-ceiling set": human, "2,171 set": set2171}.items()
+}
+human_sets = {name: rows for name, rows in human_sets.items() if len(rows)}
 agreement = triplets.agreement_table(
     representations, human_sets, n_bootstrap=n_bootstrap, seed=seed
 )
-on_ceiling = agreement[agreement["human set"] == "noise-ceiling set"].set_index("representation")
-for key, name in [("vgg", vgg16.label), ("clip", "CLIP ViT-B/32"), ("vice", "VICE-42 (human)")]:
-    glue(f"agree_{key}", float(on_ceiling.loc[name, "agreement (%)"]), display=False)
+scored = triplets.network_agreement(net, n_bootstrap=n_bootstrap, seed=seed)
+keynumbers.record(profile, net.key, "01_triplet_task", net.label, **scored.numbers())
+first_set = next(iter(human_sets))
+on_first = agreement[agreement["human set"] == first_set].set_index("representation")
+glue("agree_net", float(on_first.loc[net.label, "agreement (%)"]), display=False)
+glue("agree_clip", float(on_first.loc[clip_label, "agreement (%)"]), display=False)
+glue("agree_vice", float(on_first.loc["VICE-42 (human)", "agreement (%)"]), display=False)
 glue("ceiling", 100 * ceiling.ceiling, display=False)
+glue("key_agreement", scored.numbers()["choice_agreement"], display=False)
+glue("key_ceiling", scored.numbers()["noise_ceiling"], display=False)
+glue("key_human_set", scored.human_set, display=False)
 styled_table(agreement, precision=1, index=False)
 
 # %% tags=["hide-input"]
@@ -184,36 +241,49 @@ fig = px.bar(
 )
 fig.add_hline(y=100 * ceiling.ceiling, line_dash="dash", annotation_text="human noise ceiling")
 fig.add_hline(y=100 / 3, line_dash="dot", annotation_text="chance")
-fig.update_yaxes(range=[0, 75])
+fig.update_yaxes(range=[0, max(75, float(agreement["ci high (%)"].max()) + 5)])
 fig.show()
 
 # %% [markdown]
-# On the noise-ceiling triplets the VGG-16 stand-in picks the human odd one out in
-# **{glue:text}`agree_vgg:.1f` %** of responses and CLIP ViT-B/32 in
+# On the noise-ceiling triplets {glue:text}`network_label` picks the human odd one out in
+# **{glue:text}`agree_net:.1f` %** of responses and CLIP ViT-B/32 in
 # **{glue:text}`agree_clip:.1f` %**, against a human noise ceiling of
 # {glue:text}`ceiling:.1f` % and {glue:text}`agree_vice:.1f` % for VICE-42 fitted to
-# human choices. Both are far above chance (33.3 %), and CLIP, trained on images paired
-# with language, chooses more like people here. That is a comparison of two
+# human choices (for a network covering only some concepts, these are the responses
+# among its concepts, and the ceiling shown is that of the whole set). Chance is 33.3 %.
+# For the default network, the VGG-16 stand-in, CLIP (trained on images paired with
+# language) chooses more like people. That is a comparison of two
 # representations, not a test of the paper's finding that VGG-16's dimensions are
 # dominated by visual properties while people's are mostly semantic (Fig. 2c): CLIP
 # differs from VGG-16 in architecture, training data and objective at once, and the
 # VGG-16 side is a low-rank stand-in, not the network's activations.
 #
+# The network's **key numbers** (the one-row answer of the pipeline, which the chapter
+# comparing networks collects) are computed by one function,
+# `triplets.network_choice_agreement`: {glue:text}`key_agreement:.1f` % agreement on
+# {glue:text}`key_human_set`, against a ceiling of {glue:text}`key_ceiling:.1f` % on the
+# repeated triplets among them ("nan" when there are none: a ceiling needs triplets
+# answered by several people).
+#
 # ### Where do networks and people agree?
 #
 # Broken down by the THINGS category of the *human's* odd one out (each concept in its
-# most specific category; concepts in none of the 27 categories form "(none)"):
+# most specific category; concepts in none of the 27 categories form "(none)"), on the
+# noise-ceiling triplets among the network's concepts:
 
 # %%
-labels = data.category_labels().to_numpy()
+labels = data.category_labels().to_numpy()[objects]
+human_local = triplets.within_objects(human, objects)[0]  # responses, in the network's rows
 by_category = pd.concat(
     [
-        triplets.agreement_by_category(human, choices, labels).assign(representation=name)
+        triplets.agreement_by_category(
+            human_local, triplets.within_objects(choices, objects)[0], labels
+        ).assign(representation=name)
         for name, choices in ceiling_choices.items()
     ]
 )
 order = (
-    by_category[by_category["representation"] == vgg16.label]
+    by_category[by_category["representation"] == net.label]
     .sort_values("agreement")["group"]
     .tolist()
 )
@@ -243,9 +313,12 @@ fig.show()
 # %%
 composition = pd.concat(
     [
-        triplets.agreement_by_category(human, choices, labels, by="composition").assign(
-            representation=name
-        )
+        triplets.agreement_by_category(
+            human_local,
+            triplets.within_objects(choices, objects)[0],
+            labels,
+            by="composition",
+        ).assign(representation=name)
         for name, choices in ceiling_choices.items()
     ]
 )
@@ -278,6 +351,9 @@ effnet_images, image_rows = features.load_image_features(
     paths.image_features(profile), "_avg_pooling"
 )
 effnet, image_objects = features.concept_means(effnet_images, image_rows)
+# the concepts with pictures that the studied network also covers
+shared = np.isin(image_objects, objects)
+effnet, image_objects = effnet[shared], image_objects[shared]
 human_samples = np.concatenate(
     [data.load_triplets_sample50k(), data.load_triplets_sample127k().triplets]
 )
@@ -303,15 +379,15 @@ fig.show()
 
 # %% [markdown]
 # On the {glue:text}`n_inside:,` human choices among the {glue:text}`n_image_objects`
-# concepts with pictures, the networks compare as follows (the VGG-16 stand-in and CLIP
-# use their
-# concept-level representations restricted to the same concepts):
+# concepts with pictures (that the studied network also covers), the networks compare
+# as follows ({glue:text}`network_label` and CLIP use their representations restricted
+# to the same concepts):
 
 # %%
+net_rows = np.searchsorted(objects, image_objects)  # the network's rows of those concepts
 subset_representations = {
     "EfficientNet-Lite0 (drawings)": effnet,
-    vgg16.label: networks[vgg16.label][image_objects],
-    "CLIP ViT-B/32": networks["CLIP ViT-B/32"][image_objects],
+    **{name: values[net_rows] for name, values in compared.items()},
 }
 subset_agreement = triplets.agreement_table(
     subset_representations,
@@ -321,47 +397,51 @@ subset_agreement = triplets.agreement_table(
 )
 on_subset = subset_agreement.set_index("representation")["agreement (%)"]
 glue("agree_effnet", float(on_subset["EfficientNet-Lite0 (drawings)"]), display=False)
-glue("agree_vgg_subset", float(on_subset[vgg16.label]), display=False)
+glue("agree_net_subset", float(on_subset[net.label]), display=False)
 styled_table(subset_agreement, precision=1, index=False)
 
 # %% [markdown]
 # EfficientNet-Lite0, answering from drawings, agrees with people in
 # {glue:text}`agree_effnet:.1f` % of these choices, against
-# {glue:text}`agree_vgg_subset:.1f` % for the VGG-16 stand-in (concept level) of the
-# THINGS photos on the same triplets. (These human choices are single responses, not
+# {glue:text}`agree_net_subset:.1f` % for {glue:text}`network_label` on the same
+# triplets. (These human choices are single responses, not
 # the repeated noise-ceiling triplets, so there is no ceiling to compare with here.)
 #
-# ## VGG-16 stand-in triplets for the embedding
+# ## The network's triplets for the embedding
 #
-# {doc}`Chapter 2 <02_embedding_fit>` learns a sparse embedding from the VGG-16
-# stand-in's own choices. As in
-# the paper we draw unique, unordered triplets uniformly at random over the 1,854
-# concepts, let the VGG-16 stand-in answer them by dot product, and split them 90/10 into training
+# {doc}`Chapter 2 <02_embedding_fit>` learns a sparse embedding from
+# {glue:text}`network_label`'s own choices. As in
+# the paper we draw unique, unordered triplets uniformly at random over its
+# {glue:text}`n_net_concepts:,` concepts, let the network answer them by dot product,
+# and split them 90/10 into training
 # and test triplets (the paper draws 20 million over 24,102 images; the default
-# profile draws {glue:text}`n_network_triplets:,`).
+# profile draws {glue:text}`n_network_triplets:,`). The triplets index the network's
+# rows 0, 1, …; the THINGS concept of each row is saved beside them.
 
 # %%
 glue("n_network_triplets", n_network_triplets, display=False)
 start = time.perf_counter()
-sampled = triplets.sample_triplets(data.N_OBJECTS, n_network_triplets, seed=seed)
-vgg_triplets = triplets.odd_one_out_choices(sampled, networks[vgg16.label], similarity="dot")
-train, test = triplets.split_triplets(vgg_triplets, test_fraction, seed=seed)
+sampled = triplets.sample_triplets(objects.size, n_network_triplets, seed=seed)
+net_triplets = triplets.odd_one_out_choices(sampled, net.values, similarity="dot")
+train, test = triplets.split_triplets(net_triplets, test_fraction, seed=seed)
 elapsed = time.perf_counter() - start
 written = triplets.write_triplet_split(
-    paths.vgg16_triplets(profile),
+    paths.network_triplets(profile, net.key),
     train,
     test,
     produced_by="notebooks/01_triplet_task",
-    parameters={"seed": seed, "n_triplets": n_network_triplets, "test_fraction": test_fraction},
-    input_hashes=vgg16.input_hashes,
-)
+    parameters={"seed": seed, "n_triplets": n_network_triplets, "test_fraction": test_fraction,
+                "network": net.key},
+    input_hashes=net.input_hashes,
+    objects=objects,
+)  # fmt: skip
 glue("network_rate", n_network_triplets / elapsed / 1e6, display=False)
 styled_table(
     pd.DataFrame(
         {
-            "split": ["train", "test"],
-            "triplets": [len(train), len(test)],
             "file": [paths.display_path(p) for p in written.values()],
+            "holds": ["THINGS index of each row", "training triplets", "test triplets"],
+            "rows": [objects.size, len(train), len(test)],
         }
     ),
     index=False,
@@ -375,11 +455,11 @@ styled_table(
 # should give:
 
 # %% tags=["hide-input"]
-appearances = np.bincount(train.ravel(), minlength=data.N_OBJECTS)
+appearances = np.bincount(train.ravel(), minlength=objects.size)
 fig = px.histogram(
     x=appearances,
     nbins=50,
-    labels={"x": f"appearances of an object in the {vgg16.label} training triplets"},
+    labels={"x": f"appearances of an object in the {net.label} training triplets"},
     title="Object frequencies in the network triplets",
     color_discrete_sequence=[DNN_COLOUR],
 )
@@ -403,7 +483,8 @@ downloads.links(
         profile,
         description="agreement of each representation's odd-one-out choices with the human "
         "responses, with 95 % bootstrap intervals, on both held-out triplet sets",
-        parameters={"n_bootstrap": n_bootstrap, "seed": seed},
+        parameters={"n_bootstrap": n_bootstrap, "seed": seed, "network": net.key},
+        network=net.key,
     )
     + downloads.publish(
         by_category.reset_index(drop=True)
@@ -416,6 +497,8 @@ downloads.links(
         profile,
         description="agreement with people on the noise-ceiling set, by the THINGS category "
         "of the human's odd one out",
+        parameters={"network": net.key},
+        network=net.key,
     )
 )
 
@@ -424,10 +507,12 @@ downloads.links(
 #
 # - showed the odd-one-out task on real human triplets and how a network answers it
 #   from the dot products of its representation;
-# - measured how often the VGG-16 stand-in ({glue:text}`agree_vgg:.1f` %) and CLIP ViT-B/32
-#   ({glue:text}`agree_clip:.1f` %) choose like people on the noise-ceiling triplets,
-#   against a human ceiling of {glue:text}`ceiling:.1f` %, overall and by category;
+# - measured how often {glue:text}`network_label` ({glue:text}`agree_net:.1f` %) and CLIP
+#   ViT-B/32 ({glue:text}`agree_clip:.1f` %) choose like people on the noise-ceiling
+#   triplets, against a human ceiling of {glue:text}`ceiling:.1f` %, overall and by
+#   category, and recorded the network's key numbers;
 # - showed human triplets as pictures and scored EfficientNet-Lite0, answering from
 #   drawings, against people ({glue:text}`agree_effnet:.1f` %);
-# - sampled {glue:text}`n_network_triplets:,` unique VGG-16 stand-in triplets, split them 90/10
-#   and saved them with their provenance for chapter 2.
+# - sampled {glue:text}`n_network_triplets:,` unique triplets answered by
+#   {glue:text}`network_label`, split them 90/10 and saved them with their provenance
+#   for chapter 2.

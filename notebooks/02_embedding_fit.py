@@ -35,17 +35,24 @@
 #    on the held-out noise-ceiling and 2,171 sets next to the noise ceiling and the
 #    published SPoSE-49 and VICE-42, and matched to SPoSE-49's dimensions;
 # 2. its **reproducibility over seeds** (split-half dimension matching);
-# 3. a **VGG-16 stand-in embedding** on {doc}`chapter 1 <01_triplet_task>`'s network
-#    triplets (answered by the rank-200 stand-in for VGG-16): its dimensionality,
-#    held-out accuracy and how much of the stand-in's choice similarity it explains.
+# 3. an **embedding of the network under study**, here {glue:text}`network_label`, on
+#    {doc}`chapter 1 <01_triplet_task>`'s network triplets (by default the paper's
+#    network, VGG-16, as the rank-200 stand-in for it; the `network` parameter, as in
+#    chapter 1, names another): its dimensionality, held-out accuracy and how much of the
+#    network's choice similarity it explains.
 #
-# **Needs**: chapter 1's VGG-16 stand-in triplets (run alone, the notebook runs chapters
-# 0 and 1 first). **Takes**: a few minutes on
+# The human embeddings and the EfficientNet-Lite0 picture embedding do not depend on the
+# network studied: run for another network, the chapter resumes them from their finished
+# checkpoints instead of fitting them again.
+#
+# **Needs**: chapter 1's triplets of the same network (run alone, the notebook runs
+# chapters 0 and 1 first, for the default network). **Takes**: a few minutes on
 # 2 cores. Fits are checkpointed: a rerun resumes where it stopped.
 #
 # **How our data differ from the paper's.** We train the human embedding on about
-# 177,000 choices, 4 % of the paper's 4.12 million, and the VGG-16 stand-in embedding
-# on 900,000 concept-level triplets instead of 18 million image-level ones. With less
+# 177,000 choices, 4 % of the paper's 4.12 million, and the network's embedding (by
+# default the VGG-16 stand-in's) on 900,000 concept-level triplets instead of 18 million
+# image-level ones. With less
 # data the prior weighs more, so we use settings presets tuned for about 10⁵
 # triplets (`SMALL_DATA_SPOSE`, `SMALL_DATA_VICE`: larger batches, shorter stability
 # windows) instead of the paper's 500-epoch window; every setting is printed below.
@@ -71,15 +78,19 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 profile = "default"
+network = "vgg16"  # the network studied (chapter 1 lists the choices)
+features_path = ""  # your own concept features: a .npy (1,854 rows) or thingsvision folder
+images_dir = ""  # your own pictures (with concepts.csv: file,uniqueID) for a picture network
+layer = ""  # the layer of a picture network or thingsvision folder ("": its default)
 seed = 0  # seed of the first fit; reproducibility fits use seed + 1, seed + 2, ...
 n_seeds = 3  # human fits compared for reproducibility (paper: several seeds)
 validation_fraction = 0.1  # share of the human training triplets used for validation
 embedding_scale = "small_data"  # "small_data" | "paper": hyper-parameter presets
 human_max_epochs = 150
-vgg_beta = 3.0  # KL weight of the DNN embedding (paper: 0.24 with 20x more triplets)
-vgg_max_epochs = 60
-vgg_min_epochs = 30  # stability is checked from this epoch on
-vgg_window = 10  # epochs the kept-dimension count must stay the same
+network_beta = 3.0  # KL weight of the network's embedding (paper: 0.24, 20x more triplets)
+network_max_epochs = 60
+network_min_epochs = 30  # stability is checked from this epoch on
+network_window = 10  # epochs the kept-dimension count must stay the same
 triplet_limit = 0  # if > 0, use only this many training triplets (smoke runs)
 rsm_objects = 0  # if > 0, compare RSMs on the first this many objects only (smoke runs)
 mc_samples = 20  # posterior samples for the Monte-Carlo evaluation
@@ -104,9 +115,10 @@ from dnnalign_utils import (
     features,
     images,
     interpret,
+    keynumbers,
+    networks,
     paths,
     regression,
-    rsa,
     sources,
     triplets,
 )
@@ -127,7 +139,22 @@ use_book_template()
 from dnnalign_utils.book import ensure_upstream
 
 ensure_upstream(profile, "02_embedding_fit")
-out_dir = paths.embeddings_dir(profile)
+net = networks.load(
+    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
+)
+glue("network_label", net.label, display=False)
+out_dir = paths.embeddings_dir(profile)  # the shared fits (human, pictures)
+
+
+def save_shared(fit, path):
+    """Save a fit that does not depend on the network (human, pictures). The default
+    network's run writes it; another network's run resumes it from its checkpoint and
+    writes it only where it is missing, so the default artefacts stay as they are."""
+    if net.key == paths.DEFAULT_NETWORK or not path.exists():
+        fit.save(path)
+    return path
+
+
 names = data.load_concepts()["Word"].to_numpy()
 limit = slice(None) if triplet_limit <= 0 else slice(0, triplet_limit)
 
@@ -421,72 +448,89 @@ styled_table(
 
 # %%
 final_human = spose_fits[int(repro.best.split()[-1])]  # labels read 'seed <n>'
-saved = final_human.save(paths.human_spose_embedding(profile))
+saved = save_shared(final_human, paths.human_spose_embedding(profile))
 print(f"saved: {paths.display_path(saved)}")
 
 # %% [markdown]
-# ## An embedding of the VGG-16 stand-in's choices
+# ## An embedding of the network's choices
 #
-# Now the same method on the network side: the 90 % training triplets that the VGG-16
-# stand-in answered in chapter 1. The paper uses a KL weight of β = 0.24 for the DNN and
-# trains up to
+# Now the same method on the network side: the 90 % training triplets that
+# {glue:text}`network_label` answered in chapter 1. The paper uses a KL weight of
+# β = 0.24 for the DNN and trains up to
 # 1,000 epochs on 18 million triplets, over which dimensions are pruned slowly. Within
 # our budget (a few dozen epochs on 900,000 triplets) β = 0.24 pruned hardly anything
-# in our trial runs, and a stronger prior makes pruning act within the budget: the
-# larger β, the fewer dimensions are kept. These trial runs (β from 0.24 to 4) are not
-# part of the book or of its benchmarks, so we quote no numbers from them; the numbers
-# below are computed here. We use β = {glue:text}`vgg_beta` (set `vgg_beta = 0.24` for
-# the paper's value).
+# in our trial runs on the VGG-16 stand-in, and a stronger prior makes pruning act within
+# the budget: the larger β, the fewer dimensions are kept. These trial runs (β from 0.24
+# to 4) are not part of the book or of its benchmarks, so we quote no numbers from them;
+# the numbers below are computed here. We use β = {glue:text}`network_beta` (set
+# `network_beta = 0.24` for the paper's value).
 
 # %%
-vgg_train_path, vgg_test_path = paths.vgg16_triplet_split(profile)
-vgg_train = data.load_triplets(vgg_train_path, fmt="npy")[limit]
-vgg_test = data.load_triplets(vgg_test_path, fmt="npy")
-vgg_config = dataclasses.replace(
+net_train_path, net_test_path = paths.network_triplet_split(profile, net.key)
+objects_path = paths.network_objects(profile, net.key)
+if not objects_path.is_file():
+    raise FileNotFoundError(
+        f"{paths.display_path(objects_path)}: not found; expected chapter 1 run first with "
+        f"the same network parameters (network={network!r}, features_path={features_path!r}, "
+        f"images_dir={images_dir!r}, layer={layer!r})"
+    )
+objects = data.load_npy(objects_path)  # the THINGS index of each row of the triplets
+if not np.array_equal(objects, net.things_index):
+    raise ValueError(
+        f"{paths.display_path(objects_path)}: the triplets are "
+        f"about {objects.size:,} concepts, but {net.label}'s features now cover "
+        f"{net.things_index.size:,} others; expected chapter 1 rerun on the same network"
+    )
+net_train = data.load_triplets(net_train_path, fmt="npy")[limit]
+net_test = data.load_triplets(net_test_path, fmt="npy")
+net_config = dataclasses.replace(
     emb.preset(embedding_scale, "dnn_vice"),
-    beta=vgg_beta,
-    max_epochs=vgg_max_epochs,
-    min_epochs=vgg_min_epochs,
-    stability_window=vgg_window,
+    beta=network_beta,
+    max_epochs=network_max_epochs,
+    min_epochs=network_min_epochs,
+    stability_window=network_window,
 )
-vgg_fit = emb.fit_vice(
-    vgg_train,
-    data.N_OBJECTS,
-    vgg_config,
+net_embedding_path = paths.network_embedding(profile, net.key)
+net_fit = emb.fit_vice(
+    net_train,
+    objects.size,
+    net_config,
     seed=seed,
-    val=vgg_test[:50_000],
+    val=net_test[:50_000],
     checkpoint_path=emb.checkpoint_file(
-        out_dir,
-        vgg_config,
-        vgg_train,
+        net_embedding_path.parent,  # beside the embedding (the default network's: out_dir)
+        net_config,
+        net_train,
         seed=seed,
-        n_objects=data.N_OBJECTS,
-        prefix="vgg16_",
-        val=vgg_test[:50_000],
+        n_objects=objects.size,
+        prefix=f"{net.key}_",
+        val=net_test[:50_000],
     ),
 )
-vgg_eval = emb.evaluate_embedding(vgg_fit.embedding.weights, vgg_test)
-vgg_path = vgg_fit.save(paths.vgg16_embedding(profile))
+net_eval = emb.evaluate_embedding(net_fit.embedding.weights, net_test)
+net_fit.save(net_embedding_path, extra_arrays={"things_index": objects})
 
 # %% tags=["hide-input"]
-glue("vgg_dims", vgg_fit.embedding.n_dims, display=False)
-glue("vgg_acc", 100 * float(vgg_eval["accuracy"]), display=False)
-glue("n_vgg_train", len(vgg_train), display=False)
-glue("vgg_beta", vgg_beta, display=False)
+glue("net_dims", net_fit.embedding.n_dims, display=False)
+glue("net_acc", 100 * float(net_eval["accuracy"]), display=False)
+glue("n_net_train", len(net_train), display=False)
+glue("network_beta", network_beta, display=False)
 styled_table(
     pd.DataFrame(
         {
             "measure": [
+                "concepts (objects)",
                 "training triplets",
                 "epochs",
                 "kept dimensions",
                 "held-out accuracy (%)",
             ],
             "value": [
-                f"{len(vgg_train):,}",
-                f"{vgg_fit.epochs:,}",
-                f"{vgg_fit.embedding.n_dims:,}",
-                f"{100 * vgg_eval['accuracy']:.2f}",
+                f"{objects.size:,}",
+                f"{len(net_train):,}",
+                f"{net_fit.epochs:,}",
+                f"{net_fit.embedding.n_dims:,}",
+                f"{100 * net_eval['accuracy']:.2f}",
             ],
         }
     ),
@@ -494,77 +538,80 @@ styled_table(
 )
 
 # %% [markdown]
-# From {glue:text}`n_vgg_train:,` triplets VICE keeps **{glue:text}`vgg_dims`
-# dimensions** (paper: 70 from 18 million image triplets) and predicts
-# **{glue:text}`vgg_acc:.1f` %** of the stand-in's held-out choices. (The stand-in is
+# From {glue:text}`n_net_train:,` triplets VICE keeps **{glue:text}`net_dims`
+# dimensions** (paper: 70 from 18 million VGG-16 image triplets) and predicts
+# **{glue:text}`net_acc:.1f` %** of the network's held-out choices. (The network is
 # deterministic, so its ceiling is 100 %.)
 #
-# ### How much of the stand-in's similarity structure does it capture?
+# ### How much of the network's similarity structure does it capture?
 #
 # The paper compares the similarity matrix the embedding implies (for each pair, the
 # probability of staying together, averaged over all third objects) with VGG-16's own
 # choice similarity (the share of third objects for which VGG-16 keeps the pair
-# together), and reports 84.03 % variance explained (Results).
+# together), and reports 84.03 % variance explained (Results). We do the same for the
+# network under study, over its concepts (`fitting.network_embedding_comparison`, which
+# also gives the network's key numbers).
 
 # %%
-rsm_subset = None if rsm_objects <= 0 else np.arange(rsm_objects)
-vgg_source = sources.vgg16_concept_features(profile, progress=False)
-vgg_features = vgg_source.value
-vgg_rsm = rsa.choice_rsm(vgg_features, objects=rsm_subset)
-embedding_rsm = rsa.reconstruct_rsm(vgg_fit.embedding.weights, objects=rsm_subset)
-vgg_r2 = rsa.variance_explained(embedding_rsm, vgg_rsm)
-glue("vgg_rsm_r2", 100 * vgg_r2, display=False)
-upper = np.triu_indices_from(vgg_rsm, k=1)
+comparison = emb.network_embedding_comparison(
+    net_fit.embedding.weights, net, rsm_objects=rsm_objects, progress=True
+)
+keynumbers.record(profile, net.key, "02_embedding_fit", net.label, **comparison.numbers())
+net_rsm, embedding_rsm = comparison.network_rsm, comparison.embedding_rsm
+net_r2 = comparison.rsm_variance_explained
+glue("net_rsm_r2", 100 * net_r2, display=False)
+upper = np.triu_indices_from(net_rsm, k=1)
 pick = np.random.default_rng(seed).choice(upper[0].size, min(5000, upper[0].size), replace=False)
 
 # %% tags=["hide-input"]
 fig = px.scatter(
-    x=vgg_rsm[upper][pick],
+    x=net_rsm[upper][pick],
     y=embedding_rsm[upper][pick],
     opacity=0.4,
     labels={
-        "x": f"{vgg_source.label}: choice similarity",
+        "x": f"{net.label}: choice similarity",
         "y": "similarity reconstructed from the embedding",
     },
-    title="The VGG-16 stand-in's similarity structure and its embedding (5,000 pairs)",
+    title=f"{net.label}: similarity structure and its embedding ({pick.size:,} pairs)",
     color_discrete_sequence=[DNN_COLOUR],
 )
 fig.show()
 
 # %% [markdown]
-# The VGG-16 stand-in embedding explains **{glue:text}`vgg_rsm_r2:.1f` %** of the
-# variance of the stand-in's choice similarity (paper: 84.03 % for its image-level
-# VGG-16 embedding, Results).
+# The embedding explains **{glue:text}`net_rsm_r2:.1f` %** of the
+# variance of {glue:text}`network_label`'s choice similarity (paper: 84.03 % for its
+# image-level VGG-16 embedding, Results).
 #
-# ### Our VGG-16 stand-in fit next to the paper's marks
+# ### The network's fit next to the paper's marks for VGG-16
 #
 # The paper's embedding is judged on two things at once: it is *pruned* (about 70 of 150
 # dimensions kept) and it still explains 84 % of VGG-16's similarity, with every
 # dimension well predicted from VGG-16's activations (ridge R² above 75 % for all, above
 # 85 % for most; chapter 3 runs the full analysis). Keeping every dimension would make
 # the second mark easy and miss the first, so both are shown. The R² here uses chapter
-# 3's nested cross-validation (3 outer and 3 inner folds, the same penalty grid).
+# 3's nested cross-validation (3 outer and 3 inner folds, the same penalty grid), from
+# the features of {glue:text}`network_label` to its dimensions.
 
 # %%
-vgg_ridge = regression.nested_cv_ridge(
-    vgg_features,
-    vgg_fit.embedding.weights,
+net_ridge = regression.nested_cv_ridge(
+    net.values,
+    net_fit.embedding.weights,
     curves.CHAPTER3_ALPHA_GRID,
     outer_seed=seed,
     inner_seed=seed + 1,
     refit=False,
     progress=False,
 )
-vgg_r2_summary = curves.r2_summary(vgg_ridge.r2)
+net_r2_summary = curves.r2_summary(net_ridge.r2)
 paper_vgg = curves.PAPER_VGG16
-vgg_marks = pd.DataFrame(
+net_marks = pd.DataFrame(
     {
         "ours": [
-            vgg_fit.embedding.n_dims,
-            100 * vgg_r2,
-            100 * vgg_r2_summary["r2_min"],
-            100 * vgg_r2_summary["r2_share_above_75"],
-            100 * vgg_r2_summary["r2_median"],
+            net_fit.embedding.n_dims,
+            100 * net_r2,
+            100 * net_r2_summary["r2_min"],
+            100 * net_r2_summary["r2_share_above_75"],
+            100 * net_r2_summary["r2_median"],
         ],
         "paper": [
             paper_vgg["dims_kept"],
@@ -583,31 +630,32 @@ vgg_marks = pd.DataFrame(
         "median ridge R² (%)",
     ],
 )
-vgg_marks["ours − paper"] = vgg_marks["ours"] - vgg_marks["paper"]
+net_marks["ours − paper"] = net_marks["ours"] - net_marks["paper"]
 
 # %% tags=["hide-input"]
 for key, value in {
-    "vgg_dims_gap": vgg_fit.embedding.n_dims - paper_vgg["dims_kept"],
-    "vgg_ve_gap": 100 * (vgg_r2 - paper_vgg["rsm_variance_explained"]),
-    "vgg_r2_median": 100 * vgg_r2_summary["r2_median"],
-    "vgg_r2_min": 100 * vgg_r2_summary["r2_min"],
-    "vgg_r2_share75": 100 * vgg_r2_summary["r2_share_above_75"],
+    "net_dims_gap": net_fit.embedding.n_dims - paper_vgg["dims_kept"],
+    "net_ve_gap": 100 * (net_r2 - paper_vgg["rsm_variance_explained"]),
+    "net_r2_median": 100 * net_r2_summary["r2_median"],
+    "net_r2_min": 100 * net_r2_summary["r2_min"],
+    "net_r2_share75": 100 * net_r2_summary["r2_share_above_75"],
 }.items():
     glue(key, value, display=False)
-styled_table(vgg_marks.rename_axis("measure"), precision=1)
+styled_table(net_marks.rename_axis("measure"), precision=1)
 
 # %% [markdown]
-# Our default fit keeps {glue:text}`vgg_dims` dimensions ({glue:text}`vgg_dims_gap:+d`
-# against the paper's ~70) and explains {glue:text}`vgg_rsm_r2:.1f` % of the variance
-# ({glue:text}`vgg_ve_gap:+.1f` percentage points against 84.03 %); its ridge R² has a
-# median of {glue:text}`vgg_r2_median:.1f` % and a minimum of
-# {glue:text}`vgg_r2_min:.1f` %, with {glue:text}`vgg_r2_share75:.0f` % of the
-# dimensions above 75 % (paper: all).
+# Our fit for {glue:text}`network_label` keeps {glue:text}`net_dims` dimensions
+# ({glue:text}`net_dims_gap:+d` against the paper's ~70 for VGG-16) and explains
+# {glue:text}`net_rsm_r2:.1f` % of the variance ({glue:text}`net_ve_gap:+.1f` percentage
+# points against 84.03 %); its ridge R² has a median of {glue:text}`net_r2_median:.1f` %
+# and a minimum of {glue:text}`net_r2_min:.1f` %, with {glue:text}`net_r2_share75:.0f` %
+# of the dimensions above 75 % (paper: all).
 #
 # ### How the VGG-16 stand-in embedding grows with triplets, β and epochs
 #
 # How far is this from what more data or another prior weight would give? We measured
-# it: triplets of the VGG-16 stand-in sampled and answered as in chapter 1 (0.5, 1 and 2
+# it for the default network, the VGG-16 stand-in (whichever network this chapter
+# studies): triplets of the VGG-16 stand-in sampled and answered as in chapter 1 (0.5, 1 and 2
 # million, 90 % for training), VICE fitted with this chapter's settings for each β, and every fit
 # scored after 20 and 40 epochs and at its end (kept dimensions, the variance explained
 # of the similarity matrix on a fixed random half of the objects, pairs among them with
@@ -654,7 +702,7 @@ fig = px.line(
     log_x=True,
     hover_data=["epoch"],
     labels={"n_train": "training triplets", "value": ""},
-    title=f"{vgg_source.label} embedding at the end of each fit, by training triplets and β",
+    title=f"{sources.vgg16_label(profile)} embedding at the end of each fit, by triplets and β",
 )
 fig.update_yaxes(matches=None, showticklabels=True)
 fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
@@ -698,8 +746,10 @@ meets_dims = vgg_curve_final["dims_kept"] <= 1.2 * paper_vgg["dims_kept"]  # "ab
 near_paper = vgg_curve_final[meets_dims]
 best_pruned = near_paper.loc[near_paper["rsm_variance_explained"].idxmax()]
 paper_beta_rows = vgg_curve_final[vgg_curve_final["beta"] == paper_vgg["beta"]]
-here = vgg_curve_final[
-    (vgg_curve_final["n_train"] == len(vgg_train)) & (vgg_curve_final["beta"] == vgg_beta)
+here = vgg_curve_final[  # this chapter's own point (only for the default network)
+    (vgg_curve_final["n_train"] == len(net_train))
+    & (vgg_curve_final["beta"] == network_beta)
+    & (net.key == paths.DEFAULT_NETWORK)
 ]
 
 # %% tags=["hide-input"]
@@ -749,12 +799,13 @@ for key, value in {
 #
 # The curve's point for this chapter's own settings kept {glue:text}`curve_here_dims`
 # dimensions with {glue:text}`curve_here_ve:.1f` % explained on its half of the objects
-# (in a smoke run, whose triplets differ from the default's, there is no such point):
+# (in a smoke run, whose triplets differ from the default's, or for another network,
+# there is no such point):
 # the same fit as above, scored on half of the pairs.
 #
 # **The defaults.** Chapter 1 samples 1 million VGG-16 stand-in triplets for this chapter; more
 # would lengthen this fit in proportion, beyond the book's time budget. On that many
-# triplets β = {glue:text}`vgg_beta:g` is the measured setting that comes closest to the
+# triplets β = {glue:text}`network_beta:g` is the measured setting that comes closest to the
 # paper's pruned embedding (the weaker priors explain more only by keeping nearly every
 # dimension), so the book keeps it and shows its gap to the paper above.
 #
@@ -769,20 +820,21 @@ for key, value in {
 # book shows no number of ours for it.
 
 # %% [markdown]
-# ### The VGG-16 stand-in's dimensions
+# ### The network's dimensions
 #
-# Each dimension, described by its five highest-weighted objects:
+# Each dimension of the embedding of {glue:text}`network_label`, described by its five
+# highest-weighted objects:
 
 # %%
-vgg_top = interpret.top_objects(vgg_fit.embedding.weights, names, k=5)
+net_top = interpret.top_objects(net_fit.embedding.weights, names[objects], k=5)
 
 # %% tags=["hide-input"]
 styled_table(
     pd.DataFrame(
         {
-            "dimension": np.arange(1, len(vgg_top) + 1),
-            "top objects": [", ".join(t) for t in vgg_top],
-            "total weight": vgg_fit.embedding.weights.sum(axis=0),
+            "dimension": np.arange(1, len(net_top) + 1),
+            "top objects": [", ".join(t) for t in net_top],
+            "total weight": net_fit.embedding.weights.sum(axis=0),
         }
     ),
     precision=1,
@@ -817,7 +869,7 @@ effnet_triplets = triplets.odd_one_out_choices(
     relu=True,
 )
 effnet_train, effnet_test = triplets.split_triplets(effnet_triplets, 0.1, seed=seed)
-effnet_config = dataclasses.replace(vgg_config, beta=effnet_beta, max_epochs=effnet_max_epochs)
+effnet_config = dataclasses.replace(net_config, beta=effnet_beta, max_epochs=effnet_max_epochs)
 effnet_fit = emb.fit_vice(
     effnet_train,
     n_pictures,
@@ -834,7 +886,7 @@ effnet_fit = emb.fit_vice(
         val=effnet_test[:50_000],
     ),
 )
-effnet_fit.save(paths.efficientnet_lite0_embedding(profile))
+save_shared(effnet_fit, paths.efficientnet_lite0_embedding(profile))
 effnet_eval = emb.evaluate_embedding(effnet_fit.embedding.weights, effnet_test)
 
 # %% tags=["hide-input"]
@@ -1011,13 +1063,18 @@ glue("tried_small_start_r2", 100 * float(small_start["r2_median"].max()), displa
 from dnnalign_utils import downloads
 
 concept_rows = {"object_names": data.load_concepts().index, "extra_columns": {"word": names}}
+net_rows = {
+    "object_names": concept_rows["object_names"][objects],
+    "extra_columns": {"word": names[objects]},
+}
 chapter_downloads = [
     ("human_spose", final_human.embedding.weights, concept_rows,
      f"SPoSE fit to the human triplets (the most reproducible seed, {repro.best})"),
     ("human_vice", vice_fit.embedding.weights, concept_rows,
      "VICE fit to the human triplets (the first seed)"),
-    ("vgg16_vice", vgg_fit.embedding.weights, concept_rows,
-     "VICE fit to the VGG-16 stand-in's triplets"),
+    (f"{net.key}_vice", net_fit.embedding.weights,
+     net_rows,
+     f"VICE fit to the triplets of {net.label}"),
     ("efficientnet_lite0_pictures_vice", effnet_fit.embedding.weights,
      {"object_names": [f"{u} ({s})" for u, s in zip(image_rows["uniqueID"], image_rows["style"],
                                                        strict=True)],
@@ -1030,7 +1087,13 @@ downloads.links(
         file
         for name, weights, rows, description in chapter_downloads
         for file in downloads.publish(
-            weights, name, "02_embedding_fit", profile, description=description, **rows
+            weights,
+            name,
+            "02_embedding_fit",
+            profile,
+            description=description,
+            network=net.key,
+            **rows,
         )
     ]
 )
@@ -1047,8 +1110,9 @@ downloads.links(
 #   63.0–63.6 % from millions of choices);
 # - matched our dimensions to SPoSE-49 and measured their reproducibility over
 #   {glue:text}`n_seeds` seeds;
-# - fitted VICE to VGG-16's choices: {glue:text}`vgg_dims` dimensions explaining
-#   {glue:text}`vgg_rsm_r2:.1f` % of VGG-16's choice similarity (paper: 84.03 %);
+# - fitted VICE to the choices of {glue:text}`network_label`: {glue:text}`net_dims`
+#   dimensions explaining {glue:text}`net_rsm_r2:.1f` % of its choice similarity (paper:
+#   84.03 % for VGG-16), and recorded its key numbers;
 # - fitted VICE to EfficientNet-Lite0's choices on triplets of pictures:
 #   {glue:text}`effnet_dims` dimensions over {glue:text}`n_pictures:,` drawings;
 # - saved the embeddings with their provenance for the next chapters.

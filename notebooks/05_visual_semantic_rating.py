@@ -22,7 +22,9 @@
 # images and called it *visual*, *semantic*, *mixed visual-semantic* or *unclear*. The
 # human dimensions came out mostly semantic, VGG-16's dominated by visual and mixed
 # ones; 7.35 % of the human and 8.57 % of the VGG-16 dimensions were unclear (Fig. 2
-# caption). The ratings themselves are not available offline. This chapter
+# caption). The ratings themselves are not available offline. This chapter studies one
+# network, the one named in its parameters (`network`; here **{glue:text}`network_label`**),
+# and
 #
 # 1. builds the rating tool: dimensions of several embeddings pooled, anonymised and
 #    shuffled, shown one at a time as the paper's raters saw them, with the answers
@@ -32,19 +34,34 @@
 #    properties) predict it, and how well does what is *seen* in its pictures (colour,
 #    shape, texture, an early network layer)? The decision thresholds are chosen on
 #    planted dimensions whose nature we know, and tested on other planted ones;
-# 3. rates the human embeddings and four network embeddings, with bootstrap intervals
-#    and a permutation test of human against each network, and the paper's analysis
-#    across the layers of one network.
+# 3. rates the human embeddings, the studied network's embedding and two more network
+#    embeddings for comparison, with bootstrap intervals and a permutation test of human
+#    against each network, and the paper's analysis across the layers of one network.
 #
-# **Needs**: chapter 0's picture features, chapter 2's embeddings, chapter 3's sentence
-# embeddings. **Takes**: a few minutes (it fits three embeddings).
+# **Needs**: chapter 0's picture features, chapter 2's embeddings (of the studied
+# network and of EfficientNet-Lite0's pictures), chapter 3's sentence embeddings.
+# **Takes**: a few minutes (it fits up to four embeddings; a rerun resumes from their
+# checkpoints).
+#
+# **Another network.** Set `network` in the parameters cell to a registered network
+# (`vgg16`, `clip_vit_b32`, `efficientnet_lite0`, `efficientnet_lite1`,
+# `efficientnet_lite0_untrained`), or give your own concept features (`features_path`,
+# a `.npy` of 1,854 rows or a thingsvision folder, with `layer`) or your own pictures
+# (`images_dir`: a folder with `concepts.csv` of `file,uniqueID`, seen by a picture
+# network). Run chapters 1 and 2 with the same parameters first: this chapter rates the
+# embedding chapter 2 fitted to that network, and writes its labels, rating session,
+# downloads and key numbers into that network's own artefact folder. The comparison
+# embeddings (the human ones, CLIP and EfficientNet-Lite0 on the pictures) and the
+# analysis across layers are the same for every network; when the studied network is
+# CLIP itself, its chapter 2 embedding takes the place of the CLIP fit below.
 #
 # **How our data differ from the paper's.** The paper's raters were people; ours is a
 # pair of regressions, validated on planted dimensions but not on people's judgements
 # (rate some dimensions with the widget below to compare). Only the 468 concepts with
 # pictures in the embedded emoji set can be rated from pictures, so every embedding is
-# rated on those concepts. Our network embeddings are those of the earlier chapters
-# (VGG-16 from a concept-level stand-in, EfficientNet-Lite0 from drawings), not the
+# rated on those concepts (a network that covers only some concepts, on those of them
+# it covers). Our network embeddings are those of the earlier chapters (in the book,
+# VGG-16 from a concept-level stand-in, EfficientNet-Lite0 from drawings), not the
 # paper's 70-dimensional VGG-16 embedding of 24,102 photos (paper, Results and Methods).
 
 # %% tags=["remove-cell"]
@@ -65,6 +82,10 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 profile = "default"
+network = "vgg16"  # the network studied: a name of networks.NETWORKS, or yours (below)
+features_path = ""  # your concept features: a .npy (1,854 rows) or a thingsvision folder
+images_dir = ""  # or a folder of your pictures with concepts.csv (file,uniqueID)
+layer = ""  # layer of a thingsvision folder or of a picture network (empty: its default)
 seed = 0  # planted dimensions, folds, triplets, fits, bootstrap and permutations
 n_outer = 3  # outer folds of the nested cross-validation (as in chapter 3)
 n_inner = 3  # inner folds choosing the penalty
@@ -92,10 +113,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import plotly.express as px
-from IPython.display import display
+from IPython.display import Markdown, display
 from myst_nb import glue
 
-from dnnalign_utils import autorate, data, features, paths, rating, semantic, sources
+from dnnalign_utils import autorate, data, features, keynumbers, networks, paths, rating, sources
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, styled_table, use_book_template
 
@@ -106,14 +127,14 @@ use_book_template()
 from dnnalign_utils.book import ensure_upstream
 
 ensure_upstream(profile, "05_visual_semantic_rating")
-alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
-concepts = data.load_concepts()
-names = concepts["Word"].to_numpy()
-feature_dir = paths.image_features(profile)
-probe, picture_rows = features.load_image_features(feature_dir, autorate.VISUAL_PROBE_LAYER)
-sentence_vectors = semantic.cached_sentence_embeddings(
-    semantic.concept_texts(concepts), paths.sentence_embeddings(profile)
+net = networks.load(
+    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
 )
+glue("network_label", net.label, display=False)
+alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
+names = data.load_concepts()["Word"].to_numpy()
+feature_dir = paths.image_features(profile)
+picture_rows = features.load_image_features(feature_dir, autorate.VISUAL_PROBE_LAYER)[1]
 
 # %% [markdown]
 # ## An automatic rater, and how we know it works
@@ -147,10 +168,8 @@ sentence_vectors = semantic.cached_sentence_embeddings(
 # halves: the thresholds are chosen on one, and the accuracy is reported on the other.
 
 # %%
-rater_model = autorate.emoji_rater(
-    picture_rows,
-    probe,
-    sentence_vectors,
+rater_model = autorate.profile_rater(
+    profile,
     alpha_grid=alpha_grid,
     n_planted_per_class=n_planted_per_class,
     n_outer=n_outer,
@@ -198,10 +217,9 @@ fig.show()
 # ## Rating the embeddings
 #
 # The human embeddings: the published VICE-42 and SPoSE-49 and the book's own SPoSE fit
-# (chapter 2). The network embeddings: the VGG-16 stand-in (chapter 2), EfficientNet-Lite0 on the
-# pictures (chapter 2; averaged per concept), and a CLIP ViT-B/32 embedding fitted
-# exactly as the VGG-16 one: the same number of random triplets answered by CLIP's
-# concept features (dot product), the same 90/10 split and the same VICE settings.
+# (chapter 2). The network embeddings: the studied network's, {glue:text}`network_label`
+# (chapter 2), and for comparison EfficientNet-Lite0 on the pictures (chapter 2;
+# averaged per concept) and a CLIP ViT-B/32 embedding.
 
 # %%
 network_config = dataclasses.replace(
@@ -211,25 +229,52 @@ network_config = dataclasses.replace(
     min_epochs=network_min_epochs,
     stability_window=network_window,
 )
-clip_fit, clip_test = emb.fit_vice_to_network(
-    data.load_clip_features(),
-    network_config,
-    n_triplets=n_network_triplets,
-    seed=seed,
-    checkpoint_dir=paths.embeddings_dir(profile),
-    prefix="clip_",
-)
-clip_fit.save(paths.clip_embedding(profile))
-clip_accuracy = emb.evaluate_embedding(clip_fit.embedding.weights, clip_test)["accuracy"]
+net_embedding_path = paths.network_embedding(profile, net.key)
+if not net_embedding_path.is_file():
+    raise FileNotFoundError(
+        f"{paths.display_path(net_embedding_path)}: no chapter 2 embedding of {net.label}; "
+        "run chapters 1 and 2 with the same network parameters first"
+    )
+net_embedding = emb.load_embedding(net_embedding_path)
+with np.load(net_embedding_path) as stored:  # the THINGS index of each row, if not all
+    net_objects = stored.get("things_index", np.arange(net_embedding.n_objects))
+clip_is_studied = net.key == "clip_vit_b32"
+if clip_is_studied:  # the studied network is CLIP: its chapter 2 embedding, no second fit
+    clip_weights = net_embedding.weights
+else:  # chapter 2's checkpoint of CLIP: a fit of the same triplets and settings is shared
+    clip_fit, clip_test = emb.fit_vice_to_network(
+        data.load_clip_features(),
+        network_config,
+        n_triplets=n_network_triplets,
+        seed=seed,
+        checkpoint_dir=paths.network_embedding(profile, "clip_vit_b32").parent,
+        prefix="clip_vit_b32_",
+    )
+    clip_fit.save(paths.clip_embedding(profile))
+    clip_weights = clip_fit.embedding.weights
+    clip_accuracy = emb.evaluate_embedding(clip_weights, clip_test)["accuracy"]
 
 # %% tags=["hide-input"]
-glue("clip_dims", clip_fit.embedding.n_dims, display=False)
-glue("n_clip_train", n_network_triplets - len(clip_test), display=False)
-glue("clip_acc", 100 * float(clip_accuracy), display=False)
+if clip_is_studied:
+    clip_source = (
+        "CLIP is the network studied here, so its embedding is the one chapter 2 fitted "
+        f"to it ({net_embedding.n_dims} dimensions), and no second CLIP embedding is fitted."
+    )
+else:
+    clip_source = (
+        "The CLIP embedding is fitted here the way chapters 1 and 2 fit the book's "
+        f"network: {n_network_triplets - len(clip_test):,} random training triplets "
+        "answered by CLIP's concept features (dot product), the same 90/10 split and the "
+        f"same VICE settings. VICE keeps **{clip_fit.embedding.n_dims} dimensions** and "
+        f"predicts {100 * float(clip_accuracy):.1f} % of CLIP's held-out choices. It is "
+        'the fit chapters 1 and 2 make when they study CLIP (`network = "clip_vit_b32"`) '
+        "with the same settings: whichever chapter runs first fits it, the other resumes "
+        "from its checkpoint."
+    )
+glue("clip_source", Markdown(clip_source), display=False)
 
 # %% [markdown]
-# From {glue:text}`n_clip_train:,` CLIP triplets VICE keeps **{glue:text}`clip_dims`
-# dimensions** and predicts {glue:text}`clip_acc:.1f` % of CLIP's held-out choices.
+# {glue:md}`clip_source`
 
 # %%
 effnet = emb.load_embedding(paths.efficientnet_lite0_embedding(profile))
@@ -237,22 +282,35 @@ display_names = {
     "vice42": "human VICE-42 (published)",
     "spose49": "human SPoSE-49 (published)",
     "human_spose": "human SPoSE (chapter 2)",
-    "vgg16": "VGG-16 stand-in (chapter 2)",
+    net.key: f"{net.label}, chapter 2",
     "clip": "CLIP ViT-B/32 (this chapter)",
     "effnet": "EfficientNet-Lite0 (chapter 2, pictures)",
 }
-network_keys = ["vgg16", "clip", "effnet"]
+network_keys = [net.key, "effnet"] if clip_is_studied else [net.key, "clip", "effnet"]
 embeddings = {
     "vice42": data.load_human_embedding("vice42"),
     "spose49": data.load_human_embedding("spose49"),
     "human_spose": emb.load_embedding(paths.human_spose_embedding(profile)).weights,
-    "vgg16": emb.load_embedding(paths.vgg16_embedding(profile)).weights,
-    "clip": clip_fit.embedding.weights,
+    net.key: net_embedding.weights,
+    "clip": clip_weights,
 }
+objects = {key: np.arange(len(weights)) for key, weights in embeddings.items()}
+objects[net.key] = net_objects
+if clip_is_studied:
+    del embeddings["clip"], objects["clip"], display_names["clip"]
 # columns in importance order, as chapters 2, 3 and 6 use them
-embeddings = {k: emb.from_published(v, name=k).weights for k, v in embeddings.items()}
-ratings = {key: rater_model.rate(weights) for key, weights in embeddings.items()}
+embeddings = {
+    k: emb.from_published(v, name=k, n_objects=None).weights for k, v in embeddings.items()
+}
+ratings = {
+    key: autorate.rate_network(rater_model, weights, objects[key])
+    for key, weights in embeddings.items()
+}
 ratings["effnet"] = rater_model.rate_pictures(effnet.weights, picture_rows)
+network_shares = autorate.network_label_shares(
+    profile, net_embedding.weights, net_objects, seed=seed, rater=rater_model
+)
+keynumbers.record(profile, net.key, "05_visual_semantic_rating", net.label, **network_shares)
 labels = pd.concat([table.assign(embedding=key) for key, table in ratings.items()])
 styled_table(
     labels.replace({"embedding": display_names})
@@ -302,11 +360,11 @@ count_shares = shares[shares["weighting"] == "by count"].pivot(
 )
 
 # %% tags=["hide-input"]
-for key, prefix in [("vice42", "human"), ("vgg16", "vgg")]:
+for key, prefix in [("vice42", "human"), (net.key, "net")]:
     for quality in rating.RATED_QUALITIES:
         share = count_shares.loc[display_names[key], quality]
         glue(f"{prefix}_{quality}", float(share), display=False)
-glue("p_vgg", float(tests.loc["VGG-16 stand-in (chapter 2)", "p"]), display=False)
+glue("p_net", float(tests.loc[display_names[net.key], "p"]), display=False)
 gaps = tests["semantic share, VICE-42 − network (points)"]
 glue("min_semantic_gap", float(gaps.min()), display=False)
 glue("max_semantic_gap", float(gaps.max()), display=False)
@@ -333,21 +391,22 @@ fig.show()
 # %% [markdown]
 # By count, the published human VICE-42 has {glue:text}`human_semantic:.0f` % semantic,
 # {glue:text}`human_mixed:.0f` % mixed and {glue:text}`human_visual:.0f` % visual
-# dimensions by this rater; our VGG-16 stand-in embedding {glue:text}`vgg_semantic:.0f` %,
-# {glue:text}`vgg_mixed:.0f` % and {glue:text}`vgg_visual:.0f` % (permutation test of
-# the semantic share, p = {glue:text}`p_vgg:.4f`). The paper's Fig. 2c shows the human
+# dimensions by this rater; the embedding of {glue:text}`network_label`
+# {glue:text}`net_semantic:.0f` %, {glue:text}`net_mixed:.0f` % and
+# {glue:text}`net_visual:.0f` % (permutation test of the semantic share,
+# p = {glue:text}`p_net:.4f`). The paper's Fig. 2c shows the human
 # dimensions mostly semantic and VGG-16's dominated by visual and mixed ones. The
 # semantic share of VICE-42 exceeds each network's by {glue:text}`min_semantic_gap:.0f`
 # to {glue:text}`max_semantic_gap:.0f` points (the table above, with the p-values); our
 # own human SPoSE fit, from far fewer choices, has a lower semantic share than the
 # published embeddings. Unlike the paper, our
 # rater calls almost no concept-level dimension purely visual: the visual predictors
-# describe emoji drawings, while the human and VGG-16 dimensions were learnt from
-# choices about THINGS photos, so what is visual in them is only partly visible in a
-# drawing. Across the layers of one network (below) the same rater does call most early
-# dimensions visual. Weighting each dimension by its share of the embedding's total
-# weight (the paper's "relative importance", Fig. 2c, lower panel) lets the leading dimensions
-# count more.
+# describe emoji drawings, while the human dimensions and those of networks of THINGS
+# concepts were learnt from choices about THINGS photos, so what is visual in them is
+# only partly visible in a drawing. Across the layers of one network (below) the same
+# rater does call most early dimensions visual. Weighting each dimension by its share of
+# the embedding's total weight (the paper's "relative importance", Fig. 2c, lower panel)
+# lets the leading dimensions count more.
 #
 # ### Unclear dimensions
 
@@ -363,12 +422,37 @@ unclear = pd.DataFrame(
         for key, t in ratings.items()
     }
 ).T
-unclear["paper (%)"] = pd.Series({display_names["vice42"]: 7.35, display_names["vgg16"]: 8.57})
+# the paper's unclear shares: its human embedding and its VGG-16
+paper_unclear = {"vice42": 7.35, "vgg16": 8.57}
+unclear["paper (%)"] = pd.Series(
+    {display_names[key]: share for key, share in paper_unclear.items() if key in display_names}
+)
 
 # %% tags=["hide-input"]
-for key, prefix in [("vice42", "human"), ("vgg16", "vgg")]:
+for key, prefix in [("vice42", "human"), (net.key, "net")]:
     share = unclear.loc[display_names[key], "unclear, by count (%)"]
     glue(f"{prefix}_unclear", float(share), display=False)
+if net.key == paths.DEFAULT_NETWORK and profile != "paper":
+    unclear_note = (
+        "Our VGG-16 embedding is learnt from a concept-level stand-in of VGG-16's features "
+        "(chapter 1), and many of its dimensions are predicted neither by knowledge of the "
+        "concepts nor by their drawings; they are the main reason its share of unclear "
+        "dimensions is far above the paper's."
+    )
+elif objects[net.key].size < len(names):
+    unclear_note = (
+        f"{net.label} covers {objects[net.key].size:,} concepts; its dimensions are rated "
+        f"on the {np.intersect1d(objects[net.key], rater_model.objects).size} of them that "
+        "have pictures, and a dimension that is zero on all of those is unclear."
+    )
+else:
+    unclear_note = (
+        "Our VGG-16 embedding comes from VGG-16-BN's activations averaged per concept, not "
+        "from the paper's embedding of single photos."
+        if net.key == paths.DEFAULT_NETWORK
+        else f"The paper gives an unclear share for its VGG-16 only, none for {net.label}."
+    )
+glue("unclear_note", unclear_note, display=False)
 styled_table(unclear.astype({"dimensions": int}).rename_axis("embedding"), precision=1).format(
     "{:.2f}", subset=["paper (%)"], na_rep="–"
 )
@@ -377,13 +461,10 @@ styled_table(unclear.astype({"dimensions": int}).rename_axis("embedding"), preci
 # The paper's raters called 7.35 % of the human and 8.57 % of the VGG-16 dimensions
 # unclear (paper, Fig. 2 caption; it gives no share for the other embeddings, "–" in
 # the table); our rater calls {glue:text}`human_unclear:.1f` % of
-# VICE-42's and {glue:text}`vgg_unclear:.1f` % of our VGG-16 stand-in embedding's dimensions
-# unclear. Here "unclear" means that neither side predicts the dimension on the rated
-# concepts, which also happens when a dimension is nearly zero on all of them. Our
-# VGG-16 embedding is learnt from a concept-level stand-in of VGG-16's features (chapter
-# 1), and many of its dimensions are predicted neither by knowledge of the concepts nor
-# by their drawings; they are the main reason its share of unclear dimensions is far
-# above the paper's.
+# VICE-42's and {glue:text}`net_unclear:.1f` % of the dimensions of
+# {glue:text}`network_label` unclear. Here "unclear" means that neither side predicts
+# the dimension on the rated concepts, which also happens when a dimension is nearly
+# zero on all of them. {glue:text}`unclear_note`
 #
 # ### Each dimension's two R²
 
@@ -469,35 +550,38 @@ fig.show()
 #
 # The automatic rater is a stand-in for people. The rating tool shows dimensions the
 # way the paper's raters saw them, without saying which embedding they come from: the
-# dimensions of the human VICE-42, our VGG-16 stand-in and our CLIP embeddings are pooled,
-# given anonymous ids and shuffled with a fixed seed; the mapping back is kept in a
-# separate file. Each collection shows objects from the top of the dimension down,
-# {glue:text}`per_rank` per row, the rows starting at ranks 0, 2, 4, ..., 12 % of the
-# concepts (a picture where the concept has one, the emoji drawing here and the first
-# THINGS photo in the `paper` profile; its name otherwise).
+# dimensions of the embeddings {glue:text}`pooled_names` are pooled, given anonymous ids
+# and shuffled with a fixed seed; the mapping back is kept in a separate file (the
+# session is the studied network's own). Each collection shows objects from the top of
+# the dimension down, {glue:text}`per_rank` per row, the rows starting at ranks 0, 2, 4,
+# ..., 12 % of the concepts (a picture where the concept has one, the emoji drawing here
+# and the first THINGS photo in the `paper` profile; its name otherwise; for a network
+# that covers only some concepts, ranks among those).
 # Three of them, as a rater sees them:
 
 # %%
-pooled = {key: embeddings[key] for key in ("vice42", "vgg16", "clip")}
+pooled = {key: embeddings[key] for key in ("vice42", net.key, "clip") if key in embeddings}
 session = rating.create_session(
-    paths.rating_session(profile), {k: v.shape[1] for k, v in pooled.items()}, seed=seed
+    paths.rating_session(profile, net.key),
+    {k: v.shape[1] for k, v in pooled.items()},
+    seed=seed,
 )
 picture_paths = sources.concept_picture_paths(profile).value
 
 
 def collection(item):
     embedding_name, dimension = session.source(item)
-    objects = rating.collection_objects(pooled[embedding_name][:, dimension], per_rank)
+    ranked = rating.collection_objects(pooled[embedding_name][:, dimension], per_rank)
+    shown = objects[embedding_name][ranked]  # rows -> THINGS indices
     pictures = {
-        int(o): rating.load_picture(picture_paths[o])
-        for o in objects.ravel()
-        if o in picture_paths
+        int(o): rating.load_picture(picture_paths[o]) for o in shown.ravel() if o in picture_paths
     }
-    return rating.collection_picture(objects, names, pictures)
+    return rating.collection_picture(shown, names, pictures)
 
 
 # %% tags=["hide-input"]
 glue("per_rank", per_rank, display=False)
+glue("pooled_names", "; ".join(display_names[key] for key in pooled), display=False)
 shown_items = list(session.items[:n_collections_shown])
 fig = image_grid(
     np.stack([collection(item) for item in shown_items]),
@@ -550,15 +634,19 @@ else:
 # %% [markdown]
 # ## The labels for the next chapters
 #
-# Chapter 6 labels the dimensions that drive the choices where humans and VGG-16
-# disagree; the table of labels is stored with its provenance.
+# Chapter 6 labels the dimensions that drive the choices where humans and
+# {glue:text}`network_label` disagree; the table of labels (the studied network's under
+# its key, `embedding` = {glue:text}`network_key`) is stored with its provenance, and the
+# shares of visual, mixed and semantic dimensions of {glue:text}`network_label` are
+# recorded among its key numbers.
 
 # %%
+glue("network_key", net.key, display=False)
 labels_path = rating.save_labels(
-    paths.automatic_labels(profile),
+    paths.automatic_labels(profile, net.key),
     labels,
     produced_by="notebooks/05_visual_semantic_rating",
-    parameters={"seed": seed, "n_outer": n_outer, "n_inner": n_inner}
+    parameters={"seed": seed, "n_outer": n_outer, "n_inner": n_inner, "network": net.key}
     | {"thresholds": dataclasses.asdict(rater_model.thresholds)},
 )
 
@@ -586,6 +674,7 @@ downloads.links(
         description="the automatic rater's semantic and visual R² and label of every "
         "dimension (dimensions numbered from 1 in order of importance)",
         parameters={"seed": seed} | {"thresholds": dataclasses.asdict(rater_model.thresholds)},
+        network=net.key,
     )
     + downloads.publish(
         shares,
@@ -595,6 +684,7 @@ downloads.links(
         description="shares (%) of visual, mixed and semantic dimensions per embedding, by "
         "count and by importance, with 95 % bootstrap intervals",
         parameters={"n_bootstrap": n_bootstrap, "seed": seed},
+        network=net.key,
     )
     + downloads.publish(
         tests,
@@ -603,6 +693,7 @@ downloads.links(
         profile,
         description="permutation tests of the semantic share, VICE-42 against each network",
         parameters={"n_permutations": n_permutations, "seed": seed},
+        network=net.key,
     )
     + downloads.publish(
         by_layer.rename_axis("layer"),
@@ -611,6 +702,7 @@ downloads.links(
         profile,
         description="shares (%) of visual, mixed and semantic dimensions across "
         "EfficientNet-Lite0's layers",
+        network=net.key,
     )
 )
 
@@ -623,9 +715,9 @@ downloads.links(
 #   {glue:text}`n_rated_concepts` concepts that have drawings. Where people and the
 #   rater would disagree is open until people rate with the tool above.
 # - Our human embeddings are the real ones (two published, one fitted in chapter 2);
-#   our network embeddings come from a concept-level stand-in for VGG-16, CLIP's
-#   concept features and a network seeing drawings, not the paper's image-level
-#   VGG-16 embedding. The `paper` profile would rate those.
+#   our network embeddings come from concept-level features (in the book a stand-in for
+#   VGG-16's, and CLIP's) and from a network seeing drawings, not the paper's
+#   image-level VGG-16 embedding. The `paper` profile would rate those.
 # - The visual predictors see drawings, not photos: colour and shape of an emoji are
 #   cleaner than in a photo, texture is poorer.
 #
@@ -635,8 +727,8 @@ downloads.links(
 # - built an automatic visual/semantic rater and validated it on planted dimensions
 #   ({glue:text}`planted_accuracy:.1f` % correct on definitions it was not calibrated
 #   on);
-# - rated three human and three network embeddings, with bootstrap intervals, a
-#   permutation test and importance weighting, and the unclear shares next to the
-#   paper's;
+# - rated three human embeddings, that of {glue:text}`network_label` and those of the
+#   comparison networks, with bootstrap intervals, a permutation test and importance
+#   weighting, and the unclear shares next to the paper's;
 # - rated EfficientNet-Lite0's embeddings across depth;
 # - stored the labels for chapter 6.

@@ -37,17 +37,24 @@
 #    sides are embeddings: the "human" choice is the choice of the VICE-42 embedding,
 #    not a choice people made on these triplets.
 #
-# **Needs**: chapter 2's VGG-16 stand-in embedding and chapter 5's dimension labels
-# (run alone, the notebook runs chapters 0–3 and 5 first). **Takes**:
-# under a minute.
+# The network studied is {glue:text}`network_label` (the `network` parameter; the
+# book's is the VGG-16 stand-in). Everything is compared on the
+# {glue:text}`n_concepts:,` concepts its embedding covers, the human embedding
+# restricted to the same concepts.
+#
+# **Needs**: chapter 2's embedding of the network and, for the visual/semantic labels,
+# chapter 5's labels of it (run alone with the book's network, the notebook runs
+# chapters 0–3 and 5 first; for another network run chapters 1, 2 and 5 with the same
+# `network`, `features_path`, `images_dir` and `layer`). **Takes**: under a minute.
 #
 # **How our data differ from the paper's.** The human side is the published VICE-42
 # embedding ({cite:t}`muttenthaler2022vice`; fitted on THINGS triplets), not the paper's
 # 68-dimensional one, which is only on OSF. The DNN side is
-# {doc}`chapter 2 <02_embedding_fit>`'s VGG-16 stand-in embedding,
-# learnt from 900,000 concept-level triplets answered by a stand-in for VGG-16's
-# features, not the paper's 70 dimensions from 20 million image-level triplets. The
-# jackknife samples {glue:text}`n_random_triplets:,` random triplets (paper: 10 million).
+# {doc}`chapter 2 <02_embedding_fit>`'s embedding of the network, learnt from
+# concept-level triplets answered by the network's concept features
+# ({glue:text}`network_description`), not the paper's 70 VGG-16 dimensions from 20
+# million image-level triplets. The jackknife samples
+# {glue:text}`n_random_triplets:,` random triplets (paper: 10 million).
 
 # %% tags=["remove-cell"]
 # Colab only: fetch this repository and install its package; does nothing elsewhere.
@@ -67,6 +74,10 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 profile = "default"
+network = "vgg16"  # the network studied: a name in dnnalign_utils.networks.NETWORKS
+features_path = ""  # or your own concept features: a .npy (1,854 rows) or thingsvision folder
+images_dir = ""  # or a folder of your pictures with concepts.csv (file,uniqueID)
+layer = ""  # the layer of a thingsvision folder or picture network (empty: its default)
 seed = 0  # seeds the object halves, permutations, triplet sampling and bootstraps
 human_embedding = "vice42"  # "vice42" | "spose49" (published, in data/things/human)
 n_permutations = 200  # object permutations for the matching null
@@ -84,7 +95,7 @@ import pandas as pd
 import plotly.express as px
 from myst_nb import glue
 
-from dnnalign_utils import compare, data, interpret, paths, rating, rsa, sources, triplets
+from dnnalign_utils import compare, data, interpret, keynumbers, networks, paths, rsa, triplets
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
@@ -102,44 +113,62 @@ use_book_template()
 from dnnalign_utils.book import ensure_upstream
 
 ensure_upstream(profile, "06_human_vs_dnn")
-names = data.load_concepts()["Word"].to_numpy()
-human = emb.from_published(data.load_human_embedding(human_embedding), name=human_embedding)
-dnn = emb.load_embedding(paths.vgg16_embedding(profile))
-dnn_name = f"{sources.vgg16_label(profile)} embedding"  # what the DNN side is
-human_name = {"vice42": "VICE-42", "spose49": "SPoSE-49"}[human_embedding]
-labels_path = paths.automatic_labels(profile)
-quality = {
-    "human": rating.load_labels(labels_path, human_embedding, human.n_dims)["label"].to_numpy(),
-    "dnn": rating.load_labels(labels_path, "vgg16", dnn.n_dims)["label"].to_numpy(),
-}
-human_labels, dnn_labels = (
-    [f"{label} [{q}]" for label, q in zip(top, quality[side], strict=True)]
-    for side, top in (
-        ("human", interpret.dimension_labels(human.weights, names)),
-        ("dnn", interpret.dimension_labels(dnn.weights, names)),
-    )
+net = networks.load(
+    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
 )
+dnn_path = paths.network_embedding(profile, net.key)
+if not dnn_path.is_file():
+    raise FileNotFoundError(
+        f"{net.label}: no embedding of this network yet; run chapters 1 and 2 with "
+        f"network={network!r}, features_path={features_path!r}, images_dir={images_dir!r}, "
+        f"layer={layer!r} first"
+    )
+dnn, objects = emb.load_network_embedding(dnn_path)  # objects: THINGS indices of its rows
+n_objects = len(objects)
+names = data.load_concepts()["Word"].to_numpy()[objects]
+human = compare.human_weights(human_embedding, objects)  # VICE-42 on the same concepts
+dnn_name = f"{net.label} embedding"  # what the DNN side is
+human_name = {"vice42": "VICE-42", "spose49": "SPoSE-49"}[human_embedding]
+# chapter 5's visual/semantic labels of both sides, if it has rated this network
+quality = compare.dimension_qualities(
+    paths.automatic_labels(profile, net.key),
+    {"human": (human_embedding, human.shape[1]), "dnn": (net.key, dnn.n_dims)},
+)
+human_labels, dnn_labels = (
+    interpret.dimension_labels(weights, names) for weights in (human, dnn.weights)
+)
+if quality is not None:  # each label followed by its quality in brackets
+    human_labels, dnn_labels = (
+        [f"{label} [{q}]" for label, q in zip(top, quality[side], strict=True)]
+        for side, top in (("human", human_labels), ("dnn", dnn_labels))
+    )
+glue("network_label", net.label, display=False)
+glue("network_description", net.description, display=False)
+glue("n_concepts", n_objects, display=False)
 glue("n_random_triplets", n_random_triplets, display=False)
-glue("human_dims", human.n_dims, display=False)
+glue("human_dims", human.shape[1], display=False)
 glue("dnn_dims", dnn.n_dims, display=False)
 pd.Series(
-    {"human": f"{human_embedding}, {human.n_dims} dims", "DNN": f"{dnn_name}, {dnn.n_dims} dims"},
+    {
+        "human": f"{human_embedding}, {human.shape[1]} dims",
+        "DNN": f"{dnn_name}, {dnn.n_dims} dims",
+        "concepts": f"{n_objects:,}",
+    },
     name="embedding",
 )
 
 # %% [markdown]
 # ## Which DNN dimension corresponds to which human dimension?
 #
-# A random half of the 1,854 objects chooses a one-to-one assignment between the
-# {glue:text}`human_dims` human and {glue:text}`dnn_dims` DNN dimensions (maximising the
-# summed Pearson r); the other half scores each chosen pair. The same procedure on DNN
-# embeddings whose objects were shuffled gives the null: the 95th percentile of the
-# held-out r at each rank over {glue:text}`n_permutations` permutations.
+# A random half of the {glue:text}`n_concepts:,` objects chooses a one-to-one
+# assignment between the {glue:text}`human_dims` human and {glue:text}`dnn_dims` DNN
+# dimensions (maximising the summed Pearson r); the other half scores each chosen
+# pair. The same procedure on DNN embeddings whose objects were shuffled gives the
+# null: the 95th percentile of the held-out r at each rank over
+# {glue:text}`n_permutations` permutations.
 
 # %%
-matches = compare.match_human_dnn(
-    human.weights, dnn.weights, n_permutations=n_permutations, seed=seed
-)
+matches = compare.match_human_dnn(human, dnn.weights, n_permutations=n_permutations, seed=seed)
 
 # %% tags=["hide-input"]
 glue("n_permutations", n_permutations, display=False)
@@ -153,23 +182,23 @@ glue("n_above_half", int((matches["r (held out)"] > 0.5).sum()), display=False)
 curves = matches.assign(
     **{
         "human dimension": [human_labels[d] for d in matches["human dim"]],
-        "VGG-16 dimension": [dnn_labels[d] for d in matches["dnn dim"]],
+        "network dimension": [dnn_labels[d] for d in matches["dnn dim"]],
     }
 ).melt(
-    id_vars=["rank", "human dimension", "VGG-16 dimension"],
+    id_vars=["rank", "human dimension", "network dimension"],
     value_vars=["r (held out)", "r (in sample)", "greedy r (reference)", "null 95 %"],
     var_name="score",
     value_name="Pearson r",
 )
 # the greedy and null curves are sorted per rank, not pairs: no names on them
 unpaired = ~curves["score"].isin(["r (held out)", "r (in sample)"])
-curves.loc[unpaired, ["human dimension", "VGG-16 dimension"]] = "(not a pair)"
+curves.loc[unpaired, ["human dimension", "network dimension"]] = "(not a pair)"
 fig = px.line(
     curves,
     x="rank",
     y="Pearson r",
     color="score",
-    hover_data={"human dimension": True, "VGG-16 dimension": True},
+    hover_data={"human dimension": True, "network dimension": True},
     markers=True,
     title="Matched human–DNN dimension pairs, best first",
     color_discrete_sequence=[PALETTE[0], PALETTE[1], PALETTE[2], "#888888"],
@@ -179,11 +208,12 @@ fig.show()
 # %% [markdown]
 # The best pair correlates at **r = {glue:text}`best_r:.2f`** on held-out objects
 # ({glue:text}`best_r_in_sample:.2f` on all objects; the reference's greedy rule reports
-# {glue:text}`best_greedy_r:.2f`; paper, Results: about 0.80). As in the paper the correlations
-# fall off quickly: {glue:text}`n_above_half` pairs exceed r = 0.5. Yet
-# {glue:text}`n_above_null` of the matched pairs ({glue:text}`share_above_null:.0f` %)
-# beat the permutation null, so most human dimensions have *some* counterpart in the
-# VGG-16 stand-in embedding, only a weak one. The best pairs, with the objects that weigh
+# {glue:text}`best_greedy_r:.2f`; paper, Results: about 0.80, after which its
+# correlations fall off quickly). Here {glue:text}`n_above_half` pairs exceed r = 0.5,
+# and {glue:text}`n_above_null` of the matched pairs
+# ({glue:text}`share_above_null:.0f` %) beat the permutation null: that many human
+# dimensions have a counterpart in the {glue:text}`network_label` embedding that
+# chance does not explain, however weak. The best pairs, with the objects that weigh
 # most on each:
 
 # %%
@@ -198,17 +228,26 @@ top_pairs[["rank", "human", "dnn", "r (held out)", "null 95 %"]].round(2)
 #
 # Each embedding implies a similarity for every pair of objects: the probability that
 # the pair stays together, averaged over all third objects (chapter 2). We correlate the
-# human and the DNN matrix over all pairs of objects.
+# human and the DNN matrix over all pairs of objects. These two numbers, the best
+# matched pair's held-out r and this correlation, are the chapter's key numbers for
+# the network.
 
 # %%
-rsm_objects = np.arange(data.N_OBJECTS if global_rsm_objects <= 0 else global_rsm_objects)
-human_rsm = rsa.reconstruct_rsm(human.weights, objects=rsm_objects)
-dnn_rsm = rsa.reconstruct_rsm(dnn.weights, objects=rsm_objects)
-global_r = float(rsa.rsm_correlation(human_rsm, dnn_rsm))
+key_numbers = compare.network_human_numbers(
+    dnn.weights,
+    objects,
+    human_embedding=human_embedding,
+    seed=seed,
+    rsm_objects=global_rsm_objects,
+    progress=True,
+)
+keynumbers.record(profile, net.key, "06_human_vs_dnn", net.label, **key_numbers)
+global_r = key_numbers["global_rsa_r"]
+n_rsm_objects = n_objects if global_rsm_objects <= 0 else min(global_rsm_objects, n_objects)
 glue("global_r", global_r, display=False)
 glue("global_r2", 100 * global_r**2, display=False)
-glue("n_rsm_objects", len(rsm_objects), display=False)
-pd.Series({"objects": len(rsm_objects), "Pearson r": global_r, "r²": global_r**2}).round(3)
+glue("n_rsm_objects", n_rsm_objects, display=False)
+pd.Series({"objects": n_rsm_objects, "Pearson r": global_r, "r²": global_r**2}).round(3)
 
 # %% [markdown]
 # Over the {glue:text}`n_rsm_objects:,` objects, the two matrices correlate at
@@ -218,16 +257,15 @@ pd.Series({"objects": len(rsm_objects), "Pearson r": global_r, "r²": global_r**
 #
 # How many DNN dimensions does that take? The RSM of the first *i* DNN dimensions (in
 # their order of importance) against the full human RSM, on the entries of
-# {glue:text}`cumulative_rsm_objects` random objects (third objects: all 1,854), with
-# a bootstrap over the entries:
+# {glue:text}`cumulative_rsm_objects` random objects (third objects: all
+# {glue:text}`n_concepts:,`), with a bootstrap over the entries:
 
 # %%
-subset = np.sort(
-    np.random.default_rng(seed).choice(data.N_OBJECTS, cumulative_rsm_objects, replace=False)
-)
+n_cumulative = min(cumulative_rsm_objects, n_objects)
+subset = np.sort(np.random.default_rng(seed).choice(n_objects, n_cumulative, replace=False))
 cumulative = compare.cumulative_rsa(
     dnn.weights,
-    rsa.reconstruct_rsm(human.weights, objects=subset, progress=False),
+    rsa.reconstruct_rsm(human, objects=subset, progress=False),
     sorted({i for i in cumulative_dims if i < dnn.n_dims} | {dnn.n_dims}),
     rsm_fn=lambda w: rsa.reconstruct_rsm(w, objects=subset, progress=False),
     n_bootstrap=n_bootstrap,
@@ -235,7 +273,7 @@ cumulative = compare.cumulative_rsa(
 )
 
 # %% tags=["hide-input"]
-glue("cumulative_rsm_objects", cumulative_rsm_objects, display=False)
+glue("cumulative_rsm_objects", n_cumulative, display=False)
 final_r2 = float(cumulative["r2"].iloc[-1])
 dims_95 = int(cumulative.loc[cumulative["r2"] >= 0.95 * final_r2, "dimensions"].min())
 glue("dims_95", dims_95, display=False)
@@ -256,9 +294,10 @@ fig.show()
 # gives {glue:text}`first_dim_r2:.0f` %, so the curve shows how the rest add to it, and it
 # falls {glue:text}`n_cumulative_drops` time(s) as a dimension is added (a dimension whose
 # similarities the human embedding does not share adds variance that correlates with
-# nothing there, which can lower r²). Since about {glue:text}`share_dims_95:.0f` % of the
-# dimensions are needed for 95 %, what the two similarity structures share is spread
-# over many DNN dimensions, not held by a few leading ones.
+# nothing there, which can lower r²). About {glue:text}`share_dims_95:.0f` % of the
+# dimensions are needed for 95 %: the larger that share, the more what the two
+# similarity structures share is spread over many DNN dimensions rather than held by a
+# few leading ones.
 #
 # ## Which dimensions drive the disagreements?
 #
@@ -271,9 +310,9 @@ fig.show()
 # probability of that embedding's own choice most is the one that drives it.
 
 # %%
-sampled = triplets.sample_triplets(data.N_OBJECTS, n_random_triplets, seed=seed)
-diverging = compare.diverging_triplets(human.weights, dnn.weights, sampled, n_diverging)
-drivers = compare.jackknife_drivers(human.weights, dnn.weights, diverging)
+sampled = triplets.sample_triplets(n_objects, n_random_triplets, seed=seed)
+diverging = compare.diverging_triplets(human, dnn.weights, sampled, n_diverging)
+drivers = compare.jackknife_drivers(human, dnn.weights, diverging)
 counts = compare.driver_counts(drivers, {"human": human_labels, "dnn": dnn_labels})
 
 # %% tags=["hide-input"]
@@ -296,16 +335,22 @@ glue("human_top_label", str(top.loc["human", "dimension"]), display=False)
 glue("human_top_share", float(top.loc["human", "share (%)"]), display=False)
 glue("dnn_top_label", str(top.loc["dnn", "dimension"]), display=False)
 glue("dnn_top_share", float(top.loc["dnn", "share (%)"]), display=False)
+glue(
+    "label_note",
+    "Each dimension carries its label from chapter 5's automatic rater in brackets."
+    if quality is not None
+    else "Chapter 5 has not labelled this network's dimensions, so they carry no "
+    "visual/semantic label here.",
+    display=False,
+)
 
 # %% [markdown]
-# Where the two disagree, the VICE-42 embedding's choice is most often driven by one
-# human dimension
-# (*{glue:text}`human_top_label`*, {glue:text}`human_top_share:.0f` % of the triplets),
-# while the VGG-16 stand-in embedding's choices are spread over many dimensions (its most
-# frequent driver,
-# *{glue:text}`dnn_top_label`*, accounts for {glue:text}`dnn_top_share:.0f` %). Each
-# dimension carries its label from {doc}`chapter 5 <05_visual_semantic_rating>`'s
-# automatic rater in brackets.
+# Where the two disagree, the VICE-42 embedding's choice is most often driven by the
+# human dimension *{glue:text}`human_top_label`* ({glue:text}`human_top_share:.0f` % of
+# the triplets); the {glue:text}`network_label` embedding's most frequent driver,
+# *{glue:text}`dnn_top_label`*, accounts for {glue:text}`dnn_top_share:.0f` %.
+# {glue:text}`label_note` ({doc}`Chapter 5 <05_visual_semantic_rating>` rates the
+# dimensions.)
 #
 # ### Visual or semantic drivers?
 #
@@ -313,38 +358,48 @@ glue("dnn_top_share", float(top.loc["dnn", "share (%)"]), display=False)
 # with its raters' judgements (Fig. 6): where the human and the VGG-16 embeddings
 # disagree, the human
 # choices rest mostly on semantic dimensions and the network's on visual ones. With
-# chapter 5's automatic labels (a regression rater, not people):
+# chapter 5's automatic labels (a regression rater, not people), where chapter 5 has
+# labelled this network's dimensions:
 
 # %%
-quality_shares = compare.driver_quality_shares(drivers, quality)
-by_quality = quality_shares.pivot_table(
-    index="side", columns="quality", values="share (%)", fill_value=0.0
-)
-for side in ("human", "dnn"):
-    for q in ("semantic", "visual"):
-        glue(f"{side}_{q}_driver", float(by_quality.get(q, {}).get(side, 0.0)), display=False)
+if quality is not None:
+    quality_shares = compare.driver_quality_shares(drivers, quality)
+    share = quality_shares.pivot_table(
+        index="side", columns="quality", values="share (%)", fill_value=0.0
+    )
+    share = {(s, q): float(share.get(q, {}).get(s, 0.0)) for s in share.index for q in share}
+    quality_finding = (
+        f"The {human_name} embedding's choice is driven by a semantic dimension in "
+        f"{share.get(('human', 'semantic'), 0.0):.0f} % of the diverging triplets and by a "
+        f"visual one in {share.get(('human', 'visual'), 0.0):.0f} %; the {dnn_name}'s by a "
+        f"semantic dimension in {share.get(('dnn', 'semantic'), 0.0):.0f} % and by a visual "
+        f"one in {share.get(('dnn', 'visual'), 0.0):.0f} %."
+    )
+else:
+    quality_shares = None
+    quality_finding = (
+        f"Labels are not available: chapter 5 has not labelled the dimensions of the "
+        f"{dnn_name} (run it with the same network parameters), so this part is skipped."
+    )
+glue("quality_finding", quality_finding, display=False)
 
 # %% tags=["hide-input"]
-fig = px.bar(
-    quality_shares.replace({"side": {"human": human_name, "dnn": dnn_name}}),
-    x="side",
-    y="share (%)",
-    color="quality",
-    category_orders={"quality": ["visual", "mixed", "semantic", "unclear"]},
-    color_discrete_map=QUALITY_COLOURS,
-    labels={"share (%)": "share of the diverging triplets (%)", "side": ""},
-    title="Quality of the dimension that drives each side's choice",
-)
-fig.show()
+if quality_shares is not None:
+    fig = px.bar(
+        quality_shares.replace({"side": {"human": human_name, "dnn": dnn_name}}),
+        x="side",
+        y="share (%)",
+        color="quality",
+        category_orders={"quality": ["visual", "mixed", "semantic", "unclear"]},
+        color_discrete_map=QUALITY_COLOURS,
+        labels={"share (%)": "share of the diverging triplets (%)", "side": ""},
+        title="Quality of the dimension that drives each side's choice",
+    )
+    fig.show()
 
 # %% [markdown]
-# The VICE-42 embedding's choice is driven by a semantic dimension in
-# {glue:text}`human_semantic_driver:.0f` % of the diverging triplets and by a visual one
-# in {glue:text}`human_visual_driver:.0f` %; the VGG-16 stand-in embedding's by a
-# semantic dimension in
-# {glue:text}`dnn_semantic_driver:.0f` % and by a visual one in
-# {glue:text}`dnn_visual_driver:.0f` %. Examples (the triplet, each side's odd one out,
-# and the dimension behind it):
+# {glue:text}`quality_finding` Examples (the triplet, each side's odd one out, and the
+# dimension behind it):
 
 # %%
 examples = drivers.head(n_examples)
@@ -380,7 +435,7 @@ downloads.links(
                 "human embedding": human_embedding,
                 "human dimension": matches["human dim"] + 1,
                 "human top objects [label]": [human_labels[d] for d in matches["human dim"]],
-                "network embedding": "vgg16",
+                "network embedding": net.key,
                 "network dimension": matches["dnn dim"] + 1,
                 "network top objects [label]": [dnn_labels[d] for d in matches["dnn dim"]],
             }
@@ -388,9 +443,10 @@ downloads.links(
         "matched_pairs",
         "06_human_vs_dnn",
         profile,
-        description=f"one-to-one matched {human_embedding} and VGG-16 dimensions with their "
-        "held-out and in-sample r and the permutation null",
+        description=f"one-to-one matched {human_embedding} and {net.label} dimensions with "
+        "their held-out and in-sample r and the permutation null",
         parameters={"n_permutations": n_permutations, "seed": seed},
+        network=net.key,
     )
     + downloads.publish(
         pd.DataFrame(
@@ -401,38 +457,39 @@ downloads.links(
                 "human odd one out": triplet_names[rows, drivers["human choice"]],
                 "human driver dimension": drivers["human driver"] + 1,
                 "human driver [label]": [human_labels[d] for d in drivers["human driver"]],
-                "VGG-16 odd one out": triplet_names[rows, drivers["dnn choice"]],
-                "VGG-16 driver dimension": drivers["dnn driver"] + 1,
-                "VGG-16 driver [label]": [dnn_labels[d] for d in drivers["dnn driver"]],
+                "network odd one out": triplet_names[rows, drivers["dnn choice"]],
+                "network driver dimension": drivers["dnn driver"] + 1,
+                "network driver [label]": [dnn_labels[d] for d in drivers["dnn driver"]],
                 "divergence": drivers["divergence"],
             }
         ),
         "jackknife_drivers",
         "06_human_vs_dnn",
         profile,
-        description=f"the {len(drivers):,} most diverging triplets: each side's odd one out "
-        "and the dimension whose removal changes that choice most",
+        description=f"the {len(drivers):,} most diverging triplets of {human_embedding} and "
+        f"{net.label}: each side's odd one out and the dimension whose removal changes that "
+        "choice most",
         parameters={
             "n_random_triplets": n_random_triplets,
             "n_diverging": n_diverging,
             "seed": seed,
         },
+        network=net.key,
     )
 )
 
 # %% [markdown]
 # ## In this notebook we
 #
-# - matched the {glue:text}`human_dims` human dimensions one-to-one to the VGG-16
-#   stand-in embedding's
-#   {glue:text}`dnn_dims`: the best pair reaches r = {glue:text}`best_r:.2f` on
-#   held-out objects (paper: about 0.80), {glue:text}`n_above_null` pairs beat a
-#   permutation null, and matching and scoring on the same objects overstates every
-#   pair;
+# - matched the {glue:text}`human_dims` human dimensions one-to-one to the
+#   {glue:text}`dnn_dims` of the {glue:text}`network_label` embedding: the best pair
+#   reaches r = {glue:text}`best_r:.2f` on held-out objects (paper: about 0.80),
+#   {glue:text}`n_above_null` pairs beat a permutation null, and matching and scoring
+#   on the same objects overstates every pair;
 # - compared the similarities the two embeddings imply (r = {glue:text}`global_r:.2f`
 #   over {glue:text}`n_rsm_objects:,` objects), {glue:text}`dims_95` leading DNN
 #   dimensions giving 95 % of it;
 # - found, with a closed-form jackknife on the {glue:text}`n_diverging:,` most
 #   diverging of {glue:text}`n_random_triplets:,` random triplets, which dimensions
-#   drive each side's choice when they disagree, and whether they are visual or
-#   semantic by chapter 5's rater.
+#   drive each side's choice when they disagree, and (where chapter 5 labelled them)
+#   whether they are visual or semantic by its rater.

@@ -268,3 +268,40 @@ def test_network_human_numbers_refuses_misaligned_concepts():
         compare.network_human_numbers(w, np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 8]))
     with pytest.raises(ValueError, match=r"must lie in \[0, 1854\)"):
         compare.network_human_numbers(w, np.arange(1850, 1860))
+
+
+def test_dimension_qualities_are_those_of_each_side_or_none(tmp_path):
+    import pandas as pd
+
+    from dnnalign_utils import rating
+
+    labels = pd.DataFrame(
+        {
+            "embedding": ["vice42"] * 3 + ["vgg16"] * 2,
+            "dimension": [0, 1, 2, 0, 1],
+            "label": ["visual", "semantic", "mixed", "unclear", "visual"],
+        }
+    )
+    path = rating.save_labels(tmp_path / "labels.csv", labels, produced_by="test", parameters={})
+    found = compare.dimension_qualities(path, {"human": ("vice42", 3), "dnn": ("vgg16", 2)})
+    assert {side: list(v) for side, v in found.items()} == {
+        "human": ["visual", "semantic", "mixed"],
+        "dnn": ["unclear", "visual"],
+    }
+    # a network chapter 5 has not rated, or no labels at all: not available
+    assert compare.dimension_qualities(path, {"human": ("vice42", 3), "dnn": ("clip", 2)}) is None
+    assert compare.dimension_qualities(tmp_path / "absent.csv", {"dnn": ("vgg16", 2)}) is None
+    # labels of another fit (other number of dimensions) are refused, not attached
+    with pytest.raises(ValueError, match="cover 2 dimensions; expected 0..3"):
+        compare.dimension_qualities(path, {"dnn": ("vgg16", 4)})
+
+
+def test_chapter_matching_and_key_numbers_agree_on_the_best_pair():
+    human = _human_array(6, 3)
+    things_index = np.sort(np.random.default_rng(4).choice(1854, 80, replace=False))
+    dnn = human[things_index][:, [2, 0, 5]] + np.random.default_rng(5).gamma(1.0, 0.2, (80, 3))
+    matches = compare.match_human_dnn(
+        human[things_index], dnn, n_permutations=5, seed=7, progress=False
+    )
+    numbers = compare.network_human_numbers(dnn, things_index, human_embedding=human, seed=7)
+    assert numbers["best_match_r"] == matches["r (held out)"].iloc[0]

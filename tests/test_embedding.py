@@ -385,6 +385,22 @@ def _small_run():
     return train, val, cfg
 
 
+def test_resuming_a_finished_run_leaves_its_checkpoint_as_it_is(tmp_path):
+    """A finished fit resumed (e.g. a shared fit reused by another chapter run) returns
+    the same result without rewriting its checkpoint; an unfinished one still saves."""
+    train, val, cfg = _small_run()
+    ckpt = tmp_path / "run.ckpt"
+    part = fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, until_epoch=2,
+                     progress=False)  # fmt: skip
+    after_part = ckpt.read_bytes()
+    done = fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, progress=False)
+    assert done.epochs > part.epochs and ckpt.read_bytes() != after_part  # it saved
+    finished, stamp = ckpt.read_bytes(), ckpt.stat().st_mtime_ns
+    again = fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, progress=False)
+    np.testing.assert_array_equal(again.embedding.weights, done.embedding.weights)
+    assert ckpt.read_bytes() == finished and ckpt.stat().st_mtime_ns == stamp
+
+
 def test_resume_with_another_validation_set_is_refused(tmp_path):
     train, val, cfg = _small_run()
     ckpt = tmp_path / "run.ckpt"

@@ -259,3 +259,91 @@ def test_embedding_with_the_wrong_rows_is_refused():
         fitting.network_embedding_numbers(np.ones((11, 2)), net)
     with pytest.raises(ValueError, match="rsm_objects"):
         fitting.network_embedding_numbers(np.ones((12, 2)), net, rsm_objects=-1)
+
+
+# ------------------------------------------------------------------ chapter 1, any network
+
+
+@pytest.mark.book
+def test_chapter_1_studies_a_readers_npy_network(tmp_path, monkeypatch):
+    """Chapter 1 (smoke) on a reader's .npy of concept features: its triplets, their
+    THINGS indices and its key numbers land in the network's own folder, the default
+    network's artefacts are not written, and the key numbers are the package's."""
+    import json
+
+    import nbformat
+    import papermill
+
+    from dnnalign_utils import book, features, images, paths
+    from dnnalign_utils.profiles import notebook_parameters
+
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "artefacts"))
+    # chapter 0's picture features (the chapter's one input), made up for 40 concepts
+    manifest = images.load_manifest()
+    pictures = manifest[manifest["things_index"].isin(manifest["things_index"].unique()[:40])]
+    rng = np.random.default_rng(0)
+    features.save_features(
+        paths.image_features("smoke"),
+        {"_avg_pooling": rng.random((len(pictures), 16)).astype(np.float32)},
+        images.file_names(pictures),
+    )
+    values = rng.random((N_OBJECTS, 12))
+    np.save(tmp_path / "mine.npy", values)
+    parameters = {
+        **notebook_parameters("smoke", "01_triplet_task"),
+        "network": "my_net",
+        "features_path": str(tmp_path / "mine.npy"),
+        "n_bootstrap": 10,
+    }
+    nb = nbformat.read(paths.REPO_ROOT / "notebooks" / "01_triplet_task.ipynb", as_version=4)
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    papermill.execute_notebook(
+        str(tmp_path / "in.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters=parameters,
+        kernel_name=book.KERNEL_NAME,
+        cwd=str(paths.REPO_ROOT / "notebooks"),
+        progress_bar=False,
+    )
+    net = networks.load("smoke", "my_net", features_path=tmp_path / "mine.npy")
+    assert net.key.startswith("my_net-")
+    folder = paths.network_triplets("smoke", net.key)
+    assert paths.network_dir("smoke", net.key) in folder.parents
+    train_path, test_path = paths.network_triplet_split("smoke", net.key)
+    train, test = np.load(train_path), np.load(test_path)
+    assert len(train) + len(test) == parameters["n_network_triplets"]
+    np.testing.assert_array_equal(
+        np.load(paths.network_objects("smoke", net.key)), net.things_index
+    )
+    # the saved choices are the network's own
+    np.testing.assert_array_equal(
+        triplets.odd_one_out_choices(test, values, progress=False)[:, 2], test[:, 2]
+    )
+    assert not paths.network_triplets("smoke").exists()  # the default network's
+    recorded = keynumbers.collect("smoke", net.key)
+    expected = triplets.network_choice_agreement(net)
+    assert recorded["label"] == "my_net"
+    assert {k: recorded[k] for k in expected} == pytest.approx(expected)
+    entry = json.loads(
+        (paths.key_numbers_dir("smoke", net.key) / "01_triplet_task.json").read_text()
+    )
+    assert entry["network"] == net.key
+
+
+def test_a_split_is_saved_with_the_things_indices_of_its_rows(tmp_path):
+    from dnnalign_utils.provenance import array_sha256, read_provenance
+
+    objects = np.array([3, 10, 42, 99])
+    train = np.array([[0, 1, 2], [1, 3, 0]])
+    test = np.array([[2, 3, 1]])
+    written = triplets.write_triplet_split(
+        tmp_path, train, test, produced_by="test", parameters={"seed": 0}, objects=objects
+    )
+    np.testing.assert_array_equal(np.load(written["things_index.npy"]), objects)
+    for name in ("train_90.npy", "test_10.npy"):
+        record = read_provenance(written[name])
+        assert record["input_sha256"]["things_index"] == array_sha256(objects)
+    with pytest.raises(ValueError, match="train_90.npy"):  # row 4 of 4 objects
+        triplets.write_triplet_split(
+            tmp_path, [[0, 1, 4]], test, produced_by="test", parameters={}, objects=objects
+        )

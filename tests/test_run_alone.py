@@ -38,7 +38,7 @@ def test_upstream_chapters_follow_missing_artefacts_back(tmp_path, monkeypatch):
     ]
     assert book.upstream_chapters("smoke", "00_data") == []
     # chapter 5's labels and the VGG-16 embedding present: nothing to run for chapter 6
-    for name in ("vgg16_embedding", "automatic_labels"):
+    for name in ("network_embedding", "automatic_labels"):
         _fake_artefact("smoke", name)
     assert book.upstream_chapters("smoke", "06_human_vs_dnn") == []
     assert book.upstream_chapters("default", "06_human_vs_dnn")[-1] == "05_visual_semantic_rating"
