@@ -13,7 +13,8 @@ record per chapter, as the chapters write them.
 Everything is resumable: the VICE fit checkpoints under the network's own folder
 (`paths.network_comparison`) and a finished fit of the same run (same settings, seed and
 triplets: the checkpoint's name hashes them) found in another chapter's checkpoints is
-reused; the numbers are cached beside it and recomputed only when the settings, the
+reused (chapters 2 and 5 checkpoint theirs in the network's embedding folder, with its
+key as prefix); the numbers are cached beside it and recomputed only when the settings, the
 embedding or the features differ.
 
 :func:`recorded_network` reads, for the book's own network, what chapters 1-6 recorded in
@@ -294,12 +295,16 @@ def run_network(
     ``settings.seed``), or a function returning it, called only when the numbers are not
     cached (None: built here). The fit and its embedding (with the THINGS index of its
     rows) and the numbers are kept in `paths.network_comparison`; a rerun with the same
-    settings reuses them."""
+    settings reuses them. A finished fit of the same run that chapter 2 (or chapter 5,
+    for CLIP) checkpointed for this network is reused, as are those in ``reuse``
+    (:func:`fit_embedding`)."""
     from dnnalign_utils import autorate
     from dnnalign_utils.container import THINGS_INDEX_ARRAY
 
     folder = paths.network_comparison(profile, net.key)
     start = time.perf_counter()
+    chapter2 = (paths.network_embedding(profile, net.key).parent, f"{net.key}_")
+    reuse = [chapter2, *reuse]
     fit, source = fit_embedding(net, settings, folder, reuse=reuse, progress=progress)
     weights = fit.embedding.weights
     fit.save(

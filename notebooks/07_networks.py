@@ -181,8 +181,9 @@ styled_table(
 #
 # The settings differ by kind of network. A network of all 1,854 concepts gets
 # chapter 5's settings for CLIP, which are chapter 1's and 2's for VGG-16, so chapter 5's
-# finished CLIP fit is the same run and is reused (its checkpoint's name hashes the
-# settings, seed and triplets). A picture network's fewer concepts need fewer triplets
+# finished CLIP fit is the same run and is reused: `run_network` looks for a checkpoint of
+# the same run where chapters 2 and 5 keep a network's fits, and a checkpoint's name hashes
+# the settings, seed and triplets. A picture network's fewer concepts need fewer triplets
 # for as many per concept:
 
 # %%
@@ -204,8 +205,6 @@ picture_settings = dataclasses.replace(
     beta=picture_beta,
     max_epochs=picture_max_epochs,
 )
-# Chapter 5 fits CLIP with these settings and checkpoints the fit here:
-reuse = {"clip_vit_b32": [(paths.embeddings_dir(profile), "clip_")]}
 
 # %% tags=["hide-input"]
 glue("rsm_objects", rsm_objects, display=False)
@@ -230,9 +229,7 @@ for name, net in tqdm(nets.items(), desc="pipeline"):
         runs[name] = comparison.recorded_network(profile, net, concept_settings, progress=False)
     else:
         settings = concept_settings if net.complete else picture_settings
-        runs[name] = comparison.run_network(
-            profile, net, settings, rater=rater, reuse=reuse.get(name, ()), progress=False
-        )
+        runs[name] = comparison.run_network(profile, net, settings, rater=rater, progress=False)
     seconds[name] = time.perf_counter() - started
 
 # %% tags=["hide-input"]
