@@ -81,7 +81,7 @@ compared = [  # networks.NETWORKS names; the first is the one chapters 1-6 studi
     "efficientnet_lite1",
     "efficientnet_lite0_untrained",
 ]
-image_styles = ["noto"]  # emoji styles every picture network sees ([] = all seven)
+image_styles = ["noto"]  # emoji styles every picture network sees, empty: all seven
 n_image_concepts = 0  # if > 0, only the first this many concepts with pictures (smoke)
 n_concept_triplets = 1_000_000  # triplets per network of all 1,854 concepts (chapter 5's)
 concept_beta = 3.0  # KL weight for those (chapter 2's VGG-16 value)
