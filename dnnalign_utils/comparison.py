@@ -167,7 +167,7 @@ def fit_embedding(
     and an unfinished run resumes from it. ``reuse``: ``(folder, prefix)`` pairs where
     other chapters checkpoint their fits (chapter 5's CLIP fit, a chapter 2 run on this
     network); a checkpoint of the very same run there is copied and resumed instead of
-    fitting again (``source`` then names it).
+    fitting again (``source`` then names its file).
     """
     from dnnalign_utils import fitting
 
@@ -193,7 +193,7 @@ def fit_embedding(
             if other.is_file():
                 own.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(other, own)
-                source = f"reused: {paths.display_path(other)}"
+                source = f"reused: {other.name}"
                 break
     fit = fitting.fit_vice(
         train,

@@ -82,7 +82,14 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "n_bootstrap": 10,
         },
         "07_networks": {
-            "n_image_concepts": 40,
+            # Lite0 reads chapter 0's features; the untrained one runs on 30 pictures
+            "compared": [
+                "vgg16",
+                "clip_vit_b32",
+                "efficientnet_lite0",
+                "efficientnet_lite0_untrained",
+            ],  # fmt: skip
+            "n_image_concepts": 30,
             "n_concept_triplets": 20_000,  # chapter 5's smoke CLIP fit, reused
             "concept_max_epochs": 2,
             "min_epochs": 1,
