@@ -94,7 +94,7 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "concept_max_epochs": 2,
             "min_epochs": 1,
             "stability_window": 1,
-            "n_picture_triplets": 5_000,
+            "n_picture_triplets": 3_000,  # of C(30, 3) = 4,060
             "picture_max_epochs": 2,
             "rsm_objects": 100,
             "n_alphas": 9,
