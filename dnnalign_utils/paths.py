@@ -173,6 +173,7 @@ ARTEFACTS: dict[str, Artefact] = {
         "07_networks",
         "chapter 7's pass of the network through the pipeline: its VICE fit's checkpoint, "
         "the embedding (with the THINGS index of its rows) and its key numbers",
+        written_via="comparison.run_network",
         per_network=True,
     ),
     # Downloads (`dnnalign_utils.downloads.publish`) that a later chapter also reads.
