@@ -403,7 +403,29 @@ fig.update_layout(
 )
 fig.show()
 
+
+# %% tags=["hide-input"]
+def key_number(name, column):
+    """A network's key number, NaN when it is not among those compared."""
+    return float(numbers.loc[nets[name].key, column]) if name in nets else float("nan")
+
+
+for name, tag in [("efficientnet_lite0", "lite0"), ("efficientnet_lite0_untrained", "untrained")]:
+    for column in ("choice_agreement", "n_dimensions", "rsm_variance_explained", "r2_median"):
+        glue(f"{tag}_{column}", key_number(name, column), display=False)
+
 # %% [markdown]
+# **Learning matters.** With the same architecture, the same pictures and the same
+# settings, the untrained EfficientNet-Lite0 agrees with people in
+# {glue:text}`untrained_choice_agreement:.1f` % of the human choices among its concepts,
+# against {glue:text}`lite0_choice_agreement:.1f` % for the trained one; VICE keeps
+# {glue:text}`untrained_n_dimensions:.0f` dimensions from its choices (trained:
+# {glue:text}`lite0_n_dimensions:.0f`), which explain
+# {glue:text}`untrained_rsm_variance_explained:.0f` % of its similarity structure
+# (trained: {glue:text}`lite0_rsm_variance_explained:.0f` %), with a median R² of
+# {glue:text}`untrained_r2_median:.0f` % (trained: {glue:text}`lite0_r2_median:.0f` %). What an embedding finds in a network's choices
+# depends on what the network learnt, not only on its architecture and its inputs.
+#
 # ## Our numbers next to the paper's
 #
 # The paper reports its numbers for VGG-16 on the THINGS photos; the row of the VGG-16
@@ -452,8 +474,9 @@ styled_table(next_to_paper, precision=1)
 # VGG-16's); its worst-predicted dimension has an out-of-fold R² of
 # {glue:text}`stand_in_r2_min:.1f` % (paper: every dimension above
 # {glue:text}`paper_r2_min:.0f` %). The paper finds VGG-16's dimensions dominated by
-# visual and mixed ones (Fig. 2c); chapter 5's rater calls {glue:text}`stand_in_visual:.0f`
-# % of the stand-in's dimensions visual and {glue:text}`stand_in_mixed:.0f` % mixed. Among
+# visual and mixed ones (Fig. 2c); chapter 5's rater calls
+# {glue:text}`stand_in_visual:.0f` % of the stand-in's dimensions visual and
+# {glue:text}`stand_in_mixed:.0f` % mixed. Among
 # the networks compared here, {glue:text}`best_agreement_network` chooses most like people
 # ({glue:text}`best_agreement:.1f` % of their choices), with the caveat above about the
 # picture networks' triplets.
