@@ -423,8 +423,9 @@ for name, tag in [("efficientnet_lite0", "lite0"), ("efficientnet_lite0_untraine
 # {glue:text}`lite0_n_dimensions:.0f`), which explain
 # {glue:text}`untrained_rsm_variance_explained:.0f` % of its similarity structure
 # (trained: {glue:text}`lite0_rsm_variance_explained:.0f` %), with a median R² of
-# {glue:text}`untrained_r2_median:.0f` % (trained: {glue:text}`lite0_r2_median:.0f` %). What an embedding finds in a network's choices
-# depends on what the network learnt, not only on its architecture and its inputs.
+# {glue:text}`untrained_r2_median:.0f` % (trained: {glue:text}`lite0_r2_median:.0f` %).
+# What an embedding finds in a network's choices depends on what the network learnt,
+# not only on its architecture and its inputs.
 #
 # ## Our numbers next to the paper's
 #
