@@ -262,8 +262,9 @@ numbers = keynumbers.table(profile, keys)
 labels = numbers["label"].to_dict()
 
 # %% tags=["hide-input"]
+counts = ["n_concepts", "n_dimensions"]  # whole numbers, shown as such
 shown = numbers.set_index("label").rename_axis("network")
-styled_table(shown, precision=1)
+styled_table(shown.astype({c: "Int64" for c in counts}), precision=1)
 
 # %% tags=["hide-input"]
 styled_table(
