@@ -221,7 +221,7 @@ styled_table(
 # Chapter 5's rater is built once, when a network's numbers are not yet stored:
 
 # %%
-rater = functools.cache(lambda: autorate.profile_rater(profile, seed=seed, progress=False))
+rater = functools.cache(lambda: autorate.profile_rater(profile, seed=seed, progress=True))
 runs, seconds = {}, {}
 for name, net in tqdm(nets.items(), desc="pipeline"):
     started = time.perf_counter()
@@ -229,7 +229,7 @@ for name, net in tqdm(nets.items(), desc="pipeline"):
         runs[name] = comparison.recorded_network(profile, net, concept_settings, progress=False)
     else:
         settings = concept_settings if net.complete else picture_settings
-        runs[name] = comparison.run_network(profile, net, settings, rater=rater, progress=False)
+        runs[name] = comparison.run_network(profile, net, settings, rater=rater, progress=True)
     seconds[name] = time.perf_counter() - started
 
 # %% tags=["hide-input"]
