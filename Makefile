@@ -11,12 +11,13 @@ PY := $(VENV)/bin/python
 PROFILE ?= default
 ENV_STAMP := $(VENV)/.dnnalign-installed
 
-.PHONY: help env system-deps book test lint format clean
+.PHONY: help env system-deps book test lint format notebooks clean
 
 help:
 	@echo "make book   build the whole book (PROFILE=$(PROFILE)) into _build/html"
 	@echo "make test   lint and run every test (what .ci/run calls)"
 	@echo "make lint   ruff check + format check only"
+	@echo "make notebooks  after editing notebooks/*.py: write the paired .ipynb (+ Colab cell)"
 
 # Re-run the install whenever the pinned lock or the package metadata changes.
 $(ENV_STAMP): requirements.txt pyproject.toml
@@ -42,6 +43,12 @@ book: env
 lint: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m dnnalign_utils.book sync-notebooks --check
+
+# Each notebooks/NN_topic.ipynb is its .py plus the Colab set-up cell (kept in
+# dnnalign_utils/book.py only): run this, not bare `jupytext --sync`, after editing a chapter.
+notebooks: env
+	$(PY) -m dnnalign_utils.book sync-notebooks
 
 test: env system-deps lint
 	$(PY) -m pytest

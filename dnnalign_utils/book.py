@@ -19,6 +19,18 @@
    the HTML lands in `<output>/_build/html/`.
 
 `<output>` defaults to the repository root (giving `_build/html/index.html`).
+
+    python -m dnnalign_utils.book report --network PATH_OR_NAME --output-dir DIR
+        [--layer L] [--picture-network NAME] [--profile smoke|default|paper] [--restart]
+
+runs the chapters that study a network for one network (a registered name, a `.npy` of
+concept features, a thingsvision folder, or a folder of pictures with `concepts.csv`)
+into DIR and writes its key numbers and a small report (`dnnalign_utils.report`).
+
+    python -m dnnalign_utils.book sync-notebooks [--check] [STEM ...]
+
+writes each `notebooks/NN_topic.ipynb` from its `.py` source plus the Colab set-up cell
+(`COLAB_SETUP_CELL`, kept here only), the command to run after editing a chapter.
 """
 
 from __future__ import annotations
@@ -38,10 +50,12 @@ import yaml
 
 from dnnalign_utils.paths import (
     ARTEFACTS,
+    DEFAULT_NETWORK,
     REPO_ROOT,
     artefacts_dir,
     check_artefacts_root,
     missing_inputs,
+    network_dir,
 )
 from dnnalign_utils.profiles import (
     PROFILE_NAMES,
@@ -79,11 +93,14 @@ if "google.colab" in sys.modules:
         )
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", _repo], check=True)
     sys.path.insert(0, _repo)  # the running kernel does not see the fresh install"""
-"""First code cell of every chapter notebook (tagged `remove-cell`, so the book hides
-it). In Colab it clones the repository, installs `dnnalign_utils` and puts the clone on
-`sys.path` (the running kernel does not pick up a fresh install otherwise); the data in
-the clone's `data/` folder is then found by `dnnalign_utils.paths`. Elsewhere it only
-imports three standard-library modules."""
+"""First code cell of every chapter notebook a reader opens (tagged `remove-cell`, so the
+book hides it). In Colab it clones the repository, installs `dnnalign_utils` and puts the
+clone on `sys.path` (the running kernel does not pick up a fresh install otherwise); the
+data in the clone's `data/` folder is then found by `dnnalign_utils.paths`. Elsewhere it
+only imports three standard-library modules. It lives here only: the `.py` sources do not
+carry it; `sync_notebooks` inserts it into the paired `.ipynb` (which Colab and Binder
+open) and the runner into every executed notebook (`with_colab_cell`)."""
+COLAB_CELL_ID = "colab-setup"
 
 
 class BookBuildError(RuntimeError):
@@ -140,6 +157,93 @@ def toc_notebooks(root: Path = REPO_ROOT) -> list[str]:
     return stems
 
 
+# -------------------------------------------------------------------- Colab cell
+
+
+def is_colab_cell(cell) -> bool:
+    """Whether a notebook cell is the Colab set-up cell (`COLAB_SETUP_CELL`)."""
+    return cell.cell_type == "code" and cell.source.strip() == COLAB_SETUP_CELL.strip()
+
+
+def with_colab_cell(nb, **metadata):
+    """`nb` (changed in place and returned) with exactly one Colab set-up cell, tagged
+    `remove-cell` (plus `metadata`), just before its first code cell; a copy already
+    there (e.g. saved by a paired Jupyter session) is removed first."""
+    import nbformat
+
+    nb.cells = [cell for cell in nb.cells if not is_colab_cell(cell)]
+    at = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
+    cell = nbformat.v4.new_code_cell(
+        COLAB_SETUP_CELL, metadata={"tags": ["remove-cell"], **metadata}
+    )
+    if "id" in cell:  # a stable id: syncing twice writes the same file
+        cell["id"] = COLAB_CELL_ID
+    nb.cells.insert(at, cell)
+    return nb
+
+
+def sync_notebook(source: Path, check: bool = False) -> list[Path]:
+    """Write the paired `.ipynb` of the jupytext source `source` (`notebooks/NN_topic.py`):
+    its cells, with the cell ids of the existing `.ipynb` kept, plus the Colab set-up cell
+    (`with_colab_cell`). A Colab cell found in the `.py` (a paired Jupyter session saves
+    it there) is removed from it. Returns the files that changed; with `check`, the files
+    that would change, writing nothing."""
+    import jupytext
+    from jupytext.combine import combine_inputs_with_outputs
+    from jupytext.config import load_jupytext_config
+
+    from dnnalign_utils.provenance import atomic_write_text
+
+    source = Path(source)
+    config = load_jupytext_config(str(source.parent.resolve()))
+    nb = jupytext.read(source, config=config)
+    outputs: list[tuple[Path, str]] = []
+    if any(is_colab_cell(cell) for cell in nb.cells):
+        nb.cells = [cell for cell in nb.cells if not is_colab_cell(cell)]
+        outputs.append((source, jupytext.writes(nb, fmt="py:percent", config=config)))
+    paired = source.with_suffix(".ipynb")
+    if paired.is_file():
+        nb = combine_inputs_with_outputs(nb, jupytext.read(paired), fmt=None)
+    text = jupytext.writes(with_colab_cell(nb), fmt="ipynb", config=config)
+    outputs.append((paired, text if text.endswith("\n") else text + "\n"))
+    changed = []
+    for path, text in outputs:
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        changed.append(path)
+        if not check:
+            mode = path.stat().st_mode & 0o777 if path.is_file() else _default_file_mode()
+            atomic_write_text(path, text)
+            path.chmod(mode)  # a source file keeps its permissions (the temporary's are 0600)
+    return changed
+
+
+def _default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def sync_notebooks(
+    root: Path = REPO_ROOT, stems: Sequence[str] | None = None, check: bool = False
+) -> list[Path]:
+    """`sync_notebook` for every `notebooks/*.py` of `root` (or only `stems`)."""
+    folder = Path(root) / NOTEBOOK_DIR
+    sources = sorted(folder.glob("*.py"))
+    if stems:
+        unknown = [s for s in stems if not (folder / f"{s}.py").is_file()]
+        if unknown:
+            raise ValueError(
+                f"sync-notebooks {' '.join(unknown)}: no such notebook source in {folder} "
+                f"(sources: {', '.join(p.stem for p in sources) or 'none'})"
+            )
+        sources = [folder / f"{s}.py" for s in stems]
+    changed = []
+    for source in sources:
+        changed.extend(sync_notebook(source, check=check))
+    return changed
+
+
 # ----------------------------------------------------------------------- execute
 
 
@@ -157,6 +261,7 @@ def _notebook_for_execution(source: Path):
         )
     if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
         raise BookBuildError(f"{source}: no cell tagged 'parameters'")
+    with_colab_cell(nb, **{_INSERTED: True})  # as in the paired .ipynb a reader opens
     hidden = nbformat.v4.new_code_cell(
         RENDERER_CELL, metadata={"tags": ["remove-cell"], _INSERTED: True}
     )
@@ -183,9 +288,10 @@ def _source_line(source: Path, first_line: str) -> int | None:
 def _describe_failure(stem: str, source: Path, input_nb, failed_copy: Path, error) -> str:
     """A message naming the notebook and the failing cell (index, first line, exception).
 
-    `error.cell_index` counts the cells papermill executed: the runner's hidden first
-    cell, the notebook's own cells and the injected-parameters cell after the
-    `parameters` cell. The message gives the index among the notebook's own cells.
+    `error.cell_index` counts the cells papermill executed: the cells the runner inserts
+    (its hidden first cell, the Colab cell), the notebook's own cells and the
+    injected-parameters cell after the `parameters` cell. The message gives the index
+    among the cells of the `.py` source.
     """
     cell_index = getattr(error, "cell_index", None)
     ename = getattr(error, "ename", type(error).__name__)
@@ -197,8 +303,11 @@ def _describe_failure(stem: str, source: Path, input_nb, failed_copy: Path, erro
         params_at = next(
             i for i, c in enumerate(input_nb.cells) if "parameters" in c.metadata.get("tags", [])
         )
-        n_inserted_before = 1 + (1 if cell_index > params_at + 1 else 0)
-        where = f"cell {cell_index - n_inserted_before} (0-based)"
+        input_index = cell_index - (1 if cell_index > params_at + 1 else 0)
+        n_inserted_before = sum(
+            1 for c in input_nb.cells[:input_index] if c.metadata.get(_INSERTED)
+        )
+        where = f"cell {input_index - n_inserted_before} (0-based)"
     line = _source_line(source, first_line)
     at = f" at {source.name} line {line}" if line else ""
     return (
@@ -217,9 +326,14 @@ def _check_parameters(source: Path, parameters: dict[str, object]) -> None:
 
 
 def execute_notebook(
-    stem: str, profile: str, executed_dir: Path, root: Path = REPO_ROOT
+    stem: str,
+    profile: str,
+    executed_dir: Path,
+    root: Path = REPO_ROOT,
+    extra_parameters: dict[str, object] | None = None,
 ) -> tuple[Path, float]:
-    """Execute `<root>/notebooks/<stem>.py` for `profile` into `executed_dir`.
+    """Execute `<root>/notebooks/<stem>.py` for `profile` into `executed_dir`, with the
+    profile's parameters and `extra_parameters` (e.g. the network a report studies) on top.
 
     Returns (executed notebook path, wall seconds). Raises BookBuildError naming the
     notebook and cell when a cell fails; the failed copy is kept as `<stem>.failed.ipynb`.
@@ -231,7 +345,7 @@ def execute_notebook(
     source = root / NOTEBOOK_DIR / f"{stem}.py"
     if not source.is_file():
         raise BookBuildError(f"{source}: notebook listed in _toc.yml has no jupytext source")
-    parameters = notebook_parameters(profile, stem)
+    parameters = {**notebook_parameters(profile, stem), **(extra_parameters or {})}
     _check_parameters(source, parameters)
     nb = _notebook_for_execution(source)
 
@@ -286,22 +400,46 @@ def execute_notebook(
 # ---------------------------------------------------------------------- upstream
 
 
-def upstream_chapters(profile: str, chapter: str) -> list[str]:
-    """Chapters (stems, in pipeline order) that must run before `chapter` can, because
-    hand-offs it reads, directly or through them, are missing for `profile`."""
-    needed: set[str] = set()
-    pending = [chapter]
+def upstream_runs(
+    profile: str, chapter: str, network: str = DEFAULT_NETWORK
+) -> list[tuple[str, bool]]:
+    """The earlier chapter runs `chapter` needs because hand-offs it reads, directly or
+    through them, are missing for `profile`: (stem, for_network) pairs in pipeline order.
+
+    `network` is the key of the network `chapter` studies. A missing per-network hand-off
+    of a network other than the book's own needs its chapter run *for that network*
+    (``for_network`` True; that run's own inputs are followed for it too); every other
+    run is for the book's own network (shared hand-offs, or the default network's)."""
+    needed: set[tuple[str, bool]] = set()
+    pending = [(chapter, True)]
     while pending:
-        current = pending.pop()
-        for name in missing_inputs(profile, current):
-            producer = ARTEFACTS[name].chapter
-            if producer not in needed:
-                needed.add(producer)
-                pending.append(producer)
-    return sorted(needed)  # stems start with their chapter number
+        current, for_network = pending.pop()
+        key = network if for_network else DEFAULT_NETWORK
+        for name in missing_inputs(profile, current, key):
+            artefact = ARTEFACTS[name]
+            run = (
+                artefact.chapter,
+                for_network and artefact.per_network and network != DEFAULT_NETWORK,
+            )
+            if run not in needed:
+                needed.add(run)
+                pending.append(run)
+    return sorted(needed)  # stems start with their chapter number; the default run first
 
 
-def ensure_upstream(profile: str, chapter: str, root: Path = REPO_ROOT) -> list[str]:
+def upstream_chapters(profile: str, chapter: str, network: str = DEFAULT_NETWORK) -> list[str]:
+    """Chapters (stems, in pipeline order) that must run before `chapter` can, because
+    hand-offs it reads, directly or through them, are missing for `profile`
+    (`upstream_runs`, for whichever network)."""
+    return sorted({stem for stem, _ in upstream_runs(profile, chapter, network)})
+
+
+def ensure_upstream(
+    profile: str,
+    chapter: str,
+    root: Path = REPO_ROOT,
+    network_parameters: dict[str, str] | None = None,
+) -> list[str]:
     """Run, with papermill, the earlier chapters whose artefacts `chapter` needs and
     does not find for `profile`; return the stems run (empty when nothing was missing).
 
@@ -311,10 +449,22 @@ def ensure_upstream(profile: str, chapter: str, root: Path = REPO_ROOT) -> list[
     with the profile's parameters (`smoke`: seconds; `default`: minutes, as in the book),
     its executed copy kept under `<artefacts>/<profile>/upstream_runs/`. Needs the
     chapter sources `notebooks/NN_*.py` of a repository checkout.
+
+    `network_parameters`: the chapter's `network`, `features_path`, `images_dir` and
+    `layer` when it studies a network other than the book's own; the earlier chapters
+    that write that network's missing hand-offs then run with them (executed copies
+    under the network's own artefact folder), the others for the book's own network.
     """
-    stems = upstream_chapters(profile, chapter)
-    if not stems:
+    key, extra = DEFAULT_NETWORK, None
+    if network_parameters:
+        from dnnalign_utils import networks
+
+        key = networks.resolve(**network_parameters).key
+        extra = dict(network_parameters) if key != DEFAULT_NETWORK else None
+    runs = upstream_runs(profile, chapter, key)
+    if not runs:
         return []
+    stems = sorted({stem for stem, _ in runs})
     root = Path(root)
     absent = [s for s in stems if not (root / NOTEBOOK_DIR / f"{s}.py").is_file()]
     if absent:
@@ -324,16 +474,23 @@ def ensure_upstream(profile: str, chapter: str, root: Path = REPO_ROOT) -> list[
             f"{', '.join(f'{NOTEBOOK_DIR}/{s}.py' for s in absent)} are not in {root}: "
             "run this notebook from a clone of the repository"
         )
+    shown = [f"{stem} (for {key})" if for_network else stem for stem, for_network in runs]
     print(
         f"chapter {chapter} ({profile} profile) needs artefacts that earlier chapters "
         f"write and that are missing in {artefacts_dir(profile)}; running "
-        f"{', '.join(stems)} first" + (" (this takes minutes)" if profile != "smoke" else ""),
+        f"{', '.join(shown)} first" + (" (this takes minutes)" if profile != "smoke" else ""),
         flush=True,
     )
-    for stem in stems:
-        _, wall = execute_notebook(stem, profile, artefacts_dir(profile) / "upstream_runs", root)
-        print(f"  {stem}: done in {wall:.0f} s", flush=True)
-    return stems
+    for (stem, for_network), name in zip(runs, shown, strict=True):
+        if for_network:
+            where = network_dir(profile, key) / "upstream_runs"
+            _, wall = execute_notebook(stem, profile, where, root, extra_parameters=extra)
+        else:
+            _, wall = execute_notebook(
+                stem, profile, artefacts_dir(profile) / "upstream_runs", root
+            )
+        print(f"  {name}: done in {wall:.0f} s", flush=True)
+    return [stem for stem, _ in runs]
 
 
 # ------------------------------------------------------------------------- stage
@@ -485,11 +642,101 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--root", type=Path, default=REPO_ROOT, help="book root holding _toc.yml (default: repo)"
     )
+    report = sub.add_parser(
+        "report",
+        help="run the chapters that study a network for one network and report its key numbers",
+    )
+    report.add_argument(
+        "--network",
+        required=True,
+        metavar="PATH_OR_NAME",
+        help="a registered network, a .npy of concept features (1,854 rows in THINGS order), "
+        "a thingsvision features folder, or a folder of pictures with concepts.csv",
+    )
+    report.add_argument(
+        "--output-dir", type=Path, required=True, help="where the report and notebooks go"
+    )
+    report.add_argument(
+        "--layer", default="", help="thingsvision sub-folder, or a picture network's layer"
+    )
+    report.add_argument(
+        "--picture-network",
+        default=None,
+        help="the network that sees a picture folder (default: efficientnet_lite0)",
+    )
+    report.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        default="default",
+        help="run profile (default: default; smoke: tiny slices to try the command)",
+    )
+    report.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the report already in --output-dir and run every chapter again",
+    )
+    report.add_argument(
+        "--root", type=Path, default=REPO_ROOT, help="repository holding notebooks/ (default)"
+    )
+    sync = sub.add_parser(
+        "sync-notebooks",
+        help="write each notebooks/*.ipynb from its .py source plus the Colab set-up cell",
+    )
+    sync.add_argument("stems", nargs="*", metavar="STEM", help="only these (e.g. 01_triplet_task)")
+    sync.add_argument(
+        "--check", action="store_true", help="write nothing; fail if a file would change"
+    )
+    sync.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
     return parser
+
+
+def _report_main(args) -> int:
+    from dnnalign_utils.report import run_report
+
+    start = time.perf_counter()
+    try:
+        run_report(
+            args.network,
+            args.output_dir,
+            profile=args.profile,
+            layer=args.layer,
+            picture_network=args.picture_network,
+            restart=args.restart,
+            root=args.root,
+        )
+    except (BookBuildError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"[report {args.profile}] total: {time.perf_counter() - start:.1f} s", flush=True)
+    return 0
+
+
+def _sync_main(args) -> int:
+    try:
+        changed = sync_notebooks(args.root, args.stems, check=args.check)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for path in changed:
+        verb = "out of step" if args.check else "written"
+        print(f"{path.relative_to(Path(args.root).resolve())}: {verb}", flush=True)
+    if args.check and changed:
+        print(
+            "error: run `python -m dnnalign_utils.book sync-notebooks` after editing a "
+            "chapter (not bare `jupytext --sync`)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "report":
+        return _report_main(args)
+    if args.command == "sync-notebooks":
+        args.root = Path(args.root).resolve()
+        return _sync_main(args)
     if args.no_execute and args.only:
         print("error: --only and --no-execute exclude each other", file=sys.stderr)
         return 2

@@ -70,6 +70,11 @@ def _file(profile: str, network: str, chapter: str):
     return paths.key_numbers_dir(profile, network) / f"{chapter}.json"
 
 
+def record_path(profile: str, network: str, chapter: str):
+    """The file holding `chapter`'s key numbers about `network` (its key), once recorded."""
+    return _file(profile, network, chapter)
+
+
 def record(profile: str, network: str, chapter: str, label: str, **values: float) -> dict:
     """Write `chapter`'s key numbers about `network` (its key; `label` its readable name)
     atomically, replacing that chapter's earlier record. Every name must be one of

@@ -553,7 +553,12 @@ def read_thingsvision_folder(
         root = root / module
     missing = [name for name in THINGSVISION_FILES if not (root / name).is_file()]
     if missing:
-        layers = sorted(p.name for p in root.iterdir() if (p / THINGSVISION_FILES[0]).is_file())
+        base = Path(folder)  # the layers are its sub-folders holding features.npy
+        layers = (
+            sorted(p.name for p in base.iterdir() if (p / THINGSVISION_FILES[0]).is_file())
+            if base.is_dir()
+            else []
+        )
         hint = f"; layers found: {layers} (pass module=...)" if layers else ""
         raise FileNotFoundError(f"{root}: missing {', '.join(missing)}{hint}")
     features_path, names_path = (root / name for name in THINGSVISION_FILES)

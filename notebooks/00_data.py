@@ -45,22 +45,6 @@
 # (SPoSE-49 to about 1.46 million, {cite:t}`hebart2020revealing`), so they serve here
 # as references, not as something we refit (that is {doc}`chapter 2 <02_embedding_fit>`).
 
-# %% tags=["remove-cell"]
-# Colab only: fetch this repository and install its package; does nothing elsewhere.
-import os
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    _repo = "/content/dnnalign"
-    if not os.path.isdir(_repo):
-        subprocess.run(
-            ["git", "clone", "--depth", "1", "https://github.com/dnnalign/dnnalign", _repo],
-            check=True,
-        )
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", _repo], check=True)
-    sys.path.insert(0, _repo)  # the running kernel does not see the fresh install
-
 # %% tags=["parameters"]
 profile = "default"
 seed = 0  # bootstrap seed

@@ -61,22 +61,6 @@
 # that have pictures: it is then compared with people on the triplets among those
 # concepts.
 
-# %% tags=["remove-cell"]
-# Colab only: fetch this repository and install its package; does nothing elsewhere.
-import os
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    _repo = "/content/dnnalign"
-    if not os.path.isdir(_repo):
-        subprocess.run(
-            ["git", "clone", "--depth", "1", "https://github.com/dnnalign/dnnalign", _repo],
-            check=True,
-        )
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", _repo], check=True)
-    sys.path.insert(0, _repo)  # the running kernel does not see the fresh install
-
 # %% tags=["parameters"]
 profile = "default"
 network = "vgg16"  # the network studied (see the overview for the choices)

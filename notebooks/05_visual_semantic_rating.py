@@ -64,22 +64,6 @@
 # VGG-16 from a concept-level stand-in, EfficientNet-Lite0 from drawings), not the
 # paper's 70-dimensional VGG-16 embedding of 24,102 photos (paper, Results and Methods).
 
-# %% tags=["remove-cell"]
-# Colab only: fetch this repository and install its package; does nothing elsewhere.
-import os
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    _repo = "/content/dnnalign"
-    if not os.path.isdir(_repo):
-        subprocess.run(
-            ["git", "clone", "--depth", "1", "https://github.com/dnnalign/dnnalign", _repo],
-            check=True,
-        )
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", _repo], check=True)
-    sys.path.insert(0, _repo)  # the running kernel does not see the fresh install
-
 # %% tags=["parameters"]
 profile = "default"
 network = "vgg16"  # the network studied: a name of networks.NETWORKS, or yours (below)

@@ -56,22 +56,6 @@
 # million image-level triplets. The jackknife samples
 # {glue:text}`n_random_triplets:,` random triplets (paper: 10 million).
 
-# %% tags=["remove-cell"]
-# Colab only: fetch this repository and install its package; does nothing elsewhere.
-import os
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    _repo = "/content/dnnalign"
-    if not os.path.isdir(_repo):
-        subprocess.run(
-            ["git", "clone", "--depth", "1", "https://github.com/dnnalign/dnnalign", _repo],
-            check=True,
-        )
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", _repo], check=True)
-    sys.path.insert(0, _repo)  # the running kernel does not see the fresh install
-
 # %% tags=["parameters"]
 profile = "default"
 network = "vgg16"  # the network studied: a name in dnnalign_utils.networks.NETWORKS

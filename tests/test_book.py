@@ -497,3 +497,73 @@ def test_wrap_caption_breaks_at_spaces_within_the_width():
     assert plotting.wrap_caption("a boxing_gloves_xxl b", width=5) == "a<br>boxing_gloves_xxl<br>b"
     for line in plotting.wrap_caption("dress · people: odd · net: odd").split("<br>"):
         assert len(line) <= plotting.CAPTION_WRAP
+
+
+# ------------------------------------------------- the Colab cell in one place
+
+
+def _colab_py(folder: Path) -> Path:
+    """A chapter source as a paired Jupyter session saves it: with the Colab cell."""
+    import jupytext
+    from jupytext.config import load_jupytext_config
+
+    cell = '# %% tags=["remove-cell"]\n' + book.COLAB_SETUP_CELL + "\n\n"
+    source = _write_notebook(folder, "01_x", 'profile = "default"', body="y = 2")
+    config = load_jupytext_config(str(folder.resolve()))  # the header jupytext writes
+    text = jupytext.writes(jupytext.read(source), fmt="py:percent", config=config)
+    source.write_text(text.replace('# %% tags=["parameters"]', cell + '# %% tags=["parameters"]'))
+    return source
+
+
+def test_sync_notebook_moves_the_colab_cell_from_the_py_into_the_ipynb(tmp_path):
+    import jupytext
+
+    (tmp_path / "jupytext.toml").write_text(
+        (REPO_ROOT / "jupytext.toml").read_text(encoding="utf-8")
+    )
+    source = _colab_py(tmp_path / "notebooks")
+    with_cell = source.read_text(encoding="utf-8")
+    assert book.sync_notebooks(tmp_path, check=True) == [source, source.with_suffix(".ipynb")]
+    assert source.read_text(encoding="utf-8") == with_cell, "--check writes nothing"
+    assert not source.with_suffix(".ipynb").exists()
+
+    source.chmod(0o640)
+    assert book.sync_notebooks(tmp_path) == [source, source.with_suffix(".ipynb")]
+    assert source.stat().st_mode & 0o777 == 0o640, "the source keeps its permissions"
+    stripped = source.read_text(encoding="utf-8")
+    assert "google.colab" not in stripped
+    # only the Colab cell's lines left the .py
+    assert stripped == with_cell.replace(
+        '# %% tags=["remove-cell"]\n' + book.COLAB_SETUP_CELL + "\n\n", ""
+    )
+    ipynb = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    kinds = [(c.cell_type, "parameters" in c.metadata.get("tags", [])) for c in ipynb.cells]
+    assert kinds == [("markdown", False), ("code", False), ("code", True), ("code", False)]
+    colab = ipynb.cells[1]
+    assert colab.source == book.COLAB_SETUP_CELL and colab.metadata["tags"] == ["remove-cell"]
+    assert colab.id == book.COLAB_CELL_ID
+    assert [c.source for c in jupytext.read(source).cells] == [
+        c.source for i, c in enumerate(ipynb.cells) if i != 1
+    ]
+    # a second sync changes nothing; an edit of the .py reaches the .ipynb, ids kept
+    assert book.sync_notebooks(tmp_path) == []
+    ids = [c.id for c in ipynb.cells]
+    source.write_text(stripped.replace("y = 2", "y = 3"), encoding="utf-8")
+    assert book.sync_notebooks(tmp_path, ["01_x"]) == [source.with_suffix(".ipynb")]
+    edited = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    assert edited.cells[3].source == "y = 3" and [c.id for c in edited.cells][:3] == ids[:3]
+    with pytest.raises(ValueError, match=r"sync-notebooks 99_y: no such notebook source"):
+        book.sync_notebooks(tmp_path, ["99_y"])
+
+
+def test_executed_notebook_gets_the_colab_cell_before_its_first_code_cell(tmp_path):
+    source = _write_notebook(tmp_path / "notebooks", "01_x", 'profile = "default"')
+    nb = book._notebook_for_execution(source)
+    assert nb.cells[0].source == book.RENDERER_CELL
+    assert [c.cell_type for c in nb.cells[1:3]] == ["markdown", "code"]
+    assert nb.cells[2].source == book.COLAB_SETUP_CELL
+    assert "remove-cell" in nb.cells[2].metadata["tags"]
+    assert "parameters" in nb.cells[3].metadata["tags"]
+    # a source still carrying the cell (an unsynced chapter) gets it once, not twice
+    twice = book._notebook_for_execution(_colab_py(tmp_path / "carried"))
+    assert sum(book.is_colab_cell(c) for c in twice.cells) == 1

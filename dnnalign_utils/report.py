@@ -1,0 +1,522 @@
+"""The batch report for one network: the chapters that study a network, run for it.
+
+    python -m dnnalign_utils.book report --network PATH_OR_NAME --output-dir DIR
+        [--layer L] [--picture-network NAME] [--profile smoke|default|paper] [--restart]
+
+``PATH_OR_NAME`` is a registered network (`networks.NETWORKS`), a ``.npy`` of concept
+features (1,854 rows in THINGS order) or a thingsvision features folder (the chapters'
+``features_path``), or a folder of the reader's pictures holding ``concepts.csv``
+(``file,uniqueID``; the chapters' ``images_dir``, seen by ``--picture-network``). The
+input is resolved and validated (`networks.resolve`, and the readers) before any
+notebook runs, so bad input fails at once naming the file and row.
+
+The chapters of :data:`NETWORK_CHAPTERS` then run in order through the book runner
+(`book.execute_notebook`: papermill, the same parameter checks and profile overrides)
+with the network's parameters injected, their executed copies in ``DIR/notebooks/``;
+shared artefacts of earlier chapters (e.g. chapter 0's picture features) come from
+`book.ensure_upstream`, run for the book's own network. ``DIR/report_state.json``
+records each finished chapter with the network and parameters: the same command run
+again skips them (after an interruption or a failed chapter it resumes there), and a
+DIR holding another network's report is refused unless ``--restart``.
+
+At the end, each written atomically: ``DIR/key_numbers.csv``, the one-row table of the
+network's key numbers (`keynumbers.collect`) with its provenance sidecar, and
+``DIR/report.md`` / ``DIR/report.html``, a small static page (no scripts, no external
+assets) with the numbers and their meanings, the network, the profile, links to the
+executed notebooks, their run times and the provenance record.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import html
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from dnnalign_utils import keynumbers, networks, paths, profiles
+from dnnalign_utils.book import (
+    NOTEBOOK_DIR,
+    BookBuildError,
+    _check_parameters,
+    ensure_upstream,
+    execute_notebook,
+)
+from dnnalign_utils.provenance import (
+    atomic_write_text,
+    file_sha256,
+    provenance_record,
+    write_artefact,
+)
+
+# The chapters that study one network, in pipeline order: those that record its key
+# numbers (`keynumbers.KEY_NUMBERS`), so the two lists cannot drift apart.
+NETWORK_CHAPTERS: tuple[str, ...] = keynumbers.CHAPTERS
+# The parameters every network chapter declares after `profile` (in this order).
+NETWORK_PARAMETERS: tuple[str, ...] = ("network", "features_path", "images_dir", "layer")
+DEFAULT_PICTURE_NETWORK = "efficientnet_lite0"
+
+STATE_FILE = "report_state.json"
+KEY_NUMBERS_FILE = "key_numbers.csv"
+REPORT_MARKDOWN = "report.md"
+REPORT_HTML = "report.html"
+STATE_VERSION = 1
+
+# How the report prints each key number (the others: one decimal).
+_INTEGERS = ("n_concepts", "n_dimensions")
+_CORRELATIONS = ("best_match_r", "global_rsa_r")
+
+
+class ReportError(BookBuildError):
+    """The report cannot run as asked (e.g. its folder holds another network's report)."""
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """The network a report studies: what ``--network`` names, resolved and validated.
+
+    ``parameters`` are the chapters' network parameters (`NETWORK_PARAMETERS`), with
+    absolute paths; ``input_sha256`` hashes the reader's files (empty for a registered
+    network, whose data the chapters hash themselves)."""
+
+    given: str
+    kind: str  # "registered" | "features" | "pictures"
+    spec: networks.NetworkInput
+    parameters: dict[str, str]
+    input_sha256: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    def identity(self, profile: str) -> dict:
+        """What a report folder's state must match for its chapters to be reused."""
+        return {
+            "profile": profile,
+            "network_key": self.key,
+            "parameters": dict(self.parameters),
+            "input_sha256": self.input_sha256,
+        }
+
+
+def _hash_files(paths_in_order: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths_in_order:
+        digest.update(f"{path.name}:{file_sha256(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def resolve_input(
+    network: str,
+    profile: str,
+    *,
+    layer: str = "",
+    picture_network: str | None = None,
+) -> ReportInput:
+    """Resolve ``--network`` (a registered name, a ``.npy``, a thingsvision folder, or a
+    folder with ``concepts.csv``) and validate it without running a chapter: a reader's
+    features are read (`networks.load`: row count, finite values, ...), a picture folder's
+    ``concepts.csv`` is checked row by row and the picture network's layer must exist.
+    Errors name the argument, file and row."""
+    profiles.check_profile(profile)
+    if not isinstance(network, str) or not network.strip():
+        raise ValueError(f"--network {network!r}: expected a network name or a path")
+    if not isinstance(layer, str):
+        raise ValueError(f"--layer {layer!r}: expected a layer name")
+    path = Path(network).expanduser()
+    is_picture_folder = path.is_dir() and (path / networks.IMAGE_MAPPING_FILE).is_file()
+    if picture_network is not None and not is_picture_folder:
+        raise ValueError(
+            f"--picture-network {picture_network}: only for a folder of pictures with "
+            f"{networks.IMAGE_MAPPING_FILE}; --network {network} is not one"
+        )
+    parameters = {"network": paths.DEFAULT_NETWORK, "features_path": "", "images_dir": ""}
+    parameters["layer"] = layer
+    if is_picture_folder:
+        folder = path.resolve()
+        seen_by = picture_network or DEFAULT_PICTURE_NETWORK
+        spec = networks.resolve(seen_by, images_dir=folder, layer=layer)
+        mapping = folder / networks.IMAGE_MAPPING_FILE
+        table = networks.read_image_mapping(folder, mapping)
+        networks.picture_network(spec, profile)  # the layer exists in the network
+        parameters.update(network=seen_by, images_dir=str(folder))
+        digest = _hash_files([mapping, *table["path"]])
+        return ReportInput(network, "pictures", spec, parameters, digest)
+    if path.exists():
+        source = path.resolve()
+        if source.is_file() and source.suffix == ".npy" and layer:
+            raise ValueError(
+                f"--layer {layer}: {path} is a .npy of concept features, which has no "
+                "layers; --layer selects a sub-folder of a thingsvision features folder "
+                "or a layer of a picture network"
+            )
+        spec = networks.resolve(paths.DEFAULT_NETWORK, features_path=source, layer=layer)
+        loaded = networks.load(profile, paths.DEFAULT_NETWORK, features_path=source, layer=layer)
+        parameters["features_path"] = str(source)
+        digest = loaded.input_hashes.get("features", "")
+        return ReportInput(network, "features", spec, parameters, digest)
+    if network in networks.NETWORKS or network.startswith(networks.TORCHVISION_PREFIX):
+        spec = networks.resolve(network, layer=layer)
+        if spec.kind == "pictures":
+            networks.picture_network(spec, profile)  # the layer exists in the network
+        elif layer:
+            raise ValueError(
+                f"--layer {layer}: {network} is a registered network of concept features, "
+                "which has no layers to choose"
+            )
+        parameters["network"] = network
+        return ReportInput(network, "registered", spec, parameters)
+    looks_like_path = os.sep in network or "/" in network or network.endswith(".npy")
+    if looks_like_path:
+        raise FileNotFoundError(f"--network {network}: no such file or folder")
+    raise ValueError(
+        f"--network {network}: expected a registered network ({', '.join(networks.NETWORKS)}), "
+        f"a .npy of concept features, a thingsvision features folder, or a folder of "
+        f"pictures with {networks.IMAGE_MAPPING_FILE}"
+    )
+
+
+# ------------------------------------------------------------------------- state
+
+
+def _read_state(output_dir: Path) -> dict | None:
+    path = output_dir / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ReportError(
+            f"{path}: not a report state file ({err}); remove it or pass --restart"
+        ) from None
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+        raise ReportError(f"{path}: unknown state format; remove it or pass --restart")
+    return state
+
+
+def _write_state(output_dir: Path, state: dict) -> None:
+    atomic_write_text(output_dir / STATE_FILE, json.dumps(state, indent=2) + "\n")
+
+
+def _differences(recorded: dict, wanted: dict) -> list[str]:
+    found = []
+    for name in ("profile", "network_key", "input_sha256"):
+        if recorded.get(name) != wanted[name]:
+            found.append(f"{name} {recorded.get(name)!r} (asked: {wanted[name]!r})")
+    for name, value in wanted["parameters"].items():
+        before = recorded.get("parameters", {}).get(name)
+        if before != value:
+            found.append(f"{name} {before!r} (asked: {value!r})")
+    return found
+
+
+def _clear_outputs(output_dir: Path) -> None:
+    """Remove what a report wrote into `output_dir` (and nothing else)."""
+    for stem in NETWORK_CHAPTERS:
+        for name in (f"{stem}.ipynb", f"{stem}.failed.ipynb", f".{stem}.partial.ipynb"):
+            (output_dir / NOTEBOOK_DIR / name).unlink(missing_ok=True)
+    for name in (STATE_FILE, KEY_NUMBERS_FILE, REPORT_MARKDOWN, REPORT_HTML):
+        (output_dir / name).unlink(missing_ok=True)
+    (output_dir / f"{KEY_NUMBERS_FILE}.provenance.json").unlink(missing_ok=True)
+
+
+def _record_file(profile: str, key: str, chapter: str) -> Path:
+    return keynumbers.record_path(profile, key, chapter)
+
+
+# ------------------------------------------------------------------------- run
+
+
+@dataclass
+class ReportResult:
+    """What `run_report` did: the chapters it ran and skipped, the chapters' run times
+    (s, from the run that finished them) and the network's key numbers."""
+
+    output_dir: Path
+    network_key: str
+    label: str
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    key_numbers: dict = field(default_factory=dict)
+
+
+def run_report(
+    network: str,
+    output_dir: str | os.PathLike,
+    *,
+    profile: str = "default",
+    layer: str = "",
+    picture_network: str | None = None,
+    restart: bool = False,
+    root: str | os.PathLike = paths.REPO_ROOT,
+    log: Callable[[str], None] = lambda line: print(line, flush=True),
+) -> ReportResult:
+    """Run the network chapters for one network into `output_dir` and write its report
+    (the module docstring says what, where, and how it resumes)."""
+    root = Path(root).resolve()
+    output_dir = Path(output_dir).expanduser().resolve()
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"--output-dir {output_dir}: exists and is not a folder")
+    found = resolve_input(network, profile, layer=layer, picture_network=picture_network)
+    try:
+        paths.check_artefacts_root()
+    except ValueError as error:
+        raise BookBuildError(f"artefact folder: {error}") from None
+    for stem in NETWORK_CHAPTERS:  # every check that needs no kernel, before the first
+        source = root / NOTEBOOK_DIR / f"{stem}.py"
+        if not source.is_file():
+            raise BookBuildError(f"{source}: chapter source not found")
+        parameters = {**profiles.notebook_parameters(profile, stem), **found.parameters}
+        _check_parameters(source, parameters)
+    identity = found.identity(profile)
+    state = _read_state(output_dir)
+    if state is not None and not restart:
+        differences = _differences(state.get("identity", {}), identity)
+        if differences:
+            raise ReportError(
+                f"{output_dir} holds the report of another network or run: "
+                + "; ".join(differences)
+                + ". One folder holds one network's report: choose another --output-dir, "
+                "or pass --restart to discard that report and run all chapters again"
+            )
+    if state is None or restart:
+        _clear_outputs(output_dir)
+        state = {"version": STATE_VERSION, "identity": identity, "chapters": {}}
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _write_state(output_dir, state)
+
+    label = found.spec.label
+    result = ReportResult(output_dir, found.key, label)
+    tag = f"[report {profile}]"
+    log(f"{tag} {label} (artefact key {found.key}) into {output_dir}")
+    rerun_rest = False  # once a chapter runs, the later ones read its new outputs
+    total = len(NETWORK_CHAPTERS)
+    for number, stem in enumerate(NETWORK_CHAPTERS, start=1):
+        done = state["chapters"].get(stem)
+        executed = output_dir / NOTEBOOK_DIR / f"{stem}.ipynb"
+        if (
+            done
+            and not rerun_rest
+            and executed.is_file()
+            and _record_file(profile, found.key, stem).is_file()
+        ):
+            result.skipped.append(stem)
+            result.timings[stem] = done["seconds"]
+            log(f"{tag} {number}/{total} {stem}: finished earlier, skipped")
+            continue
+        rerun_rest = True
+        state["chapters"].pop(stem, None)
+        _write_state(output_dir, state)
+        ensure_upstream(profile, stem, root, network_parameters=found.parameters)
+        log(f"{tag} {number}/{total} {stem}: running ...")
+        _, wall = execute_notebook(
+            stem, profile, output_dir, root=root, extra_parameters=found.parameters
+        )
+        if not _record_file(profile, found.key, stem).is_file():
+            raise BookBuildError(
+                f"notebook {NOTEBOOK_DIR}/{stem} ran but recorded no key numbers for "
+                f"network {found.key!r} (expected {_record_file(profile, found.key, stem)})"
+            )
+        state["chapters"][stem] = {
+            "seconds": round(wall, 1),
+            "finished_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+        _write_state(output_dir, state)
+        result.ran.append(stem)
+        result.timings[stem] = round(wall, 1)
+        log(f"{tag} {number}/{total} {stem}: done in {wall:.1f} s")
+
+    row = keynumbers.collect(profile, found.key)
+    result.label = row.get("label", label)
+    result.key_numbers = row
+    write_report(output_dir, found, profile, row, result.timings, root)
+    log(f"{tag} key numbers: {output_dir / KEY_NUMBERS_FILE}")
+    log(f"{tag} report: {output_dir / REPORT_HTML} (and {REPORT_MARKDOWN})")
+    return result
+
+
+# ------------------------------------------------------------------------ report
+
+
+def format_value(name: str, value: float) -> str:
+    """A key number as the report prints it ('–' where it is NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if name in _INTEGERS:
+        return f"{int(round(value)):,}"
+    if name in _CORRELATIONS:
+        return f"{value:.3f}"
+    return f"{value:.1f}"
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (pipes escaped, no line breaks)."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def report_markdown(
+    found: ReportInput,
+    profile: str,
+    row: dict,
+    timings: dict[str, float],
+    description: str,
+    record: dict,
+) -> str:
+    """The report page in Markdown: the key numbers with their meanings, the network,
+    the profile, the executed notebooks with their run times, the provenance record."""
+    label = row.get("label", found.spec.label)
+    source = {
+        "registered": f"the registered network `{found.given}`",
+        "features": f"the concept features in `{found.parameters['features_path']}`",
+        "pictures": (
+            f"the pictures in `{found.parameters['images_dir']}` (listed in "
+            f"`{networks.IMAGE_MAPPING_FILE}`), seen by `{found.parameters['network']}`"
+        ),
+    }[found.kind]
+    layer_note = f", layer `{found.parameters['layer']}`" if found.parameters["layer"] else ""
+    lines = [
+        f"# Key numbers of {label}",
+        "",
+        f"- **Network**: {description}",
+        f"- **Source**: {source}{layer_note}",
+        f"- **Artefact key**: `{found.key}`",
+        f"- **Profile**: `{profile}`",
+        "",
+        "| Key number | Value | Meaning | Chapter |",
+        "| --- | ---: | --- | --- |",
+    ]
+    for number in keynumbers.KEY_NUMBERS:
+        link = f"[{number.chapter}]({NOTEBOOK_DIR}/{number.chapter}.ipynb)"
+        lines.append(
+            f"| `{number.name}` | {format_value(number.name, row.get(number.name))} | "
+            f"{_cell(number.description)} | {link} |"
+        )
+    lines += [
+        "",
+        "A dash: the chapter could not compute the number on this network's inputs "
+        "(its notebook says why).",
+        "",
+        "## Executed notebooks",
+        "",
+        "| Chapter | Run time (s) |",
+        "| --- | ---: |",
+    ]
+    for stem in NETWORK_CHAPTERS:
+        seconds = timings.get(stem)
+        shown = "–" if seconds is None else f"{seconds:.1f}"
+        lines.append(f"| [{stem}]({NOTEBOOK_DIR}/{stem}.ipynb) | {shown} |")
+    total = sum(timings.values())
+    lines += [
+        f"| all | {total:.1f} |",
+        "",
+        f"The one-row table: [{KEY_NUMBERS_FILE}]({KEY_NUMBERS_FILE}).",
+        "",
+        "## Provenance",
+        "",
+        "```json",
+        json.dumps(record, indent=2),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+_HTML_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
+       padding: 0 1rem; line-height: 1.45; color: #222; }}
+table {{ border-collapse: collapse; margin: 1rem 0; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; vertical-align: top; }}
+pre {{ background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def report_html(markdown: str, title: str) -> str:
+    """The Markdown report as one static HTML page (no scripts, no external assets)."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    return _HTML_PAGE.format(title=html.escape(title), body=body)
+
+
+def write_report(
+    output_dir: Path,
+    found: ReportInput,
+    profile: str,
+    row: dict,
+    timings: dict[str, float],
+    root: Path = paths.REPO_ROOT,
+) -> dict[str, Path]:
+    """Write `key_numbers.csv` (with its provenance sidecar), `report.md` and
+    `report.html` into `output_dir`, each atomically."""
+    try:
+        loaded = networks.load(
+            profile,
+            found.parameters["network"],
+            features_path=found.parameters["features_path"],
+            images_dir=found.parameters["images_dir"],
+            layer=found.parameters["layer"],
+            progress=False,
+        )
+        description = loaded.description or loaded.label
+    except (OSError, ValueError) as error:  # described from the registry instead
+        entry = networks.NETWORKS.get(found.spec.network)
+        description = (entry.description if entry else found.spec.label) + f" ({error})"
+    notebooks = {
+        f"{NOTEBOOK_DIR}/{stem}.ipynb": output_dir / NOTEBOOK_DIR / f"{stem}.ipynb"
+        for stem in NETWORK_CHAPTERS
+    }
+    record = provenance_record(
+        "dnnalign_utils.report",
+        parameters={
+            **found.identity(profile),
+            "chapters": list(NETWORK_CHAPTERS),
+            "seconds": {stem: timings.get(stem) for stem in NETWORK_CHAPTERS},
+        },
+        inputs={name: path for name, path in notebooks.items() if path.is_file()},
+        input_hashes={"network_input": found.input_sha256} if found.input_sha256 else None,
+    )
+    columns = ["network", "label", *(k.name for k in keynumbers.KEY_NUMBERS)]
+    frame = pd.DataFrame([{name: row.get(name) for name in columns}], columns=columns)
+    frame = frame.astype({name: "Float64" for name in columns[2:]}).round(
+        {name: 0 for name in _INTEGERS}
+    )
+    frame = frame.astype({name: "Int64" for name in _INTEGERS})  # counts print as counts
+    csv_path = output_dir / KEY_NUMBERS_FILE
+    write_artefact(csv_path, lambda tmp: frame.to_csv(tmp, index=False), record)
+    markdown = report_markdown(found, profile, row, timings, description, record)
+    title = f"Key numbers of {row.get('label', found.spec.label)}"
+    md_path = atomic_write_text(output_dir / REPORT_MARKDOWN, markdown)
+    html_path = atomic_write_text(output_dir / REPORT_HTML, report_html(markdown, title))
+    return {"key_numbers": csv_path, "markdown": md_path, "html": html_path}
+
+
+def chapters_accept_network_parameters(root: str | os.PathLike = paths.REPO_ROOT) -> bool:
+    """Whether every chapter of :data:`NETWORK_CHAPTERS` in `root` declares the network
+    parameters in its `parameters` cell (read, not executed)."""
+    for stem in NETWORK_CHAPTERS:
+        source = Path(root) / NOTEBOOK_DIR / f"{stem}.py"
+        if not source.is_file():
+            return False
+        declared = profiles.parameters_cell_values(source)
+        if not all(name in declared for name in NETWORK_PARAMETERS):
+            return False
+    return True
