@@ -55,22 +55,6 @@
 # EfficientNet-Lite0 with random weights, the untrained baseline that says how much of
 # an answer the architecture and the pictures alone give.
 
-# %% tags=["remove-cell"]
-# Colab only: fetch this repository and install its package; does nothing elsewhere.
-import os
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    _repo = "/content/dnnalign"
-    if not os.path.isdir(_repo):
-        subprocess.run(
-            ["git", "clone", "--depth", "1", "https://github.com/dnnalign/dnnalign", _repo],
-            check=True,
-        )
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", _repo], check=True)
-    sys.path.insert(0, _repo)  # the running kernel does not see the fresh install
-
 # %% tags=["parameters"]
 profile = "default"
 seed = 0  # triplets, splits, fits, folds, the rater and the human matching
