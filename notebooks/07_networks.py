@@ -273,7 +273,12 @@ styled_table(
 # ### Human alignment of choices
 
 # %% tags=["hide-input"]
-order = [labels[k] for k in keys]
+# tick labels: the network's name, its pictures on a second line
+tick = {k: labels[k].replace(" (", "<br>(") for k in keys}
+order = [tick[k] for k in keys]
+# legend between the title and the plot (with room for it above the plot)
+above = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
+room = {"t": 130}
 fig = go.Figure()
 fig.add_bar(
     x=order,
@@ -291,9 +296,11 @@ fig.add_scatter(
 )
 fig.add_hline(y=100 / 3, line_dash="dot", annotation_text="chance")
 fig.update_layout(
-    title="Odd-one-out agreement with people, against the noise ceiling",
+    title="Agreement with people's odd-one-out choices",
     yaxis_title="% of human choices",
     yaxis_range=[0, 100],
+    legend=above,
+    margin=room,
 )
 fig.show()
 
@@ -305,7 +312,7 @@ paper_vgg = curves.PAPER_VGG16
 fig = make_subplots(
     rows=1,
     cols=2,
-    subplot_titles=["kept dimensions", "% of the network's RSM variance explained"],
+    subplot_titles=["kept dimensions", "RSM variance explained (%)"],
 )
 for col, column in enumerate(["n_dimensions", "rsm_variance_explained"], start=1):
     fig.add_bar(
@@ -316,13 +323,17 @@ for col, column in enumerate(["n_dimensions", "rsm_variance_explained"], start=1
         row=1,
         col=col,
     )
-fig.add_hline(y=paper_vgg["dims_kept"], line_dash="dot", row=1, col=1)
-fig.add_hline(y=100 * paper_vgg["rsm_variance_explained"], line_dash="dot", row=1, col=2)
-fig.update_layout(
-    title="VICE embeddings of each network's choices (dotted: the paper's VGG-16)",
-    height=500,
-)
-fig.update_xaxes(tickangle=45)
+for col, value in enumerate(
+    [paper_vgg["dims_kept"], 100 * paper_vgg["rsm_variance_explained"]], start=1
+):
+    fig.add_hline(
+        y=value, line_dash="dot", row=1, col=col, annotation_text="paper's VGG-16",
+        annotation_position="top left",
+    )  # fmt: skip
+fig.update_yaxes(range=[0, 1.2 * paper_vgg["dims_kept"]], row=1, col=1)
+fig.update_yaxes(range=[0, 100], row=1, col=2)
+fig.update_layout(title="The embeddings of the networks' choices", height=550)
+fig.update_xaxes(tickangle=90)
 fig.show()
 
 # %% [markdown]
@@ -333,17 +344,18 @@ r2_long = pd.concat(
     [pd.DataFrame({"network": labels[nets[n].key], "R² (%)": 100 * runs[n].r2}) for n in runs]
 )
 fig = px.box(
-    r2_long,
+    r2_long.assign(network=r2_long["network"].str.replace(" (", "<br>(", regex=False)),
     x="network",
     y="R² (%)",
     points="all",
-    title="Out-of-fold ridge R² of every dimension (chapter 3's nested cross-validation)",
+    title="Out-of-fold ridge R² of every dimension",
     color_discrete_sequence=[DNN_COLOUR],
 )
 fig.add_hline(
     y=100 * paper_vgg["r2_min_above"],
     line_dash="dot",
-    annotation_text="paper: every VGG-16 dimension above",
+    annotation_text="paper: all VGG-16 dimensions above",
+    annotation_position="bottom left",
 )
 fig.show()
 
@@ -358,6 +370,7 @@ shares = (
     .rename_axis("network")
     .reset_index()
     .melt(id_vars="network", var_name="label", value_name="% of dimensions")
+    .assign(network=lambda t: t["network"].str.replace(" (", "<br>(", regex=False))
 )
 fig = px.bar(
     shares,
@@ -366,8 +379,9 @@ fig = px.bar(
     color="label",
     category_orders={"network": order, "label": list(share_columns.values())},
     color_discrete_map=QUALITY_COLOURS,
-    title="Dimensions labelled visual, mixed or semantic by chapter 5's rater (unclear left out)",
+    title="Visual, mixed and semantic dimensions (chapter 5's rater)",
 )
+fig.update_layout(legend=above, legend_title_text="", margin=room)
 fig.show()
 
 # %% [markdown]
@@ -382,9 +396,11 @@ for column, name, colour in [
     fig.add_bar(x=order, y=[numbers.loc[k, column] for k in keys], name=name, marker_color=colour)
 fig.update_layout(
     barmode="group",
-    title="Correlation with the human VICE-42 embedding on each network's concepts",
+    title="Correlation with human VICE-42 on each network's concepts",
     yaxis_title="Pearson r",
     yaxis_range=[0, 1],
+    legend=above,
+    margin=room,
 )
 fig.show()
 
