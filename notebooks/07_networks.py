@@ -19,10 +19,10 @@
 #
 # Chapters 1 to 6 ask their questions of one network, the book's VGG-16 stand-in. The
 # paper, too, fits its embedding to one network, VGG-16 {cite:p}`simonyan2015vgg` on the
-# THINGS photos ({cite:t}`mahner2025dimensions`, Fig. 1 and Methods), and reaches the
-# other networks only in its rating experiment: people rated the dimensions of
-# embeddings of ResNet-50, CLIP, DenseNet and Barlow Twins as well as VGG-16's as
-# visual, mixed, semantic or unclear (Fig. 2c). This chapter asks every question of
+# THINGS photos ({cite:t}`mahner2025dimensions`, Fig. 1 and Methods), for all of its
+# analyses; other networks appear only in its dimension ratings, whose published data
+# also cover embeddings of ResNet-50, CLIP, DenseNet and Barlow Twins, rated visual,
+# mixed, semantic or unclear as VGG-16's were. This chapter asks every question of
 # every network the book can run offline, with the functions the chapters use, and puts
 # the answers side by side:
 #
