@@ -437,7 +437,7 @@ for name, tag in [("efficientnet_lite0", "lite0"), ("efficientnet_lite0_untraine
 stand_in = numbers.loc[default_key]
 next_to_paper = pd.DataFrame(
     {
-        "ours (VGG-16 stand-in)": [
+        f"ours ({labels[default_key]})": [
             stand_in["n_dimensions"],
             stand_in["rsm_variance_explained"],
             stand_in["r2_min"],
