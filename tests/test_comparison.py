@@ -114,3 +114,67 @@ def test_the_books_network_needs_what_chapters_1_to_6_recorded(tmp_path, monkeyp
     net = _net(key=paths.DEFAULT_NETWORK)
     with pytest.raises(FileNotFoundError, match="no key numbers of 01_triplet_task.*--only"):
         comparison.recorded_network("smoke", net, TINY, progress=False)
+
+
+def _toy_rater(n):
+    """Chapter 5's rater on toy predictors of the first `n` THINGS concepts (visual and
+    semantic predictors see different latent properties)."""
+    import pandas as pd
+
+    from dnnalign_utils import autorate, regression
+
+    rng = np.random.default_rng(0)
+    visual_latent = pd.DataFrame(rng.normal(size=(n, 4)), columns=[f"v{i}" for i in range(4)])
+    semantic_latent = pd.DataFrame(
+        (rng.uniform(size=(n, 4)) < 0.3).astype(float), columns=[f"s{i}" for i in range(4)]
+    )
+    visual = autorate.combine_blocks({"v": visual_latent.to_numpy() @ rng.normal(size=(4, 12))})
+    semantic = autorate.combine_blocks(
+        {"s": semantic_latent.to_numpy() @ rng.normal(size=(4, 12))}
+    )
+    grid = np.logspace(-2, 5, 8)
+    values, truth, _ = autorate.planted_dimensions(
+        visual_latent, semantic_latent, n_per_class=4, seed=1
+    )
+    thresholds = autorate.choose_thresholds(
+        regression.nested_cv_scores(semantic, values, grid).r2,
+        regression.nested_cv_scores(visual, values, grid).r2,
+        truth,
+    )
+    return autorate.Rater(
+        objects=np.arange(n), semantic=semantic, visual=visual, visual_layers=("probe",),
+        thresholds=thresholds, validation=pd.DataFrame(), alpha_grid=grid,
+    )  # fmt: skip
+
+
+def test_embedding_numbers_are_the_chapters_own():
+    """Reference: each chapter's key-number function called directly, as the chapters do."""
+    from dnnalign_utils import autorate, compare, fitting, regression, triplets
+
+    n = 90
+    rng = np.random.default_rng(3)
+    net = ConceptFeatures(rng.gamma(1.0, size=(n, 10)), np.arange(n), "Toy", "test", key="toy")
+    weights = rng.gamma(0.5, size=(n, 4))
+    settings = dataclasses.replace(TINY, rsm_objects=40)
+    rater = _toy_rater(n)
+    numbers, r2, labels, seconds = comparison.embedding_numbers(
+        net, weights, settings, rater, progress=False
+    )
+    ridge = regression.nested_cv_ridge(
+        net.values, weights, settings.alpha_grid(), outer_seed=0, inner_seed=1, refit=False,
+        progress=False,
+    )  # fmt: skip
+    expected_labels = autorate.rate_network(rater, weights, net.things_index)["label"].tolist()
+    expected = {
+        **triplets.network_choice_agreement(net, seed=0),
+        **fitting.network_embedding_numbers(weights, net, rsm_objects=40),
+        **regression.network_r2_numbers(ridge.r2),
+        **autorate.label_shares(expected_labels),
+        **compare.network_human_numbers(weights, net.things_index, seed=0, rsm_objects=40),
+    }
+    assert sorted(numbers) == sorted(k.name for k in keynumbers.KEY_NUMBERS)
+    np.testing.assert_equal(numbers, expected)  # NaN equals NaN here
+    np.testing.assert_array_equal(r2, ridge.r2)
+    assert labels == expected_labels and set(seconds) == {
+        "agreement", "similarity", "ridge", "labels", "human"
+    }  # fmt: skip
