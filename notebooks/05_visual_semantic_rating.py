@@ -34,9 +34,10 @@
 #    properties) predict it, and how well does what is *seen* in its pictures (colour,
 #    shape, texture, an early network layer)? The decision thresholds are chosen on
 #    planted dimensions whose nature we know, and tested on other planted ones;
-# 3. rates the human embeddings, the studied network's embedding and two more network
-#    embeddings for comparison, with bootstrap intervals and a permutation test of human
-#    against each network, and the paper's analysis across the layers of one network.
+# 3. rates the human embeddings, the studied network's embedding and, for comparison,
+#    those of CLIP and of EfficientNet-Lite0 on the pictures, with bootstrap intervals and
+#    a permutation test of human against each network, and the paper's analysis across
+#    the layers of one network.
 #
 # **Needs**: chapter 0's picture features, chapter 2's embeddings (of the studied
 # network and of EfficientNet-Lite0's pictures), chapter 3's sentence embeddings.
