@@ -309,31 +309,32 @@ fig.show()
 
 # %% tags=["hide-input"]
 paper_vgg = curves.PAPER_VGG16
-fig = make_subplots(
-    rows=1,
-    cols=2,
+fig = make_subplots(  # panels stacked: their titles stay apart at phone width
+    rows=2,
+    cols=1,
+    shared_xaxes=True,
+    vertical_spacing=0.12,
     subplot_titles=["kept dimensions", "RSM variance explained (%)"],
 )
-for col, column in enumerate(["n_dimensions", "rsm_variance_explained"], start=1):
+marks = [paper_vgg["dims_kept"], 100 * paper_vgg["rsm_variance_explained"]]
+for row, (column, mark) in enumerate(
+    zip(["n_dimensions", "rsm_variance_explained"], marks, strict=True), start=1
+):
     fig.add_bar(
         x=order,
         y=[numbers.loc[k, column] for k in keys],
         marker_color=DNN_COLOUR,
         showlegend=False,
-        row=1,
-        col=col,
+        row=row,
+        col=1,
     )
-for col, value in enumerate(
-    [paper_vgg["dims_kept"], 100 * paper_vgg["rsm_variance_explained"]], start=1
-):
     fig.add_hline(
-        y=value, line_dash="dot", row=1, col=col, annotation_text="paper's VGG-16",
+        y=mark, line_dash="dot", row=row, col=1, annotation_text="paper's VGG-16",
         annotation_position="top left",
     )  # fmt: skip
 fig.update_yaxes(range=[0, 1.2 * paper_vgg["dims_kept"]], row=1, col=1)
-fig.update_yaxes(range=[0, 100], row=1, col=2)
-fig.update_layout(title="The embeddings of the networks' choices", height=550)
-fig.update_xaxes(tickangle=90)
+fig.update_yaxes(range=[0, 100], row=2, col=1)
+fig.update_layout(title="The embeddings of the networks' choices", height=750)
 fig.show()
 
 # %% [markdown]
