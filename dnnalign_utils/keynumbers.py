@@ -121,6 +121,12 @@ def collect(profile: str, network: str) -> dict:
     return row
 
 
+def missing_chapters(profile: str, network: str) -> list[str]:
+    """The chapters of :data:`CHAPTERS` that have recorded no key numbers about
+    `network` (its key) for `profile`."""
+    return [chapter for chapter in CHAPTERS if not _file(profile, network, chapter).is_file()]
+
+
 def table(profile: str, networks: Sequence[str]) -> pd.DataFrame:
     """One row of key numbers per network key, columns in :data:`KEY_NUMBERS` order."""
     return pd.DataFrame([collect(profile, key) for key in networks]).set_index("network")

@@ -25,8 +25,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -150,6 +152,8 @@ class NetworkInput:
     features_path: Path | None = None
     images_dir: Path | None = None
     layer: str = ""
+    image_styles: tuple[str, ...] = ()
+    n_image_concepts: int = 0
 
 
 def resolve(
@@ -158,6 +162,8 @@ def resolve(
     features_path: str | os.PathLike = "",
     images_dir: str | os.PathLike = "",
     layer: str = "",
+    image_styles: Sequence[str] = (),
+    n_image_concepts: int = 0,
 ) -> NetworkInput:
     """The network a chapter studies, from its parameters:
 
@@ -169,11 +175,29 @@ def resolve(
     - ``images_dir``: a folder of the reader's pictures with ``concepts.csv``
       (``file,uniqueID``); ``network`` is the picture network that sees them.
 
+    ``image_styles`` / ``n_image_concepts`` choose part of the embedded emoji set for a
+    picture network in the `smoke` / `default` profiles, as chapter 0's parameters of the
+    same names do: only those styles (``()``: all), only the first that many concepts
+    (``0``: all). They are part of the key and the label (:func:`picture_selection`).
+
     The key of a reader's input carries a hash of its absolute path, so two inputs never
     share artefacts and rerunning the same input resumes from its own.
     """
     if not isinstance(network, str) or not network.strip():
         raise ValueError(f"network={network!r}: expected a network name")
+    styles, n_concepts = picture_selection(image_styles, n_image_concepts)
+    if (styles or n_concepts) and (
+        features_path
+        or images_dir
+        or network not in NETWORKS
+        or NETWORKS[network].kind != "pictures"
+    ):
+        pictures = [n for n, e in NETWORKS.items() if e.kind == "pictures"]
+        raise ValueError(
+            f"network={network!r} with image_styles={list(styles)}, n_image_concepts="
+            f"{n_concepts}: these choose pictures of the embedded image set; expected a "
+            f"picture network ({', '.join(pictures)}) without features_path or images_dir"
+        )
     if features_path and images_dir:
         raise ValueError("features_path and images_dir: give one of them, not both")
     if features_path:
@@ -207,8 +231,22 @@ def resolve(
         )
     kind = "pictures" if network.startswith(TORCHVISION_PREFIX) else NETWORKS[network].kind
     label = NETWORKS[network].label if network in NETWORKS else f"{network[12:]} ({layer})"
+    if styles or n_concepts:
+        suffix = [", ".join(styles) + (" style" if len(styles) == 1 else " styles")] * bool(
+            styles
+        ) + [f"first {n_concepts} concepts"] * bool(n_concepts)
+        key = "-".join([key, *styles, *([f"first{n_concepts}"] if n_concepts else [])])
+        label = f"{label} ({'; '.join(suffix)})"
     if not images_dir:
-        return NetworkInput(network, key, label, kind, layer=layer)
+        return NetworkInput(
+            network,
+            paths.check_network_key(key),
+            label,
+            kind,
+            layer=layer,
+            image_styles=styles,
+            n_image_concepts=n_concepts,
+        )
     if kind != "pictures":
         pictures = [n for n, e in NETWORKS.items() if e.kind == "pictures"]
         raise ValueError(
@@ -233,11 +271,22 @@ def load(
     images_dir: str | os.PathLike = "",
     layer: str = "",
     progress: bool = True,
+    image_styles: Sequence[str] = (),
+    n_image_concepts: int = 0,
 ) -> ConceptFeatures:
     """Concept-level features of the network the chapter parameters name (:func:`resolve`)
     for `profile`, with their artefact ``key``. Picture networks' features are computed
-    once per network and input and cached under its artefacts."""
-    spec = resolve(network, features_path=features_path, images_dir=images_dir, layer=layer)
+    once per network and input and cached under its artefacts; EfficientNet-Lite0's
+    features of the embedded pictures are taken from chapter 0's store when it holds them
+    (:func:`stored_chapter0_features`)."""
+    spec = resolve(
+        network,
+        features_path=features_path,
+        images_dir=images_dir,
+        layer=layer,
+        image_styles=image_styles,
+        n_image_concepts=n_image_concepts,
+    )
     if spec.kind == "features":
         found = (
             read_concept_features(spec.features_path, spec.label)
@@ -302,9 +351,15 @@ def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) 
         table["sha256"] = [file_sha256(p) for p in table["path"]]
         where = f"{len(table):,} pictures in {spec.images_dir.name}"
     elif profile in EMBEDDED_PROFILES:
-        table = images.load_manifest()
+        table = embedded_pictures(spec.image_styles, spec.n_image_concepts)
         rendering = images.DEFAULT_RENDERING
-        where = f"the {len(table):,} embedded emoji pictures"
+        where = f"{len(table):,} embedded emoji pictures"
+    elif spec.image_styles or spec.n_image_concepts:
+        raise ValueError(
+            f"profile={profile!r}: image_styles / n_image_concepts choose pictures of the "
+            f"embedded emoji set, which the {profile!r} profile does not use; expected "
+            f"profile in {sorted(EMBEDDED_PROFILES)}"
+        )
     else:
         table = things_image_manifest(things_images_dir(), require_all=False)
         where = f"{len(table):,} THINGS photos"
@@ -318,6 +373,10 @@ def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) 
     def extract() -> dict[str, np.ndarray]:
         import torch
 
+        if rendering is not None and spec.network == "efficientnet_lite0":
+            stored = stored_chapter0_features(profile, table, module, recipe, rendering)
+            if stored is not None:
+                return {module: stored}
         dataset = (
             images.EmojiImages(table, recipe, rendering)
             if rendering is not None
@@ -355,6 +414,90 @@ def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) 
         ),
         input_hashes={"pictures": parameters["images_sha256"]},
     )
+
+
+def picture_selection(
+    image_styles: Sequence[str] = (), n_image_concepts: int = 0
+) -> tuple[tuple[str, ...], int]:
+    """Checked ``(styles, n_concepts)`` of a choice of embedded pictures: styles of
+    ``images.STYLE_ORDER``, each once, returned in that order (so one choice has one
+    key); ``n_concepts`` a non-negative integer (0: all)."""
+    from dnnalign_utils.checks import is_integer
+    from dnnalign_utils.images import STYLE_ORDER
+
+    if isinstance(image_styles, str):
+        raise ValueError(
+            f"image_styles={image_styles!r}: expected a list of style names, e.g. ['noto']"
+        )
+    styles = list(image_styles)
+    unknown = [s for s in styles if s not in STYLE_ORDER]
+    if unknown:
+        raise ValueError(
+            f"image_styles: {unknown} are not styles of the embedded image set; expected "
+            f"some of {list(STYLE_ORDER)}"
+        )
+    if len(set(styles)) != len(styles):
+        raise ValueError(f"image_styles={styles}: a style is listed twice")
+    if not is_integer(n_image_concepts) or n_image_concepts < 0:
+        raise ValueError(
+            f"n_image_concepts={n_image_concepts!r}: expected an integer >= 0 (0: all concepts)"
+        )
+    return tuple(s for s in STYLE_ORDER if s in styles), int(n_image_concepts)
+
+
+def embedded_pictures(image_styles: Sequence[str] = (), n_image_concepts: int = 0):
+    """The embedded emoji pictures a picture network sees (`images.load_manifest` rows):
+    those of ``image_styles`` (``()``: all), of the first ``n_image_concepts`` concepts
+    with pictures in THINGS order (``0``: all), as chapter 0 chooses them."""
+    from dnnalign_utils import images
+
+    styles, n_concepts = picture_selection(image_styles, n_image_concepts)
+    table = images.load_manifest(styles=styles or None)
+    if n_concepts:
+        first = table["uniqueID"].unique()[:n_concepts]
+        table = table[table["uniqueID"].isin(first)]
+    return table.reset_index(drop=True)
+
+
+def stored_chapter0_features(
+    profile: str, table: pd.DataFrame, module: str, recipe, rendering
+) -> np.ndarray | None:
+    """EfficientNet-Lite0's `module` features of the embedded pictures in `table` (rows in
+    its order) from chapter 0's store (`paths.image_features`), or None when the store is
+    missing, lacks a picture or module, or was made with another input recipe, rendering,
+    or other pictures (their recorded SHA-256 against the manifest's)."""
+    import dataclasses as dc
+
+    from dnnalign_utils import features, images
+    from dnnalign_utils.provenance import array_sha256
+
+    folder = paths.image_features(profile)
+    try:
+        record = features.features_provenance(folder, module)
+        stored, names = features.load_features(folder, module)
+    except (FileNotFoundError, ValueError):
+        return None
+    recorded = record.get("parameters", {})
+
+    def as_json(value):  # a record holds tuples as lists
+        return json.loads(json.dumps(value))
+
+    if (
+        record.get("produced_by") != "dnnalign_utils.features.efficientnet_lite0_image_features"
+        or recorded.get("preprocess") != as_json(recipe.as_dict())
+        or recorded.get("rendering") != as_json(dc.asdict(rendering))
+    ):
+        return None
+    sha = images.load_manifest(verify=False).set_index("file_name")["sha256"]
+    if any(n not in sha.index for n in names):
+        return None
+    if array_sha256(np.asarray(sha.loc[names].tolist())) != recorded.get("images_sha256"):
+        return None
+    row = {name: i for i, name in enumerate(names)}
+    wanted = [str(n) for n in table["file_name"]]
+    if any(n not in row for n in wanted):
+        return None
+    return np.asarray(stored[[row[n] for n in wanted]])
 
 
 def picture_network(spec: NetworkInput, profile: str):

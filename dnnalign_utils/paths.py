@@ -168,6 +168,14 @@ ARTEFACTS: dict[str, Artefact] = {
         "the automatic rater's visual/semantic labels of every dimension",
         per_network=True,
     ),
+    "network_comparison": Artefact(
+        "comparison/{network}",
+        "07_networks",
+        "chapter 7's pass of the network through the pipeline: its VICE fit's checkpoint, "
+        "the embedding (with the THINGS index of its rows) and its key numbers",
+        written_via="comparison.run_network",
+        per_network=True,
+    ),
     # Downloads (`dnnalign_utils.downloads.publish`) that a later chapter also reads.
     "dimension_r2": Artefact(
         "downloads/03_r2_regression/dimension_r2.csv",
@@ -208,7 +216,16 @@ CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
         "sentence_embeddings",
     ),
     "06_human_vs_dnn": ("network_embedding", "automatic_labels"),
-    "07_explorer": (
+    "07_networks": (
+        "image_features",
+        "network_triplets",
+        "network_embedding",
+        "dimension_r2",
+        "clip_embedding",
+        "automatic_labels",
+        "matched_pairs",
+    ),
+    "08_explorer": (
         "image_features",
         "human_spose_embedding",
         "network_embedding",
@@ -366,6 +383,11 @@ def rating_session(profile: str, network: str = DEFAULT_NETWORK) -> Path:
 def automatic_labels(profile: str, network: str = DEFAULT_NETWORK) -> Path:
     """The automatic rater's dimension labels (chapter 5)."""
     return artefact_path("automatic_labels", profile, network)
+
+
+def network_comparison(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+    """Folder of chapter 7's fit and numbers of the network (its key)."""
+    return artefact_path("network_comparison", profile, network)
 
 
 def downloads_dir(profile: str, network: str = DEFAULT_NETWORK) -> Path:

@@ -81,7 +81,25 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
             "cumulative_dims": [1, 2, 4],
             "n_bootstrap": 10,
         },
-        "07_explorer": {"thumbnail_px": 32, "max_dims_shown": 20},
+        "07_networks": {
+            # Lite0 reads chapter 0's features; the untrained one runs on 30 pictures
+            "compared": [
+                "vgg16",
+                "clip_vit_b32",
+                "efficientnet_lite0",
+                "efficientnet_lite0_untrained",
+            ],  # fmt: skip
+            "n_image_concepts": 30,
+            "n_concept_triplets": 20_000,  # chapter 5's smoke CLIP fit, reused
+            "concept_max_epochs": 2,
+            "min_epochs": 1,
+            "stability_window": 1,
+            "n_picture_triplets": 3_000,  # of C(30, 3) = 4,060
+            "picture_max_epochs": 2,
+            "rsm_objects": 100,
+            "n_alphas": 9,
+        },
+        "08_explorer": {"thumbnail_px": 32, "max_dims_shown": 20},
     },
     "default": {},
     "paper": {
@@ -96,6 +114,8 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
         },
         # the paper's 100 optimisation steps, for as many dimensions as its figure shows
         "04_gradcam": {"actmax_steps": 100, "n_actmax_dims": 8},
+        # picture networks see the THINGS photos (the emoji styles do not apply)
+        "07_networks": {"image_styles": []},
     },
 }
 

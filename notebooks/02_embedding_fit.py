@@ -498,7 +498,7 @@ net_fit = emb.fit_vice(
     ),
 )
 net_eval = emb.evaluate_embedding(net_fit.embedding.weights, net_test)
-net_fit.save(net_embedding_path, extra_arrays={"things_index": objects})
+net_path = net_fit.save(net_embedding_path, extra_arrays={"things_index": objects})
 
 # %% tags=["hide-input"]
 glue("net_dims", net_fit.embedding.n_dims, display=False)

@@ -61,6 +61,6 @@ def test_every_chapter_links_its_downloads_to_real_files(smoke_book):
 
 def test_the_explorer_page_has_a_dropdown_figure_per_embedding(smoke_book):
     assert smoke_book.returncode == 0, smoke_book.log[-5000:]
-    html = (smoke_book.html_dir / "notebooks" / "07_explorer.html").read_text(encoding="utf-8")
+    html = (smoke_book.html_dir / "notebooks" / "08_explorer.html").read_text(encoding="utf-8")
     assert html.count("Plotly.newPlot") == EXPLORER_EMBEDDINGS
     assert len(re.findall(r'"updatemenus":\[\{"active":0,"buttons"', html)) == EXPLORER_EMBEDDINGS

@@ -54,7 +54,7 @@ use_book_template()
 # chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(profile, "07_explorer")
+ensure_upstream(profile, "08_explorer")
 concepts = data.load_concepts()
 words = concepts["Word"].to_numpy()
 concept_pictures = sources.concept_picture_paths(profile).value
@@ -224,7 +224,7 @@ downloads.links(
             **{"top objects": cards["top objects"].map("; ".join)}
         ),
         "dimension_cards",
-        "07_explorer",
+        "08_explorer",
         profile,
         description="every dimension of every embedding with its top objects, R², "
         "automatic label and best match (dimensions numbered from 1)",

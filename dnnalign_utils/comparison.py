@@ -1,0 +1,401 @@
+"""Chapter 7: the pipeline of chapters 1-6 for one network after another.
+
+:func:`run_network` puts one network (`dnnalign_utils.networks.ConceptFeatures`) through
+the steps the chapters take, with the same package functions: its odd-one-out choices
+against people's (chapter 1), random triplets answered by the network and a VICE
+embedding fitted to them (chapters 1 and 2), the embedding's dimensionality and how much
+of the network's similarity structure it explains (chapter 2), the out-of-fold ridge R²
+of each dimension from the network's features (chapter 3), the automatic rater's
+visual / mixed / semantic labels (chapter 5) and the comparison with the human VICE-42
+(chapter 6). The key numbers go to `keynumbers.record` under the network's key, one
+record per chapter, as the chapters write them.
+
+Everything is resumable: the VICE fit checkpoints under the network's own folder
+(`paths.network_comparison`) and a finished fit of the same run (same settings, seed and
+triplets: the checkpoint's name hashes them) found in another chapter's checkpoints is
+reused (chapters 2 and 5 checkpoint theirs in the network's embedding folder, with its
+key as prefix); the numbers are cached beside it and recomputed only when the settings, the
+embedding or the features differ.
+
+:func:`recorded_network` reads, for the book's own network, what chapters 1-6 recorded in
+the same build instead of fitting again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dnnalign_utils import keynumbers, paths
+from dnnalign_utils.checks import check_int
+from dnnalign_utils.provenance import (
+    array_sha256,
+    cached,
+    provenance_record,
+    read_provenance,
+    write_artefact,
+)
+
+# The chapters whose key numbers a run records, and what each run step belongs to.
+CHAPTER_OF_STEP = {
+    "agreement": "01_triplet_task",
+    "embedding": "02_embedding_fit",
+    "r2": "03_r2_regression",
+    "labels": "05_visual_semantic_rating",
+    "human": "06_human_vs_dnn",
+}
+EMBEDDING_FILE = "embedding.npz"
+NUMBERS_FILE = "numbers.json"
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """The settings of one network's run (one set per kind of network in chapter 7).
+
+    ``n_triplets`` random triplets over the network's concepts are answered by the
+    network (dot products, as chapter 1), split ``1 - test_fraction`` / ``test_fraction``
+    (seed ``seed``); VICE (``embedding_scale``'s DNN preset with ``beta``, ``max_epochs``,
+    ``min_epochs``, ``stability_window``) is fitted to the training part with the first
+    ``n_val`` test triplets for validation, as chapter 2 fits VGG-16's. ``rsm_objects``:
+    compare similarity matrices on the pairs of the first that many concepts only (0: all;
+    third objects always all). The ridge of chapter 3: penalties
+    ``logspace(alpha_log10_min, alpha_log10_max, n_alphas)``, ``n_outer`` outer and
+    ``n_inner`` inner folds (seeds ``seed`` and ``seed + 1``).
+    """
+
+    n_triplets: int
+    beta: float
+    max_epochs: int
+    min_epochs: int
+    stability_window: int
+    embedding_scale: str = "small_data"
+    test_fraction: float = 0.1
+    n_val: int = 50_000
+    seed: int = 0
+    rsm_objects: int = 0
+    alpha_log10_min: float = -2.0
+    alpha_log10_max: float = 6.0
+    n_alphas: int = 33
+    n_outer: int = 3
+    n_inner: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("n_triplets", "max_epochs", "stability_window", "n_val", "n_alphas"):
+            check_int(name, getattr(self, name), minimum=1)
+        for name in ("min_epochs", "seed", "rsm_objects"):
+            check_int(name, getattr(self, name), minimum=0)
+        check_int("n_outer", self.n_outer, minimum=2)
+        check_int("n_inner", self.n_inner, minimum=2)
+        if not 0 < self.test_fraction < 1:
+            raise ValueError(f"test_fraction={self.test_fraction}: expected 0 < value < 1")
+        if self.alpha_log10_min >= self.alpha_log10_max:
+            raise ValueError(
+                f"alpha_log10_min={self.alpha_log10_min}, alpha_log10_max="
+                f"{self.alpha_log10_max}: expected min < max"
+            )
+        self.vice_config()  # the VICE settings are checked by VICEConfig
+
+    def vice_config(self):
+        """The VICE settings: `fitting.preset(embedding_scale, "dnn_vice")` with this
+        run's prior weight and epochs (chapter 2's recipe)."""
+        from dnnalign_utils import fitting
+
+        return dataclasses.replace(
+            fitting.preset(self.embedding_scale, "dnn_vice"),
+            beta=float(self.beta),
+            max_epochs=self.max_epochs,
+            min_epochs=self.min_epochs,
+            stability_window=self.stability_window,
+        )
+
+    def alpha_grid(self) -> np.ndarray:
+        return np.logspace(self.alpha_log10_min, self.alpha_log10_max, self.n_alphas)
+
+
+@dataclass
+class NetworkRun:
+    """One network's pass through the pipeline: its key numbers (one value per
+    `keynumbers.KEY_NUMBERS` name), the out-of-fold R² of each embedding dimension (a
+    fraction), each dimension's automatic label, where the fit came from and the seconds
+    per step."""
+
+    key: str
+    label: str
+    description: str
+    numbers: dict[str, float]
+    r2: np.ndarray
+    dimension_labels: list[str]
+    fit_source: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def network_triplets(
+    values: np.ndarray, settings: PipelineSettings, *, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) triplets over the rows of ``values``, answered by their dot products:
+    the same draws, choices and split as chapter 1 makes for VGG-16 (and
+    `fitting.fit_vice_to_network` for CLIP in chapter 5)."""
+    from dnnalign_utils import triplets
+
+    sampled = triplets.sample_triplets(
+        values.shape[0], settings.n_triplets, seed=settings.seed, progress=progress
+    )
+    choices = triplets.odd_one_out_choices(sampled, values, similarity="dot", progress=progress)
+    return triplets.split_triplets(choices, settings.test_fraction, seed=settings.seed)
+
+
+def fit_embedding(
+    net,
+    settings: PipelineSettings,
+    folder: str | os.PathLike,
+    *,
+    reuse: Sequence[tuple[str | os.PathLike, str]] = (),
+    progress: bool = True,
+):
+    """The network's VICE fit and where it came from: ``(FitResult, source)``.
+
+    The run's checkpoint lives in ``folder`` (``<key>_vice_seed<seed>_<hash>.ckpt``; the
+    hash covers the settings, seed, object count and triplets, `fitting.checkpoint_file`)
+    and an unfinished run resumes from it. ``reuse``: ``(folder, prefix)`` pairs where
+    other chapters checkpoint their fits (chapter 5's CLIP fit, a chapter 2 run on this
+    network); a checkpoint of the very same run there is copied and resumed instead of
+    fitting again (``source`` then names its file).
+    """
+    from dnnalign_utils import fitting
+
+    values = np.asarray(net.values, dtype=np.float64)
+    train, test = network_triplets(values, settings, progress=progress)
+    val = test[: settings.n_val]
+    config = settings.vice_config()
+    n_objects = values.shape[0]
+
+    def checkpoint(directory, prefix):
+        return fitting.checkpoint_file(
+            directory, config, train, seed=settings.seed, n_objects=n_objects, prefix=prefix,
+            val=val,
+        )  # fmt: skip
+
+    own = checkpoint(folder, f"{net.key}_")
+    source = "fitted here"
+    if own.exists():
+        source = "resumed from this chapter's checkpoint"
+    else:
+        for directory, prefix in reuse:
+            other = checkpoint(directory, prefix)
+            if other.is_file():
+                own.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(other, own)
+                source = f"reused: {other.name}"
+                break
+    fit = fitting.fit_vice(
+        train,
+        n_objects,
+        config,
+        seed=settings.seed,
+        val=val,
+        checkpoint_path=own,
+        progress=progress,
+    )
+    return fit, source
+
+
+def _numbers_key(net, weights: np.ndarray, settings: PipelineSettings) -> dict:
+    return {
+        "network": net.key,
+        "settings": dataclasses.asdict(settings),
+        "embedding_sha256": array_sha256(np.ascontiguousarray(weights)),
+        "things_index_sha256": array_sha256(np.asarray(net.things_index, dtype=np.int64)),
+        "features": dict(net.input_hashes),
+    }
+
+
+def embedding_numbers(
+    net,
+    weights: np.ndarray,
+    settings: PipelineSettings,
+    rater,
+    *,
+    progress: bool = True,
+) -> tuple[dict[str, float], np.ndarray, list[str], dict[str, float]]:
+    """The key numbers of a network with its embedding ``weights`` (rows: the network's
+    concepts in ``net.things_index`` order), computed by the functions chapters 1, 2, 3,
+    5 and 6 compute them with; also the per-dimension R² (fraction), the dimensions'
+    labels and seconds per step. ``rater``: chapter 5's rater
+    (`autorate.profile_rater`), built once for all networks."""
+    from dnnalign_utils import autorate, compare, fitting, regression, triplets
+
+    seconds: dict[str, float] = {}
+    numbers: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[step] = now - clock
+        clock = now
+
+    numbers.update(triplets.network_choice_agreement(net, seed=settings.seed))
+    lap("agreement")
+    numbers.update(
+        fitting.network_embedding_numbers(weights, net, rsm_objects=settings.rsm_objects)
+    )
+    lap("similarity")
+    ridge = regression.nested_cv_ridge(
+        np.asarray(net.values, dtype=np.float64),
+        weights,
+        settings.alpha_grid(),
+        n_outer=settings.n_outer,
+        n_inner=settings.n_inner,
+        outer_seed=settings.seed,
+        inner_seed=settings.seed + 1,
+        refit=False,
+        progress=progress,
+    )
+    numbers.update(regression.network_r2_numbers(ridge.r2))
+    lap("ridge")
+    labels = autorate.rate_network(rater, weights, net.things_index)["label"].tolist()
+    numbers.update(autorate.label_shares(labels))
+    lap("labels")
+    numbers.update(
+        compare.network_human_numbers(
+            weights, net.things_index, seed=settings.seed, rsm_objects=settings.rsm_objects
+        )
+    )
+    lap("human")
+    return numbers, np.asarray(ridge.r2, dtype=np.float64), labels, seconds
+
+
+def record_numbers(profile: str, key: str, label: str, numbers: dict[str, float]) -> None:
+    """`keynumbers.record` of each chapter's share of ``numbers``."""
+    for chapter in keynumbers.CHAPTERS:
+        names = [k.name for k in keynumbers.KEY_NUMBERS if k.chapter == chapter]
+        keynumbers.record(profile, key, chapter, label, **{n: numbers[n] for n in names})
+
+
+def run_network(
+    profile: str,
+    net,
+    settings: PipelineSettings,
+    *,
+    rater=None,
+    reuse: Sequence[tuple[str | os.PathLike, str]] = (),
+    progress: bool = True,
+) -> NetworkRun:
+    """Put ``net`` (`networks.load`) through the pipeline (see the module docstring),
+    record its key numbers under ``net.key`` and return them with the per-dimension R²
+    and labels. ``rater``: chapter 5's rater (`autorate.profile_rater` with
+    ``settings.seed``), or a function returning it, called only when the numbers are not
+    cached (None: built here). The fit and its embedding (with the THINGS index of its
+    rows) and the numbers are kept in `paths.network_comparison`; a rerun with the same
+    settings reuses them. A finished fit of the same run that chapter 2 (or chapter 5,
+    for CLIP) checkpointed for this network is reused, as are those in ``reuse``
+    (:func:`fit_embedding`)."""
+    from dnnalign_utils import autorate
+    from dnnalign_utils.container import THINGS_INDEX_ARRAY
+
+    folder = paths.network_comparison(profile, net.key)
+    start = time.perf_counter()
+    chapter2 = (paths.network_embedding(profile, net.key).parent, f"{net.key}_")
+    reuse = [chapter2, *reuse]
+    fit, source = fit_embedding(net, settings, folder, reuse=reuse, progress=progress)
+    weights = fit.embedding.weights
+    fit.save(
+        folder / EMBEDDING_FILE,
+        extra_arrays={THINGS_INDEX_ARRAY: np.asarray(net.things_index, dtype=np.int64)},
+    )
+    fit_seconds = time.perf_counter() - start
+    key = _numbers_key(net, weights, settings)
+    target = folder / NUMBERS_FILE
+
+    def load():
+        stored = json.loads(target.read_text(encoding="utf-8"))
+        return stored, read_provenance(target)["parameters"]
+
+    def compute():
+        if rater is None:
+            chosen = autorate.profile_rater(profile, seed=settings.seed, progress=progress)
+        else:
+            chosen = rater() if callable(rater) else rater
+        numbers, r2, labels, seconds = embedding_numbers(
+            net, weights, settings, chosen, progress=progress
+        )
+        return {
+            "numbers": {k: (None if np.isnan(v) else float(v)) for k, v in numbers.items()},
+            "r2": [None if np.isnan(v) else float(v) for v in r2],
+            "labels": labels,
+            "seconds": seconds,
+        }
+
+    def save(value):
+        text = json.dumps(value, indent=2) + "\n"
+        record = provenance_record("dnnalign_utils.comparison.run_network", parameters=key)
+        write_artefact(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), record)
+
+    stored = cached(key, load, compute, save)
+    numbers = {k: (np.nan if v is None else float(v)) for k, v in stored["numbers"].items()}
+    record_numbers(profile, net.key, net.label, numbers)
+    return NetworkRun(
+        key=net.key,
+        label=net.label,
+        description=net.description,
+        numbers=numbers,
+        r2=np.array([np.nan if v is None else v for v in stored["r2"]], dtype=np.float64),
+        dimension_labels=list(stored["labels"]),
+        fit_source=source,
+        seconds={"fit": fit_seconds, **stored["seconds"]},
+    )
+
+
+def recorded_network(profile: str, net, settings: PipelineSettings, *, progress: bool = True):
+    """The book's own network as chapters 1-6 left it in this build: the key numbers they
+    recorded (`keynumbers.collect`; an error names the chapters that have not) and, for
+    the R² distribution, chapter 3's ridge on chapter 2's embedding
+    (`paths.network_embedding`) with ``settings``' grid and folds."""
+    from dnnalign_utils import regression
+    from dnnalign_utils.container import load_network_embedding
+
+    missing = keynumbers.missing_chapters(profile, net.key)
+    if missing:
+        raise FileNotFoundError(
+            f"{net.label}: no key numbers of {', '.join(missing)} for the {profile!r} profile; "
+            "run those chapters first (`python -m dnnalign_utils.book build --profile "
+            f"{profile} --only {' '.join(missing)}`)"
+        )
+    row = keynumbers.collect(profile, net.key)
+    numbers = {k.name: float(row[k.name]) for k in keynumbers.KEY_NUMBERS}
+    start = time.perf_counter()
+    embedding, things_index = load_network_embedding(paths.network_embedding(profile, net.key))
+    if not np.array_equal(things_index, net.things_index):
+        raise ValueError(
+            f"{paths.display_path(paths.network_embedding(profile, net.key))}: its rows are "
+            f"other concepts than {net.label}'s features; rerun chapters 1 and 2"
+        )
+    ridge = regression.nested_cv_ridge(
+        np.asarray(net.values, dtype=np.float64),
+        embedding.weights,
+        settings.alpha_grid(),
+        n_outer=settings.n_outer,
+        n_inner=settings.n_inner,
+        outer_seed=settings.seed,
+        inner_seed=settings.seed + 1,
+        refit=False,
+        progress=progress,
+    )
+    return NetworkRun(
+        key=net.key,
+        label=row["label"],
+        description=net.description,
+        numbers=numbers,
+        r2=np.asarray(ridge.r2, dtype=np.float64),
+        dimension_labels=[],
+        fit_source="recorded by chapters 1-6",
+        seconds={"ridge": time.perf_counter() - start},
+    )
