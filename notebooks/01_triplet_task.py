@@ -75,11 +75,13 @@ test_fraction = 0.1  # held-out share of the network triplets (paper: 10 %)
 n_picture_triplets = 4  # human triplets shown as pictures
 
 # %%
+import math
 import time
 
 import numpy as np
 import pandas as pd
 import plotly.express as px
+from IPython.display import Markdown, display
 from myst_nb import glue
 
 from dnnalign_utils import data, features, images, keynumbers, networks, paths, triplets
@@ -144,35 +146,38 @@ ceiling_choices = {  # in THINGS indices, on the noise-ceiling triplets among it
     for name, values in compared.items()
 }
 inside_rows = np.flatnonzero(ceiling_inside)
-if inside_rows.size == 0:
-    raise ValueError(
-        f"{net.label}: none of the 1,000 noise-ceiling triplets lies among its "
-        f"{objects.size:,} concepts; expected features of more concepts"
-    )
 shown = np.random.default_rng(seed).choice(
     inside_rows, min(n_examples, inside_rows.size), replace=False
 )
-styled_table(triplets.example_table(ceiling, shown, names, ceiling_choices), index=False)
+if shown.size:
+    display(
+        styled_table(triplets.example_table(ceiling, shown, names, ceiling_choices), index=False)
+    )
+else:  # a small set of concepts: the agreement below uses the human choices among them
+    display(
+        Markdown(
+            f"*None of the 1,000 noise-ceiling triplets lies among the {objects.size:,} "
+            f"concepts of {net.label}: no examples to show.*"
+        )
+    )
 
 # %% [markdown]
 # A network's answer is a comparison of three similarities. For the first example,
 # the dot products of the three pairs in {glue:text}`network_label` are:
 
 # %%
-first = ceiling.triplets[shown[:1]]
-net_pairs = triplets.pair_similarities(
-    triplets.within_objects(first, objects)[0], net.values, progress=False
-)[0]
-a, b, c = names[first[0]]
-styled_table(
-    pd.DataFrame(
-        {
-            "pair": [f"{a} – {b}", f"{a} – {c}", f"{b} – {c}"],
-            f"{net.label}: dot product": net_pairs,
-        }
-    ),
-    index=False,
-)
+if shown.size:
+    first = ceiling.triplets[shown[:1]]
+    net_pairs = triplets.pair_similarities(
+        triplets.within_objects(first, objects)[0], net.values, progress=False
+    )[0]
+    a, b, c = names[first[0]]
+    pairs = [f"{a} – {b}", f"{a} – {c}", f"{b} – {c}"]
+    display(
+        styled_table(
+            pd.DataFrame({"pair": pairs, f"{net.label}: dot product": net_pairs}), index=False
+        )
+    )
 
 # %% [markdown]
 # The most similar pair stays together; the remaining object is the network's odd one
@@ -404,14 +409,17 @@ styled_table(subset_agreement, precision=1, index=False)
 # the paper we draw unique, unordered triplets uniformly at random over its
 # {glue:text}`n_net_concepts:,` concepts, let the network answer them by dot product,
 # and split them 90/10 into training
-# and test triplets (the paper draws 20 million over 24,102 images; the default
-# profile draws {glue:text}`n_network_triplets:,`). The triplets index the network's
-# rows 0, 1, …; the THINGS concept of each row is saved beside them.
+# and test triplets (the paper draws 20 million over 24,102 images; here
+# {glue:text}`n_network_triplets:,` are drawn: the parameter `n_network_triplets`, or every
+# distinct triplet when the network has so few concepts that there are fewer). The
+# triplets index the network's rows 0, 1, …; the THINGS concept of each row is saved
+# beside them.
 
 # %%
-glue("n_network_triplets", n_network_triplets, display=False)
+n_drawn = min(n_network_triplets, math.comb(objects.size, 3))
+glue("n_network_triplets", n_drawn, display=False)
 start = time.perf_counter()
-sampled = triplets.sample_triplets(objects.size, n_network_triplets, seed=seed)
+sampled = triplets.sample_triplets(objects.size, n_drawn, seed=seed)
 net_triplets = triplets.odd_one_out_choices(sampled, net.values, similarity="dot")
 train, test = triplets.split_triplets(net_triplets, test_fraction, seed=seed)
 elapsed = time.perf_counter() - start
@@ -420,12 +428,12 @@ written = triplets.write_triplet_split(
     train,
     test,
     produced_by="notebooks/01_triplet_task",
-    parameters={"seed": seed, "n_triplets": n_network_triplets, "test_fraction": test_fraction,
+    parameters={"seed": seed, "n_triplets": n_drawn, "test_fraction": test_fraction,
                 "network": net.key},
     input_hashes=net.input_hashes,
     objects=objects,
 )  # fmt: skip
-glue("network_rate", n_network_triplets / elapsed / 1e6, display=False)
+glue("network_rate", n_drawn / elapsed / 1e6, display=False)
 styled_table(
     pd.DataFrame(
         {

@@ -74,6 +74,8 @@ cumulative_dims = [1, 2, 4, 8, 16, 32, 48, 64]  # numbers of leading DNN dimensi
 n_bootstrap = 100  # bootstrap draws over RSM entries (the reference's 100)
 
 # %%
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -135,7 +137,9 @@ if quality is not None:  # each label followed by its quality in brackets
 glue("network_label", net.label, display=False)
 glue("network_description", net.description, display=False)
 glue("n_concepts", n_objects, display=False)
-glue("n_random_triplets", n_random_triplets, display=False)
+# every distinct triplet when the network has so few concepts that there are fewer
+n_searched = min(n_random_triplets, math.comb(n_objects, 3))
+glue("n_random_triplets", n_searched, display=False)
 glue("human_dims", human.shape[1], display=False)
 glue("dnn_dims", dnn.n_dims, display=False)
 pd.Series(
@@ -300,13 +304,13 @@ fig.show()
 # probability of that embedding's own choice most is the one that drives it.
 
 # %%
-sampled = triplets.sample_triplets(n_objects, n_random_triplets, seed=seed)
+sampled = triplets.sample_triplets(n_objects, n_searched, seed=seed)
 diverging = compare.diverging_triplets(human, dnn.weights, sampled, n_diverging)
 drivers = compare.jackknife_drivers(human, dnn.weights, diverging)
 counts = compare.driver_counts(drivers, {"human": human_labels, "dnn": dnn_labels})
 
 # %% tags=["hide-input"]
-glue("n_diverging", n_diverging, display=False)
+glue("n_diverging", len(diverging), display=False)
 fig = px.bar(
     counts.replace({"side": {"human": human_name, "dnn": dnn_name}}),
     x="share (%)",
