@@ -52,7 +52,8 @@ ARTEFACTS_ENV = "DNNALIGN_ARTEFACTS_DIR"
 
 
 # --- Networks ----------------------------------------------------------------------
-# Chapters 1-6 study one network at a time (their `network` parameter). What they compute
+# Chapters 1, 2, 3, 5 and 6 study one network at a time (their `network` parameter;
+# chapter 4 stays with EfficientNet-Lite0's picture embedding). What they compute
 # about it (its triplets, embedding, ridge models, labels, matches, downloads and key
 # numbers) is a *per-network* artefact: for the book's own network, DEFAULT_NETWORK, it
 # lives directly under `artefacts_dir(profile)` (the paths the book always used); for any

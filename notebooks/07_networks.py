@@ -38,7 +38,9 @@
 #
 # For the VGG-16 stand-in the numbers are those chapters 1 to 6 recorded in this build;
 # every other network goes through the same steps here, with settings sized to the
-# book's time budget (printed below).
+# book's time budget (printed below). Chapter 4's Grad-CAM is not part of the comparison:
+# it needs a network that sees pixels and dimensions fitted on pictures, and stays with
+# EfficientNet-Lite0's picture embedding.
 #
 # **Needs**: the artefacts of chapters 0 to 6 (run alone, the notebook runs them
 # first). **Takes**: about two and a half minutes on 2 cores; fits and numbers are kept,
@@ -515,7 +517,7 @@ styled_table(next_to_paper, precision=1)
 # **The `paper` profile** changes the inputs, not the questions: the picture networks
 # see the THINGS photos instead of drawings, VGG-16 is VGG-16-BN's own activations
 # rather than the stand-in, any ImageNet model of torchvision can join
-# (`network="torchvision:<model>", layer=...` in chapters 1-6, e.g. ResNet-50's
+# (`network="torchvision:<model>", layer=...` in chapters 1, 2, 3, 5 and 6, e.g. ResNet-50's
 # `avgpool`, one of the networks the paper's participants rated), chapter 1 draws 20
 # million triplets per network and chapter 2 fits them with the paper's settings. That
 # takes a GPU for the photo features and hours of fitting per network; the book shows no
