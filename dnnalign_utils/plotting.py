@@ -147,16 +147,27 @@ def wrap_caption(text: str, width: int = CAPTION_WRAP) -> str:
 
 
 def image_grid(
-    pictures, captions: list[str], columns: int, *, title: str = "", cell_height: int = 200
+    pictures,
+    captions: list[str],
+    columns: int,
+    *,
+    title: str = "",
+    cell_height: int = 200,
+    encoding: str = "png",
 ) -> go.Figure:
     """A grid of RGB pictures (n, h, w, 3), ``columns`` per row, each with its caption.
 
     Captions are attached by facet index, not by annotation order: plotly lays out
     wrapped facets bottom-up, so zipping annotations with captions mislabels images.
     Captions are wrapped (`wrap_caption`) in a small font, with room between the rows,
-    so that neighbouring captions do not overlap on a phone screen.
+    so that neighbouring captions do not overlap on a phone screen. ``encoding``: how the
+    pictures are embedded in the page, ``"png"`` (lossless; drawings) or ``"jpg"``
+    (photographs, heat-map overlays and optimised textures, several times smaller).
     """
     import plotly.express as px
+
+    if encoding not in ("png", "jpg"):
+        raise ValueError(f"encoding: expected 'png' or 'jpg', got {encoding!r}")
 
     if len(pictures) != len(captions):
         raise ValueError(
@@ -172,6 +183,7 @@ def image_grid(
         facet_col=0,
         facet_col_wrap=columns,
         binary_string=True,
+        binary_format=encoding,
         facet_row_spacing=min(0.3, caption_px / height) if rows > 1 else None,
         facet_col_spacing=0.02,
     )

@@ -283,6 +283,7 @@ fig = image_grid(
     ],
     pictures_per_dim,
     title="Grad-CAM of single EfficientNet-Lite0 dimensions on their top pictures",
+    encoding="jpg",  # overlays, photographs and textures: a lighter page
 )
 fig.show()
 
@@ -540,6 +541,7 @@ fig = image_grid(
     [f"down to {name}" if name != "original" else name for name in shown_steps],
     4,  # four columns keep the captions apart on a phone
     title="Grad-CAM of dimension 1 on its top picture, randomised from the top down",
+    encoding="jpg",  # overlays, photographs and textures: a lighter page
     cell_height=150,
 )
 fig.show()
@@ -803,6 +805,7 @@ fig = image_grid(
     [f"{u}: dim {dim_names[d]}" for u, d in zip(photos["uniqueID"], photo_dims, strict=True)],
     min(len(photos), 4),
     title="Photographs: Grad-CAM of their highest predicted dimension",
+    encoding="jpg",  # overlays, photographs and textures: a lighter page
 )
 fig.show()
 
@@ -875,6 +878,7 @@ fig = image_grid(
     + [f"dim {d + 1}: {objective_names[name]}" for name in optimised for d in act_dims],
     n_act,
     title="Top real picture (first row) and pictures optimised for each dimension",
+    encoding="jpg",  # overlays, photographs and textures: a lighter page
 )
 fig.show()
 

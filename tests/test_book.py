@@ -567,3 +567,21 @@ def test_executed_notebook_gets_the_colab_cell_before_its_first_code_cell(tmp_pa
     # a source still carrying the cell (an unsynced chapter) gets it once, not twice
     twice = book._notebook_for_execution(_colab_py(tmp_path / "carried"))
     assert sum(book.is_colab_cell(c) for c in twice.cells) == 1
+
+
+def test_image_grid_embeds_png_or_jpeg_and_refuses_other_encodings():
+    import numpy as np
+
+    from dnnalign_utils.plotting import image_grid
+
+    rng = np.random.default_rng(0)
+    pictures = rng.integers(0, 256, size=(2, 64, 64, 3), dtype=np.uint8)  # noise: worst case
+    sources = {
+        encoding: [t.source for t in image_grid(pictures, ["a", "b"], 2, encoding=encoding).data]
+        for encoding in ("png", "jpg")
+    }
+    assert all(s.startswith("data:image/png;base64,") for s in sources["png"])
+    assert all(s.startswith("data:image/jpeg;base64,") for s in sources["jpg"])
+    assert sum(map(len, sources["jpg"])) < sum(map(len, sources["png"]))
+    with pytest.raises(ValueError, match="encoding: expected 'png' or 'jpg'"):
+        image_grid(pictures, ["a", "b"], 2, encoding="gif")
