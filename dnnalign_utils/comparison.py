@@ -248,17 +248,7 @@ def embedding_numbers(
         fitting.network_embedding_numbers(weights, net, rsm_objects=settings.rsm_objects)
     )
     lap("similarity")
-    ridge = regression.nested_cv_ridge(
-        np.asarray(net.values, dtype=np.float64),
-        weights,
-        settings.alpha_grid(),
-        n_outer=settings.n_outer,
-        n_inner=settings.n_inner,
-        outer_seed=settings.seed,
-        inner_seed=settings.seed + 1,
-        refit=False,
-        progress=progress,
-    )
+    ridge = chapter3_ridge(net, weights, settings, progress)
     numbers.update(regression.network_r2_numbers(ridge.r2))
     lap("ridge")
     labels = autorate.rate_network(rater, weights, net.things_index)["label"].tolist()
@@ -278,6 +268,24 @@ def record_numbers(profile: str, key: str, label: str, numbers: dict[str, float]
     for chapter in keynumbers.CHAPTERS:
         names = [k.name for k in keynumbers.KEY_NUMBERS if k.chapter == chapter]
         keynumbers.record(profile, key, chapter, label, **{n: numbers[n] for n in names})
+
+
+def chapter3_ridge(net, weights: np.ndarray, settings, progress: bool):
+    """Chapter 3's nested cross-validated ridge from the network's features to its
+    embedding dimensions (its penalties, folds and seeds: outer `seed`, inner `seed + 1`)."""
+    from dnnalign_utils import regression
+
+    return regression.nested_cv_ridge(
+        np.asarray(net.values, dtype=np.float64),
+        weights,
+        settings.alpha_grid(),
+        n_outer=settings.n_outer,
+        n_inner=settings.n_inner,
+        outer_seed=settings.seed,
+        inner_seed=settings.seed + 1,
+        refit=False,
+        progress=progress,
+    )
 
 
 def run_network(
@@ -359,7 +367,6 @@ def recorded_network(profile: str, net, settings: PipelineSettings, *, progress:
     recorded (`keynumbers.collect`; an error names the chapters that have not) and, for
     the R² distribution, chapter 3's ridge on chapter 2's embedding
     (`paths.network_embedding`) with ``settings``' grid and folds."""
-    from dnnalign_utils import regression
     from dnnalign_utils.container import load_network_embedding
 
     missing = keynumbers.missing_chapters(profile, net.key)
@@ -378,17 +385,7 @@ def recorded_network(profile: str, net, settings: PipelineSettings, *, progress:
             f"{paths.display_path(paths.network_embedding(profile, net.key))}: its rows are "
             f"other concepts than {net.label}'s features; rerun chapters 1 and 2"
         )
-    ridge = regression.nested_cv_ridge(
-        np.asarray(net.values, dtype=np.float64),
-        embedding.weights,
-        settings.alpha_grid(),
-        n_outer=settings.n_outer,
-        n_inner=settings.n_inner,
-        outer_seed=settings.seed,
-        inner_seed=settings.seed + 1,
-        refit=False,
-        progress=progress,
-    )
+    ridge = chapter3_ridge(net, embedding.weights, settings, progress)
     return NetworkRun(
         key=net.key,
         label=row["label"],
