@@ -293,7 +293,7 @@ def load(
             if spec.features_path.suffix == ".npy"
             else read_thingsvision_folder(spec.features_path, spec.layer or None, spec.label)
         )
-        hashes = {"features": _input_hash(spec.features_path)}
+        hashes = {"features": input_sha256(spec)}
         description = f"the reader's concept features in {spec.features_path.name}"
         return dataclasses.replace(
             found, key=spec.key, description=description, input_hashes=hashes
@@ -303,14 +303,25 @@ def load(
     return _picture_concept_features(profile, spec, progress)
 
 
-def _input_hash(path: Path) -> str:
+def input_sha256(spec: NetworkInput) -> str:
+    """SHA-256 of a reader's own input ('' for a registered network, whose data the
+    chapters hash themselves): a features file; every file of a features folder; or a
+    picture folder's ``concepts.csv`` and the pictures it lists, in its order."""
     from dnnalign_utils.provenance import file_sha256
 
-    if path.is_file():
-        return file_sha256(path)
-    return hashlib.sha256(
-        "".join(file_sha256(f) for f in sorted(path.rglob("*")) if f.is_file()).encode()
-    ).hexdigest()
+    if spec.features_path is not None:
+        if spec.features_path.is_file():
+            return file_sha256(spec.features_path)
+        files = sorted(f for f in spec.features_path.rglob("*") if f.is_file())
+        return hashlib.sha256("".join(file_sha256(f) for f in files).encode()).hexdigest()
+    if spec.images_dir is None:
+        return ""
+    mapping = spec.images_dir / IMAGE_MAPPING_FILE
+    table = read_image_mapping(spec.images_dir, mapping)
+    digest = hashlib.sha256()
+    for path in [mapping, *table["path"]]:
+        digest.update(f"{path.name}:{file_sha256(path)}\n".encode())
+    return digest.hexdigest()
 
 
 def _registered_concept_features(profile: str, spec: NetworkInput) -> ConceptFeatures:

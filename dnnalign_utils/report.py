@@ -29,7 +29,6 @@ executed notebooks, their run times and the provenance record.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import html
 import json
 import math
@@ -50,7 +49,6 @@ from dnnalign_utils.book import (
 )
 from dnnalign_utils.provenance import (
     atomic_write_text,
-    file_sha256,
     provenance_record,
     write_artefact,
 )
@@ -105,13 +103,6 @@ class ReportInput:
         }
 
 
-def _hash_files(paths_in_order: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in paths_in_order:
-        digest.update(f"{path.name}:{file_sha256(path)}\n".encode())
-    return digest.hexdigest()
-
-
 def resolve_input(
     network: str,
     profile: str,
@@ -142,11 +133,9 @@ def resolve_input(
         folder = path.resolve()
         seen_by = picture_network or DEFAULT_PICTURE_NETWORK
         spec = networks.resolve(seen_by, images_dir=folder, layer=layer)
-        mapping = folder / networks.IMAGE_MAPPING_FILE
-        table = networks.read_image_mapping(folder, mapping)
+        digest = networks.input_sha256(spec)  # checks concepts.csv row by row
         networks.picture_network(spec, profile)  # the layer exists in the network
         parameters.update(network=seen_by, images_dir=str(folder))
-        digest = _hash_files([mapping, *table["path"]])
         return ReportInput(network, "pictures", spec, parameters, digest)
     if path.exists():
         source = path.resolve()
@@ -159,8 +148,7 @@ def resolve_input(
         spec = networks.resolve(paths.DEFAULT_NETWORK, features_path=source, layer=layer)
         loaded = networks.load(profile, paths.DEFAULT_NETWORK, features_path=source, layer=layer)
         parameters["features_path"] = str(source)
-        digest = loaded.input_hashes.get("features", "")
-        return ReportInput(network, "features", spec, parameters, digest)
+        return ReportInput(network, "features", spec, parameters, loaded.input_hashes["features"])
     if network in networks.NETWORKS or network.startswith(networks.TORCHVISION_PREFIX):
         spec = networks.resolve(network, layer=layer)
         if spec.kind == "pictures":

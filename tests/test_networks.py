@@ -270,3 +270,15 @@ def test_torchvision_models_use_their_weights_own_recipe():
         features.torchvision_network("no_such_net")
     spec = networks.resolve("torchvision:resnet50", layer="avgpool")
     assert spec.key == "torchvision_resnet50-avgpool" and spec.kind == "pictures"
+
+
+def test_input_hash_is_the_readers_files_only(tmp_path):
+    from dnnalign_utils.provenance import file_sha256
+
+    np.save(tmp_path / "mine.npy", np.random.default_rng(0).random((N_OBJECTS, 3)))
+    assert networks.input_sha256(networks.resolve("clip_vit_b32")) == ""
+    spec = networks.resolve(features_path=tmp_path / "mine.npy")
+    assert networks.input_sha256(spec) == file_sha256(tmp_path / "mine.npy")
+    assert networks.load("smoke", features_path=tmp_path / "mine.npy").input_hashes == {
+        "features": networks.input_sha256(spec)
+    }
