@@ -54,6 +54,7 @@ from dnnalign_utils.paths import (
     REPO_ROOT,
     artefacts_dir,
     check_artefacts_root,
+    input_network,
     missing_inputs,
     network_dir,
 )
@@ -409,7 +410,8 @@ def upstream_runs(
     `network` is the key of the network `chapter` studies. A missing per-network hand-off
     of a network other than the book's own needs its chapter run *for that network*
     (``for_network`` True; that run's own inputs are followed for it too); every other
-    run is for the book's own network (shared hand-offs, or the default network's)."""
+    run is for the book's own networks (shared hand-offs, the default network's, or the
+    book's picture network's, `Artefact.home_network`)."""
     needed: set[tuple[str, bool]] = set()
     pending = [(chapter, True)]
     while pending:
@@ -417,9 +419,12 @@ def upstream_runs(
         key = network if for_network else DEFAULT_NETWORK
         for name in missing_inputs(profile, current, key):
             artefact = ARTEFACTS[name]
+            own = input_network(current, name, key)
             run = (
                 artefact.chapter,
-                for_network and artefact.per_network and network != DEFAULT_NETWORK,
+                for_network
+                and artefact.per_network
+                and own not in (DEFAULT_NETWORK, artefact.home_network),
             )
             if run not in needed:
                 needed.add(run)

@@ -278,7 +278,8 @@ def normalised_auc(curves: np.ndarray, original: np.ndarray, baseline: np.ndarra
 
 
 def efficientnet_randomisation_blocks(predictor: nn.Module) -> list[tuple[str, list[nn.Module]]]:
-    """The blocks of an `EfficientNetLite0Predictor` from the top down, for
+    """The blocks of an `EfficientNetLitePredictor` (any EfficientNet-Lite) from the top
+    down, for
     `cascading_randomisation`: the ridge, the head convolution with its batch norm, the
     network's stages (consecutive MBConv blocks with the same output width) and the stem."""
     backbone = predictor.backbone

@@ -388,6 +388,8 @@ def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) 
             stored = stored_chapter0_features(profile, table, module, recipe, rendering)
             if stored is not None:
                 return {module: stored}
+        # only on a cache miss: a model is built to check its layer, before any picture
+        features.check_module_exists(model_factory, module, spec.network)
         dataset = (
             images.EmojiImages(table, recipe, rendering)
             if rendering is not None
@@ -512,7 +514,9 @@ def stored_chapter0_features(
 
 
 def picture_network(spec: NetworkInput, profile: str):
-    """(model factory, input recipe, layer) of a picture network; the layer must exist."""
+    """(model factory, input recipe, layer) of a picture network. Whether the layer
+    exists is checked where features are extracted (`features.check_module_exists`), so
+    cached features cost no model build."""
     from dnnalign_utils import features
 
     if spec.network.startswith(TORCHVISION_PREFIX):
@@ -527,8 +531,136 @@ def picture_network(spec: NetworkInput, profile: str):
         entry = features.NETWORKS[spec.network]
         factory, recipe = entry.load, entry.recipe
         module = spec.layer or entry.default_modules[0]
-    features.check_module_exists(factory, module, spec.network)
     return factory, recipe, module
+
+
+# ----------------------------------------------------------- picture-level networks
+
+# The registered picture networks whose pictures chapter 2 embeds (its picture embedding)
+# and chapter 4 explains (Grad-CAM, deletion, randomisation, activation maximisation):
+# the EfficientNet-Lite family, one architecture (`predictor.EfficientNetLitePredictor`).
+PICTURE_LEVEL_NETWORKS: tuple[str, ...] = (
+    "efficientnet_lite0",
+    "efficientnet_lite1",
+    "efficientnet_lite0_untrained",
+)
+
+
+def check_picture_level_network(
+    network: str,
+    features_path: str | os.PathLike = "",
+    images_dir: str | os.PathLike = "",
+    layer: str = "",
+) -> str:
+    """`network` if chapter 4 can explain it (one of :data:`PICTURE_LEVEL_NETWORKS`, on
+    chapter 0's pictures, through its pooled head); else ValueError naming the parameter,
+    saying why and what to pass."""
+    if features_path:
+        raise ValueError(
+            f"features_path={str(features_path)!r}: chapter 4 explains a network's "
+            "dimensions on pictures, and concept features have no pixels; expected "
+            f"features_path='' and network one of {', '.join(PICTURE_LEVEL_NETWORKS)}"
+        )
+    if layer:
+        raise ValueError(
+            f"layer={layer!r}: chapter 4's predictor reads the network's pooled head "
+            "(_avg_pooling), the layer chapter 2's picture embedding was fitted on; "
+            "expected layer=''"
+        )
+    if images_dir:
+        raise ValueError(
+            f"images_dir={str(images_dir)!r}: chapter 4 explains a picture network on "
+            "chapter 0's emoji pictures, whose object masks its checks need (the share of a "
+            "map on the object, the manipulations); your own pictures go through chapters "
+            "1, 2, 3, 5 and 6"
+        )
+    if network not in PICTURE_LEVEL_NETWORKS:
+        concept = "a concept-level network" if network in NETWORKS else "not a registered network"
+        raise ValueError(
+            f"network={network!r}: {concept}; chapter 4 needs the pictures and the model "
+            f"itself, expected one of {', '.join(PICTURE_LEVEL_NETWORKS)}"
+        )
+    return network
+
+
+def picture_embedding_network(spec: NetworkInput) -> str:
+    """The picture network whose picture embedding chapter 2 fits when it studies `spec`:
+    the studied network itself when it is one of :data:`PICTURE_LEVEL_NETWORKS` seeing
+    the embedded pictures (no picture folder or selection of its own), else the book's,
+    `paths.DEFAULT_PICTURE_NETWORK`."""
+    own = (
+        spec.kind == "pictures"
+        and spec.network in PICTURE_LEVEL_NETWORKS
+        and spec.images_dir is None
+        and not spec.image_styles
+        and not spec.n_image_concepts
+        and not spec.layer
+    )
+    return spec.network if own else paths.DEFAULT_PICTURE_NETWORK
+
+
+@dataclass(frozen=True)
+class PictureFeatures:
+    """A picture-level network's pooled features of chapter 0's pictures: ``values``
+    (n_pictures x n_features), ``rows`` (their manifest rows, in the same order), the
+    ``network``, its ``layer`` and input ``recipe`` (`features.Preprocessing`)."""
+
+    values: np.ndarray
+    rows: pd.DataFrame
+    network: str
+    label: str
+    layer: str
+    recipe: object
+
+
+def image_set_features(profile: str, network: str, progress: bool = True) -> PictureFeatures:
+    """Pooled features of `network` (:data:`PICTURE_LEVEL_NETWORKS`) of the pictures
+    chapter 0 stored for `profile`, rows in chapter 0's order. EfficientNet-Lite0's are
+    chapter 0's own; another network's are computed once on the same pictures (rendered
+    with `images.DEFAULT_RENDERING`, as chapters 0 and 4 render them) and cached under
+    its artefacts (`paths.network_image_set_features`)."""
+    from dnnalign_utils import features, images
+    from dnnalign_utils.provenance import array_sha256
+
+    check_picture_level_network(network)
+    entry = features.NETWORKS[network]
+    module = entry.default_modules[0]
+    store = paths.image_features(profile)
+    chapter0, rows = features.load_image_features(store, module)
+    if network == "efficientnet_lite0":
+        values = chapter0
+    else:
+        rendering = images.DEFAULT_RENDERING  # as chapter 4 renders the pictures
+        parameters = {
+            "network": network,
+            "layer": module,
+            "preprocess": entry.recipe.as_dict(),
+            "rendering": dataclasses.asdict(rendering),
+            "images_sha256": array_sha256(np.asarray(rows["sha256"].tolist())),
+        }
+
+        def extract() -> dict[str, np.ndarray]:
+            import torch
+
+            return features.extract_features(
+                entry.load(),
+                images.EmojiImages(rows, entry.recipe, rendering),
+                [module],
+                progress=progress,
+                device="cuda" if torch.cuda.is_available() else None,
+            )
+
+        values = features.cached_features(
+            paths.network_image_set_features(profile, network),
+            [module],
+            [str(name) for name in rows["file_name"]],
+            parameters,
+            extract,
+            produced_by="dnnalign_utils.networks.image_set_features",
+        )[module]
+    return PictureFeatures(
+        np.asarray(values), rows, network, NETWORKS[network].label, module, entry.recipe
+    )
 
 
 def read_concept_features(path: str | os.PathLike, label: str | None = None) -> ConceptFeatures:

@@ -52,16 +52,20 @@ ARTEFACTS_ENV = "DNNALIGN_ARTEFACTS_DIR"
 
 
 # --- Networks ----------------------------------------------------------------------
-# Chapters 1, 2, 3, 5 and 6 study one network at a time (their `network` parameter;
-# chapter 4 stays with EfficientNet-Lite0's picture embedding). What they compute
-# about it (its triplets, embedding, ridge models, labels, matches, downloads and key
-# numbers) is a *per-network* artefact: for the book's own network, DEFAULT_NETWORK, it
-# lives directly under `artefacts_dir(profile)` (the paths the book always used); for any
+# Chapters 1 to 6 study one network at a time (their `network` parameter). What they
+# compute about it (its triplets, embedding, ridge models, labels, matches, downloads
+# and key numbers) is a *per-network* artefact: for the book's own network it lives
+# directly under `artefacts_dir(profile)` (the paths the book always used); for any
 # other network under `artefacts_dir(profile)/networks/<key>/`, so no two networks ever
-# write the same file. Everything else (human fits, picture features, sentence
-# embeddings) is shared by all networks of a profile.
+# write the same file. The book's own network is DEFAULT_NETWORK for the concept-level
+# chapters and DEFAULT_PICTURE_NETWORK for the picture-level artefacts (chapter 2's
+# picture embedding, chapter 4's predictor and R²): each artefact names its own
+# (`Artefact.home_network`). Everything else (human fits, chapter 0's picture features,
+# sentence embeddings) is shared by all networks of a profile.
 
 DEFAULT_NETWORK = "vgg16"
+# The picture network of the book's Grad-CAM chapter and picture embedding.
+DEFAULT_PICTURE_NETWORK = "efficientnet_lite0"
 NETWORKS_SUBDIR = "networks"
 _NETWORK_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 
@@ -76,30 +80,37 @@ def check_network_key(key: str) -> str:
     return key
 
 
-def network_dir(profile: str, network: str = DEFAULT_NETWORK) -> Path:
-    """Folder of the per-network artefacts of `network` (its key) for `profile`."""
+def network_dir(profile: str, network: str = DEFAULT_NETWORK, home: str = DEFAULT_NETWORK) -> Path:
+    """Folder of the per-network artefacts of `network` (its key) for `profile`: the
+    profile's own folder for the book's own network `home`, else its own sub-folder."""
     check_network_key(network)
     base = artefacts_dir(profile)
-    return base if network == DEFAULT_NETWORK else base / NETWORKS_SUBDIR / network
+    return base if network == home else base / NETWORKS_SUBDIR / network
 
 
 @dataclass(frozen=True)
 class Artefact:
     """One hand-off: `relative` under `artefacts_dir(profile)` (or, if `per_network`,
-    under `network_dir(profile, network)`, with ``{network}`` in `relative` replaced by
-    the network's key), written by the chapter notebook `chapter` (its stem), directly or
-    through `written_via`."""
+    under `network_dir(profile, network, home_network)`, with ``{network}`` in `relative`
+    replaced by the network's key), written by the chapter notebook `chapter` (its stem),
+    directly or through `written_via`. ``home_network`` is the book's own network for this
+    artefact; asked for DEFAULT_NETWORK (the book's own), a picture-level artefact gives
+    its home's."""
 
     relative: str
     chapter: str
     description: str
     written_via: str | None = None
     per_network: bool = False
+    home_network: str = DEFAULT_NETWORK
 
     def resolve(self, profile: str, network: str = DEFAULT_NETWORK) -> Path:
         if not self.per_network:
             return artefacts_dir(profile) / self.relative
-        return network_dir(profile, network) / self.relative.format(network=network)
+        if network == DEFAULT_NETWORK:
+            network = self.home_network
+        home = network_dir(profile, network, self.home_network)
+        return home / self.relative.format(network=network)
 
 
 ARTEFACTS: dict[str, Artefact] = {
@@ -130,10 +141,12 @@ ARTEFACTS: dict[str, Artefact] = {
         "VICE fit to the network's triplets",
         per_network=True,
     ),
-    "efficientnet_lite0_embedding": Artefact(
-        "embeddings/efficientnet_lite0_vice.npz",
+    "picture_embedding": Artefact(
+        "embeddings/{network}_pictures_vice.npz",
         "02_embedding_fit",
-        "VICE fit to EfficientNet-Lite0's triplets on the embedded pictures",
+        "VICE fit to a picture network's triplets of the profile's pictures (chapter 0's)",
+        per_network=True,
+        home_network=DEFAULT_PICTURE_NETWORK,
     ),
     "network_regression_model": Artefact(
         "regression/{network}_to_{network}_dims.npz",
@@ -147,10 +160,12 @@ ARTEFACTS: dict[str, Artefact] = {
         "all-MiniLM-L6-v2 sentence embeddings of the concepts' word and definition",
     ),
     "picture_predictor": Artefact(
-        "predictors/efficientnet_lite0_dimensions.npz",
+        "predictors/{network}_dimensions.npz",
         "04_gradcam",
-        "EfficientNet-Lite0 -> ridge -> embedding dimensions for new pictures, with its "
-        "input recipe and the training pictures' feature range",
+        "picture network -> ridge -> its picture embedding's dimensions for new pictures, "
+        "with its input recipe and the training pictures' feature range",
+        per_network=True,
+        home_network=DEFAULT_PICTURE_NETWORK,
     ),
     "clip_embedding": Artefact(
         "embeddings/clip_vit_b32_vice.npz",
@@ -188,8 +203,10 @@ ARTEFACTS: dict[str, Artefact] = {
     "picture_dimension_r2": Artefact(
         "downloads/04_gradcam/picture_dimension_r2.csv",
         "04_gradcam",
-        "out-of-fold R² of every EfficientNet-Lite0 picture dimension from its activations",
+        "out-of-fold R² of every picture dimension from the picture network's activations",
         written_via="downloads.publish",
+        per_network=True,
+        home_network=DEFAULT_PICTURE_NETWORK,
     ),
     "matched_pairs": Artefact(
         "downloads/06_human_vs_dnn/matched_pairs.csv",
@@ -202,18 +219,20 @@ ARTEFACTS: dict[str, Artefact] = {
 
 # The hand-offs each chapter reads (keys of `ARTEFACTS`). `dnnalign_utils.book.
 # ensure_upstream` runs the chapters that write the missing ones before a chapter that
-# is run on its own (a downloaded notebook, a fresh Colab session).
+# is run on its own (a downloaded notebook, a fresh Colab session). A per-network
+# hand-off is that of the network the chapter studies, except those listed in
+# `BOOK_OWN_INPUTS`, which a chapter reads of the book's own network whatever it studies.
 CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
     "00_data": (),
     "01_triplet_task": ("image_features",),
     "02_embedding_fit": ("image_features", "network_triplets"),
     "03_r2_regression": ("image_features", "network_embedding"),
-    "04_gradcam": ("image_features", "efficientnet_lite0_embedding", "sentence_embeddings"),
+    "04_gradcam": ("image_features", "picture_embedding", "sentence_embeddings"),
     "05_visual_semantic_rating": (
         "image_features",
         "human_spose_embedding",
         "network_embedding",
-        "efficientnet_lite0_embedding",
+        "picture_embedding",
         "sentence_embeddings",
     ),
     "06_human_vs_dnn": ("network_embedding", "automatic_labels"),
@@ -230,7 +249,7 @@ CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
         "image_features",
         "human_spose_embedding",
         "network_embedding",
-        "efficientnet_lite0_embedding",
+        "picture_embedding",
         "dimension_r2",
         "picture_dimension_r2",
         "clip_embedding",
@@ -240,15 +259,28 @@ CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Chapter 5 validates its rater on the book's own picture embedding (EfficientNet-Lite0's)
+# whatever network it rates.
+BOOK_OWN_INPUTS: dict[str, tuple[str, ...]] = {
+    "05_visual_semantic_rating": ("picture_embedding",),
+}
+
+
+def input_network(chapter: str, name: str, network: str = DEFAULT_NETWORK) -> str:
+    """The key whose hand-off `name` chapter `chapter` reads when it studies `network`:
+    `network`, or the book's own for `BOOK_OWN_INPUTS`."""
+    return DEFAULT_NETWORK if name in BOOK_OWN_INPUTS.get(chapter, ()) else network
+
+
 def missing_inputs(profile: str, chapter: str, network: str = DEFAULT_NETWORK) -> list[str]:
     """The hand-offs `chapter` reads that do not exist yet for `profile` (names); the
-    per-network ones are those of `network` (its key)."""
+    per-network ones are those of `network` (its key; `input_network`)."""
     if chapter not in CHAPTER_INPUTS:
         raise ValueError(f"chapter {chapter!r}: unknown; expected one of {sorted(CHAPTER_INPUTS)}")
     return [
         name
         for name in CHAPTER_INPUTS[chapter]
-        if not artefact_path(name, profile, network).exists()
+        if not artefact_path(name, profile, input_network(chapter, name, network)).exists()
     ]
 
 
@@ -284,6 +316,12 @@ def network_features(profile: str, network: str) -> Path:
     """Cache folder of a picture network's features of its pictures (thingsvision layout;
     `dnnalign_utils.networks`), per network."""
     return network_dir(profile, network) / "features" / network
+
+
+def network_image_set_features(profile: str, network: str) -> Path:
+    """Cache folder of a picture network's pooled features of chapter 0's pictures
+    (`networks.image_set_features`; chapters 2 and 4), per network."""
+    return network_dir(profile, network) / "features" / f"{network}_image_set"
 
 
 def network_triplets(profile: str, network: str = DEFAULT_NETWORK) -> Path:
@@ -345,9 +383,10 @@ def vgg16_embedding(profile: str) -> Path:
     return network_embedding(profile, DEFAULT_NETWORK)
 
 
-def efficientnet_lite0_embedding(profile: str) -> Path:
-    """VICE embedding of EfficientNet-Lite0's picture triplets (chapter 2)."""
-    return artefact_path("efficientnet_lite0_embedding", profile)
+def picture_embedding(profile: str, network: str = DEFAULT_PICTURE_NETWORK) -> Path:
+    """VICE embedding of a picture network's triplets of chapter 0's pictures (chapter 2;
+    by default the book's own, EfficientNet-Lite0's); its checkpoints go beside it."""
+    return artefact_path("picture_embedding", profile, network)
 
 
 def network_regression_model(profile: str, network: str = DEFAULT_NETWORK) -> Path:
@@ -365,10 +404,10 @@ def sentence_embeddings(profile: str) -> Path:
     return artefact_path("sentence_embeddings", profile)
 
 
-def picture_predictor(profile: str) -> Path:
-    """The saved EfficientNet-Lite0 dimension predictor for new pictures (chapter 4;
+def picture_predictor(profile: str, network: str = DEFAULT_PICTURE_NETWORK) -> Path:
+    """The saved dimension predictor of a picture network for new pictures (chapter 4;
     `predictor.DimensionPredictor.load`)."""
-    return artefact_path("picture_predictor", profile)
+    return artefact_path("picture_predictor", profile, network)
 
 
 def clip_embedding(profile: str) -> Path:
@@ -394,8 +433,16 @@ def network_comparison(profile: str, network: str = DEFAULT_NETWORK) -> Path:
 def downloads_dir(profile: str, network: str = DEFAULT_NETWORK) -> Path:
     """Folder of the files the chapters publish for readers (`dnnalign_utils.downloads`),
     one subfolder per chapter; the book runner copies the default network's beside the
-    executed chapters. A run on another network publishes under its own folder."""
+    executed chapters. A run on another network publishes under its own folder (a
+    picture network's chapter-4 run: `picture_key`)."""
     return network_dir(profile, network) / "downloads"
+
+
+def picture_key(network: str) -> str:
+    """The key a picture-level chapter (chapter 4) asks its artefacts and downloads for:
+    DEFAULT_NETWORK, the book's own, for the book's picture network
+    DEFAULT_PICTURE_NETWORK; any other picture network's own key."""
+    return DEFAULT_NETWORK if network == DEFAULT_PICTURE_NETWORK else check_network_key(network)
 
 
 def dimension_r2(profile: str, network: str = DEFAULT_NETWORK) -> Path:
@@ -403,9 +450,9 @@ def dimension_r2(profile: str, network: str = DEFAULT_NETWORK) -> Path:
     return artefact_path("dimension_r2", profile, network)
 
 
-def picture_dimension_r2(profile: str) -> Path:
-    """Chapter 4's R² of every EfficientNet-Lite0 picture dimension (a download)."""
-    return artefact_path("picture_dimension_r2", profile)
+def picture_dimension_r2(profile: str, network: str = DEFAULT_PICTURE_NETWORK) -> Path:
+    """Chapter 4's R² of every picture dimension of a picture network (a download)."""
+    return artefact_path("picture_dimension_r2", profile, network)
 
 
 def matched_pairs(profile: str, network: str = DEFAULT_NETWORK) -> Path:
@@ -448,11 +495,11 @@ def artefact_producer(path: str | os.PathLike) -> tuple[str, str] | None:
     if len(relative.parts) < 2:
         return None
     profile, inner = relative.parts[0], Path(*relative.parts[1:])
-    network = DEFAULT_NETWORK
+    network = None  # the artefact's own home network
     if len(inner.parts) > 2 and inner.parts[0] == NETWORKS_SUBDIR:
         network, inner = inner.parts[1], Path(*inner.parts[2:])
     for artefact in ARTEFACTS.values():
-        known = Path(artefact.relative.format(network=network))
+        known = Path(artefact.relative.format(network=network or artefact.home_network))
         if inner == known or known in inner.parents:
             return profile, artefact.chapter
     return None

@@ -58,13 +58,14 @@ class CentredLinear(nn.Module):
         return nn.functional.linear(x - self.x_mean, self.weight, self.bias)
 
 
-class EfficientNetLite0Predictor(nn.Module):
-    """EfficientNet-Lite0 trunk -> head activation (1280 x 7 x 7) -> global average pool
-    -> ridge. The pooled 1280-d vector is exactly the ``_avg_pooling`` output used as
-    features by ``features.extract_features``.
+class EfficientNetLitePredictor(nn.Module):
+    """EfficientNet-Lite trunk (Lite0, Lite1, or random weights) -> head activation
+    (1280 x 7 x 7 for Lite0's 224-pixel input, 1280 x 8 x 8 for Lite1's 240) -> global
+    average pool -> ridge. The pooled 1280-d vector is exactly the ``_avg_pooling``
+    output used as features by ``features.extract_features``.
 
-    ``target_layer`` (the head activation, output 1280 x 7 x 7 after ReLU6) is the layer
-    for Grad-CAM; ``target_conv`` is the 1x1 head convolution feeding it.
+    ``target_layer`` (the head activation, after ReLU6) is the layer for Grad-CAM;
+    ``target_conv`` is the 1x1 head convolution feeding it.
     """
 
     def __init__(self, backbone: nn.Module, ridge: Any, relu_output: bool = False):
@@ -78,7 +79,7 @@ class EfficientNetLite0Predictor(nn.Module):
         self.relu_output = relu_output
         if self.ridge.x_mean.shape[0] != backbone._fc.in_features:
             raise ValueError(
-                f"ridge expects {self.ridge.x_mean.shape[0]} features; EfficientNet-Lite0's "
+                f"ridge expects {self.ridge.x_mean.shape[0]} features; the EfficientNet-Lite's "
                 f"pooled features have {backbone._fc.in_features}"
             )
 
@@ -448,11 +449,13 @@ class DimensionPredictor:
         ``Preprocessing.to_original``; pixels outside the crop get ``fill`` (NaN: the
         network never saw them)."""
         from dnnalign_utils import features, gradcam
+        from dnnalign_utils.networks import PICTURE_LEVEL_NETWORKS
 
-        if self.network != "efficientnet_lite0" or self.layer != "_avg_pooling":
+        if self.network not in PICTURE_LEVEL_NETWORKS or self.layer != "_avg_pooling":
             raise ValueError(
-                "original_size_cams: implemented for EfficientNet-Lite0's pooled features "
-                f"(_avg_pooling); this predictor reads {self.network} {self.layer}"
+                "original_size_cams: implemented for the pooled features (_avg_pooling) of "
+                f"{', '.join(PICTURE_LEVEL_NETWORKS)}; this predictor reads {self.network} "
+                f"{self.layer}"
             )
         many = isinstance(paths_or_images, (list, tuple))
         items = list(paths_or_images) if many else [paths_or_images]
@@ -466,7 +469,7 @@ class DimensionPredictor:
             for i, item in enumerate(items)
         ]
         inputs = torch.stack([self.recipe(p) for p in pictures])
-        torch_predictor = EfficientNetLite0Predictor(self.model(), self.ridge)
+        torch_predictor = EfficientNetLitePredictor(self.model(), self.ridge)
         cams = gradcam.dimension_cams(torch_predictor, inputs, dims)
         return [
             self.recipe.to_original(cam, picture.size, fill=fill)

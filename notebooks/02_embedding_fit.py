@@ -41,9 +41,10 @@
 #    chapter 1, names another): its dimensionality, held-out accuracy and how much of the
 #    network's choice similarity it explains.
 #
-# The human embeddings and the EfficientNet-Lite0 picture embedding do not depend on the
-# network studied: run for another network, the chapter resumes them from their finished
-# checkpoints instead of fitting them again.
+# The human embeddings do not depend on the network studied, nor does the picture
+# embedding unless the studied network is a picture network chapter 4 can explain:
+# run for another network, the chapter resumes them from their finished checkpoints
+# instead of fitting them again.
 #
 # **Needs**: chapter 1's triplets of the same network (run alone, the notebook runs
 # chapters 0 and 1 first, for the default network). **Takes**: a few minutes on
@@ -78,10 +79,10 @@ network_window = 10  # epochs the kept-dimension count must stay the same
 triplet_limit = 0  # if > 0, use only this many training triplets (smoke runs)
 rsm_objects = 0  # if > 0, compare RSMs on the first this many objects only (smoke runs)
 mc_samples = 20  # posterior samples for the Monte-Carlo evaluation
-n_effnet_triplets = 1_000_000  # EfficientNet-Lite0 triplets of pictures (image-level)
+n_effnet_triplets = 1_000_000  # picture-network triplets of pictures (image-level)
 effnet_beta = 2.0  # KL weight for the picture embedding (settings tried: see the text)
 effnet_max_epochs = 30
-n_dims_shown = 4  # EfficientNet-Lite0 dimensions shown as pictures
+n_dims_shown = 4  # picture-embedding dimensions shown as pictures
 curve_fractions = [0.125, 0.25, 0.5, 1.0]  # shares of the human training triplets refitted
 
 # %%
@@ -96,7 +97,6 @@ from myst_nb import glue
 from dnnalign_utils import (
     curves,
     data,
-    features,
     images,
     interpret,
     keynumbers,
@@ -832,13 +832,16 @@ styled_table(
 )
 
 # %% [markdown]
-# ## An embedding of EfficientNet-Lite0 from pictures
+# ## An embedding of a picture network from pictures
 #
 # The paper's DNN triplets are image-level: VGG-16 answers triplets of individual THINGS
-# images. The embedded image set lets us do the same with EfficientNet-Lite0 on the
-# emoji drawings (chapter 0): each picture is an object, the network answers random
-# triplets of pictures by the dot product of its (non-negative) pooled penultimate
-# features, and VICE learns an embedding of the pictures. The paper's images are each in
+# images. The embedded image set lets us do the same with a picture network, here
+# {glue:text}`picture_label`, on the emoji drawings (chapter 0): each picture is an
+# object, the network answers random triplets of pictures by the dot product of its
+# (non-negative) pooled penultimate features, and VICE learns an embedding of the
+# pictures. It is EfficientNet-Lite0 unless the studied network is itself one of the
+# picture networks chapter 4 can explain (`networks.PICTURE_LEVEL_NETWORKS`), whose
+# embedding chapter 4 then reads. The paper's images are each in
 # about 2,200 triplets; the settings we tried (measured below) showed that a few hundred
 # per picture leave a choice between a weak prior that keeps almost every dimension,
 # poorly predicted by the network, and a strong one that keeps few and explains little.
@@ -849,9 +852,12 @@ styled_table(
 # epochs).
 
 # %%
-effnet_images, image_rows = features.load_image_features(
-    paths.image_features(profile), "_avg_pooling"
+picture_network = networks.picture_embedding_network(
+    networks.resolve(network, features_path=features_path, images_dir=images_dir, layer=layer)
 )
+picture_features = networks.image_set_features(profile, picture_network)
+effnet_images, image_rows = picture_features.values, picture_features.rows
+picture_path = paths.picture_embedding(profile, picture_network)
 n_pictures = len(image_rows)
 effnet_triplets = triplets.odd_one_out_choices(
     triplets.sample_triplets(n_pictures, n_effnet_triplets, seed=seed),
@@ -867,7 +873,7 @@ effnet_fit = emb.fit_vice(
     seed=seed,
     val=effnet_test[:50_000],
     checkpoint_path=emb.checkpoint_file(
-        out_dir,
+        picture_path.parent,  # beside the embedding (EfficientNet-Lite0's: out_dir)
         effnet_config,
         effnet_train,
         seed=seed,
@@ -876,10 +882,14 @@ effnet_fit = emb.fit_vice(
         val=effnet_test[:50_000],
     ),
 )
-save_shared(effnet_fit, paths.efficientnet_lite0_embedding(profile))
+if picture_network == paths.DEFAULT_PICTURE_NETWORK:
+    save_shared(effnet_fit, picture_path)
+else:  # the studied network's own picture embedding
+    effnet_fit.save(picture_path)
 effnet_eval = emb.evaluate_embedding(effnet_fit.embedding.weights, effnet_test)
 
 # %% tags=["hide-input"]
+glue("picture_label", picture_features.label, display=False)
 glue("effnet_dims", effnet_fit.embedding.n_dims, display=False)
 glue("effnet_appearances", 3 * len(effnet_train) / n_pictures, display=False)
 glue("effnet_acc", 100 * float(effnet_eval["accuracy"]), display=False)
@@ -933,7 +943,7 @@ captions = [
     )
 ]
 fig = image_grid(
-    pictures, captions, 4, title="Top pictures of the first EfficientNet-Lite0 dimensions"
+    pictures, captions, 4, title=f"Top pictures of the first {picture_features.label} dimensions"
 )
 fig.show()
 
@@ -942,7 +952,9 @@ fig.show()
 #
 # The picture embedding should prune to a compact set of dimensions that the network's
 # own activations predict (chapter 4 runs that regression on the chosen embedding). We
-# tried several settings with the same measurement as for VGG-16's curve (its
+# tried several settings for EfficientNet-Lite0 (the book's picture network; the same
+# settings serve the other EfficientNet-Lite networks), with the same measurement as for
+# VGG-16's curve (its
 # variance explained on a fixed random subset of pictures; the ridge R² from the 1,280
 # pooled activations with chapter 4's cross-validation), on
 # {glue:text}`effnet_curve_features`; each row is the end of one fit:
@@ -1065,12 +1077,12 @@ chapter_downloads = [
     (f"{net.key}_vice", net_fit.embedding.weights,
      net_rows,
      f"VICE fit to the triplets of {net.label}"),
-    ("efficientnet_lite0_pictures_vice", effnet_fit.embedding.weights,
+    (f"{picture_network}_pictures_vice", effnet_fit.embedding.weights,
      {"object_names": [f"{u} ({s})" for u, s in zip(image_rows["uniqueID"], image_rows["style"],
                                                        strict=True)],
       "object_column": "picture",
       "extra_columns": {"uniqueID": image_rows["uniqueID"], "style": image_rows["style"]}},
-     "VICE fit to EfficientNet-Lite0's triplets of the embedded pictures"),
+     f"VICE fit to {picture_features.label}'s triplets of the embedded pictures"),
 ]  # fmt: skip
 downloads.links(
     [
@@ -1103,6 +1115,6 @@ downloads.links(
 # - fitted VICE to the choices of {glue:text}`network_label`: {glue:text}`net_dims`
 #   dimensions explaining {glue:text}`net_rsm_r2:.1f` % of its choice similarity (paper:
 #   84.03 % for VGG-16), and recorded its key numbers;
-# - fitted VICE to EfficientNet-Lite0's choices on triplets of pictures:
+# - fitted VICE to {glue:text}`picture_label`'s choices on triplets of pictures:
 #   {glue:text}`effnet_dims` dimensions over {glue:text}`n_pictures:,` drawings;
 # - saved the embeddings with their provenance for the next chapters.

@@ -28,9 +28,10 @@
 # where the evidence for the dimension lies ({cite:t}`mahner2025dimensions`, Methods and
 # the Grad-CAM figures). This chapter
 #
-# 1. predicts each dimension of chapter 2's image-level EfficientNet-Lite0 embedding from
-#    the network's pooled penultimate activations (nested cross-validated ridge, as in
-#    chapter 3; paper, Results: R² > 75 % for every VGG-16 dimension);
+# 1. predicts each dimension of chapter 2's image-level embedding of a picture network,
+#    here {glue:text}`picture_label`, from the network's pooled penultimate activations
+#    (nested cross-validated ridge, as in chapter 3; paper, Results: R² > 75 % for every
+#    VGG-16 dimension);
 # 2. builds the predictor and checks that it reproduces the ridge on the stored features
 #    exactly (the reference predictor does not: it skips a max-pool and the centring);
 # 3. shows Grad-CAM maps for the leading dimensions on their top pictures, and measures
@@ -42,19 +43,31 @@
 #    (colour, shape, background, blur, crop), and what the predictor makes of real
 #    photographs.
 #
-# **Needs**: chapter 0's EfficientNet-Lite0 features, chapter 2's EfficientNet-Lite0
-# embedding and chapter 3's sentence embeddings. **Takes**: about two minutes.
+# The `network` parameter names the picture network: EfficientNet-Lite0 by default, or
+# another of the registry's EfficientNet-Lite networks (`networks.PICTURE_LEVEL_NETWORKS`:
+# EfficientNet-Lite1, or Lite0 with random weights, the untrained baseline). Grad-CAM
+# needs the model and the pictures themselves, so concept-level features (VGG-16's
+# stand-in, CLIP, a reader's `.npy`) cannot be explained here, and the checks below need
+# the drawings' object masks, which a reader's own pictures do not have.
+#
+# **Needs**: chapter 0's pictures and features, chapter 2's picture embedding of the
+# same network and chapter 3's sentence embeddings (run alone for another network, the
+# notebook runs chapters 1 and 2 for it first). **Takes**: about two minutes.
 #
 # **How our data differ from the paper's.** The paper explains VGG-16 dimensions on THINGS
 # photos, mapping from `features.42` (512 × 14 × 14; paper, Methods). The photos cannot
-# be embedded here, so this chapter explains EfficientNet-Lite0 dimensions on the
-# embedded emoji drawings (chapter 0), from the network's last feature map
-# (1280 × 7 × 7, so the maps are coarser). The VGG-16-BN predictor for the paper's path is in
-# `dnnalign_utils.predictor` and tested, but this chapter uses the drawings in every
-# profile.
+# be embedded here, so this chapter explains the dimensions of an EfficientNet-Lite
+# on the embedded emoji drawings (chapter 0), from the network's last feature map
+# ({glue:text}`feature_map`, so the maps are coarser). The VGG-16-BN predictor for the
+# paper's path is in `dnnalign_utils.predictor` and tested, but this chapter uses the
+# drawings in every profile.
 
 # %% tags=["parameters"]
 profile = "default"
+network = "efficientnet_lite0"  # the picture network explained (networks.PICTURE_LEVEL_NETWORKS)
+features_path = ""  # concept features have no pixels: not for this chapter
+images_dir = ""  # your own pictures have no object masks: not for this chapter
+layer = ""  # the predictor reads the pooled head ("": its default)
 seed = 0  # outer folds use seed, inner folds seed + 1
 n_outer = 3  # outer folds of the nested cross-validation
 n_inner = 3  # inner folds choosing the penalty
@@ -67,7 +80,7 @@ n_check_pictures = 16  # pictures on which the predictor is checked against the 
 n_share_dims = 0  # dimensions whose top picture enters the object share (0: all)
 n_actmax_dims = 4  # leading dimensions visualised by activation maximisation
 actmax_steps = 32  # Adam steps per optimised picture (the paper: 100, on GAN latents)
-actmax_size = 224  # side of the optimised pictures in pixels (the network's input size)
+actmax_size = 0  # side of the optimised pictures in pixels (0: the network's input size)
 n_faith_dims = 4  # leading dimensions tested by deletion and insertion
 faith_pictures_per_dim = 6  # top pictures per tested dimension
 perturbation_steps = 3  # deletion / insertion steps from the whole picture to the baseline
@@ -97,6 +110,7 @@ from dnnalign_utils import (
     features,
     gradcam,
     images,
+    networks,
     paths,
     regression,
     semantic,
@@ -109,7 +123,7 @@ from dnnalign_utils.plotting import (
     styled_table,
     use_book_template,
 )
-from dnnalign_utils.predictor import EfficientNetLite0Predictor
+from dnnalign_utils.predictor import EfficientNetLitePredictor
 
 use_book_template()
 
@@ -117,17 +131,27 @@ use_book_template()
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(profile, "04_gradcam")
-pooled, rows = features.load_image_features(paths.image_features(profile), "_avg_pooling")
-dims = emb.load_embedding(paths.efficientnet_lite0_embedding(profile))
+networks.check_picture_level_network(network, features_path, images_dir, layer)
+ensure_upstream(profile, "04_gradcam", network_parameters={"network": network})
+picture = networks.image_set_features(profile, network)
+pooled, rows, to_input = picture.values, picture.rows, picture.recipe
+artefact_key = paths.picture_key(network)  # EfficientNet-Lite0's artefacts are the book's own
+dims = emb.load_embedding(paths.picture_embedding(profile, artefact_key))
 if dims.weights.shape[0] != len(rows):
     raise ValueError(
-        f"the EfficientNet-Lite0 embedding has {dims.weights.shape[0]} pictures, the stored "
-        f"features {len(rows)}: rerun chapters 0 and 2 with the same profile"
+        f"the {picture.label} picture embedding has {dims.weights.shape[0]} pictures, the "
+        f"stored features {len(rows)}: rerun chapters 0 and 2 with the same profile"
     )
 captions = [f"{u} ({s})" for u, s in zip(rows["uniqueID"], rows["style"], strict=True)]
+model = features.NETWORKS[network].load()
 
 # %% tags=["hide-input"]
+glue("picture_label", picture.label, display=False)
+glue("n_features", pooled.shape[1], display=False)
+glue("input_size", to_input.crop, display=False)
+with torch.no_grad():
+    feature_map = model.extract_features(torch.zeros(1, 3, to_input.crop, to_input.crop)).shape
+glue("feature_map", " × ".join(str(n) for n in feature_map[1:]), display=False)
 glue("n_pictures", len(rows), display=False)
 glue("n_dims", dims.n_dims, display=False)
 styled_table(
@@ -140,7 +164,7 @@ styled_table(
 # %% [markdown]
 # ## Predicting the dimensions from the network's activations
 #
-# Each of the {glue:text}`n_dims` dimensions is predicted from the 1,280 pooled
+# Each of the {glue:text}`n_dims` dimensions is predicted from the {glue:text}`n_features:,` pooled
 # activations of the {glue:text}`n_pictures:,` pictures by ridge regression, the penalty
 # chosen on inner folds and R² measured on outer folds.
 
@@ -186,7 +210,7 @@ fig = px.scatter(
     x="dimension",
     y="R² (%)",
     color="quality",
-    title="Cross-validated R² per EfficientNet-Lite0 dimension (in order of importance)",
+    title=f"Cross-validated R² per {picture.label} dimension (in order of importance)",
     color_discrete_map=QUALITY_COLOURS,
 )
 fig.add_hline(y=75, line_dash="dot", annotation_text="paper: all VGG-16 dims > 75 %")
@@ -206,16 +230,14 @@ fig.show()
 # ## One differentiable predictor
 #
 # The final ridge (penalty by cross-validation on all pictures, refitted on all of
-# them) becomes the last layer of EfficientNet-Lite0, with the input centring it was
+# them) becomes the last layer of {glue:text}`picture_label`, with the input centring it was
 # fitted with. On pictures the predictor has never been asked about, it must give what
 # the ridge gives on the stored features:
 
 # %%
-predictor = EfficientNetLite0Predictor(features.efficientnet_lite0(), result.final_model)
+predictor = EfficientNetLitePredictor(model, result.final_model)
 check_rows = np.random.default_rng(seed).choice(len(rows), n_check_pictures, replace=False)
-inputs, _, _ = gradcam.rendered_pictures(
-    rows.iloc[check_rows], features.efficientnet_lite0_preprocess()
-)
+inputs, _, _ = gradcam.rendered_pictures(rows.iloc[check_rows], to_input)
 with torch.no_grad():
     end_to_end = predictor(inputs).numpy()
 max_difference = float(np.abs(end_to_end - result.final_model.predict(pooled[check_rows])).max())
@@ -247,12 +269,15 @@ from dnnalign_utils.predictor import DimensionPredictor
 picture_predictor = DimensionPredictor.from_training(
     result.final_model,
     pooled,
-    network="efficientnet_lite0",
-    layer=features.EFFICIENTNET_LITE0_LAYERS["penultimate"],
+    network=network,
+    layer=picture.layer,
     object_names=rows["file_name"],
+    model=model,
 )
 saved = picture_predictor.save(
-    paths.picture_predictor(profile), produced_by="notebooks/04_gradcam", parameters={"seed": seed}
+    paths.picture_predictor(profile, artefact_key),
+    produced_by="notebooks/04_gradcam",
+    parameters={"seed": seed},
 )
 print(f"saved: {paths.display_path(saved)}")
 
@@ -267,9 +292,7 @@ print(f"saved: {paths.display_path(saved)}")
 shown = min(n_dims_shown, dims.n_dims)
 top = np.argsort(-dims.weights[:, :shown], axis=0, kind="stable")[:pictures_per_dim].T
 picture_index, dim_index = top.ravel(), np.repeat(np.arange(shown), pictures_per_dim)
-inputs, rgb, masks = gradcam.rendered_pictures(
-    rows.iloc[picture_index], features.efficientnet_lite0_preprocess()
-)
+inputs, rgb, masks = gradcam.rendered_pictures(rows.iloc[picture_index], to_input)
 cams = gradcam.dimension_cams(predictor, inputs, dim_index)
 
 # %% tags=["hide-input"]
@@ -282,7 +305,7 @@ fig = image_grid(
         for i, d in zip(picture_index, dim_index, strict=True)
     ],
     pictures_per_dim,
-    title="Grad-CAM of single EfficientNet-Lite0 dimensions on their top pictures",
+    title=f"Grad-CAM of single {picture.label} dimensions on their top pictures",
     encoding="jpg",  # overlays, photographs and textures: a lighter page
 )
 fig.show()
@@ -298,9 +321,7 @@ fig.show()
 # %%
 n_share = dims.n_dims if n_share_dims <= 0 else min(n_share_dims, dims.n_dims)
 best = np.argmax(dims.weights[:, :n_share], axis=0)
-inputs, _, masks = gradcam.rendered_pictures(
-    rows.iloc[best], features.efficientnet_lite0_preprocess()
-)
+inputs, _, masks = gradcam.rendered_pictures(rows.iloc[best], to_input)
 share_cams = gradcam.dimension_cams(predictor, inputs, np.arange(n_share))
 share, area = gradcam.object_share(share_cams, masks)
 # a centre-heavy map blind to the picture: the mean of all these maps, on every picture
@@ -335,7 +356,7 @@ fig.show()
 # On average {glue:text}`mean_share:.0f` % of a map lies on the object, which covers
 # {glue:text}`mean_area:.0f` % of its picture; for {glue:text}`share_above_area:.0f` %
 # of the {glue:text}`n_share` dimensions the map is more concentrated on the object than
-# an evenly spread map. The drawings are centred, and Grad-CAM maps of a 7 × 7 feature
+# an evenly spread map. The drawings are centred, and Grad-CAM maps of a coarse feature
 # map lean to the centre, so a stricter baseline is the *mean* of these maps laid on
 # every picture: it puts {glue:text}`mean_blind:.0f` % on the objects, and the map of
 # the dimension itself beats it for {glue:text}`share_above_blind:.0f` % of the
@@ -351,8 +372,8 @@ fig.show()
 # dimension; removing pixels in random order is the reference. Insertion runs the other
 # way, from the baseline back to the picture. A removed pixel is replaced by a strongly
 # blurred copy of the picture (Gaussian, σ = {glue:text}`baseline_blur_sigma:.0f`
-# pixels of the 224-pixel input), which removes detail without adding a colour the
-# network never saw. Each curve is rescaled so that the picture predicts 1 and its
+# pixels of the {glue:text}`input_size`-pixel input), which removes detail without adding
+# a colour the network never saw. Each curve is rescaled so that the picture predicts 1 and its
 # blurred copy 0, and summarised by its area: a deletion curve that drops at once scores
 # near 0, a straight line 0.5; insertion is the mirror image. We test the first
 # {glue:text}`n_faith` dimensions on their {glue:text}`faith_pictures_per_dim` top
@@ -365,9 +386,7 @@ n_faith = min(n_faith_dims, dims.n_dims)
 faith_top = np.argsort(-dims.weights[:, :n_faith], axis=0, kind="stable")
 faith_pictures = faith_top[:faith_pictures_per_dim].T.ravel()
 faith_dims = np.repeat(np.arange(n_faith), faith_pictures_per_dim)
-faith_inputs, _, faith_masks = gradcam.rendered_pictures(
-    rows.iloc[faith_pictures], features.efficientnet_lite0_preprocess()
-)
+faith_inputs, _, faith_masks = gradcam.rendered_pictures(rows.iloc[faith_pictures], to_input)
 methods = {"Grad-CAM": "GradCAM", "GradCAM++": "GradCAMPlusPlus"}
 faith_cams = {
     name: gradcam.dimension_cams(predictor, faith_inputs, faith_dims, method=method)
@@ -490,8 +509,7 @@ fig.show()
 # %%
 n_random_pics = min(n_randomisation_pictures, dims.n_dims)
 random_inputs, random_rgb, _ = gradcam.rendered_pictures(
-    rows.iloc[np.argmax(dims.weights[:, :n_random_pics], axis=0)],
-    features.efficientnet_lite0_preprocess(),
+    rows.iloc[np.argmax(dims.weights[:, :n_random_pics], axis=0)], to_input
 )
 blocks = gradcam.efficientnet_randomisation_blocks(predictor)
 cascade = gradcam.cascading_randomisation(
@@ -618,13 +636,10 @@ styled_table(
 # %%
 n_manipulated = min(n_manipulated_pictures, dims.n_dims)
 manip_rows = rows.iloc[np.argmax(dims.weights[:, :n_manipulated], axis=0)]
-manip_inputs, manip_rgb, manip_masks = gradcam.rendered_pictures(
-    manip_rows, features.efficientnet_lite0_preprocess()
-)
+manip_inputs, manip_rgb, manip_masks = gradcam.rendered_pictures(manip_rows, to_input)
 edited, edit_names, edit_picture = causal.manipulate(
     manip_rgb, manip_masks, images.DEFAULT_RENDERING.background
 )
-to_input = features.efficientnet_lite0_preprocess()
 edited_inputs = torch.stack([to_input(Image.fromarray(p)) for p in edited])
 dim_sd = dims.weights.std(axis=0)
 change = (
@@ -848,28 +863,27 @@ fig.show()
 # %%
 n_act = min(n_actmax_dims, dims.n_dims)
 act_dims = np.arange(n_act)
+act_size = actmax_size or to_input.crop
 optimised = {
     name: actmax.optimise_pictures(
         predictor,
-        features.efficientnet_lite0_normalise,
+        to_input.normalise,
         act_dims,
         objective=name,
         steps=actmax_steps,
-        size=actmax_size,
+        size=act_size,
         seed=seed,
     )
     for name in actmax.OBJECTIVES
 }
 act_top = np.argmax(dims.weights[:, :n_act], axis=0)  # each dimension's top picture
-_, top_rgb, _ = gradcam.rendered_pictures(
-    rows.iloc[act_top], features.efficientnet_lite0_preprocess()
-)
+_, top_rgb, _ = gradcam.rendered_pictures(rows.iloc[act_top], to_input)
 
 # %% tags=["hide-input"]
 glue("n_actmax_dims", n_act, display=False)
 glue("actmax_steps", actmax_steps, display=False)
 top_resized = np.stack(
-    [np.asarray(Image.fromarray(p).resize((actmax_size, actmax_size))) for p in top_rgb]
+    [np.asarray(Image.fromarray(p).resize((act_size, act_size))) for p in top_rgb]
 )
 objective_names = {"paper": "paper's loss", "value": "plain value"}
 fig = image_grid(
@@ -927,7 +941,7 @@ styled_table(gains, index=False)
 # %%
 with torch.no_grad():
     optimised_pooled = {
-        n: predictor.pooled_features(features.efficientnet_lite0_normalise(o.pictures)).numpy()
+        n: predictor.pooled_features(to_input.normalise(o.pictures)).numpy()
         for n, o in optimised.items()
     }
 centre = pooled.mean(axis=0)
@@ -971,20 +985,21 @@ styled_table(confusion)
 # pictures: by the network's features as a whole, the optimised pictures of different
 # dimensions are {glue:text}`act_cos_compare` alike than the real pictures that score
 # highest on them. Pixel-space optimisation gives all its pictures common traits (fine,
-# fur-like texture over the whole frame, muted colours) that much of the 1,280-d feature
-# vector registers, while the ridge reads only a few directions of it, so this check is
-# the weaker of the two. The predictor reads {glue:text}`act_read_own` of the
-# {glue:text}`act_read_total` optimised pictures (both losses) as their own dimension
-# (rows: the dimension a picture was optimised for; columns: the dimension read); the
-# top real pictures are read as their own dimension {glue:text}`act_real_read_own`
-# times out of {glue:text}`n_actmax_dims`. The paper shows its optimised pictures
-# qualitatively, for VGG-16 dimensions and with a generator; it gives no such numbers.
-# Ours are optimised for only {glue:text}`actmax_steps` steps to keep the chapter short.
+# fur-like texture over the whole frame, muted colours) that much of the
+# {glue:text}`n_features:,`-d feature vector registers, while the ridge reads only a few
+# directions of it, so this check is the weaker of the two. The predictor reads
+# {glue:text}`act_read_own` of the {glue:text}`act_read_total` optimised pictures (both
+# losses) as their own dimension (rows: the dimension a picture was optimised for;
+# columns: the dimension read); the top real pictures are read as their own dimension
+# {glue:text}`act_real_read_own` times out of {glue:text}`n_actmax_dims`. The paper
+# shows its optimised pictures qualitatively, for VGG-16 dimensions and with a
+# generator; it gives no such numbers. Ours are optimised for only
+# {glue:text}`actmax_steps` steps to keep the chapter short.
 
 # %% [markdown]
 # ## Download the results
 #
-# The R² of every EfficientNet-Lite0 picture dimension with its label and top pictures,
+# The R² of every {glue:text}`picture_label` picture dimension with its label and top pictures,
 # and the share of each dimension's Grad-CAM map on its top picture's object, each with
 # a provenance record:
 
@@ -996,15 +1011,16 @@ downloads.links(
     downloads.publish(
         r2.assign(
             embedding="effnet",
-            predictor="EfficientNet-Lite0 activations",
+            predictor=f"{picture.label} activations",
             **{"top pictures": [", ".join(captions[i] for i in t) for t in top_pictures]},
         )[["embedding", "dimension", "top pictures", "predictor", "R² (%)", "quality"]],
         "picture_dimension_r2",
         "04_gradcam",
         profile,
-        description="out-of-fold R² of every EfficientNet-Lite0 picture dimension from the "
+        description=f"out-of-fold R² of every {picture.label} picture dimension from the "
         "network's pooled activations, with the automatic rater's label",
-        parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed},
+        parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed, "network": network},
+        network=artefact_key,
     )
     + downloads.publish(
         shares.assign(
@@ -1016,13 +1032,14 @@ downloads.links(
         profile,
         description="share of each dimension's Grad-CAM map on the object of its top "
         "picture, the object's area and the picture-blind mean map's share",
+        network=artefact_key,
     )
 )
 
 # %% [markdown]
 # ## In this notebook we
 #
-# - predicted the {glue:text}`n_dims` EfficientNet-Lite0 dimensions from its pooled
+# - predicted the {glue:text}`n_dims` {glue:text}`picture_label` dimensions from its pooled
 #   activations: median R² {glue:text}`median_r2_first10:.0f` % for the first ten,
 #   {glue:text}`median_r2:.0f` % over all (paper, Results, VGG-16: all above 75 %);
 # - built one differentiable predictor that reproduces the ridge to

@@ -266,7 +266,7 @@ glue("clip_source", Markdown(clip_source), display=False)
 # {glue:md}`clip_source`
 
 # %%
-effnet = emb.load_embedding(paths.efficientnet_lite0_embedding(profile))
+effnet = emb.load_embedding(paths.picture_embedding(profile))
 display_names = {
     "vice42": "human VICE-42 (published)",
     "spose49": "human SPoSE-49 (published)",

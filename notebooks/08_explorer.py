@@ -97,7 +97,7 @@ embeddings = [
     )
     for key, (title, kind, weights) in concept_level.items()
 ]
-picture_dims = emb.load_embedding(paths.efficientnet_lite0_embedding(profile))
+picture_dims = emb.load_embedding(paths.picture_embedding(profile))
 if picture_dims.n_objects != len(picture_rows):
     raise ValueError(
         f"the EfficientNet-Lite0 embedding has {picture_dims.n_objects} pictures, the stored "

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from dnnalign_utils import features, gradcam, images
-from dnnalign_utils.predictor import EfficientNetLite0Predictor
+from dnnalign_utils.predictor import EfficientNetLitePredictor
 from dnnalign_utils.regression import FittedRidge
 
 
@@ -75,7 +75,7 @@ def test_library_maps_equal_a_hand_written_gradcam():
         coef=rng.normal(scale=0.05, size=(1280, 3)), intercept=np.zeros(3),
         x_mean=np.zeros(1280), alphas=np.ones(3), alpha_grid=np.ones(1),
     )  # fmt: skip
-    predictor = EfficientNetLite0Predictor(features.efficientnet_lite0(), ridge)
+    predictor = EfficientNetLitePredictor(features.efficientnet_lite0(), ridge)
     manifest = images.load_manifest(verify=False)
     rows = manifest.iloc[[0, 1000]].reset_index(drop=True)
     dataset = images.EmojiImages(rows, features.efficientnet_lite0_preprocess())
@@ -276,7 +276,7 @@ def test_efficientnet_blocks_cover_the_predictor_top_down():
         coef=rng.normal(size=(1280, 2)), intercept=np.zeros(2), x_mean=np.zeros(1280),
         alphas=np.ones(2), alpha_grid=np.ones(1),
     )  # fmt: skip
-    predictor = EfficientNetLite0Predictor(features.efficientnet_lite0(), ridge)
+    predictor = EfficientNetLitePredictor(features.efficientnet_lite0(), ridge)
     blocks = gradcam.efficientnet_randomisation_blocks(predictor)
     names = [name for name, _ in blocks]
     assert names[:2] == ["ridge", "head"] and names[-1] == "stem"

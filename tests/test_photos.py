@@ -393,7 +393,7 @@ def test_original_size_cams_are_the_input_maps_carried_back(fitted):
     maps = made.original_size_cams([picture, picture], [0, 2])
     assert [m.shape for m in maps] == [(300, 400), (300, 400)]
     inputs = LITE(picture)[None].repeat(2, 1, 1, 1)
-    torch_predictor = predictor.EfficientNetLite0Predictor(made.model(), made.ridge)
+    torch_predictor = predictor.EfficientNetLitePredictor(made.model(), made.ridge)
     on_input = gradcam.dimension_cams(torch_predictor, inputs, [0, 2])
     for cam, carried in zip(on_input, maps, strict=True):
         np.testing.assert_allclose(carried, LITE.to_original(cam, (400, 300)), atol=1e-6)

@@ -9,7 +9,7 @@ import torch
 from dnnalign_utils import features, images
 from dnnalign_utils.predictor import (
     CentredLinear,
-    EfficientNetLite0Predictor,
+    EfficientNetLitePredictor,
     VGG16BNPredictor,
 )
 from dnnalign_utils.regression import FittedRidge, fit_ridge
@@ -51,7 +51,7 @@ def test_efficientnet_predictor_equals_ridge_on_stored_features(emoji_rows, tmp_
     # a real ridge fitted on these features (targets: three random "dimensions")
     targets = np.random.default_rng(0).normal(size=(len(stored), 3))
     ridge = fit_ridge(stored, targets, alpha=10.0)
-    predictor = EfficientNetLite0Predictor(model, ridge)
+    predictor = EfficientNetLitePredictor(model, ridge)
     x = torch.stack([dataset[i][0] for i in range(len(dataset))])
     with torch.no_grad():
         out = predictor(x).numpy()
@@ -97,6 +97,6 @@ def test_vgg16_bn_predictor_equals_ridge_on_features_random_weights():
 
 def test_predictors_reject_mismatched_ridges():
     with pytest.raises(ValueError, match="1280"):
-        EfficientNetLite0Predictor(
+        EfficientNetLitePredictor(
             features.efficientnet_lite0(pretrained=False), _random_ridge(10, 2, 1, 0)
         )

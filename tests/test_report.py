@@ -51,7 +51,7 @@ WRITES = {
     "02_embedding_fit": (
         "network_embedding",
         "human_spose_embedding",
-        "efficientnet_lite0_embedding",
+        "picture_embedding",  # EfficientNet-Lite0's, whatever network is studied
     ),
     "03_r2_regression": ("sentence_embeddings",),
     "05_visual_semantic_rating": ("automatic_labels",),
@@ -87,7 +87,8 @@ with open(os.environ["REPORT_TEST_LOG"], "a", encoding="utf-8") as handle:
 if os.environ.get("REPORT_TEST_FAIL_AT") == "{stem}":
     raise RuntimeError("planned failure in {stem}")
 for name in {writes!r}:
-    target = paths.artefact_path(name, profile, net.key)
+    key = paths.DEFAULT_NETWORK if name == "picture_embedding" else net.key
+    target = paths.artefact_path(name, profile, key)
     target.parent.mkdir(parents=True, exist_ok=True)
     if "." in target.name:
         target.write_bytes(b"")
@@ -388,7 +389,7 @@ def test_upstream_runs_run_per_network_producers_for_that_network(tmp_path, monk
         not for_network for _, for_network in book.upstream_runs("smoke", "06_human_vs_dnn")
     )
     # the shared hand-offs and the other network's embedding present: only its labels
-    for name in ("image_features", "human_spose_embedding", "efficientnet_lite0_embedding",
+    for name in ("image_features", "human_spose_embedding", "picture_embedding",
                  "sentence_embeddings"):  # fmt: skip
         _touch("smoke", name)
     _touch("smoke", "network_embedding", other)
