@@ -438,6 +438,10 @@ def deletion_test(
                 "p": p,
             }
         )
-    table = pd.DataFrame(rows)
-    table["faster than random (BH)"] = benjamini_hochberg(table["p"].to_numpy(copy=True), alpha)
+    # no rows when every AUC is NaN (a dimension the predictor holds constant)
+    table = pd.DataFrame(rows, columns=["dimension", "pictures", "map AUC", "random AUC", "p"])
+    p_values = table["p"].to_numpy(dtype=np.float64, copy=True)
+    table["faster than random (BH)"] = (
+        benjamini_hochberg(p_values, alpha) if len(p_values) else np.zeros(0, dtype=bool)
+    )
     return table

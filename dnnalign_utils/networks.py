@@ -348,12 +348,34 @@ def _registered_concept_features(profile: str, spec: NetworkInput) -> ConceptFea
 
 def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) -> ConceptFeatures:
     """A picture network's features of its pictures (cached per network and input),
-    averaged per concept."""
+    averaged per concept. A registered EfficientNet-Lite without a choice of pictures of
+    its own sees the profile's pictures, those chapter 0 stored
+    (:func:`image_set_features`, shared with chapters 2 and 4); with a choice (or a
+    layer), the embedded pictures chosen; in `paper`, the THINGS photos."""
     from dnnalign_utils import features, images
     from dnnalign_utils.fetch import things_images_dir
     from dnnalign_utils.provenance import array_sha256, file_sha256
     from dnnalign_utils.sources import EMBEDDED_PROFILES
 
+    if profile in EMBEDDED_PROFILES and sees_chapter0_pictures(spec):
+        # no choice of its own: the profile's pictures, chapter 0's (cached once for 2 and 4)
+        found = image_set_features(profile, spec.network, progress)
+        means, things_index = features.concept_means(
+            found.values.astype(np.float64), found.rows.reset_index(drop=True)
+        )
+        return ConceptFeatures(
+            means,
+            things_index,
+            spec.label,
+            spec.network,
+            key=spec.key,
+            description=(
+                f"{NETWORKS[spec.network].description}, layer {found.layer}, on chapter 0's "
+                f"{len(found.rows):,} embedded emoji pictures, averaged over the pictures of "
+                f"each of {things_index.size:,} concepts"
+            ),
+            input_hashes={"pictures": array_sha256(np.asarray(found.rows["sha256"].tolist()))},
+        )
     model_factory, recipe, module = picture_network(spec, profile)
     rendering = None
     if spec.images_dir is not None:
@@ -588,7 +610,13 @@ def picture_embedding_network(spec: NetworkInput) -> str:
     the studied network itself when it is one of :data:`PICTURE_LEVEL_NETWORKS` seeing
     the embedded pictures (no picture folder or selection of its own), else the book's,
     `paths.DEFAULT_PICTURE_NETWORK`."""
-    own = (
+    return spec.network if sees_chapter0_pictures(spec) else paths.DEFAULT_PICTURE_NETWORK
+
+
+def sees_chapter0_pictures(spec: NetworkInput) -> bool:
+    """Whether `spec` is one of :data:`PICTURE_LEVEL_NETWORKS` without a choice of
+    pictures or layer of its own: it then sees the profile's pictures, chapter 0's."""
+    return (
         spec.kind == "pictures"
         and spec.network in PICTURE_LEVEL_NETWORKS
         and spec.images_dir is None
@@ -596,7 +624,6 @@ def picture_embedding_network(spec: NetworkInput) -> str:
         and not spec.n_image_concepts
         and not spec.layer
     )
-    return spec.network if own else paths.DEFAULT_PICTURE_NETWORK
 
 
 @dataclass(frozen=True)

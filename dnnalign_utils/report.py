@@ -10,7 +10,9 @@ features (1,854 rows in THINGS order) or a thingsvision features folder (the cha
 input is resolved and validated (`networks.resolve`, and the readers) before any
 notebook runs, so bad input fails at once naming the file and row.
 
-The chapters of :data:`NETWORK_CHAPTERS` then run in order through the book runner
+The chapters of :data:`NETWORK_CHAPTERS` (and, for a registered picture network chapter
+4 can explain, chapter 4's Grad-CAM: :func:`report_chapters`) then run in order through
+the book runner
 (`book.execute_notebook`: papermill, the same parameter checks and profile overrides)
 with the network's parameters injected, their executed copies in ``DIR/notebooks/``;
 shared artefacts of earlier chapters (e.g. chapter 0's picture features) come from
@@ -56,6 +58,9 @@ from dnnalign_utils.provenance import (
 # The chapters that study one network, in pipeline order: those that record its key
 # numbers (`keynumbers.KEY_NUMBERS`), so the two lists cannot drift apart.
 NETWORK_CHAPTERS: tuple[str, ...] = keynumbers.CHAPTERS
+# Chapter 4 explains a picture network's picture embedding: run for the registered
+# EfficientNet-Lite networks (`networks.PICTURE_LEVEL_NETWORKS`) on chapter 0's pictures.
+GRADCAM_CHAPTER = "04_gradcam"
 # The parameters every network chapter declares after `profile` (in this order).
 NETWORK_PARAMETERS: tuple[str, ...] = ("network", "features_path", "images_dir", "layer")
 DEFAULT_PICTURE_NETWORK = "efficientnet_lite0"
@@ -206,7 +211,7 @@ def _differences(recorded: dict, wanted: dict) -> list[str]:
 
 def _clear_outputs(output_dir: Path) -> None:
     """Remove what a report wrote into `output_dir` (and nothing else)."""
-    for stem in NETWORK_CHAPTERS:
+    for stem in (*NETWORK_CHAPTERS, GRADCAM_CHAPTER):
         for name in (f"{stem}.ipynb", f"{stem}.failed.ipynb", f".{stem}.partial.ipynb"):
             (output_dir / NOTEBOOK_DIR / name).unlink(missing_ok=True)
     for name in (STATE_FILE, KEY_NUMBERS_FILE, REPORT_MARKDOWN, REPORT_HTML):
@@ -214,8 +219,21 @@ def _clear_outputs(output_dir: Path) -> None:
     (output_dir / f"{KEY_NUMBERS_FILE}.provenance.json").unlink(missing_ok=True)
 
 
-def _record_file(profile: str, key: str, chapter: str) -> Path:
-    return keynumbers.record_path(profile, key, chapter)
+def report_chapters(found: ReportInput) -> tuple[str, ...]:
+    """The chapters a report runs, in pipeline order: :data:`NETWORK_CHAPTERS`, with
+    chapter 4 for a registered picture network that sees chapter 0's pictures
+    (`networks.sees_chapter0_pictures`; chapter 4 needs their object masks)."""
+    if found.kind == "registered" and networks.sees_chapter0_pictures(found.spec):
+        return tuple(sorted((*NETWORK_CHAPTERS, GRADCAM_CHAPTER)))
+    return NETWORK_CHAPTERS
+
+
+def _finished_file(profile: str, found: ReportInput, chapter: str) -> Path:
+    """What a finished run of `chapter` leaves for this network: its key-number record,
+    or, for chapter 4, its saved dimension predictor."""
+    if chapter == GRADCAM_CHAPTER:
+        return paths.picture_predictor(profile, paths.picture_key(found.spec.network))
+    return keynumbers.record_path(profile, found.key, chapter)
 
 
 # ------------------------------------------------------------------------- run
@@ -257,7 +275,8 @@ def run_report(
         paths.check_artefacts_root()
     except ValueError as error:
         raise BookBuildError(f"artefact folder: {error}") from None
-    for stem in NETWORK_CHAPTERS:  # every check that needs no kernel, before the first
+    chapters = report_chapters(found)
+    for stem in chapters:  # every check that needs no kernel, before the first
         source = root / NOTEBOOK_DIR / f"{stem}.py"
         if not source.is_file():
             raise BookBuildError(f"{source}: chapter source not found")
@@ -285,15 +304,15 @@ def run_report(
     tag = f"[report {profile}]"
     log(f"{tag} {label} (artefact key {found.key}) into {output_dir}")
     rerun_rest = False  # once a chapter runs, the later ones read its new outputs
-    total = len(NETWORK_CHAPTERS)
-    for number, stem in enumerate(NETWORK_CHAPTERS, start=1):
+    total = len(chapters)
+    for number, stem in enumerate(chapters, start=1):
         done = state["chapters"].get(stem)
         executed = output_dir / NOTEBOOK_DIR / f"{stem}.ipynb"
         if (
             done
             and not rerun_rest
             and executed.is_file()
-            and _record_file(profile, found.key, stem).is_file()
+            and _finished_file(profile, found, stem).is_file()
         ):
             result.skipped.append(stem)
             result.timings[stem] = done["seconds"]
@@ -307,10 +326,11 @@ def run_report(
         _, wall = execute_notebook(
             stem, profile, output_dir, root=root, extra_parameters=found.parameters
         )
-        if not _record_file(profile, found.key, stem).is_file():
+        finished = _finished_file(profile, found, stem)
+        if not finished.is_file():
             raise BookBuildError(
-                f"notebook {NOTEBOOK_DIR}/{stem} ran but recorded no key numbers for "
-                f"network {found.key!r} (expected {_record_file(profile, found.key, stem)})"
+                f"notebook {NOTEBOOK_DIR}/{stem} ran but wrote no result for network "
+                f"{found.key!r} (expected {finished})"
             )
         state["chapters"][stem] = {
             "seconds": round(wall, 1),
@@ -324,7 +344,7 @@ def run_report(
     row = keynumbers.collect(profile, found.key)
     result.label = row.get("label", label)
     result.key_numbers = row
-    write_report(output_dir, found, profile, row, result.timings, root)
+    write_report(output_dir, found, profile, row, result.timings, root, chapters)
     log(f"{tag} key numbers: {output_dir / KEY_NUMBERS_FILE}")
     log(f"{tag} report: {output_dir / REPORT_HTML} (and {REPORT_MARKDOWN})")
     return result
@@ -356,6 +376,7 @@ def report_markdown(
     timings: dict[str, float],
     description: str,
     record: dict,
+    chapters: tuple[str, ...] = NETWORK_CHAPTERS,
 ) -> str:
     """The report page in Markdown: the key numbers with their meanings, the network,
     the profile, the executed notebooks with their run times, the provenance record."""
@@ -396,7 +417,7 @@ def report_markdown(
         "| Chapter | Run time (s) |",
         "| --- | ---: |",
     ]
-    for stem in NETWORK_CHAPTERS:
+    for stem in chapters:
         seconds = timings.get(stem)
         shown = "–" if seconds is None else f"{seconds:.1f}"
         lines.append(f"| [{stem}]({NOTEBOOK_DIR}/{stem}.ipynb) | {shown} |")
@@ -452,6 +473,7 @@ def write_report(
     row: dict,
     timings: dict[str, float],
     root: Path = paths.REPO_ROOT,
+    chapters: tuple[str, ...] = NETWORK_CHAPTERS,
 ) -> dict[str, Path]:
     """Write `key_numbers.csv` (with its provenance sidecar), `report.md` and
     `report.html` into `output_dir`, each atomically."""
@@ -470,14 +492,14 @@ def write_report(
         description = (entry.description if entry else found.spec.label) + f" ({error})"
     notebooks = {
         f"{NOTEBOOK_DIR}/{stem}.ipynb": output_dir / NOTEBOOK_DIR / f"{stem}.ipynb"
-        for stem in NETWORK_CHAPTERS
+        for stem in chapters
     }
     record = provenance_record(
         "dnnalign_utils.report",
         parameters={
             **found.identity(profile),
-            "chapters": list(NETWORK_CHAPTERS),
-            "seconds": {stem: timings.get(stem) for stem in NETWORK_CHAPTERS},
+            "chapters": list(chapters),
+            "seconds": {stem: timings.get(stem) for stem in chapters},
         },
         inputs={name: path for name, path in notebooks.items() if path.is_file()},
         input_hashes={"network_input": found.input_sha256} if found.input_sha256 else None,
@@ -490,7 +512,7 @@ def write_report(
     frame = frame.astype({name: "Int64" for name in _INTEGERS})  # counts print as counts
     csv_path = output_dir / KEY_NUMBERS_FILE
     write_artefact(csv_path, lambda tmp: frame.to_csv(tmp, index=False), record)
-    markdown = report_markdown(found, profile, row, timings, description, record)
+    markdown = report_markdown(found, profile, row, timings, description, record, chapters)
     title = f"Key numbers of {row.get('label', found.spec.label)}"
     md_path = atomic_write_text(output_dir / REPORT_MARKDOWN, markdown)
     html_path = atomic_write_text(output_dir / REPORT_HTML, report_html(markdown, title))
@@ -498,9 +520,9 @@ def write_report(
 
 
 def chapters_accept_network_parameters(root: str | os.PathLike = paths.REPO_ROOT) -> bool:
-    """Whether every chapter of :data:`NETWORK_CHAPTERS` in `root` declares the network
-    parameters in its `parameters` cell (read, not executed)."""
-    for stem in NETWORK_CHAPTERS:
+    """Whether every chapter a report may run (:data:`NETWORK_CHAPTERS` and chapter 4) in
+    `root` declares the network parameters in its `parameters` cell (read, not executed)."""
+    for stem in (*NETWORK_CHAPTERS, GRADCAM_CHAPTER):
         source = Path(root) / NOTEBOOK_DIR / f"{stem}.py"
         if not source.is_file():
             return False

@@ -206,6 +206,16 @@ def test_normalised_auc_and_pixel_orders():
     assert len(set(ties)) > 1  # ties are not broken top-left first
 
 
+def test_deletion_test_of_only_undefined_aucs_is_an_empty_table():
+    # a dimension the predictor holds constant: picture and baseline predict the same,
+    # so every normalised AUC is NaN and no dimension can be tested
+    nan = np.full(4, np.nan)
+    table = gradcam.deletion_test(nan, nan, [0, 0, 1, 1])
+    assert len(table) == 0
+    assert list(table.columns)[-2:] == ["p", "faster than random (BH)"]
+    assert np.isnan(table.iloc[:, -1].mean())
+
+
 def test_deletion_test_finds_faster_dimensions():
     groups = np.repeat([0, 1], 8)
     random_auc = np.full(16, 0.5)
@@ -270,19 +280,22 @@ def test_map_similarity():
     np.testing.assert_allclose(rho, -1.0)
 
 
-def test_efficientnet_blocks_cover_the_predictor_top_down():
+@pytest.mark.parametrize(
+    ("network", "n_blocks"), [("efficientnet_lite0", 16), ("efficientnet_lite1", 21)]
+)
+def test_efficientnet_blocks_cover_the_predictor_top_down(network, n_blocks):
     rng = np.random.default_rng(0)
     ridge = FittedRidge(
         coef=rng.normal(size=(1280, 2)), intercept=np.zeros(2), x_mean=np.zeros(1280),
         alphas=np.ones(2), alpha_grid=np.ones(1),
     )  # fmt: skip
-    predictor = EfficientNetLitePredictor(features.efficientnet_lite0(), ridge)
+    predictor = EfficientNetLitePredictor(features.NETWORKS[network].load(), ridge)
     blocks = gradcam.efficientnet_randomisation_blocks(predictor)
     names = [name for name, _ in blocks]
     assert names[:2] == ["ridge", "head"] and names[-1] == "stem"
     covered = [m for _, mods in blocks for m in mods if m in list(predictor.backbone._blocks)]
-    assert len(covered) == len(predictor.backbone._blocks) == 16
-    assert len(blocks) == 2 + 7 + 1  # EfficientNet-Lite0 has seven stages
+    assert len(covered) == len(predictor.backbone._blocks) == n_blocks
+    assert len(blocks) == 2 + 7 + 1  # an EfficientNet-Lite has seven stages
     # every step re-initialises something the output depends on
     x = torch.from_numpy(np.random.default_rng(0).random((1, 3, 64, 64))).float()
 

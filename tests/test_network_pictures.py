@@ -121,3 +121,91 @@ def test_stored_features_of_another_recipe_or_other_pictures_are_not_taken(tmp_p
     )  # fmt: skip
     assert networks.stored_chapter0_features("smoke", pictures, "_avg_pooling", recipe,
                                              rendering) is None  # fmt: skip
+
+
+# --------------------------------------------------------- picture-level networks
+
+
+def test_chapter_4_explains_only_picture_level_networks_and_says_why():
+    assert networks.check_picture_level_network("efficientnet_lite1") == "efficientnet_lite1"
+    with pytest.raises(ValueError, match="network='vgg16': a concept-level network"):
+        networks.check_picture_level_network("vgg16")
+    with pytest.raises(ValueError, match="network='resnet': not a registered network"):
+        networks.check_picture_level_network("resnet")
+    with pytest.raises(ValueError, match="network='torchvision:resnet18': not a registered"):
+        networks.check_picture_level_network("torchvision:resnet18")
+    with pytest.raises(ValueError, match="features_path='mine.npy': .* no pixels"):
+        networks.check_picture_level_network("efficientnet_lite0", features_path="mine.npy")
+    with pytest.raises(ValueError, match="images_dir='pics': .* object masks"):
+        networks.check_picture_level_network("efficientnet_lite0", images_dir="pics")
+    with pytest.raises(ValueError, match="layer='_blocks.3': .* expected layer=''"):
+        networks.check_picture_level_network("efficientnet_lite0", layer="_blocks.3")
+
+
+def test_the_picture_embedding_is_the_studied_networks_only_without_a_choice_of_its_own(
+    tmp_path,
+):
+    lite0 = paths.DEFAULT_PICTURE_NETWORK
+    own = networks.resolve("efficientnet_lite1")
+    assert networks.picture_embedding_network(own) == "efficientnet_lite1"
+    assert networks.sees_chapter0_pictures(own)
+    for other in (
+        networks.resolve("vgg16"),
+        networks.resolve("clip_vit_b32"),
+        networks.resolve("efficientnet_lite1", image_styles=["noto"]),
+        networks.resolve("efficientnet_lite1", layer="_blocks.3"),
+        networks.resolve("efficientnet_lite0_untrained", images_dir=tmp_path),
+        networks.resolve("efficientnet_lite0", images_dir=tmp_path),
+    ):
+        assert networks.picture_embedding_network(other) == lite0, other.key
+        assert not networks.sees_chapter0_pictures(other), other.key
+
+
+@pytest.fixture
+def chapter0_store(tmp_path, monkeypatch):
+    """Chapter 0's store of six pictures (three concepts, two styles) under a fresh
+    artefact folder, made as chapter 0 makes it."""
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
+    rows = networks.embedded_pictures(["noto", "twemoji"], 3)
+    stored = features.efficientnet_lite0_image_features(
+        rows, paths.image_features("smoke"), module_names=["_avg_pooling"], progress=False
+    )["_avg_pooling"]
+    return rows, stored
+
+
+def test_image_set_features_are_chapter_0s_for_lite0_and_computed_once_for_others(
+    chapter0_store, monkeypatch
+):
+    rows, stored = chapter0_store
+    lite0 = networks.image_set_features("smoke", "efficientnet_lite0", progress=False)
+    np.testing.assert_array_equal(lite0.values, stored)
+    assert lite0.rows["file_name"].tolist() == rows["file_name"].tolist()
+    assert lite0.layer == "_avg_pooling" and lite0.recipe == features.EFFICIENTNET_LITE0_RECIPE
+    # another network: the same pictures, its own model and recipe (the reference: the
+    # features the network gives these pictures rendered as chapter 0 renders them)
+    untrained = networks.image_set_features("smoke", "efficientnet_lite0_untrained", False)
+    reference = features.extract_features(
+        features.efficientnet_lite0_untrained(),
+        images.EmojiImages(rows, features.EFFICIENTNET_LITE0_RECIPE, images.DEFAULT_RENDERING),
+        ["_avg_pooling"],
+        progress=False,
+    )["_avg_pooling"]
+    np.testing.assert_allclose(untrained.values, reference, rtol=1e-5, atol=1e-6)
+    assert untrained.rows["file_name"].tolist() == rows["file_name"].tolist()
+    assert not np.allclose(untrained.values, stored)  # random weights see otherwise
+    assert paths.network_image_set_features("smoke", "efficientnet_lite0_untrained").is_dir()
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the network ran although its features were cached")
+
+    monkeypatch.setattr(features, "extract_features", no_model)
+    monkeypatch.setattr(features, "check_module_exists", no_model)  # no model build either
+    again = networks.image_set_features("smoke", "efficientnet_lite0_untrained", False)
+    np.testing.assert_array_equal(again.values, untrained.values)
+    # the concept-level path of the same network reads the same cache: concept means
+    concept = networks.load("smoke", "efficientnet_lite0_untrained", progress=False)
+    means, things_index = features.concept_means(untrained.values.astype(np.float64), rows)
+    np.testing.assert_allclose(concept.values, means)
+    np.testing.assert_array_equal(concept.things_index, things_index)
+    with pytest.raises(ValueError, match="network='vgg16': a concept-level network"):
+        networks.image_set_features("smoke", "vgg16")

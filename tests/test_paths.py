@@ -24,16 +24,65 @@ def test_every_artefact_has_a_chapter_in_the_toc_and_a_path_function(name, tmp_p
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
     artefact = paths.ARTEFACTS[name]
     assert artefact.chapter in CHAPTERS, (name, artefact.chapter)
-    expected = paths.artefacts_dir("smoke") / artefact.relative.format(network="vgg16")
+    home = artefact.home_network  # the book's own network for this artefact
+    expected = paths.artefacts_dir("smoke") / artefact.relative.format(network=home)
     assert getattr(paths, name)("smoke") == expected
     assert paths.artefact_path(name, "smoke") == expected
     if artefact.per_network:  # another network's copy lives in its own folder
         other = paths.artefact_path(name, "smoke", "mine-1a2b3c4d")
         assert getattr(paths, name)("smoke", "mine-1a2b3c4d") == other
         assert other.is_relative_to(paths.artefacts_dir("smoke") / "networks" / "mine-1a2b3c4d")
-        assert "vgg16" not in str(other)
+        assert "vgg16" not in str(other) and home not in str(other)
+        assert paths.artefact_path(name, "smoke", home) == expected
     else:
         assert paths.artefact_path(name, "smoke", "mine-1a2b3c4d") == expected
+
+
+def test_picture_artefacts_are_efficientnet_lite0s_as_the_books_own(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
+    base = paths.artefacts_dir("default")
+    lite0 = paths.DEFAULT_PICTURE_NETWORK
+    # the book's own: where chapter 4 always found them (the embedding under a new name)
+    assert paths.picture_embedding("default") == base / "embeddings" / f"{lite0}_pictures_vice.npz"
+    assert paths.picture_predictor("default") == base / "predictors" / f"{lite0}_dimensions.npz"
+    assert paths.picture_dimension_r2("default") == (
+        base / "downloads" / "04_gradcam" / "picture_dimension_r2.csv"
+    )
+    # the key chapter 4 asks for: the book's own for Lite0, so its downloads are the book's
+    assert paths.picture_key(lite0) == paths.DEFAULT_NETWORK
+    assert paths.picture_key("efficientnet_lite1") == "efficientnet_lite1"
+    assert paths.downloads_dir("default", paths.picture_key(lite0)) == base / "downloads"
+    for name in ("picture_embedding", "picture_predictor", "picture_dimension_r2"):
+        assert paths.artefact_path(name, "default", lite0) == paths.artefact_path(name, "default")
+    # Lite1's picture artefacts: its own folder, apart from its concept-level embedding
+    lite1 = paths.picture_embedding("default", "efficientnet_lite1")
+    assert lite1.is_relative_to(base / "networks" / "efficientnet_lite1")
+    assert lite1 != paths.network_embedding("default", "efficientnet_lite1")
+    # studied at concept level, Lite0's per-network artefacts are its own, not the book's
+    assert paths.network_embedding("default", lite0).is_relative_to(base / "networks" / lite0)
+    assert paths.downloads_dir("default", lite0) == base / "networks" / lite0 / "downloads"
+    # a written picture artefact is traced back to its chapter, for both homes
+    for path in (paths.picture_embedding("default"), lite1):
+        assert paths.artefact_producer(path) == ("default", "02_embedding_fit")
+
+
+def test_chapter_5_reads_the_books_picture_embedding_whatever_it_studies(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
+    assert paths.input_network("05_visual_semantic_rating", "picture_embedding", "mine") == (
+        paths.DEFAULT_NETWORK
+    )
+    assert paths.input_network("04_gradcam", "picture_embedding", "mine") == "mine"
+    assert "picture_embedding" in paths.missing_inputs("smoke", "05_visual_semantic_rating", "x")
+    target = paths.picture_embedding("smoke")
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"")
+    assert "picture_embedding" not in paths.missing_inputs(
+        "smoke", "05_visual_semantic_rating", "x"
+    )
+    assert "picture_embedding" in paths.missing_inputs("smoke", "04_gradcam", "x")
+    assert "picture_embedding" not in paths.missing_inputs(
+        "smoke", "04_gradcam", "efficientnet_lite0"
+    )
 
 
 def test_network_keys_are_checked():

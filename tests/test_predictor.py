@@ -42,9 +42,16 @@ def emoji_rows():
     return manifest.iloc[np.linspace(0, len(manifest) - 1, 8).astype(int)].reset_index(drop=True)
 
 
-def test_efficientnet_predictor_equals_ridge_on_stored_features(emoji_rows, tmp_path):
-    model = features.efficientnet_lite0()
-    dataset = images.EmojiImages(emoji_rows, features.efficientnet_lite0_preprocess())
+@pytest.mark.parametrize(
+    ("network", "feature_map"),
+    [("efficientnet_lite0", (1280, 7, 7)), ("efficientnet_lite1", (1280, 8, 8))],
+)
+def test_efficientnet_predictor_equals_ridge_on_stored_features(
+    network, feature_map, emoji_rows, tmp_path
+):
+    entry = features.NETWORKS[network]  # each network with its own input recipe
+    model = entry.load()
+    dataset = images.EmojiImages(emoji_rows, entry.recipe)
     extracted = features.extract_features(model, dataset, ["_avg_pooling"], progress=False)
     features.save_features(tmp_path, extracted, dataset.file_names)
     stored, _ = features.load_features(tmp_path, "_avg_pooling")
@@ -57,12 +64,12 @@ def test_efficientnet_predictor_equals_ridge_on_stored_features(emoji_rows, tmp_
         out = predictor(x).numpy()
     np.testing.assert_allclose(out, ridge.predict(stored), atol=1e-4)
     assert predictor.target_layer is predictor.head_activation
-    # the Grad-CAM layer sees the 1280 x 7 x 7 map and gradients flow to it
+    # the Grad-CAM layer sees the last feature map and gradients flow to it
     seen = {}
     handle = predictor.target_layer.register_forward_hook(lambda m, i, o: seen.update(a=o))
     predictor(x[:1])[0, 0].backward()
     handle.remove()
-    assert tuple(seen["a"].shape) == (1, 1280, 7, 7)
+    assert tuple(seen["a"].shape) == (1, *feature_map)
     assert predictor.target_conv.weight.grad is not None
     # the reference predictor's omission (no centring) would not match
     uncentred = stored @ ridge.coef + ridge.intercept

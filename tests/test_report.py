@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from conftest import REPO_ROOT, run_book_cli
 
-from dnnalign_utils import book, keynumbers, networks, paths, profiles, report
+from dnnalign_utils import book, keynumbers, networks, paths, predictor, profiles, report
 from dnnalign_utils.conventions import N_OBJECTS, DataValidationError
 from dnnalign_utils.provenance import verify_provenance
 
@@ -407,6 +407,34 @@ def test_upstream_runs_run_per_network_producers_for_that_network(tmp_path, monk
     ]
 
 
+def test_chapter_4_for_another_picture_network_runs_chapters_1_and_2_for_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
+    # nothing there: Lite1's picture embedding needs chapter 2 (and so 1) run for it;
+    # the sentence embeddings come from the book's own chapter 3
+    assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite1") == [
+        ("00_data", False),
+        ("01_triplet_task", False),
+        ("01_triplet_task", True),
+        ("02_embedding_fit", False),
+        ("02_embedding_fit", True),
+        ("03_r2_regression", False),
+    ]
+    # the book's picture network: its artefacts are the book's own, nothing "for it"
+    assert all(
+        not for_network
+        for _, for_network in book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite0")
+    )
+    for name in ("image_features", "sentence_embeddings", "picture_embedding"):
+        _touch("smoke", name)
+    assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite0") == []
+    assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite1") == [
+        ("01_triplet_task", True),
+        ("02_embedding_fit", True),
+    ]
+    _touch("smoke", "picture_embedding", "efficientnet_lite1")
+    assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite1") == []
+
+
 def test_ensure_upstream_runs_the_network_chapters_with_its_parameters(report_env):
     features = write_features(report_env["tmp"] / "alone.npy")
     parameters = {"network": "vgg16", "features_path": str(features), "images_dir": "",
@@ -575,7 +603,7 @@ needs_real_chapters = pytest.mark.skipif(
 )
 # Numbers a chapter documents as not computable for such an input (NaN allowed):
 # pictures of a subset of the concepts may hold no noise-ceiling triplet (chapter 1).
-MAY_BE_NAN = {"features": set(), "pictures": {"noise_ceiling"}}
+MAY_BE_NAN = {"features": set(), "pictures": {"noise_ceiling"}, "registered": {"noise_ceiling"}}
 # Chapter 5's shares leave unclear dimensions out and are NaN when every dimension is
 # unclear (`autorate.label_shares`), as the smoke profile's two-epoch fits are: allowed
 # only when the chapter's labels of the network say so.
@@ -592,8 +620,9 @@ def _all_dimensions_unclear(key: str) -> bool:
 @pytest.fixture(scope="module")
 def real_reports(tmp_path_factory):
     """The real chapters in the smoke profile for a reader's `.npy` (CLIP ViT-B/32's
-    concept features saved as a file) and a folder of emoji pictures seen by the
-    untrained EfficientNet-Lite0, sharing one artefact folder."""
+    concept features saved as a file), a folder of emoji pictures seen by the untrained
+    EfficientNet-Lite0, and that registered network itself on chapter 0's pictures (with
+    chapter 4), sharing one artefact folder."""
     from dnnalign_utils import data, images
 
     tmp = tmp_path_factory.mktemp("real_report")
@@ -613,6 +642,7 @@ def real_reports(tmp_path_factory):
     for kind, network, options in (
         ("features", str(features), []),
         ("pictures", str(folder), ["--picture-network", "efficientnet_lite0_untrained"]),
+        ("registered", "efficientnet_lite0_untrained", []),
     ):
         out = tmp / f"report_{kind}"
         before = {
@@ -629,7 +659,7 @@ def real_reports(tmp_path_factory):
 
 @pytest.mark.book
 @needs_real_chapters
-@pytest.mark.parametrize("kind", ["features", "pictures"])
+@pytest.mark.parametrize("kind", ["features", "pictures", "registered"])
 def test_real_report_in_the_smoke_profile(real_reports, kind):
     run = real_reports[kind]
     log = run["proc"].stdout + run["proc"].stderr
@@ -651,6 +681,18 @@ def test_real_report_in_the_smoke_profile(real_reports, kind):
         assert f"{stem}: done in" in log
         assert (run["out"] / "notebooks" / f"{stem}.ipynb").is_file()
     assert (run["out"] / "report.html").is_file()
+    # chapter 4 explains a registered picture network, not concept features or a folder
+    gradcam_ran = (run["out"] / "notebooks" / "04_gradcam.ipynb").is_file()
+    assert gradcam_ran == (kind == "registered")
+    if kind == "registered":
+        key = row["network"]
+        saved = predictor.DimensionPredictor.load(paths.picture_predictor("smoke", key))
+        assert saved.network == key == "efficientnet_lite0_untrained"
+        embedding = paths.picture_embedding("smoke", key)
+        assert embedding.is_relative_to(paths.network_dir("smoke", key))
+        assert "04_gradcam" in (run["out"] / "report.md").read_text(encoding="utf-8")
+        downloads = paths.downloads_dir("smoke", key) / "04_gradcam"
+        assert (downloads / "picture_dimension_r2.csv").is_file()
 
 
 @pytest.mark.book
@@ -680,3 +722,18 @@ def test_stand_in_chapters_mirror_the_contract_parameters():
     """The stand-ins declare what the real chapters must (the contract), in its order."""
     declared = textwrap.dedent(NETWORK_DECLARED).splitlines()
     assert [line.split(" = ")[0] for line in declared] == ["profile", *report.NETWORK_PARAMETERS]
+
+
+def test_report_runs_chapter_4_only_for_a_registered_picture_network(tmp_path):
+    def chapters(network, **options):
+        return report.report_chapters(report.resolve_input(network, "smoke", **options))
+
+    assert chapters("efficientnet_lite1") == (
+        "01_triplet_task", "02_embedding_fit", "03_r2_regression", "04_gradcam",
+        "05_visual_semantic_rating", "06_human_vs_dnn",
+    )  # fmt: skip
+    assert chapters("vgg16") == report.NETWORK_CHAPTERS
+    assert chapters("clip_vit_b32") == report.NETWORK_CHAPTERS
+    # its own layer: chapter 4's predictor reads the pooled head, so no chapter 4
+    assert chapters("efficientnet_lite1", layer="_blocks.3") == report.NETWORK_CHAPTERS
+    assert report.chapters_accept_network_parameters()
