@@ -38,9 +38,11 @@
 #
 # For the VGG-16 stand-in the numbers are those chapters 1 to 6 recorded in this build;
 # every other network goes through the same steps here, with settings sized to the
-# book's time budget (printed below). Chapter 4's Grad-CAM is not part of the comparison:
-# it needs a network that sees pixels and dimensions fitted on pictures, and stays with
-# EfficientNet-Lite0's picture embedding.
+# book's time budget (printed below). Chapter 4's Grad-CAM is not part of the comparison,
+# which would cost its two minutes per network: it explains the picture embedding of one
+# picture network at a time, EfficientNet-Lite0's in the book; its `network` parameter
+# (or `python -m dnnalign_utils.book report --network efficientnet_lite1`) runs it for
+# the other EfficientNet-Lite networks.
 #
 # **Needs**: the artefacts of chapters 0 to 6 (run alone, the notebook runs them
 # first). **Takes**: about two and a half minutes on 2 cores; fits and numbers are kept,
