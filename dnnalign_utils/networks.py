@@ -556,6 +556,15 @@ def picture_network(spec: NetworkInput, profile: str):
     return factory, recipe, module
 
 
+def check_picture_layer(spec: NetworkInput, profile: str) -> None:
+    """ValueError naming the layer unless the picture network `spec` has it (builds the
+    model: for a check before anything runs, e.g. the report's)."""
+    from dnnalign_utils import features
+
+    factory, _, module = picture_network(spec, profile)
+    features.check_module_exists(factory, module, spec.network)
+
+
 # ----------------------------------------------------------- picture-level networks
 
 # The registered picture networks whose pictures chapter 2 embeds (its picture embedding)

@@ -139,7 +139,7 @@ def resolve_input(
         seen_by = picture_network or DEFAULT_PICTURE_NETWORK
         spec = networks.resolve(seen_by, images_dir=folder, layer=layer)
         digest = networks.input_sha256(spec)  # checks concepts.csv row by row
-        networks.picture_network(spec, profile)  # the layer exists in the network
+        networks.check_picture_layer(spec, profile)
         parameters.update(network=seen_by, images_dir=str(folder))
         return ReportInput(network, "pictures", spec, parameters, digest)
     if path.exists():
@@ -157,7 +157,7 @@ def resolve_input(
     if network in networks.NETWORKS or network.startswith(networks.TORCHVISION_PREFIX):
         spec = networks.resolve(network, layer=layer)
         if spec.kind == "pictures":
-            networks.picture_network(spec, profile)  # the layer exists in the network
+            networks.check_picture_layer(spec, profile)
         elif layer:
             raise ValueError(
                 f"--layer {layer}: {network} is a registered network of concept features, "
