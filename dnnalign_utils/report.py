@@ -520,9 +520,9 @@ def write_report(
 
 
 def chapters_accept_network_parameters(root: str | os.PathLike = paths.REPO_ROOT) -> bool:
-    """Whether every chapter a report may run (:data:`NETWORK_CHAPTERS` and chapter 4) in
-    `root` declares the network parameters in its `parameters` cell (read, not executed)."""
-    for stem in (*NETWORK_CHAPTERS, GRADCAM_CHAPTER):
+    """Whether every chapter of :data:`NETWORK_CHAPTERS` in `root` declares the network
+    parameters in its `parameters` cell (read, not executed)."""
+    for stem in NETWORK_CHAPTERS:
         source = Path(root) / NOTEBOOK_DIR / f"{stem}.py"
         if not source.is_file():
             return False

@@ -736,4 +736,7 @@ def test_report_runs_chapter_4_only_for_a_registered_picture_network(tmp_path):
     assert chapters("clip_vit_b32") == report.NETWORK_CHAPTERS
     # its own layer: chapter 4's predictor reads the pooled head, so no chapter 4
     assert chapters("efficientnet_lite1", layer="_blocks.3") == report.NETWORK_CHAPTERS
-    assert report.chapters_accept_network_parameters()
+    # chapter 4 declares the parameters the report injects, in the same order
+    declared = profiles.parameters_cell_values(REPO_ROOT / "notebooks" / "04_gradcam.py")
+    assert list(declared)[1:5] == list(report.NETWORK_PARAMETERS)
+    assert declared["network"] == paths.DEFAULT_PICTURE_NETWORK
