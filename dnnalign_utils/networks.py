@@ -347,35 +347,46 @@ def _registered_concept_features(profile: str, spec: NetworkInput) -> ConceptFea
 
 
 def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) -> ConceptFeatures:
-    """A picture network's features of its pictures (cached per network and input),
-    averaged per concept. A registered EfficientNet-Lite without a choice of pictures of
+    """A picture network's features of its pictures (:func:`_features_of_pictures`),
+    averaged per concept."""
+    from dnnalign_utils import features
+    from dnnalign_utils.provenance import array_sha256
+
+    values, table, module, where = _features_of_pictures(profile, spec, progress)
+    means, things_index = features.concept_means(
+        values.astype(np.float64), table.reset_index(drop=True)
+    )
+    return ConceptFeatures(
+        means,
+        things_index,
+        spec.label,
+        spec.network,
+        key=spec.key,
+        description=(
+            f"{NETWORKS[spec.network].description if spec.network in NETWORKS else spec.label}"
+            f", layer {module}, on {where}, averaged over the pictures of each of "
+            f"{things_index.size:,} concepts"
+        ),
+        input_hashes={"pictures": array_sha256(np.asarray(table["sha256"].tolist()))},
+    )
+
+
+def _features_of_pictures(profile: str, spec: NetworkInput, progress: bool):
+    """(features, pictures table, layer, where) of a picture network's pictures, cached
+    per network and input. A registered EfficientNet-Lite without a choice of pictures of
     its own sees the profile's pictures, those chapter 0 stored
     (:func:`image_set_features`, shared with chapters 2 and 4); with a choice (or a
-    layer), the embedded pictures chosen; in `paper`, the THINGS photos."""
+    layer), the embedded pictures chosen; a reader's folder, its pictures; in `paper`,
+    the THINGS photos."""
     from dnnalign_utils import features, images
     from dnnalign_utils.fetch import things_images_dir
     from dnnalign_utils.provenance import array_sha256, file_sha256
     from dnnalign_utils.sources import EMBEDDED_PROFILES
 
     if profile in EMBEDDED_PROFILES and sees_chapter0_pictures(spec):
-        # no choice of its own: the profile's pictures, chapter 0's (cached once for 2 and 4)
         found = image_set_features(profile, spec.network, progress)
-        means, things_index = features.concept_means(
-            found.values.astype(np.float64), found.rows.reset_index(drop=True)
-        )
-        return ConceptFeatures(
-            means,
-            things_index,
-            spec.label,
-            spec.network,
-            key=spec.key,
-            description=(
-                f"{NETWORKS[spec.network].description}, layer {found.layer}, on chapter 0's "
-                f"{len(found.rows):,} embedded emoji pictures, averaged over the pictures of "
-                f"each of {things_index.size:,} concepts"
-            ),
-            input_hashes={"pictures": array_sha256(np.asarray(found.rows["sha256"].tolist()))},
-        )
+        where = f"chapter 0's {len(found.rows):,} embedded emoji pictures"
+        return found.values, found.rows, found.layer, where
     model_factory, recipe, module = picture_network(spec, profile)
     rendering = None
     if spec.images_dir is not None:
@@ -433,22 +444,7 @@ def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) 
         extract,
         produced_by="dnnalign_utils.networks.load",
     )[module]
-    means, things_index = features.concept_means(
-        picture_features.astype(np.float64), table.reset_index(drop=True)
-    )
-    return ConceptFeatures(
-        means,
-        things_index,
-        spec.label,
-        spec.network,
-        key=spec.key,
-        description=(
-            f"{NETWORKS[spec.network].description if spec.network in NETWORKS else spec.label}"
-            f", layer {module}, on {where}, averaged over the pictures of each of "
-            f"{things_index.size:,} concepts"
-        ),
-        input_hashes={"pictures": parameters["images_sha256"]},
-    )
+    return picture_features, table, module, where
 
 
 def picture_selection(
