@@ -51,6 +51,7 @@ import yaml
 from dnnalign_utils.paths import (
     ARTEFACTS,
     DEFAULT_NETWORK,
+    DEFAULT_PICTURE_NETWORK,
     REPO_ROOT,
     artefacts_dir,
     check_artefacts_root,
@@ -667,7 +668,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--picture-network",
         default=None,
-        help="the network that sees a picture folder (default: efficientnet_lite0)",
+        help=f"the network that sees a picture folder (default: {DEFAULT_PICTURE_NETWORK})",
     )
     report.add_argument(
         "--profile",

@@ -63,7 +63,6 @@ NETWORK_CHAPTERS: tuple[str, ...] = keynumbers.CHAPTERS
 GRADCAM_CHAPTER = "04_gradcam"
 # The parameters every network chapter declares after `profile` (in this order).
 NETWORK_PARAMETERS: tuple[str, ...] = ("network", "features_path", "images_dir", "layer")
-DEFAULT_PICTURE_NETWORK = "efficientnet_lite0"
 
 STATE_FILE = "report_state.json"
 KEY_NUMBERS_FILE = "key_numbers.csv"
@@ -136,7 +135,7 @@ def resolve_input(
     parameters["layer"] = layer
     if is_picture_folder:
         folder = path.resolve()
-        seen_by = picture_network or DEFAULT_PICTURE_NETWORK
+        seen_by = picture_network or paths.DEFAULT_PICTURE_NETWORK
         spec = networks.resolve(seen_by, images_dir=folder, layer=layer)
         digest = networks.input_sha256(spec)  # checks concepts.csv row by row
         networks.check_picture_layer(spec, profile)

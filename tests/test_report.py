@@ -558,7 +558,7 @@ def test_picture_folder_resolves_to_images_dir_seen_by_the_picture_network(tmp_p
     }
     assert found.key.startswith("efficientnet_lite0_untrained-my_pictures-")
     default = report.resolve_input(str(folder), "smoke")
-    assert default.parameters["network"] == report.DEFAULT_PICTURE_NETWORK
+    assert default.parameters["network"] == paths.DEFAULT_PICTURE_NETWORK
     assert default.key != found.key
     # a changed picture changes the input hash (a rerun would refuse to mix the two)
     before = found.input_sha256
