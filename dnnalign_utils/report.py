@@ -19,7 +19,10 @@ shared artefacts of earlier chapters (e.g. chapter 0's picture features) come fr
 `book.ensure_upstream`, run for the book's own network. ``DIR/report_state.json``
 records each finished chapter with the network and parameters: the same command run
 again skips them (after an interruption or a failed chapter it resumes there), and a
-DIR holding another network's report is refused unless ``--restart``.
+DIR holding another network's report is refused unless ``--restart``. The state also
+keeps the manifest of the files the report wrote, with their hashes: the report removes
+or replaces only those (never a file the reader put in DIR or edited), and refuses a
+non-empty DIR that is not one of its reports.
 
 At the end, each written atomically: ``DIR/key_numbers.csv``, the one-row table of the
 network's key numbers (`keynumbers.collect`) with its provenance sidecar, and
@@ -51,6 +54,7 @@ from dnnalign_utils.book import (
 )
 from dnnalign_utils.provenance import (
     atomic_write_text,
+    file_sha256,
     provenance_record,
     write_artefact,
 )
@@ -68,7 +72,7 @@ STATE_FILE = "report_state.json"
 KEY_NUMBERS_FILE = "key_numbers.csv"
 REPORT_MARKDOWN = "report.md"
 REPORT_HTML = "report.html"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the state holds the manifest of the report's own files
 
 # How the report prints each key number (the others: one decimal).
 _INTEGERS = ("n_concepts", "n_dimensions")
@@ -185,10 +189,21 @@ def _read_state(output_dir: Path) -> dict | None:
         state = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ReportError(
-            f"{path}: not a report state file ({err}); remove it or pass --restart"
+            f"{path}: not a report state file ({err}); this folder is not a report of "
+            "this command: choose another --output-dir"
         ) from None
-    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-        raise ReportError(f"{path}: unknown state format; remove it or pass --restart")
+    if not isinstance(state, dict) or state.get("version") not in (1, STATE_VERSION):
+        raise ReportError(
+            f"{path}: unknown state format; this folder is not a report of this command: "
+            "choose another --output-dir"
+        )
+    if state["version"] == 1:  # written before the manifest: its fixed file names
+        state["written"] = {name: None for name in _LEGACY_OUTPUTS if (output_dir / name).exists()}
+        state["version"] = STATE_VERSION
+    if not isinstance(state.get("written"), dict):
+        raise ReportError(
+            f"{path}: no manifest of the report's files; choose another --output-dir"
+        )
     return state
 
 
@@ -208,14 +223,86 @@ def _differences(recorded: dict, wanted: dict) -> list[str]:
     return found
 
 
-def _clear_outputs(output_dir: Path) -> None:
-    """Remove what a report wrote into `output_dir` (and nothing else)."""
-    for stem in (*NETWORK_CHAPTERS, GRADCAM_CHAPTER):
-        for name in (f"{stem}.ipynb", f"{stem}.failed.ipynb", f".{stem}.partial.ipynb"):
-            (output_dir / NOTEBOOK_DIR / name).unlink(missing_ok=True)
-    for name in (STATE_FILE, KEY_NUMBERS_FILE, REPORT_MARKDOWN, REPORT_HTML):
+# ---------------------------------------------------------------- the manifest
+# A report folder may hold the reader's own files. The report deletes or replaces only
+# files it wrote itself: `state["written"]` maps each one (relative path) to the SHA-256
+# it had when written (None: being written by a run that has not finished).
+
+
+def _notebook_files(stem: str) -> tuple[str, ...]:
+    """The files `book.execute_notebook` may write for `stem` (relative paths)."""
+    names = (f"{stem}.ipynb", f"{stem}.failed.ipynb", f".{stem}.partial.ipynb")
+    return tuple(f"{NOTEBOOK_DIR}/{name}" for name in names)
+
+
+_REPORT_FILES = (
+    KEY_NUMBERS_FILE,
+    f"{KEY_NUMBERS_FILE}.provenance.json",
+    REPORT_MARKDOWN,
+    REPORT_HTML,
+)
+_LEGACY_OUTPUTS = (
+    *(name for stem in (*NETWORK_CHAPTERS, GRADCAM_CHAPTER) for name in _notebook_files(stem)),
+    *_REPORT_FILES,
+)
+
+
+def _check_ours(output_dir: Path, state: dict, names) -> None:
+    """Refuse (before anything is touched) if one of `names` exists in `output_dir` but
+    is not a file this report wrote, or was changed since it wrote it."""
+    written = state["written"]
+    for name in names:
+        path = output_dir / name
+        if not path.exists() and not path.is_symlink():
+            continue
+        if name not in written:
+            raise ReportError(
+                f"{path}: not written by this report; the report would replace it. Move it "
+                "away or choose another --output-dir"
+            )
+        recorded = written[name]
+        if recorded is not None and (not path.is_file() or file_sha256(path) != recorded):
+            raise ReportError(
+                f"{path}: changed since the report wrote it; the report would replace it. "
+                "Move it away or choose another --output-dir"
+            )
+
+
+def _record_written(output_dir: Path, state: dict, names, *, pending: bool = False) -> None:
+    """Add `names` to the manifest: as being written (`pending`), or with their hashes
+    (files that do not exist are dropped from it)."""
+    for name in names:
+        path = output_dir / name
+        if pending:
+            state["written"][name] = None
+        elif path.is_file():
+            state["written"][name] = file_sha256(path)
+        else:
+            state["written"].pop(name, None)
+    _write_state(output_dir, state)
+
+
+def _clear_outputs(output_dir: Path, state: dict) -> None:
+    """Remove what the report wrote into `output_dir` (its manifest), and nothing else;
+    every file is checked before the first is removed."""
+    _check_ours(output_dir, state, list(state["written"]))
+    for name in list(state["written"]):
         (output_dir / name).unlink(missing_ok=True)
-    (output_dir / f"{KEY_NUMBERS_FILE}.provenance.json").unlink(missing_ok=True)
+        del state["written"][name]
+
+
+def _check_new_folder(output_dir: Path) -> None:
+    """A folder that holds no report state must be missing or empty."""
+    if not output_dir.is_dir():
+        return
+    found = sorted(entry.name for entry in output_dir.iterdir())
+    if found:
+        shown = ", ".join(found[:5]) + (f", ... ({len(found)} entries)" if len(found) > 5 else "")
+        raise ReportError(
+            f"--output-dir {output_dir}: not empty and not a report of this command (no "
+            f"{STATE_FILE}); it holds {shown}. The report never writes into a folder of "
+            "other files: choose a new or empty folder"
+        )
 
 
 def report_chapters(found: ReportInput) -> tuple[str, ...]:
@@ -283,18 +370,24 @@ def run_report(
         _check_parameters(source, parameters)
     identity = found.identity(profile)
     state = _read_state(output_dir)
-    if state is not None and not restart:
+    if state is None:
+        _check_new_folder(output_dir)
+        state = {"version": STATE_VERSION, "identity": identity, "chapters": {}, "written": {}}
+    elif restart:
+        _clear_outputs(output_dir, state)
+        state.update(identity=identity, chapters={})
+    else:
         differences = _differences(state.get("identity", {}), identity)
         if differences:
             raise ReportError(
                 f"{output_dir} holds the report of another network or run: "
                 + "; ".join(differences)
                 + ". One folder holds one network's report: choose another --output-dir, "
-                "or pass --restart to discard that report and run all chapters again"
+                "or pass --restart to discard that report (only the files it wrote) and run "
+                "all chapters again"
             )
-    if state is None or restart:
-        _clear_outputs(output_dir)
-        state = {"version": STATE_VERSION, "identity": identity, "chapters": {}}
+    _check_ours(output_dir, state, [name for stem in chapters for name in _notebook_files(stem)])
+    _check_ours(output_dir, state, _REPORT_FILES)
     output_dir.mkdir(parents=True, exist_ok=True)
     _write_state(output_dir, state)
 
@@ -322,9 +415,13 @@ def run_report(
         _write_state(output_dir, state)
         ensure_upstream(profile, stem, root, network_parameters=found.parameters)
         log(f"{tag} {number}/{total} {stem}: running ...")
-        _, wall = execute_notebook(
-            stem, profile, output_dir, root=root, extra_parameters=found.parameters
-        )
+        _record_written(output_dir, state, _notebook_files(stem), pending=True)
+        try:
+            _, wall = execute_notebook(
+                stem, profile, output_dir, root=root, extra_parameters=found.parameters
+            )
+        finally:
+            _record_written(output_dir, state, _notebook_files(stem))
         finished = _finished_file(profile, found, stem)
         if not finished.is_file():
             raise BookBuildError(
@@ -343,7 +440,11 @@ def run_report(
     row = keynumbers.collect(profile, found.key)
     result.label = row.get("label", label)
     result.key_numbers = row
-    write_report(output_dir, found, profile, row, result.timings, root, chapters)
+    _record_written(output_dir, state, _REPORT_FILES, pending=True)
+    try:
+        write_report(output_dir, found, profile, row, result.timings, root, chapters)
+    finally:
+        _record_written(output_dir, state, _REPORT_FILES)
     log(f"{tag} key numbers: {output_dir / KEY_NUMBERS_FILE}")
     log(f"{tag} report: {output_dir / REPORT_HTML} (and {REPORT_MARKDOWN})")
     return result

@@ -329,6 +329,85 @@ def test_another_network_in_the_same_folder_is_refused_unless_restart(finished_r
     assert keynumbers.collect("smoke", first)["label"] == "my_features"
 
 
+def _users_files(folder: Path) -> dict[Path, str]:
+    """The reader's own files, under the names a report writes, with their contents."""
+    own = {
+        folder / "report.md": "my notes\n",
+        folder / "key_numbers.csv": "my,table\n1,2\n",
+        folder / "notebooks" / "01_triplet_task.ipynb": '{"mine": true}\n',
+    }
+    for path, text in own.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return own
+
+
+def test_a_folder_of_the_readers_files_is_refused_and_left_as_it_was(report_env):
+    root, log, tmp = report_env["root"], report_env["log"], report_env["tmp"]
+    features = write_features(tmp / "mine.npy")
+    out = tmp / "mine"
+    own = _users_files(out)
+    for restart in (False, True):
+        with pytest.raises(report.ReportError, match=r"not empty and not a report") as err:
+            report.run_report(
+                str(features), out, profile="smoke", restart=restart, root=root, log=print
+            )
+        assert str(out) in str(err.value) and "key_numbers.csv" in str(err.value)
+    assert executions(log) == [], "refused before running anything"
+    assert {path: path.read_text() for path in own} == own
+    assert sorted(p.name for p in out.rglob("*")) == sorted(
+        ["report.md", "key_numbers.csv", "notebooks", "01_triplet_task.ipynb"]
+    )
+
+
+def test_restart_removes_only_the_files_the_report_wrote(finished_report, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(finished_report["out"], out)
+    state = json.loads((out / report.STATE_FILE).read_text())
+    assert set(state["written"]) >= {
+        "key_numbers.csv",
+        "report.md",
+        "report.html",
+        "notebooks/01_triplet_task.ipynb",
+    }
+    (out / "my_notes.txt").write_text("keep me")
+    (out / "notebooks" / "my_analysis.ipynb").write_text("{}")
+    root = finished_report["root"]
+    before = executions(finished_report["log"])
+    args = dict(profile="smoke", restart=True, root=root, log=lambda _: None)
+    features = str(finished_report["features"])
+    # a report file the reader edited is not the report's any more: refused, nothing removed
+    (out / "report.md").write_text("edited by hand")
+    with pytest.raises(report.ReportError, match=r"report.md: changed since the report wrote it"):
+        report.run_report(features, out, **args)
+    assert (out / "report.md").read_text() == "edited by hand"
+    assert (out / "key_numbers.csv").is_file(), "nothing removed before every file is checked"
+    (out / "report.md").unlink()
+    result = report.run_report(features, out, **args)
+    assert result.ran == list(CHAPTERS)
+    assert executions(finished_report["log"])[len(before) :] == list(CHAPTERS)
+    assert (out / "my_notes.txt").read_text() == "keep me"
+    assert (out / "notebooks" / "my_analysis.ipynb").read_text() == "{}"
+
+
+def test_a_readers_file_in_a_report_folder_is_never_replaced(finished_report, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(finished_report["out"], out)
+    state = json.loads((out / report.STATE_FILE).read_text())
+    del state["written"]["notebooks/03_r2_regression.ipynb"]  # as if the reader put it there
+    (out / report.STATE_FILE).write_text(json.dumps(state))
+    before = executions(finished_report["log"])
+    with pytest.raises(report.ReportError, match=r"03_r2_regression.ipynb: not written by this"):
+        report.run_report(
+            str(finished_report["features"]),
+            out,
+            profile="smoke",
+            root=finished_report["root"],
+            log=lambda _: None,
+        )
+    assert executions(finished_report["log"]) == before
+
+
 def test_a_failed_chapter_resumes_there_and_an_earlier_rerun_reruns_the_rest(
     report_env, monkeypatch
 ):
