@@ -51,6 +51,7 @@ from dnnalign_utils.paths import (
     ARTEFACTS,
     DEFAULT_NETWORK,
     REPO_ROOT,
+    absolute_path_variables,
     artefacts_dir,
     check_artefacts_root,
     input_network,
@@ -355,7 +356,8 @@ def execute_notebook(
     failed_copy = out_dir / f"{stem}.failed.ipynb"
     failed_copy.unlink(missing_ok=True)
 
-    env = {"DNNALIGN_BOOK_BUILD": "1", "DNNALIGN_PROFILE": profile}
+    # the kernel runs in notebooks/: a relative folder variable is passed on absolute
+    env = {"DNNALIGN_BOOK_BUILD": "1", "DNNALIGN_PROFILE": profile, **absolute_path_variables()}
     saved_env = {k: os.environ.get(k) for k in env}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"dnnalign-{stem}-") as tmp:

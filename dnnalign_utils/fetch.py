@@ -47,8 +47,8 @@ __all__ = [
     "things_triplets_dir",
 ]
 
-ENV_IMAGES = "DNNALIGN_THINGS_IMAGES"
-ENV_TRIPLETS = "DNNALIGN_THINGS_TRIPLETS"
+ENV_IMAGES = paths.THINGS_IMAGES_ENV
+ENV_TRIPLETS = paths.THINGS_TRIPLETS_ENV
 ENV_PASSWORD = "DNNALIGN_THINGS_PASSWORD"
 
 # --------------------------------------------------------------------------- downloads
@@ -288,11 +288,10 @@ def extract_archive(
 
 
 def _env_or_fetch(env: str, remote: str, password: str | None = None) -> Path:
-    folder = os.environ.get(env)
-    if folder:
-        path = Path(folder)
+    path = paths.env_path(env)
+    if path is not None:
         if not path.is_dir():
-            raise FileNotFoundError(f"{env}={folder}: not a folder")
+            raise FileNotFoundError(f"{env}={os.environ[env]}: {path} is not a folder")
         return path
     dest = paths.cache_dir() / "osf" / f"{remote}_extracted"
     done = dest / ".extracted"

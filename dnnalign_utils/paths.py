@@ -16,19 +16,44 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _env_path(name: str, default: Path) -> Path:
+DATA_ENV = "DNNALIGN_DATA_DIR"
+CACHE_ENV = "DNNALIGN_CACHE_DIR"
+ARTEFACTS_ENV = "DNNALIGN_ARTEFACTS_DIR"
+THINGS_IMAGES_ENV = "DNNALIGN_THINGS_IMAGES"
+THINGS_TRIPLETS_ENV = "DNNALIGN_THINGS_TRIPLETS"
+# Every environment variable that names a folder. A relative one means the folder of the
+# caller's working folder; the chapter kernels run in notebooks/, so the runner passes
+# them on absolute (`absolute_path_variables`).
+PATH_ENV_VARIABLES = (DATA_ENV, CACHE_ENV, ARTEFACTS_ENV, THINGS_IMAGES_ENV, THINGS_TRIPLETS_ENV)
+
+
+def env_path(name: str) -> Path | None:
+    """The absolute folder named by the environment variable `name` (a relative value
+    against the working folder, ``~`` expanded), or None when it is unset or empty."""
     value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else default
+    return Path(value).expanduser().resolve() if value else None
+
+
+def absolute_path_variables() -> dict[str, str]:
+    """The set folder variables (`PATH_ENV_VARIABLES`), each resolved once against the
+    working folder of this process: the environment a chapter kernel, which runs in
+    notebooks/, is given."""
+    found = {name: env_path(name) for name in PATH_ENV_VARIABLES}
+    return {name: str(path) for name, path in found.items() if path is not None}
+
+
+def _env_path(name: str, default: Path) -> Path:
+    return env_path(name) or default
 
 
 def data_dir() -> Path:
     """Embedded data committed with the repository (`DNNALIGN_DATA_DIR` overrides)."""
-    return _env_path("DNNALIGN_DATA_DIR", REPO_ROOT / "data")
+    return _env_path(DATA_ENV, REPO_ROOT / "data")
 
 
 def cache_dir() -> Path:
     """Downloads of the `paper` profile (`DNNALIGN_CACHE_DIR` overrides)."""
-    return _env_path("DNNALIGN_CACHE_DIR", Path.home() / ".cache" / "dnnalign")
+    return _env_path(CACHE_ENV, Path.home() / ".cache" / "dnnalign")
 
 
 def artefacts_dir(profile: str) -> Path:
@@ -38,9 +63,6 @@ def artefacts_dir(profile: str) -> Path:
     subfolder so a smoke run never overwrites what the default book computed.
     """
     return artefacts_root() / profile
-
-
-ARTEFACTS_ENV = "DNNALIGN_ARTEFACTS_DIR"
 
 
 # --- Chapter hand-offs -------------------------------------------------------------

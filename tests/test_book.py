@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import textwrap
@@ -459,6 +460,34 @@ def test_read_only_artefacts_dir_is_refused_before_executing(tmp_path, monkeypat
     with pytest.raises(book.BookBuildError, match=r"DNNALIGN_ARTEFACTS_DIR=.*ro is not writable"):
         book.build_book("smoke", output_dir=tmp_path / "out", build_html=False, root=root)
     assert not (tmp_path / "out" / "_build").exists()
+
+
+def test_relative_folder_variables_mean_the_callers_working_folder(tmp_path, monkeypatch):
+    """The kernel runs in notebooks/: a relative DNNALIGN_ARTEFACTS_DIR (or any folder
+    variable) must still name the folder of the caller's working folder."""
+    from dnnalign_utils import paths
+
+    root = tmp_path / "book_root"
+    body = (
+        "import os\nfrom dnnalign_utils import paths\n"
+        "paths.artefacts_root().mkdir(parents=True, exist_ok=True)\n"
+        "(paths.artefacts_root() / 'written').write_text(os.getcwd())\n"
+        "(paths.artefacts_root() / 'cache').write_text(str(paths.cache_dir()))"
+    )
+    _write_notebook(root / "notebooks", "00_a", 'profile = "default"', body=body)
+    caller = tmp_path / "caller"
+    caller.mkdir()
+    monkeypatch.chdir(caller)
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, "relart")
+    monkeypatch.setenv(paths.CACHE_ENV, "relcache")
+    assert set(paths.absolute_path_variables()) >= {paths.ARTEFACTS_ENV, paths.CACHE_ENV}
+    book.execute_notebook("00_a", "smoke", tmp_path / "executed", root=root)
+    written = caller / "relart" / "written"
+    assert written.is_file(), "the artefacts went elsewhere"
+    assert written.read_text() == str(root / "notebooks")  # the kernel did run there
+    assert (caller / "relart" / "cache").read_text() == str(caller / "relcache")
+    assert not (root / "notebooks" / "relart").exists()
+    assert os.environ[paths.ARTEFACTS_ENV] == "relart"  # the caller's own is left as it was
 
 
 def test_missing_artefact_names_the_chapter_and_command(tmp_path, monkeypatch):
