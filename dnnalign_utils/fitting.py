@@ -120,8 +120,7 @@ class VICEConfig:
     stability_window: int = 500
     min_epochs: int = 0  # window is checked once epoch >= max(window, min_epochs)
     alpha: float = 0.05
-    min_objects: int = 5
-    mc_samples: int = 20
+    min_objects: int = 5  # a dimension is kept with more than this many significant objects
     init_log_sigma: str | float = "reference"
     kl: str = "analytic"
     warmup_epochs: int = 0  # beta ramps linearly: beta * min(1, epoch / warmup_epochs)
@@ -147,6 +146,11 @@ class VICEConfig:
             raise ValueError(f"kl: expected 'analytic' or 'sample', got {self.kl!r}")
         if not (self.init_log_sigma == "reference" or isinstance(self.init_log_sigma, float)):
             raise ValueError("init_log_sigma: expected 'reference' or a float")
+        if int(self.min_objects) < 0:  # a negative count would keep every dimension
+            raise ValueError(
+                f"min_objects: expected >= 0 (pruning keeps a dimension with more significant "
+                f"objects than this), got {self.min_objects}"
+            )
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,16 @@ class SPoSEConfig:
             )
         if self.l1 < 0:
             raise ValueError(f"l1: expected >= 0, got {self.l1}")
+        if not self.threshold > 0:  # weights are >= 0: a threshold <= 0 prunes nothing
+            raise ValueError(
+                f"threshold: expected > 0 (a dimension is kept when its largest weight "
+                f"exceeds it), got {self.threshold}"
+            )
+        if not (self.init_mean >= 0 and self.init_std > 0):  # equal columns learn alike
+            raise ValueError(
+                f"init_mean, init_std: expected init_mean >= 0 and init_std > 0 (the "
+                f"dimensions start as different noise), got {self.init_mean}, {self.init_std}"
+            )
 
 
 def _check_common(cfg: Any) -> None:
@@ -194,6 +208,8 @@ def _check_common(cfg: Any) -> None:
             raise ValueError(f"{name}: expected a positive integer, got {getattr(cfg, name)}")
     if cfg.lr <= 0:
         raise ValueError(f"lr: expected > 0, got {cfg.lr}")
+    if int(cfg.min_epochs) < 0:
+        raise ValueError(f"min_epochs: expected >= 0, got {cfg.min_epochs}")
     if int(cfg.warmup_epochs) < 0:
         raise ValueError(f"warmup_epochs: expected >= 0, got {cfg.warmup_epochs}")
     if cfg.select not in ("last", "val_nll"):
@@ -276,7 +292,6 @@ PAPER_HUMAN_VICE = VICEConfig(
     stability_window=500,
     alpha=0.05,
     min_objects=5,
-    mc_samples=20,
 )
 """The paper's human VICE run (the paper's Methods; the book's Methods page, 'VICE'):
 150 initial dimensions, batch 256, Adam 1e-3, beta 1, the reference code's prior

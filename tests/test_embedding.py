@@ -619,6 +619,31 @@ def test_warmup_factor_values():
         SPoSEConfig(patience=0)
 
 
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: VICEConfig(min_objects=-3), r"min_objects: expected >= 0.*-3"),
+        (lambda: VICEConfig(min_epochs=-1), r"min_epochs: expected >= 0"),
+        (lambda: SPoSEConfig(threshold=-1.0), r"threshold: expected > 0.*-1"),
+        (lambda: SPoSEConfig(threshold=0.0), r"threshold: expected > 0"),
+        (lambda: SPoSEConfig(init_mean=0.0, init_std=0.0), r"init_mean, init_std: .* 0.0, 0.0"),
+        (lambda: SPoSEConfig(init_mean=-0.1), r"init_mean, init_std: expected init_mean >= 0"),
+    ],
+)
+def test_configs_that_would_undo_the_method_are_refused_at_construction(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_vice_config_has_no_field_the_fit_ignores():
+    """The Monte-Carlo evaluation's sample count is its own argument (`evaluate_vice`'s
+    n_samples, chapter 2's `mc_samples`): a config field of it would be read nowhere."""
+    names = {f.name for f in dataclasses.fields(VICEConfig)}
+    assert "mc_samples" not in names
+    with pytest.raises(TypeError, match="mc_samples"):
+        VICEConfig(mc_samples=5)
+
+
 def test_warmup_scales_the_complexity_weight_per_epoch():
     """The loss recorded per epoch uses beta * min(1, epoch / warmup): with a warm-up the
     complexity share of the first epoch is a quarter of the full-beta run's."""
