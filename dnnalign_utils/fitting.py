@@ -65,6 +65,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,7 @@ from dnnalign_utils.container import (
     evaluate_embedding,
     save_embedding,
 )
-from dnnalign_utils.conventions import validate_triplets
+from dnnalign_utils.conventions import triplet_keys, validate_triplets
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_path,
@@ -805,6 +806,37 @@ def _fit(
         )  # fmt: skip
 
 
+def _trials(triplets: np.ndarray, n_objects: int) -> pd.MultiIndex:
+    """One entry per trial: its three objects (in any order) and the odd one out."""
+    return pd.MultiIndex.from_arrays([triplet_keys(triplets, n_objects), triplets[:, 2]])
+
+
+def _check_held_out(train: np.ndarray, val: np.ndarray, n_objects: int) -> None:
+    """Validation triplets select epochs and stop runs: they must not be training data.
+    Counts the validation trials (objects and choice) that are also training trials; more
+    than chance explains (twice the share of all object sets that the training set
+    holds, and more than 10) is refused when it is every one of them (the training set
+    itself, or a part of it) and warned about otherwise."""
+    shared = _trials(val, n_objects).isin(_trials(train, n_objects))
+    n_shared, n_val = int(shared.sum()), len(val)
+    chance = n_val * np.unique(triplet_keys(train, n_objects)).size / math.comb(n_objects, 3)
+    if n_shared <= max(10.0, 2 * chance):
+        return
+    if n_shared == n_val:
+        raise ValueError(
+            f"val: all {n_val:,} validation triplets are also training triplets (the same "
+            "objects and choice): the validation NLL would select epochs on training "
+            "data; pass triplets held out of train"
+        )
+    warnings.warn(
+        f"val: {n_shared:,} of the {n_val:,} validation triplets ({n_shared / n_val:.1%}) "
+        f"are also training triplets (the same objects and choice; about {chance:.0f} "
+        "expected by chance): the validation NLL partly measures the training data; "
+        "pass triplets held out of train",
+        stacklevel=5,
+    )
+
+
 def _device(device: str | torch.device | None) -> torch.device:
     """The fit's device: `device` if given, else CUDA when PyTorch sees a GPU, else the CPU."""
     if device is None:
@@ -836,6 +868,8 @@ def _fit_impl(
             f"val: select={cfg.select!r} / patience={cfg.patience} need validation triplets "
             "(e.g. 10 % of the training triplets, never the test sets)"
         )
+    if val_np is not None:
+        _check_held_out(train_np, val_np, n_objects)
     n_train = train_np.shape[0]
     identity = _run_identity(method, cfg, seed, n_objects, train_np)
     dev = _device(device)

@@ -3,6 +3,7 @@
 import copy
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -1007,3 +1008,21 @@ def test_rows_of_finds_each_wanted_concept_and_names_the_missing():
         emb.rows_of(things_index, np.array([4, 7, 1853]), "features")
     with pytest.raises(ValueError, match="no row for 1 of the 1"):
         emb.rows_of(np.array([], dtype=int), np.array([0]), "empty")
+
+
+def test_validation_triplets_from_the_training_set_are_refused_or_warned_about():
+    """select="val_nll" on training data would pick epochs on what the fit has seen."""
+    w = planted_embedding(60, 4, seed=3)
+    train = simulate_triplets(w, 3000, seed=4)
+    fresh = simulate_triplets(w, 500, seed=5)
+    cfg = SPoSEConfig(n_dims=4, max_epochs=1, select="val_nll")
+    for same in (train, train[:500], train[::-1, [1, 0, 2]]):  # itself, a part, reordered
+        with pytest.raises(ValueError, match=r"val: all [\d,]+ validation triplets are also"):
+            fit_spose(train, 60, cfg, val=same, progress=False)
+    overlapping = np.concatenate([train[:250], fresh[:250]])
+    with pytest.warns(UserWarning, match=r"val: 2\d\d of the 500 validation triplets \(") as got:
+        fit_spose(train, 60, cfg, val=overlapping, progress=False)
+    assert got[0].filename == __file__  # the warning points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a held-out set drawn alike passes quietly
+        fit_spose(train, 60, cfg, val=fresh, progress=False)
