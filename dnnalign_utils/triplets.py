@@ -53,6 +53,7 @@ an input row.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -321,6 +322,7 @@ def _prepare_features(
             "fix or remove these objects explicitly (dropping them would re-index every "
             "later object)"
         )
+    x = _in_safe_range(x, dtype, similarity)
     x = np.array(x, dtype=dtype, order="C", copy=True)
     if relu:
         np.maximum(x, 0, out=x)
@@ -335,6 +337,27 @@ def _prepare_features(
             )
         x /= norms[:, None]
     return x
+
+
+def _in_safe_range(x: np.ndarray, dtype: np.dtype, similarity: str) -> np.ndarray:
+    """`x`, scaled by a power of two (exact) when its pair similarities could overflow or
+    underflow in `dtype` (every one is at most (2 * max|x|)^2 * n_features in size), with
+    a warning saying so. A positive scale changes no choice; an overflow to inf would
+    make many choices arbitrary."""
+    largest = float(np.abs(x).max()) if x.size else 0.0
+    info = np.finfo(dtype)
+    upper = np.sqrt(float(info.max) / (4 * x.shape[1]))
+    lower = np.sqrt(float(info.tiny)) / float(info.eps)  # products keep full precision
+    if largest == 0 or lower <= largest <= upper:
+        return x
+    exponent = int(np.frexp(largest)[1])
+    warnings.warn(
+        f"features: largest absolute value {largest:.3g}: their {similarity} similarities "
+        f"would {'overflow' if largest > upper else 'underflow'} in {np.dtype(dtype).name}; "
+        f"the features are scaled by 2**{-exponent}, which changes no choice",
+        stacklevel=5,
+    )
+    return np.ldexp(np.asarray(x, dtype=np.float64), -exponent)
 
 
 def _n_threads() -> int:

@@ -560,3 +560,27 @@ def test_choice_agreement_refuses_a_confidence_that_is_not_a_number():
     model = T.sample_triplets(20, 50, seed=0)
     with pytest.raises(ValueError, match=r"confidence: expected a number, got '0.95'"):
         T.choice_agreement(model, model, confidence="0.95")
+
+
+@pytest.mark.parametrize(
+    ("factor", "dtype", "similarity", "word"),
+    [
+        (1e160, np.float64, "dot", "overflow"),
+        (1e160, np.float64, "euclidean", "overflow"),
+        (1e160, np.float64, "cosine", "overflow"),
+        (1e30, np.float32, "dot", "overflow"),  # finite in float32, its products are not
+        (1e-160, np.float64, "dot", "underflow"),
+    ],
+)
+def test_features_whose_similarities_overflow_are_rescaled_and_said_so(
+    factor, dtype, similarity, word
+):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 8))
+    tri = T.sample_triplets(40, 3000, seed=1)
+    want = T.odd_one_out_choices(tri, x, similarity=similarity, relu=True, progress=False)
+    with pytest.warns(UserWarning, match=rf"features: largest absolute value .*would {word}"):
+        got = T.odd_one_out_choices(
+            tri, x * factor, similarity=similarity, relu=True, dtype=dtype, progress=False
+        )
+    np.testing.assert_array_equal(got, want)
