@@ -54,6 +54,8 @@ from dnnalign_utils.paths import (
     absolute_path_variables,
     artefacts_dir,
     check_artefacts_root,
+    check_cache_dir,
+    check_writable_folder,
     input_network,
     missing_inputs,
     network_dir,
@@ -568,6 +570,20 @@ def run_jupyter_book(stage_dir: Path, output_dir: Path) -> Path:
 # ------------------------------------------------------------------------- build
 
 
+def check_run_folders(profile: str) -> None:
+    """Check, before the first notebook runs, the folders the chapters write besides the
+    output: the artefact folder and, for the `paper` profile, the download cache
+    (BookBuildError naming the environment variable that chose a bad one)."""
+    checks = [("artefact folder", check_artefacts_root)]
+    if profile == "paper":  # the profile that downloads
+        checks.append(("download cache", check_cache_dir))
+    for what, check in checks:
+        try:
+            check()
+        except ValueError as error:
+            raise BookBuildError(f"{what}: {error}") from None
+
+
 def build_book(
     profile: str,
     only: Sequence[str] | None = None,
@@ -580,7 +596,7 @@ def build_book(
     if profile not in PROFILE_NAMES:
         raise ValueError(f"profile must be one of {', '.join(PROFILE_NAMES)}, got {profile!r}")
     root = Path(root).resolve()
-    output_dir = Path(output_dir).resolve() if output_dir else root
+    output_dir = check_writable_folder(output_dir or root, f"--output-dir {output_dir or root}")
     stems = toc_notebooks(root)
     selected = list(only) if only else stems
     unknown = [s for s in selected if s not in stems]
@@ -593,10 +609,7 @@ def build_book(
     result = BuildResult(profile=profile, executed_dir=executed_dir, html_dir=None)
     if execute:
         # every check that needs no kernel runs before the first notebook does
-        try:
-            check_artefacts_root()
-        except ValueError as error:
-            raise BookBuildError(f"artefact folder: {error}") from None
+        check_run_folders(profile)
         for stem in selected:
             source = root / NOTEBOOK_DIR / f"{stem}.py"
             if source.is_file():

@@ -151,6 +151,8 @@ def fetch(
         if remote not in REMOTE_FILES:
             raise KeyError(f"{remote!r} is not a known remote file; known: {sorted(REMOTE_FILES)}")
         remote = REMOTE_FILES[remote]
+    if cache is None:
+        paths.check_cache_dir()  # names DNNALIGN_CACHE_DIR when it is a file or read-only
     folder = Path(cache) if cache is not None else paths.cache_dir() / "osf"
     target = folder / remote.filename
     record_path = _hash_record_path(target)
@@ -293,6 +295,7 @@ def _env_or_fetch(env: str, remote: str, password: str | None = None) -> Path:
         if not path.is_dir():
             raise FileNotFoundError(f"{env}={os.environ[env]}: {path} is not a folder")
         return path
+    paths.check_cache_dir()  # before a download is tried, so the message names the variable
     dest = paths.cache_dir() / "osf" / f"{remote}_extracted"
     done = dest / ".extracted"
     if done.exists():

@@ -540,17 +540,13 @@ def artefact_hint(path: str | os.PathLike) -> str:
     )
 
 
-def check_artefacts_root() -> Path:
-    """Check, before any work, that the artefact folder can be written: it (or, if it does
-    not exist yet, its nearest existing parent) must be a writable folder. ValueError names
-    `DNNALIGN_ARTEFACTS_DIR` when it is set."""
-    root = artefacts_root()
-    origin = (
-        f"{ARTEFACTS_ENV}={os.environ[ARTEFACTS_ENV]}"
-        if os.environ.get(ARTEFACTS_ENV)
-        else f"the default artefact folder {root} (set {ARTEFACTS_ENV} to change it)"
-    )
-    existing = root
+def check_writable_folder(folder: str | os.PathLike, origin: str) -> Path:
+    """Check, before any work, that `folder` can be written: it (or, if it does not exist
+    yet, its nearest existing parent) must be a writable folder. ValueError naming
+    `origin` (the option or environment variable that chose the folder). Returns the
+    folder, absolute."""
+    folder = Path(folder).expanduser().resolve()
+    existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
@@ -562,4 +558,25 @@ def check_artefacts_root() -> Path:
         raise ValueError(
             f"{origin}: {existing} is not writable ({err.strerror}); expected a writable folder"
         ) from None
-    return root
+    return folder
+
+
+def _check_folder_variable(env: str, folder: Path, what: str) -> Path:
+    origin = (
+        f"{env}={os.environ[env]}"
+        if os.environ.get(env)
+        else f"the default {what} {folder} (set {env} to change it)"
+    )
+    return check_writable_folder(folder, origin)
+
+
+def check_artefacts_root() -> Path:
+    """`check_writable_folder` for the artefact folder, naming `DNNALIGN_ARTEFACTS_DIR`
+    when it is set."""
+    return _check_folder_variable(ARTEFACTS_ENV, artefacts_root(), "artefact folder")
+
+
+def check_cache_dir() -> Path:
+    """`check_writable_folder` for the download cache (`cache_dir`), naming
+    `DNNALIGN_CACHE_DIR` when it is set."""
+    return _check_folder_variable(CACHE_ENV, cache_dir(), "download cache")

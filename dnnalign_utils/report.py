@@ -49,6 +49,7 @@ from dnnalign_utils.book import (
     NOTEBOOK_DIR,
     BookBuildError,
     _check_parameters,
+    check_run_folders,
     ensure_upstream,
     execute_notebook,
 )
@@ -353,14 +354,9 @@ def run_report(
     """Run the network chapters for one network into `output_dir` and write its report
     (the module docstring says what, where, and how it resumes)."""
     root = Path(root).resolve()
-    output_dir = Path(output_dir).expanduser().resolve()
-    if output_dir.exists() and not output_dir.is_dir():
-        raise ValueError(f"--output-dir {output_dir}: exists and is not a folder")
+    output_dir = paths.check_writable_folder(output_dir, f"--output-dir {output_dir}")
     found = resolve_input(network, profile, layer=layer, picture_network=picture_network)
-    try:
-        paths.check_artefacts_root()
-    except ValueError as error:
-        raise BookBuildError(f"artefact folder: {error}") from None
+    check_run_folders(profile)
     chapters = report_chapters(found)
     for stem in chapters:  # every check that needs no kernel, before the first
         source = root / NOTEBOOK_DIR / f"{stem}.py"

@@ -453,13 +453,48 @@ def test_read_only_artefacts_dir_is_refused_before_executing(tmp_path, monkeypat
     monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path / "ro" / "artefacts"))
     (tmp_path / "ro").mkdir()
 
-    def read_only(*args, **kwargs):  # as a read-only folder or mount answers (also for root)
-        raise PermissionError(13, "Permission denied")
+    writable = paths.tempfile.TemporaryFile
+
+    def read_only(*args, dir=None, **kwargs):  # as a read-only folder or mount answers
+        if Path(dir) == tmp_path / "ro":
+            raise PermissionError(13, "Permission denied")
+        return writable(*args, dir=dir, **kwargs)
 
     monkeypatch.setattr(paths.tempfile, "TemporaryFile", read_only)
     with pytest.raises(book.BookBuildError, match=r"DNNALIGN_ARTEFACTS_DIR=.*ro is not writable"):
         book.build_book("smoke", output_dir=tmp_path / "out", build_html=False, root=root)
     assert not (tmp_path / "out" / "_build").exists()
+
+
+def test_output_folders_that_cannot_be_written_are_named_before_executing(tmp_path, monkeypatch):
+    from dnnalign_utils import paths, report
+
+    root = _two_chapter_root(tmp_path)
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "artefacts"))
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    with pytest.raises(ValueError, match=r"--output-dir .*notes\.txt: .*notes\.txt is not a"):
+        book.build_book("smoke", output_dir=a_file, build_html=False, root=root)
+    with pytest.raises(ValueError, match=r"--output-dir .*notes\.txt/out: .*is not a folder"):
+        book.build_book("smoke", output_dir=a_file / "out", build_html=False, root=root)
+    with pytest.raises(ValueError, match=r"--output-dir .*notes\.txt: .*is not a folder"):
+        report.run_report("vgg16", a_file, profile="smoke", root=root)
+    assert a_file.read_text() == "mine"
+
+    monkeypatch.setenv(paths.CACHE_ENV, str(a_file))
+    with pytest.raises(book.BookBuildError, match=r"download cache: DNNALIGN_CACHE_DIR=.*not a"):
+        book.build_book("paper", output_dir=tmp_path / "out", build_html=False, root=root)
+    monkeypatch.delenv(paths.CACHE_ENV)
+
+    (tmp_path / "ro").mkdir()
+
+    def read_only(*args, **kwargs):  # as a read-only folder or mount answers
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(paths.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(ValueError, match=r"--output-dir .*ro/out: .*ro is not writable"):
+        book.build_book("smoke", output_dir=tmp_path / "ro" / "out", build_html=False, root=root)
+    assert not (tmp_path / "ro" / "out").exists()
 
 
 def test_relative_folder_variables_mean_the_callers_working_folder(tmp_path, monkeypatch):

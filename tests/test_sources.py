@@ -275,6 +275,18 @@ def test_without_env_the_archive_is_fetched_once_and_extracted(tmp_path, monkeyp
         fetching.things_triplets_dir()
 
 
+def test_a_cache_variable_that_names_a_file_is_named_before_any_download(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(fetching, "fetch", lambda name: calls.append(name))
+    monkeypatch.delenv(fetching.ENV_TRIPLETS, raising=False)
+    a_file = tmp_path / "cache.txt"
+    a_file.write_text("mine")
+    monkeypatch.setenv("DNNALIGN_CACHE_DIR", str(a_file))
+    with pytest.raises(ValueError, match=r"DNNALIGN_CACHE_DIR=.*cache\.txt: .* is not a folder"):
+        fetching.things_triplets_dir()
+    assert calls == [] and a_file.read_text() == "mine"
+
+
 # ----------------------------------------------------- CSV triplets (issue 12, case 1)
 
 
