@@ -82,26 +82,45 @@ RENDERER_CELL = "import dnnalign_utils.plotting as _p\n\n_p.configure_for_book_b
 _INSERTED = "dnnalign_inserted"
 
 COLAB_SETUP_CELL = """\
-# Colab only: fetch this repository and install its package; does nothing elsewhere.
+# Colab only: fetch this repository and install what Colab lacks; does nothing elsewhere.
 import os
 import subprocess
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.metadata
+    import tempfile
+
     _repo = "/content/dnnalign"
     if not os.path.isdir(_repo):
         subprocess.run(
             ["git", "clone", "--depth", "1", "https://github.com/dnnalign/dnnalign", _repo],
             check=True,
         )
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", _repo], check=True)
+    # Every package Colab ships (IPython, torch, numpy, ...) keeps its version: pip adds
+    # what is missing, or stops, rather than change the running kernel's packages.
+    _shipped = {}
+    for _dist in importlib.metadata.distributions():
+        if _dist.metadata["Name"]:
+            _shipped.setdefault(_dist.metadata["Name"].lower(), _dist.version)
+    _constraints = os.path.join(tempfile.gettempdir(), "colab-shipped-packages.txt")
+    with open(_constraints, "w") as _file:
+        _file.writelines(f"{name}=={version}\\n" for name, version in _shipped.items())
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-c", _constraints, "-e", _repo],
+        check=True,
+    )
     sys.path.insert(0, _repo)  # the running kernel does not see the fresh install"""
 """First code cell of every chapter notebook a reader opens (tagged `remove-cell`, so the
-book hides it). In Colab it clones the repository, installs `dnnalign_utils` and puts the
-clone on `sys.path` (the running kernel does not pick up a fresh install otherwise); the
-data in the clone's `data/` folder is then found by `dnnalign_utils.paths`. Elsewhere it
-only imports three standard-library modules. It lives here only: the `.py` sources do not
-carry it; `sync_notebooks` inserts it into the paired `.ipynb` (which Colab and Binder
+book hides it). In Colab it clones the repository and installs `dnnalign_utils` with only
+the packages Colab lacks: every distribution already installed is passed to pip as a
+constraint at its installed version, so Colab's IPython, ipykernel, torch, numpy, ... are
+never upgraded or downgraded inside the running kernel (pip stops instead), and the
+plain install leaves out what only the HTML build needs (the `book` extra). It then puts
+the clone on `sys.path` (the running kernel does not pick up a fresh install otherwise);
+the data in the clone's `data/` folder is then found by `dnnalign_utils.paths`. Elsewhere
+it only imports three standard-library modules. It lives here only: the `.py` sources do
+not carry it; `sync_notebooks` inserts it into the paired `.ipynb` (which Colab and Binder
 open) and the runner into every executed notebook (`with_colab_cell`)."""
 COLAB_CELL_ID = "colab-setup"
 
