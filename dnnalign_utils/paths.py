@@ -89,6 +89,8 @@ DEFAULT_NETWORK = "vgg16"
 # The picture network of the book's Grad-CAM chapter and picture embedding.
 DEFAULT_PICTURE_NETWORK = "efficientnet_lite0"
 NETWORKS_SUBDIR = "networks"
+# The chapter that explains a picture network's picture embedding (Grad-CAM).
+GRADCAM_CHAPTER = "04_gradcam"
 _NETWORK_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 
 
@@ -249,13 +251,12 @@ CHAPTER_INPUTS: dict[str, tuple[str, ...]] = {
     "01_triplet_task": ("image_features",),
     "02_embedding_fit": ("image_features", "network_triplets"),
     "03_r2_regression": ("image_features", "network_embedding"),
-    "04_gradcam": ("image_features", "picture_embedding", "sentence_embeddings"),
+    "04_gradcam": ("image_features", "picture_embedding"),
     "05_visual_semantic_rating": (
         "image_features",
         "human_spose_embedding",
         "network_embedding",
         "picture_embedding",
-        "sentence_embeddings",
     ),
     "06_human_vs_dnn": ("network_embedding", "automatic_labels"),
     "07_networks": (
@@ -507,9 +508,9 @@ def display_path(path: str | os.PathLike) -> str:
     return path.name
 
 
-def artefact_producer(path: str | os.PathLike) -> tuple[str, str] | None:
-    """(profile, chapter stem) of the chapter that writes `path`, if `path` is a known
-    artefact under `artefacts_root()` (of any network); else None."""
+def _artefact_of(path: str | os.PathLike) -> tuple[str, str, str | None] | None:
+    """(profile, chapter stem, network key or None for the book's own) of the artefact
+    `path` is (or lies in), if it is a known artefact under `artefacts_root()`."""
     try:
         relative = Path(path).resolve().relative_to(artefacts_root())
     except ValueError:
@@ -523,21 +524,48 @@ def artefact_producer(path: str | os.PathLike) -> tuple[str, str] | None:
     for artefact in ARTEFACTS.values():
         known = Path(artefact.relative.format(network=network or artefact.home_network))
         if inner == known or known in inner.parents:
-            return profile, artefact.chapter
+            return profile, artefact.chapter, network
     return None
+
+
+def artefact_producer(path: str | os.PathLike) -> tuple[str, str] | None:
+    """(profile, chapter stem) of the chapter that writes `path`, if `path` is a known
+    artefact under `artefacts_root()` (of any network); else None."""
+    found = _artefact_of(path)
+    return None if found is None else found[:2]
 
 
 def artefact_hint(path: str | os.PathLike) -> str:
     """For a missing artefact: a sentence naming the chapter that writes it and the
-    command that runs that chapter (empty for any other path)."""
-    found = artefact_producer(path)
+    command that writes it (empty for any other path). A network chapter's artefact of a
+    network other than the book's own is written by that chapter run for that network:
+    the report command, which runs the network chapters for one network (`build` runs
+    them for the book's own)."""
+    found = _artefact_of(path)
     if found is None:
         return ""
-    profile, chapter = found
+    profile, chapter, network = found
+    if network is not None and chapter in _report_chapters():
+        from dnnalign_utils.networks import NETWORKS
+
+        named = network if network in NETWORKS else f"<the input whose artefact key is {network}>"
+        return (
+            f"; this artefact of network {network!r} is written by chapter notebooks/{chapter} "
+            f"run for that network: run it first with `python -m dnnalign_utils.book report "
+            f"--network {named} --profile {profile} --output-dir DIR`"
+        )
     return (
         f"; this artefact is written by chapter notebooks/{chapter}: run it first with "
         f"`python -m dnnalign_utils.book build --profile {profile} --only {chapter}`"
     )
+
+
+def _report_chapters() -> tuple[str, ...]:
+    """The chapters the report can run for one network: those that record key numbers,
+    and chapter 4 (for a registered picture network)."""
+    from dnnalign_utils import keynumbers
+
+    return (*keynumbers.CHAPTERS, GRADCAM_CHAPTER)
 
 
 def check_writable_folder(folder: str | os.PathLike, origin: str) -> Path:

@@ -65,7 +65,7 @@ from dnnalign_utils.provenance import (
 NETWORK_CHAPTERS: tuple[str, ...] = keynumbers.CHAPTERS
 # Chapter 4 explains a picture network's picture embedding: run for the registered
 # EfficientNet-Lite networks (`networks.PICTURE_LEVEL_NETWORKS`) on chapter 0's pictures.
-GRADCAM_CHAPTER = "04_gradcam"
+GRADCAM_CHAPTER = paths.GRADCAM_CHAPTER
 # The parameters every network chapter declares after `profile` (in this order).
 NETWORK_PARAMETERS: tuple[str, ...] = ("network", "features_path", "images_dir", "layer")
 

@@ -113,6 +113,27 @@ def test_a_missing_artefact_names_its_chapter_and_command(name, tmp_path, monkey
     assert paths.artefact_hint(missing.with_name("unrelated.npz")) == ""
 
 
+def test_a_missing_artefact_of_another_network_names_the_command_for_that_network(
+    tmp_path, monkeypatch
+):
+    """`build --only` runs a chapter for the book's own network only: for another
+    network's artefact the hint is the report, which runs the chapter for it."""
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
+    command = "`python -m dnnalign_utils.book report --network {} --profile smoke --output-dir "
+    command += "DIR`"
+    hint = paths.artefact_hint(paths.network_embedding("smoke", "clip_vit_b32"))
+    assert "of network 'clip_vit_b32'" in hint and "notebooks/02_embedding_fit" in hint
+    assert command.format("clip_vit_b32") in hint and "build" not in hint
+    hint = paths.artefact_hint(paths.picture_predictor("smoke", "efficientnet_lite1"))
+    assert command.format("efficientnet_lite1") in hint and "04_gradcam" in hint
+    key = "mine-features-0123abcd"  # a reader's features file: the key cannot name it
+    hint = paths.artefact_hint(paths.automatic_labels("smoke", key))
+    assert command.format(f"<the input whose artefact key is {key}>") in hint
+    # the book's own networks keep the build command
+    for path in (paths.network_embedding("smoke"), paths.picture_embedding("smoke")):
+        assert "build --profile smoke --only 02_embedding_fit" in paths.artefact_hint(path)
+
+
 def test_producers_are_derived_from_the_one_table():
     assert paths.ARTEFACT_PRODUCERS == {a.relative: a.chapter for a in paths.ARTEFACTS.values()}
     with pytest.raises(ValueError, match="unknown"):
