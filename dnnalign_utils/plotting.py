@@ -281,3 +281,42 @@ def line_with_band(
     )
     fig.update_layout(title=title, xaxis_title=xaxis_title, yaxis_title=yaxis_title)
     return fig
+
+
+def commonality_scatter(labels, display_names: dict[str, str]) -> go.Figure:
+    """Chapter 5's scatter of every rated dimension: its unique visual against its unique
+    semantic R² (the commonality analysis), coloured by embedding, shaped by label, with
+    the joint R² and the top collection's z-scores on hover."""
+    import plotly.express as px
+
+    shown = labels.assign(
+        **{
+            column: 100 * labels[column]
+            for column in ("unique_visual", "unique_semantic", "r2_joint")
+        },
+        embedding=labels["embedding"].map(display_names),
+        dimension=labels["dimension"] + 1,
+    )
+    fig = px.scatter(
+        shown,
+        x="unique_visual",
+        y="unique_semantic",
+        color="embedding",
+        symbol="label",
+        hover_data={
+            "dimension": True,
+            "r2_joint": ":.1f",
+            "z_visual": ":.1f",
+            "z_semantic": ":.1f",
+        },
+        labels={
+            "unique_visual": "visual R² beyond semantic (%)",
+            "unique_semantic": "semantic R² beyond visual (%)",
+            "r2_joint": "joint R² (%)",
+        },
+        title="What each side explains<br>beyond the other",
+        height=550,
+    )
+    fig.add_hline(y=0, line_width=1, line_color="#999")
+    fig.add_vline(x=0, line_width=1, line_color="#999")
+    return fig

@@ -50,8 +50,8 @@
 # stand-in, CLIP, a reader's `.npy`) cannot be explained here, and the checks below need
 # the drawings' object masks, which a reader's own pictures do not have.
 #
-# **Needs**: chapter 0's pictures and features, chapter 2's picture embedding of the
-# same network and chapter 3's sentence embeddings (run alone for another network, the
+# **Needs**: chapter 0's pictures and features and chapter 2's picture embedding of the
+# same network (run alone for another network, the
 # notebook runs chapters 1 and 2 for it first). **Takes**: about two minutes.
 #
 # **How our data differ from the paper's.** The paper explains VGG-16 dimensions on THINGS
@@ -106,14 +106,12 @@ from dnnalign_utils import (
     actmax,
     autorate,
     causal,
-    data,
     features,
     gradcam,
     images,
     networks,
     paths,
     regression,
-    semantic,
 )
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import (
@@ -192,15 +190,7 @@ glue("median_r2_first10", float(r2["R² (%)"].head(10).median()), display=False)
 # works and how it was validated).
 
 # %%
-concepts = data.load_concepts()
-rater_model = autorate.emoji_rater(
-    rows,
-    features.load_image_features(paths.image_features(profile), autorate.VISUAL_PROBE_LAYER)[0],
-    semantic.cached_sentence_embeddings(
-        semantic.concept_texts(concepts), paths.sentence_embeddings(profile)
-    ),
-    seed=seed,
-)
+rater_model = autorate.profile_rater(profile, seed=seed)
 r2["quality"] = rater_model.rate_pictures(dims.weights, rows)["label"].to_numpy()
 quality_names = r2["quality"].to_numpy()
 

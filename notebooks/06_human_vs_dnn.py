@@ -81,7 +81,18 @@ import pandas as pd
 import plotly.express as px
 from myst_nb import glue
 
-from dnnalign_utils import compare, data, interpret, keynumbers, networks, paths, rsa, triplets
+from dnnalign_utils import (
+    autorate,
+    compare,
+    data,
+    interpret,
+    keynumbers,
+    networks,
+    paths,
+    rating,
+    rsa,
+    triplets,
+)
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
@@ -352,7 +363,7 @@ glue(
 # with its raters' judgements (Fig. 6): where the human and the VGG-16 embeddings
 # disagree, the human
 # choices rest mostly on semantic dimensions and the network's on visual ones. With
-# chapter 5's automatic labels (a regression rater, not people), where chapter 5 has
+# chapter 5's automatic labels (an automatic rater, not people), where chapter 5 has
 # labelled this network's dimensions:
 
 # %%
@@ -369,13 +380,20 @@ if quality is not None:
         f"semantic dimension in {share.get(('dnn', 'semantic'), 0.0):.0f} % and by a visual "
         f"one in {share.get(('dnn', 'visual'), 0.0):.0f} %."
     )
+    verdict = autorate.driver_verdict(
+        {q: share.get(("human", q), 0.0) for q in rating.QUALITIES},
+        {q: share.get(("dnn", q), 0.0) for q in rating.QUALITIES},
+        dnn_name,
+    )
 else:
     quality_shares = None
     quality_finding = (
         f"Labels are not available: chapter 5 has not labelled the dimensions of the "
         f"{dnn_name} (run it with the same network parameters), so this part is skipped."
     )
+    verdict = "No verdict on the paper's Fig. 6 pattern without chapter 5's labels."
 glue("quality_finding", quality_finding, display=False)
+glue("driver_verdict", verdict, display=False)
 
 # %% tags=["hide-input"]
 if quality_shares is not None:
@@ -392,8 +410,11 @@ if quality_shares is not None:
     fig.show()
 
 # %% [markdown]
-# {glue:text}`quality_finding` Examples (the triplet, each side's odd one out, and the
-# dimension behind it):
+# {glue:text}`quality_finding`
+#
+# **Verdict.** {glue:text}`driver_verdict`
+#
+# Examples (the triplet, each side's odd one out, and the dimension behind it):
 
 # %%
 examples = drivers.head(n_examples)

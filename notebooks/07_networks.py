@@ -96,7 +96,16 @@ from myst_nb import glue
 from plotly.subplots import make_subplots
 from tqdm.auto import tqdm
 
-from dnnalign_utils import autorate, comparison, curves, images, keynumbers, networks, paths
+from dnnalign_utils import (
+    autorate,
+    comparison,
+    curves,
+    images,
+    keynumbers,
+    networks,
+    paths,
+    rating,
+)
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     HUMAN_COLOUR,
@@ -388,8 +397,19 @@ fig = px.bar(
 )
 fig.update_layout(legend=above, legend_title_text="", margin=room)
 fig.show()
+human_labels = rating.load_labels(paths.automatic_labels(profile), "vice42")["label"]
+glue(
+    "networks_verdict",
+    autorate.networks_verdict(
+        100 * rating.quality_shares(human_labels),
+        {labels[key]: numbers.loc[key, list(share_columns)].rename(share_columns) for key in keys},
+    ),
+    display=False,
+)
 
 # %% [markdown]
+# **Verdict.** {glue:text}`networks_verdict`
+#
 # ### The best-matched dimensions
 
 # %% tags=["hide-input"]

@@ -121,30 +121,29 @@ def _toy_rater(n):
     semantic predictors see different latent properties)."""
     import pandas as pd
 
-    from dnnalign_utils import autorate, regression
+    from dnnalign_utils import autorate
 
     rng = np.random.default_rng(0)
     visual_latent = pd.DataFrame(rng.normal(size=(n, 4)), columns=[f"v{i}" for i in range(4)])
     semantic_latent = pd.DataFrame(
         (rng.uniform(size=(n, 4)) < 0.3).astype(float), columns=[f"s{i}" for i in range(4)]
     )
-    visual = autorate.combine_blocks({"v": visual_latent.to_numpy() @ rng.normal(size=(4, 12))})
-    semantic = autorate.combine_blocks(
-        {"s": semantic_latent.to_numpy() @ rng.normal(size=(4, 12))}
+    host = np.maximum(rng.normal(size=(n, 8)) - 0.8, 0)
+    planted, values = autorate.planted_validation_set(
+        visual_latent, semantic_latent, host, n_per_class=4, seed=1
     )
-    grid = np.logspace(-2, 5, 8)
-    values, truth, _ = autorate.planted_dimensions(
-        visual_latent, semantic_latent, n_per_class=4, seed=1
+    rater = autorate.Rater(
+        objects=np.arange(n),
+        semantic_blocks={"s": semantic_latent.to_numpy() @ rng.normal(size=(4, 12))},
+        visual_blocks={"v": visual_latent.to_numpy() @ rng.normal(size=(4, 12))},
+        visual_layers=("probe",),
+        rules={},
+        method="",
+        validation=pd.DataFrame(),
+        alpha_grid=np.logspace(-2, 5, 8),
+        n_null=300,
     )
-    thresholds = autorate.choose_thresholds(
-        regression.nested_cv_scores(semantic, values, grid).r2,
-        regression.nested_cv_scores(visual, values, grid).r2,
-        truth,
-    )
-    return autorate.Rater(
-        objects=np.arange(n), semantic=semantic, visual=visual, visual_layers=("probe",),
-        thresholds=thresholds, validation=pd.DataFrame(), alpha_grid=grid,
-    )  # fmt: skip
+    return autorate.calibrated(rater, planted, values)
 
 
 def test_embedding_numbers_are_the_chapters_own():

@@ -460,7 +460,6 @@ def test_upstream_runs_run_per_network_producers_for_that_network(tmp_path, monk
         ("01_triplet_task", True),
         ("02_embedding_fit", False),
         ("02_embedding_fit", True),
-        ("03_r2_regression", False),
         ("05_visual_semantic_rating", True),
     ]
     # for the book's own network nothing runs "for the network"
@@ -468,8 +467,7 @@ def test_upstream_runs_run_per_network_producers_for_that_network(tmp_path, monk
         not for_network for _, for_network in book.upstream_runs("smoke", "06_human_vs_dnn")
     )
     # the shared hand-offs and the other network's embedding present: only its labels
-    for name in ("image_features", "human_spose_embedding", "picture_embedding",
-                 "sentence_embeddings"):  # fmt: skip
+    for name in ("image_features", "human_spose_embedding", "picture_embedding"):
         _touch("smoke", name)
     _touch("smoke", "network_embedding", other)
     assert book.upstream_runs("smoke", "06_human_vs_dnn", other) == [
@@ -488,22 +486,18 @@ def test_upstream_runs_run_per_network_producers_for_that_network(tmp_path, monk
 
 def test_chapter_4_for_another_picture_network_runs_chapters_1_and_2_for_it(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
-    # nothing there: Lite1's picture embedding needs chapter 2 (and so 1) run for it;
-    # the sentence embeddings come from the book's own chapter 3
+    # nothing there: Lite1's picture embedding needs chapter 2 (and so 1) run for it
     assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite1") == [
         ("00_data", False),
-        ("01_triplet_task", False),
         ("01_triplet_task", True),
-        ("02_embedding_fit", False),
         ("02_embedding_fit", True),
-        ("03_r2_regression", False),
     ]
     # the book's picture network: its artefacts are the book's own, nothing "for it"
     assert all(
         not for_network
         for _, for_network in book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite0")
     )
-    for name in ("image_features", "sentence_embeddings", "picture_embedding"):
+    for name in ("image_features", "picture_embedding"):
         _touch("smoke", name)
     assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite0") == []
     assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite1") == [
