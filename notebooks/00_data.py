@@ -67,7 +67,11 @@ from dnnalign_utils.plotting import (
     styled_table,
     use_book_template,
 )
+from dnnalign_utils.profiles import apply_profile
 
+# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
+# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
+apply_profile(globals(), "00_data")
 use_book_template()
 _ = data.verify_all()  # every embedded file against its SHA-256 (an error names the file)
 

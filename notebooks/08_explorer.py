@@ -47,7 +47,11 @@ from myst_nb import glue
 from dnnalign_utils import data, downloads, explorer, features, paths, rating, sources
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import styled_table, use_book_template
+from dnnalign_utils.profiles import apply_profile
 
+# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
+# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
+apply_profile(globals(), "08_explorer")
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this page first runs the
