@@ -890,9 +890,9 @@ def _fit_impl(
 
     identity = _with_validation(identity, val_np)  # the validation set is part of the run
     resumed = None
-    ckpt = None if checkpoint_path is None else Path(checkpoint_path)
-    if ckpt is not None:
-        for leftover in leftover_temporaries(ckpt):  # from a run killed while saving
+    ckpt = None if checkpoint_path is None else _checked_checkpoint_path(checkpoint_path)
+    if ckpt is not None:  # only those of a run killed while saving, never a live one
+        for leftover in leftover_temporaries(ckpt):
             leftover.unlink(missing_ok=True)
     if ckpt is not None and ckpt.exists():
         state = _load_checkpoint(ckpt)
@@ -1076,18 +1076,44 @@ def _identity_differences(saved: Mapping[str, Any], current: Mapping[str, Any]) 
     ]
 
 
+# What a checkpoint path must not be: the formats of the project's embeddings and arrays.
+_NOT_CHECKPOINTS = (".npz", ".npy")
+
+
+def _checked_checkpoint_path(checkpoint_path: str | os.PathLike) -> Path:
+    """`checkpoint_path` as a Path; ValueError when it is a folder or names an embedding
+    or array file (which a checkpoint would overwrite)."""
+    ckpt = Path(checkpoint_path)
+    if ckpt.is_dir():
+        raise ValueError(
+            f"checkpoint_path {ckpt}: is a folder; expected the path of a checkpoint file, "
+            "e.g. checkpoint_file(folder, config, train, seed=..., n_objects=...)"
+        )
+    if ckpt.suffix.lower() in _NOT_CHECKPOINTS:
+        raise ValueError(
+            f"checkpoint_path {ckpt}: a {ckpt.suffix} file is an embedding or array, not a "
+            "checkpoint; expected a .ckpt path, e.g. checkpoint_file(folder, config, train, "
+            "seed=..., n_objects=...)"
+        )
+    return ckpt
+
+
 def _load_checkpoint(ckpt: Path) -> dict[str, Any]:
-    """A checkpoint's state; an empty, truncated or foreign file raises ValueError naming it."""
+    """A checkpoint's state; a file that is not one (unreadable, or another kind) raises
+    ValueError naming it, and is left as it is: checkpoints are written atomically, so
+    it may well be another file of the user's."""
     try:
         state = torch.load(ckpt, weights_only=False)
     except Exception as err:  # torch raises OSError, EOFError, UnpicklingError, RuntimeError
         raise ValueError(
-            f"{ckpt}: unreadable checkpoint ({type(err).__name__}: {err}); delete it to start "
-            "the run again"
+            f"{ckpt}: unreadable checkpoint ({type(err).__name__}: {err}); it is left as it "
+            "is: if it is a checkpoint of fit_vice/fit_spose, delete it to start the run "
+            "again, else pass another checkpoint_path"
         ) from None
     if not isinstance(state, dict) or "identity" not in state:
         raise ValueError(
-            f"{ckpt}: not a checkpoint of fit_vice/fit_spose; delete it to start the run again"
+            f"{ckpt}: not a checkpoint of fit_vice/fit_spose; it is left as it is: pass "
+            "another checkpoint_path"
         )
     return state
 

@@ -15,12 +15,18 @@ import json
 import os
 import platform
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: stale temporaries are told by their age
+    fcntl = None
 
 TRACKED_PACKAGES = (
     "dnnalign-utils",
@@ -80,30 +86,62 @@ def package_versions(packages: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, 
     return versions
 
 
+# A temporary file older than this whose writer cannot be asked (no `fcntl`: not POSIX)
+# is taken to be left over by a killed process.
+STALE_TEMPORARY_SECONDS = 24 * 3600
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; move it onto `path` only on success.
 
-    A crash or exception leaves any previous file at `path` untouched.
+    A crash or exception leaves any previous file at `path` untouched. While the write
+    lasts, the temporary file is locked (`fcntl.flock`), so that another process's
+    clean-up (`leftover_temporaries`) leaves a live write alone.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     tmp = Path(tmp_name)
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: never blocks
+    else:
+        os.close(fd)  # elsewhere an open file could not be replaced
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+        if fcntl is not None:
+            os.close(fd)  # releases the lock
+
+
+def _is_live(tmp: Path) -> bool:
+    """Whether a write of `atomic_path` still holds `tmp` (its lock, or, without `fcntl`,
+    an age under STALE_TEMPORARY_SECONDS)."""
+    try:
+        if fcntl is None:
+            return time.time() - tmp.stat().st_mtime < STALE_TEMPORARY_SECONDS
+        fd = os.open(tmp, os.O_RDONLY)
+    except FileNotFoundError:
+        return True  # finished meanwhile: nothing to clean up
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def leftover_temporaries(path: str | os.PathLike) -> list[Path]:
     """Temporary files `atomic_path(path)` left beside `path` when its process was killed
-    mid-write (a finished or failed write removes its own)."""
+    mid-write (a finished or failed write removes its own); a write still under way in
+    another process is not one of them."""
     path = Path(path)
-    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    found = sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    return [tmp for tmp in found if not _is_live(tmp)]
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:

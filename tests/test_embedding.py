@@ -456,6 +456,53 @@ def test_leftover_checkpoint_temporary_is_removed(tmp_path):
     assert not leftover.exists() and ckpt.exists()
 
 
+def test_a_live_temporary_of_another_run_on_the_same_checkpoint_is_left_alone(tmp_path):
+    """Two runs on one checkpoint path: the second's clean-up removes only temporaries
+    whose writer is gone, not the one the first is writing."""
+    from dnnalign_utils import provenance
+
+    train, val, cfg = _small_run()
+    ckpt = tmp_path / "run.ckpt"
+    with provenance.atomic_path(ckpt) as live:  # the first run, saving
+        live.write_bytes(b"being written")
+        assert provenance.leftover_temporaries(ckpt) == []
+        fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, until_epoch=1,
+                  progress=False)  # fmt: skip
+        assert live.read_bytes() == b"being written"
+        stale = tmp_path / ".run.ckpt.killed.tmp"  # a killed writer's: no lock
+        stale.write_bytes(b"half")
+        assert provenance.leftover_temporaries(ckpt) == [stale]
+    assert ckpt.read_bytes() == b"being written"  # the first run's write completed
+
+
+@pytest.mark.parametrize("kind", ["folder", "npz"])
+def test_a_checkpoint_path_that_is_a_folder_or_an_embedding_is_refused_and_kept(tmp_path, kind):
+    train, val, cfg = _small_run()
+    if kind == "folder":
+        target = tmp_path / "my_results"
+        target.mkdir()
+        (target / "notes.txt").write_text("mine")
+        match = r"checkpoint_path .*my_results: is a folder; expected the path of a check"
+    else:
+        target = tmp_path / "vgg16_vice.npz"
+        np.savez(target, weights=np.ones((3, 2)))
+        match = r"checkpoint_path .*vgg16_vice\.npz: a \.npz file is an embedding or array"
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(ValueError, match=match) as refused:
+        fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=target, progress=False)
+    assert "delete" not in str(refused.value)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_a_file_that_is_not_a_checkpoint_is_not_to_be_deleted(tmp_path):
+    train, val, cfg = _small_run()
+    ckpt = tmp_path / "weights.pt"
+    torch.save({"weights": torch.ones(2)}, ckpt)  # a torch file of the user's
+    with pytest.raises(ValueError, match=r"weights.pt: not a checkpoint .* left as it is") as no:
+        fit_spose(train, 30, cfg, seed=1, val=val, checkpoint_path=ckpt, progress=False)
+    assert "delete" not in str(no.value) and torch.load(ckpt)["weights"].sum() == 2
+
+
 @pytest.mark.parametrize(
     ("config", "kwargs", "match"),
     [
