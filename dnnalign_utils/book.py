@@ -35,6 +35,7 @@ writes each `notebooks/NN_topic.ipynb` from its `.py` source plus the Colab set-
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -81,7 +82,7 @@ KERNEL_NAME = "python3"
 RENDERER_CELL = "import dnnalign_utils.plotting as _p\n\n_p.configure_for_book_build()\ndel _p"
 _INSERTED = "dnnalign_inserted"
 
-COLAB_SETUP_CELL = """\
+_COLAB_SETUP_TEMPLATE = """\
 # Colab only: fetch this repository and install what Colab lacks; does nothing elsewhere.
 import os
 import subprocess
@@ -94,7 +95,7 @@ if "google.colab" in sys.modules:
     _repo = "/content/dnnalign"
     if not os.path.isdir(_repo):
         subprocess.run(
-            ["git", "clone", "--depth", "1", "https://github.com/dnnalign/dnnalign", _repo],
+            ["git", "clone", "--depth", "1", "REPOSITORY_URL", _repo],
             check=True,
         )
     # Every package Colab ships (IPython, torch, numpy, ...) keeps its version: pip adds
@@ -121,8 +122,44 @@ the clone on `sys.path` (the running kernel does not pick up a fresh install oth
 the data in the clone's `data/` folder is then found by `dnnalign_utils.paths`. Elsewhere
 it only imports three standard-library modules. It lives here only: the `.py` sources do
 not carry it; `sync_notebooks` inserts it into the paired `.ipynb` (which Colab and Binder
-open) and the runner into every executed notebook (`with_colab_cell`)."""
+open) and the runner into every executed notebook (`with_colab_cell`). The repository
+address comes from `_config.yml` (`repository_url`); `COLAB_SETUP_CELL` is the cell with
+it filled in."""
 COLAB_CELL_ID = "colab-setup"
+CONFIG_FILE = "_config.yml"
+
+
+def repository_url(root: Path = REPO_ROOT) -> str:
+    """The repository's address, `repository.url` of `<root>/_config.yml`: the one place it
+    is written. Jupyter Book's launch, repository and issue buttons read it there, the
+    Colab cell clones it, and tests check CITATION.cff and the README against it."""
+    config = yaml.safe_load((Path(root) / CONFIG_FILE).read_text(encoding="utf-8"))
+    url = (config.get("repository") or {}).get("url") if isinstance(config, dict) else None
+    if not isinstance(url, str) or not url.startswith("https://github.com/"):
+        raise BookBuildError(f"{root / CONFIG_FILE}: repository.url must be a GitHub address")
+    return url.rstrip("/")
+
+
+def pages_url(repository: str) -> str:
+    """Where GitHub Pages serves the site of a GitHub repository: a project site
+    `https://github.com/OWNER/NAME` at `https://owner.github.io/NAME/`, a repository named
+    `OWNER.github.io` at `https://owner.github.io/` (host names are lower case)."""
+    owner, name = repository.removeprefix("https://github.com/").strip("/").split("/")
+    host = f"https://{owner.lower()}.github.io/"
+    return host if name.lower() == f"{owner.lower()}.github.io" else f"{host}{name}/"
+
+
+@functools.cache
+def colab_setup_cell(root: Path = REPO_ROOT) -> str:
+    """The Colab set-up cell for the repository of `<root>/_config.yml`."""
+    return _COLAB_SETUP_TEMPLATE.replace("REPOSITORY_URL", repository_url(root))
+
+
+def __getattr__(name: str) -> str:
+    # COLAB_SETUP_CELL is made on first use, so importing this module needs no _config.yml
+    if name == "COLAB_SETUP_CELL":
+        return colab_setup_cell()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class BookBuildError(RuntimeError):
@@ -184,7 +221,7 @@ def toc_notebooks(root: Path = REPO_ROOT) -> list[str]:
 
 def is_colab_cell(cell) -> bool:
     """Whether a notebook cell is the Colab set-up cell (`COLAB_SETUP_CELL`)."""
-    return cell.cell_type == "code" and cell.source.strip() == COLAB_SETUP_CELL.strip()
+    return cell.cell_type == "code" and cell.source.strip() == colab_setup_cell().strip()
 
 
 def with_colab_cell(nb, **metadata):
@@ -196,7 +233,7 @@ def with_colab_cell(nb, **metadata):
     nb.cells = [cell for cell in nb.cells if not is_colab_cell(cell)]
     at = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
     cell = nbformat.v4.new_code_cell(
-        COLAB_SETUP_CELL, metadata={"tags": ["remove-cell"], **metadata}
+        colab_setup_cell(), metadata={"tags": ["remove-cell"], **metadata}
     )
     if "id" in cell:  # a stable id: syncing twice writes the same file
         cell["id"] = COLAB_CELL_ID

@@ -188,7 +188,7 @@ def test_colab_setup_cell_installs_in_colab(monkeypatch):
     monkeypatch.setattr("os.path.isdir", lambda p: False)
     monkeypatch.setattr(sys, "path", list(sys.path))
     exec(compile(book.COLAB_SETUP_CELL, "<colab-cell>", "exec"), {})
-    assert calls[0][:2] == ["git", "clone"] and "https://github.com/dnnalign/dnnalign" in calls[0]
+    assert calls[0][:2] == ["git", "clone"] and book.repository_url() in calls[0]
     assert calls[1][1:5] == ["-m", "pip", "install", "-q"] and calls[1][-1] == "/content/dnnalign"
     assert sys.path[0] == "/content/dnnalign"
 
