@@ -773,7 +773,7 @@ def read_image_mapping(images_dir: str | os.PathLike, mapping_csv: str | os.Path
     images_dir, mapping_csv = Path(images_dir), Path(mapping_csv)
     if not images_dir.is_dir():
         raise FileNotFoundError(f"images_dir={str(images_dir)!r}: not a folder")
-    with open(mapping_csv, newline="", encoding="utf-8") as handle:
+    with open(mapping_csv, newline="", encoding="utf-8-sig") as handle:  # Excel's BOM too
         rows = list(csv.reader(handle))
     if not rows or tuple(c.strip() for c in rows[0]) != IMAGE_MAPPING_COLUMNS:
         found = rows[0] if rows else "an empty file"

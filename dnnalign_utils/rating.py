@@ -216,9 +216,10 @@ def load_session(folder: str | os.PathLike) -> RatingSession:
     for path in (items_path, mapping_path):
         if not path.is_file():
             raise FileNotFoundError(f"{path}: missing; create the session with create_session")
-    lines = items_path.read_text(encoding="utf-8").splitlines()
+    lines = items_path.read_text(encoding="utf-8-sig").splitlines()
     if not lines or lines[0] != "item":
-        raise RatingFileError(f"{items_path}, line 1: expected the header 'item'")
+        found = repr(lines[0]) if lines else "an empty file"
+        raise RatingFileError(f"{items_path}, line 1: expected the header 'item', found {found}")
     items = tuple(lines[1:])
     try:
         mapping = json.loads(mapping_path.read_text(encoding="utf-8"))
@@ -287,14 +288,17 @@ def load_ratings(path: str | os.PathLike, items: Sequence[str] | None = None) ->
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=list(RATING_COLUMNS))
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # utf-8-sig: a byte-order mark, as Excel writes it, is not part of the header
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise RatingFileError(f"{path}: not UTF-8 text ({exc})") from exc
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or tuple(header) != RATING_COLUMNS:
-        raise RatingFileError(f"{path}, line 1: expected the header {','.join(RATING_COLUMNS)}")
+        raise RatingFileError(
+            f"{path}, line 1: expected the header {','.join(RATING_COLUMNS)}, found "
+            + (repr(",".join(header)) if header is not None else "an empty file")
+        )
     known = set(items) if items is not None else None
     rows, seen = [], {}
     for line, values in enumerate(reader, start=2):

@@ -111,6 +111,11 @@ def test_image_mapping_reads_files_and_concepts(tmp_path):
     assert table["path"].tolist() == [images / "a.jpg", images / "b.png"]
 
 
+def test_image_mapping_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path):
+    images, csv = _mapping(tmp_path, ["\ufefffile,uniqueID", f"a.jpg,{IDS[3]}"])
+    assert networks.read_image_mapping(images, csv)["things_index"].tolist() == [3]
+
+
 @pytest.mark.parametrize(
     ("lines", "message"),
     [

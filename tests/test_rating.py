@@ -108,6 +108,40 @@ def test_validator_rejects_wrong_header(tmp_path):
         rating.load_ratings(path)
 
 
+def test_a_ratings_file_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path):
+    session = rating.create_session(tmp_path / "session", {"a": 2}, seed=0)
+    path = tmp_path / "ratings.csv"
+    good = f"ann,2026-01-01T00:00:00+00:00,{session.items[0]},visual,single,x,4"
+    path.write_bytes(("\ufeff" + ",".join(rating.RATING_COLUMNS) + f"\n{good}\n").encode())
+    table = rating.load_ratings(path, session.items)
+    assert table["rater"].tolist() == ["ann"]
+    table = rating.append_rating(
+        path, rater="bob", item=session.items[1], items=session.items, **ANSWER
+    )
+    assert table["rater"].tolist() == ["ann", "bob"]
+    items = session.folder / "items.csv"
+    items.write_bytes(b"\xef\xbb\xbf" + items.read_bytes())  # the session's list, re-saved
+    assert rating.load_session(session.folder).items == session.items
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("rater;time_utc;item\n", r"found 'rater;time_utc;item'"),
+        ("", "found an empty file"),
+    ],
+)
+def test_a_header_error_shows_what_was_found(tmp_path, text, found):
+    path = tmp_path / "ratings.csv"
+    path.write_text(text)
+    with pytest.raises(rating.RatingFileError, match=rf"line 1: expected the header .*{found}"):
+        rating.load_ratings(path)
+    session = rating.create_session(tmp_path / "session", {"a": 2}, seed=0)
+    (session.folder / "items.csv").write_text("Item\nD1\nD2\n")
+    with pytest.raises(rating.RatingFileError, match=r"expected the header 'item', found 'Item'"):
+        rating.load_session(session.folder)
+
+
 def test_session_killed_while_writing_leaves_a_valid_file(tmp_path):
     path = tmp_path / "ratings.csv"
     rating.append_rating(path, rater="ann", item="D1", **ANSWER)
