@@ -37,7 +37,7 @@ import pandas as pd
 
 from dnnalign_utils import data, paths
 from dnnalign_utils.conventions import N_OBJECTS, DataValidationError, as_float_matrix
-from dnnalign_utils.images import things_image_manifest
+from dnnalign_utils.images import IMAGE_SUFFIXES, things_image_manifest
 
 IMAGE_MAPPING_COLUMNS = ("file", "uniqueID")
 THINGSVISION_FILES = ("features.npy", "file_names.txt")
@@ -735,7 +735,21 @@ def read_thingsvision_folder(
             else []
         )
         hint = f"; layers found: {layers} (pass module=...)" if layers else ""
-        raise FileNotFoundError(f"{root}: missing {', '.join(missing)}{hint}")
+        pictures = (
+            [p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+            if root.is_dir()
+            else []
+        )
+        if pictures:  # the reader meant a picture folder, which is told by its concepts.csv
+            hint += (
+                f"; it holds {len(pictures)} pictures but no {IMAGE_MAPPING_FILE}: a folder "
+                f"of pictures needs {IMAGE_MAPPING_FILE} (header {','.join(IMAGE_MAPPING_COLUMNS)}"
+                "; one line per picture) and is passed as images_dir (the report's --network "
+                "takes it as it is)"
+            )
+        raise FileNotFoundError(
+            f"{root}: missing {', '.join(missing)} of a thingsvision features folder{hint}"
+        )
     features_path, names_path = (root / name for name in THINGSVISION_FILES)
     raw = data.load_npy(features_path)
     raw = raw.reshape(raw.shape[0], -1) if raw.ndim > 2 else raw

@@ -568,6 +568,10 @@ def _bad_input(tmp: Path, case: str) -> tuple[str, dict]:
         return str(write_features(tmp / "flat.npy")), {"layer": "fc7"}
     if case == "picture_network_npy":
         return str(write_features(tmp / "flat.npy")), {"picture_network": "efficientnet_lite0"}
+    if case == "no_concepts_csv":
+        folder = _picture_folder(tmp / "photos", [])
+        (folder / networks.IMAGE_MAPPING_FILE).unlink()
+        return str(folder), {}
     if case == "name":
         return "resnet_9000", {}
     if case == "missing_path":
@@ -581,6 +585,11 @@ BAD_INPUTS = {
     "uniqueID": (DataValidationError, r"concepts\.csv: line 3: 'no_such_concept' is not"),
     "layer_folder": (FileNotFoundError, r"tv/conv5: missing features\.npy.*\['fc7'\]"),
     "layer_pictures": (ValueError, r"no_such_layer"),
+    "no_concepts_csv": (
+        FileNotFoundError,
+        r"photos: missing features\.npy.*; it holds 3 pictures but no concepts\.csv: .*"
+        r"header file,uniqueID",
+    ),
     "layer_npy": (ValueError, r"--layer fc7: .*flat\.npy is a \.npy of concept features"),
     "picture_network_npy": (ValueError, r"--picture-network efficientnet_lite0: only for"),
     "name": (ValueError, r"--network resnet_9000: expected a registered network \(vgg16"),
