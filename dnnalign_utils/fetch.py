@@ -258,6 +258,18 @@ def extract_archive(
             f"{archive}: not a readable zip archive ({err}); delete it to download it again"
         ) from None
     with zf:
+        if not zf.infolist():  # a damaged end record lists none: an empty dest would pass
+            with open(archive, "rb") as handle:
+                has_files = handle.read(4) == b"PK\x03\x04"  # a first file's header
+            raise ValueError(
+                f"{archive}: the zip archive lists no members"
+                + (
+                    ", though it holds files: its end record or central directory is "
+                    "damaged; delete it to download it again"
+                    if has_files
+                    else "; expected an archive of files"
+                )
+            )
         for info in zf.infolist():
             member = PurePosixPath(info.filename)
             if member.is_absolute() or ".." in member.parts:

@@ -341,6 +341,23 @@ def test_corrupted_zip_names_the_archive(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_zip_whose_end_record_is_zeroed_is_refused_not_extracted_empty(tmp_path):
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("release/trainset.txt", "0 1 2\n" * 50)
+    raw = bytearray(archive.read_bytes())
+    end = raw.rfind(b"PK\x05\x06")
+    raw[end + 4 : end + 22] = bytes(18)  # entry counts, directory size and offset: zero
+    archive.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"a\.zip: the zip archive lists no members, though"):
+        fetching.extract_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(ValueError, match=r"empty\.zip: .* no members; expected an archive"):
+        fetching.extract_archive(empty, tmp_path / "out")
+
+
 def test_crc_error_leaves_no_partial_folder(tmp_path):
     archive = tmp_path / "a.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
