@@ -271,16 +271,8 @@ def sync_notebook(source: Path, check: bool = False) -> list[Path]:
             continue
         changed.append(path)
         if not check:
-            mode = path.stat().st_mode & 0o777 if path.is_file() else _default_file_mode()
-            atomic_write_text(path, text)
-            path.chmod(mode)  # a source file keeps its permissions (the temporary's are 0600)
+            atomic_write_text(path, text)  # a source file keeps its permissions
     return changed
-
-
-def _default_file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def sync_notebooks(

@@ -32,7 +32,12 @@ from pathlib import Path, PurePosixPath
 
 from dnnalign_utils import paths
 from dnnalign_utils.conventions import DataIntegrityError
-from dnnalign_utils.provenance import atomic_write_text, cached_sha256, file_sha256
+from dnnalign_utils.provenance import (
+    atomic_write_text,
+    cached_sha256,
+    default_mode,
+    file_sha256,
+)
 
 __all__ = [
     "ENV_IMAGES",
@@ -292,6 +297,7 @@ def extract_archive(
                     raise ValueError(
                         f"{archive}: could not extract member {info.filename!r}{hint}: {err}"
                     ) from None
+            tmp.chmod(default_mode(folder=True))  # mkdtemp's 0700 would make it private
             if dest.exists():
                 dest.rmdir()  # empty, checked above
             os.replace(tmp, dest)

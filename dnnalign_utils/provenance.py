@@ -86,6 +86,13 @@ def package_versions(packages: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, 
     return versions
 
 
+def default_mode(folder: bool = False) -> int:
+    """The mode the umask gives a new file (0o666 & ~umask) or folder (0o777 & ~umask)."""
+    umask = os.umask(0)  # the only way to read it: set and restore at once
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
+
+
 # A temporary file older than this whose writer cannot be asked (no `fcntl`: not POSIX)
 # is taken to be left over by a killed process.
 STALE_TEMPORARY_SECONDS = 24 * 3600
@@ -109,6 +116,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.close(fd)  # elsewhere an open file could not be replaced
     try:
         yield tmp
+        # mkstemp's 0600 would make every written file private: a new file gets the
+        # umask's mode, as open() gives it; a replaced file keeps its own
+        mode = path.stat().st_mode & 0o777 if path.is_file() else default_mode()
+        tmp.chmod(mode)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 
 import numpy as np
 import pytest
@@ -132,3 +133,30 @@ def test_cached_keeps_the_old_cache_when_compute_fails(tmp_path):
         lambda v: None,
     )
     assert np.array_equal(missing, np.zeros(1))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_and_extracted_folders_honour_the_umask(tmp_path, umask):
+    import zipfile
+
+    from dnnalign_utils import fetch
+
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("inner/f.txt", "x")
+    old = os.umask(umask)
+    try:
+        new = provenance.atomic_write_text(tmp_path / "new.txt", "x")
+        provenance.save_npy(tmp_path / "a.npy", np.ones(2), provenance.provenance_record("t", {}))
+        folder = fetch.extract_archive(archive, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert new.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "a.npy").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask
+    # a replaced file keeps its own mode
+    kept = tmp_path / "kept.txt"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    provenance.atomic_write_text(kept, "new")
+    assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "new"
