@@ -1,8 +1,12 @@
 """Where the project's data, caches and derived artefacts live.
 
-Nothing here depends on the working directory: every location is derived from the
-repository root (the folder holding this package) and can be overridden by an
-environment variable, so notebooks run the same from papermill, Jupyter or Colab.
+In a checkout of the repository (also an editable install, as in Colab), nothing here
+depends on the working directory: every location is derived from the repository root
+(the folder holding this package). A plain install (a wheel) carries the embedded data
+inside the package (`INSTALLED_DATA`, from the repository's data/ folder) and keeps the
+artefacts under the working folder, as a downloaded chapter expects. Every location can
+be overridden by an environment variable, so notebooks run the same from papermill,
+Jupyter or Colab.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The repository's data/ folder as a plain install carries it (pyproject.toml maps it to
+# this package's `embedded_data`); absent in a checkout.
+INSTALLED_DATA = Path(__file__).resolve().parent / "embedded_data"
 
 
 DATA_ENV = "DNNALIGN_DATA_DIR"
@@ -46,9 +53,15 @@ def _env_path(name: str, default: Path) -> Path:
     return env_path(name) or default
 
 
+def is_installed_copy() -> bool:
+    """Whether this package is a plain install (a wheel) rather than a checkout."""
+    return INSTALLED_DATA.is_dir()
+
+
 def data_dir() -> Path:
-    """Embedded data committed with the repository (`DNNALIGN_DATA_DIR` overrides)."""
-    return _env_path(DATA_ENV, REPO_ROOT / "data")
+    """Embedded data committed with the repository: its data/ folder, or the copy a
+    plain install carries (`DNNALIGN_DATA_DIR` overrides)."""
+    return _env_path(DATA_ENV, INSTALLED_DATA if is_installed_copy() else REPO_ROOT / "data")
 
 
 def cache_dir() -> Path:
@@ -490,8 +503,10 @@ def key_numbers_dir(profile: str, network: str = DEFAULT_NETWORK) -> Path:
 
 
 def artefacts_root() -> Path:
-    """Parent of the per-profile artefact folders (`DNNALIGN_ARTEFACTS_DIR` overrides)."""
-    return _env_path(ARTEFACTS_ENV, REPO_ROOT / "artefacts")
+    """Parent of the per-profile artefact folders: `artefacts/` in the repository, or in
+    the working folder for a plain install (`DNNALIGN_ARTEFACTS_DIR` overrides)."""
+    home = Path.cwd() if is_installed_copy() else REPO_ROOT
+    return _env_path(ARTEFACTS_ENV, home / "artefacts")
 
 
 def display_path(path: str | os.PathLike) -> str:
