@@ -10,14 +10,15 @@ book, embedded offline data). The other profiles override some of them per noteb
   embedding fits run on the CPU for hours).
 
 `PROFILES[profile][notebook_stem]` maps parameter names to override values. Every
-override key must be a variable of that notebook's `parameters` cell, and the `default`
-profile lists the cell's value of every name another profile overrides (so a chapter can
-tell a value left at its default from one a caller chose); `tests/test_book.py` checks
-both, so a renamed parameter cannot be silently ignored.
+override key must be a variable of that notebook's `parameters` cell, and
+`PARAMETER_DEFAULTS` lists the cell's value of every name a profile overrides (so a
+chapter can tell a value left at its default from one a caller chose); `tests/test_book.py`
+checks both, so a renamed parameter cannot be silently ignored.
 
 The book runner injects a profile's values as papermill parameters. A chapter run any
 other way (`papermill ... -p profile smoke`, Jupyter, Colab) gets them from
-`apply_profile(globals(), stem)`, the first line after its `parameters` cell.
+`apply_profile(globals(), stem)`, called right after the imports of the cell that follows
+its `parameters` cell.
 """
 
 from __future__ import annotations
@@ -107,88 +108,7 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
         },
         "08_explorer": {"thumbnail_px": 32, "max_dims_shown": 20},
     },
-    # The parameters cells' values of every name the other profiles set (checked against
-    # the cells): what `apply_profile` compares with to see what a caller chose.
-    "default": {
-        "00_data": {"n_bootstrap": 1000, "image_styles": [], "n_image_concepts": 0},
-        "01_triplet_task": {"n_bootstrap": 1000, "n_network_triplets": 1_000_000},
-        "02_embedding_fit": {
-            "n_seeds": 3,
-            "human_max_epochs": 150,
-            "network_max_epochs": 60,
-            "network_min_epochs": 30,
-            "network_window": 10,
-            "triplet_limit": 0,
-            "rsm_objects": 0,
-            "mc_samples": 20,
-            "n_effnet_triplets": 1_000_000,
-            "effnet_max_epochs": 30,
-            "curve_fractions": [0.125, 0.25, 0.5, 1.0],
-            "embedding_scale": "small_data",
-            "network_beta": 3.0,
-        },
-        "03_r2_regression": {"n_alphas": 33},
-        "04_gradcam": {
-            "n_alphas": 33,
-            "n_dims_shown": 6,
-            "pictures_per_dim": 4,
-            "n_check_pictures": 16,
-            "n_share_dims": 0,
-            "n_actmax_dims": 4,
-            "actmax_steps": 32,
-            "actmax_size": 0,
-            "n_faith_dims": 4,
-            "faith_pictures_per_dim": 6,
-            "perturbation_steps": 3,
-            "n_random_orders": 2,
-            "n_randomisation_pictures": 3,
-            "n_manipulated_pictures": 4,
-            "n_colour_pictures": 24,
-            "n_dims_heatmap": 20,
-        },
-        "05_visual_semantic_rating": {
-            "n_alphas": 17,
-            "n_planted_per_class": 12,
-            "n_bootstrap": 2000,
-            "n_permutations": 10_000,
-            "n_network_triplets": 1_000_000,
-            "network_max_epochs": 60,
-            "network_min_epochs": 30,
-            "network_window": 10,
-            "n_layer_triplets": 300_000,
-            "layer_max_epochs": 50,
-            "n_collections_shown": 3,
-        },
-        "06_human_vs_dnn": {
-            "n_permutations": 200,
-            "n_random_triplets": 1_000_000,
-            "n_diverging": 2000,
-            "global_rsm_objects": 0,
-            "cumulative_rsm_objects": 600,
-            "cumulative_dims": [1, 2, 4, 8, 16, 32, 48, 64],
-            "n_bootstrap": 100,
-        },
-        "07_networks": {
-            "compared": [
-                "vgg16",
-                "clip_vit_b32",
-                "efficientnet_lite0",
-                "efficientnet_lite1",
-                "efficientnet_lite0_untrained",
-            ],
-            "n_image_concepts": 0,
-            "n_concept_triplets": 1_000_000,
-            "concept_max_epochs": 60,
-            "min_epochs": 30,
-            "stability_window": 10,
-            "n_picture_triplets": 200_000,
-            "picture_max_epochs": 60,
-            "rsm_objects": 400,
-            "n_alphas": 33,
-            "image_styles": ["noto"],
-        },
-        "08_explorer": {"thumbnail_px": 40, "max_dims_shown": 0},
-    },
+    "default": {},
     "paper": {
         "01_triplet_task": {"n_network_triplets": 20_000_000},
         "02_embedding_fit": {
@@ -204,6 +124,91 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
         # picture networks see the THINGS photos (the emoji styles do not apply)
         "07_networks": {"image_styles": []},
     },
+}
+
+
+# The parameters cells' values of every name a profile sets (a test keeps them equal to
+# the cells): what `apply_profile` compares with to tell a value left at its default
+# from one a caller chose.
+PARAMETER_DEFAULTS: dict[str, dict[str, object]] = {
+    "00_data": {"n_bootstrap": 1000, "image_styles": [], "n_image_concepts": 0},
+    "01_triplet_task": {"n_bootstrap": 1000, "n_network_triplets": 1_000_000},
+    "02_embedding_fit": {
+        "n_seeds": 3,
+        "human_max_epochs": 150,
+        "network_max_epochs": 60,
+        "network_min_epochs": 30,
+        "network_window": 10,
+        "triplet_limit": 0,
+        "rsm_objects": 0,
+        "mc_samples": 20,
+        "n_effnet_triplets": 1_000_000,
+        "effnet_max_epochs": 30,
+        "curve_fractions": [0.125, 0.25, 0.5, 1.0],
+        "embedding_scale": "small_data",
+        "network_beta": 3.0,
+    },
+    "03_r2_regression": {"n_alphas": 33},
+    "04_gradcam": {
+        "n_alphas": 33,
+        "n_dims_shown": 6,
+        "pictures_per_dim": 4,
+        "n_check_pictures": 16,
+        "n_share_dims": 0,
+        "n_actmax_dims": 4,
+        "actmax_steps": 32,
+        "actmax_size": 0,
+        "n_faith_dims": 4,
+        "faith_pictures_per_dim": 6,
+        "perturbation_steps": 3,
+        "n_random_orders": 2,
+        "n_randomisation_pictures": 3,
+        "n_manipulated_pictures": 4,
+        "n_colour_pictures": 24,
+        "n_dims_heatmap": 20,
+    },
+    "05_visual_semantic_rating": {
+        "n_alphas": 17,
+        "n_planted_per_class": 12,
+        "n_bootstrap": 2000,
+        "n_permutations": 10_000,
+        "n_network_triplets": 1_000_000,
+        "network_max_epochs": 60,
+        "network_min_epochs": 30,
+        "network_window": 10,
+        "n_layer_triplets": 300_000,
+        "layer_max_epochs": 50,
+        "n_collections_shown": 3,
+    },
+    "06_human_vs_dnn": {
+        "n_permutations": 200,
+        "n_random_triplets": 1_000_000,
+        "n_diverging": 2000,
+        "global_rsm_objects": 0,
+        "cumulative_rsm_objects": 600,
+        "cumulative_dims": [1, 2, 4, 8, 16, 32, 48, 64],
+        "n_bootstrap": 100,
+    },
+    "07_networks": {
+        "compared": [
+            "vgg16",
+            "clip_vit_b32",
+            "efficientnet_lite0",
+            "efficientnet_lite1",
+            "efficientnet_lite0_untrained",
+        ],
+        "n_image_concepts": 0,
+        "n_concept_triplets": 1_000_000,
+        "concept_max_epochs": 60,
+        "min_epochs": 30,
+        "stability_window": 10,
+        "n_picture_triplets": 200_000,
+        "picture_max_epochs": 60,
+        "rsm_objects": 400,
+        "n_alphas": 33,
+        "image_styles": ["noto"],
+    },
+    "08_explorer": {"thumbnail_px": 40, "max_dims_shown": 0},
 }
 
 
@@ -238,7 +243,7 @@ def apply_profile(namespace: dict[str, object], stem: str) -> dict[str, object]:
 
     `namespace` is the chapter's `globals()` after its `parameters` cell (and any
     injected parameters): for each value `PROFILES[profile][stem]` sets, the chapter's
-    variable is replaced where it still holds the `default` profile's value; a value the
+    variable is replaced where it still holds its `PARAMETER_DEFAULTS` value; a value the
     caller chose (a papermill parameter, an edited cell) is kept. So
     `papermill ... -p profile smoke` alone runs the smoke sizes, and
     `-p profile smoke -p n_bootstrap 200` keeps 200. Returns the values it set.
@@ -247,7 +252,7 @@ def apply_profile(namespace: dict[str, object], stem: str) -> dict[str, object]:
     if not isinstance(profile, str):
         raise ValueError(f"{stem}: the parameters cell must set profile, got {profile!r}")
     check_profile(profile)
-    defaults = PROFILES["default"].get(stem, {})
+    defaults = PARAMETER_DEFAULTS.get(stem, {})
     applied = {}
     for name, value in PROFILES[profile].get(stem, {}).items():
         if name not in namespace:
@@ -353,16 +358,22 @@ def parameter_type_problems(notebook: Path, parameters: dict[str, object]) -> li
 
 
 def validate_profiles(
-    notebook_dir: Path, profiles: dict[str, dict[str, dict[str, object]]] | None = None
+    notebook_dir: Path,
+    profiles: dict[str, dict[str, dict[str, object]]] | None = None,
+    defaults: dict[str, dict[str, object]] | None = None,
 ) -> list[str]:
     """Problems with `profiles` (default: PROFILES) against the notebooks' parameters cells.
 
     Checks that each overridden notebook exists as `<notebook_dir>/<stem>.py`, that every
     override key is a variable of its `parameters` cell, that `profile` is declared there,
-    and that the `default` profile's overrides equal the cell's values. Returns one
-    message per problem (empty list: all fine).
+    and that the `default` profile's overrides equal the cell's values; with `defaults`
+    (always for the book's own `PROFILES`: `PARAMETER_DEFAULTS`), that they list every
+    overridden name with the cell's value. Returns one message per problem (empty list:
+    all fine).
     """
-    profiles = PROFILES if profiles is None else profiles
+    if profiles is None:
+        profiles = PROFILES
+        defaults = PARAMETER_DEFAULTS if defaults is None else defaults
     problems: list[str] = []
     for profile, per_notebook in profiles.items():
         if profile not in PROFILE_NAMES:
@@ -375,11 +386,11 @@ def validate_profiles(
             cell = parameters_cell_values(source)
             if "profile" not in cell:
                 problems.append(f"{source}: parameters cell does not define 'profile'")
-            if "default" in profiles and profile != "default":
-                unlisted = set(overrides) - set(profiles["default"].get(stem, {}))
+            if defaults is not None:
+                unlisted = set(overrides) - set(defaults.get(stem, {}))
                 problems.extend(
-                    f"PROFILES[{profile!r}][{stem!r}][{key!r}]: no default value in "
-                    f"PROFILES['default'][{stem!r}] (apply_profile needs it)"
+                    f"PROFILES[{profile!r}][{stem!r}][{key!r}]: no value in "
+                    f"PARAMETER_DEFAULTS[{stem!r}] (apply_profile needs it)"
                     for key in sorted(unlisted)
                 )
             for key, value in overrides.items():
@@ -397,4 +408,13 @@ def validate_profiles(
                         f"PROFILES['default'][{stem!r}][{key!r}] = {value!r} differs from "
                         f"the parameters cell value {cell[key]!r} in {source}"
                     )
+    for stem, values in (defaults or {}).items():
+        source = Path(notebook_dir) / f"{stem}.py"
+        cell = parameters_cell_values(source) if source.is_file() else {}
+        for key, value in values.items():
+            if key not in cell or cell[key] != value:
+                problems.append(
+                    f"PARAMETER_DEFAULTS[{stem!r}][{key!r}] = {value!r} differs from the "
+                    f"parameters cell value {cell.get(key, '(none)')!r} in {source}"
+                )
     return problems

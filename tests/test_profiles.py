@@ -53,11 +53,14 @@ def test_every_override_has_a_default_to_compare_with(tmp_path):
     (tmp_path / "01_x.py").write_text(
         '# %% tags=["parameters"]\nprofile = "default"\nn = 10\nm = 5\n'
     )
-    partial = {"smoke": {"01_x": {"n": 1, "m": 1}}, "default": {"01_x": {"m": 5}}}
-    problems = profiles.validate_profiles(tmp_path, partial)
+    smoke = {"smoke": {"01_x": {"n": 1, "m": 1}}}
+    assert profiles.validate_profiles(tmp_path, smoke, {"01_x": {"n": 10, "m": 5}}) == []
+    problems = profiles.validate_profiles(tmp_path, smoke, {"01_x": {"m": 4}})
     assert problems == [
-        "PROFILES['smoke']['01_x']['n']: no default value in PROFILES['default']['01_x'] "
-        "(apply_profile needs it)"
+        "PROFILES['smoke']['01_x']['n']: no value in PARAMETER_DEFAULTS['01_x'] "
+        "(apply_profile needs it)",
+        f"PARAMETER_DEFAULTS['01_x']['m'] = 4 differs from the parameters cell value 5 in "
+        f"{tmp_path / '01_x.py'}",
     ]
 
 
@@ -93,7 +96,7 @@ def test_a_chapter_run_with_only_the_profile_gets_its_sizes(stem):
 
     smoke = profiles.PROFILES["smoke"].get(stem, {})
     assert {name: run(profile="smoke")[name] for name in smoke} == smoke
-    for name, value in profiles.PROFILES["default"].get(stem, {}).items():
+    for name, value in profiles.PARAMETER_DEFAULTS.get(stem, {}).items():
         assert run(profile="default")[name] == value
     if smoke:  # a parameter set explicitly wins over the profile
         name = next(iter(smoke))
