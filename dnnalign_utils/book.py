@@ -99,11 +99,13 @@ if "google.colab" in sys.modules:
             check=True,
         )
     # Every package Colab ships (IPython, torch, numpy, ...) keeps its version: pip adds
-    # what is missing, or stops, rather than change the running kernel's packages.
+    # what is missing, or stops, rather than change the running kernel's packages (this
+    # package itself, installed by an earlier run, may change with the clone).
     _shipped = {}
     for _dist in importlib.metadata.distributions():
-        if _dist.metadata["Name"]:
-            _shipped.setdefault(_dist.metadata["Name"].lower(), _dist.version)
+        _name = (_dist.metadata["Name"] or "").lower().replace("_", "-")
+        if _name and _name != "dnnalign-utils":
+            _shipped.setdefault(_name, _dist.version)
     _constraints = os.path.join(tempfile.gettempdir(), "colab-shipped-packages.txt")
     with open(_constraints, "w") as _file:
         _file.writelines(f"{name}=={version}\\n" for name, version in _shipped.items())

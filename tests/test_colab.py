@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
@@ -44,12 +45,12 @@ def colab_versions() -> dict[str, str]:
     return pins
 
 
-def colab_like_environment(folder: Path) -> Path:
-    """A virtual environment (no pip) holding Colab's packages as metadata-only stubs;
-    returns its Python."""
+def colab_like_environment(folder: Path, **more: str) -> Path:
+    """A virtual environment (no pip) holding Colab's packages (and `more`, name=version)
+    as metadata-only stubs; returns its Python."""
     venv.EnvBuilder(with_pip=False).create(folder)
     (site_packages,) = folder.glob("lib/python3*/site-packages")
-    for name, version in colab_versions().items():
+    for name, version in {**colab_versions(), **more}.items():
         stub = site_packages / f"{name.replace('-', '_')}-{version}.dist-info"
         stub.mkdir()
         (stub / "METADATA").write_text(
@@ -80,11 +81,13 @@ def run_cell_in(python: Path, workdir: Path) -> list[list[str]]:
 
 @pytest.mark.timeout(300)
 def test_colab_cell_changes_none_of_colabs_packages(tmp_path):
-    python = colab_like_environment(tmp_path / "colab")
+    # a session that ran an older version of the cell: this package may change
+    python = colab_like_environment(tmp_path / "colab", **{"dnnalign-utils": "0.0.1"})
     (install,) = run_cell_in(python, tmp_path)
     assert install[:4] == [str(python), "-m", "pip", "install"]
     constraints = Path(install[install.index("-c") + 1]).read_text().splitlines()
     assert "ipython==7.34.0" in constraints and "torch==2.8.0+cu126" in constraints
+    assert not [line for line in constraints if line.startswith("dnnalign-utils")]
     report = tmp_path / "report.json"
     # this environment's pip, run against the Colab-like one; nothing is installed
     dry_run = [sys.executable, "-m", "pip", "--python", str(python), *install[3:]]
@@ -104,6 +107,7 @@ def test_colab_cell_changes_none_of_colabs_packages(tmp_path):
         for name in added.keys() & colab_versions().keys()
     }
     assert not changed, f"Colab's packages the cell would change (Colab's, new): {changed}"
-    assert "dnnalign-utils" in added and "himalaya" in added
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert added["dnnalign-utils"] == version and "himalaya" in added
     # running a chapter needs none of the HTML build
     assert not {"jupyter-book", "sphinx-book-theme"} & added.keys()
