@@ -1091,6 +1091,31 @@ def within_objects(triplets: np.ndarray, objects: np.ndarray) -> tuple[np.ndarra
     return local[keep], keep
 
 
+def heldout_among(objects: np.ndarray, label: str) -> dict[str, np.ndarray]:
+    """The held-out human responses (the noise-ceiling set's and the 2,171 set's) whose
+    three objects all lie among `objects` (THINGS indices), re-indexed to positions in
+    `objects`, by set name; only the sets with some. Chapter 1 compares a network with
+    people on them: ValueError naming `label` when there are none (few concepts)."""
+    from dnnalign_utils import data
+
+    sets = {
+        "noise-ceiling set": data.load_triplets_noise_ceiling().triplets,
+        "2,171 set": data.load_triplets_2171(),
+    }
+    inside = {name: within_objects(rows, objects)[0] for name, rows in sets.items()}
+    inside = {name: rows for name, rows in inside.items() if len(rows)}
+    if not inside:
+        objects = np.unique(np.asarray(objects))
+        raise ValueError(
+            f"{label}: none of the held-out human responses ("
+            + ", ".join(f"{len(rows):,} of the {name}" for name, rows in sets.items())
+            + f") has all three objects among its {objects.size:,} THINGS concepts, so its "
+            "choices cannot be compared with people's (chapter 1); expected features or "
+            "pictures of more concepts"
+        )
+    return inside
+
+
 # ---------------------------------------------------------------------------------------
 # A network's agreement with people (a key number of chapter 1)
 # ---------------------------------------------------------------------------------------

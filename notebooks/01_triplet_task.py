@@ -137,7 +137,6 @@ print(f"{net.values.shape[1]:,} features of {objects.size:,} of {data.N_OBJECTS:
 # %%
 names = data.load_concepts()["Word"].to_numpy()
 human = data.load_triplets_noise_ceiling().triplets
-set2171 = data.load_triplets_2171()
 ceiling = triplets.noise_ceiling(human)
 clip_label = networks.NETWORKS["clip_vit_b32"].label
 # the representations compared, restricted to the network's concepts (local rows 0..n-1)
@@ -205,11 +204,9 @@ representations = {
     "SPoSE-49 (human)": data.load_human_embedding("spose49")[objects],
     "VICE-42 (human)": data.load_human_embedding("vice42")[objects],
 }
-human_sets = {  # the held-out responses among the network's concepts, in its rows
-    name: triplets.within_objects(rows, objects)[0]
-    for name, rows in {"noise-ceiling set": human, "2,171 set": set2171}.items()
-}
-human_sets = {name: rows for name, rows in human_sets.items() if len(rows)}
+# the held-out responses among the network's concepts, in its rows (an error names the
+# network when there are none)
+human_sets = triplets.heldout_among(objects, net.label)
 agreement = triplets.agreement_table(
     representations, human_sets, n_bootstrap=n_bootstrap, seed=seed
 )

@@ -584,3 +584,20 @@ def test_features_whose_similarities_overflow_are_rescaled_and_said_so(
             tri, x * factor, similarity=similarity, relu=True, dtype=dtype, progress=False
         )
     np.testing.assert_array_equal(got, want)
+
+
+def test_heldout_among_names_a_network_of_too_few_concepts():
+    """Chapter 1 compares a network with people on the held-out responses among its
+    concepts; a few concepts hold none, which must be said, not a bare StopIteration."""
+    from dnnalign_utils import data
+
+    human = data.load_triplets_noise_ceiling().triplets
+    first = np.unique(human[0])  # the concepts of one noise-ceiling triplet
+    found = T.heldout_among(first, "mine")
+    assert len(found["noise-ceiling set"]) >= 1
+    assert set(np.unique(found["noise-ceiling set"])) <= {0, 1, 2}  # positions in `first`
+    lonely = np.array([0, 1, 2])  # aardvark, abacus, accordion: in no held-out triplet
+    for rows in (human, data.load_triplets_2171()):
+        assert len(T.within_objects(rows, lonely)[0]) == 0
+    with pytest.raises(ValueError, match=r"mine: none of the held-out human responses \("):
+        T.heldout_among(lonely, "mine")
