@@ -1004,6 +1004,24 @@ def as_rgb_picture(
         raise ValueError(f"{where}: cannot convert mode {picture.mode} to RGB ({err})") from None
 
 
+class _PictureStream(torch.utils.data.Dataset):
+    """Pictures decoded (`as_rgb_picture`) and preprocessed (`recipe`) one at a time, as
+    the batches ask for them: only a batch of them is ever held (a decoded photo and its
+    input tensor are ~2 MiB). `sizes[i]`: picture i's original (width, height)."""
+
+    def __init__(self, items: list, where: list[str], recipe, background) -> None:
+        self.items, self.where, self.recipe, self.background = items, where, recipe, background
+        self.sizes: list[tuple[int, int] | None] = [None] * len(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        picture = as_rgb_picture(self.items[i], self.where[i], self.background)
+        self.sizes[i] = picture.size
+        return self.recipe(picture), i
+
+
 def image_features(
     paths_or_images: Any,
     network: str = "efficientnet_lite0",
@@ -1040,10 +1058,7 @@ def image_features(
     module_names = list(spec.default_modules if modules is None else modules)
     if isinstance(modules, str) or not module_names:
         raise ValueError(f"modules: expected a non-empty list of module names, got {modules!r}")
-    pictures = [
-        as_rgb_picture(item, label, background) for item, label in zip(items, where, strict=True)
-    ]
-    inputs = [(spec.recipe(picture), i) for i, picture in enumerate(pictures)]
+    inputs = _PictureStream(items, where, spec.recipe, background)
     run = list(dict.fromkeys([*module_names, spec.logits_module]))
     out = extract_features(
         model if model is not None else spec.load(),
@@ -1056,7 +1071,7 @@ def image_features(
     return ImageFeatures(
         features={name: out[name] for name in module_names},
         logits=out[spec.logits_module],
-        original_sizes=[picture.size for picture in pictures],
+        original_sizes=list(inputs.sizes),
         network=network,
         recipe=spec.recipe,
     )

@@ -292,6 +292,29 @@ def test_bad_input_is_named_by_argument_and_index(model, tmp_path):
         _features(good, model, modules="_fc")
 
 
+def test_pictures_are_decoded_a_batch_at_a_time(model, monkeypatch):
+    """Decoding every picture before the first forward pass held them all (~2 MiB each)."""
+    decoded, at_forward = [], []
+    decode = features.as_rgb_picture
+
+    def counting(*args, **kwargs):
+        decoded.append(args[1])
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(features, "as_rgb_picture", counting)
+    hook = model.register_forward_pre_hook(lambda *_: at_forward.append(len(decoded)))
+    try:
+        sizes = [(40 + i, 30 + 2 * i) for i in range(7)]
+        pictures = [_picture(w, h, seed) for seed, (w, h) in enumerate(sizes)]
+        got = _features(pictures, model, batch_size=3)
+    finally:
+        hook.remove()
+    assert at_forward == [3, 6, 7]  # each forward pass sees only its own batch decoded
+    assert got.original_sizes == sizes and got.logits.shape[0] == 7
+    one = _features(pictures[4], model)
+    np.testing.assert_allclose(got.logits[4], one.logits[0], rtol=1e-4, atol=1e-4)
+
+
 # --- the saved predictor ----------------------------------------------------------------
 
 
