@@ -41,9 +41,7 @@ def test_readme_gives_the_pages_address_of_the_repository():
 
 
 def test_pages_address_follows_github_pages():
-    assert book.pages_url("https://github.com/dnnalign/dnnalign") == (
-        "https://dnnalign.github.io/dnnalign/"
-    )
+    assert book.pages_url("https://github.com/lab/book") == "https://lab.github.io/book/"
     assert book.pages_url("https://github.com/Some-Lab/Book") == "https://some-lab.github.io/Book/"
     assert book.pages_url("https://github.com/Lab/lab.github.io") == "https://lab.github.io/"
 
