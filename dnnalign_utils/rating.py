@@ -12,7 +12,9 @@ several embeddings were pooled, anonymised and shuffled, and mapped back afterwa
   one, its name otherwise).
 - :func:`create_session` pools and anonymises dimensions with a seed; the mapping back
   to each dimension's source lives in its own file (``mapping.json``), the items the
-  rater sees in another (``items.csv``).
+  rater sees in another (``items.csv``), the hashes of the embeddings' weights in a
+  third (``session.json``). The session's identity (a hash of the mapping and the
+  weights) is written in every rating row, and a row of another session is refused.
 - :func:`append_rating` adds one answer to the ratings CSV atomically (the whole file is
   rewritten beside itself and moved into place), so a killed session leaves a valid file;
   :func:`load_ratings` validates every row and names the file and line of a bad one;
@@ -29,19 +31,20 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import hashlib
 import io
 import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-from dnnalign_utils.provenance import atomic_write_text
+from dnnalign_utils.provenance import array_sha256, atomic_write_text
 
 RANK_FRACTIONS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10, 0.12)
 QUALITIES = ("visual", "semantic", "mixed", "unclear")
@@ -56,7 +59,10 @@ RATING_COLUMNS = (
     "concept_type",
     "labels",
     "interpretability",
+    "session",  # the identity of the session whose items the row rates
 )
+# The embeddings' hashes of a session (its identity with the mapping).
+SESSION_FILE = "session.json"
 
 
 class RatingFileError(ValueError):
@@ -158,34 +164,69 @@ class RatingSession:
 
     items: the anonymised item ids in the order a rater sees them;
     mapping: item id -> {"embedding": name, "dimension": 0-based column};
-    folder: where ``items.csv``, ``mapping.json`` and ``ratings.csv`` live.
+    embeddings: embedding name -> SHA-256 of its weights (None: made from a count only);
+    folder: where ``items.csv``, ``mapping.json``, ``session.json`` and ``ratings.csv``
+    live.
     """
 
     folder: Path
     items: tuple[str, ...]
     mapping: dict[str, dict[str, object]]
+    embeddings: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def ratings_path(self) -> Path:
         return self.folder / "ratings.csv"
+
+    @property
+    def identity(self) -> str:
+        """A hash of the mapping (which item is which dimension) and of the embeddings'
+        weights: every rating row carries it, so ratings of another session (another
+        shuffle, or an embedding re-fitted with as many dimensions) are refused."""
+        text = json.dumps({"mapping": self.mapping, "embeddings": self.embeddings}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def source(self, item: str) -> tuple[str, int]:
         entry = self.mapping[item]
         return str(entry["embedding"]), int(entry["dimension"])
 
 
+def _counts_and_hashes(
+    dimensions: Mapping[str, object],
+) -> tuple[dict[str, int], dict[str, str | None]]:
+    """Each embedding's number of dimensions and the hash of its weights (None when only
+    the number was given)."""
+    counts, hashes = {}, {}
+    for name, value in dimensions.items():
+        if isinstance(value, int | np.integer) and not isinstance(value, bool):
+            counts[name], hashes[name] = int(value), None
+            continue
+        weights = np.asarray(value)
+        if weights.ndim != 2 or not np.issubdtype(weights.dtype, np.number):
+            raise ValueError(
+                f"dimensions[{name!r}]: expected a number of dimensions or an (objects × "
+                f"dimensions) embedding, got {type(value).__name__} of shape {weights.shape}"
+            )
+        counts[name], hashes[name] = weights.shape[1], array_sha256(weights)
+    return counts, hashes
+
+
 def create_session(
-    folder: str | os.PathLike, dimensions: Mapping[str, int], *, seed: int
+    folder: str | os.PathLike, dimensions: Mapping[str, object], *, seed: int
 ) -> RatingSession:
     """Pool the dimensions of several embeddings, anonymise and shuffle them.
 
-    ``dimensions`` maps an embedding name to its number of dimensions. Writes
-    ``items.csv`` (the shuffled anonymous ids, all a rater sees) and ``mapping.json``
-    (id -> embedding and dimension) separately. An existing session in ``folder`` is
-    never overwritten: it is loaded, and must hold the same dimensions.
+    ``dimensions`` maps an embedding name to its weights (objects × dimensions; pass
+    them, so that the session knows them) or only its number of dimensions. Writes
+    ``items.csv`` (the shuffled anonymous ids, all a rater sees), ``mapping.json`` (id ->
+    embedding and dimension) and ``session.json`` (the weights' hashes) separately. An
+    existing session in ``folder`` is never overwritten: it is loaded, and must hold the
+    same dimensions of the same weights (an embedding re-fitted with as many dimensions
+    is another pool: its ratings would be attributed to other dimensions).
     """
     folder = Path(folder)
-    sources = [(name, d) for name, n in dimensions.items() for d in range(int(n))]
+    counts, hashes = _counts_and_hashes(dimensions)
+    sources = [(name, d) for name, n in counts.items() for d in range(n)]
     if not sources:
         raise ValueError("dimensions: expected at least one embedding with dimensions")
     if (folder / "mapping.json").exists():
@@ -196,6 +237,14 @@ def create_session(
                 f"{folder / 'mapping.json'}: a session with other dimensions exists here; "
                 "use a new folder for a new pool"
             )
+        refitted = sorted(n for n, h in hashes.items() if session.embeddings.get(n) != h)
+        if refitted:
+            raise ValueError(
+                f"{folder / SESSION_FILE}: the session here was made from other weights of "
+                f"{', '.join(refitted)} (re-fitted with as many dimensions, or made from a "
+                "count only): its items and ratings would name other dimensions; use a new "
+                "folder for a new pool"
+            )
         return session
     order = np.random.default_rng(seed).permutation(len(sources))
     width = len(str(len(sources)))
@@ -205,8 +254,10 @@ def create_session(
         for item, k in zip(items, order, strict=True)
     }
     atomic_write_text(folder / "items.csv", "item\n" + "\n".join(items) + "\n")
+    atomic_write_text(folder / SESSION_FILE, json.dumps({"embeddings": hashes}, indent=1) + "\n")
+    # mapping.json last: it marks a complete session
     atomic_write_text(folder / "mapping.json", json.dumps(mapping, indent=1) + "\n")
-    return RatingSession(folder, tuple(items), mapping)
+    return RatingSession(folder, tuple(items), mapping, hashes)
 
 
 def load_session(folder: str | os.PathLike) -> RatingSession:
@@ -232,7 +283,28 @@ def load_session(folder: str | os.PathLike) -> RatingSession:
             raise RatingFileError(
                 f"{mapping_path}: item {item!r} must map to an embedding and a dimension"
             )
-    return RatingSession(folder, items, mapping)
+    names = dict.fromkeys(str(entry["embedding"]) for entry in mapping.values())
+    embeddings: dict[str, str | None] = dict.fromkeys(names)  # a session of counts only
+    session_path = folder / SESSION_FILE
+    if session_path.is_file():
+        try:
+            embeddings = json.loads(session_path.read_text(encoding="utf-8"))["embeddings"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise RatingFileError(
+                f"{session_path}: expected JSON with the embeddings' hashes ({exc!r})"
+            ) from None
+    return RatingSession(folder, items, mapping, embeddings)
+
+
+def _session_identity(path: Path, session: RatingSession | None) -> str | None:
+    """The identity the rows of the ratings file `path` must carry: `session`'s, else
+    that of the session in the file's folder (where `RatingSession.ratings_path` puts
+    it), else None (a file outside a session: any)."""
+    if session is not None:
+        return session.identity
+    if (path.parent / "mapping.json").is_file():
+        return load_session(path.parent).identity
+    return None
 
 
 # The ratings file ----------------------------------------------------------------------
@@ -242,7 +314,17 @@ def _row_error(path: Path, line: int, message: str) -> RatingFileError:
     return RatingFileError(f"{path}, line {line}: {message}")
 
 
-def _checked_row(row: Mapping[str, str], path: Path, line: int, items: set[str] | None):
+def _checked_row(
+    row: Mapping[str, str], path: Path, line: int, items: set[str] | None, session: str | None
+):
+    if session is not None and row["session"] != session:
+        raise _row_error(
+            path,
+            line,
+            f"session {row['session']!r}: this rating belongs to another session than "
+            f"{path.parent}'s ({session}): another shuffle of the items or another fit of "
+            "an embedding, where its item names another dimension",
+        )
     rater = row["rater"].strip()
     if not rater:
         raise _row_error(path, line, "empty rater id")
@@ -274,16 +356,24 @@ def _checked_row(row: Mapping[str, str], path: Path, line: int, items: set[str] 
         "concept_type": row["concept_type"],
         "labels": ";".join(labels),
         "interpretability": int(score),
+        "session": row["session"],
     }
 
 
-def load_ratings(path: str | os.PathLike, items: Sequence[str] | None = None) -> pd.DataFrame:
+def load_ratings(
+    path: str | os.PathLike,
+    items: Sequence[str] | None = None,
+    *,
+    session: RatingSession | None = None,
+) -> pd.DataFrame:
     """The validated ratings CSV (missing file: no ratings yet, an empty table).
 
     Every row is checked: the columns `RATING_COLUMNS`, a rater id, an ISO time, an item
     of the session (when ``items`` is given), a known quality and concept type, at most
-    five labels and an interpretability from 1 to 7; a rater rating the same item twice
-    is an error too. A bad row raises `RatingFileError` naming the file and its line.
+    five labels, an interpretability from 1 to 7 and the identity of the session
+    (`session`'s, else that of the session in the file's folder); a rater rating the same
+    item twice is an error too. A bad row raises `RatingFileError` naming the file and
+    its line.
     """
     path = Path(path)
     if not path.exists():
@@ -294,19 +384,27 @@ def load_ratings(path: str | os.PathLike, items: Sequence[str] | None = None) ->
         raise RatingFileError(f"{path}: not UTF-8 text ({exc})") from exc
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
+    if header is not None and tuple(header) == RATING_COLUMNS[:-1]:
+        raise RatingFileError(
+            f"{path}, line 1: no session column: these ratings do not say which session's "
+            "items they rate; expected the header " + ",".join(RATING_COLUMNS)
+        )
     if header is None or tuple(header) != RATING_COLUMNS:
         raise RatingFileError(
             f"{path}, line 1: expected the header {','.join(RATING_COLUMNS)}, found "
             + (repr(",".join(header)) if header is not None else "an empty file")
         )
     known = set(items) if items is not None else None
+    identity = _session_identity(path, session)
     rows, seen = [], {}
     for line, values in enumerate(reader, start=2):
         if len(values) != len(RATING_COLUMNS):
             raise _row_error(
                 path, line, f"expected {len(RATING_COLUMNS)} fields, got {len(values)}"
             )
-        row = _checked_row(dict(zip(RATING_COLUMNS, values, strict=True)), path, line, known)
+        row = _checked_row(
+            dict(zip(RATING_COLUMNS, values, strict=True)), path, line, known, identity
+        )
         key = (row["rater"], row["item"])
         if key in seen:
             raise _row_error(
@@ -327,16 +425,19 @@ def append_rating(
     labels: Sequence[str] = (),
     interpretability: int,
     items: Sequence[str] | None = None,
+    session: RatingSession | None = None,
     time_utc: _dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Add one answer to the ratings CSV, atomically, and return all ratings.
 
     The existing file is validated, the new row is validated by the same rules, and the
     whole file is written beside itself and moved into place: a crash at any moment
-    leaves either the old or the new file, both valid.
+    leaves either the old or the new file, both valid. The row carries the session's
+    identity (`session`'s, else that of the session in the file's folder).
     """
     path = Path(path)
-    existing = load_ratings(path, items)
+    existing = load_ratings(path, items, session=session)
+    identity = _session_identity(path, session)
     time = (time_utc or _dt.datetime.now(_dt.UTC)).isoformat(timespec="seconds")
     labels = [str(label).strip() for label in labels if str(label).strip()]
     if any(";" in label for label in labels):
@@ -349,9 +450,10 @@ def append_rating(
         "concept_type": str(concept_type),
         "labels": ";".join(labels),
         "interpretability": str(interpretability),
+        "session": identity or "",
     }
     line = len(existing) + 2
-    row = _checked_row(new, path, line, set(items) if items is not None else None)
+    row = _checked_row(new, path, line, set(items) if items is not None else None, identity)
     if ((existing["rater"] == row["rater"]) & (existing["item"] == row["item"])).any():
         raise _row_error(path, line, f"rater {row['rater']!r} already rated {row['item']}")
     table = pd.concat([existing, pd.DataFrame([row])], ignore_index=True)
@@ -423,7 +525,7 @@ class RatingWidget:
         self._show_next()
 
     def _show_next(self) -> None:
-        ratings = load_ratings(self.session.ratings_path, self.session.items)
+        ratings = load_ratings(self.session.ratings_path, self.session.items, session=self.session)
         self.position = next_unrated(self.session.items, ratings, self.rater)
         if self.position is None:
             self.title.value = "<b>All dimensions rated. Thank you.</b>"
@@ -456,6 +558,7 @@ class RatingWidget:
                 labels=labels,
                 interpretability=self.score.value,
                 items=self.session.items,
+                session=self.session,
             )
         except RatingFileError as exc:
             self.message.value = f"Not saved: {exc}"

@@ -82,19 +82,19 @@ def test_ratings_round_trip_and_resume(tmp_path):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("ann,2026-01-01T00:00:00+00:00,D1,bluish,single,,4", "quality 'bluish'"),
-        ("ann,2026-01-01T00:00:00+00:00,D1,visual,single,,9", "interpretability '9'"),
-        ("ann,yesterday,D1,visual,single,,4", "not ISO 8601"),
-        (",2026-01-01T00:00:00+00:00,D1,visual,single,,4", "empty rater"),
-        ("ann,2026-01-01T00:00:00+00:00,D1,visual,two,,4", "concept_type 'two'"),
-        ("ann,2026-01-01T00:00:00+00:00,D1,visual,single,a;b;c;d;e;f,4", "up to 5"),
-        ("ann,2026-01-01T00:00:00+00:00,D9,visual,single,,4", "item 'D9'"),
-        ("ann,2026-01-01T00:00:00+00:00,D1,visual,single,4", "expected 7 fields"),
+        ("ann,2026-01-01T00:00:00+00:00,D1,bluish,single,,4,", "quality 'bluish'"),
+        ("ann,2026-01-01T00:00:00+00:00,D1,visual,single,,9,", "interpretability '9'"),
+        ("ann,yesterday,D1,visual,single,,4,", "not ISO 8601"),
+        (",2026-01-01T00:00:00+00:00,D1,visual,single,,4,", "empty rater"),
+        ("ann,2026-01-01T00:00:00+00:00,D1,visual,two,,4,", "concept_type 'two'"),
+        ("ann,2026-01-01T00:00:00+00:00,D1,visual,single,a;b;c;d;e;f,4,", "up to 5"),
+        ("ann,2026-01-01T00:00:00+00:00,D9,visual,single,,4,", "item 'D9'"),
+        ("ann,2026-01-01T00:00:00+00:00,D1,visual,single,4,", "expected 8 fields"),
     ],
 )
 def test_validator_names_file_and_line(tmp_path, line, message):
     path = tmp_path / "ratings.csv"
-    good = "ann,2026-01-01T00:00:00+00:00,D2,visual,single,x,4"
+    good = "ann,2026-01-01T00:00:00+00:00,D2,visual,single,x,4,"
     path.write_text(",".join(rating.RATING_COLUMNS) + f"\n{good}\n{line}\n")
     with pytest.raises(rating.RatingFileError) as error:
         rating.load_ratings(path, items=["D1", "D2"])
@@ -111,7 +111,7 @@ def test_validator_rejects_wrong_header(tmp_path):
 def test_a_ratings_file_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path):
     session = rating.create_session(tmp_path / "session", {"a": 2}, seed=0)
     path = tmp_path / "ratings.csv"
-    good = f"ann,2026-01-01T00:00:00+00:00,{session.items[0]},visual,single,x,4"
+    good = f"ann,2026-01-01T00:00:00+00:00,{session.items[0]},visual,single,x,4,"
     path.write_bytes(("\ufeff" + ",".join(rating.RATING_COLUMNS) + f"\n{good}\n").encode())
     table = rating.load_ratings(path, session.items)
     assert table["rater"].tolist() == ["ann"]
@@ -285,3 +285,44 @@ def test_labels_round_trip_and_dimension_check(tmp_path):
         rating.load_labels(path)
     with pytest.raises(FileNotFoundError, match="chapter 5 writes"):
         rating.load_labels(tmp_path / "missing.csv")
+
+
+def test_ratings_of_another_session_are_refused(tmp_path):
+    """Session B has the item ids of session A, in another shuffle: A's ratings copied
+    into B would name other dimensions, so B refuses them."""
+    dims = {"a": 2, "b": 2}
+    first = rating.create_session(tmp_path / "A", dims, seed=0)
+    second = rating.create_session(tmp_path / "B", dims, seed=1)
+    assert set(first.items) == set(second.items) and first.identity != second.identity
+    for item in first.items:
+        rating.append_rating(first.ratings_path, rater="ann", item=item, **ANSWER)
+    assert len(rating.load_ratings(first.ratings_path, first.items)) == 4
+    second.ratings_path.write_bytes(first.ratings_path.read_bytes())
+    refused = r"ratings\.csv, line 2: session '[0-9a-f]{16}'"
+    with pytest.raises(rating.RatingFileError, match=refused):
+        rating.load_ratings(second.ratings_path, second.items)
+    with pytest.raises(rating.RatingFileError, match="another session"):
+        rating.load_ratings(first.ratings_path, first.items, session=second)
+    with pytest.raises(rating.RatingFileError, match="another session"):
+        rating.append_rating(second.ratings_path, rater="bob", item=second.items[0], **ANSWER)
+    old = tmp_path / "old.csv"  # a file of the format without the column
+    old.write_text(",".join(rating.RATING_COLUMNS[:-1]) + "\n")
+    with pytest.raises(rating.RatingFileError, match="line 1: no session column"):
+        rating.load_ratings(old)
+
+
+def test_a_session_of_a_refitted_embedding_is_refused(tmp_path):
+    """An embedding re-fitted with as many dimensions is another pool: the old session
+    (and its ratings) must not be reused."""
+    rng = np.random.default_rng(0)
+    fit, refit = rng.random((10, 3)), rng.random((10, 3))
+    session = rating.create_session(tmp_path, {"net": fit, "human": 2}, seed=0)
+    assert rating.create_session(tmp_path, {"net": fit, "human": 2}, seed=5) == session
+    assert rating.load_session(tmp_path).identity == session.identity
+    with pytest.raises(ValueError, match=r"session\.json: .* other weights of net"):
+        rating.create_session(tmp_path, {"net": refit, "human": 2}, seed=0)
+    counted = rating.create_session(tmp_path / "counts", {"net": 3}, seed=0)
+    with pytest.raises(ValueError, match="other weights of net"):  # the weights are unknown
+        rating.create_session(counted.folder, {"net": fit}, seed=0)
+    with pytest.raises(ValueError, match=r"dimensions\['net'\]: expected a number"):
+        rating.create_session(tmp_path / "bad", {"net": "three"}, seed=0)
