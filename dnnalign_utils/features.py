@@ -958,6 +958,8 @@ def as_rgb_picture(
 
     if isinstance(item, (str, os.PathLike)):
         path = Path(item)
+        if path.is_dir():
+            raise ValueError(f"{where}: {path} is a folder; expected a picture file")
         if not path.is_file():
             raise FileNotFoundError(f"{where}: file not found: {path}")
         try:
@@ -1004,6 +1006,31 @@ def as_rgb_picture(
         raise ValueError(f"{where}: cannot convert mode {picture.mode} to RGB ({err})") from None
 
 
+def _is_path(value: Any) -> bool:
+    return isinstance(value, (str, os.PathLike))
+
+
+def picture_items(paths_or_images: Any, name: str = "paths_or_images") -> tuple[list, list[str]]:
+    """The pictures `paths_or_images` holds and the name of each in messages: a list,
+    tuple or pandas Series of pictures, or a numpy array of path strings, is several
+    (item i named ``name[i]``, by position); anything else is one picture, named `name`
+    (a numpy array of numbers is pixels). Every entry point of pictures reads them here,
+    so all name an item alike."""
+    many = isinstance(paths_or_images, (list, tuple, pd.Series))
+    if isinstance(paths_or_images, np.ndarray) and paths_or_images.ndim == 1:
+        many = paths_or_images.dtype.kind in "US" or (
+            paths_or_images.dtype == object
+            and paths_or_images.size > 0
+            and all(_is_path(v) for v in paths_or_images)
+        )
+    if not many:
+        return [paths_or_images], [name]
+    items = [str(v) if isinstance(v, np.str_) else v for v in list(paths_or_images)]
+    if not items:
+        raise ValueError(f"{name}: empty list; expected at least one picture")
+    return items, [f"{name}[{i}]" for i in range(len(items))]
+
+
 class _PictureStream(torch.utils.data.Dataset):
     """Pictures decoded (`as_rgb_picture`) and preprocessed (`recipe`) one at a time, as
     the batches ask for them: only a batch of them is ever held (a decoded photo and its
@@ -1048,13 +1075,7 @@ def image_features(
     if network not in NETWORKS:
         raise ValueError(f"network: expected one of {sorted(NETWORKS)}, got {network!r}")
     spec = NETWORKS[network]
-    if isinstance(paths_or_images, (list, tuple)):
-        items = list(paths_or_images)
-        if not items:
-            raise ValueError("paths_or_images: empty list; expected at least one picture")
-        where = [f"paths_or_images[{i}]" for i in range(len(items))]
-    else:
-        items, where = [paths_or_images], ["paths_or_images"]
+    items, where = picture_items(paths_or_images)
     module_names = list(spec.default_modules if modules is None else modules)
     if isinstance(modules, str) or not module_names:
         raise ValueError(f"modules: expected a non-empty list of module names, got {modules!r}")

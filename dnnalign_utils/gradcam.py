@@ -114,17 +114,26 @@ def dimension_cams(
 
 
 def overlay(rgb: Any, cam: np.ndarray, image_weight: float = 0.5) -> np.ndarray:
-    """The map in the JET colormap (RGB order) blended onto an RGB uint8 picture."""
+    """The map in the JET colormap (RGB order) blended onto an RGB uint8 picture. Where
+    the map is NaN (outside the network's crop: `Preprocessing.to_original`) the picture
+    is left unpainted: no evidence there, not zero evidence."""
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
     rgb = np.asarray(rgb)
+    cam = np.asarray(cam)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"rgb: expected an (H, W, 3) uint8 picture, got {rgb.dtype} {rgb.shape}")
     if cam.shape != rgb.shape[:2]:
         raise ValueError(f"cam: expected shape {rgb.shape[:2]} like the picture, got {cam.shape}")
-    return show_cam_on_image(
-        rgb.astype(np.float32) / 255, cam, use_rgb=True, image_weight=image_weight
+    unseen = np.isnan(cam)
+    painted = show_cam_on_image(
+        rgb.astype(np.float32) / 255,
+        np.where(unseen, 0.0, cam).astype(np.float32),
+        use_rgb=True,
+        image_weight=image_weight,
     )
+    painted[unseen] = rgb[unseen]
+    return painted
 
 
 def object_share(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -408,7 +408,7 @@ class DimensionPredictor:
             negative > self.feature_range.negative_share_limit + FLOAT_TOLERANCE
         )
         if warn and outside.any():
-            self._warn(distance, negative, outside, isinstance(paths_or_images, (list, tuple)))
+            self._warn(distance, negative, outside, features.picture_items(paths_or_images)[1])
         return DimensionPrediction(
             dimensions=values,
             features=layer_features,
@@ -421,11 +421,11 @@ class DimensionPredictor:
             original_sizes=extracted.original_sizes,
         )
 
-    def _warn(self, distance, negative, outside, is_list: bool) -> None:
+    def _warn(self, distance, negative, outside, where: list[str]) -> None:
         limits = self.feature_range
         pct = f"{limits.percentile:g}th percentile"
         lines = [
-            f"{'paths_or_images[' + str(i) + ']' if is_list else 'paths_or_images'}: "
+            f"{where[i]}: "
             f"feature distance {distance[i]:.2f} (training pictures' {pct}: "
             f"{limits.distance_limit:.2f}), {100 * negative[i]:.0f} % of the "
             f"{len(self.dimension_names)} predicted dimensions negative (training "
@@ -457,16 +457,13 @@ class DimensionPredictor:
                 f"{', '.join(PICTURE_LEVEL_NETWORKS)}; this predictor reads {self.network} "
                 f"{self.layer}"
             )
-        many = isinstance(paths_or_images, (list, tuple))
-        items = list(paths_or_images) if many else [paths_or_images]
-        if not items:
-            raise ValueError("paths_or_images: empty list; expected at least one picture")
+        items, where = features.picture_items(paths_or_images)
         background = kwargs.pop("background", features.DEFAULT_BACKGROUND)
         if kwargs:
             raise TypeError(f"original_size_cams: unexpected arguments {sorted(kwargs)}")
         pictures = [
-            features.as_rgb_picture(item, f"paths_or_images[{i}]", background)
-            for i, item in enumerate(items)
+            features.as_rgb_picture(item, label, background)
+            for item, label in zip(items, where, strict=True)
         ]
         inputs = torch.stack([self.recipe(p) for p in pictures])
         torch_predictor = EfficientNetLitePredictor(self.model(), self.ridge)

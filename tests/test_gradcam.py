@@ -106,6 +106,19 @@ def test_overlay_and_object_share():
     np.testing.assert_allclose(area, [0.25, 0.25])
 
 
+def test_overlay_leaves_the_pixels_outside_the_crop_unpainted():
+    """NaN (outside the network's crop) is no evidence: the picture shows there as it
+    is, not painted as zero evidence (JET's blue)."""
+    rgb = np.full((4, 6, 3), 200, dtype=np.uint8)
+    cam = np.full((4, 6), np.nan)
+    cam[:, 2:5] = [0.0, 0.5, 1.0]
+    out = gradcam.overlay(rgb, cam, image_weight=0.5)
+    np.testing.assert_array_equal(out[:, [0, 1, 5]], rgb[:, [0, 1, 5]])
+    zero = gradcam.overlay(rgb, np.where(np.isnan(cam), 0.0, cam), image_weight=0.5)
+    assert (zero[:, 0] != rgb[:, 0]).any()  # zero evidence is painted
+    np.testing.assert_array_equal(out[:, 2:5], zero[:, 2:5])
+
+
 def test_rendered_pictures_are_what_the_network_sees():
     rows = images.load_manifest(verify=False).iloc[[5, 500]].reset_index(drop=True)
     transform = features.efficientnet_lite0_preprocess()

@@ -427,6 +427,30 @@ def test_original_size_cams_are_the_input_maps_carried_back(fitted):
     assert np.nanmax(maps[0]) <= 1 and zero_fill[:, :68].max() == 0
 
 
+def test_the_photo_door_takes_sequences_of_paths_and_names_items_alike(fitted, tmp_path):
+    import pandas as pd
+
+    made, _, _, _ = fitted
+    files = []
+    for seed in range(2):
+        files.append(tmp_path / f"p{seed}.png")
+        _picture(60, 40, seed).save(files[-1])
+    reference = made.predict(files, warn=False).dimensions
+    for paths_of in (np.array([str(f) for f in files]), pd.Series(files, index=[7, 3])):
+        got = made.predict(paths_of, warn=False)
+        np.testing.assert_allclose(got.dimensions, reference, rtol=1e-5, atol=1e-6)
+        assert got.original_sizes == [(60, 40), (60, 40)]
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ValueError, match=r"paths_or_images\[1\]: .*folder is a folder; expec"):
+        _features([files[0], tmp_path / "folder"], made.model())
+    # predict and original_size_cams name one item, and the i-th of several, alike
+    for call in (lambda x: made.predict(x), lambda x: made.original_size_cams(x, 0)):
+        with pytest.raises(FileNotFoundError, match=r"^paths_or_images: file not found"):
+            call(tmp_path / "none.png")
+        with pytest.raises(FileNotFoundError, match=r"^paths_or_images\[1\]: file not found"):
+            call([files[0], tmp_path / "none.png"])
+
+
 def test_on_photographs_the_recipe_reproduces_the_first_batch_norms_training_statistics(model):
     """The recipe the network was trained with gives its stem convolution, on photographs,
     the output variance its first batch normalisation recorded in training (ImageNet
