@@ -1012,7 +1012,7 @@ def appearance_note(plain: pd.DataFrame, method: str) -> str:
         return text
     found = not_visual[f"label_{method}"].value_counts()
     listed = ", ".join(f"{n} {label}" for label, n in found.items())
-    text += f" The {method} rater calls the other {len(not_visual)} {listed}. "
+    text += f" Of the other {len(not_visual)}, it calls {listed}. "
     if method == "commonality":
         text += (
             "A semantic or mixed label here means that what the concepts are (their "
@@ -1103,11 +1103,15 @@ def hue_note(
             "them can undo."
         )
     elif labels["label"] != "visual":
+        visual_adds = (
+            f"the visual side {100 * labels['unique_visual']:.0f} % beyond the semantic one"
+            if labels["unique_visual"] > 0
+            else "the visual side nothing beyond the semantic one"
+        )
         text += (
             f" It is not called visual because what its concepts are predicts it beyond "
             f"their pictures: the semantic side adds {100 * labels['unique_semantic']:.0f} % "
-            f"of explained variance beyond the visual side, the visual side "
-            f"{100 * labels['unique_visual']:.0f} % beyond the semantic one. Its colour "
+            f"of explained variance beyond the visual side, {visual_adds}. Its colour "
             "comes with its meaning, and the rule credits the side that explains more on "
             "its own; a person looking only at the colour might call it visual."
         )
@@ -1263,3 +1267,24 @@ def networks_verdict(
     return (
         sentence + f"neither half reproduces cleanly, most likely because {OFFLINE_DATA_REASON}."
     )
+
+
+def appearance_captions(plain: pd.DataFrame) -> list[str]:
+    """A caption per row of :func:`appearance_of_top_collections` (with both methods'
+    labels): what the top collection shares and what each rater calls it."""
+    captions = []
+    for row in plain.itertuples():
+        shared = [
+            text
+            for text, on in (
+                (f"one hue ({row.hue})", row.one_hue),
+                (f"one lightness ({row.lightness})", row.one_lightness),
+                ("round", row.round),
+            )
+            if on
+        ]
+        captions.append(
+            f"VICE-42 dim {row.dimension + 1}: {', '.join(shared)} → commonality "
+            f"{row.label_commonality}, collection {row.label_collection}"
+        )
+    return captions

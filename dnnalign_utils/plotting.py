@@ -320,3 +320,18 @@ def commonality_scatter(labels, display_names: dict[str, str]) -> go.Figure:
     fig.add_hline(y=0, line_width=1, line_color="#999")
     fig.add_vline(x=0, line_width=1, line_color="#999")
     return fig
+
+
+def collection_strips(tops, names, picture_paths) -> np.ndarray:
+    """One strip picture per row of ``tops`` (THINGS indices of a dimension's top
+    concepts, highest first): each concept's picture where it has one, its name
+    otherwise (`rating.collection_picture`). Returns (n, h, w, 3) uint8."""
+    from dnnalign_utils import rating
+
+    strips = []
+    for row in np.asarray(tops):
+        pictures = {
+            int(o): rating.load_picture(picture_paths[o]) for o in row if o in picture_paths
+        }
+        strips.append(rating.collection_picture(row[None, :], names, pictures))
+    return np.stack(strips)

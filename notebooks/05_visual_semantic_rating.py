@@ -117,7 +117,11 @@ from dnnalign_utils import (
 )
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, styled_table, use_book_template
+from dnnalign_utils.profiles import apply_profile
 
+# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
+# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
+apply_profile(globals(), "05_visual_semantic_rating")
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
@@ -278,35 +282,18 @@ glue("plain_visual", 100 * plain_visual, display=False)
 # %% tags=["hide-input"]
 picture_paths = sources.concept_picture_paths(profile).value
 top_objects = rater_model.objects[autorate.top_collections(human_rated, 10)]
-strips = [
-    rating.collection_picture(
-        top_objects[d][None, :],
-        names,
-        {
-            int(o): rating.load_picture(picture_paths[o])
-            for o in top_objects[d]
-            if o in picture_paths
-        },
-    )
-    for d in plain["dimension"]
-]
-captions = [
-    f"VICE-42 dim {row.dimension + 1}: "
-    + ", ".join(t for t, on in ((f"one hue ({row.hue})", row.one_hue), ("round", row.round)) if on)
-    + f" → commonality {row.label_commonality}, collection {row.label_collection}"
-    for row in plain.itertuples()
-]
-if strips:
+if len(plain):
     image_grid(
-        np.stack(strips),
-        captions,
+        plotting.collection_strips(top_objects[plain["dimension"]], names, picture_paths),
+        autorate.appearance_captions(plain),
         1,
-        title="Human dimensions that share a hue or a shape",
+        title="Human dimensions that share a hue, a lightness or a shape",
         cell_height=110,
     ).show()
 styled_table(
     plain.assign(dimension=plain["dimension"] + 1)[
-        ["dimension", "hue", "hue_z", "roundness_z", "label_commonality", "label_collection"]
+        ["dimension", "hue", "hue_z", "lightness", "lightness_z", "roundness_z"]
+        + ["label_commonality", "label_collection"]
     ],
     precision=1,
     index=False,

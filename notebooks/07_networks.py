@@ -114,7 +114,11 @@ from dnnalign_utils.plotting import (
     styled_table,
     use_book_template,
 )
+from dnnalign_utils.profiles import apply_profile
 
+# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
+# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
+apply_profile(globals(), "07_networks")
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the

@@ -493,3 +493,59 @@ def test_the_verdict_says_which_half_of_the_headline_reproduces():
     assert autorate.driver_verdict(human, looks, "net").startswith("Both sides")
     across = autorate.networks_verdict(human, {"a": looks, "b": meaning})
     assert "30 to 70 %" in across and "a (1 of 2)" in across and "only partly" in across
+
+
+def test_the_notes_say_why_a_plain_looking_dimension_is_not_called_visual():
+    rater = _appearance_rater()
+    hue = rater.visual_blocks["hue"]
+    rng = np.random.default_rng(2)
+    lime = np.zeros(300)
+    lime[rng.choice(300, 20, replace=False)] = 1.0
+    hue[lime > 0] = 0.0
+    hue[lime > 0, 2] = 0.5
+    values = np.column_stack([lime, rng.random(300)])
+    names = [f"concept {i}" for i in range(300)]
+    rated = pd.DataFrame(
+        {
+            "label": ["semantic", "visual"],
+            "label_commonality": ["semantic", "visual"],
+            "label_collection": ["visual", "visual"],
+            "unique_semantic": [0.30, 0.0],
+            "unique_visual": [0.01, 0.2],
+        }
+    )
+    rater = replace(rater, method="commonality")
+    note = autorate.hue_note(rater, values, rated, names, "yellow–lime")
+    assert note.startswith("The dimension whose top collection holds the most yellow–lime")
+    assert "dimension 1 (" in note and "**semantic** (the other rater: visual)" in note
+    assert "beyond their pictures" in note and "adds 30 %" in note
+    # a hue that no top collection holds beyond chance: the pictures are the limit
+    faint = autorate.hue_note(rater, values[:, [1]], rated.iloc[[1]], names, "blue")
+    assert "within what random collections reach" in faint and "limit of the pictures" in faint
+    plain = pd.DataFrame(
+        {"label_commonality": ["semantic", "visual"], "label_collection": ["visual", "visual"]}
+    )
+    text = autorate.appearance_note(plain, "commonality")
+    assert text.startswith("The commonality rater calls 1 of these 2 visual, the collection")
+    assert "Of the other 1, it calls 1 semantic." in text
+    assert autorate.appearance_note(plain.iloc[:0], "commonality").startswith("No human")
+
+
+def test_appearance_captions_name_what_the_collection_shares():
+    plain = pd.DataFrame(
+        {
+            "dimension": [0, 4],
+            "hue": ["green", "blue"],
+            "one_hue": [True, False],
+            "lightness": ["light", "dark"],
+            "one_lightness": [True, False],
+            "round": [False, True],
+            "label_commonality": ["semantic", "visual"],
+            "label_collection": ["visual", "mixed"],
+        }
+    )
+    assert autorate.appearance_captions(plain) == [
+        "VICE-42 dim 1: one hue (green), one lightness (light) → commonality semantic, "
+        "collection visual",
+        "VICE-42 dim 5: round → commonality visual, collection mixed",
+    ]

@@ -10,9 +10,10 @@ repo2docker reads only the files in `binder/` when that folder exists (the root
   report must hold every pin at its version and nothing unpinned beyond the GPU-only
   distributions of PyPI's torch. It resolves with this interpreter, which must be of
   that Python (the Makefile's): `--python-version` would need `--only-binary=:all:`, and
-  grad-cam 1.5.7 is published as an sdist only. The CPU index is not reachable from every test machine,
-  so torch and torchvision resolve at the same versions without `+cpu` from the index that
-  is; their CPU wheels themselves are not downloaded or checked here.
+  grad-cam 1.5.7 is published as an sdist only. The CPU index is not reachable from
+  every test machine, so torch and torchvision resolve at the same versions without
+  `+cpu` from the index that is; their CPU wheels themselves are not downloaded or
+  checked here.
 """
 
 from __future__ import annotations

@@ -33,7 +33,6 @@ def test_upstream_chapters_follow_missing_artefacts_back(tmp_path, monkeypatch):
         "00_data",
         "01_triplet_task",
         "02_embedding_fit",
-        "03_r2_regression",
         "05_visual_semantic_rating",
     ]
     assert book.upstream_chapters("smoke", "00_data") == []
@@ -102,7 +101,7 @@ def test_chapters_run_alone_from_an_empty_artefact_folder(tmp_path, monkeypatch)
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "artefacts"))
     monkeypatch.delenv(plotting.BOOK_BUILD_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    # Chapter 6 runs chapters 0, 1, 2, 3 and 5 first; chapter 4 then finds their
+    # Chapter 6 runs chapters 0, 1, 2 and 5 first; chapter 4 then finds their
     # artefacts and runs alone.
     last = _run_like_a_reader("06_human_vs_dnn", tmp_path)
     assert paths.automatic_labels("smoke").is_file()
@@ -111,7 +110,6 @@ def test_chapters_run_alone_from_an_empty_artefact_folder(tmp_path, monkeypatch)
         "00_data",
         "01_triplet_task",
         "02_embedding_fit",
-        "03_r2_regression",
         "05_visual_semantic_rating",
     ]
     gradcam = _run_like_a_reader("04_gradcam", tmp_path)
