@@ -49,7 +49,7 @@
 profile = "default"
 seed = 0  # bootstrap seed
 n_bootstrap = 1000  # bootstrap replicates for confidence intervals
-image_styles = []  # emoji styles of the image set to use ([] = all seven)
+image_styles = []  # emoji styles of the image set to use (empty: all seven)
 n_image_concepts = 0  # if > 0, only the first this many image-set concepts (smoke runs)
 
 # %%

@@ -81,6 +81,24 @@ def test_parameters_cell_values_reads_literals_and_expressions(tmp_path):
     }
 
 
+@pytest.mark.parametrize("stem", book.toc_notebooks(REPO_ROOT))
+def test_papermill_reads_every_parameter_of_each_chapter(stem, caplog):
+    """papermill parses the parameters cell line by line: a line it cannot read (e.g. an
+    '=' inside the comment) logs 'Unable to parse line' at every run, and each profile
+    override of that parameter then 'Passed unknown parameter'."""
+    import jupytext
+    from papermill.translators import PythonTranslator
+
+    source = REPO_ROOT / "notebooks" / f"{stem}.py"
+    cell = next(
+        c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])
+    )
+    with caplog.at_level("WARNING", logger="papermill"):
+        found = [p.name for p in PythonTranslator.inspect(cell)]
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    assert found == list(profiles.parameters_cell_values(source))
+
+
 def test_validate_profiles_reports_unknown_keys_and_default_mismatch(tmp_path):
     _write_notebook(tmp_path, "01_x", 'profile = "default"\nn_triplets = 1000')
     good = {"smoke": {"01_x": {"n_triplets": 10}}, "default": {"01_x": {"n_triplets": 1000}}}
