@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from dnnalign_utils import data, paths
+from dnnalign_utils import data, paths, triplets
 from dnnalign_utils.conventions import N_OBJECTS, DataValidationError, as_float_matrix
 from dnnalign_utils.images import IMAGE_SUFFIXES, things_image_manifest
 
@@ -295,8 +295,10 @@ def load(
         )
         hashes = {"features": input_sha256(spec)}
         description = f"the reader's concept features in {spec.features_path.name}"
+        # finite values whose products overflow would spoil every similarity and fit
+        values = triplets.in_safe_range(found.values, name=str(spec.features_path))
         return dataclasses.replace(
-            found, key=spec.key, description=description, input_hashes=hashes
+            found, values=values, key=spec.key, description=description, input_hashes=hashes
         )
     if spec.kind == "concepts":
         return _registered_concept_features(profile, spec)

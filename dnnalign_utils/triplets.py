@@ -322,7 +322,7 @@ def _prepare_features(
             "fix or remove these objects explicitly (dropping them would re-index every "
             "later object)"
         )
-    x = _in_safe_range(x, dtype, similarity)
+    x = in_safe_range(x, dtype, similarity, stacklevel=4)
     x = np.array(x, dtype=dtype, order="C", copy=True)
     if relu:
         np.maximum(x, 0, out=x)
@@ -339,11 +339,19 @@ def _prepare_features(
     return x
 
 
-def _in_safe_range(x: np.ndarray, dtype: np.dtype, similarity: str) -> np.ndarray:
+def in_safe_range(
+    x: np.ndarray,
+    dtype: np.dtype = np.float64,
+    similarity: str = "dot",
+    *,
+    name: str = "features",
+    stacklevel: int = 2,
+) -> np.ndarray:
     """`x`, scaled by a power of two (exact) when its pair similarities could overflow or
     underflow in `dtype` (every one is at most (2 * max|x|)^2 * n_features in size), with
-    a warning saying so. A positive scale changes no choice; an overflow to inf would
-    make many choices arbitrary."""
+    a warning naming `name` and saying so. A positive scale changes no choice; an
+    overflow to inf would make many choices arbitrary. The choices (`odd_one_out_choices`)
+    and a reader's features (`networks.load`) go through it."""
     largest = float(np.abs(x).max()) if x.size else 0.0
     info = np.finfo(dtype)
     upper = np.sqrt(float(info.max) / (4 * x.shape[1]))
@@ -352,10 +360,10 @@ def _in_safe_range(x: np.ndarray, dtype: np.dtype, similarity: str) -> np.ndarra
         return x
     exponent = int(np.frexp(largest)[1])
     warnings.warn(
-        f"features: largest absolute value {largest:.3g}: their {similarity} similarities "
+        f"{name}: largest absolute value {largest:.3g}: their {similarity} similarities "
         f"would {'overflow' if largest > upper else 'underflow'} in {np.dtype(dtype).name}; "
         f"the features are scaled by 2**{-exponent}, which changes no choice",
-        stacklevel=5,
+        stacklevel=stacklevel + 1,
     )
     return np.ldexp(np.asarray(x, dtype=np.float64), -exponent)
 
