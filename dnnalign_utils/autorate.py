@@ -1269,12 +1269,11 @@ def networks_verdict(
     )
 
 
-def appearance_captions(plain: pd.DataFrame) -> list[str]:
-    """A caption per row of :func:`appearance_of_top_collections` (with both methods'
-    labels): what the top collection shares and what each rater calls it."""
-    captions = []
-    for row in plain.itertuples():
-        shared = [
+def appearance_shared(plain: pd.DataFrame) -> list[str]:
+    """What each top collection of :func:`appearance_of_top_collections` plainly shares,
+    in words (e.g. "one hue (green), round")."""
+    return [
+        ", ".join(
             text
             for text, on in (
                 (f"one hue ({row.hue})", row.one_hue),
@@ -1282,9 +1281,6 @@ def appearance_captions(plain: pd.DataFrame) -> list[str]:
                 ("round", row.round),
             )
             if on
-        ]
-        captions.append(
-            f"VICE-42 dim {row.dimension + 1}: {', '.join(shared)} → commonality "
-            f"{row.label_commonality}, collection {row.label_collection}"
         )
-    return captions
+        for row in plain.itertuples()
+    ]

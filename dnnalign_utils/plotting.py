@@ -322,16 +322,17 @@ def commonality_scatter(labels, display_names: dict[str, str]) -> go.Figure:
     return fig
 
 
-def collection_strips(tops, names, picture_paths) -> np.ndarray:
-    """One strip picture per row of ``tops`` (THINGS indices of a dimension's top
-    concepts, highest first): each concept's picture where it has one, its name
-    otherwise (`rating.collection_picture`). Returns (n, h, w, 3) uint8."""
+def collection_rows(tops, names, picture_paths, *, title: str) -> go.Figure:
+    """One picture whose rows are the rows of ``tops`` (THINGS indices of a dimension's
+    top concepts, highest first): each concept's picture where it has one, its name
+    otherwise (`rating.collection_picture`), as a figure with ``title``."""
     from dnnalign_utils import rating
 
-    strips = []
-    for row in np.asarray(tops):
-        pictures = {
-            int(o): rating.load_picture(picture_paths[o]) for o in row if o in picture_paths
-        }
-        strips.append(rating.collection_picture(row[None, :], names, pictures))
-    return np.stack(strips)
+    tops = np.asarray(tops)
+    pictures = {
+        int(o): rating.load_picture(picture_paths[o])
+        for o in np.unique(tops)
+        if o in picture_paths
+    }
+    picture = rating.collection_picture(tops, names, pictures)
+    return image_grid(picture[None], [""], 1, title=title, cell_height=40 + 100 * len(tops))

@@ -259,12 +259,13 @@ styled_table(autorate.confusion(test["planted"], test["label"]))
 #
 # Some human dimensions plainly share a colour or a shape. We find them without
 # choosing by hand: for every dimension of the published human VICE-42 we measure, on
-# its top {glue:text}`collection_size` concepts' pictures, the share of the hue mass in
-# the most common of twelve hue bins, and the mean roundness of the object outlines,
-# each as a z against random collections of the same size. A dimension counts as
-# **one hue** or **round** when its z is at least {glue:text}`appearance_z:.0f` (more
-# so than about 1 in 1,000 random collections). Below are their top pictures and the
-# labels both raters give them.
+# its top {glue:text}`collection_size` concepts' pictures, how far the share of one of
+# twelve hue bins in their hue mass exceeds its share in random collections of the same
+# size (the most exceptional bin), the same for four lightness bins, and the mean
+# roundness of the object outlines, each as a z against the random collections. A
+# dimension counts as sharing **one hue**, **one lightness** or a **round** outline when
+# its z is at least {glue:text}`appearance_z:.0f` (more so than about 1 in 1,000 random
+# collections). Below are their top pictures and the labels both raters give them.
 
 # %%
 human_weights = emb.from_published(data.load_human_embedding("vice42"), name="vice42").weights
@@ -274,25 +275,22 @@ human_labels = rater_model.rate(human_weights)
 plain = appearance[appearance[["one_hue", "one_lightness", "round"]].any(axis=1)].merge(
     human_labels[["dimension", "label_commonality", "label_collection"]]
 )
-plain_visual = float((plain[f"label_{rater_model.method}"] == "visual").mean())
 glue("appearance_z", autorate.APPEARANCE_Z, display=False)
 glue("n_plain", len(plain), display=False)
-glue("plain_visual", 100 * plain_visual, display=False)
 
 # %% tags=["hide-input"]
 picture_paths = sources.concept_picture_paths(profile).value
 top_objects = rater_model.objects[autorate.top_collections(human_rated, 10)]
 if len(plain):
-    image_grid(
-        plotting.collection_strips(top_objects[plain["dimension"]], names, picture_paths),
-        autorate.appearance_captions(plain),
-        1,
-        title="Human dimensions that share a hue, a lightness or a shape",
-        cell_height=110,
+    plotting.collection_rows(
+        top_objects[plain["dimension"]],
+        names,
+        picture_paths,
+        title="Top concepts of the dimensions below,<br>one row each, in the table's order",
     ).show()
 styled_table(
-    plain.assign(dimension=plain["dimension"] + 1)[
-        ["dimension", "hue", "hue_z", "lightness", "lightness_z", "roundness_z"]
+    plain.assign(dimension=plain["dimension"] + 1, shares=autorate.appearance_shared(plain))[
+        ["dimension", "shares", "hue_z", "lightness_z", "roundness_z"]
         + ["label_commonality", "label_collection"]
     ],
     precision=1,
@@ -308,8 +306,7 @@ glue("yellow_note", Markdown(yellow_note), display=False)
 
 # %% [markdown]
 # {glue:text}`n_plain` VICE-42 dimensions share one hue, one lightness or a round shape
-# by this criterion, and the {glue:text}`rater_method` rater calls
-# {glue:text}`plain_visual:.0f` % of them visual. {glue:md}`plain_note`
+# by this criterion. {glue:md}`plain_note`
 #
 # {glue:md}`yellow_note`
 #
@@ -507,11 +504,12 @@ fig.show()
 verdict = autorate.headline_verdict(
     count_shares.loc[display_names["vice42"]], count_shares.loc[display_names[net.key]], net.label
 )
-glue("verdict", verdict.sentence, display=False)
-styled_table(verdict.table, index=False)
+glue("verdict", verdict.sentence, display=False)  # plain text, for the intro
+glue("verdict_md", Markdown(verdict.sentence), display=False)
+styled_table(verdict.table, precision=1, index=False)
 
 # %% [markdown]
-# **Verdict.** {glue:text}`verdict`
+# **Verdict.** {glue:md}`verdict_md`
 #
 # ### Unclear dimensions
 
@@ -664,10 +662,9 @@ fig.show()
 pooled = {key: embeddings[key] for key in ("vice42", net.key, "clip") if key in embeddings}
 session = rating.create_session(
     paths.rating_session(profile, net.key),
-    {k: v.shape[1] for k, v in pooled.items()},
+    pooled,  # the weights: a session of a re-fitted embedding is refused
     seed=seed,
 )
-picture_paths = sources.concept_picture_paths(profile).value
 
 
 def collection(item):

@@ -79,6 +79,7 @@ import math
 import numpy as np
 import pandas as pd
 import plotly.express as px
+from IPython.display import Markdown
 from myst_nb import glue
 
 from dnnalign_utils import (
@@ -397,7 +398,7 @@ else:
     )
     verdict = "No verdict on the paper's Fig. 6 pattern without chapter 5's labels."
 glue("quality_finding", quality_finding, display=False)
-glue("driver_verdict", verdict, display=False)
+glue("driver_verdict", Markdown(verdict), display=False)
 
 # %% tags=["hide-input"]
 if quality_shares is not None:
@@ -416,7 +417,7 @@ if quality_shares is not None:
 # %% [markdown]
 # {glue:text}`quality_finding`
 #
-# **Verdict.** {glue:text}`driver_verdict`
+# **Verdict.** {glue:md}`driver_verdict`
 #
 # Examples (the triplet, each side's odd one out, and the dimension behind it):
 

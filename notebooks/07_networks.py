@@ -92,6 +92,7 @@ import time
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from IPython.display import Markdown
 from myst_nb import glue
 from plotly.subplots import make_subplots
 from tqdm.auto import tqdm
@@ -402,17 +403,14 @@ fig = px.bar(
 fig.update_layout(legend=above, legend_title_text="", margin=room)
 fig.show()
 human_labels = rating.load_labels(paths.automatic_labels(profile), "vice42")["label"]
-glue(
-    "networks_verdict",
-    autorate.networks_verdict(
-        100 * rating.quality_shares(human_labels),
-        {labels[key]: numbers.loc[key, list(share_columns)].rename(share_columns) for key in keys},
-    ),
-    display=False,
+networks_verdict = autorate.networks_verdict(
+    100 * rating.quality_shares(human_labels),
+    {labels[key]: numbers.loc[key, list(share_columns)].rename(share_columns) for key in keys},
 )
+glue("networks_verdict", Markdown(networks_verdict), display=False)
 
 # %% [markdown]
-# **Verdict.** {glue:text}`networks_verdict`
+# **Verdict.** {glue:md}`networks_verdict`
 #
 # ### The best-matched dimensions
 

@@ -455,14 +455,21 @@ def _appearance_rater(n=300, seed=0):
     )
 
 
+def _one_hue_dimension(rater, seed):
+    """A dimension on 20 random concepts of `_appearance_rater`, whose pictures get their
+    whole hue mass in the yellow–lime bin."""
+    rng = np.random.default_rng(seed)
+    dimension = np.zeros(300)
+    dimension[rng.choice(300, 20, replace=False)] = 1.0
+    hue = rater.visual_blocks["hue"]
+    hue[dimension > 0] = 0.0
+    hue[dimension > 0, 2] = 0.5
+    return dimension, rng
+
+
 def test_appearance_of_top_collections_finds_one_hue_and_roundness():
     rater = _appearance_rater()
-    hue = rater.visual_blocks["hue"]
-    rng = np.random.default_rng(1)
-    yellow = np.zeros(300)
-    yellow[rng.choice(300, 20, replace=False)] = 1.0
-    hue[yellow > 0] = 0.0
-    hue[yellow > 0, 2] = 0.5  # their whole hue mass in the yellow–lime bin
+    yellow, rng = _one_hue_dimension(rater, 1)
     circularity = rater.visual_blocks["shape"][:, 2]
     values = np.column_stack([yellow, circularity, rng.random(300)])
     table = autorate.appearance_of_top_collections(rater, values)
@@ -497,12 +504,7 @@ def test_the_verdict_says_which_half_of_the_headline_reproduces():
 
 def test_the_notes_say_why_a_plain_looking_dimension_is_not_called_visual():
     rater = _appearance_rater()
-    hue = rater.visual_blocks["hue"]
-    rng = np.random.default_rng(2)
-    lime = np.zeros(300)
-    lime[rng.choice(300, 20, replace=False)] = 1.0
-    hue[lime > 0] = 0.0
-    hue[lime > 0, 2] = 0.5
+    lime, rng = _one_hue_dimension(rater, 2)
     values = np.column_stack([lime, rng.random(300)])
     names = [f"concept {i}" for i in range(300)]
     rated = pd.DataFrame(
@@ -531,21 +533,14 @@ def test_the_notes_say_why_a_plain_looking_dimension_is_not_called_visual():
     assert autorate.appearance_note(plain.iloc[:0], "commonality").startswith("No human")
 
 
-def test_appearance_captions_name_what_the_collection_shares():
+def test_appearance_shared_names_what_the_collection_shares():
     plain = pd.DataFrame(
         {
-            "dimension": [0, 4],
             "hue": ["green", "blue"],
             "one_hue": [True, False],
             "lightness": ["light", "dark"],
             "one_lightness": [True, False],
             "round": [False, True],
-            "label_commonality": ["semantic", "visual"],
-            "label_collection": ["visual", "mixed"],
         }
     )
-    assert autorate.appearance_captions(plain) == [
-        "VICE-42 dim 1: one hue (green), one lightness (light) → commonality semantic, "
-        "collection visual",
-        "VICE-42 dim 5: round → commonality visual, collection mixed",
-    ]
+    assert autorate.appearance_shared(plain) == ["one hue (green), one lightness (light)", "round"]

@@ -406,6 +406,9 @@ def test_saved_predictor_reloads_and_reproduces_predictions(fitted, tmp_path, mo
     with pytest.raises(ValueError, match="input recipe"):
         predictor.DimensionPredictor.load(path)
     monkeypatch.undo()
+    # a missing predictor names the chapter that writes it (an empty artefact folder, so
+    # that a reader's own built book does not hide the case)
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "no_artefacts"))
     with pytest.raises(FileNotFoundError, match="04_gradcam"):
         predictor.DimensionPredictor.load(paths.picture_predictor("default"))
 
