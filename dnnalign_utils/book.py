@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,11 +49,13 @@ from pathlib import Path
 
 import yaml
 
+from dnnalign_utils import handoffs
 from dnnalign_utils.paths import (
     ARTEFACTS,
     DEFAULT_NETWORK,
     REPO_ROOT,
     absolute_path_variables,
+    artefact_path,
     artefacts_dir,
     check_artefacts_root,
     check_cache_dir,
@@ -243,6 +246,10 @@ def with_colab_cell(nb, **metadata):
     return nb
 
 
+# The first lines of a jupytext py:percent notebook (its metadata header).
+_JUPYTEXT_HEADER = re.compile(r"# ---\r?\n# jupyter:")
+
+
 def sync_notebook(source: Path, check: bool = False) -> list[Path]:
     """Write the paired `.ipynb` of the jupytext source `source` (`notebooks/NN_topic.py`):
     its cells, with the cell ids of the existing `.ipynb` kept, plus the Colab set-up cell
@@ -253,18 +260,41 @@ def sync_notebook(source: Path, check: bool = False) -> list[Path]:
     from jupytext.combine import combine_inputs_with_outputs
     from jupytext.config import load_jupytext_config
 
+    from dnnalign_utils.data import read_text
     from dnnalign_utils.provenance import atomic_write_text
 
     source = Path(source)
+    if not source.is_file():
+        raise ValueError(f"{source}: not a file; expected a chapter source notebooks/NN_topic.py")
+    paired = source.with_suffix(".ipynb")
+    if paired.exists() and not paired.is_file():
+        raise ValueError(
+            f"{paired}: not a file; expected the notebook paired with {source.name} (move the "
+            "folder away: sync-notebooks writes a file there)"
+        )
     config = load_jupytext_config(str(source.parent.resolve()))
-    nb = jupytext.read(source, config=config)
+    text = read_text(source)  # names the line of a byte that is not UTF-8; drops a BOM
+    if not _JUPYTEXT_HEADER.match(text):
+        raise ValueError(
+            f"{source}: no jupytext header (the lines '# ---' and '# jupyter:' at the top); "
+            "expected a chapter source in the py:percent format (a script that is not a "
+            "chapter does not belong in notebooks/: its .ipynb would be overwritten)"
+        )
+    nb = jupytext.reads(text, fmt={"extension": source.suffix}, config=config)
     outputs: list[tuple[Path, str]] = []
     if any(is_colab_cell(cell) for cell in nb.cells):
         nb.cells = [cell for cell in nb.cells if not is_colab_cell(cell)]
         outputs.append((source, jupytext.writes(nb, fmt="py:percent", config=config)))
-    paired = source.with_suffix(".ipynb")
     if paired.is_file():
-        nb = combine_inputs_with_outputs(nb, jupytext.read(paired), fmt=None)
+        try:
+            existing = jupytext.read(paired)
+        except Exception as err:  # not JSON, another nbformat, not UTF-8, ...
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise ValueError(
+                f"{paired}: not a readable notebook ({type(err).__name__}: {reason[:200]}); "
+                f"expected the .ipynb paired with {source.name} (delete it to write it anew)"
+            ) from None
+        nb = combine_inputs_with_outputs(nb, existing, fmt=None)
     text = jupytext.writes(with_colab_cell(nb), fmt="ipynb", config=config)
     outputs.append((paired, text if text.endswith("\n") else text + "\n"))
     changed = []
@@ -282,7 +312,14 @@ def sync_notebooks(
 ) -> list[Path]:
     """`sync_notebook` for every `notebooks/*.py` of `root` (or only `stems`)."""
     folder = Path(root) / NOTEBOOK_DIR
+    if not folder.is_dir():
+        raise ValueError(
+            f"{folder}: no such folder; expected the chapter sources notebooks/NN_topic.py "
+            "of a repository checkout"
+        )
     sources = sorted(folder.glob("*.py"))
+    if not sources:
+        raise ValueError(f"{folder}: no notebook sources (*.py); nothing to sync")
     if stems:
         unknown = [s for s in stems if not (folder / f"{s}.py").is_file()]
         if unknown:
@@ -492,6 +529,40 @@ def upstream_chapters(profile: str, chapter: str, network: str = DEFAULT_NETWORK
     return sorted({stem for stem, _ in upstream_runs(profile, chapter, network)})
 
 
+def fetch_published_handoffs(
+    profile: str, chapter: str, network: str = DEFAULT_NETWORK
+) -> list[str]:
+    """Fetch from the published book (`handoffs.fetch`) what the runs of the book's own
+    chapters that `chapter` needs (for `network`, its key) would write, until nothing
+    more can be fetched; returns the names fetched. The book's address:
+    ``DNNALIGN_BOOK_URL``, else the Pages address of `repository_url`."""
+    try:
+        default = pages_url(repository_url())
+    except (OSError, BookBuildError):  # an installed package has no _config.yml
+        default = None
+    base = handoffs.book_url(default)
+    fetched: list[str] = []
+    tried: set[str] = set()
+    while base is not None:
+        runs = upstream_runs(profile, chapter, network)
+        own_runs = {stem for stem, for_network in runs if not for_network}
+        wanted = [
+            name
+            for name in handoffs.handoff_names()
+            if ARTEFACTS[name].chapter in own_runs
+            and name not in tried
+            and not artefact_path(name, profile).exists()
+        ]
+        if not wanted:
+            break
+        tried.update(wanted)
+        got = handoffs.fetch(profile, wanted, base)
+        if not got:
+            break
+        fetched += got
+    return fetched
+
+
 def ensure_upstream(
     profile: str,
     chapter: str,
@@ -503,7 +574,9 @@ def ensure_upstream(
 
     Chapters hand artefacts to each other through `artefacts_dir(profile)`, which is not
     part of the repository: in a fresh Colab or Binder session, or for a notebook
-    downloaded from the book, they are missing. Each missing upstream chapter is executed
+    downloaded from the book, they are missing. The published book's copies of the book's
+    own hand-offs are fetched first, hash-checked (`handoffs.fetch_missing`; `build_book`
+    turns fetching off). Each upstream chapter still missing is executed
     with the profile's parameters (`smoke`: seconds; `default`: minutes, as in the book),
     its executed copy kept under `<artefacts>/<profile>/upstream_runs/`. Needs the
     chapter sources `notebooks/NN_*.py` of a repository checkout.
@@ -519,6 +592,7 @@ def ensure_upstream(
 
         key = networks.resolve(**network_parameters).key
         extra = dict(network_parameters) if key != DEFAULT_NETWORK else None
+    fetch_published_handoffs(profile, chapter, key)
     runs = upstream_runs(profile, chapter, key)
     if not runs:
         return []
@@ -536,7 +610,7 @@ def ensure_upstream(
     print(
         f"chapter {chapter} ({profile} profile) needs artefacts that earlier chapters "
         f"write and that are missing in {artefacts_dir(profile)}; running "
-        f"{', '.join(shown)} first" + (" (this takes minutes)" if profile != "smoke" else ""),
+        f"{', '.join(shown)} first ({handoffs.estimate(profile, [s for s, _ in runs])})",
         flush=True,
     )
     for (stem, for_network), name in zip(runs, shown, strict=True):
@@ -665,11 +739,20 @@ def build_book(
             if source.is_file():
                 _check_parameters(source, notebook_parameters(profile, stem))
         total_start = time.perf_counter()
-        for stem in selected:
-            print(f"[{profile}] executing {NOTEBOOK_DIR}/{stem} ...", flush=True)
-            _, wall = execute_notebook(stem, profile, executed_dir, root=root)
-            result.timings[stem] = wall
-            print(f"[{profile}] {NOTEBOOK_DIR}/{stem}: {wall:.1f} s", flush=True)
+        # a book is built from its own runs, never from a published book's hand-offs
+        saved_url = os.environ.get(handoffs.BOOK_URL_ENV)
+        os.environ[handoffs.BOOK_URL_ENV] = ""
+        try:
+            for stem in selected:
+                print(f"[{profile}] executing {NOTEBOOK_DIR}/{stem} ...", flush=True)
+                _, wall = execute_notebook(stem, profile, executed_dir, root=root)
+                result.timings[stem] = wall
+                print(f"[{profile}] {NOTEBOOK_DIR}/{stem}: {wall:.1f} s", flush=True)
+        finally:
+            if saved_url is None:
+                os.environ.pop(handoffs.BOOK_URL_ENV, None)
+            else:
+                os.environ[handoffs.BOOK_URL_ENV] = saved_url
         total = time.perf_counter() - total_start
         print(f"[{profile}] executed {len(selected)} notebook(s) in {total:.1f} s", flush=True)
     if build_html:
@@ -678,6 +761,8 @@ def build_book(
         )
         start = time.perf_counter()
         result.html_dir = run_jupyter_book(stage_dir, output_dir)
+        registry = handoffs.publish(profile, result.html_dir)
+        print(f"[{profile}] hand-offs for chapters run alone: {registry.parent}", flush=True)
         print(f"[{profile}] jupyter-book build: {time.perf_counter() - start:.1f} s", flush=True)
         print(f"[{profile}] book: {result.html_dir / 'index.html'}", flush=True)
     return result
