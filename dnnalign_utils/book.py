@@ -575,7 +575,7 @@ def ensure_upstream(
     Chapters hand artefacts to each other through `artefacts_dir(profile)`, which is not
     part of the repository: in a fresh Colab or Binder session, or for a notebook
     downloaded from the book, they are missing. The published book's copies of the book's
-    own hand-offs are fetched first, hash-checked (`handoffs.fetch_missing`; `build_book`
+    own hand-offs are fetched first, hash-checked (`fetch_published_handoffs`; `build_book`
     turns fetching off). Each upstream chapter still missing is executed
     with the profile's parameters (`smoke`: seconds; `default`: minutes, as in the book),
     its executed copy kept under `<artefacts>/<profile>/upstream_runs/`. Needs the
