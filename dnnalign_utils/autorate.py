@@ -51,6 +51,9 @@ RATER_ALPHA_GRID = np.logspace(-2.0, 6.0, 17)
 HUE_BINS, SATURATION_BINS, LIGHTNESS_BINS = 12, 4, 4
 # concepts in a dimension's top collection (of the 468 with pictures, about the top 4 %)
 COLLECTION_SIZE = 20
+# Raise when the rater's predictors or rules change: cached labels of another version
+# (chapter 7's per-network numbers) are then computed anew.
+RATER_VERSION = 2  # 2: commonality and top-collection raters, no rank detrending
 
 
 def _block_number(layer: str) -> int | None:

@@ -52,11 +52,13 @@ import yaml
 from dnnalign_utils import handoffs
 from dnnalign_utils.paths import (
     ARTEFACTS,
+    ARTEFACTS_ENV,
     DEFAULT_NETWORK,
     REPO_ROOT,
     absolute_path_variables,
     artefact_path,
     artefacts_dir,
+    artefacts_root,
     check_artefacts_root,
     check_cache_dir,
     check_writable_folder,
@@ -351,7 +353,9 @@ def _notebook_for_execution(source: Path):
         )
     if not any("parameters" in c.metadata.get("tags", []) for c in nb.cells):
         raise BookBuildError(f"{source}: no cell tagged 'parameters'")
-    with_colab_cell(nb, **{_INSERTED: True})  # as in the paired .ipynb a reader opens
+    if (REPO_ROOT / CONFIG_FILE).is_file():  # a checkout; a plain install has no
+        # _config.yml, and runs its packaged sources for its own record: no Colab cell
+        with_colab_cell(nb, **{_INSERTED: True})  # as in the paired .ipynb a reader opens
     hidden = nbformat.v4.new_code_cell(
         RENDERER_CELL, metadata={"tags": ["remove-cell"], _INSERTED: True}
     )
@@ -445,8 +449,14 @@ def execute_notebook(
     failed_copy = out_dir / f"{stem}.failed.ipynb"
     failed_copy.unlink(missing_ok=True)
 
-    # the kernel runs in notebooks/: a relative folder variable is passed on absolute
-    env = {"DNNALIGN_BOOK_BUILD": "1", "DNNALIGN_PROFILE": profile, **absolute_path_variables()}
+    # the kernel runs in notebooks/: a relative folder variable is passed on absolute, and
+    # so is the artefact folder (a plain install's default, ./artefacts, is this process's)
+    env = {
+        "DNNALIGN_BOOK_BUILD": "1",
+        "DNNALIGN_PROFILE": profile,
+        **absolute_path_variables(),
+        ARTEFACTS_ENV: str(artefacts_root()),
+    }
     saved_env = {k: os.environ.get(k) for k in env}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"dnnalign-{stem}-") as tmp:
@@ -529,6 +539,19 @@ def upstream_chapters(profile: str, chapter: str, network: str = DEFAULT_NETWORK
     return sorted({stem for stem, _ in upstream_runs(profile, chapter, network)})
 
 
+# A plain install carries the chapter sources as the package's notebooks/ folder.
+INSTALLED_CHAPTERS_ROOT = Path(__file__).resolve().parent
+
+
+def chapter_sources_root(root: str | os.PathLike = REPO_ROOT) -> Path:
+    """The folder whose ``notebooks/`` holds the chapter sources: `root` (a checkout),
+    else, in a plain install, the package's own copy of them."""
+    root = Path(root)
+    if not (root / NOTEBOOK_DIR).is_dir() and (INSTALLED_CHAPTERS_ROOT / NOTEBOOK_DIR).is_dir():
+        return INSTALLED_CHAPTERS_ROOT
+    return root
+
+
 def fetch_published_handoffs(
     profile: str, chapter: str, network: str = DEFAULT_NETWORK
 ) -> list[str]:
@@ -578,8 +601,9 @@ def ensure_upstream(
     own hand-offs are fetched first, hash-checked (`fetch_published_handoffs`; `build_book`
     turns fetching off). Each upstream chapter still missing is executed
     with the profile's parameters (`smoke`: seconds; `default`: minutes, as in the book),
-    its executed copy kept under `<artefacts>/<profile>/upstream_runs/`. Needs the
-    chapter sources `notebooks/NN_*.py` of a repository checkout.
+    its executed copy kept under `<artefacts>/<profile>/upstream_runs/`, from the chapter
+    sources `notebooks/NN_*.py` of a checkout or of a plain install
+    (`chapter_sources_root`).
 
     `network_parameters`: the chapter's `network`, `features_path`, `images_dir` and
     `layer` when it studies a network other than the book's own; the earlier chapters
@@ -597,7 +621,7 @@ def ensure_upstream(
     if not runs:
         return []
     stems = sorted({stem for stem, _ in runs})
-    root = Path(root)
+    root = chapter_sources_root(root)
     absent = [s for s in stems if not (root / NOTEBOOK_DIR / f"{s}.py").is_file()]
     if absent:
         raise BookBuildError(

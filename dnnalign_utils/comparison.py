@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dnnalign_utils import keynumbers, paths
+from dnnalign_utils import autorate, keynumbers, paths
 from dnnalign_utils.checks import check_int
 from dnnalign_utils.provenance import (
     array_sha256,
@@ -214,6 +214,7 @@ def _numbers_key(net, weights: np.ndarray, settings: PipelineSettings) -> dict:
         "embedding_sha256": array_sha256(np.ascontiguousarray(weights)),
         "things_index_sha256": array_sha256(np.asarray(net.things_index, dtype=np.int64)),
         "features": dict(net.input_hashes),
+        "rater_version": autorate.RATER_VERSION,
     }
 
 
@@ -230,7 +231,7 @@ def embedding_numbers(
     5 and 6 compute them with; also the per-dimension R² (fraction), the dimensions'
     labels and seconds per step. ``rater``: chapter 5's rater
     (`autorate.profile_rater`), built once for all networks."""
-    from dnnalign_utils import autorate, compare, fitting, regression, triplets
+    from dnnalign_utils import compare, fitting, regression, triplets
 
     seconds: dict[str, float] = {}
     numbers: dict[str, float] = {}
@@ -306,7 +307,6 @@ def run_network(
     settings reuses them. A finished fit of the same run that chapter 2 (or chapter 5,
     for CLIP) checkpointed for this network is reused, as are those in ``reuse``
     (:func:`fit_embedding`)."""
-    from dnnalign_utils import autorate
     from dnnalign_utils.container import THINGS_INDEX_ARRAY
 
     folder = paths.network_comparison(profile, net.key)

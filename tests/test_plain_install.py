@@ -3,12 +3,12 @@
 The wheel is built from the repository's tracked files and carries the embedded data
 (`dnnalign_utils/embedded_data`, from data/). It is installed without its dependencies
 into a fresh environment that links this environment's copies of them (nothing is
-downloaded), and chapter 0 runs there with papermill and only `-p profile smoke`, in a
-folder outside the repository, with no DNNALIGN_* variables: the package, its data and
-the artefacts it writes must all come from the install and that folder.
-
-Not covered: chapters that run earlier chapters first (`book.ensure_upstream` reads
-their sources from a checkout's notebooks/ folder).
+downloaded), and chapter 1 runs there with papermill and only `-p profile smoke`, in a
+folder outside the repository, with no DNNALIGN_* variables but the one that turns off
+fetching from the published book: it first runs chapter 0, whose artefacts it needs,
+from the chapter sources the wheel carries (`book.chapter_sources_root`). The package,
+its data, the chapter sources and the artefacts must all come from the install and
+that folder.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from test_packaging import _link_distributions, declared_requirements, requireme
 
 from dnnalign_utils import book, paths, profiles
 
-CHAPTER = "00_data"
+CHAPTER = "01_triplet_task"
 
 
 def _tracked_copy(target: Path) -> Path:
@@ -81,11 +81,12 @@ def test_a_downloaded_chapter_runs_on_a_plain_install(tmp_path):
             "import dnnalign_utils\nfrom dnnalign_utils import paths\n"
             "print('package:', dnnalign_utils.__file__)\n"
             "print('data:', paths.data_dir())\nprint('artefacts:', paths.artefacts_root())\n"
-            "print('n_image_concepts:', n_image_concepts)"
+            "print('n_network_triplets:', n_network_triplets)"
         )
     )
     nbformat.write(nb, reader / f"{CHAPTER}.ipynb")
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("DNNALIGN_", "PYTHON"))}
+    clean_env["DNNALIGN_BOOK_URL"] = ""  # recompute chapter 0: the test reaches no book
     _run(
         [python, "-m", "papermill", f"{CHAPTER}.ipynb", "out.ipynb", "-p", "profile", "smoke",
          "--cwd", reader, "--no-progress-bar"],
@@ -98,9 +99,11 @@ def test_a_downloaded_chapter_runs_on_a_plain_install(tmp_path):
     assert Path(lines["package"]).is_relative_to(site_packages.resolve()), said
     assert Path(lines["data"]) == site_packages.resolve() / "dnnalign_utils" / "embedded_data"
     assert Path(lines["artefacts"]) == reader.resolve() / "artefacts"
-    smoke = profiles.PROFILES["smoke"][CHAPTER]["n_image_concepts"]
-    assert lines["n_image_concepts"] == str(smoke)  # only the profile was passed
-    assert (reader / "artefacts" / "smoke").is_dir()
+    smoke = profiles.PROFILES["smoke"][CHAPTER]["n_network_triplets"]
+    assert lines["n_network_triplets"] == str(smoke)  # only the profile was passed
+    upstream = reader / "artefacts" / "smoke" / "upstream_runs" / "notebooks" / "00_data.ipynb"
+    assert upstream.is_file(), "chapter 0 ran first, from the sources the wheel carries"
+    assert (site_packages / "dnnalign_utils" / "notebooks" / "00_data.py").is_file()
 
 
 def test_a_checkout_uses_its_own_folders(monkeypatch):
