@@ -56,7 +56,6 @@ from dnnalign_utils.paths import (
     DEFAULT_NETWORK,
     REPO_ROOT,
     absolute_path_variables,
-    artefact_path,
     artefacts_dir,
     artefacts_root,
     check_artefacts_root,
@@ -555,10 +554,11 @@ def chapter_sources_root(root: str | os.PathLike = REPO_ROOT) -> Path:
 def fetch_published_handoffs(
     profile: str, chapter: str, network: str = DEFAULT_NETWORK
 ) -> list[str]:
-    """Fetch from the published book (`handoffs.fetch`) what the runs of the book's own
-    chapters that `chapter` needs (for `network`, its key) would write, until nothing
-    more can be fetched; returns the names fetched. The book's address:
-    ``DNNALIGN_BOOK_URL``, else the Pages address of `repository_url`."""
+    """Fetch from the published book (`handoffs.fetch`) the book's own hand-offs that
+    `chapter` (for `network`, its key) reads and does not find, then those that the
+    earlier chapters it would still have to run read, until nothing more can be fetched;
+    returns the names fetched. The book's address: ``DNNALIGN_BOOK_URL``, else the
+    Pages address of `repository_url`."""
     try:
         default = pages_url(repository_url())
     except (OSError, BookBuildError):  # an installed package has no _config.yml
@@ -566,23 +566,24 @@ def fetch_published_handoffs(
     base = handoffs.book_url(default)
     fetched: list[str] = []
     tried: set[str] = set()
+    readers = [(chapter, True)]  # the chapter first, then the runs it would still need
     while base is not None:
-        runs = upstream_runs(profile, chapter, network)
-        own_runs = {stem for stem, for_network in runs if not for_network}
-        wanted = [
-            name
-            for name in handoffs.handoff_names()
-            if ARTEFACTS[name].chapter in own_runs
-            and name not in tried
-            and not artefact_path(name, profile).exists()
-        ]
+        wanted = []
+        for stem, for_network in readers:
+            key = network if for_network else DEFAULT_NETWORK
+            for name in missing_inputs(profile, stem, key):
+                artefact, own = ARTEFACTS[name], input_network(stem, name, key)
+                book_own = not artefact.per_network or own in (
+                    DEFAULT_NETWORK,
+                    artefact.home_network,
+                )
+                if book_own and name not in tried and name not in wanted:
+                    wanted.append(name)
         if not wanted:
             break
         tried.update(wanted)
-        got = handoffs.fetch(profile, wanted, base)
-        if not got:
-            break
-        fetched += got
+        fetched += handoffs.fetch(profile, wanted, base)
+        readers = upstream_runs(profile, chapter, network)
     return fetched
 
 

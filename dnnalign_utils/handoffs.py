@@ -149,6 +149,7 @@ def fetch(profile: str, names: Iterable[str], base: str | None, *, log=print) ->
     names = list(names)
     if not names or base is None:
         return []
+    pooch.get_logger().setLevel("WARNING")  # one line for all files, below
     registry = _registry(base, profile, log)
     if registry is None:
         return []
