@@ -180,12 +180,25 @@ def fetch(profile: str, names: Iterable[str], base: str | None, *, log=print) ->
     return fetched
 
 
+def _duration(seconds: float) -> str:
+    return f"about {seconds / 60:.0f} min" if seconds >= 90 else f"about {seconds:.0f} s"
+
+
 def estimate(profile: str, stems: Iterable[str]) -> str:
     """How long recomputing `stems` took in the measured build (:data:`MEASURED_SECONDS`)."""
     measured = MEASURED_SECONDS.get(profile, {})
     stems = list(stems)
     if not stems or any(s not in measured for s in stems):
         return "time not measured for this profile"
-    seconds = sum(measured[s] for s in stems)
-    shown = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
-    return f"about {shown} on 2 cores, as measured in a book build"
+    return f"{_duration(sum(measured[s] for s in stems))} on 2 cores, as measured in a book build"
+
+
+def takes(profile: str, stem: str) -> str:
+    """A chapter's "Takes" line: its wall time in the measured build of `profile`."""
+    seconds = MEASURED_SECONDS.get(profile, {}).get(stem)
+    if seconds is None:
+        return f"not measured for the {profile} profile"
+    return (
+        f"{_duration(seconds)} on 2 cores in the {profile} profile (measured in a book build "
+        "on a machine shared with other work)"
+    )

@@ -36,7 +36,7 @@
 # These are reference values of the earlier SPoSE and VICE work, not numbers of
 # {cite:t}`mahner2025dimensions`.
 #
-# **Needs**: the embedded data only (no download). **Takes**: a few seconds.
+# **Needs**: the embedded data only (no download). **Takes**: {glue:text}`takes`.
 #
 # **How our data differ from the paper's.** The paper trains its human embedding on
 # 4.12 million training triplets (Methods); offline we have two random samples of the
@@ -59,7 +59,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from myst_nb import glue
 
-from dnnalign_utils import data, features, images, paths, triplets
+from dnnalign_utils import data, features, handoffs, images, paths, triplets
 from dnnalign_utils.plotting import (
     HUMAN_COLOUR,
     PALETTE,
@@ -72,6 +72,7 @@ from dnnalign_utils.profiles import apply_profile
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
 apply_profile(globals(), "00_data")
+glue("takes", handoffs.takes(profile, "00_data"), display=False)
 use_book_template()
 _ = data.verify_all()  # every embedded file against its SHA-256 (an error names the file)
 

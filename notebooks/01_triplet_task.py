@@ -43,7 +43,7 @@
 # in THINGS order, or a thingsvision features folder). Every artefact of a network other
 # than the default is kept in its own folder. Here: {glue:text}`network_description`.
 #
-# **Needs**: embedded data only. **Takes**: under a minute.
+# **Needs**: embedded data only. **Takes**: {glue:text}`takes`.
 #
 # **How our data differ from the paper's.** The paper's VGG-16 (with batch norm)
 # answers triplets of 24,102 THINGS *images* from `classifier.3` activations. The
@@ -84,7 +84,7 @@ import plotly.express as px
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from dnnalign_utils import data, features, images, keynumbers, networks, paths, triplets
+from dnnalign_utils import data, features, handoffs, images, keynumbers, networks, paths, triplets
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     HUMAN_COLOUR,
@@ -98,6 +98,7 @@ from dnnalign_utils.profiles import apply_profile
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
 apply_profile(globals(), "01_triplet_task")
+glue("takes", handoffs.takes(profile, "01_triplet_task"), display=False)
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the

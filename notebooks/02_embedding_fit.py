@@ -47,8 +47,8 @@
 # instead of fitting them again.
 #
 # **Needs**: chapter 1's triplets of the same network (run alone, the notebook runs
-# chapters 0 and 1 first, for the default network). **Takes**: a few minutes on
-# 2 cores. Fits are checkpointed: a rerun resumes where it stopped.
+# chapters 0 and 1 first, for the default network). **Takes**:
+# {glue:text}`takes`. Fits are checkpointed: a rerun resumes where it stopped.
 #
 # **How our data differ from the paper's.** We train the human embedding on about
 # 177,000 choices, 4 % of the paper's 4.12 million, and the network's embedding (by
@@ -97,6 +97,7 @@ from myst_nb import glue
 from dnnalign_utils import (
     curves,
     data,
+    handoffs,
     images,
     interpret,
     keynumbers,
@@ -120,6 +121,7 @@ from dnnalign_utils.provenance import verify_provenance
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
 apply_profile(globals(), "02_embedding_fit")
+glue("takes", handoffs.takes(profile, "02_embedding_fit"), display=False)
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the

@@ -42,8 +42,8 @@
 #
 # **Needs**: chapter 2's embedding of the network (run alone with the book's network,
 # the notebook runs chapters 0–2 first; for another network run chapters 1 and 2 with
-# the same `network`, `features_path`, `images_dir` and `layer`). **Takes**: under a
-# minute.
+# the same `network`, `features_path`, `images_dir` and `layer`). **Takes**:
+# {glue:text}`takes`.
 #
 # **How our data differ from the paper's.** The paper regresses 24,102 image-level
 # activations (4,096 `classifier.3` units) onto its 70 DNN dimensions. Here the
@@ -78,6 +78,7 @@ from dnnalign_utils import (
     compare,
     data,
     features,
+    handoffs,
     interpret,
     keynumbers,
     networks,
@@ -98,6 +99,7 @@ from dnnalign_utils.profiles import apply_profile
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
 apply_profile(globals(), "03_r2_regression")
+glue("takes", handoffs.takes(profile, "03_r2_regression"), display=False)
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the

@@ -52,7 +52,7 @@
 #
 # **Needs**: chapter 0's pictures and features and chapter 2's picture embedding of the
 # same network (run alone for another network, the
-# notebook runs chapters 1 and 2 for it first). **Takes**: about two minutes.
+# notebook runs chapters 1 and 2 for it first). **Takes**: {glue:text}`takes`.
 #
 # **How our data differ from the paper's.** The paper explains VGG-16 dimensions on THINGS
 # photos, mapping from `features.42` (512 × 14 × 14; paper, Methods). The photos cannot
@@ -108,6 +108,7 @@ from dnnalign_utils import (
     causal,
     features,
     gradcam,
+    handoffs,
     images,
     networks,
     paths,
@@ -127,6 +128,7 @@ from dnnalign_utils.profiles import apply_profile
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
 apply_profile(globals(), "04_gradcam")
+glue("takes", handoffs.takes(profile, "04_gradcam"), display=False)
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the

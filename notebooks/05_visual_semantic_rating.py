@@ -44,8 +44,8 @@
 #
 # **Needs**: chapter 0's picture features, chapter 2's embeddings (of the studied
 # network and of EfficientNet-Lite0's pictures).
-# **Takes**: a few minutes (it fits up to four embeddings; a rerun resumes from their
-# checkpoints).
+# **Takes**: {glue:text}`takes` (it fits up to four
+# embeddings; a rerun resumes from their checkpoints).
 #
 # **Another network.** Set `network` in the parameters cell to a registered network
 # (`vgg16`, `clip_vit_b32`, `efficientnet_lite0`, `efficientnet_lite1`,
@@ -108,6 +108,7 @@ from dnnalign_utils import (
     autorate,
     data,
     features,
+    handoffs,
     keynumbers,
     networks,
     paths,
@@ -122,6 +123,7 @@ from dnnalign_utils.profiles import apply_profile
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
 apply_profile(globals(), "05_visual_semantic_rating")
+glue("takes", handoffs.takes(profile, "05_visual_semantic_rating"), display=False)
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the

@@ -45,7 +45,7 @@
 # **Needs**: chapter 2's embedding of the network and, for the visual/semantic labels,
 # chapter 5's labels of it (run alone with the book's network, the notebook runs
 # chapters 0–3 and 5 first; for another network run chapters 1, 2 and 5 with the same
-# `network`, `features_path`, `images_dir` and `layer`). **Takes**: under a minute.
+# `network`, `features_path`, `images_dir` and `layer`). **Takes**: {glue:text}`takes`.
 #
 # **How our data differ from the paper's.** The human side is the published VICE-42
 # embedding ({cite:t}`muttenthaler2022vice`; fitted on THINGS triplets), not the paper's
@@ -86,6 +86,7 @@ from dnnalign_utils import (
     autorate,
     compare,
     data,
+    handoffs,
     interpret,
     keynumbers,
     networks,
@@ -108,6 +109,7 @@ from dnnalign_utils.profiles import apply_profile
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
 apply_profile(globals(), "06_human_vs_dnn")
+glue("takes", handoffs.takes(profile, "06_human_vs_dnn"), display=False)
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the

@@ -45,8 +45,8 @@
 # the other EfficientNet-Lite networks.
 #
 # **Needs**: the artefacts of chapters 0 to 6 (run alone, the notebook runs them
-# first). **Takes**: about two and a half minutes on 2 cores; fits and numbers are kept,
-# so a rerun with the same settings takes seconds.
+# first). **Takes**: {glue:text}`takes`; fits and
+# numbers are kept, so a rerun with the same settings takes seconds.
 #
 # **How our inputs differ from the paper's.** The paper's networks see 24,102 THINGS
 # *photos*, one triplet of images at a time. Here the networks with features of all
@@ -101,6 +101,7 @@ from dnnalign_utils import (
     autorate,
     comparison,
     curves,
+    handoffs,
     images,
     keynumbers,
     networks,
@@ -120,6 +121,7 @@ from dnnalign_utils.profiles import apply_profile
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
 apply_profile(globals(), "07_networks")
+glue("takes", handoffs.takes(profile, "07_networks"), display=False)
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the

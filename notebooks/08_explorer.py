@@ -29,7 +29,7 @@
 # pictures, averaged per concept to find its human match). Dimensions are numbered
 # from 1 in each embedding's order of importance (total weight), as in every chapter.
 #
-# **Needs**: the artefacts of chapters 2 to 6. **Takes**: about 20 seconds.
+# **Needs**: the artefacts of chapters 2 to 6. **Takes**: {glue:text}`takes`.
 
 # %% tags=["parameters"]
 profile = "default"
@@ -44,7 +44,7 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-from dnnalign_utils import data, downloads, explorer, features, paths, rating, sources
+from dnnalign_utils import data, downloads, explorer, features, handoffs, paths, rating, sources
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import styled_table, use_book_template
 from dnnalign_utils.profiles import apply_profile
@@ -52,6 +52,7 @@ from dnnalign_utils.profiles import apply_profile
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
 apply_profile(globals(), "08_explorer")
+glue("takes", handoffs.takes(profile, "08_explorer"), display=False)
 use_book_template()
 
 # Run alone (a fresh Colab session, a downloaded notebook), this page first runs the
