@@ -125,7 +125,7 @@ def _report_main(args) -> int:
 def _sync_main(args) -> int:
     try:
         changed = sync_notebooks(args.root, args.stems, check=args.check)
-    except ValueError as error:
+    except (BookBuildError, ValueError, OSError) as error:  # OSError: e.g. a read-only folder
         print(f"error: {error}", file=sys.stderr)
         return 1
     for path in changed:

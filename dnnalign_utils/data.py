@@ -820,6 +820,11 @@ def read_things_triplets(folder: str | os.PathLike) -> dict[str, np.ndarray]:
     (0-based, odd one out last).
     """
     folder = Path(folder)
+    if folder.is_file():
+        raise DataValidationError(
+            f"{folder}: a file; expected the folder holding the triplet files (trainset, "
+            "validationset)"
+        )
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: triplet folder not found")
     found: dict[str, np.ndarray] = {}
@@ -835,6 +840,10 @@ def read_things_triplets(folder: str | os.PathLike) -> dict[str, np.ndarray]:
             raise FileNotFoundError(
                 f"{folder}: expected exactly one {split} file named {names}, "
                 f"found {[str(m) for m in matches] or 'none'}"
+            )
+        if not matches[0].is_file():
+            raise DataValidationError(
+                f"{matches[0]}: a folder; expected the {split} triplet file of that name"
             )
         found[split] = _read_triplet_file(matches[0])
         found[f"{split}_path"] = matches[0]

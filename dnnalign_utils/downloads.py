@@ -17,6 +17,7 @@ where they were written).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from dnnalign_utils import paths
+from dnnalign_utils.checks import check_int
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,
@@ -40,6 +42,8 @@ LINK_FOLDER = "downloads"
 DEFAULT_DECIMALS = 4
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CHAPTER = re.compile(r"^\d\d_[a-z0-9_]+$")
+# Parameters of the provenance record that publish writes itself.
+RESERVED_PARAMETERS = ("chapter", "kind", "download", "description", "decimals")
 # Files published in this process: path -> (chapter, description), to catch two
 # different results given the same name.
 _PUBLISHED: dict[Path, tuple[str, str]] = {}
@@ -111,14 +115,26 @@ def _check_name(name: str) -> None:
         )
 
 
+def _check_decimals(decimals: int) -> int:
+    """`decimals` as a non-negative int (a negative one would round 1.0 to 0.0)."""
+    return check_int("decimals", decimals, 0)
+
+
 def _tidy_table(table: pd.DataFrame, name: str, decimals: int) -> pd.DataFrame:
     """A copy with its index as named columns (a default index dropped), checked
     column names, and floats rounded to `decimals`."""
+    decimals = _check_decimals(decimals)
     if not isinstance(table.index, pd.RangeIndex) or any(n is not None for n in table.index.names):
         if any(n is None for n in table.index.names):
             raise ValueError(
                 f"{name}: the table's index has no name; name it (e.g. "
                 "table.rename_axis('object')) or reset it, so the file says what its rows are"
+            )
+        clash = [n for n in table.index.names if n in table.columns]
+        if clash:
+            raise ValueError(
+                f"{name}: the index name {clash[0]!r} is also a column; rename one of them "
+                "(both would become columns of the file)"
             )
         table = table.reset_index()
     else:
@@ -149,13 +165,29 @@ def embedding_table(
     """An (n_objects, n_dims) matrix as a table: `object_column` with the names, then
     `extra_columns` (e.g. a concept's word beside its unique id), then one column per
     dimension ("dim_1", ... unless `column_names`), rounded."""
+    decimals = _check_decimals(decimals)
     weights = np.asarray(weights)
     if weights.ndim != 2 or not np.issubdtype(weights.dtype, np.number):
-        raise ValueError(f"weights: expected a 2-D numeric array, got shape {weights.shape}")
+        raise ValueError(
+            f"weights: expected a 2-D numeric array, got shape {weights.shape} and dtype "
+            f"{weights.dtype}"
+        )
     if not np.isfinite(weights).all():
         row, col = np.argwhere(~np.isfinite(weights))[0]
         raise ValueError(f"weights: row {row}, column {col}: non-finite value {weights[row, col]}")
-    names = [str(n) for n in object_names]
+    if isinstance(object_names, (str, bytes)):
+        raise ValueError(
+            f"object_names: one string {object_names!r}; expected a sequence of "
+            f"{weights.shape[0]} names (one per row)"
+        )
+    given = list(object_names)
+    unnamed = [i for i, n in enumerate(given) if n is None or pd.isna(n) or not str(n).strip()]
+    if unnamed:
+        raise ValueError(
+            f"object_names: row {unnamed[0]} has no name ({given[unnamed[0]]!r}); "
+            "expected a name for every row"
+        )
+    names = [str(n) for n in given]
     if len(names) != weights.shape[0]:
         raise ValueError(
             f"object_names: expected {weights.shape[0]} (one per row), got {len(names)}"
@@ -166,11 +198,16 @@ def embedding_table(
         raise ValueError(f"object_names: {dup!r} occurs twice; rows must be named uniquely")
     if column_names is None:
         column_names = [f"dim_{d + 1}" for d in range(weights.shape[1])]
+    if isinstance(column_names, (str, bytes)):
+        raise ValueError(f"column_names: one string {column_names!r}; expected one per column")
     column_names = list(column_names)
     if len(column_names) != weights.shape[1]:
         raise ValueError(
             f"column_names: expected {weights.shape[1]} (one per column), got {len(column_names)}"
         )
+    twice = sorted({str(c) for c in column_names if column_names.count(c) > 1})
+    if twice:
+        raise ValueError(f"column_names: {twice} occur more than once; expected unique names")
     table = pd.DataFrame(np.round(weights.astype(float), decimals), columns=column_names)
     for position, (column, values) in enumerate(
         [(object_column, names), *(extra_columns or {}).items()]
@@ -258,6 +295,12 @@ def publish(
     _check_name(name)
     if not isinstance(description, str) or not description.strip():
         raise ValueError("description: expected a sentence saying what the file holds")
+    reserved = sorted(set(parameters or {}) & set(RESERVED_PARAMETERS))
+    if reserved:
+        raise ValueError(
+            f"parameters: {reserved} are written by publish itself (the record says which "
+            f"chapter and kind of download a file is); choose other names"
+        )
     if isinstance(data, pd.DataFrame):
         kind = "table"
         table = _tidy_table(data, name, decimals)
@@ -278,6 +321,7 @@ def publish(
     else:
         raise TypeError(f"{name}: expected a pandas DataFrame or a numpy array, got {type(data)}")
     targets = {file: download_path(profile, chapter, file, network) for file in files}
+    paths.check_artefacts_root()  # names DNNALIGN_ARTEFACTS_DIR if it is no writable folder
     for path in targets.values():
         _check_existing(path, chapter, kind, description)
     data_hash = (
@@ -326,13 +370,22 @@ def read_table(path: str | os.PathLike, required: Sequence[str] = ()) -> pd.Data
     """A CSV download another chapter reads (e.g. chapter 3's R² table), checked against
     its provenance record and for `required` columns; a missing file names the chapter
     that writes it."""
+    from dnnalign_utils.data import read_text
     from dnnalign_utils.provenance import verify_provenance
 
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; expected a CSV download")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: download not found{paths.artefact_hint(path)}")
     verify_provenance(path)
-    table = pd.read_csv(path)
+    text = read_text(path)  # names the line of a byte that is not UTF-8
+    if not text.strip():
+        raise ValueError(f"{path}: an empty file; expected a CSV table with a header line")
+    try:
+        table = pd.read_csv(io.StringIO(text))
+    except pd.errors.ParserError as err:
+        raise ValueError(f"{path}: not a readable CSV table ({err})") from None
     missing = [c for c in required if c not in table]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}; found {list(table.columns)}")

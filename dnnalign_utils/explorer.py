@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dnnalign_utils.checks import check_int, is_integer
 from dnnalign_utils.conventions import as_float_matrix, column_correlation
 
 KINDS = ("human", "network")
@@ -58,18 +59,38 @@ class ExplorerEmbedding:
 
     def __post_init__(self) -> None:
         weights = as_float_matrix(self.weights, f"{self.key}: weights")
-        if len(self.row_names) != weights.shape[0]:
+        n_rows = weights.shape[0]
+        if isinstance(self.row_names, (str, bytes)):
+            raise ValueError(
+                f"{self.key}: row_names is one string {self.row_names!r}; expected a "
+                f"sequence of {n_rows} names (one per row of the weights)"
+            )
+        if len(self.row_names) != n_rows:
             raise ValueError(
                 f"{self.key}: row_names has {len(self.row_names)} names, expected "
-                f"{weights.shape[0]} (one per row of the weights)"
+                f"{n_rows} (one per row of the weights)"
             )
         if self.kind not in KINDS:
             raise ValueError(f"{self.key}: kind {self.kind!r}; expected one of {KINDS}")
-        if self.concepts is not None and len(self.concepts) != weights.shape[0]:
+        if not weights.any():
             raise ValueError(
-                f"{self.key}: concepts has {len(self.concepts)} entries, expected "
-                f"{weights.shape[0]} (one per row)"
+                f"{self.key}: weights: every weight is zero; expected an embedding (a failed "
+                "or empty fit has no dimension to show)"
             )
+        bad_rows = [r for r in self.picture_paths if not (is_integer(r) and 0 <= r < n_rows)]
+        if bad_rows:
+            raise ValueError(
+                f"{self.key}: picture_paths has row {bad_rows[0]!r}; expected rows 0.."
+                f"{n_rows - 1} (0-based rows of the weights)"
+            )
+        if self.concepts is not None:
+            concepts = _row_indices(self.concepts, f"{self.key}: concepts")
+            if len(concepts) != n_rows:
+                raise ValueError(
+                    f"{self.key}: concepts has {len(concepts)} entries, expected "
+                    f"{n_rows} (one per row)"
+                )
+            object.__setattr__(self, "concepts", concepts)
         object.__setattr__(self, "weights", weights)
 
     def concept_weights(self) -> tuple[np.ndarray, np.ndarray]:
@@ -84,21 +105,45 @@ class ExplorerEmbedding:
         return sums / counts, np.asarray(concepts, dtype=np.int64)
 
 
+def _shown(value) -> str:
+    """A table cell for a message: a string quoted, a number as it prints."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _row_indices(values, name: str) -> np.ndarray:
+    """`values` as non-negative int64 indices; ValueError naming `name` and the first
+    entry that is not a whole number >= 0 (NaN, a fraction, a negative index)."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name}: expected one index per row (1-D), got shape {array.shape}")
+    numeric = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(numeric) | (numeric < 0) | (numeric != np.round(numeric))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name}: entry {i} is {_shown(array[i])}; expected a non-negative whole number "
+            "(a 0-based THINGS index)"
+        )
+    return numeric.astype(np.int64)
+
+
 def top_rows(weights: np.ndarray, k: int) -> np.ndarray:
     """(n_dims, k) rows with the largest weights on each dimension, largest first; ties
     broken by row order (as `interpret.top_objects`)."""
     weights = np.asarray(weights, dtype=float)
-    if not 1 <= k:
-        raise ValueError(f"k: expected >= 1, got {k}")
-    k = min(k, weights.shape[0])
+    k = min(check_int("k", k, 1), weights.shape[0])
     return np.argsort(-weights, axis=0, kind="stable")[:k].T
 
 
 def best_matches(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each column of `a`, the column of `b` with the largest Pearson r over the
     rows (the same objects in both) and that r. Not one-to-one: two columns of `a` may
-    share a best match."""
-    r = column_correlation(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    share a best match. A constant column of `b` is never a match."""
+    b = np.asarray(b, dtype=float)
+    r = column_correlation(np.asarray(a, dtype=float), b)
+    # a constant column of `b` (e.g. a dimension pruned to zero) is nobody's match; a
+    # column without any candidate gets r = -inf
+    r = np.where(np.ptp(b, axis=0)[None, :] > 0, r, -np.inf)
     best = np.argmax(r, axis=1)
     return best, r[np.arange(r.shape[0]), best]
 
@@ -125,17 +170,27 @@ def _match_columns(
         return empty
     mine, concepts = embedding.concept_weights()
     if concepts.max() >= other.weights.shape[0]:
-        return empty
+        raise ValueError(
+            f"{embedding.key}: concepts has index {int(concepts.max())}, but its counterpart "
+            f"{other.key!r} has {other.weights.shape[0]} rows (one per concept): the two "
+            "do not index the same concepts"
+        )
     best, r = best_matches(mine, other.weights[concepts])
     other_top = top_rows(other.weights, k)
+    # a constant dimension (e.g. one pruned to zero) correlates with nothing: no match
+    matched = (np.ptp(mine, axis=0) > 0) & np.isfinite(r)
     return {
-        "match embedding": [other.key] * n_dims,
-        "match dimension": (best + 1).tolist(),
-        "match r": r.tolist(),
+        "match embedding": [other.key if m else "" for m in matched],
+        "match dimension": [
+            float(j + 1) if m else np.nan for j, m in zip(best, matched, strict=True)
+        ],
+        "match r": [float(v) if m else np.nan for v, m in zip(r, matched, strict=True)],
         "best match": [
             f"{other.title} dim {j + 1}: "
             + _short([str(other.row_names[i]) for i in other_top[j]])
-            for j in best
+            if m
+            else ""
+            for j, m in zip(best, matched, strict=True)
         ],
     }
 
@@ -184,32 +239,85 @@ def dimension_cards(
         )
         frames.append(frame)
     cards = pd.concat(frames, ignore_index=True)
-    cards = _join_labels(cards, labels)
-    cards = _join_r2(cards, r2)
+    dims = {e.key: e.weights.shape[1] for e in embeddings}
+    cards = _join_labels(cards, labels, dims)
+    cards = _join_r2(cards, r2, dims)
     return _join_pairs(cards, pairs, by_key, k)
 
 
-def _join_labels(cards: pd.DataFrame, labels: pd.DataFrame | None) -> pd.DataFrame:
+def _dimensions(
+    table: pd.DataFrame,
+    embedding_column: str,
+    column: str,
+    dims: Mapping[str, int],
+    name: str,
+    first: int,
+) -> np.ndarray:
+    """`table[column]` as int dimensions numbered from `first`, checked: a whole number,
+    and for an embedding of `dims` (key -> number of dimensions) within its dimensions
+    (a table numbered from the other base would otherwise be joined one dimension off).
+    ValueError naming the table `name`, the row and what was expected."""
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    whole = np.isfinite(values) & (values == np.round(values))
+    n_dims = table[embedding_column].map(dims).to_numpy(dtype=float)  # NaN: not shown
+    last = n_dims - 1 + first
+    bad = ~whole | (values < first) | (values > last)  # a NaN bound compares False
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        key = table[embedding_column].iloc[i]
+        where = (
+            f"{first}..{int(last[i])} ({key!r} has {int(n_dims[i])} dimensions)"
+            if key in dims
+            else f"a whole number >= {first}"
+        )
+        raise ValueError(
+            f"{name}: row {i}: {column} {_shown(table[column].iloc[i])} of {key!r}; expected "
+            f"{where}, "
+            f"dimensions numbered from {first}"
+        )
+    return values.astype(np.int64)
+
+
+def _join_labels(
+    cards: pd.DataFrame, labels: pd.DataFrame | None, dims: Mapping[str, int]
+) -> pd.DataFrame:
     if labels is None:
         return cards.assign(quality=NOT_RATED)
+    from dnnalign_utils.rating import QUALITIES
+
     missing = [c for c in ("embedding", "dimension", "label") if c not in labels]
     if missing:
         raise ValueError(f"labels: missing columns {missing}")
-    table = labels[["embedding", "dimension", "label"]].assign(
-        dimension=labels["dimension"].astype(int) + 1
-    )
+    table = labels[["embedding", "dimension", "label"]].reset_index(drop=True)
+    unknown = ~table["label"].isin(QUALITIES)
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
+        raise ValueError(
+            f"labels: row {i}: label {table['label'][i]!r}; expected one of {QUALITIES}"
+        )
+    table["dimension"] = _dimensions(table, "embedding", "dimension", dims, "labels", first=0) + 1
     if table.duplicated(["embedding", "dimension"]).any():
         raise ValueError("labels: more than one label for an (embedding, dimension)")
     cards = cards.merge(table, on=["embedding", "dimension"], how="left", validate="one_to_one")
     return cards.rename(columns={"label": "quality"}).fillna({"quality": NOT_RATED})
 
 
-def _join_r2(cards: pd.DataFrame, r2: pd.DataFrame | None) -> pd.DataFrame:
+def _join_r2(
+    cards: pd.DataFrame, r2: pd.DataFrame | None, dims: Mapping[str, int]
+) -> pd.DataFrame:
     if r2 is None or r2.empty:
         return cards
     missing = [c for c in ("embedding", "dimension", "predictor", "R² (%)") if c not in r2]
     if missing:
         raise ValueError(f"r2: missing columns {missing}")
+    r2 = r2.reset_index(drop=True)
+    r2 = r2.assign(dimension=_dimensions(r2, "embedding", "dimension", dims, "r2", first=1))
+    values = pd.to_numeric(r2["R² (%)"], errors="coerce")
+    bad = values.isna() & r2["R² (%)"].notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"r2: row {i}: R² (%) {r2['R² (%)'][i]!r}; expected a number")
+    r2 = r2.assign(**{"R² (%)": values.astype(float)})
     if r2.duplicated(["embedding", "dimension", "predictor"]).any():
         raise ValueError("r2: more than one R² for an (embedding, dimension, predictor)")
     wide = r2.pivot(index=["embedding", "dimension"], columns="predictor", values="R² (%)")
@@ -233,6 +341,32 @@ def _join_pairs(
     missing = [c for c in [*need, "r (held out)"] if c not in pairs]
     if missing:
         raise ValueError(f"pairs: missing columns {missing}")
+    dims = {key: e.weights.shape[1] for key, e in by_key.items()}
+    pairs = pairs.reset_index(drop=True)
+    checked = {
+        f"{side} dimension": _dimensions(
+            pairs, f"{side} embedding", f"{side} dimension", dims, "pairs", first=1
+        )
+        for side in KINDS
+    }
+    held_out = pd.to_numeric(pairs["r (held out)"], errors="coerce")
+    bad = held_out.isna() & pairs["r (held out)"].notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"pairs: row {i}: r (held out) {pairs['r (held out)'][i]!r}; expected a number"
+        )
+    pairs = pairs.assign(**checked, **{"r (held out)": held_out.astype(float)})
+    for side in KINDS:
+        twice = pairs.duplicated([f"{side} embedding", f"{side} dimension"], keep=False)
+        if twice.any():
+            rows = np.flatnonzero(twice)[:2].tolist()
+            raise ValueError(
+                f"pairs: rows {rows} pair the same {side} dimension "
+                f"({pairs[f'{side} embedding'][rows[0]]!r}, "
+                f"{pairs[f'{side} dimension'][rows[0]]}); expected one-to-one pairs (one "
+                "card shows one pair)"
+            )
     keys = zip(cards["embedding"], cards["dimension"], strict=True)
     index = {(e, int(d)): i for i, (e, d) in enumerate(keys)}
     pair_text = cards["chapter 6 pair"].to_list()
@@ -289,10 +423,18 @@ def card_text(card: Mapping) -> str:
 def thumbnail(path: str | os.PathLike, size: int = 48) -> np.ndarray:
     """A picture file as a (size, size, 3) uint8 thumbnail: transparency laid on white,
     the aspect ratio kept and the picture centred on a white square."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(path) as image:
-        rgba = image.convert("RGBA")
+    size = check_int("size", size, 1)
+    if Path(path).is_dir():
+        raise ValueError(f"{path}: is a folder; expected a picture file")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: picture file not found")
+    try:
+        with Image.open(path) as image:
+            rgba = image.convert("RGBA")
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"{path}: not a readable picture ({err})") from None
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     rgb = Image.alpha_composite(white, rgba).convert("RGB")
     rgb.thumbnail((size, size))
@@ -330,6 +472,11 @@ def strip_uri(tiles: Sequence[np.ndarray | None], size: int) -> str:
         if tile is not None:
             if tile.shape != (size, size, 3):
                 raise ValueError(f"tile {i}: expected shape {(size, size, 3)}, got {tile.shape}")
+            if tile.dtype != np.uint8:
+                raise ValueError(
+                    f"tile {i}: expected uint8 pixels 0..255 (as `thumbnail` makes), got dtype "
+                    f"{tile.dtype}"
+                )
             strip[i * size : (i + 1) * size] = tile
     buffer = io.BytesIO()
     Image.fromarray(strip).save(buffer, format="WEBP", quality=80)
@@ -393,6 +540,7 @@ def embedding_figure(
     in the hover) and the dimension's card as the title, with a dropdown choosing the
     dimension. Each dimension has its own traces; the dropdown switches their visibility
     and the layout's labels, so it works in a static page."""
+    height = check_int("height", height, 200)  # pixels: the card and menu take 165 of them
     chosen = cards[cards["embedding"] == embedding].sort_values("dimension")
     if chosen.empty:
         raise ValueError(
@@ -513,6 +661,17 @@ class ExplorerWidget:
 
     def select(self, embedding: str, dimension: int) -> go.Figure:
         """Choose a dimension, as the dropdowns do; returns its figure."""
+        chosen = self.cards.loc[self.cards["embedding"] == embedding, "dimension"]
+        if chosen.empty:
+            raise ValueError(
+                f"embedding {embedding!r}: no cards; embeddings: "
+                f"{list(dict.fromkeys(self.cards['embedding']))}"
+            )
+        if dimension not in set(chosen.tolist()):
+            raise ValueError(
+                f"dimension {dimension!r}: {embedding!r} has dimensions "
+                f"{int(chosen.min())}..{int(chosen.max())} (numbered from 1)"
+            )
         self.embedding.value = embedding
         self.dimension.value = dimension
         return self.show()

@@ -269,6 +269,11 @@ def gallery(
 # --------------------------------------------------------------------------------------
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+# Picture formats the photo reader does not take: one in a concept folder is an error
+# (dropping it would change the concept's mean without a word).
+OTHER_PICTURE_SUFFIXES = (
+    ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jfif", ".jp2"
+)  # fmt: skip
 
 
 def things_image_manifest(
@@ -284,6 +289,11 @@ def things_image_manifest(
     name: an explicit order, never the file system's.
     """
     root = Path(root)
+    if root.is_file():
+        raise data.DataValidationError(
+            f"{root}: a file; expected the folder of concept folders of photos (an archive "
+            "must be extracted first)"
+        )
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: image folder not found")
     unique_ids = data.load_unique_ids()
@@ -291,7 +301,20 @@ def things_image_manifest(
     folders: dict[str, Path] = {}
     for candidate in sorted(p for p in [root, *root.iterdir(), *root.glob("*/*")] if p.is_dir()):
         files = [f for f in candidate.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES]
-        if not files or candidate == root:
+        if candidate == root or not (files or candidate.name in index):
+            continue
+        for f in sorted(candidate.iterdir()):
+            if f.suffix.lower() in IMAGE_SUFFIXES and not f.is_file():
+                raise data.DataValidationError(
+                    f"{f}: a folder named like a photo; expected a picture file (move it away)"
+                )
+            if f.suffix.lower() in OTHER_PICTURE_SUFFIXES and f.is_file():
+                raise data.DataValidationError(
+                    f"{f}: a {f.suffix} picture; the photo reader takes "
+                    f"{', '.join(IMAGE_SUFFIXES)} only (convert it, or move it out of the "
+                    "concept folder)"
+                )
+        if not files:  # a concept folder without photos: a missing concept
             continue
         if candidate.name not in index:
             raise data.DataValidationError(
@@ -343,5 +366,10 @@ class ThingsPhotos:
     def __getitem__(self, index: int):
         from PIL import Image
 
-        with Image.open(self.paths[index]) as image:
-            return self.transform(image.convert("RGB")), index
+        path = self.paths[index]
+        try:
+            with Image.open(path) as image:
+                picture = image.convert("RGB")
+        except (OSError, ValueError) as err:  # not a picture, truncated, a folder, ...
+            raise ValueError(f"{path}: not a readable photo ({err})") from None
+        return self.transform(picture), index

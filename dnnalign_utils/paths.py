@@ -73,8 +73,13 @@ def artefacts_dir(profile: str) -> Path:
     """Derived artefacts one chapter hands to the next, per run profile.
 
     `DNNALIGN_ARTEFACTS_DIR` overrides the parent folder; each profile gets its own
-    subfolder so a smoke run never overwrites what the default book computed.
+    subfolder so a smoke run never overwrites what the default book computed. An unknown
+    profile is a ValueError naming the profiles (a misspelt one would otherwise start an
+    artefact folder of its own).
     """
+    from dnnalign_utils.profiles import check_profile
+
+    check_profile(profile)
     return artefacts_root() / profile
 
 

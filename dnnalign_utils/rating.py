@@ -713,14 +713,25 @@ def load_labels(
     With ``n_dims`` the named embedding must have exactly dimensions 0..n_dims-1 (labels
     of another fit of the same name would otherwise be attached to the wrong columns).
     """
+    from dnnalign_utils.data import read_text
     from dnnalign_utils.paths import artefact_hint
 
     path = Path(path)
+    if path.is_dir():
+        raise RatingFileError(f"{path}: a folder; expected the dimension labels file (a CSV)")
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no dimension labels (chapter 5 writes them){artefact_hint(path)}"
         )
-    table = pd.read_csv(path)
+    text = read_text(path)  # names the line of a byte that is not UTF-8
+    if not text.strip():
+        raise RatingFileError(
+            f"{path}: an empty file; expected the header {','.join(LABEL_COLUMNS)}"
+        )
+    try:
+        table = pd.read_csv(io.StringIO(text))
+    except pd.errors.ParserError as err:
+        raise RatingFileError(f"{path}: not a readable CSV file ({err})") from None
     missing = [c for c in LABEL_COLUMNS if c not in table]
     if missing:
         raise RatingFileError(f"{path}: missing columns {missing}")

@@ -148,7 +148,12 @@ def test_a_failed_write_leaves_the_previous_file_and_no_debris(monkeypatch):
 
 def test_links_name_the_file_size_and_provenance():
     files = downloads.publish(
-        np.eye(2), "eye", "02_embedding_fit", "smoke", description="identity", object_names="ab"
+        np.eye(2),
+        "eye",
+        "02_embedding_fit",
+        "smoke",
+        description="identity",
+        object_names=["a", "b"],
     )
     book_md = downloads.links(files, live=False).data
     assert "[eye.csv](downloads/02_embedding_fit/eye.csv)" in book_md
