@@ -76,7 +76,7 @@ NOTEBOOK_DIR = "notebooks"
 STATIC_DIR = Path("book") / "vendor" / "static"
 PLOTLY_JS_TARGET = STATIC_DIR / "plotly" / "plotly.min.js"
 # Files and folders of the book root copied into the staging book.
-STAGE_ITEMS = ("_config.yml", "_toc.yml", "book", "references.bib")
+STAGE_ITEMS = ("_config.yml", "_toc.yml", "book", "references.bib", "data/README.md")
 KERNEL_NAME = "python3"
 
 # Hidden first cell of every executed notebook: during a book build (the runner sets
@@ -673,6 +673,7 @@ def stage_book(profile: str, executed_dir: Path, stage_dir: Path, root: Path = R
         if src.is_dir():
             shutil.copytree(src, stage_dir / item)
         elif src.is_file():
+            (stage_dir / item).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, stage_dir / item)
         elif item in ("_config.yml", "_toc.yml"):
             raise BookBuildError(f"{src}: required book file missing")

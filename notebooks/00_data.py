@@ -24,8 +24,9 @@
 # such choices {cite:p}`hebart2023thingsdata` and on sparse, non-negative embeddings
 # learnt from odd-one-out choices: SPoSE {cite:p}`zheng2019spose,hebart2020revealing`
 # and VICE {cite:p}`muttenthaler2022vice`. This chapter introduces the real data
-# the book runs on, all embedded in `data/things/` (see `data/README.md` for sources,
-# licences and hashes), and recomputes two published reference numbers from it:
+# the book runs on, all embedded in `data/things/` (see {doc}`the data page
+# <../book/data>` for sources, licences and hashes), and recomputes two published
+# reference numbers from it:
 #
 # - the **noise ceiling** of human odd-one-out choices, 67.22 % (the agreement of
 #   people with the majority choice on 1,000 triplets answered 14–25 times each,

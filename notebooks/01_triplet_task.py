@@ -50,11 +50,13 @@
 # images and raw activations cannot be embedded here, so the network side runs on
 # concept-level representations: for VGG-16 a non-negative matrix `W` (1,854 × 200)
 # whose products `W Wᵀ` approximate the dot-product kernel of VGG-16 features of the
-# THINGS concepts (about 96 % of the kernel explained; the layer is not stated by its
-# source). This rank-200 factorisation is labelled the **VGG-16 stand-in** throughout
-# the book: it is not VGG-16's activations. For CLIP ViT-B/32 its image embedding averaged
-# over each concept's
-# images. The `paper` profile uses real activations instead: VGG-16-BN with ImageNet
+# THINGS concepts (about 96 % of the kernel explained), published as a test fixture of
+# the pysrf repository; its source states neither the layer, nor whether batch
+# normalisation was used, nor how a concept's photos were averaged ({doc}`the data page
+# <../book/data>`). This rank-200 factorisation is labelled the **VGG-16 stand-in**
+# throughout the book: it is not VGG-16's activations. For CLIP ViT-B/32 its image
+# embedding averaged over each concept's images. The `paper` profile uses real
+# activations instead: VGG-16-BN with ImageNet
 # weights on every THINGS photo, `classifier.3` after its ReLU, averaged per concept
 # (still concept-level triplets; `dnnalign_utils.sources`). A picture network answers
 # from its features of each picture averaged per concept, and covers only the concepts

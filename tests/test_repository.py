@@ -65,3 +65,18 @@ def test_methods_page_is_in_the_about_part_before_how_to_run():
     about = next(part for part in toc["parts"] if part.get("caption") == "About")
     files = [entry["file"] for entry in about["chapters"]]
     assert files.index("book/methods") < files.index("book/how_to_run")
+
+
+def test_the_book_has_one_version_everywhere_it_is_cited():
+    import tomllib
+
+    import yaml
+
+    import dnnalign_utils
+
+    version = dnnalign_utils.__version__
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    citation = yaml.safe_load((REPO_ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert project["project"]["version"] == version
+    assert str(citation["version"]) == version
+    assert f"**dnnalign {version}**" in (REPO_ROOT / "book" / "how_to_cite.md").read_text()
