@@ -36,7 +36,13 @@ Parts (--parts, all by default):
             prior (slab 2, sigma started at exp(-3)), lr 1e-3, --fit-epochs epochs, betas
             --fit-betas, seeds 0 and 1: the package's dense fit (`fit_vice`) against the
             same loop with the sparse step; held-out accuracy of the pruned ReLU(mu) and
-            the kept dimensions.
+            the kept dimensions. Measured (load 1.6-3.5): at beta 0.1 and 30 epochs the
+            same 30 dims, held-out accuracy sparse 48.3 / 47.2 % vs dense 47.5 / 45.4 %
+            (human), 53.6 / 53.0 % vs 51.6 / 52.6 % (network); at beta 0.5 and 30 epochs
+            the dense fits prune faster (network: 8 vs 17-20 dims); at beta 0.5 and 150
+            epochs the network fits agree (30 dims each; 54.4 / 54.5 % vs 53.6 / 55.3 %)
+            and the human fits are still growing, the sparse ones ahead (29 / 28 dims,
+            51.3 / 52.2 %, vs 24 / 22, 50.0 / 50.6 %).
 
     .venv/bin/python benchmarks/bench_sparse_step.py [--parts gradient,speed,fits]
 """
