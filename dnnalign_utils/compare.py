@@ -97,7 +97,10 @@ def match_human_dnn(
       (greedy in human-dimension order, without replacement), sorted descending;
     - ``null 95 %``: at the same rank, the 95th percentile over `n_permutations`
       permutations of the DNN embedding's objects of the held-out r, matched and scored
-      exactly as above (0 permutations: NaN).
+      exactly as above (0 permutations: NaN);
+    - ``greedy null 95 %``: the same percentile of the reference rule's in-sample r on
+      the permuted embeddings: what matching and scoring on the same objects reports
+      for embeddings that share nothing.
     """
     human, dnn = _pair(human, dnn)
     if n_permutations < 0:
@@ -114,12 +117,17 @@ def match_human_dnn(
     greedy_sorted = np.full(m, np.nan)
     greedy_sorted[: min(m, greedy_r.size)] = np.sort(greedy_r)[::-1][:m]
     null_95 = np.full(m, np.nan)
+    greedy_null_95 = np.full(m, np.nan)
     if n_permutations:
         null = np.empty((n_permutations, m))
+        greedy_null = np.full((n_permutations, m), np.nan)
         for p in tqdm(range(n_permutations), desc="permutations", disable=not progress):
             shuffled = dnn[rng.permutation(n)]
             null[p] = np.sort(_heldout_matched_r(human, shuffled, half1, half2)[1])[::-1]
+            greedy = np.sort(match_dimensions(human, shuffled, method="greedy")[1])[::-1]
+            greedy_null[p, : min(m, greedy.size)] = greedy[:m]
         null_95 = np.percentile(null, 95, axis=0)
+        greedy_null_95 = np.percentile(greedy_null, 95, axis=0)
     return pd.DataFrame(
         {
             "rank": np.arange(1, m + 1),
@@ -129,6 +137,7 @@ def match_human_dnn(
             "r (in sample)": r_all[order],
             "greedy r (reference)": greedy_sorted,
             "null 95 %": null_95,
+            "greedy null 95 %": greedy_null_95,
         }
     )
 

@@ -8,6 +8,11 @@ atomically, with a provenance sidecar, and returns what a page needs to link to 
   first column names the row's object (or picture) and whose other columns are the
   dimensions, in the embedding's order.
 
+Every call says what each column means and in which unit (`columns`): the meanings are
+written into the provenance record and listed beside the link, so a file can be read
+without its chapter. A float column whose values are all whole numbers (a count that
+went through a float) is written as integers.
+
 The book runner copies the downloads folder next to the executed chapters (as
 `notebooks/downloads/`), so a page links to `downloads/<chapter>/<file>`: a relative
 Markdown link to an existing file, which Sphinx copies into the HTML's `_downloads`.
@@ -43,7 +48,9 @@ DEFAULT_DECIMALS = 4
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CHAPTER = re.compile(r"^\d\d_[a-z0-9_]+$")
 # Parameters of the provenance record that publish writes itself.
-RESERVED_PARAMETERS = ("chapter", "kind", "download", "description", "decimals")
+RESERVED_PARAMETERS = ("chapter", "kind", "download", "description", "decimals", "columns")
+# The key of `columns` that describes all dimension columns of an embedding at once.
+DIMENSIONS_KEY = "dimensions"
 # Files published in this process: path -> (chapter, description), to catch two
 # different results given the same name.
 _PUBLISHED: dict[Path, tuple[str, str]] = {}
@@ -58,6 +65,7 @@ class Published:
     description: str
     n_rows: int
     n_columns: int
+    columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def link(self) -> str:
@@ -71,10 +79,11 @@ class Published:
         target = _live_target(self.path) if live else self.link
         size = _human_size(self.path.stat().st_size)
         shape = f"{self.n_rows:,} rows × {self.n_columns:,} columns"
-        return (
+        item = (
             f"- [{self.path.name}]({target}) ({shape}, {size}; "
             f"[provenance]({target}.provenance.json)): {self.description}"
         )
+        return "\n".join([item, *(f"  - `{c}`: {meaning}" for c, meaning in self.columns)])
 
 
 def _live_target(path: Path) -> str:
@@ -149,8 +158,44 @@ def _tidy_table(table: pd.DataFrame, name: str, decimals: int) -> pd.DataFrame:
     if table.empty:
         raise ValueError(f"{name}: the table has no rows")
     floats = table.select_dtypes(include="floating").columns
-    table[floats] = table[floats].round(decimals)
+    for column in floats:
+        values = table[column]
+        known = values.dropna()
+        if len(known) and np.isfinite(known).all() and (known == np.round(known)).all():
+            table[column] = values.astype("Int64")  # a count, written as an integer
+        else:
+            table[column] = values.round(decimals)
     return table
+
+
+def _check_columns(
+    columns: Mapping[str, str] | None, written: Sequence[str], dims: Sequence[str], name: str
+) -> dict[str, str]:
+    """`columns` checked against the file's columns `written`: a meaning (with its unit)
+    for each, in the file's order; an embedding's dimension columns `dims` may share one
+    under DIMENSIONS_KEY."""
+    if columns is None:  # tests/test_downloads.py checks that every chapter gives them
+        return {}
+    if not isinstance(columns, Mapping):
+        raise ValueError(f"{name}: columns: expected a mapping, got {type(columns).__name__}")
+    bad = [k for k, v in columns.items() if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ValueError(f"{name}: columns: no meaning given for {bad[:3]}")
+    shared = DIMENSIONS_KEY in columns and DIMENSIONS_KEY not in written and dims
+    missing = [c for c in written if c not in columns and not (shared and c in dims)]
+    if missing:
+        raise ValueError(f"{name}: columns: no meaning given for the columns {missing[:5]}")
+    unknown = [k for k in columns if k not in written and not (shared and k == DIMENSIONS_KEY)]
+    if unknown:
+        raise ValueError(
+            f"{name}: columns: {unknown[:5]} are not columns of the file; its columns are "
+            f"{list(written)[:8]}"
+        )
+    described = {c: columns[c] for c in written if c in columns}
+    if shared:
+        first, last = dims[0], dims[-1]
+        described[first if len(dims) == 1 else f"{first} … {last}"] = columns[DIMENSIONS_KEY]
+    return described
 
 
 def embedding_table(
@@ -280,6 +325,7 @@ def publish(
     parameters: Mapping[str, Any] | None = None,
     inputs: Mapping[str, str | os.PathLike] | None = None,
     network: str = paths.DEFAULT_NETWORK,
+    columns: Mapping[str, str] | None = None,
 ) -> list[Published]:
     """Write `data` as downloads of notebook `chapter` and return them.
 
@@ -287,10 +333,13 @@ def publish(
     rounded to `decimals`). A 2-D array is written as `<name>.npy` (unrounded) and
     `<name>.csv` with `object_column` naming each row (`object_names` is then required;
     `extra_columns` adds more row descriptions, e.g. the concept's word).
+    `columns` maps each column of the CSV to what it means, with its unit (an
+    embedding's dimension columns may share one entry under DIMENSIONS_KEY); the
+    meanings are listed under the file's link and written into its record.
     Each file gets a provenance sidecar recording the chapter, the kind of download,
-    `parameters`, the hashes of `inputs` (files) and of the data. A file of the same
-    name written by another chapter or holding another kind of download is not
-    overwritten (ValueError), nor is a file without a provenance record.
+    the column meanings, `parameters`, the hashes of `inputs` (files) and of the data.
+    A file of the same name written by another chapter or holding another kind of
+    download is not overwritten (ValueError), nor is a file without a provenance record.
     """
     _check_name(name)
     if not isinstance(description, str) or not description.strip():
@@ -305,6 +354,7 @@ def publish(
         kind = "table"
         table = _tidy_table(data, name, decimals)
         files = {f"{name}.csv": table}
+        meanings = _check_columns(columns, list(table.columns), (), name)
     elif isinstance(data, np.ndarray):
         kind = "embedding"
         if object_names is None:
@@ -318,6 +368,10 @@ def publish(
             decimals=decimals,
         )
         files = {f"{name}.npy": np.asarray(data), f"{name}.csv": table}
+        n_described = 1 + len(extra_columns or {})
+        meanings = _check_columns(
+            columns, list(table.columns), list(table.columns[n_described:]), name
+        )
     else:
         raise TypeError(f"{name}: expected a pandas DataFrame or a numpy array, got {type(data)}")
     targets = {file: download_path(profile, chapter, file, network) for file in files}
@@ -341,6 +395,7 @@ def publish(
                 "description": description,
                 "network": network,
                 "decimals": None if file.endswith(".npy") else decimals,
+                "columns": meanings,
                 **dict(parameters or {}),
             },
             inputs=inputs,
@@ -348,12 +403,13 @@ def publish(
         )
         if file.endswith(".npy"):
             _write_npy(path, content, record)
-            n_rows, n_columns = content.shape
+            shown = (("rows and columns", f"those of {name}.csv, unrounded"),)
         else:
             _write_csv(path, content, record)
-            n_rows, n_columns = content.shape
+            shown = tuple(meanings.items())
+        n_rows, n_columns = content.shape
         _PUBLISHED[path] = (chapter, description)
-        published.append(Published(path, chapter, description, int(n_rows), int(n_columns)))
+        published.append(Published(path, chapter, description, int(n_rows), int(n_columns), shown))
     return published
 
 

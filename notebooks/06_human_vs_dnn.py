@@ -28,7 +28,9 @@
 # 1. **matches dimensions** one-to-one, and scores each pair on objects that were not
 #    used to choose it, next to a permutation null: matching and scoring on the same
 #    objects (as the reference code does) reports correlations even between unrelated
-#    embeddings;
+#    embeddings (r = {glue:text}`greedy_null_best:.2f` at the top rank and
+#    {glue:text}`greedy_null_last:.2f` at the last for a DNN embedding whose objects were
+#    shuffled, shown below);
 # 2. compares the **similarity matrices** (RSMs; representational similarity analysis,
 #    {cite:t}`kriegeskorte2008rsa`) of the two embeddings, globally and as
 #    DNN dimensions are added one by one;
@@ -105,6 +107,7 @@ from dnnalign_utils.plotting import (
     use_book_template,
 )
 from dnnalign_utils.profiles import apply_profile
+from dnnalign_utils.prose import counted, times
 
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
@@ -177,7 +180,8 @@ pd.Series(
 # dimensions (maximising the summed Pearson r); the other half scores each chosen
 # pair. The same procedure on DNN embeddings whose objects were shuffled gives the
 # null: the 95th percentile of the held-out r at each rank over
-# {glue:text}`n_permutations` permutations.
+# {glue:text}`n_permutations` permutations. The reference's rule (greedy, matched and
+# scored on all objects) gets its own null from the same shuffles.
 
 # %%
 matches = compare.match_human_dnn(human, dnn.weights, n_permutations=n_permutations, seed=seed)
@@ -191,6 +195,23 @@ glue("best_greedy_r", float(matches["greedy r (reference)"].iloc[0]), display=Fa
 glue("n_above_null", above_null, display=False)
 glue("share_above_null", 100 * above_null / len(matches), display=False)
 glue("n_above_half", int((matches["r (held out)"] > 0.5).sum()), display=False)
+glue("greedy_null_best", float(matches["greedy null 95 %"].iloc[0]), display=False)
+glue("greedy_null_last", float(matches["greedy null 95 %"].iloc[-1]), display=False)
+glue("null_best", float(matches["null 95 %"].iloc[0]), display=False)
+glue("null_last", float(matches["null 95 %"].iloc[-1]), display=False)
+inflated = matches["r (in sample)"] > matches["r (held out)"]
+glue("n_pairs", len(matches), display=False)
+glue("n_in_sample_higher", int(inflated.sum()), display=False)
+glue(
+    "mean_inflation",
+    float((matches["r (in sample)"] - matches["r (held out)"]).mean()),
+    display=False,
+)
+glue(
+    "best_pair_in_sample",
+    "higher" if inflated.iloc[0] else "lower",
+    display=False,
+)
 curves = matches.assign(
     **{
         "human dimension": [human_labels[d] for d in matches["human dim"]],
@@ -198,7 +219,13 @@ curves = matches.assign(
     }
 ).melt(
     id_vars=["rank", "human dimension", "network dimension"],
-    value_vars=["r (held out)", "r (in sample)", "greedy r (reference)", "null 95 %"],
+    value_vars=[
+        "r (held out)",
+        "r (in sample)",
+        "greedy r (reference)",
+        "null 95 %",
+        "greedy null 95 %",
+    ],
     var_name="score",
     value_name="Pearson r",
 )
@@ -213,7 +240,7 @@ fig = px.line(
     hover_data={"human dimension": True, "network dimension": True},
     markers=True,
     title="Matched human–DNN dimension pairs, best first",
-    color_discrete_sequence=[PALETTE[0], PALETTE[1], PALETTE[2], "#888888"],
+    color_discrete_sequence=[PALETTE[0], PALETTE[1], PALETTE[2], "#888888", "#bbbbbb"],
 )
 fig.show()
 
@@ -221,9 +248,18 @@ fig.show()
 # The best pair correlates at **r = {glue:text}`best_r:.2f`** on held-out objects
 # ({glue:text}`best_r_in_sample:.2f` on all objects; the reference's greedy rule reports
 # {glue:text}`best_greedy_r:.2f`; paper, Results: about 0.80, after which its
-# correlations fall off quickly). Here {glue:text}`n_above_half` pairs exceed r = 0.5,
-# and {glue:text}`n_above_null` of the matched pairs
-# ({glue:text}`share_above_null:.0f` %) beat the permutation null: that many human
+# correlations fall off quickly). Scoring a pair on all objects, including the half that
+# chose it, gives a higher r than the held-out half for {glue:text}`n_in_sample_higher`
+# of the {glue:text}`n_pairs` pairs (for the best pair it is
+# {glue:text}`best_pair_in_sample`; on average the in-sample r is
+# {glue:text}`mean_inflation:+.3f` above the held-out one). The in-sample score misleads
+# where there is nothing to find: the reference's rule applied to shuffled objects,
+# embeddings that share nothing, reports r = {glue:text}`greedy_null_best:.2f` at rank 1
+# and {glue:text}`greedy_null_last:.2f` at rank {glue:text}`n_pairs` (95th percentiles),
+# a correlation at every rank, while the held-out null falls from
+# {glue:text}`null_best:.2f` to {glue:text}`null_last:.2f`. Here
+# {glue:text}`n_above_half` pairs exceed r = 0.5, and {glue:text}`n_above_null` of the
+# matched pairs ({glue:text}`share_above_null:.0f` %) beat the permutation null: that many human
 # dimensions have a counterpart in the {glue:text}`network_label` embedding that
 # chance does not explain, however weak. The best pairs, with the objects that weigh
 # most on each:
@@ -233,7 +269,7 @@ top_pairs = matches.head(8).assign(
     human=lambda t: [human_labels[d] for d in t["human dim"]],
     dnn=lambda t: [dnn_labels[d] for d in t["dnn dim"]],
 )
-top_pairs[["rank", "human", "dnn", "r (held out)", "null 95 %"]].round(2)
+top_pairs[["rank", "human", "dnn", "r (held out)", "null 95 %"]].set_index("rank").round(2)
 
 # %% [markdown]
 # ## Do the two embeddings imply the same similarities?
@@ -259,7 +295,10 @@ n_rsm_objects = n_objects if global_rsm_objects <= 0 else min(global_rsm_objects
 glue("global_r", global_r, display=False)
 glue("global_r2", 100 * global_r**2, display=False)
 glue("n_rsm_objects", n_rsm_objects, display=False)
-pd.Series({"objects": n_rsm_objects, "Pearson r": global_r, "r²": global_r**2}).round(3)
+pd.Series(
+    {"objects": f"{n_rsm_objects:,}", "Pearson r": f"{global_r:.3f}", "r²": f"{global_r**2:.3f}"},
+    name="human RSM vs DNN RSM",
+)
 
 # %% [markdown]
 # Over the {glue:text}`n_rsm_objects:,` objects, the two matrices correlate at
@@ -291,7 +330,9 @@ dims_95 = int(cumulative.loc[cumulative["r2"] >= 0.95 * final_r2, "dimensions"].
 glue("dims_95", dims_95, display=False)
 glue("share_dims_95", 100 * dims_95 / dnn.n_dims, display=False)
 glue("first_dim_r2", 100 * float(cumulative["r2"].iloc[0]), display=False)
-glue("n_cumulative_drops", int((np.diff(cumulative["r2"].to_numpy()) < 0).sum()), display=False)
+glue(
+    "cumulative_drops", times(int((np.diff(cumulative["r2"].to_numpy()) < 0).sum())), display=False
+)
 fig = line_with_band(
     cumulative, "dimensions", "r2", "r2 low", "r2 high",
     colour=DNN_COLOUR, name="first i DNN dimensions", band_name="95 % bootstrap interval",
@@ -304,7 +345,7 @@ fig.show()
 # The first {glue:text}`dims_95` of the {glue:text}`dnn_dims` DNN dimensions reach 95 % of
 # what all of them explain. Read the axis with care: the first dimension alone already
 # gives {glue:text}`first_dim_r2:.0f` %, so the curve shows how the rest add to it, and it
-# falls {glue:text}`n_cumulative_drops` time(s) as a dimension is added (a dimension whose
+# falls {glue:text}`cumulative_drops` as a dimension is added (a dimension whose
 # similarities the human embedding does not share adds variance that correlates with
 # nothing there, which can lower r²). About {glue:text}`share_dims_95:.0f` % of the
 # dimensions are needed for 95 %: the larger that share, the more what the two
@@ -343,6 +384,25 @@ fig.update_yaxes(matches=None, autorange="reversed", title="")
 fig.update_layout(height=650, showlegend=False)
 fig.show()
 top = counts.groupby("side").head(1).set_index("side")
+human_top_dim = int(drivers["human driver"].value_counts().idxmax())
+top_match = matches.loc[matches["human dim"] == human_top_dim]
+glue(
+    "human_top_match",
+    f"its matched {net.label} dimension, {dnn_labels[int(top_match['dnn dim'].iloc[0])]}, "
+    f"correlates with it at r = {float(top_match['r (held out)'].iloc[0]):.2f} on held-out "
+    f"objects (rank {int(top_match['rank'].iloc[0])} of {len(matches)})"
+    if len(top_match)
+    else f"it has no matched {net.label} dimension",
+    display=False,
+)
+n_top_examples = int((drivers["human driver"].head(n_examples) == human_top_dim).sum())
+glue(
+    "examples_with_top",
+    f"all {counted(n_top_examples, 'example')} below"
+    if n_top_examples == min(n_examples, len(drivers))
+    else f"{n_top_examples} of the {counted(min(n_examples, len(drivers)), 'example')} below",
+    display=False,
+)
 glue("human_top_label", str(top.loc["human", "dimension"]), display=False)
 glue("human_top_share", float(top.loc["human", "share (%)"]), display=False)
 glue("dnn_top_label", str(top.loc["dnn", "dimension"]), display=False)
@@ -359,7 +419,9 @@ glue(
 # %% [markdown]
 # Where the two disagree, the VICE-42 embedding's choice is most often driven by the
 # human dimension *{glue:text}`human_top_label`* ({glue:text}`human_top_share:.0f` % of
-# the triplets); the {glue:text}`network_label` embedding's most frequent driver,
+# the triplets), and it drives {glue:text}`examples_with_top`; for comparison,
+# {glue:text}`human_top_match`. The
+# {glue:text}`network_label` embedding's most frequent driver,
 # *{glue:text}`dnn_top_label`*, accounts for {glue:text}`dnn_top_share:.0f` %.
 # {glue:text}`label_note` ({doc}`Chapter 5 <05_visual_semantic_rating>` rates the
 # dimensions.)
@@ -461,7 +523,7 @@ downloads.links(
                 "network dimension": matches["dnn dim"] + 1,
                 "network top objects [label]": [dnn_labels[d] for d in matches["dnn dim"]],
             }
-        ).join(matches[["r (held out)", "r (in sample)", "null 95 %"]]),
+        ).join(matches[["r (held out)", "r (in sample)", "null 95 %", "greedy null 95 %"]]),
         "matched_pairs",
         "06_human_vs_dnn",
         profile,
@@ -469,6 +531,23 @@ downloads.links(
         "their held-out and in-sample r and the permutation null",
         parameters={"n_permutations": n_permutations, "seed": seed},
         network=net.key,
+        columns={
+            "rank": "the pair's rank by held-out r (1 = best)",
+            "human embedding": "key of the human embedding (vice42: VICE-42, spose49: SPoSE-49)",
+            "human dimension": "the human dimension, numbered from 1 in the embedding's order",
+            "human top objects [label]": "the human dimension's number, its three top objects "
+            "and chapter 5's automatic label in brackets (if rated)",
+            "network embedding": "key of the network whose embedding (chapter 2) is matched",
+            "network dimension": "the network dimension, numbered from 1 in its order",
+            "network top objects [label]": "the network dimension's number, top objects, label",
+            "r (held out)": "Pearson r of the pair on the half of the objects that did not "
+            "choose it (unitless, -1 to 1)",
+            "r (in sample)": "Pearson r of the pair on all objects (unitless)",
+            "null 95 %": "95th percentile of the held-out r at this rank over permutations "
+            "of the network's objects (unitless; per rank, not per pair)",
+            "greedy null 95 %": "the same percentile for the reference's greedy rule, matched "
+            "and scored on all objects (unitless; per rank)",
+        },
     )
     + downloads.publish(
         pd.DataFrame(
@@ -497,6 +576,20 @@ downloads.links(
             "seed": seed,
         },
         network=net.key,
+        columns={
+            "object 1": "the triplet's first object (THINGS concept)",
+            "object 2": "its second object",
+            "object 3": "its third object",
+            "human odd one out": "the human embedding's odd one out (not people's choice)",
+            "human driver dimension": "the human dimension whose removal changes that choice's "
+            "probability most, numbered from 1",
+            "human driver [label]": "that dimension's number, top objects and label",
+            "network odd one out": "the network embedding's odd one out",
+            "network driver dimension": "the network dimension driving its choice, from 1",
+            "network driver [label]": "that dimension's number, top objects and label",
+            "divergence": "the human embedding's probability of its own choice minus the "
+            "network embedding's probability of that choice (unitless, -1 to 1)",
+        },
     )
 )
 
@@ -506,12 +599,16 @@ downloads.links(
 # - matched the {glue:text}`human_dims` human dimensions one-to-one to the
 #   {glue:text}`dnn_dims` of the {glue:text}`network_label` embedding: the best pair
 #   reaches r = {glue:text}`best_r:.2f` on held-out objects (paper: about 0.80),
-#   {glue:text}`n_above_null` pairs beat a permutation null, and matching and scoring
-#   on the same objects overstates every pair;
+#   {glue:text}`n_above_null` pairs beat a permutation null; scoring on the objects that
+#   chose a pair raised its r for {glue:text}`n_in_sample_higher` of the
+#   {glue:text}`n_pairs` pairs, and the reference's in-sample rule reports
+#   r = {glue:text}`greedy_null_best:.2f` to {glue:text}`greedy_null_last:.2f` for
+#   embeddings that share nothing;
 # - compared the similarities the two embeddings imply (r = {glue:text}`global_r:.2f`
 #   over {glue:text}`n_rsm_objects:,` objects), {glue:text}`dims_95` leading DNN
 #   dimensions giving 95 % of it;
 # - found, with a closed-form jackknife on the {glue:text}`n_diverging:,` most
 #   diverging of {glue:text}`n_random_triplets:,` random triplets, which dimensions
-#   drive each side's choice when they disagree, and (where chapter 5 labelled them)
-#   whether they are visual or semantic by its rater.
+#   drive each side's choice when they disagree (one human dimension,
+#   *{glue:text}`human_top_label`*, in {glue:text}`human_top_share:.0f` % of them), and
+#   (where chapter 5 labelled them) whether they are visual or semantic by its rater.

@@ -69,6 +69,9 @@ def test_matching_independent_embeddings_shows_the_in_sample_bias():
     # ... the held-out score does not, and stays inside the permutation null
     assert abs(table["r (held out)"].mean()) < 0.05
     assert (table["r (held out)"] <= table["null 95 %"] + 0.05).all()
+    # ... and the reference rule's own null shows it: shuffled objects, same "correlations"
+    assert table["greedy null 95 %"].iloc[0] > 0.1
+    assert (table["greedy null 95 %"] > table["null 95 %"]).mean() > 0.5
     with pytest.raises(ValueError, match="dnn: expected 300 rows"):
         compare.match_human_dnn(human, dnn[:-1], n_permutations=0)
 

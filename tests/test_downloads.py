@@ -204,3 +204,122 @@ def test_read_table_checks_columns_and_names_the_missing_chapter():
     assert len(downloads.read_table(paths.dimension_r2("smoke"), ["embedding"])) == 1
     with pytest.raises(ValueError, match=r"missing columns \['R² \(%\)'\]"):
         downloads.read_table(paths.dimension_r2("smoke"), ["R² (%)"])
+
+
+def test_column_meanings_go_into_the_record_and_beside_the_link():
+    table = pd.DataFrame({"network": ["a", "b"], "R² (%)": [12.3456, 50.5]})
+    meanings = {"network": "the network's name", "R² (%)": "held-out R², in percent"}
+    (published,) = downloads.publish(
+        table, "described", "07_networks", "smoke", description="x", columns=meanings
+    )
+    record = provenance.verify_provenance(published.path)
+    assert record["parameters"]["columns"] == meanings
+    book_md = downloads.links([published], live=False).data
+    assert "\n  - `R² (%)`: held-out R², in percent" in book_md
+    assert "\n  - `network`: the network's name" in book_md
+
+
+def test_an_embedding_describes_its_dimensions_once():
+    files = downloads.publish(
+        np.eye(3),
+        "eye3",
+        "02_embedding_fit",
+        "smoke",
+        description="identity",
+        object_names=["a", "b", "c"],
+        columns={"object": "the object", "dimensions": "weight, arbitrary units"},
+    )
+    npy, csv = files
+    assert dict(csv.columns) == {
+        "object": "the object",
+        "dim_1 … dim_3": "weight, arbitrary units",
+    }
+    assert "eye3.csv, unrounded" in npy.markdown(live=False)
+    assert provenance.verify_provenance(npy.path)["parameters"]["columns"] == dict(csv.columns)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"a": "x"}, r"no meaning given for the columns \['b'\]"),
+        ({"a": "x", "b": "y", "c": "z"}, r"\['c'\] are not columns"),
+        ({"a": "x", "b": " "}, r"no meaning given for \['b'\]"),
+        ({"a": "x", "dimensions": "y"}, r"no meaning given for the columns \['b'\]"),
+        (["a", "b"], "expected a mapping"),
+    ],
+)
+def test_incomplete_or_unknown_column_meanings_are_refused(columns, message):
+    with pytest.raises(ValueError, match=message):
+        downloads.publish(
+            pd.DataFrame({"a": [1], "b": [2]}),
+            "bad",
+            "01_triplet_task",
+            "smoke",
+            description="x",
+            columns=columns,
+        )
+
+
+def test_whole_numbers_are_written_as_integers_and_fractions_rounded():
+    table = pd.DataFrame(
+        {"n": [1854.0, 12.0], "missing": [3.0, np.nan], "share (%)": [50.0, 12.34567]}
+    )
+    (published,) = downloads.publish(
+        table,
+        "counts",
+        "07_networks",
+        "smoke",
+        description="x",
+        decimals=2,
+        columns={"n": "count", "missing": "count or empty", "share (%)": "percent"},
+    )
+    text = published.path.read_text().splitlines()
+    assert text[1:] == ["1854,3,50.0", "12,,12.35"]
+
+
+def _publish_calls(source: str):
+    import ast
+
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "publish"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "downloads"
+        ):
+            yield node
+
+
+# Chapters whose downloads do not yet say what their columns mean (strict: a chapter
+# that does must leave this set).
+_UNDESCRIBED = {
+    "00_data",
+    "01_triplet_task",
+    "02_embedding_fit",
+    "03_r2_regression",
+    "04_gradcam",
+    "05_visual_semantic_rating",
+    "07_networks",
+    "08_explorer",
+}
+
+
+@pytest.mark.parametrize(
+    "chapter",
+    [
+        pytest.param(
+            p.stem,
+            marks=pytest.mark.xfail(strict=True, reason="columns not described yet")
+            if p.stem in _UNDESCRIBED
+            else (),
+        )
+        for p in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    ],
+)
+def test_every_download_of_a_chapter_says_what_its_columns_mean(chapter):
+    source = (REPO_ROOT / "notebooks" / f"{chapter}.py").read_text(encoding="utf-8")
+    calls = list(_publish_calls(source))
+    assert calls, f"notebooks/{chapter}.py publishes no downloads"
+    without = [c.lineno for c in calls if not any(k.arg == "columns" for k in c.keywords)]
+    assert not without, f"notebooks/{chapter}.py: downloads.publish without columns= at {without}"
