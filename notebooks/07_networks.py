@@ -107,6 +107,7 @@ from dnnalign_utils import (
     networks,
     paths,
     rating,
+    triplets,
 )
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
@@ -117,6 +118,7 @@ from dnnalign_utils.plotting import (
     use_book_template,
 )
 from dnnalign_utils.profiles import apply_profile
+from dnnalign_utils.prose import counted
 
 # The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
 # injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
@@ -128,7 +130,7 @@ use_book_template()
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(profile, "07_networks")
+ran_upstream = ensure_upstream(profile, "07_networks")
 
 # %% [markdown]
 # ## The networks
@@ -264,28 +266,92 @@ styled_table(
 keys = [net.key for net in nets.values()]
 numbers = keynumbers.table(profile, keys)
 labels = numbers["label"].to_dict()
+# how many human responses and repeated triplets each network's chapter-1 numbers rest on
+scored = {net.key: triplets.network_agreement(net) for net in nets.values()}
+sizes = pd.DataFrame(
+    {
+        "agreement_n_responses": [
+            pd.NA if s.agreement is None else s.agreement.n_responses for s in scored.values()
+        ],
+        "noise_ceiling_n_triplets": [
+            pd.NA if s.ceiling is None else s.ceiling.n_triplets for s in scored.values()
+        ],
+    },
+    index=pd.Index(list(scored), name="network"),
+    dtype="Int64",
+)
+numbers = numbers.join(sizes)
 
 # %% tags=["hide-input"]
 counts = ["n_concepts", "n_dimensions"]  # whole numbers, shown as such
+correlations = ["best_match_r", "global_rsa_r"]  # Pearson r: two decimals
 shown = numbers.set_index("label").rename_axis("network")
-styled_table(shown.astype({c: "Int64" for c in counts}), precision=1)
+styled_table(shown.astype({c: "Int64" for c in counts}), precision=1).format(
+    "{:.2f}", subset=correlations, na_rep="–"
+)
 
 # %% tags=["hide-input"]
+size_meanings = {
+    "agreement_n_responses": "human responses choice_agreement is computed on",
+    "noise_ceiling_n_triplets": "repeated triplets (several people answered each) the noise "
+    "ceiling is computed on",
+}
+picture_keys = [net.key for net in nets.values() if not net.complete]
+full_keys = [net.key for net in nets.values() if net.complete]
+for tag, group in (("full", full_keys), ("picture", picture_keys)):
+    for column in sizes.columns:
+        values = numbers.loc[group, column].dropna() if group else pd.Series(dtype="Int64")
+        glue(f"{tag}_{column}", int(values.min()) if len(values) else 0, display=False)
+glue("n_picture_networks", len(picture_keys), display=False)
+picture_scored = [scored[k] for k in picture_keys]
+picture_responses = min(
+    (p.agreement.n_responses for p in picture_scored if p.agreement is not None), default=0
+)
+picture_ceilings = [p.ceiling for p in picture_scored if p.ceiling is not None]
+if not picture_scored:
+    picture_sizes = "none is compared here."
+elif picture_ceilings:
+    ceiling = min(picture_ceilings, key=lambda c: c.n_triplets)
+    picture_sizes = (
+        f"it is scored on the {counted(picture_responses, 'held-out human response')} whose "
+        "three objects are all among them (from the noise-ceiling set and the 2,171 set), "
+        f"and its noise ceiling rests on the {counted(ceiling.n_triplets, 'repeated triplet')} "
+        f"among them ({ceiling.n_responses:,} of its responses answer these): a rough ceiling "
+        "for the triplets its agreement is measured on, so a picture network's agreement "
+        "compares with the other rows only roughly."
+    )
+else:
+    picture_sizes = (
+        f"it is scored on the {counted(picture_responses, 'held-out human response')} whose "
+        "three objects are all among them, and none of the repeated triplets lies among "
+        "them, so it has no noise ceiling."
+    )
+glue("picture_sizes", picture_sizes, display=False)
 styled_table(
     pd.DataFrame(
-        [(k.name, k.chapter, k.description) for k in keynumbers.KEY_NUMBERS],
+        [(k.name, k.chapter, k.description) for k in keynumbers.KEY_NUMBERS]
+        + [(c, "01_triplet_task", size_meanings[c]) for c in sizes.columns],
         columns=["column", "chapter", "meaning"],
     ),
     index=False,
 )
 
 # %% [markdown]
-# A dash marks a number that cannot be computed on a network's concepts: the noise
-# ceiling needs triplets that several people answered, and few of the 1,000
-# noise-ceiling triplets have all three objects among the concepts with pictures.
-# Networks of all 1,854 concepts are scored on the noise-ceiling triplets (as chapter
-# 1 scores them); a picture network on the held-out human choices among its concepts,
-# which are other triplets, so its agreement compares with the others only roughly.
+# The last two columns give the n behind chapter 1's two numbers. Networks of all 1,854
+# concepts are scored on the {glue:text}`full_agreement_n_responses:,` responses of the
+# noise-ceiling set (as chapter 1 scores them), and their noise ceiling comes from its
+# {glue:text}`full_noise_ceiling_n_triplets:,` repeated triplets. A picture network
+# covers only the concepts with pictures: {glue:text}`picture_sizes` A dash marks a
+# number that cannot be computed: no held-out or no repeated triplet among a network's
+# concepts.
+#
+# Chapter 1 also scores EfficientNet-Lite0, with a different number: there it answers
+# from the drawings of all seven styles averaged per concept, and is scored on the
+# human choices in the random samples among its concepts. Here it sees only the
+# {glue:text}`picture_styles` and is scored on the held-out responses above, as every
+# picture network in this table is. Other pictures and other triplets give another
+# share; within each table the networks share both.
+#
 # For the networks of all concepts run here, the similarity matrices are compared on
 # the pairs of the first {glue:text}`rsm_objects` concepts (all 1,854 take minutes per
 # network); chapters 2 and 6 compare the VGG-16 stand-in's on every pair.
@@ -362,7 +428,17 @@ fig.show()
 
 # %% tags=["hide-input"]
 r2_long = pd.concat(
-    [pd.DataFrame({"network": labels[nets[n].key], "R² (%)": 100 * runs[n].r2}) for n in runs]
+    [
+        pd.DataFrame(
+            {
+                "network key": nets[n].key,
+                "network": labels[nets[n].key],
+                "dimension": range(1, len(runs[n].r2) + 1),
+                "R² (%)": 100 * runs[n].r2,
+            }
+        )
+        for n in runs
+    ]
 )
 fig = px.box(
     r2_long.assign(network=r2_long["network"].str.replace(" (", "<br>(", regex=False)),
@@ -470,15 +546,22 @@ next_to_paper = pd.DataFrame(
             stand_in["n_dimensions"],
             stand_in["rsm_variance_explained"],
             stand_in["r2_min"],
+            stand_in["best_match_r"],
         ],
         "paper (VGG-16, photos)": [
             paper_vgg["dims_kept"],
             100 * paper_vgg["rsm_variance_explained"],
             100 * paper_vgg["r2_min_above"],
+            paper_vgg["best_match_r"],
         ],
-        "paper's mark reads": ["about", "", "above"],
+        "paper's mark reads": ["about", "", "above", "about"],
     },
-    index=["kept dimensions", "RSM variance explained (%)", "lowest ridge R² (%)"],
+    index=[
+        "kept dimensions",
+        "RSM variance explained (%)",
+        "lowest ridge R² (%)",
+        "best-matched pair with human dimensions (Pearson r)",
+    ],
 ).rename_axis("measure")
 
 # %% tags=["hide-input"]
@@ -488,6 +571,8 @@ for key, value in {
     "stand_in_r2_min": stand_in["r2_min"],
     "stand_in_visual": stand_in["visual_share"],
     "stand_in_mixed": stand_in["mixed_share"],
+    "stand_in_best_r": stand_in["best_match_r"],
+    "paper_best_r": paper_vgg["best_match_r"],
     "paper_dims": paper_vgg["dims_kept"],
     "paper_ve": 100 * paper_vgg["rsm_variance_explained"],
     "paper_r2_min": 100 * paper_vgg["r2_min_above"],
@@ -496,7 +581,16 @@ for key, value in {
 best = numbers["choice_agreement"].idxmax()
 glue("best_agreement_network", labels[best], display=False)
 glue("best_agreement", float(numbers.loc[best, "choice_agreement"]), display=False)
-styled_table(next_to_paper, precision=1)
+# each number at its own precision: counts whole, percentages to 0.1, r to 0.01
+decimals = [0, 1, 1, 2]
+styled_table(
+    next_to_paper.astype(object).apply(
+        lambda column: [
+            f"{v:,.{d}f}" if isinstance(v, float) else v
+            for v, d in zip(column, decimals, strict=True)
+        ]
+    )
+)
 
 # %% [markdown]
 # The VGG-16 stand-in's embedding keeps {glue:text}`stand_in_dims:.0f` dimensions (paper:
@@ -504,8 +598,10 @@ styled_table(next_to_paper, precision=1)
 # variance of the stand-in's similarity matrix (paper: {glue:text}`paper_ve:.2f` % of
 # VGG-16's); its worst-predicted dimension has an out-of-fold R² of
 # {glue:text}`stand_in_r2_min:.1f` % (paper: every dimension above
-# {glue:text}`paper_r2_min:.0f` %). The paper finds VGG-16's dimensions dominated by
-# visual and mixed ones (Fig. 2c); chapter 5's rater calls
+# {glue:text}`paper_r2_min:.0f` %); its best-matched pair with a human dimension correlates
+# at r = {glue:text}`stand_in_best_r:.2f` (paper: about {glue:text}`paper_best_r:.2f`,
+# against its 68-dimensional human embedding; ours against VICE-42). The paper finds
+# VGG-16's dimensions dominated by visual and mixed ones (Fig. 2c); chapter 5's rater calls
 # {glue:text}`stand_in_visual:.0f` % of the stand-in's dimensions visual and
 # {glue:text}`stand_in_mixed:.0f` % mixed. Among
 # the networks compared here, {glue:text}`best_agreement_network` chooses most like people
@@ -571,13 +667,21 @@ downloads.links(
         "key_numbers",
         "07_networks",
         profile,
-        description="every network's key numbers (chapters 1-6's answers), one row per "
-        "network; the column meanings are listed in the chapter",
+        description="every network's key numbers (chapters 1-6's answers), one row per network",
         parameters={
             "concept_settings": dataclasses.asdict(concept_settings),
             "picture_settings": dataclasses.asdict(picture_settings),
             "image_styles": image_styles,
             "n_image_concepts": n_image_concepts,
+        },
+        columns={
+            "network": "the network's key (its artefacts' folder)",
+            "label": "the network's name",
+            **{
+                k.name: f"{k.description} (chapter {int(k.chapter[:2])})"
+                for k in keynumbers.KEY_NUMBERS
+            },
+            **{c: f"{meaning} (chapter 1)" for c, meaning in size_meanings.items()},
         },
     )
     + downloads.publish(
@@ -586,6 +690,14 @@ downloads.links(
         "07_networks",
         profile,
         description="out-of-fold ridge R² of every embedding dimension, per network",
+        columns={
+            "network key": "the network's key (its artefacts' folder)",
+            "network": "the network's name",
+            "dimension": "the dimension of the network's embedding, numbered from 1 in "
+            "the embedding's order",
+            "R² (%)": "out-of-fold ridge R² of the dimension from the network's features, in "
+            "percent (negative: worse than predicting the mean)",
+        },
     )
 )
 

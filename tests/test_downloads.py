@@ -300,7 +300,6 @@ _UNDESCRIBED = {
     "03_r2_regression",
     "04_gradcam",
     "05_visual_semantic_rating",
-    "07_networks",
     "08_explorer",
 }
 
