@@ -1123,12 +1123,16 @@ concept_columns = {
 concept_rows = {
     "object_names": data.load_concepts().index,
     "extra_columns": {"word": names},
-    "columns": concept_columns,
 }
 net_rows = {
     "object_names": concept_rows["object_names"][objects],
     "extra_columns": {"word": names[objects]},
-    "columns": concept_columns,
+}
+picture_columns = {
+    "picture": "the picture: its concept's uniqueID and its emoji style",
+    "uniqueID": "the picture's THINGS concept",
+    "style": "the emoji set the picture is from",
+    "dimensions": weight_meaning,
 }
 chapter_downloads = [
     ("human_spose", final_human.embedding.weights, concept_rows,
@@ -1142,10 +1146,7 @@ chapter_downloads = [
      {"object_names": [f"{u} ({s})" for u, s in zip(image_rows["uniqueID"], image_rows["style"],
                                                        strict=True)],
       "object_column": "picture",
-      "extra_columns": {"uniqueID": image_rows["uniqueID"], "style": image_rows["style"]},
-      "columns": {"picture": "the picture: its concept's uniqueID and its emoji style",
-                  "uniqueID": "the picture's THINGS concept", "style": "the emoji set it is from",
-                  "dimensions": weight_meaning}},
+      "extra_columns": {"uniqueID": image_rows["uniqueID"], "style": image_rows["style"]}},
      f"VICE fit to {picture_features.label}'s triplets of the embedded pictures"),
 ]  # fmt: skip
 downloads.links(
@@ -1159,6 +1160,7 @@ downloads.links(
             profile,
             description=description,
             network=net.key,
+            columns=picture_columns if "object_column" in rows else concept_columns,
             **rows,
         )
     ]
