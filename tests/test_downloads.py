@@ -296,7 +296,6 @@ def _publish_calls(source: str):
 _UNDESCRIBED = {
     "00_data",
     "01_triplet_task",
-    "03_r2_regression",
     "04_gradcam",
     "05_visual_semantic_rating",
     "08_explorer",
