@@ -419,6 +419,66 @@ fig.show()
 # concepts, not the THINGS photos: keep this in mind wherever the book uses them.
 
 # %% [markdown]
+# ## Download the results
+#
+# The concept list the chapters index by (THINGS order, the row of every embedding) and
+# the manifest of the pictures used here, each with a provenance record:
+
+# %% mystnb={"markdown_format": "myst"}
+from dnnalign_utils import downloads
+
+concept_list = pd.DataFrame(
+    {
+        "things index": np.arange(len(concepts)),
+        "uniqueID": concepts.index,
+        "word": concepts["Word"].to_numpy(),
+        "WordNet ID": concepts["WordNet ID"].to_numpy(),
+        "category (human raters)": concepts["Bottom-up Category (Human Raters)"].to_numpy(),
+        "definition": concepts["Definition (from WordNet, Google, or Wikipedia)"].to_numpy(),
+    }
+)
+picture_columns = {
+    "uniqueID": "the picture's THINGS concept",
+    "things_index": "that concept's row in THINGS order (0-based; see concepts.csv)",
+    "style": "the emoji set the picture is from",
+    "file": "the picture's file, relative to the image set's folder (data/things_emoji)",
+    "codepoint": "the emoji's Unicode code point(s), hexadecimal",
+    "source_icon": "the icon's name in its emoji set",
+    "source_package": "the npm package the icon was taken from",
+    "source_version": "that package's version",
+    "licence": "the icon's licence (SPDX identifier)",
+    "sha256": "SHA-256 of the picture file, hexadecimal",
+}
+downloads.links(
+    downloads.publish(
+        concept_list,
+        "concepts",
+        "00_data",
+        profile,
+        description=f"the {len(concept_list):,} THINGS concepts in THINGS order",
+        columns={
+            "things index": "the concept's row in every embedding and triplet file (0-based)",
+            "uniqueID": "the concept's THINGS ID (homonyms numbered: bat, bat1)",
+            "word": "the concept's word",
+            "WordNet ID": "its WordNet synset ID, e.g. n02082791 (empty where THINGS gives none)",
+            "category (human raters)": "its bottom-up category as people rated it (empty "
+            "where none)",
+            "definition": "its definition, from WordNet, Google or Wikipedia",
+        },
+    )
+    + downloads.publish(
+        manifest[list(picture_columns)].reset_index(drop=True),
+        "pictures",
+        "00_data",
+        profile,
+        description=f"the {len(manifest):,} pictures of the embedded image set used here "
+        f"({manifest['uniqueID'].nunique():,} concepts), with their sources and licences",
+        parameters={"image_styles": image_styles, "n_image_concepts": n_image_concepts},
+        columns=picture_columns,
+    )
+)
+
+# %% [markdown]
 # ## In this notebook we
 #
 # - loaded the 1,854 THINGS concepts and their categories, joined by `uniqueID`, with
@@ -429,4 +489,5 @@ fig.show()
 # - evaluated the published SPoSE-49 and VICE-42 embeddings on the held-out sets and
 #   found the published accuracies;
 # - introduced the embedded image set and measured how well an ImageNet network
-#   recognises its drawings, storing its features for the next chapters.
+#   recognises its drawings, storing its features for the next chapters;
+# - published the concept list and the picture manifest as downloads.

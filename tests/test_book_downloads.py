@@ -37,8 +37,6 @@ def check_downloads(html_dir: Path) -> dict[str, list[str]]:
     HTML output (what a reader of the static book gets when clicking it)."""
     found = {}
     for stem in book.toc_notebooks(REPO_ROOT):
-        if stem == "00_data":
-            continue  # chapter 0 publishes nothing
         page = html_dir / "notebooks" / f"{stem}.html"
         hrefs = download_links(page)
         assert hrefs, f"{page.name}: no download links"
@@ -57,6 +55,7 @@ def test_every_chapter_links_its_downloads_to_real_files(smoke_book):
     assert smoke_book.returncode == 0, smoke_book.log[-5000:]
     found = check_downloads(smoke_book.html_dir)
     assert any(h.endswith("human_spose.npy") for h in found["02_embedding_fit"])
+    assert {Path(unquote(h)).name for h in found["00_data"]} >= {"concepts.csv", "pictures.csv"}
 
 
 def test_the_explorer_page_has_a_dropdown_figure_per_embedding(smoke_book):
