@@ -487,6 +487,15 @@ downloads.links(
         "responses, with 95 % bootstrap intervals, on both held-out triplet sets",
         parameters={"n_bootstrap": n_bootstrap, "seed": seed, "network": net.key},
         network=net.key,
+        columns={
+            "representation": "the representation whose dot products choose the odd one out",
+            "human set": "the held-out human responses it is scored on",
+            "agreement (%)": "percent of those responses whose odd one out it also picks "
+            "(chance: 33.3)",
+            "ci low (%)": "lower end of the 95 % bootstrap interval over triplets, percent",
+            "ci high (%)": "upper end of that interval, percent",
+            "responses": "number of human responses scored",
+        },
     )
     + downloads.publish(
         by_category.reset_index(drop=True)
@@ -501,6 +510,14 @@ downloads.links(
         "of the human's odd one out",
         parameters={"network": net.key},
         network=net.key,
+        columns={
+            "category of the human odd one out": "the THINGS high-level category of the "
+            "object people chose ((none): in none of the 27)",
+            "n_responses": "human responses in the group",
+            "n_triplets": "distinct triplets in the group",
+            "agreement (%)": "percent of those responses the representation matches",
+            "representation": "the representation scored",
+        },
     )
 )
 

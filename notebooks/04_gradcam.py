@@ -1017,6 +1017,16 @@ downloads.links(
         "network's pooled activations, with the automatic rater's label",
         parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed, "network": network},
         network=artefact_key,
+        columns={
+            "embedding": "key of the picture embedding (effnet: chapter 2's embedding of the "
+            "picture network's choices on the drawings)",
+            "dimension": "the dimension, numbered from 1 in the embedding's order",
+            "top pictures": "the three pictures with the largest weights on it (concept and "
+            "emoji style)",
+            "predictor": "the activations that predict it",
+            "R² (%)": "out-of-fold ridge R² (nested cross-validation), in percent",
+            "quality": "chapter 5's automatic label: visual, mixed, semantic or unclear",
+        },
     )
     + downloads.publish(
         shares.assign(
@@ -1029,6 +1039,16 @@ downloads.links(
         description="share of each dimension's Grad-CAM map on the object of its top "
         "picture, the object's area and the picture-blind mean map's share",
         network=artefact_key,
+        columns={
+            "dimension": "the dimension, numbered from 1 in the embedding's order",
+            "top picture": "its highest-weighted picture (concept and emoji style)",
+            "on the object (%)": "percent of the dimension's Grad-CAM map on that picture's "
+            "object (the drawing's alpha channel as its mask)",
+            "object area (%)": "percent of the picture's area the object covers (what a "
+            "uniform map would put on it)",
+            "mean map on the object (%)": "percent of the mean map over all dimensions on the "
+            "object: the mean of these maps, blind to the picture",
+        },
     )
 )
 

@@ -294,8 +294,6 @@ def _publish_calls(source: str):
 # Chapters whose downloads do not yet say what their columns mean (strict: a chapter
 # that does must leave this set).
 _UNDESCRIBED = {
-    "01_triplet_task",
-    "04_gradcam",
     "05_visual_semantic_rating",
     "08_explorer",
 }
