@@ -206,6 +206,56 @@ def load_concepts() -> pd.DataFrame:
     return _index_by_id(table, "uniqueID", path)
 
 
+_ARTICLES = {"a", "an", "the"}
+_FUNCTION_WORDS = _ARTICLES | {
+    "and",
+    "by",
+    "for",
+    "from",
+    "in",
+    "into",
+    "of",
+    "on",
+    "or",
+    "to",
+    "with",
+}
+
+
+def concept_names(concepts: pd.DataFrame | None = None, n_words: int = 4) -> np.ndarray:
+    """A name per THINGS concept (in THINGS order) that tells homonyms apart: the word,
+    and for a word several concepts share (bat, baton, bow, ...) the first `n_words`
+    words of the concept's definition in brackets (less trailing "of", "for", ...), e.g.
+    "baton (thin tapered rod used)" and "baton (short stout club used)". `concepts`:
+    `load_concepts()` (the default)."""
+    if concepts is None:
+        concepts = load_concepts()
+    words = concepts["Word"].astype(str)
+    definitions = concepts["Definition (from WordNet, Google, or Wikipedia)"].fillna("")
+    shared = words.duplicated(keep=False)
+    names = words.to_numpy(dtype=object).copy()
+    for i in np.flatnonzero(shared.to_numpy()):
+        text = str(definitions.iloc[i]).split(";")[0].replace("(", " ").replace(")", " ")
+        gloss = text.split()
+        while gloss and gloss[0].lower() in _ARTICLES:
+            gloss = gloss[1:]
+        gloss = [w.rstrip(",.:") for w in gloss[:n_words]]
+        while len(gloss) > 1 and gloss[-1].lower() in _FUNCTION_WORDS:
+            gloss = gloss[:-1]
+        gloss = " ".join(gloss)
+        names[i] = f"{names[i]} ({gloss or concepts.index[i]})"
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):  # two senses with the same first words: their IDs
+        if name in seen:
+            names[i] = f"{name} [{concepts.index[i]}]"
+            first = seen[name]
+            if not names[first].endswith("]"):
+                names[first] = f"{names[first]} [{concepts.index[first]}]"
+        else:
+            seen[name] = i
+    return names.astype(str)
+
+
 def load_item_names() -> pd.DataFrame:
     """Word, WordNet synset and IDs per concept (`item_names.tsv`), indexed by uniqueID."""
     path = data_file("metadata/item_names.tsv")

@@ -28,6 +28,7 @@ import plotly.graph_objects as go
 
 from dnnalign_utils.checks import check_int, is_integer
 from dnnalign_utils.conventions import as_float_matrix, column_correlation
+from dnnalign_utils.plotting import TITLE_WRAP, wrap_caption
 
 KINDS = ("human", "network")
 NOT_RATED = "not rated"
@@ -396,8 +397,18 @@ def r2_columns(cards: pd.DataFrame) -> list[str]:
     return [c for c in cards.columns if c.startswith(R2_PREFIX)]
 
 
-def card_text(card: Mapping) -> str:
-    """The card of one dimension as short HTML lines (for a figure's title or hover)."""
+# The card (the figure's title) wraps at this many characters and the dropdown's labels
+# are cut at BUTTON_LABEL, so that both fit a 390 px phone screen.
+CARD_WRAP = TITLE_WRAP
+CARD_FONT_SIZE = 13
+CARD_LINE_PX = 17
+MENU_PX = 52  # the dropdown and the space around it, above the card
+BUTTON_LABEL = 34
+
+
+def card_text(card: Mapping, width: int | None = None) -> str:
+    """The card of one dimension as short HTML lines (for a figure's title or hover),
+    each wrapped at `width` characters (None: not wrapped)."""
     lines = [
         f"<b>{card['embedding name']}, dimension {card['dimension']}</b> "
         f"({card['importance (%)']:.1f} % of the weight) · rated <b>{card['quality']}</b>"
@@ -417,6 +428,8 @@ def card_text(card: Mapping) -> str:
             f"chapter 6 pair (held-out r = {card['chapter 6 r (held out)']:.2f}): "
             f"{card['chapter 6 pair']}"
         )
+    if width is not None:
+        lines = [wrap_caption(line, width) for line in lines]
     return "<br>".join(lines)
 
 
@@ -515,9 +528,10 @@ def _strip(
 
 
 def _state(card: Mapping) -> dict:
-    """The layout of one dimension: the title (its card) and the object names."""
+    """The layout of one dimension: the title (its card, wrapped to fit a phone) and the
+    object names."""
     return {
-        "title.text": card_text(card),
+        "title.text": card_text(card, CARD_WRAP),
         "yaxis2.ticktext": list(card["top objects"]),
         "yaxis2.tickvals": list(range(len(card["top objects"]))),
     }
@@ -525,7 +539,7 @@ def _state(card: Mapping) -> dict:
 
 def _button_label(card: Mapping) -> str:
     label = f"dim {card['dimension']}: {_short(card['top objects'])}"
-    return label if len(label) <= 48 else label[:47] + "…"
+    return label if len(label) <= BUTTON_LABEL else label[: BUTTON_LABEL - 1] + "…"
 
 
 def embedding_figure(
@@ -540,7 +554,7 @@ def embedding_figure(
     in the hover) and the dimension's card as the title, with a dropdown choosing the
     dimension. Each dimension has its own traces; the dropdown switches their visibility
     and the layout's labels, so it works in a static page."""
-    height = check_int("height", height, 200)  # pixels: the card and menu take 165 of them
+    height = check_int("height", height, 200)  # pixels: the card and menu take 100-250
     chosen = cards[cards["embedding"] == embedding].sort_values("dimension")
     if chosen.empty:
         raise ValueError(
@@ -570,7 +584,9 @@ def embedding_figure(
     first = _state(records[0])
     k = max(len(card["top objects"]) for card in records)
     bars_end = 0.88 if with_pictures else 1.0
-    top = 165  # px above the plot: the dropdown, then the card
+    # px above the plot: the dropdown, then the card (its longest, wrapped)
+    card_lines = max(_state(card)["title.text"].count("<br>") + 1 for card in records)
+    top = MENU_PX + card_lines * CARD_LINE_PX + 12
     fig.update_layout(
         title={
             "text": first["title.text"],
@@ -578,9 +594,10 @@ def embedding_figure(
             "x": 0.01,
             "xanchor": "left",
             "yref": "container",
-            "y": 1 - 62 / height,
+            "y": 1 - MENU_PX / height,
             "yanchor": "top",
-            "font": {"size": 13},
+            "font": {"size": CARD_FONT_SIZE},
+            "automargin": False,
         },
         height=height,
         margin={"t": top, "l": 170, "r": 20},
@@ -612,11 +629,13 @@ def embedding_figure(
             {
                 "buttons": buttons,
                 "direction": "down",
-                "x": 0,
-                "xanchor": "left",
+                # right-aligned with the bars: on a phone the names' margin leaves the
+                # menu no room on the left, and a left-aligned menu ran off the screen
+                "x": bars_end,
+                "xanchor": "right",
                 "y": 1.0,
                 "yanchor": "bottom",
-                "pad": {"b": top - 40},
+                "pad": {"b": top - MENU_PX + 12},  # the menu's foot 40 px from the top
                 "showactive": True,
                 "active": 0,
             }
@@ -692,3 +711,140 @@ class ExplorerWidget:
         from IPython.display import display
 
         display(self.widget)
+
+
+# ---------------------------------------------------------------------------------------
+# The book's explorer page: its embeddings, cards and download, read from the chapters
+# ---------------------------------------------------------------------------------------
+
+# What each fixed column of a cards table means (the R² columns: `card_columns`).
+CARD_COLUMNS = {
+    "embedding": "the embedding's key (vice42, spose49, human_spose, vgg16, clip, effnet)",
+    "embedding name": "the embedding's name and the chapter it comes from",
+    "kind": "human or network",
+    "dimension": "the dimension, numbered from 1 in the embedding's order of importance",
+    "importance (%)": "the dimension's share of the embedding's total weight, in percent",
+    "top objects": "the objects (or pictures) with the largest weights, largest first, "
+    "separated by '; '",
+    "match embedding": "the embedding searched for its best match (the other kind)",
+    "match dimension": "the best-correlated dimension there, numbered from 1",
+    "match r": "Pearson r with that dimension over the shared concepts (unitless)",
+    "best match": "that dimension with its top objects",
+    "quality": "chapter 5's automatic label: visual, mixed, semantic, unclear, or not rated",
+    "chapter 6 pair": "the dimension chapter 6's one-to-one matching pairs it with, if any",
+    "chapter 6 r (held out)": "that pair's Pearson r on held-out objects (unitless)",
+}
+
+
+def card_columns(cards: pd.DataFrame) -> dict[str, str]:
+    """What every column of `cards_table(cards)` means, with its unit: CARD_COLUMNS and
+    one entry per R² column ("R² from <predictor> (%)")."""
+    meanings = {}
+    for column in cards_table(cards).columns:
+        if column in CARD_COLUMNS:
+            meanings[column] = CARD_COLUMNS[column]
+        elif column.startswith(R2_PREFIX):
+            predictor = column[len(R2_PREFIX) :].removesuffix(" (%)")
+            meanings[column] = (
+                f"out-of-fold ridge R² of the dimension from {predictor} (chapters 3 and 4), "
+                "in percent; empty: not measured"
+            )
+        else:
+            raise ValueError(f"cards: no meaning known for the column {column!r}")
+    return meanings
+
+
+def cards_table(cards: pd.DataFrame) -> pd.DataFrame:
+    """`cards` as a reader's table: the top objects as one string ("a; b; c"), the
+    matched dimension as a whole number, without the row indices and weights the figures
+    use."""
+    table = cards.drop(columns=["top rows", "top weights"], errors="ignore")
+    table = table.assign(**{"top objects": table["top objects"].map("; ".join)})
+    if "match dimension" in table:  # a dimension number, empty where there is no match
+        table["match dimension"] = table["match dimension"].astype("Int64")
+    return table
+
+
+def book_embeddings(profile: str) -> list[ExplorerEmbedding]:
+    """The explorer page's embeddings for `profile`, from the chapters' artefacts: the
+    published human VICE-42 and SPoSE-49, chapter 2's human SPoSE and VGG-16 stand-in
+    embeddings, chapter 5's CLIP embedding (concepts named by `data.concept_names`, so
+    homonyms differ), and chapter 2's EfficientNet-Lite0 embedding of the pictures."""
+    from dnnalign_utils import data, features, paths, sources
+    from dnnalign_utils import embedding as emb
+
+    names = data.concept_names()
+    concept_pictures = sources.concept_picture_paths(profile).value
+    _, picture_rows = features.load_image_features(paths.image_features(profile), "_avg_pooling")
+    concept_level = {
+        "vice42": ("human VICE-42 (published)", "human", data.load_human_embedding("vice42")),
+        "spose49": ("human SPoSE-49 (published)", "human", data.load_human_embedding("spose49")),
+        "human_spose": (
+            "human SPoSE (chapter 2)",
+            "human",
+            emb.load_embedding(paths.human_spose_embedding(profile)).weights,
+        ),
+        "vgg16": (
+            f"{sources.vgg16_label(profile)} (chapter 2)",
+            "network",
+            emb.load_embedding(paths.vgg16_embedding(profile)).weights,
+        ),
+        "clip": (
+            "CLIP ViT-B/32 (chapter 5)",
+            "network",
+            emb.load_embedding(paths.clip_embedding(profile)).weights,
+        ),
+    }
+    embeddings = [
+        ExplorerEmbedding(
+            key,
+            title,
+            emb.from_published(weights, name=key).weights,  # importance order, as chapter 5
+            names,
+            kind,
+            picture_paths=concept_pictures,
+        )
+        for key, (title, kind, weights) in concept_level.items()
+    ]
+    picture_dims = emb.load_embedding(paths.picture_embedding(profile))
+    if picture_dims.n_objects != len(picture_rows):
+        raise ValueError(
+            f"the EfficientNet-Lite0 embedding has {picture_dims.n_objects} pictures, the "
+            f"stored features {len(picture_rows)}: rerun chapters 0 and 2 with the same profile"
+        )
+    embeddings.append(
+        ExplorerEmbedding(
+            "effnet",
+            "EfficientNet-Lite0 (chapter 2, pictures)",
+            picture_dims.weights,
+            [
+                f"{u} ({s})"
+                for u, s in zip(picture_rows["uniqueID"], picture_rows["style"], strict=True)
+            ],
+            "network",
+            picture_paths=dict(enumerate(picture_rows["path"])),
+            concepts=picture_rows["things_index"].to_numpy(),
+        )
+    )
+    return embeddings
+
+
+def book_cards(profile: str, embeddings: Sequence[ExplorerEmbedding], k: int = 6) -> pd.DataFrame:
+    """`dimension_cards` of `embeddings` with what chapters 3 to 6 wrote for `profile`:
+    the R² tables of chapters 3 and 4, chapter 5's labels, chapter 6's matched pairs."""
+    from dnnalign_utils import downloads, paths, rating
+
+    r2 = pd.concat(
+        [
+            downloads.read_table(paths.dimension_r2(profile), ["embedding", "dimension"]),
+            downloads.read_table(paths.picture_dimension_r2(profile), ["embedding", "dimension"]),
+        ],
+        ignore_index=True,
+    )
+    return dimension_cards(
+        embeddings,
+        r2=r2[["embedding", "dimension", "predictor", "R² (%)"]],
+        labels=rating.load_labels(paths.automatic_labels(profile)),
+        pairs=downloads.read_table(paths.matched_pairs(profile)),
+        k=k,
+    )

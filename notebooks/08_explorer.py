@@ -40,12 +40,10 @@ max_dims_shown = 0  # dimensions per embedding in the figures (0: all; every car
 # %%
 import os
 
-import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-from dnnalign_utils import data, downloads, explorer, features, handoffs, paths, rating, sources
-from dnnalign_utils import embedding as emb
+from dnnalign_utils import downloads, explorer, handoffs, paths
 from dnnalign_utils.plotting import styled_table, use_book_template
 from dnnalign_utils.profiles import apply_profile
 
@@ -59,83 +57,21 @@ use_book_template()
 # chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(profile, "08_explorer")
-concepts = data.load_concepts()
-words = concepts["Word"].to_numpy()
-concept_pictures = sources.concept_picture_paths(profile).value
-_, picture_rows = features.load_image_features(paths.image_features(profile), "_avg_pooling")
+ran_upstream = ensure_upstream(profile, "08_explorer")
 
 # %% [markdown]
 # ## The cards
 #
 # One row per dimension; the R² columns show a dash where a chapter did not predict that
-# embedding from that representation.
+# embedding from that representation. A word that several THINGS concepts share carries
+# the first words of its definition, so the four senses of "baton" read apart
+# ("baton (thin tapered rod used)", "baton (short stout club used)", ...).
 
 # %%
-concept_level = {
-    "vice42": ("human VICE-42 (published)", "human", data.load_human_embedding("vice42")),
-    "spose49": ("human SPoSE-49 (published)", "human", data.load_human_embedding("spose49")),
-    "human_spose": (
-        "human SPoSE (chapter 2)",
-        "human",
-        emb.load_embedding(paths.human_spose_embedding(profile)).weights,
-    ),
-    "vgg16": (
-        f"{sources.vgg16_label(profile)} (chapter 2)",
-        "network",
-        emb.load_embedding(paths.vgg16_embedding(profile)).weights,
-    ),
-    "clip": (
-        "CLIP ViT-B/32 (chapter 5)",
-        "network",
-        emb.load_embedding(paths.clip_embedding(profile)).weights,
-    ),
-}
-embeddings = [
-    explorer.ExplorerEmbedding(
-        key,
-        title,
-        emb.from_published(weights, name=key).weights,  # importance order, as chapter 5
-        words,
-        kind,
-        picture_paths=concept_pictures,
-    )
-    for key, (title, kind, weights) in concept_level.items()
-]
-picture_dims = emb.load_embedding(paths.picture_embedding(profile))
-if picture_dims.n_objects != len(picture_rows):
-    raise ValueError(
-        f"the EfficientNet-Lite0 embedding has {picture_dims.n_objects} pictures, the stored "
-        f"features {len(picture_rows)}: rerun chapters 0 and 2 with the same profile"
-    )
-embeddings.append(
-    explorer.ExplorerEmbedding(
-        "effnet",
-        "EfficientNet-Lite0 (chapter 2, pictures)",
-        picture_dims.weights,
-        [
-            f"{u} ({s})"
-            for u, s in zip(picture_rows["uniqueID"], picture_rows["style"], strict=True)
-        ],
-        "network",
-        picture_paths=dict(enumerate(picture_rows["path"])),
-        concepts=picture_rows["things_index"].to_numpy(),
-    )
-)
-r2 = pd.concat(
-    [
-        downloads.read_table(paths.dimension_r2(profile), ["embedding", "dimension"]),
-        downloads.read_table(paths.picture_dimension_r2(profile), ["embedding", "dimension"]),
-    ],
-    ignore_index=True,
-)
-cards = explorer.dimension_cards(
-    embeddings,
-    r2=r2[["embedding", "dimension", "predictor", "R² (%)"]],
-    labels=rating.load_labels(paths.automatic_labels(profile)),
-    pairs=downloads.read_table(paths.matched_pairs(profile)),
-    k=n_top,
-)
+embeddings = explorer.book_embeddings(profile)  # the six embeddings, from chapters 2 and 5
+cards = explorer.book_cards(profile, embeddings, k=n_top)  # with chapters 3-6's findings
+
+# %% tags=["hide-input"]
 figure_cards = cards if max_dims_shown <= 0 else cards[cards["dimension"] <= max_dims_shown]
 pictures = explorer.thumbnails(figure_cards, embeddings, thumbnail_px)
 glue(
@@ -162,7 +98,7 @@ styled_table(label_counts)
 # a table (all of them are in the download at the end of this page):
 
 # %%
-styled_table(cards.drop(columns=["top rows", "top weights"]).head(8), index=False)
+styled_table(explorer.cards_table(cards).head(8), index=False)
 
 # %% [markdown]
 # ## Choose a dimension
@@ -225,9 +161,7 @@ if not os.environ.get("DNNALIGN_BOOK_BUILD"):
 # %% mystnb={"markdown_format": "myst"}
 downloads.links(
     downloads.publish(
-        cards.drop(columns=["top rows", "top weights"]).assign(
-            **{"top objects": cards["top objects"].map("; ".join)}
-        ),
+        explorer.cards_table(cards),
         "dimension_cards",
         "08_explorer",
         profile,
@@ -235,5 +169,6 @@ downloads.links(
         "automatic label and best match (dimensions numbered from 1)",
         parameters={"n_top": n_top},
         inputs={"labels": paths.automatic_labels(profile)},
+        columns=explorer.card_columns(cards),
     )
 )

@@ -783,3 +783,25 @@ def test_corrupted_hash_record_names_itself(server, tmp_path, content):
     (cache / "blob.bin.sha256.json").write_text(content)
     with pytest.raises(d.DataIntegrityError, match=r"blob.bin.sha256.json: .*delete .*sha256"):
         fetching.fetch(_remote(url), progress=False, cache=cache)
+
+
+def test_concept_names_tell_homonyms_apart_and_keep_other_words():
+    names = d.concept_names()
+    concepts = d.load_concepts()
+    assert len(names) == len(concepts) == len(set(names))
+    by_id = dict(zip(concepts.index, names, strict=True))
+    assert by_id["aardvark"] == "aardvark"
+    batons = [by_id[f"baton{i}"] for i in range(1, 5)]
+    assert all(b.startswith("baton (") for b in batons) and len(set(batons)) == 4
+    assert by_id["baton1"] == "baton (thin tapered rod used)"
+
+
+def test_concept_names_fall_back_to_the_id_when_definitions_agree():
+    table = pd.DataFrame(
+        {
+            "Word": ["bat", "bat", "cat"],
+            "Definition (from WordNet, Google, or Wikipedia)": ["a club", "a club", None],
+        },
+        index=pd.Index(["bat1", "bat2", "cat"], name="uniqueID"),
+    )
+    assert list(d.concept_names(table)) == ["bat (club) [bat1]", "bat (club) [bat2]", "cat"]

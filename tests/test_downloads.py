@@ -295,7 +295,6 @@ def _publish_calls(source: str):
 # that does must leave this set).
 _UNDESCRIBED = {
     "05_visual_semantic_rating",
-    "08_explorer",
 }
 
 

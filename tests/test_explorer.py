@@ -229,13 +229,13 @@ def test_the_static_figure_has_one_trace_set_per_dimension_and_a_dropdown(toy):
         assert button.method == "update"
         visible, layout = button.args
         assert visible["visible"] == [j == i for j in range(n_dims)]
-        assert layout["title.text"] == explorer.card_text(card)
+        assert layout["title.text"] == explorer.card_text(card, explorer.CARD_WRAP)
         assert layout["yaxis2.ticktext"] == card["top objects"]
         assert button.label.startswith(f"dim {i + 1}: {card['top objects'][0]}")
         for name, hover in zip(card["top objects"], fig.data[i].hovertext, strict=True):
             assert hover.startswith(f"{name}<br>weight ")
         np.testing.assert_allclose(fig.data[i].x, card["top weights"], atol=5e-4)
-    assert fig.layout.title.text == explorer.card_text(chosen[0])
+    assert fig.layout.title.text == explorer.card_text(chosen[0], explorer.CARD_WRAP)
     with pytest.raises(ValueError, match="no cards"):
         explorer.embedding_figure(cards, "nothing")
 
@@ -275,7 +275,7 @@ def test_the_live_widget_follows_its_dropdowns(toy):
     assert widget.embedding.value == "h" and widget.dimension.value == 1
     fig = widget.select("n", 3)
     card = cards[(cards["embedding"] == "n") & (cards["dimension"] == 3)].iloc[0]
-    assert fig.layout.title.text == explorer.card_text(card)
+    assert fig.layout.title.text == explorer.card_text(card, explorer.CARD_WRAP)
     assert len(fig.data) == 1 and not fig.layout.updatemenus
     widget.embedding.value = "p"  # choosing an embedding offers its dimensions
     assert [v for _, v in widget.dimension.options] == [1, 2]
@@ -296,3 +296,23 @@ def test_picture_grid_hover_names_each_picture():
         assert axis.domain[0] <= note.x <= axis.domain[1]
         yaxis = fig.layout[trace.yaxis.replace("y", "yaxis")]
         assert note.y == pytest.approx(yaxis.domain[1])
+
+
+def test_the_cards_table_joins_top_objects_and_every_column_is_described(toy):
+    human, network, pictures = toy
+    cards = explorer.dimension_cards(
+        [human, network, pictures],
+        r2=pd.DataFrame(
+            {"embedding": ["h"], "dimension": [1], "predictor": ["net X"], "R² (%)": [50.0]}
+        ),
+        k=3,
+        counterparts={"human": "n", "network": "h"},
+    )
+    table = explorer.cards_table(cards)
+    assert "top rows" not in table and "top weights" not in table
+    assert table.loc[0, "top objects"] == "; ".join(cards.loc[0, "top objects"])
+    meanings = explorer.card_columns(cards)
+    assert list(meanings) == list(table.columns)
+    assert "from net X" in meanings["R² from net X (%)"]
+    with pytest.raises(ValueError, match="no meaning known for the column 'extra'"):
+        explorer.card_columns(cards.assign(extra=1))
