@@ -59,7 +59,7 @@ class BookHTMLRenderer(MimetypeRenderer):
 
     def to_mimebundle(self, fig_dict):
         html = pio.to_html(
-            fig_dict,
+            fit_for_book(fig_dict),
             full_html=False,
             include_plotlyjs=False,
             include_mathjax=False,
@@ -72,6 +72,41 @@ class BookHTMLRenderer(MimetypeRenderer):
         )
         bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig_dict)
         return {"text/html": html, PLOTLY_MIMETYPE: bundle[PLOTLY_MIMETYPE]}
+
+
+# Figure titles wrap at this many characters (`fit_for_book`): a 390 px phone screen
+# leaves a figure about 350 px, some 40 characters of a title at TITLE_FONT_SIZE.
+TITLE_WRAP = 38
+TITLE_FONT_SIZE = 15
+# Trace types the book's plotly.js bundle (plotly.js-cartesian-dist-min) lacks, and the
+# type the book draws them as: WebGL scatter (plotly express's choice above 1,000 points)
+# as SVG scatter, which draws the same figure.
+BOOK_TRACE_SUBSTITUTES = {"scattergl": "scatter"}
+
+
+def _wrap_title(text: str, width: int = TITLE_WRAP) -> str:
+    """Each `<br>`-separated line of `text` wrapped at `width` characters; tags such as
+    `<b>` count as characters, which errs on the short side."""
+    return "<br>".join(wrap_caption(line, width) for line in text.split("<br>"))
+
+
+def fit_for_book(fig_dict: dict) -> dict:
+    """A copy of a figure (dict) as the book draws it: its title (and subplot titles)
+    wrapped to fit a phone screen, and trace types the book's plotly.js lacks drawn as
+    their SVG counterparts (`BOOK_TRACE_SUBSTITUTES`). Notebooks keep the figure as made."""
+    import copy
+
+    fig = copy.deepcopy(dict(fig_dict))
+    layout = fig.setdefault("layout", {})
+    title = layout.get("title")
+    if isinstance(title, str):
+        layout["title"] = title = {"text": title}
+    if isinstance(title, dict) and title.get("text"):
+        title["text"] = _wrap_title(str(title["text"]))
+    for trace in fig.get("data", []):
+        if trace.get("type") in BOOK_TRACE_SUBSTITUTES:
+            trace["type"] = BOOK_TRACE_SUBSTITUTES[trace["type"]]
+    return fig
 
 
 def use_book_renderer() -> None:
@@ -104,6 +139,12 @@ def _register_template() -> None:
     template.layout.colorway = list(PALETTE)
     template.layout.font = {"family": "Helvetica, Arial, sans-serif", "size": 13}
     template.layout.margin = {"l": 60, "r": 20, "t": 50, "b": 50}
+    # A title of several lines (wrapped by `fit_for_book`) pushes the plot down instead
+    # of running into it.
+    template.layout.title = {"font": {"size": TITLE_FONT_SIZE}, "automargin": True}
+    # Log axes label their in-between ticks in full ("200k", not a bare "2").
+    template.layout.xaxis.minorloglabels = "complete"
+    template.layout.yaxis.minorloglabels = "complete"
     template.layout.hoverlabel = {"namelength": -1}
     pio.templates[TEMPLATE] = template
 
@@ -154,6 +195,7 @@ def image_grid(
     title: str = "",
     cell_height: int = 200,
     encoding: str = "png",
+    colour_bar: dict | None = None,
 ) -> go.Figure:
     """A grid of RGB pictures (n, h, w, 3), ``columns`` per row, each with its caption.
 
@@ -163,6 +205,10 @@ def image_grid(
     so that neighbouring captions do not overlap on a phone screen. ``encoding``: how the
     pictures are embedded in the page, ``"png"`` (lossless; drawings) or ``"jpg"``
     (photographs, heat-map overlays and optimised textures, several times smaller).
+    ``colour_bar``: for pictures coloured by a map (Grad-CAM overlays), a horizontal
+    colour bar under the grid, ``{"colorscale": ..., "title": ...}``
+    (`GRADCAM_COLOUR_BAR`). The title is wrapped here to fit a phone and placed above the
+    first row's captions.
     """
     import plotly.express as px
 
@@ -200,8 +246,59 @@ def image_grid(
         trace.update(name=caption, hovertemplate=f"{_escape_template(caption)}<extra></extra>")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(title=title, height=height + caption_px)
+    # The first row's captions stand above the pictures, in the top margin: the title
+    # goes above them, with the margin grown by its lines (wrapped as the book wraps).
+    title_text = _wrap_title(title) if title else ""
+    title_px = (title_text.count("<br>") + 1) * (TITLE_FONT_SIZE + 5) if title else 0
+    top = title_px + caption_px + 20
+    bottom = 20
+    if colour_bar is not None:
+        bottom = 75
+        fig.add_trace(
+            go.Heatmap(
+                z=[[0.0, 1.0]],
+                x=[0, 1],
+                y=[0, 0],
+                colorscale=colour_bar["colorscale"],
+                opacity=0,  # only its colour bar shows
+                hoverinfo="skip",
+                showscale=True,
+                colorbar={
+                    "orientation": "h",
+                    "title": {"text": colour_bar["title"], "side": "top"},
+                    "tickvals": [0, 1],
+                    "ticktext": ["low", "high"],
+                    "thickness": 10,
+                    "len": 0.8,
+                    "y": 0,
+                    "yref": "container",
+                    "yanchor": "bottom",
+                    "ypad": 8,
+                },
+                xaxis="x",
+                yaxis="y",
+            )
+        )
+    fig.update_layout(
+        title={
+            "text": title_text,
+            "automargin": False,
+            "yref": "container",
+            "y": 1,
+            "yanchor": "top",
+            "pad": {"t": 10},
+        },
+        height=height + caption_px + title_px + bottom,
+        margin={"t": top, "b": bottom},
+    )
     return fig
+
+
+# Grad-CAM overlays (`gradcam.overlay`) colour the map with JET, low to high evidence.
+GRADCAM_COLOUR_BAR = {
+    "colorscale": "Jet",
+    "title": "Grad-CAM map (blended onto the picture)",
+}
 
 
 def _escape_template(text: str) -> str:

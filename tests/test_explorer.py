@@ -316,3 +316,23 @@ def test_the_cards_table_joins_top_objects_and_every_column_is_described(toy):
     assert "from net X" in meanings["R² from net X (%)"]
     with pytest.raises(ValueError, match="no meaning known for the column 'extra'"):
         explorer.card_columns(cards.assign(extra=1))
+
+
+def test_static_figure_fits_a_phone(toy):
+    """The card wraps (each line at most CARD_WRAP characters, tags aside), the top
+    margin holds the longest card, and the dropdown, cut short, hangs from the right."""
+    import re
+
+    cards = explorer.dimension_cards(toy, k=3)
+    fig = explorer.embedding_figure(cards, "n")
+    menu = fig.layout.updatemenus[0]
+    assert menu.xanchor == "right"
+    assert all(len(b.label) <= explorer.BUTTON_LABEL for b in menu.buttons)
+    most = 0
+    for button in menu.buttons:
+        lines = button.args[1]["title.text"].split("<br>")
+        most = max(most, len(lines))
+        for line in lines:
+            plain = re.sub(r"<[^>]+>", "", line)
+            assert len(plain) <= explorer.CARD_WRAP or " " not in plain, plain
+    assert fig.layout.margin.t >= explorer.MENU_PX + most * explorer.CARD_LINE_PX
