@@ -519,14 +519,22 @@ def key_number(name, column):
 for name, tag in [("efficientnet_lite0", "lite0"), ("efficientnet_lite0_untrained", "untrained")]:
     for column in ("choice_agreement", "n_dimensions", "rsm_variance_explained", "r2_median"):
         glue(f"{tag}_{column}", key_number(name, column), display=False)
+untrained_dims = key_number("efficientnet_lite0_untrained", "n_dimensions")
+glue(
+    "untrained_dims",
+    "no dimensions"
+    if untrained_dims != untrained_dims
+    else counted(int(untrained_dims), "dimension"),
+    display=False,
+)
 
 # %% [markdown]
 # **Learning matters.** With the same architecture, the same pictures and the same
 # settings, the untrained EfficientNet-Lite0 agrees with people in
 # {glue:text}`untrained_choice_agreement:.1f` % of the human choices among its concepts,
 # against {glue:text}`lite0_choice_agreement:.1f` % for the trained one; VICE keeps
-# {glue:text}`untrained_n_dimensions:.0f` dimensions from its choices (trained:
-# {glue:text}`lite0_n_dimensions:.0f`), which explain
+# {glue:text}`untrained_dims` from its choices (trained:
+# {glue:text}`lite0_n_dimensions:.0f`), and the embedding explains
 # {glue:text}`untrained_rsm_variance_explained:.0f` % of its similarity structure
 # (trained: {glue:text}`lite0_rsm_variance_explained:.0f` %), with a median R² of
 # {glue:text}`untrained_r2_median:.0f` % (trained: {glue:text}`lite0_r2_median:.0f` %).
