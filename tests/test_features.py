@@ -259,3 +259,10 @@ def test_preprocess_normalises_through_the_one_tensor_normalisation():
     batch = torch.rand(2, 3, 8, 8, requires_grad=True)
     features.efficientnet_lite0_normalise(batch).sum().backward()
     assert batch.grad is not None
+
+
+def test_loading_the_pretrained_picture_networks_prints_nothing(capfd):
+    for load in (features.efficientnet_lite0, features.efficientnet_lite1):
+        load(pretrained=True)
+    out, _ = capfd.readouterr()
+    assert "Loaded pretrained weights" not in out
