@@ -138,7 +138,7 @@ if not dnn_path.is_file():
     )
 dnn, objects = emb.load_network_embedding(dnn_path)  # objects: THINGS indices of its rows
 n_objects = len(objects)
-names = data.load_concepts()["Word"].to_numpy()[objects]
+names = data.concept_names()[objects]  # homonyms told apart (bat, baton, ...)
 human = compare.human_weights(human_embedding, objects)  # VICE-42 on the same concepts
 dnn_name = f"{net.label} embedding"  # what the DNN side is
 human_name = {"vice42": "VICE-42", "spose49": "SPoSE-49"}[human_embedding]
