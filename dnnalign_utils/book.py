@@ -14,7 +14,8 @@
    `notebooks/*.ipynb` are never written. A failing notebook stops the run with a
    message naming the notebook and the cell;
 3. assemble a staging book `<output>/_build/stage/<profile>/` (config, toc, prose,
-   bibliography, the executed notebooks, `plotly.min.js` from the installed plotly)
+   bibliography, the executed notebooks; the vendored plotly.js bundle must have the
+   version of the installed plotly's own `plotly.min.js`)
    and run `jupyter-book build <stage> --path-output <output> -W -n --keep-going`, so
    the HTML lands in `<output>/_build/html/`.
 
@@ -74,7 +75,12 @@ from dnnalign_utils.profiles import (
 NOTEBOOK_DIR = "notebooks"
 # Where `_config.yml` points `html_static_path` (vendored reader-side assets).
 STATIC_DIR = Path("book") / "vendor" / "static"
-PLOTLY_JS_TARGET = STATIC_DIR / "plotly" / "plotly.min.js"
+# The book's plotly.js: the official partial bundle with the cartesian trace types
+# (npm `plotly.js-cartesian-dist-min`, vendored by book/vendor/fetch_assets.sh), 1.5 MB
+# instead of the full 4.8 MB `plotly.min.js`. Its version must be the one the installed
+# plotly package ships (`plotly_js_version_problem` checks before a build).
+PLOTLY_JS = STATIC_DIR / "plotly" / "plotly-cartesian.min.js"
+_PLOTLY_VERSION = re.compile(r"plotly\.js(?: \([a-z -]+\))? v(\d+\.\d+\.\d+)")
 # Files and folders of the book root copied into the staging book.
 STAGE_ITEMS = ("_config.yml", "_toc.yml", "book", "references.bib", "data/README.md")
 KERNEL_NAME = "python3"
@@ -655,8 +661,6 @@ def ensure_upstream(
 
 def stage_book(profile: str, executed_dir: Path, stage_dir: Path, root: Path = REPO_ROOT) -> Path:
     """Assemble a fresh staging book from the book root and the executed notebooks."""
-    import plotly
-
     root = Path(root)
     stems = toc_notebooks(root)
     missing = [s for s in stems if not (executed_dir / NOTEBOOK_DIR / f"{s}.ipynb").is_file()]
@@ -681,12 +685,36 @@ def stage_book(profile: str, executed_dir: Path, stage_dir: Path, root: Path = R
     for stem in stems:
         shutil.copy2(executed_dir / NOTEBOOK_DIR / f"{stem}.ipynb", stage_dir / NOTEBOOK_DIR)
     stage_downloads(profile, stage_dir / NOTEBOOK_DIR)
-    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if not plotly_js.is_file():
-        raise BookBuildError(f"{plotly_js}: plotly.min.js not found in the installed plotly")
-    (stage_dir / PLOTLY_JS_TARGET).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(plotly_js, stage_dir / PLOTLY_JS_TARGET)
+    problem = plotly_js_version_problem(stage_dir / PLOTLY_JS)
+    if problem:
+        raise BookBuildError(problem)
     return stage_dir
+
+
+def plotly_js_version(path: Path) -> str | None:
+    """The version in a plotly.js bundle's header comment ("plotly.js (...) v4.1.1")."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        match = _PLOTLY_VERSION.search(handle.read(400))
+    return match.group(1) if match else None
+
+
+def plotly_js_version_problem(bundle: Path) -> str | None:
+    """Why the vendored plotly.js bundle does not fit the installed plotly (None if it
+    does): missing, or another version than the installed plotly's own plotly.min.js."""
+    import plotly
+
+    if not bundle.is_file():
+        return (
+            f"{bundle}: the book's plotly.js bundle is missing (bash book/vendor/fetch_assets.sh)"
+        )
+    wanted = plotly_js_version(Path(plotly.__file__).parent / "package_data" / "plotly.min.js")
+    found = plotly_js_version(bundle)
+    if wanted is None or found != wanted:
+        return (
+            f"{bundle}: plotly.js {found} but the installed plotly {plotly.__version__} ships "
+            f"plotly.js {wanted}; set that version in book/vendor/fetch_assets.sh and rerun it"
+        )
+    return None
 
 
 def stage_downloads(profile: str, notebook_dir: Path) -> Path | None:

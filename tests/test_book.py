@@ -261,8 +261,9 @@ def test_smoke_notebooks_ran_cleanly_with_hidden_set_up_cells(smoke_book):
 def test_smoke_book_serves_its_scripts_locally(smoke_book):
     assert smoke_book.returncode == 0, smoke_book.log[-5000:]
     html_dir = smoke_book.html_dir
-    assert (html_dir / "_static" / "plotly" / "plotly.min.js").is_file()
-    assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert (html_dir / "_static" / "plotly" / "plotly-cartesian.min.js").is_file()
+    assert (html_dir / "_static" / "katex" / "katex.min.js").is_file()
+    assert (html_dir / "_static" / "dnnalign" / "katex-math.js").is_file()
     external = re.compile(r'<(?:script|link|img)\b[^>]*(?:src|href)="(https?:)?//[^"]*"', re.I)
     for page in html_dir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
@@ -667,3 +668,27 @@ def test_image_grid_embeds_png_or_jpeg_and_refuses_other_encodings():
     assert sum(map(len, sources["jpg"])) < sum(map(len, sources["png"]))
     with pytest.raises(ValueError, match="encoding: expected 'png' or 'jpg'"):
         image_grid(pictures, ["a", "b"], 2, encoding="gif")
+
+
+def test_vendored_plotly_js_fits_the_installed_plotly(tmp_path):
+    """The book's plotly.js bundle has the version of the installed plotly's own bundle;
+    another version or a missing bundle is refused with what to do."""
+    bundle = REPO_ROOT / book.PLOTLY_JS
+    assert book.plotly_js_version_problem(bundle) is None
+    other = tmp_path / "plotly-cartesian.min.js"
+    other.write_text("/**\n* plotly.js (cartesian - minified) v0.0.1\n*/\n", encoding="utf-8")
+    assert book.plotly_js_version(other) == "0.0.1"
+    assert "fetch_assets.sh" in book.plotly_js_version_problem(other)
+    assert "missing" in book.plotly_js_version_problem(tmp_path / "absent.js")
+
+
+def test_book_figures_wrap_titles_and_draw_webgl_scatter_as_svg():
+    fig = go.Figure(
+        go.Scattergl(x=[1, 2], y=[1, 2]),
+        layout={"title": "a title that is much too long to fit a phone screen in one line"},
+    )
+    shown = plotting.fit_for_book(fig.to_dict())
+    lines = shown["layout"]["title"]["text"].split("<br>")
+    assert len(lines) > 1 and all(len(line) <= plotting.TITLE_WRAP for line in lines)
+    assert shown["data"][0]["type"] == "scatter"
+    assert fig.data[0].type == "scattergl"  # the notebook's figure is left as made

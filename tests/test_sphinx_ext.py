@@ -53,3 +53,44 @@ def test_plotly_json_is_dropped_only_beside_html(ext):
     assert ext.PLOTLY_MIMETYPE in second["data"]  # a figure without HTML still warns
     plain = json.dumps({"cells": []})
     assert ext.drop_plotly_json_beside_html(plain) == plain
+
+
+FA_SCRIPT = (
+    'var p={"arrow-up":[384,512,[8593],"f062","M214 41z"],github:[496,512,[],"f09b","M1 2z"]};'
+    '(function(){d("fab",p),d("fa-brands",p)});'
+    'var p={bars:[448,512,["navicon"],"f0c9","M0 96z"],"arrow-up":[384,512,[],"f062","M9 9z"]};'
+    '(function(){d("fas",p),d("fa-solid",p)});'
+)
+
+
+def test_fontawesome_icons_are_read_per_style_with_aliases(ext):
+    icons = ext.fontawesome_icons(FA_SCRIPT)
+    assert icons[("fab", "github")] == (496, 512, "M1 2z")
+    assert icons[("fas", "bars")] == icons[("fas", "navicon")] == (448, 512, "M0 96z")
+    assert icons[("fas", "arrow-up")] == (384, 512, "M9 9z")  # the solid one, not the brand's
+    assert ("fas", "github") not in icons
+
+
+def test_icons_are_inlined_and_the_icon_script_dropped(ext):
+    icons = ext.fontawesome_icons(FA_SCRIPT)
+    page = (
+        '<script defer src="../_static/scripts/fontawesome.js?digest=1"></script>\n'
+        '<i class="fa-brands fa-github fa-lg" title="GitHub"></i>'
+        '<span class="fa-solid fa-bars"></span><i class="fa-solid fa-unknown"></i>'
+    )
+    new, unknown = ext.inline_icons(page, icons)
+    assert "fontawesome.js" not in new
+    assert '<svg class="svg-inline--fa fa-brands fa-github fa-lg" title="GitHub"' in new
+    assert 'viewBox="0 0 496 512"><path fill="currentColor" d="M1 2z">' in new
+    assert 'viewBox="0 0 448 512"' in new and "<span" not in new
+    assert unknown == ["fa-solid fa-unknown"] and '<i class="fa-solid fa-unknown"></i>' in new
+
+
+def test_css_icon_codepoints_leave_out_the_icon_class_rules(ext):
+    css = (
+        '.fa-github:before{content:"\\f09b"}.fa-a:before,.fa-b:before{content:"\\f000"}'
+        ':root{--pst-icon-download:"\uf019"}'
+        "a.download:before{content:var(--pst-icon-download)}"
+        '@media print{.x:after{content:"\\f35d"}}'
+    )
+    assert ext.css_icon_codepoints(css) == {0xF019, 0xF35D}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Re-create the reader-side JavaScript assets the book serves itself instead of loading
-# them from CDNs (MathJax 3, require.js, the ipywidgets html-manager).
+# them from CDNs (KaTeX, require.js, the ipywidgets html-manager, plotly.js).
 #
 # Pinned npm versions, verified by SHA-256 of the npm tarballs. Only the files a built
 # page actually needs are kept (see book/vendor/README.md). Run from anywhere:
 #   bash book/vendor/fetch_assets.sh
-# plotly.min.js is NOT vendored here: the book runner copies it from the installed
-# plotly package at build time, so its version always matches the Python package.
+# plotly.js: the official cartesian partial bundle, whose version must be the one the
+# installed plotly package ships (the book runner refuses to build otherwise; change
+# the version and checksum below when plotly is upgraded).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,27 +22,25 @@ fetch() {  # fetch <npm spec> <tarball name> <sha256>
   tar xzf "$work/$2" -C "$work/${2%.tgz}"
 }
 
-fetch mathjax@3.2.2 mathjax-3.2.2.tgz \
-  1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+fetch katex@0.19.1 katex-0.19.1.tgz \
+  24da5a599eb2fcede2e270b99a6ff48bca816beecc95feeb84e8cccbd1bb34fd
 fetch requirejs@2.3.8 requirejs-2.3.8.tgz \
   777158e89275e16bd51aec3ef714fbcb5dc45789e7078659933bc814916d7dec
 fetch @jupyter-widgets/html-manager@1.0.15 jupyter-widgets-html-manager-1.0.15.tgz \
   2b9d65cb7913e1c7d671757a10008b32c9c2448d4429513371e55c07d6107638
+fetch plotly.js-cartesian-dist-min@4.1.1 plotly.js-cartesian-dist-min-4.1.1.tgz \
+  c5f9a84666b97e571a04de689e09319869e60900e265c89eac2f71d0b5a0de88
 
 # Replace only the vendored folders; static/dnnalign/ holds the project's own files.
-rm -rf "$static/mathjax" "$static/requirejs" "$static/html-manager"
-mkdir -p "$static/mathjax/input/tex" "$static/mathjax/output/chtml/fonts" \
-  "$static/mathjax/a11y" "$static/requirejs" "$static/html-manager"
+rm -rf "$static/katex" "$static/requirejs" "$static/html-manager" "$static/plotly"
+mkdir -p "$static/katex/fonts" "$static/requirejs" "$static/html-manager" "$static/plotly"
 
-# MathJax 3: the tex-chtml component, its TeX extensions (loaded on demand by
-# autoload/require), the CHTML woff2 fonts, the menu and the assistive-MathML module.
-mj="$work/mathjax-3.2.2/package"
-cp "$mj/LICENSE" "$mj/package.json" "$static/mathjax/"
-cp "$mj/es5/tex-chtml.js" "$static/mathjax/"
-cp -r "$mj/es5/input/tex/extensions" "$static/mathjax/input/tex/"
-cp -r "$mj/es5/output/chtml/fonts/woff-v2" "$static/mathjax/output/chtml/fonts/"
-cp -r "$mj/es5/ui" "$static/mathjax/"
-cp "$mj/es5/a11y/assistive-mml.js" "$static/mathjax/a11y/"
+# KaTeX: the script, its style sheet and its woff2 fonts (every browser the theme
+# supports reads woff2; the style sheet's woff/ttf fallbacks are never fetched).
+kt="$work/katex-0.19.1/package"
+cp "$kt/LICENSE" "$kt/package.json" "$kt/dist/katex.min.js" "$kt/dist/katex.min.css" \
+  "$static/katex/"
+cp "$kt"/dist/fonts/*.woff2 "$static/katex/fonts/"
 
 # require.js (the licence is in the file header; MIT).
 rj="$work/requirejs-2.3.8/package"
@@ -86,5 +85,11 @@ CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
 OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
 OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
 LICENCE
+
+# plotly.js, cartesian partial bundle (trace types bar, box, contour, heatmap,
+# histogram, histogram2d, histogram2dcontour, image, pie, scatter, scatterternary,
+# violin): 1.5 MB instead of the full bundle's 4.8 MB.
+pj="$work/plotly.js-cartesian-dist-min-4.1.1/package"
+cp "$pj/plotly-cartesian.min.js" "$pj/LICENSE" "$pj/package.json" "$static/plotly/"
 
 du -sh "$static"
