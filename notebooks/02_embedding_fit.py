@@ -742,7 +742,10 @@ fig = px.line(
     title=f"{sources.vgg16_label(profile)} embedding at the end of each fit, by triplets and β",
 )
 fig.update_yaxes(matches=None, showticklabels=True)
-fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+for trace in fig.data:  # each panel's y axis names its measure, with its unit
+    measure = trace.hovertemplate.split("measure=")[1].split("<br>")[0]
+    fig.layout["yaxis" + trace.yaxis[1:]].title = measure
+fig.layout.annotations = ()  # the facet labels would repeat the axis titles
 paper_lines = [
     100 * paper_vgg["rsm_variance_explained"],
     paper_vgg["dims_kept"],

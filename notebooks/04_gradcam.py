@@ -117,6 +117,7 @@ from dnnalign_utils import (
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
+    GRADCAM_COLOUR_BAR,
     QUALITY_COLOURS,
     image_grid,
     styled_table,
@@ -303,6 +304,7 @@ fig = image_grid(
     pictures_per_dim,
     title=f"Grad-CAM of single {picture.label} dimensions on their top pictures",
     encoding="jpg",  # overlays, photographs and textures: a lighter page
+    colour_bar=GRADCAM_COLOUR_BAR,
 )
 fig.show()
 
@@ -474,8 +476,9 @@ fig = px.line(
     x="pixels changed (%)",
     y="dimension value",
     color="order",
-    facet_col="test",
+    facet_row="test",  # one panel above the other: one x-axis title, readable on a phone
     markers=True,
+    height=650,
     title="Deletion and insertion, mean over pictures (1: the picture, 0: its blurred copy)",
 )
 fig.show()
@@ -557,6 +560,7 @@ fig = image_grid(
     title="Grad-CAM of dimension 1 on its top picture, randomised from the top down",
     encoding="jpg",  # overlays, photographs and textures: a lighter page
     cell_height=150,
+    colour_bar=GRADCAM_COLOUR_BAR,
 )
 fig.show()
 
@@ -688,6 +692,7 @@ fig = image_grid(
     [f"original, dim {dim_names[move_dim]}", f"{edit_names[edit_row]}"],
     2,
     title=f"Grad-CAM of dimension {dim_names[move_dim]} before and after the largest change",
+    colour_bar=GRADCAM_COLOUR_BAR,
 )
 fig.show()
 
@@ -817,6 +822,7 @@ fig = image_grid(
     min(len(photos), 4),
     title="Photographs: Grad-CAM of their highest predicted dimension",
     encoding="jpg",  # overlays, photographs and textures: a lighter page
+    colour_bar=GRADCAM_COLOUR_BAR,
 )
 fig.show()
 

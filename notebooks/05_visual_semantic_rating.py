@@ -478,10 +478,11 @@ fig = px.bar(
     error_y_minus=shares["share"] - shares["low"],
     category_orders={"quality": list(rating.RATED_QUALITIES)},
     color_discrete_map=QUALITY_COLOURS,
-    labels={"share": "share of rated dimensions (%)", "embedding": ""},
+    labels={"share": "share (%)", "embedding": "embedding"},
     title="Visual, mixed and semantic dimensions (unclear ones left out; 95 % bootstrap)",
     height=650,
 )
+fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))  # "by count"
 fig.show()
 
 # %% [markdown]

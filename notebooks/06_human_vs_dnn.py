@@ -380,7 +380,7 @@ fig = px.bar(
     title="Dimensions that most often drive each side's choice on diverging triplets",
     color_discrete_map={human_name: HUMAN_COLOUR, dnn_name: DNN_COLOUR},
 )
-fig.update_yaxes(matches=None, autorange="reversed", title="")
+fig.update_yaxes(matches=None, autorange="reversed", title="dimension")
 fig.update_layout(height=650, showlegend=False)
 fig.show()
 top = counts.groupby("side").head(1).set_index("side")
@@ -473,7 +473,7 @@ if quality_shares is not None:
         color="quality",
         category_orders={"quality": ["visual", "mixed", "semantic", "unclear"]},
         color_discrete_map=QUALITY_COLOURS,
-        labels={"share (%)": "share of the diverging triplets (%)", "side": ""},
+        labels={"share (%)": "share of the diverging triplets (%)", "side": "whose choice"},
         title="Quality of the dimension that drives each side's choice",
     )
     fig.show()
