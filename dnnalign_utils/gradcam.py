@@ -38,6 +38,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from dnnalign_utils.linear_head import CentredLinear
+
 __all__ = [
     "CAM_METHODS",
     "cascading_randomisation",
@@ -313,8 +315,6 @@ def efficientnet_randomisation_blocks(predictor: nn.Module) -> list[tuple[str, l
 def _reinitialise(module: nn.Module) -> None:
     """Fresh weights (the torch default initialisation; a centred ridge layer gets normal
     weights of its current standard deviation), from the global torch generator."""
-    from dnnalign_utils.predictor import CentredLinear
-
     for sub in module.modules():
         if isinstance(sub, CentredLinear):
             with torch.no_grad():
