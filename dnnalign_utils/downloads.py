@@ -83,7 +83,10 @@ class Published:
             f"- [{self.path.name}]({target}) ({shape}, {size}; "
             f"[provenance]({target}.provenance.json)): {self.description}"
         )
-        return "\n".join([item, *(f"  - `{c}`: {meaning}" for c, meaning in self.columns)])
+        described = [
+            f"  - `{c}`: {meaning}" if c else f"  - {meaning}" for c, meaning in self.columns
+        ]
+        return "\n".join([item, *described])
 
 
 def _live_target(path: Path) -> str:
@@ -403,7 +406,7 @@ def publish(
         )
         if file.endswith(".npy"):
             _write_npy(path, content, record)
-            shown = (("rows and columns", f"those of {name}.csv, unrounded"),)
+            shown = (("", f"rows and columns as in {name}.csv, unrounded"),)
         else:
             _write_csv(path, content, record)
             shown = tuple(meanings.items())

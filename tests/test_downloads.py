@@ -234,7 +234,7 @@ def test_an_embedding_describes_its_dimensions_once():
         "object": "the object",
         "dim_1 … dim_3": "weight, arbitrary units",
     }
-    assert "eye3.csv, unrounded" in npy.markdown(live=False)
+    assert "\n  - rows and columns as in eye3.csv, unrounded" in npy.markdown(live=False)
     assert provenance.verify_provenance(npy.path)["parameters"]["columns"] == dict(csv.columns)
 
 
