@@ -81,7 +81,7 @@ _ = data.verify_all()  # every embedded file against its SHA-256 (an error names
 # ## Concepts and categories
 #
 # THINGS lists 1,854 concrete object concepts, each with a `uniqueID` (homonyms are
-# numbered: `bat` the animal and `bat1` the club). Every table below is indexed by
+# numbered: `bat1` the animal and `bat2` the club). Every table below is indexed by
 # that ID; files without an ID column are checked against it when loaded. The 27
 # high-level categories of THINGS cover only part of the concepts.
 
