@@ -199,9 +199,10 @@ styled_table(
 
 # %% [markdown]
 # We fit both models of the paper's family. **VICE** with the paper's prior settles on
-# very few dimensions here: with about 4 % of the paper's training choices the prior
-# dominates. **SPoSE** (non-negative weights with an ℓ1 penalty) with a weak Gaussian
-# penalty and the epoch of best validation likelihood does better on this little data
+# very few dimensions here: with {glue:text}`human_share_of_paper:.0f` % of the paper's
+# training choices the prior dominates. **SPoSE** (non-negative weights with an ℓ1
+# penalty) with a weak Gaussian penalty and the epoch of best validation likelihood does
+# better on this little data
 # (`SMALL_DATA_SPOSE`; the settings tried are in `benchmarks/bench_embedding.py`). The
 # SPoSE fit is repeated over {glue:text}`n_seeds` seeds for the reproducibility analysis
 # below.
@@ -425,8 +426,8 @@ styled_table(matched, index=False)
 # {glue:text}`n_matched_08` of our {glue:text}`human_dims` dimensions correlate above
 # 0.8 with a SPoSE-49 dimension (median r = {glue:text}`median_match_r:.2f`). Where the
 # correlation is high, the top objects show the same concept; most of our
-# dimensions, learnt from 4 % of the data, are only loosely related to the published
-# ones.
+# dimensions, learnt from {glue:text}`human_share_of_paper:.0f` % of the data, are only
+# loosely related to the published ones.
 #
 # ## Reproducibility over seeds
 #
