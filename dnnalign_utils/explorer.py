@@ -402,7 +402,7 @@ def r2_columns(cards: pd.DataFrame) -> list[str]:
 CARD_WRAP = TITLE_WRAP
 CARD_FONT_SIZE = 13
 CARD_LINE_PX = 17
-MENU_PX = 52  # the dropdown and the space around it, above the card
+MENU_PX = 58  # the dropdown (its foot 40 px from the top) and a gap, above the card
 BUTTON_LABEL = 34
 
 
@@ -635,7 +635,7 @@ def embedding_figure(
                 "xanchor": "right",
                 "y": 1.0,
                 "yanchor": "bottom",
-                "pad": {"b": top - MENU_PX + 12},  # the menu's foot 40 px from the top
+                "pad": {"b": top - 40},  # the menu's foot 40 px from the top
                 "showactive": True,
                 "active": 0,
             }

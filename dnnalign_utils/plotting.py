@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -77,6 +78,9 @@ class BookHTMLRenderer(MimetypeRenderer):
 # Figure titles wrap at this many characters (`fit_for_book`): a 390 px phone screen
 # leaves a figure about 350 px, some 40 characters of a title at TITLE_FONT_SIZE.
 TITLE_WRAP = 38
+# Axis titles wrap at this many characters: a legend or a wide left margin leaves an x
+# axis some 250 px on a phone.
+AXIS_TITLE_WRAP = 32
 TITLE_FONT_SIZE = 15
 # Trace types the book's plotly.js bundle (plotly.js-cartesian-dist-min) lacks, and the
 # type the book draws them as: WebGL scatter (plotly express's choice above 1,000 points)
@@ -91,8 +95,8 @@ def _wrap_title(text: str, width: int = TITLE_WRAP) -> str:
 
 
 def fit_for_book(fig_dict: dict) -> dict:
-    """A copy of a figure (dict) as the book draws it: its title (and subplot titles)
-    wrapped to fit a phone screen, and trace types the book's plotly.js lacks drawn as
+    """A copy of a figure (dict) as the book draws it: its title and axis titles wrapped
+    to fit a phone screen, and trace types the book's plotly.js lacks drawn as
     their SVG counterparts (`BOOK_TRACE_SUBSTITUTES`). Notebooks keep the figure as made."""
     import copy
 
@@ -103,6 +107,13 @@ def fit_for_book(fig_dict: dict) -> dict:
         layout["title"] = title = {"text": title}
     if isinstance(title, dict) and title.get("text"):
         title["text"] = _wrap_title(str(title["text"]))
+    for key, axis in layout.items():  # axis titles: x ones span a phone's narrow plot
+        if re.fullmatch(r"[xy]axis\d*", key) and isinstance(axis, dict):
+            axis_title = axis.get("title")
+            if isinstance(axis_title, str):
+                axis["title"] = axis_title = {"text": axis_title}
+            if isinstance(axis_title, dict) and axis_title.get("text"):
+                axis_title["text"] = _wrap_title(str(axis_title["text"]), AXIS_TITLE_WRAP)
     for trace in fig.get("data", []):
         if trace.get("type") in BOOK_TRACE_SUBSTITUTES:
             trace["type"] = BOOK_TRACE_SUBSTITUTES[trace["type"]]
@@ -279,16 +290,16 @@ def image_grid(
                 yaxis="y",
             )
         )
+    total = height + caption_px + title_px + bottom
     fig.update_layout(
         title={
             "text": title_text,
             "automargin": False,
             "yref": "container",
-            "y": 1,
+            "y": 1 - 10 / total,
             "yanchor": "top",
-            "pad": {"t": 10},
         },
-        height=height + caption_px + title_px + bottom,
+        height=total,
         margin={"t": top, "b": bottom},
     )
     return fig
@@ -412,7 +423,12 @@ def commonality_scatter(labels, display_names: dict[str, str]) -> go.Figure:
             "r2_joint": "joint R² (%)",
         },
         title="What each side explains<br>beyond the other",
-        height=550,
+        height=750,
+    )
+    # The legend (up to a dozen embedding and label pairs) under the plot: beside it, it
+    # left the plot some 100 px of a phone screen and the x title ran off the figure.
+    fig.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0, "title_side": "top"}
     )
     fig.add_hline(y=0, line_width=1, line_color="#999")
     fig.add_vline(x=0, line_width=1, line_color="#999")

@@ -8,8 +8,9 @@ traceback or an error output, plotly.js loads only on pages with figures, no pag
 an icon font or the icon script, and each page stays within its weight budget.
 
 On a 390 px phone screen: the page does not scroll sideways, no figure title is wider
-than its figure, no two texts of a figure (title, axis titles, annotations such as image
-captions and facet titles) overlap, every panel's axes with tick labels have a title,
+than its figure, no text or legend reaches past the figure's edges, no two texts of a
+figure (title, axis titles, annotations such as image captions and facet titles)
+overlap, every panel's axes with tick labels have a title,
 and no log axis labels its ticks with bare digits ("2 3 ... 9 100k").
 Prints each page's weight (bytes transferred, nothing cached).
 """
@@ -57,9 +58,9 @@ _WIDEST_ELEMENTS_JS = """
     `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} to ${Math.round(r)} px`)
 """
 # At phone width, per figure: its box, its title's box, the boxes of its texts (title,
-# axis titles, annotations), axes with tick labels but no title (none of the axes it
-# matches has one either), log-axis tick labels that are a bare digit away from the
-# value they mark.
+# axis titles, annotations), the texts and legend that reach past its edges, axes with
+# tick labels but no title (none of the axes it matches has one either), log-axis tick
+# labels that are a bare digit away from the value they mark.
 _PHONE_FIGURES_JS = """
 () => [...document.querySelectorAll('.plotly-graph-div')].map((div, n) => {
   const box = e => { const r = e.getBoundingClientRect();
@@ -81,9 +82,14 @@ _PHONE_FIGURES_JS = """
     (ax._vals || []).filter(v => /^[1-9]$/.test(String(v.text).trim())
         && Math.abs(Math.pow(10, v.x) - Number(v.text)) > 1e-6 * Math.pow(10, v.x))
       .map(v => `${k}: "${v.text}" at ${Math.round(Math.pow(10, v.x))}`));
+  const legend = div.querySelector('g.legend');
+  const outside = [...texts, ...(legend ? [box(legend)] : [])]
+    .filter(b => b[0] < fig.left - 1 || b[2] > fig.right + 1)
+    .map(b => `${b[4].slice(0, 40)} `
+      + `(${Math.round(b[0] - fig.left)}..${Math.round(b[2] - fig.left)} px)`);
   return {n, name: (title && title.textContent) || `figure ${n + 1}`,
           fig: [fig.left, fig.right], title: title ? box(title) : null,
-          texts, untitled, bareDigits};
+          texts, untitled, bareDigits, outside};
 })
 """
 # Traces drawn as another type than asked for (a type missing from plotly.js's bundle).
@@ -290,6 +296,8 @@ def phone_figure_problems(figures: list[dict], tolerance: float = 1.0) -> list[s
         problems += [f"{name!r}: {hit}" for hit in _overlaps(f["texts"], tolerance)]
         if f["untitled"]:
             problems.append(f"{name!r}: axes without a title: {', '.join(f['untitled'])}")
+        if f.get("outside"):
+            problems.append(f"{name!r}: text beyond the figure's edge: {f['outside'][:3]}")
         if f["bareDigits"]:
             problems.append(f"{name!r}: log-axis ticks as bare digits: {f['bareDigits'][:3]}")
     return problems
@@ -305,6 +313,7 @@ def test_phone_figure_problems_finds_each_kind():
     assert "overlaps" in phone_figure_problems([crowded])[0]
     assert "yaxis" in phone_figure_problems([dict(ok, untitled=["yaxis"])])[0]
     assert "bare digits" in phone_figure_problems([dict(ok, bareDigits=['xaxis: "2"'])])[0]
+    assert "beyond the figure" in phone_figure_problems([dict(ok, outside=["x (-30..90 px)"])])[0]
 
 
 def _phone_problems(browser, url: str) -> list[str]:

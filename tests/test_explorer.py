@@ -336,3 +336,21 @@ def test_static_figure_fits_a_phone(toy):
             plain = re.sub(r"<[^>]+>", "", line)
             assert len(plain) <= explorer.CARD_WRAP or " " not in plain, plain
     assert fig.layout.margin.t >= explorer.MENU_PX + most * explorer.CARD_LINE_PX
+
+
+def test_picture_grid_title_stands_above_the_captions_and_a_colour_bar_is_optional():
+    pictures = np.zeros((4, 4, 4, 3), dtype=np.uint8)
+    captions = ["dim 1 (semantic): a rather long caption"] * 4
+    title = "Grad-CAM of single network dimensions on their top pictures, and more"
+    fig = plotting.image_grid(pictures, captions, 2, title=title)
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) > 1 and all(len(line) <= plotting.TITLE_WRAP for line in lines)
+    caption_lines = max(a.text.count("<br>") + 1 for a in fig.layout.annotations)
+    below_title = fig.layout.margin.t - len(lines) * (plotting.TITLE_FONT_SIZE + 5)
+    assert below_title >= caption_lines * (plotting.CAPTION_FONT_SIZE + 3)
+    assert not any(t.type == "heatmap" for t in fig.data)
+    with_bar = plotting.image_grid(
+        pictures, captions, 2, title=title, colour_bar=plotting.GRADCAM_COLOUR_BAR
+    )
+    bars = [t for t in with_bar.data if t.type == "heatmap"]
+    assert len(bars) == 1 and bars[0].showscale and bars[0].colorbar.orientation == "h"
