@@ -652,8 +652,12 @@ def test_executed_notebook_gets_the_colab_cell_before_its_first_code_cell(tmp_pa
     assert sum(book.is_colab_cell(c) for c in twice.cells) == 1
 
 
-def test_image_grid_embeds_png_or_jpeg_and_refuses_other_encodings():
+def test_image_grid_embeds_webp_png_or_jpeg_and_refuses_other_encodings():
+    import base64
+    import io
+
     import numpy as np
+    from PIL import Image
 
     from dnnalign_utils.plotting import image_grid
 
@@ -661,12 +665,24 @@ def test_image_grid_embeds_png_or_jpeg_and_refuses_other_encodings():
     pictures = rng.integers(0, 256, size=(2, 64, 64, 3), dtype=np.uint8)  # noise: worst case
     sources = {
         encoding: [t.source for t in image_grid(pictures, ["a", "b"], 2, encoding=encoding).data]
-        for encoding in ("png", "jpg")
+        for encoding in ("webp", "png", "jpg")
     }
     assert all(s.startswith("data:image/png;base64,") for s in sources["png"])
     assert all(s.startswith("data:image/jpeg;base64,") for s in sources["jpg"])
+    assert all(s.startswith("data:image/webp;base64,") for s in sources["webp"])
     assert sum(map(len, sources["jpg"])) < sum(map(len, sources["png"]))
-    with pytest.raises(ValueError, match="encoding: expected 'png' or 'jpg'"):
+    # the default: lossless, the same pixels as the pictures
+    default = [t.source for t in image_grid(pictures, ["a", "b"], 2).data]
+    assert default == sources["webp"]
+    decoded = Image.open(io.BytesIO(base64.b64decode(default[0].split(",", 1)[1])))
+    assert np.array_equal(np.asarray(decoded.convert("RGB")), pictures[0])
+    drawing = np.full((2, 64, 64, 3), 255, dtype=np.uint8)
+    drawing[:, 16:48, 16:48] = (0, 114, 178)  # a flat drawing: WebP beats PNG
+    webp, png = (
+        image_grid(drawing, ["a", "b"], 2, encoding=e).data[0].source for e in ("webp", "png")
+    )
+    assert len(webp) < len(png)
+    with pytest.raises(ValueError, match="encoding: expected 'webp', 'png' or 'jpg'"):
         image_grid(pictures, ["a", "b"], 2, encoding="gif")
 
 
@@ -692,3 +708,5 @@ def test_book_figures_wrap_titles_and_draw_webgl_scatter_as_svg():
     assert len(lines) > 1 and all(len(line) <= plotting.TITLE_WRAP for line in lines)
     assert shown["data"][0]["type"] == "scatter"
     assert fig.data[0].type == "scattergl"  # the notebook's figure is left as made
+    assert set(shown["layout"]["template"]["data"]) == {"scatter"}  # of the used types
+    assert shown["layout"]["template"]["layout"] == fig.to_dict()["layout"]["template"]["layout"]
