@@ -1287,3 +1287,51 @@ def appearance_shared(plain: pd.DataFrame) -> list[str]:
         )
         for row in plain.itertuples()
     ]
+
+
+# What each column of chapter 5's `dimension_ratings` download means (R² and importance
+# in %, as every R² the book publishes).
+RATINGS_COLUMNS = {
+    "embedding": "the embedding's key",
+    "embedding name": "the embedding, as the chapter names it",
+    "dimension": "the dimension, numbered from 1 in order of importance",
+    "r2_semantic": "cross-validated R² of the dimension from the semantic predictors (%)",
+    "r2_visual": "cross-validated R² of the dimension from the visual predictors (%)",
+    "r2_joint": "cross-validated R² from both sides together (%)",
+    "unique_semantic": "what the semantic side explains beyond the visual one (%): "
+    "r2_joint − r2_visual",
+    "unique_visual": "what the visual side explains beyond the semantic one (%): "
+    "r2_joint − r2_semantic",
+    "shared": "what both sides explain alike (%): r2_semantic + r2_visual − r2_joint",
+    "z_semantic": "how much more alike in meaning the dimension's top concepts are than "
+    "random collections of the same size (z)",
+    "z_visual": "how much more alike in appearance its top concepts' pictures are than "
+    "those of random collections (z)",
+    "label_commonality": "the commonality rater's label",
+    "label_collection": "the top-collection rater's label",
+    "label": "the label the chapter uses (the rater with the higher calibration accuracy)",
+    "importance": "the dimension's share of the embedding's total weight (%)",
+}
+_PERCENT_COLUMNS = (
+    "r2_semantic",
+    "r2_visual",
+    "r2_joint",
+    "unique_semantic",
+    "unique_visual",
+    "shared",
+    "importance",
+)
+
+
+def ratings_table(labels: pd.DataFrame, display_names: Mapping[str, str]) -> pd.DataFrame:
+    """Chapter 5's `dimension_ratings` download from its rating tables (one row per
+    dimension, with ``embedding``): dimensions numbered from 1, R² and importance in %,
+    the columns of :data:`RATINGS_COLUMNS` in that order."""
+    table = labels.reset_index(drop=True).assign(
+        **{
+            "embedding name": labels["embedding"].map(display_names).to_numpy(),
+            "dimension": labels["dimension"].to_numpy() + 1,
+        }
+    )
+    table[list(_PERCENT_COLUMNS)] = 100 * table[list(_PERCENT_COLUMNS)]
+    return table[list(RATINGS_COLUMNS)]

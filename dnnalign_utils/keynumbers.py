@@ -130,3 +130,104 @@ def missing_chapters(profile: str, network: str) -> list[str]:
 def table(profile: str, networks: Sequence[str]) -> pd.DataFrame:
     """One row of key numbers per network key, columns in :data:`KEY_NUMBERS` order."""
     return pd.DataFrame([collect(profile, key) for key in networks]).set_index("network")
+
+
+# The paper's numbers that the book's own network is set beside (Mahner et al., 2025,
+# Results; the human noise ceiling from Hebart et al., 2020).
+PAPER_NOISE_CEILING = 67.22
+# "reproduces" when ours is within this share of the paper's value (a count: twice it)
+REPRODUCED_WITHIN = 0.10
+
+
+def _close(ours: float, paper: float, tolerance: float = REPRODUCED_WITHIN) -> str:
+    if ours is None or (isinstance(ours, float) and math.isnan(ours)):
+        return "not computed"
+    return "yes" if abs(ours - paper) <= tolerance * abs(paper) else "no"
+
+
+def next_to_paper(row: dict, human_shares: dict, paper_vgg16: dict) -> pd.DataFrame:
+    """One line per analysis: the book's own network's key numbers (`row`, as
+    :func:`collect` gives them), the human embedding's visual/mixed/semantic shares (%)
+    and the paper's values (`curves.PAPER_VGG16`), with whether each reproduces: within
+    `REPRODUCED_WITHIN` of the paper's value (a count within twice that), or meeting the
+    paper's bound. Columns: chapter (its stem), analysis, ours, paper, reproduces."""
+    from dnnalign_utils import autorate
+
+    shares = {q: row[f"{q}_share"] for q in ("visual", "mixed", "semantic")}
+    verdict = autorate.headline_verdict(human_shares, shares, row["label"])
+    dims_ok = _close(row["n_dimensions"], paper_vgg16["dims_kept"], 2 * REPRODUCED_WITHIN)
+    rsm_ok = _close(row["rsm_variance_explained"], 100 * paper_vgg16["rsm_variance_explained"])
+    r2_bound = 100 * paper_vgg16["r2_min_above"]
+    lines = [
+        (
+            "01_triplet_task",
+            "noise ceiling of people's odd-one-out choices",
+            f"{row['noise_ceiling']:.1f} %",
+            f"{PAPER_NOISE_CEILING:.2f} %",
+            _close(row["noise_ceiling"], PAPER_NOISE_CEILING, 0.015),
+        ),
+        (
+            "02_embedding_fit",
+            "dimensions of the network's VICE embedding",
+            f"{row['n_dimensions']:.0f}",
+            f"about {paper_vgg16['dims_kept']}",
+            dims_ok,
+        ),
+        (
+            "02_embedding_fit",
+            "network similarity explained by its embedding",
+            f"{row['rsm_variance_explained']:.1f} %",
+            f"{100 * paper_vgg16['rsm_variance_explained']:.2f} %",
+            rsm_ok,
+        ),
+        (
+            "03_r2_regression",
+            "every dimension predicted from the network (lowest ridge R²)",
+            f"{row['r2_min']:.1f} %",
+            f"all above {r2_bound:.0f} %",
+            "yes" if row["r2_min"] > r2_bound else "no",
+        ),
+        (
+            "05_visual_semantic_rating",
+            "human dimensions mostly semantic",
+            f"{human_shares['semantic']:.0f} % semantic",
+            "mostly semantic",
+            "yes" if verdict.human_reproduced else "no",
+        ),
+        (
+            "05_visual_semantic_rating",
+            "network dimensions dominated by visual and mixed ones",
+            f"{shares['visual'] + shares['mixed']:.0f} % visual or mixed",
+            "dominated by visual and mixed",
+            "yes" if verdict.network_reproduced else "no",
+        ),
+        (
+            "06_human_vs_dnn",
+            "best-matched pair of human and network dimensions",
+            f"r = {row['best_match_r']:.2f}",
+            f"r ≈ {paper_vgg16['best_match_r']:.2f}",
+            _close(row["best_match_r"], paper_vgg16["best_match_r"]),
+        ),
+    ]
+    return pd.DataFrame(lines, columns=["chapter", "analysis", "ours", "paper", "reproduces"])
+
+
+def next_to_paper_html(table: pd.DataFrame, network_label: str) -> str:
+    """:func:`next_to_paper` as an HTML table for the intro page (pasted there across
+    pages, which takes HTML, not Markdown), each chapter linked from the intro's folder."""
+    from html import escape
+
+    head = (
+        "<tr><th>analysis</th><th>ours ("
+        + escape(network_label)
+        + ", human VICE-42)</th><th>paper (VGG-16)</th><th>reproduces</th></tr>"
+    )
+    rows = []
+    for row in table.itertuples():
+        link = (
+            f'<a href="../notebooks/{row.chapter}.html">chapter {int(row.chapter[:2])}</a>: '
+            f"{escape(row.analysis)}"
+        )
+        cells = [link, escape(row.ours), escape(row.paper), escape(row.reproduces)]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    return f'<table class="table">\n{head}\n' + "\n".join(rows) + "\n</table>"

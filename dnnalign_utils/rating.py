@@ -237,6 +237,14 @@ def create_session(
                 f"{folder / 'mapping.json'}: a session with other dimensions exists here; "
                 "use a new folder for a new pool"
             )
+        unrecorded = all(h is None for h in session.embeddings.values())
+        if unrecorded and not _has_ratings(session):
+            # a session of counts only (an earlier version's), nothing rated yet: its
+            # items and mapping stand; it learns the weights now
+            atomic_write_text(
+                folder / SESSION_FILE, json.dumps({"embeddings": hashes}, indent=1) + "\n"
+            )
+            return load_session(folder)
         refitted = sorted(n for n, h in hashes.items() if session.embeddings.get(n) != h)
         if refitted:
             raise ValueError(
@@ -258,6 +266,15 @@ def create_session(
     # mapping.json last: it marks a complete session
     atomic_write_text(folder / "mapping.json", json.dumps(mapping, indent=1) + "\n")
     return RatingSession(folder, tuple(items), mapping, hashes)
+
+
+def _has_ratings(session: RatingSession) -> bool:
+    """Whether any rating was saved in `session` (its ratings file has a data row)."""
+    path = session.ratings_path
+    if not path.is_file():
+        return False
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    return any(line.strip() for line in lines[1:])
 
 
 def load_session(folder: str | os.PathLike) -> RatingSession:

@@ -763,21 +763,15 @@ from dnnalign_utils import downloads
 
 downloads.links(
     downloads.publish(
-        labels.reset_index(drop=True).assign(
-            **{
-                "embedding name": labels["embedding"].map(display_names).to_numpy(),
-                "dimension": labels["dimension"].to_numpy() + 1,
-            }
-        ),
+        autorate.ratings_table(labels, display_names),
         "dimension_ratings",
         "05_visual_semantic_rating",
         profile,
-        description="every dimension's semantic, visual and joint R² (fractions, "
-        "cross-validated), their commonality (unique and shared R²), its top collection's "
-        "semantic and visual z-scores, both raters' labels and the label used (dimensions "
-        "numbered from 1 in order of importance)",
+        description="every dimension's semantic, visual and joint R², their commonality, "
+        "its top collection's z-scores and both raters' labels",
         parameters={"seed": seed} | {"rules": autorate.rules_dict(rater_model)},
         network=net.key,
+        columns=autorate.RATINGS_COLUMNS,
     )
     + downloads.publish(
         shares,
@@ -788,6 +782,15 @@ downloads.links(
         "count and by importance, with 95 % bootstrap intervals",
         parameters={"n_bootstrap": n_bootstrap, "seed": seed},
         network=net.key,
+        columns={
+            "embedding": "the embedding rated",
+            "weighting": "by count (each dimension counts once) or by importance (each "
+            "dimension weighted by its share of the embedding's total weight)",
+            "quality": "visual, mixed or semantic (unclear dimensions left out)",
+            "share": "share of the rated dimensions with this quality (%)",
+            "low": "lower end of its 95 % bootstrap interval over dimensions (%)",
+            "high": "upper end of its 95 % bootstrap interval over dimensions (%)",
+        },
     )
     + downloads.publish(
         tests,
@@ -797,6 +800,12 @@ downloads.links(
         description="permutation tests of the semantic share, VICE-42 against each network",
         parameters={"n_permutations": n_permutations, "seed": seed},
         network=net.key,
+        columns={
+            "network": "the network embedding compared with the human VICE-42",
+            "semantic share, VICE-42 − network (points)": "VICE-42's semantic share minus "
+            "the network's (percentage points; shares by count, unclear left out)",
+            "p": "two-sided permutation p-value (dimensions' labels pooled and reassigned)",
+        },
     )
     + downloads.publish(
         by_layer.rename_axis("layer"),
@@ -806,6 +815,15 @@ downloads.links(
         description="shares (%) of visual, mixed and semantic dimensions across "
         "EfficientNet-Lite0's layers",
         network=net.key,
+        columns={
+            "layer": "the layer whose picture embedding was fitted and rated",
+            "visual": "share of the rated dimensions labelled visual (%)",
+            "mixed": "share of the rated dimensions labelled mixed (%)",
+            "semantic": "share of the rated dimensions labelled semantic (%)",
+            "unclear (of all)": "share of all the layer embedding's dimensions labelled "
+            "unclear (%)",
+            "dimensions": "dimensions the layer's VICE fit kept",
+        },
     )
 )
 

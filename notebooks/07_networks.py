@@ -92,7 +92,7 @@ import time
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
-from IPython.display import Markdown
+from IPython.display import HTML, Markdown
 from myst_nb import glue
 from plotly.subplots import make_subplots
 from tqdm.auto import tqdm
@@ -720,3 +720,21 @@ downloads.links(
 #   well their features predict each dimension, the share of visual and semantic
 #   dimensions and their best match with the human dimensions;
 # - set the VGG-16 stand-in's numbers next to the paper's VGG-16 and listed what differs.
+
+# %% tags=["remove-cell"]
+# The intro's summary, one line per analysis, pasted there from this chapter: the book's
+# own network next to the paper's VGG-16, and the human embedding's shares.
+glue(
+    "next_to_paper",
+    HTML(
+        keynumbers.next_to_paper_html(
+            keynumbers.next_to_paper(
+                numbers.loc[default_key].to_dict(),
+                100 * rating.quality_shares(human_labels),
+                curves.PAPER_VGG16,
+            ),
+            labels[default_key],
+        )
+    ),
+    display=False,
+)

@@ -544,3 +544,14 @@ def test_appearance_shared_names_what_the_collection_shares():
         }
     )
     assert autorate.appearance_shared(plain) == ["one hue (green), one lightness (light)", "round"]
+
+
+def test_the_ratings_download_is_in_percent_with_every_column_described():
+    rater = _toy_rater()
+    table = rater.rate(_planted_network(1, 1, 1, 1)).assign(embedding="net")
+    download = autorate.ratings_table(table, {"net": "a network"})
+    assert list(download.columns) == list(autorate.RATINGS_COLUMNS)
+    assert download["dimension"].tolist() == [1, 2, 3, 4]
+    np.testing.assert_allclose(download["r2_joint"], 100 * table["r2_joint"])
+    np.testing.assert_allclose(download["importance"].sum(), 100.0)
+    assert set(download["embedding name"]) == {"a network"}

@@ -347,3 +347,27 @@ def test_a_split_is_saved_with_the_things_indices_of_its_rows(tmp_path):
         triplets.write_triplet_split(
             tmp_path, [[0, 1, 4]], test, produced_by="test", parameters={}, objects=objects
         )
+
+
+def test_next_to_paper_says_what_reproduces_by_its_stated_rule():
+    from dnnalign_utils import curves, keynumbers
+
+    row = {
+        "label": "net",
+        "noise_ceiling": 67.5,  # within 1.5 % of 67.22
+        "n_dimensions": 90.0,  # not within 20 % of about 70
+        "rsm_variance_explained": 80.0,  # within 10 % of 84.03
+        "r2_min": 70.0,  # not above 75
+        "visual_share": 10.0,
+        "mixed_share": 20.0,
+        "semantic_share": 70.0,
+        "best_match_r": 0.75,  # within 10 % of 0.80
+    }
+    human = {"visual": 5.0, "mixed": 20.0, "semantic": 75.0}
+    table = keynumbers.next_to_paper(row, human, curves.PAPER_VGG16)
+    assert table["reproduces"].tolist() == ["yes", "no", "yes", "no", "yes", "no", "yes"]
+    assert table["ours"].tolist()[:2] == ["67.5 %", "90"]
+    html = keynumbers.next_to_paper_html(table, "net <a>")
+    assert "<th>ours (net &lt;a&gt;, human VICE-42)</th>" in html  # escaped
+    assert '<a href="../notebooks/03_r2_regression.html">chapter 3</a>' in html
+    assert html.count("<tr>") == 1 + len(table)

@@ -321,8 +321,19 @@ def test_a_session_of_a_refitted_embedding_is_refused(tmp_path):
     assert rating.load_session(tmp_path).identity == session.identity
     with pytest.raises(ValueError, match=r"session\.json: .* other weights of net"):
         rating.create_session(tmp_path, {"net": refit, "human": 2}, seed=0)
+    # a session of counts only (an earlier version's) learns the weights while nothing is
+    # rated yet, keeping its items and mapping; once rated, its weights cannot be checked
     counted = rating.create_session(tmp_path / "counts", {"net": 3}, seed=0)
+    learnt = rating.create_session(counted.folder, {"net": fit}, seed=9)
+    assert learnt.items == counted.items and learnt.mapping == counted.mapping
+    assert learnt.embeddings["net"] is not None
+    with pytest.raises(ValueError, match="other weights of net"):
+        rating.create_session(counted.folder, {"net": refit}, seed=0)
+    rated = rating.create_session(tmp_path / "rated", {"net": 3}, seed=0)
+    rating.append_rating(
+        rated.ratings_path, rater="ann", item=rated.items[0], session=rated, **ANSWER
+    )
     with pytest.raises(ValueError, match="other weights of net"):  # the weights are unknown
-        rating.create_session(counted.folder, {"net": fit}, seed=0)
+        rating.create_session(rated.folder, {"net": fit}, seed=0)
     with pytest.raises(ValueError, match=r"dimensions\['net'\]: expected a number"):
         rating.create_session(tmp_path / "bad", {"net": "three"}, seed=0)
