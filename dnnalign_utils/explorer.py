@@ -596,6 +596,7 @@ def embedding_figure(
             "yref": "container",
             "y": 1 - MENU_PX / height,
             "yanchor": "top",
+            "pad": {"t": 14},  # plotly draws a title of several lines 14 px too high
             "font": {"size": CARD_FONT_SIZE},
             "automargin": False,
         },

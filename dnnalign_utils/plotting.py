@@ -94,6 +94,23 @@ def _wrap_title(text: str, width: int = TITLE_WRAP) -> str:
     return "<br>".join(wrap_caption(line, width) for line in text.split("<br>"))
 
 
+# plotly draws a title of several lines anchored at its top about 14 px higher than its
+# padding says (its first line ran off the figure's top), so the padding allows for it.
+TITLE_PAD_PX = 24
+TITLE_LINE_PX = 20
+
+
+def _place_title(layout: dict, lines: int) -> None:
+    """The title at the top of the figure and a top margin that holds its `lines` lines
+    above anything drawn over the plot (facet labels, annotations)."""
+    layout["title"].update(
+        {"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": TITLE_PAD_PX}}
+    )
+    layout["title"]["automargin"] = False
+    margin = layout.setdefault("margin", {})
+    margin["t"] = max(margin.get("t") or 0, lines * TITLE_LINE_PX + TITLE_PAD_PX + 16)
+
+
 def fit_for_book(fig_dict: dict) -> dict:
     """A copy of a figure (dict) as the book draws it: its title and axis titles wrapped
     to fit a phone screen, and trace types the book's plotly.js lacks drawn as
@@ -108,6 +125,8 @@ def fit_for_book(fig_dict: dict) -> dict:
         layout["title"] = title = {"text": title}
     if isinstance(title, dict) and title.get("text"):
         title["text"] = _wrap_title(str(title["text"]))
+        if not {"y", "yref", "yanchor"} & set(title):  # a title the figure did not place
+            _place_title(layout, title["text"].count("<br>") + 1)
     for key, axis in layout.items():  # axis titles: x ones span a phone's narrow plot
         if re.fullmatch(r"[xy]axis\d*", key) and isinstance(axis, dict):
             axis_title = axis.get("title")
@@ -157,9 +176,8 @@ def _register_template() -> None:
     template.layout.colorway = list(PALETTE)
     template.layout.font = {"family": "Helvetica, Arial, sans-serif", "size": 13}
     template.layout.margin = {"l": 60, "r": 20, "t": 50, "b": 50}
-    # A title of several lines (wrapped by `fit_for_book`) pushes the plot down instead
-    # of running into it.
-    template.layout.title = {"font": {"size": TITLE_FONT_SIZE}, "automargin": True}
+    # (fit_for_book places a figure's title and sizes the top margin to its lines.)
+    template.layout.title = {"font": {"size": TITLE_FONT_SIZE}}
     # Log axes label their in-between ticks in full ("200k", not a bare "2").
     template.layout.xaxis.minorloglabels = "complete"
     template.layout.yaxis.minorloglabels = "complete"
@@ -272,7 +290,7 @@ def image_grid(
     # goes above them, with the margin grown by its lines (wrapped as the book wraps).
     title_text = _wrap_title(title) if title else ""
     title_px = (title_text.count("<br>") + 1) * (TITLE_FONT_SIZE + 5) if title else 0
-    top = title_px + caption_px + 20
+    top = title_px + caption_px + TITLE_PAD_PX + 10
     bottom = 20
     if colour_bar is not None:
         bottom = 75
@@ -307,8 +325,9 @@ def image_grid(
             "text": title_text,
             "automargin": False,
             "yref": "container",
-            "y": 1 - 10 / total,
+            "y": 1,
             "yanchor": "top",
+            "pad": {"t": TITLE_PAD_PX},
         },
         height=total,
         margin={"t": top, "b": bottom},

@@ -48,9 +48,11 @@ ICON_ASSETS = ("fontawesome",)  # the theme's icon script and fonts: none on any
 CHAPTER_BUDGET_BYTES = 4_000_000
 TEXT_PAGE_BUDGET_BYTES = 1_500_000
 # Boxes of a figure's text annotations (image captions, facet titles) in page pixels.
-# The elements that reach furthest past the right edge of a phone screen (for a report).
+# The elements that reach furthest past the right edge of a phone screen (for a report;
+# not the off-canvas sidebars nor KaTeX's hidden MathML copy).
 _WIDEST_ELEMENTS_JS = """
 () => [...document.querySelectorAll('body *')]
+  .filter(e => !e.closest('.katex-mathml, .bd-sidebar-primary, .bd-sidebar-secondary'))
   .map(e => [e.getBoundingClientRect().right, e])
   .filter(([r]) => r > document.documentElement.clientWidth + 1)
   .sort((a, b) => b[0] - a[0]).slice(0, 3)
@@ -84,9 +86,11 @@ _PHONE_FIGURES_JS = """
       .map(v => `${k}: "${v.text}" at ${Math.round(Math.pow(10, v.x))}`));
   const legend = div.querySelector('g.legend');
   const outside = [...texts, ...(legend ? [box(legend)] : [])]
-    .filter(b => b[0] < fig.left - 1 || b[2] > fig.right + 1)
+    .filter(b => b[0] < fig.left - 1 || b[2] > fig.right + 1
+      || b[1] < fig.top - 1 || b[3] > fig.bottom + 1)
     .map(b => `${b[4].slice(0, 40)} `
-      + `(${Math.round(b[0] - fig.left)}..${Math.round(b[2] - fig.left)} px)`);
+      + `(${Math.round(b[0] - fig.left)}..${Math.round(b[2] - fig.left)} px across, `
+      + `${Math.round(b[1] - fig.top)}..${Math.round(b[3] - fig.top)} px down)`);
   return {n, name: (title && title.textContent) || `figure ${n + 1}`,
           fig: [fig.left, fig.right], title: title ? box(title) : null,
           texts, untitled, bareDigits, outside};
@@ -313,7 +317,8 @@ def test_phone_figure_problems_finds_each_kind():
     assert "overlaps" in phone_figure_problems([crowded])[0]
     assert "yaxis" in phone_figure_problems([dict(ok, untitled=["yaxis"])])[0]
     assert "bare digits" in phone_figure_problems([dict(ok, bareDigits=['xaxis: "2"'])])[0]
-    assert "beyond the figure" in phone_figure_problems([dict(ok, outside=["x (-30..90 px)"])])[0]
+    outside = dict(ok, outside=["x (-30..90 px across, 0..20 px down)"])
+    assert "beyond the figure" in phone_figure_problems([outside])[0]
 
 
 def _phone_problems(browser, url: str) -> list[str]:
