@@ -709,4 +709,11 @@ def test_book_figures_wrap_titles_and_draw_webgl_scatter_as_svg():
     assert shown["data"][0]["type"] == "scatter"
     assert fig.data[0].type == "scattergl"  # the notebook's figure is left as made
     assert set(shown["layout"]["template"]["data"]) == {"scatter"}  # of the used types
+    # placed at the top with room for plotly's higher multi-line titles; margin holds it
+    placed = shown["layout"]["title"]
+    assert placed["yanchor"] == "top" and placed["pad"]["t"] == plotting.TITLE_PAD_PX
+    assert shown["layout"]["margin"]["t"] >= len(lines) * plotting.TITLE_LINE_PX + 24
+    # a title the figure placed itself is wrapped but left where it is
+    own = go.Figure(layout={"title": {"text": "t", "y": 0.9, "yanchor": "middle"}})
+    assert plotting.fit_for_book(own.to_dict())["layout"]["title"]["y"] == 0.9
     assert shown["layout"]["template"]["layout"] == fig.to_dict()["layout"]["template"]["layout"]
