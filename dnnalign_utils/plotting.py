@@ -111,6 +111,31 @@ def _place_title(layout: dict, lines: int) -> None:
     margin["t"] = max(margin.get("t") or 0, lines * TITLE_LINE_PX + TITLE_PAD_PX + 16)
 
 
+def _row_labels_on_top(layout: dict) -> None:
+    """plotly express's facet-row labels (turned 90 degrees at the right edge, where the
+    legend covered them on a phone) as left-aligned labels above their panels."""
+    tops = {}
+    for key, axis in layout.items():
+        if re.fullmatch(r"yaxis\d*", key) and isinstance(axis, dict) and axis.get("domain"):
+            low, high = axis["domain"]
+            tops[round((low + high) / 2, 6)] = high
+    for note in layout.get("annotations") or []:
+        if (
+            note.get("textangle") == 90
+            and note.get("xref") == "paper"
+            and note.get("yref") == "paper"
+            and (note.get("x") or 0) >= 0.97
+            and round(note.get("y", -1), 6) in tops
+        ):
+            note.update(
+                textangle=0,
+                x=0,
+                xanchor="left",
+                y=tops[round(note["y"], 6)],
+                yanchor="bottom",
+            )
+
+
 def fit_for_book(fig_dict: dict) -> dict:
     """A copy of a figure (dict) as the book draws it: its title and axis titles wrapped
     to fit a phone screen, and trace types the book's plotly.js lacks drawn as
@@ -134,6 +159,7 @@ def fit_for_book(fig_dict: dict) -> dict:
                 axis["title"] = axis_title = {"text": axis_title}
             if isinstance(axis_title, dict) and axis_title.get("text"):
                 axis_title["text"] = _wrap_title(str(axis_title["text"]), AXIS_TITLE_WRAP)
+    _row_labels_on_top(layout)
     for trace in fig.get("data", []):
         if trace.get("type") in BOOK_TRACE_SUBSTITUTES:
             trace["type"] = BOOK_TRACE_SUBSTITUTES[trace["type"]]

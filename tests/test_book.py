@@ -717,3 +717,23 @@ def test_book_figures_wrap_titles_and_draw_webgl_scatter_as_svg():
     own = go.Figure(layout={"title": {"text": "t", "y": 0.9, "yanchor": "middle"}})
     assert plotting.fit_for_book(own.to_dict())["layout"]["title"]["y"] == 0.9
     assert shown["layout"]["template"]["layout"] == fig.to_dict()["layout"]["template"]["layout"]
+
+
+def test_book_figures_put_facet_row_labels_above_their_panels():
+    """plotly express's facet-row labels (at the right edge, under a phone's legend) go
+    above their panels, left-aligned; other annotations stay where they are."""
+    import pandas as pd
+    import plotly.express as px
+
+    frame = pd.DataFrame(
+        {"x": [1, 2] * 2, "y": [1, 2, 3, 4], "r": list("aabb"), "c": list("uvuv")}
+    )
+    fig = px.line(frame, x="x", y="y", facet_row="r", color="c")
+    fig.add_annotation(text="note", x=1.5, y=2, xref="x", yref="y")
+    shown = plotting.fit_for_book(fig.to_dict())["layout"]
+    tops = {shown["yaxis"]["domain"][1], shown["yaxis2"]["domain"][1]}
+    labels = [a for a in shown["annotations"] if a["text"].startswith("r=")]
+    assert len(labels) == 2 and {a["y"] for a in labels} == tops
+    assert all(a["textangle"] == 0 and a["x"] == 0 and a["yanchor"] == "bottom" for a in labels)
+    note = next(a for a in shown["annotations"] if a["text"] == "note")
+    assert (note["x"], note["y"]) == (1.5, 2)

@@ -60,9 +60,9 @@ _WIDEST_ELEMENTS_JS = """
     `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} to ${Math.round(r)} px`)
 """
 # At phone width, per figure: its box, its title's box, the boxes of its texts (title,
-# axis titles, annotations), the texts and legend that reach past its edges, axes with
-# tick labels but no title (none of the axes it matches has one either), log-axis tick
-# labels that are a bare digit away from the value they mark.
+# axis titles, annotations) and of its legend, the texts and legend that reach past its
+# edges, axes with tick labels but no title (none of the axes it matches has one
+# either), log-axis tick labels that are a bare digit away from the value they mark.
 _PHONE_FIGURES_JS = """
 () => [...document.querySelectorAll('.plotly-graph-div')].map((div, n) => {
   const box = e => { const r = e.getBoundingClientRect();
@@ -71,6 +71,8 @@ _PHONE_FIGURES_JS = """
   const title = div.querySelector('text.gtitle');
   const texts = [...div.querySelectorAll('text[class$="title"], g.annotation')]
     .map(box).filter(b => b[4].trim() && b[2] > b[0]);
+  const legendBox = div.querySelector('g.legend');
+  if (legendBox) texts.push(box(legendBox));  // the legend must not cover a text either
   const full = div._fullLayout || {};
   const axes = Object.keys(full).filter(k => /^[xy]axis\\d*$/.test(k)).map(k => [k, full[k]]);
   const titled = ax => !!(ax.title && String(ax.title.text || '').trim());
@@ -84,8 +86,7 @@ _PHONE_FIGURES_JS = """
     (ax._vals || []).filter(v => /^[1-9]$/.test(String(v.text).trim())
         && Math.abs(Math.pow(10, v.x) - Number(v.text)) > 1e-6 * Math.pow(10, v.x))
       .map(v => `${k}: "${v.text}" at ${Math.round(Math.pow(10, v.x))}`));
-  const legend = div.querySelector('g.legend');
-  const outside = [...texts, ...(legend ? [box(legend)] : [])]
+  const outside = texts
     .filter(b => b[0] < fig.left - 1 || b[2] > fig.right + 1
       || b[1] < fig.top - 1 || b[3] > fig.bottom + 1)
     .map(b => `${b[4].slice(0, 40)} `
