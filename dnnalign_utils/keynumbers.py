@@ -230,4 +230,9 @@ def next_to_paper_html(table: pd.DataFrame, network_label: str) -> str:
         )
         cells = [link, escape(row.ours), escape(row.paper), escape(row.reproduces)]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    return f'<table class="table">\n{head}\n' + "\n".join(rows) + "\n</table>"
+    # a wide table scrolls inside its own box on a phone, not the page
+    return (
+        f'<div style="overflow-x: auto"><table class="table">\n{head}\n'
+        + "\n".join(rows)
+        + "\n</table></div>"
+    )
