@@ -113,7 +113,7 @@ def _place_title(layout: dict, lines: int) -> None:
 
 def _row_labels_on_top(layout: dict) -> None:
     """plotly express's facet-row labels (turned 90 degrees at the right edge, where the
-    legend covered them on a phone) as left-aligned labels above their panels."""
+    legend covered them on a phone) as labels above their panels, right-aligned."""
     tops = {}
     for key, axis in layout.items():
         if re.fullmatch(r"yaxis\d*", key) and isinstance(axis, dict) and axis.get("domain"):
@@ -127,10 +127,10 @@ def _row_labels_on_top(layout: dict) -> None:
             and (note.get("x") or 0) >= 0.97
             and round(note.get("y", -1), 6) in tops
         ):
-            note.update(
+            note.update(  # right-aligned: a wide left margin (bar names) stays free
                 textangle=0,
-                x=0,
-                xanchor="left",
+                x=1,
+                xanchor="right",
                 y=tops[round(note["y"], 6)],
                 yanchor="bottom",
             )

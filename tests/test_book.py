@@ -721,7 +721,7 @@ def test_book_figures_wrap_titles_and_draw_webgl_scatter_as_svg():
 
 def test_book_figures_put_facet_row_labels_above_their_panels():
     """plotly express's facet-row labels (at the right edge, under a phone's legend) go
-    above their panels, left-aligned; other annotations stay where they are."""
+    above their panels, right-aligned; other annotations stay where they are."""
     import pandas as pd
     import plotly.express as px
 
@@ -734,6 +734,6 @@ def test_book_figures_put_facet_row_labels_above_their_panels():
     tops = {shown["yaxis"]["domain"][1], shown["yaxis2"]["domain"][1]}
     labels = [a for a in shown["annotations"] if a["text"].startswith("r=")]
     assert len(labels) == 2 and {a["y"] for a in labels} == tops
-    assert all(a["textangle"] == 0 and a["x"] == 0 and a["yanchor"] == "bottom" for a in labels)
+    assert all(a["textangle"] == 0 and a["x"] == 1 and a["yanchor"] == "bottom" for a in labels)
     note = next(a for a in shown["annotations"] if a["text"] == "note")
     assert (note["x"], note["y"]) == (1.5, 2)
