@@ -461,8 +461,9 @@ def line_with_band(
 
 def commonality_scatter(labels, display_names: dict[str, str]) -> go.Figure:
     """Chapter 5's scatter of every rated dimension: its unique visual against its unique
-    semantic R² (the commonality analysis), coloured by embedding, shaped by label, with
-    the joint R² and the top collection's z-scores on hover."""
+    semantic R² (the commonality analysis), coloured by its label, with the embedding,
+    the joint R² and the top collection's z-scores on hover (one legend entry per label:
+    an entry per embedding and label pair ran off a phone's screen)."""
     import plotly.express as px
 
     shown = labels.assign(
@@ -477,9 +478,11 @@ def commonality_scatter(labels, display_names: dict[str, str]) -> go.Figure:
         shown,
         x="unique_visual",
         y="unique_semantic",
-        color="embedding",
-        symbol="label",
+        color="label",
+        color_discrete_map=QUALITY_COLOURS,
+        category_orders={"label": ["visual", "mixed", "semantic", "unclear"]},
         hover_data={
+            "embedding": True,
             "dimension": True,
             "r2_joint": ":.1f",
             "z_visual": ":.1f",
@@ -491,12 +494,10 @@ def commonality_scatter(labels, display_names: dict[str, str]) -> go.Figure:
             "r2_joint": "joint R² (%)",
         },
         title="What each side explains<br>beyond the other",
-        height=750,
+        height=600,
     )
-    # The legend (up to a dozen embedding and label pairs) under the plot: beside it, it
-    # left the plot some 100 px of a phone screen and the x title ran off the figure.
     fig.update_layout(
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0, "title_side": "top"}
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "title_side": "top"}
     )
     fig.add_hline(y=0, line_width=1, line_color="#999")
     fig.add_vline(x=0, line_width=1, line_color="#999")

@@ -575,7 +575,8 @@ styled_table(unclear.astype({"dimensions": int}).rename_axis("embedding"), preci
 # ### What each side explains beyond the other
 #
 # Each dimension's unique visual against its unique semantic R² (the commonality
-# analysis; hover for the joint R² and the collection z-scores).
+# analysis), coloured by its label; hover for its embedding, the joint R² and the
+# collection z-scores.
 
 # %% tags=["hide-input"]
 plotting.commonality_scatter(labels, display_names).show()
