@@ -138,7 +138,7 @@ print(f"{net.values.shape[1]:,} features of {objects.size:,} of {data.N_OBJECTS:
 # concepts):
 
 # %%
-names = data.load_concepts()["Word"].to_numpy()
+names = data.concept_names()  # homonyms told apart (bat, baton, ...)
 human = data.load_triplets_noise_ceiling().triplets
 ceiling = triplets.noise_ceiling(human)
 clip_label = networks.NETWORKS["clip_vit_b32"].label

@@ -62,6 +62,8 @@
 # The `paper` run profile trains on the THINGS-data triplet release and real VGG-16
 # features with the paper's settings (`PAPER_HUMAN_VICE`, `PAPER_DNN_VICE`; hours per
 # fit on a CPU).
+# The VGG-16 stand-in's source, and what is not known about it (the layer, batch
+# normalisation, how photos were averaged), are on {doc}`the data page <../book/data>`.
 
 # %% tags=["parameters"]
 profile = "default"
@@ -153,7 +155,7 @@ def save_shared(fit, path):
     return path
 
 
-names = data.load_concepts()["Word"].to_numpy()
+names = data.concept_names()  # homonyms told apart (bat, baton, ...)
 limit = slice(None) if triplet_limit <= 0 else slice(0, triplet_limit)
 
 # %% [markdown]

@@ -53,6 +53,8 @@
 # {glue:text}`network_description`. As in the paper,
 # the network's dimensions were learnt from triplets this very representation answered,
 # so a high R² shows linear decodability rather than an independent validation.
+# The VGG-16 stand-in's source, and what is not known about it (the layer, batch
+# normalisation, how photos were averaged), are on {doc}`the data page <../book/data>`.
 
 # %% tags=["parameters"]
 profile = "default"

@@ -67,6 +67,8 @@
 # it covers). Our network embeddings are those of the earlier chapters (in the book,
 # VGG-16 from a concept-level stand-in, EfficientNet-Lite0 from drawings), not the
 # paper's 70-dimensional VGG-16 embedding of 24,102 photos (paper, Results and Methods).
+# The VGG-16 stand-in's source, and what is not known about it (the layer, batch
+# normalisation, how photos were averaged), are on {doc}`the data page <../book/data>`.
 
 # %% tags=["parameters"]
 profile = "default"
@@ -142,7 +144,7 @@ net = networks.load(
 )
 glue("network_label", net.label, display=False)
 alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
-names = data.load_concepts()["Word"].to_numpy()
+names = data.concept_names()  # homonyms told apart (bat, baton, ...)
 feature_dir = paths.image_features(profile)
 picture_rows = features.load_image_features(feature_dir, autorate.VISUAL_PROBE_LAYER)[1]
 

@@ -57,6 +57,8 @@
 # ({glue:text}`network_description`), not the paper's 70 VGG-16 dimensions from 20
 # million image-level triplets. The jackknife samples
 # {glue:text}`n_random_triplets:,` random triplets (paper: 10 million).
+# The VGG-16 stand-in's source, and what is not known about it (the layer, batch
+# normalisation, how photos were averaged), are on {doc}`the data page <../book/data>`.
 
 # %% tags=["parameters"]
 profile = "default"

@@ -51,8 +51,9 @@
 # **How our inputs differ from the paper's.** The paper's networks see 24,102 THINGS
 # *photos*, one triplet of images at a time. Here the networks with features of all
 # 1,854 concepts are concept-level representations embedded in the repository (the
-# VGG-16 stand-in, a rank-200 factorisation of VGG-16's concept similarity, and CLIP
-# ViT-B/32's image embeddings averaged over each concept's photos), and the picture
+# VGG-16 stand-in, a rank-200 factorisation of VGG-16's concept similarity whose source
+# and unknowns {doc}`the data page <../book/data>` gives, and CLIP ViT-B/32's image
+# embeddings averaged over each concept's photos), and the picture
 # networks see the embedded **emoji drawings** (chapter 0), averaged per concept, for
 # the concepts that have them. The picture networks are three versions of one small
 # ImageNet architecture: EfficientNet-Lite0, the larger EfficientNet-Lite1, and
