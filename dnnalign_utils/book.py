@@ -68,6 +68,7 @@ from dnnalign_utils.paths import (
 )
 from dnnalign_utils.profiles import (
     PROFILE_NAMES,
+    apply_profile,
     notebook_parameters,
     parameter_type_problems,
 )
@@ -555,6 +556,21 @@ def chapter_sources_root(root: str | os.PathLike = REPO_ROOT) -> Path:
     if not (root / NOTEBOOK_DIR).is_dir() and (INSTALLED_CHAPTERS_ROOT / NOTEBOOK_DIR).is_dir():
         return INSTALLED_CHAPTERS_ROOT
     return root
+
+
+def start_chapter(namespace: dict[str, object], stem: str) -> None:
+    """What every chapter does first, after its `parameters` cell: the sizes of its run
+    profile wherever a parameter still holds its default (`profiles.apply_profile`; the
+    book runner injects them, any other run gets them here), its measured run time glued
+    as ``takes`` (the chapter's "Takes" line, `handoffs.takes`), and the book's figure
+    template. `namespace`: the chapter's ``globals()``."""
+    from myst_nb import glue
+
+    from dnnalign_utils.plotting import use_book_template
+
+    apply_profile(namespace, stem)
+    glue("takes", handoffs.takes(str(namespace["profile"]), stem), display=False)
+    use_book_template()
 
 
 def fetch_published_handoffs(

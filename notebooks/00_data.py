@@ -60,21 +60,18 @@ import plotly.express as px
 import plotly.graph_objects as go
 from myst_nb import glue
 
-from dnnalign_utils import data, features, handoffs, images, paths, triplets
+from dnnalign_utils import data, features, images, paths, triplets
+from dnnalign_utils.book import start_chapter
 from dnnalign_utils.plotting import (
     HUMAN_COLOUR,
     PALETTE,
     image_grid,
     styled_table,
-    use_book_template,
 )
-from dnnalign_utils.profiles import apply_profile
 
-# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
-# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
-apply_profile(globals(), "00_data")
-glue("takes", handoffs.takes(profile, "00_data"), display=False)
-use_book_template()
+# The run profile's sizes unless a parameter set them (papermill with only `profile`,
+# Jupyter, Colab), the measured run time of the Takes line, the figure template.
+start_chapter(globals(), "00_data")
 _ = data.verify_all()  # every embedded file against its SHA-256 (an error names the file)
 
 # %% [markdown]

@@ -86,22 +86,19 @@ import plotly.express as px
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from dnnalign_utils import data, features, handoffs, images, keynumbers, networks, paths, triplets
+from dnnalign_utils import data, features, images, keynumbers, networks, paths, triplets
+from dnnalign_utils.book import start_chapter
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     HUMAN_COLOUR,
     PALETTE,
     image_grid,
     styled_table,
-    use_book_template,
 )
-from dnnalign_utils.profiles import apply_profile
 
-# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
-# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
-apply_profile(globals(), "01_triplet_task")
-glue("takes", handoffs.takes(profile, "01_triplet_task"), display=False)
-use_book_template()
+# The run profile's sizes unless a parameter set them (papermill with only `profile`,
+# Jupyter, Colab), the measured run time of the Takes line, the figure template.
+start_chapter(globals(), "01_triplet_task")
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.

@@ -101,7 +101,6 @@ from myst_nb import glue
 from dnnalign_utils import (
     curves,
     data,
-    handoffs,
     images,
     interpret,
     keynumbers,
@@ -112,21 +111,18 @@ from dnnalign_utils import (
     triplets,
 )
 from dnnalign_utils import embedding as emb
+from dnnalign_utils.book import start_chapter
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     HUMAN_COLOUR,
     image_grid,
     styled_table,
-    use_book_template,
 )
-from dnnalign_utils.profiles import apply_profile
 from dnnalign_utils.provenance import verify_provenance
 
-# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
-# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
-apply_profile(globals(), "02_embedding_fit")
-glue("takes", handoffs.takes(profile, "02_embedding_fit"), display=False)
-use_book_template()
+# The run profile's sizes unless a parameter set them (papermill with only `profile`,
+# Jupyter, Colab), the measured run time of the Takes line, the figure template.
+start_chapter(globals(), "02_embedding_fit")
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.

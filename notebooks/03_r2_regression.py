@@ -80,7 +80,6 @@ from dnnalign_utils import (
     compare,
     data,
     features,
-    handoffs,
     interpret,
     keynumbers,
     networks,
@@ -89,20 +88,17 @@ from dnnalign_utils import (
     semantic,
 )
 from dnnalign_utils import embedding as emb
+from dnnalign_utils.book import start_chapter
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     HUMAN_COLOUR,
     PALETTE,
     styled_table,
-    use_book_template,
 )
-from dnnalign_utils.profiles import apply_profile
 
-# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
-# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
-apply_profile(globals(), "03_r2_regression")
-glue("takes", handoffs.takes(profile, "03_r2_regression"), display=False)
-use_book_template()
+# The run profile's sizes unless a parameter set them (papermill with only `profile`,
+# Jupyter, Colab), the measured run time of the Takes line, the figure template.
+start_chapter(globals(), "03_r2_regression")
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.

@@ -108,29 +108,25 @@ from dnnalign_utils import (
     causal,
     features,
     gradcam,
-    handoffs,
     images,
     networks,
     paths,
     regression,
 )
 from dnnalign_utils import embedding as emb
+from dnnalign_utils.book import start_chapter
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     GRADCAM_COLOUR_BAR,
     QUALITY_COLOURS,
     image_grid,
     styled_table,
-    use_book_template,
 )
 from dnnalign_utils.predictor import EfficientNetLitePredictor
-from dnnalign_utils.profiles import apply_profile
 
-# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
-# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
-apply_profile(globals(), "04_gradcam")
-glue("takes", handoffs.takes(profile, "04_gradcam"), display=False)
-use_book_template()
+# The run profile's sizes unless a parameter set them (papermill with only `profile`,
+# Jupyter, Colab), the measured run time of the Takes line, the figure template.
+start_chapter(globals(), "04_gradcam")
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.

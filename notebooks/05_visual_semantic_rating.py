@@ -110,7 +110,6 @@ from dnnalign_utils import (
     autorate,
     data,
     features,
-    handoffs,
     keynumbers,
     networks,
     paths,
@@ -119,14 +118,12 @@ from dnnalign_utils import (
     sources,
 )
 from dnnalign_utils import embedding as emb
-from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, styled_table, use_book_template
-from dnnalign_utils.profiles import apply_profile
+from dnnalign_utils.book import start_chapter
+from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, styled_table
 
-# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
-# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
-apply_profile(globals(), "05_visual_semantic_rating")
-glue("takes", handoffs.takes(profile, "05_visual_semantic_rating"), display=False)
-use_book_template()
+# The run profile's sizes unless a parameter set them (papermill with only `profile`,
+# Jupyter, Colab), the measured run time of the Takes line, the figure template.
+start_chapter(globals(), "05_visual_semantic_rating")
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.

@@ -102,7 +102,6 @@ from dnnalign_utils import (
     autorate,
     comparison,
     curves,
-    handoffs,
     images,
     keynumbers,
     networks,
@@ -110,22 +109,19 @@ from dnnalign_utils import (
     rating,
     triplets,
 )
+from dnnalign_utils.book import start_chapter
 from dnnalign_utils.plotting import (
     DNN_COLOUR,
     HUMAN_COLOUR,
     PALETTE,
     QUALITY_COLOURS,
     styled_table,
-    use_book_template,
 )
-from dnnalign_utils.profiles import apply_profile
 from dnnalign_utils.prose import counted
 
-# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
-# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
-apply_profile(globals(), "07_networks")
-glue("takes", handoffs.takes(profile, "07_networks"), display=False)
-use_book_template()
+# The run profile's sizes unless a parameter set them (papermill with only `profile`,
+# Jupyter, Colab), the measured run time of the Takes line, the figure template.
+start_chapter(globals(), "07_networks")
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.

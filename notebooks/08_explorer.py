@@ -43,15 +43,13 @@ import os
 from IPython.display import display
 from myst_nb import glue
 
-from dnnalign_utils import downloads, explorer, handoffs, paths
-from dnnalign_utils.plotting import styled_table, use_book_template
-from dnnalign_utils.profiles import apply_profile
+from dnnalign_utils import downloads, explorer, paths
+from dnnalign_utils.book import start_chapter
+from dnnalign_utils.plotting import styled_table
 
-# The run profile's sizes (smoke, paper) unless a parameter set them: the book runner
-# injects them, any other run (papermill with only `profile`, Jupyter, Colab) gets them here.
-apply_profile(globals(), "08_explorer")
-glue("takes", handoffs.takes(profile, "08_explorer"), display=False)
-use_book_template()
+# The run profile's sizes unless a parameter set them (papermill with only `profile`,
+# Jupyter, Colab), the measured run time of the Takes line, the figure template.
+start_chapter(globals(), "08_explorer")
 
 # Run alone (a fresh Colab session, a downloaded notebook), this page first runs the
 # chapters whose artefacts it needs and does not find; in the book it does nothing.

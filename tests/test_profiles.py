@@ -79,7 +79,7 @@ def _chapter_cells(stem: str) -> tuple[str, str]:
 )
 def test_a_chapter_run_with_only_the_profile_gets_its_sizes(stem):
     parameters, first_cell = _chapter_cells(stem)
-    call = f'apply_profile(globals(), "{stem}")'
+    call = f'start_chapter(globals(), "{stem}")'
     assert call in first_cell, f"{stem}: the cell after the parameters must call {call}"
 
     def run(**injected) -> dict[str, object]:
@@ -87,7 +87,7 @@ def test_a_chapter_run_with_only_the_profile_gets_its_sizes(stem):
         namespace: dict[str, object] = {}
         exec(parameters, namespace)
         namespace.update(injected)
-        exec(f"from dnnalign_utils.profiles import apply_profile\n{call}", namespace)
+        exec(f"from dnnalign_utils.book import start_chapter\n{call}", namespace)
         return namespace
 
     smoke = profiles.PROFILES["smoke"].get(stem, {})
