@@ -34,6 +34,18 @@ class BookBuild:
         return self.output_dir / "_build" / "executed" / "smoke"
 
 
+def tracked_files() -> list[str]:
+    """The repository's tracked files (relative paths), or skip the test outside a git
+    checkout."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True
+        ).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return list(filter(None, listed.split("\0")))
+
+
 def run_book_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run `python -m dnnalign_utils.book ARGS` from the repository root."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

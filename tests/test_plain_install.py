@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, tracked_files
 from test_packaging import _link_distributions, declared_requirements, requirement_closure
 
 from dnnalign_utils import book, paths, profiles
@@ -32,13 +32,7 @@ CHAPTER = "01_triplet_task"
 
 def _tracked_copy(target: Path) -> Path:
     """The repository's tracked files (as they are in the working tree) under `target`."""
-    try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True
-        ).stdout.decode()
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
-    for name in filter(None, listed.split("\0")):
+    for name in tracked_files():
         source = REPO_ROOT / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)

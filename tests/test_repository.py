@@ -4,10 +4,8 @@ CONTRIBUTING.md layout that names exactly the package's modules."""
 from __future__ import annotations
 
 import re
-import subprocess
 
-import pytest
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, tracked_files
 
 # Built so that this file does not match its own patterns.
 FORBIDDEN = {
@@ -19,16 +17,10 @@ FORBIDDEN = {
 
 
 def _tracked_text_files() -> list:
-    try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
     files = []
-    for name in listed.decode().split("\0"):
+    for name in tracked_files():
         path = REPO_ROOT / name
-        if not name or not path.is_file():
+        if not path.is_file():
             continue
         head = path.read_bytes()[:8192]
         if b"\0" in head:  # binary

@@ -6,11 +6,10 @@ GitHub Pages address derived from it."""
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, tracked_files
 
 from dnnalign_utils import book
 
@@ -53,16 +52,10 @@ def test_repository_url_must_be_configured(tmp_path):
 
 
 def test_no_other_file_spells_the_address_out():
-    try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True
-        ).stdout.decode()
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
     owner_and_name = book.repository_url().removeprefix("https://github.com/")
     pattern = re.compile(r"github\.com/" + re.escape(owner_and_name), re.IGNORECASE)
     found = []
-    for name in filter(None, listed.split("\0")):
+    for name in tracked_files():
         path = REPO_ROOT / name
         if name in MAY_SPELL_IT or name.endswith(".ipynb") or not path.is_file():
             continue
