@@ -276,6 +276,13 @@ def _pair_coherence(block: np.ndarray, members: np.ndarray) -> np.ndarray:
     return pair_sum / (k * (k - 1) / 2) / block.shape[1]
 
 
+def random_collections(n_rows: int, k: int, n_collections: int, seed: int) -> np.ndarray:
+    """`n_collections` random collections of `k` distinct rows out of `n_rows` (seeded):
+    the null every top collection is compared with. Returns (n_collections, k)."""
+    rng = np.random.default_rng(seed)
+    return np.argsort(rng.random((n_collections, n_rows)), axis=1)[:, :k]
+
+
 def collection_scores(
     blocks: Mapping[str, np.ndarray],
     tops: np.ndarray,
@@ -300,8 +307,7 @@ def collection_scores(
     k = tops.shape[1]
     if tops.ndim != 2 or k < 2 or tops.min(initial=0) < 0 or tops.max(initial=0) >= n_rows:
         raise ValueError(f"tops: expected (n_dims, k >= 2) row indices below {n_rows}")
-    rng = np.random.default_rng(seed)
-    null = np.argsort(rng.random((n_null, n_rows)), axis=1)[:, :k]
+    null = random_collections(n_rows, k, n_null, seed)
     table, null_z = {}, []
     for name, block in standard.items():
         null_c = _pair_coherence(block, null)
@@ -640,6 +646,7 @@ def calibrated(rater: Rater, planted: pd.DataFrame, values: np.ndarray) -> Rater
         accuracy[method] = balanced_accuracy(
             planted["planted"][calibration].to_numpy(), rules[method].labels(scores[calibration])
         )
+    # a tie goes to the top-collection rater, which looks where people look
     method = max(METHODS, key=lambda m: (accuracy[m], m == "collection"))
     chosen = replace(rater, rules=rules, method=method)
     validation = pd.concat([planted.reset_index(drop=True), chosen.labelled(scores)], axis=1)
@@ -970,8 +977,7 @@ def appearance_of_top_collections(
         :, VISUAL_STATISTICS["shape"].index("circularity")
     ]
     tops = top_collections(values, rater.collection_size)
-    rng = np.random.default_rng(seed)
-    null = np.argsort(rng.random((n_null, hue.shape[0])), axis=1)[:, : rater.collection_size]
+    null = random_collections(hue.shape[0], rater.collection_size, n_null, seed)
 
     def shares(histograms, members):
         pooled = histograms[members].sum(axis=1)
@@ -1047,8 +1053,7 @@ def hue_of_top_collections(
     histograms = np.asarray(rater.visual_blocks["hue"], dtype=np.float64)
     column = HUE_NAMES.index(hue)
     tops = top_collections(values, rater.collection_size)
-    rng = np.random.default_rng(seed)
-    null = np.argsort(rng.random((n_null, len(histograms))), axis=1)[:, : rater.collection_size]
+    null = random_collections(len(histograms), rater.collection_size, n_null, seed)
 
     def share(members):
         pooled = histograms[members].sum(axis=1)
