@@ -676,7 +676,7 @@ def bench_pruning(seeds: list[int], epochs: int) -> None:
 def bench_vgg(seed: int, baseline=None) -> None:
     """Chapter 2's VGG-16 fit (default profile settings) with this checkout and, with
     --baseline, with an earlier commit's embedding.py: the book's numbers side by side."""
-    train_path, test_path = paths.vgg16_triplet_split("default")
+    train_path, test_path = paths.network_triplet_split("default")
     if not train_path.exists():
         print(f"[vgg] {train_path} missing: build chapter 1 of the book first")
         return

@@ -56,6 +56,7 @@ from dnnalign_utils.paths import (
     ARTEFACTS_ENV,
     DEFAULT_NETWORK,
     REPO_ROOT,
+    NetworkValue,
     absolute_path_variables,
     artefacts_dir,
     artefacts_root,
@@ -507,38 +508,46 @@ def execute_notebook(
 # ---------------------------------------------------------------------- upstream
 
 
+def _runs_for_network(artefact, own: NetworkValue | None) -> bool:
+    """Whether a missing per-network hand-off of `own` (None: the book's own) needs its
+    chapter run for that network rather than for the book's own networks."""
+    return (
+        artefact.per_network
+        and own is not None
+        and own.key not in (DEFAULT_NETWORK, artefact.home_network)
+    )
+
+
 def upstream_runs(
-    profile: str, chapter: str, network: str = DEFAULT_NETWORK
+    profile: str, chapter: str, network: NetworkValue | None = None
 ) -> list[tuple[str, bool]]:
     """The earlier chapter runs `chapter` needs because hand-offs it reads, directly or
     through them, are missing for `profile`: (stem, for_network) pairs in pipeline order.
 
-    `network` is the key of the network `chapter` studies. A missing per-network hand-off
-    of a network other than the book's own needs its chapter run *for that network*
-    (``for_network`` True; that run's own inputs are followed for it too); every other
-    run is for the book's own networks (shared hand-offs, the default network's, or the
-    book's picture network's, `Artefact.home_network`)."""
+    `network` is the network `chapter` studies (`networks.resolve`'s value; None: the
+    book's own). A missing per-network hand-off of a network other than the book's own
+    needs its chapter run *for that network* (``for_network`` True; that run's own
+    inputs are followed for it too); every other run is for the book's own networks
+    (shared hand-offs, the default network's, or the book's picture network's,
+    `Artefact.home_network`)."""
     needed: set[tuple[str, bool]] = set()
     pending = [(chapter, True)]
     while pending:
         current, for_network = pending.pop()
-        key = network if for_network else DEFAULT_NETWORK
-        for name in missing_inputs(profile, current, key):
+        studied = network if for_network else None
+        for name in missing_inputs(profile, current, studied):
             artefact = ARTEFACTS[name]
-            own = input_network(current, name, key)
-            run = (
-                artefact.chapter,
-                for_network
-                and artefact.per_network
-                and own not in (DEFAULT_NETWORK, artefact.home_network),
-            )
+            own = input_network(current, name, studied)
+            run = (artefact.chapter, for_network and _runs_for_network(artefact, own))
             if run not in needed:
                 needed.add(run)
                 pending.append(run)
     return sorted(needed)  # stems start with their chapter number; the default run first
 
 
-def upstream_chapters(profile: str, chapter: str, network: str = DEFAULT_NETWORK) -> list[str]:
+def upstream_chapters(
+    profile: str, chapter: str, network: NetworkValue | None = None
+) -> list[str]:
     """Chapters (stems, in pipeline order) that must run before `chapter` can, because
     hand-offs it reads, directly or through them, are missing for `profile`
     (`upstream_runs`, for whichever network)."""
@@ -574,10 +583,10 @@ def start_chapter(namespace: dict[str, object], stem: str) -> None:
 
 
 def fetch_published_handoffs(
-    profile: str, chapter: str, network: str = DEFAULT_NETWORK
+    profile: str, chapter: str, network: NetworkValue | None = None
 ) -> list[str]:
     """Fetch from the published book (`handoffs.fetch`) the book's own hand-offs that
-    `chapter` (for `network`, its key) reads and does not find, then those that the
+    `chapter` (for `network`; None: the book's own) reads and does not find, then those that the
     earlier chapters it would still have to run read, until nothing more can be fetched;
     returns the names fetched. The book's address: ``DNNALIGN_BOOK_URL``, else the
     Pages address of `repository_url`."""
@@ -592,13 +601,10 @@ def fetch_published_handoffs(
     while base is not None:
         wanted = []
         for stem, for_network in readers:
-            key = network if for_network else DEFAULT_NETWORK
-            for name in missing_inputs(profile, stem, key):
-                artefact, own = ARTEFACTS[name], input_network(stem, name, key)
-                book_own = not artefact.per_network or own in (
-                    DEFAULT_NETWORK,
-                    artefact.home_network,
-                )
+            studied = network if for_network else None
+            for name in missing_inputs(profile, stem, studied):
+                own = input_network(stem, name, studied)
+                book_own = not _runs_for_network(ARTEFACTS[name], own)
                 if book_own and name not in tried and name not in wanted:
                     wanted.append(name)
         if not wanted:
@@ -612,8 +618,8 @@ def fetch_published_handoffs(
 def ensure_upstream(
     profile: str,
     chapter: str,
+    network: NetworkValue | None = None,
     root: Path = REPO_ROOT,
-    network_parameters: dict[str, str] | None = None,
 ) -> list[str]:
     """Run, with papermill, the earlier chapters whose artefacts `chapter` needs and
     does not find for `profile`; return the stems run (empty when nothing was missing).
@@ -628,19 +634,13 @@ def ensure_upstream(
     sources `notebooks/NN_*.py` of a checkout or of a plain install
     (`chapter_sources_root`).
 
-    `network_parameters`: the chapter's `network`, `features_path`, `images_dir` and
-    `layer` when it studies a network other than the book's own; the earlier chapters
-    that write that network's missing hand-offs then run with them (executed copies
-    under the network's own artefact folder), the others for the book's own network.
+    `network`: the network the chapter studies (`networks.resolve`'s value; None: the
+    book's own); the earlier chapters that write that network's missing hand-offs run
+    with its parameters (`Network.chapter_parameters`; executed copies under the
+    network's own artefact folder), the others for the book's own network.
     """
-    key, extra = DEFAULT_NETWORK, None
-    if network_parameters:
-        from dnnalign_utils import networks
-
-        key = networks.resolve(**network_parameters).key
-        extra = dict(network_parameters) if key != DEFAULT_NETWORK else None
-    fetch_published_handoffs(profile, chapter, key)
-    runs = upstream_runs(profile, chapter, key)
+    fetch_published_handoffs(profile, chapter, network)
+    runs = upstream_runs(profile, chapter, network)
     if not runs:
         return []
     stems = sorted({stem for stem, _ in runs})
@@ -653,7 +653,7 @@ def ensure_upstream(
             f"{', '.join(f'{NOTEBOOK_DIR}/{s}.py' for s in absent)} are not in {root}: "
             "run this notebook from a clone of the repository"
         )
-    shown = [f"{stem} (for {key})" if for_network else stem for stem, for_network in runs]
+    shown = [f"{stem} (for {network.key})" if for_network else stem for stem, for_network in runs]
     print(
         f"chapter {chapter} ({profile} profile) needs artefacts that earlier chapters "
         f"write and that are missing in {artefacts_dir(profile)}; running "
@@ -662,13 +662,20 @@ def ensure_upstream(
     )
     for (stem, for_network), name in zip(runs, shown, strict=True):
         if for_network:
-            where = network_dir(profile, key) / "upstream_runs"
-            _, wall = execute_notebook(stem, profile, where, root, extra_parameters=extra)
+            where = network_dir(profile, network) / "upstream_runs"
+            parameters = network.chapter_parameters()
+            _, wall = execute_notebook(stem, profile, where, root, extra_parameters=parameters)
         else:
             _, wall = execute_notebook(
                 stem, profile, artefacts_dir(profile) / "upstream_runs", root
             )
         print(f"  {name}: done in {wall:.0f} s", flush=True)
+    still = missing_inputs(profile, chapter, network)
+    if still:
+        raise BookBuildError(
+            f"chapter {chapter}: {', '.join(still)} still missing in {artefacts_dir(profile)} "
+            f"after running {', '.join(shown)}; those chapters did not write them"
+        )
     return [stem for stem, _ in runs]
 
 
@@ -838,15 +845,10 @@ def build_book(
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The command line (`dnnalign_utils.cli.main`)."""
-    # Imported here: `python -m dnnalign_utils.book` runs this file as `__main__`, and the
-    # command line must catch the errors of the one imported `dnnalign_utils.book`, the
-    # module the report and the runner raise from.
-    from dnnalign_utils.cli import main as cli_main
-
-    return cli_main(argv)
-
-
 if __name__ == "__main__":
+    # `python -m dnnalign_utils.book` runs this file as `__main__`, a module apart from the
+    # imported `dnnalign_utils.book` that the report and the runner raise from: the command
+    # line, a module above both, takes over.
+    from dnnalign_utils.cli import main
+
     sys.exit(main())

@@ -106,17 +106,18 @@ def _human_size(n_bytes: int) -> str:
 
 
 def download_path(
-    profile: str, chapter: str, file_name: str, network: str = paths.DEFAULT_NETWORK
+    profile: str, chapter: str, file_name: str, network: paths.NetworkValue | None = None
 ) -> Path:
     """Where the download `file_name` of notebook `chapter` is written for `profile` (in
-    the folder of `network`, its key, for a chapter run on another network)."""
+    the folder of `network`, `networks.resolve`'s value, for a chapter run on another
+    network than the book's own, None)."""
     if not _CHAPTER.match(chapter):
         raise ValueError(
             f"chapter: expected a notebook stem like '02_embedding_fit', got {chapter!r}"
         )
     if Path(file_name).name != file_name or not file_name:
         raise ValueError(f"file_name: expected a bare file name, got {file_name!r}")
-    return paths.downloads_dir(profile, network) / chapter / file_name
+    return paths.downloads_dir(profile, network, chapter) / chapter / file_name
 
 
 def _check_name(name: str) -> None:
@@ -327,7 +328,7 @@ def publish(
     decimals: int = DEFAULT_DECIMALS,
     parameters: Mapping[str, Any] | None = None,
     inputs: Mapping[str, str | os.PathLike] | None = None,
-    network: str = paths.DEFAULT_NETWORK,
+    network: paths.NetworkValue | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> list[Published]:
     """Write `data` as downloads of notebook `chapter` and return them.
@@ -396,7 +397,7 @@ def publish(
                 "kind": kind,
                 "download": file,
                 "description": description,
-                "network": network,
+                "network": paths.DEFAULT_NETWORK if network is None else network.key,
                 "decimals": None if file.endswith(".npy") else decimals,
                 "columns": meanings,
                 **dict(parameters or {}),

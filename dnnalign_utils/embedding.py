@@ -3,7 +3,8 @@
 * ``dnnalign_utils.container``: the :class:`Embedding` container, its ``.npz`` file I/O
   (:func:`save_embedding`, :func:`load_embedding`, :func:`from_published`), the scoring of
   a fixed embedding (:func:`choice_probabilities`, :func:`evaluate_embedding`,
-  :func:`evaluate_vice`) and the pruning statistics.
+  :func:`evaluate_vice`), the pruning statistics, and the objects that weigh most on
+  each dimension (:func:`top_objects`, :func:`dimension_labels`).
 * ``dnnalign_utils.fitting``: configs and presets, the two models, the training loop with
   checkpoints, :func:`learning_curve`, :func:`fit_vice_to_network`.
 * ``dnnalign_utils.matching``: :func:`match_dimensions` and reproducibility, which
@@ -20,6 +21,7 @@ from dnnalign_utils.container import (
     Embedding,
     benjamini_hochberg,
     choice_probabilities,
+    dimension_labels,
     evaluate_embedding,
     evaluate_vice,
     from_published,
@@ -28,6 +30,7 @@ from dnnalign_utils.container import (
     rows_of,
     save_embedding,
     spose_keep_mask,
+    top_objects,
     vice_importance,
     vice_keep_mask,
     vice_pvalues,
@@ -75,6 +78,7 @@ __all__ = [
     "benjamini_hochberg",
     "checkpoint_file",
     "choice_probabilities",
+    "dimension_labels",
     "evaluate_embedding",
     "evaluate_vice",
     "fit_spose",
@@ -90,6 +94,7 @@ __all__ = [
     "save_embedding",
     "split_half_reproducibility",
     "spose_keep_mask",
+    "top_objects",
     "validate_triplets",
     "vice_importance",
     "vice_keep_mask",

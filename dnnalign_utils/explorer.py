@@ -788,7 +788,7 @@ def book_embeddings(profile: str) -> list[ExplorerEmbedding]:
         "vgg16": (
             f"{sources.vgg16_label(profile)} (chapter 2)",
             "network",
-            emb.load_embedding(paths.vgg16_embedding(profile)).weights,
+            emb.load_embedding(paths.network_embedding(profile)).weights,
         ),
         "clip": (
             "CLIP ViT-B/32 (chapter 5)",

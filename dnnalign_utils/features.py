@@ -826,7 +826,7 @@ def vgg16_photo_features(
 
 
 @dataclass(frozen=True)
-class Network:
+class PictureModel:
     """A network the entry point knows: how to build it, its input recipe, its logits
     module and the modules returned by default."""
 
@@ -836,27 +836,27 @@ class Network:
     default_modules: tuple[str, ...]
 
 
-NETWORKS: dict[str, Network] = {
-    "efficientnet_lite0": Network(
+PICTURE_MODELS: dict[str, PictureModel] = {
+    "efficientnet_lite0": PictureModel(
         efficientnet_lite0,
         EFFICIENTNET_LITE0_RECIPE,
         EFFICIENTNET_LITE0_LAYERS["logits"],
         (EFFICIENTNET_LITE0_LAYERS["penultimate"],),
     ),
-    "efficientnet_lite1": Network(
+    "efficientnet_lite1": PictureModel(
         efficientnet_lite1,
         EFFICIENTNET_LITE1_RECIPE,
         EFFICIENTNET_LITE0_LAYERS["logits"],
         (EFFICIENTNET_LITE0_LAYERS["penultimate"],),
     ),
-    "efficientnet_lite0_untrained": Network(
+    "efficientnet_lite0_untrained": PictureModel(
         efficientnet_lite0_untrained,
         EFFICIENTNET_LITE0_RECIPE,
         EFFICIENTNET_LITE0_LAYERS["logits"],
         (EFFICIENTNET_LITE0_LAYERS["penultimate"],),
     ),
     # the ImageNet weights download through torchvision (the `paper` profile only)
-    "vgg16_bn": Network(
+    "vgg16_bn": PictureModel(
         lambda: vgg16_bn("IMAGENET1K_V1"),
         VGG16_BN_RECIPE,
         VGG16_BN_LAYERS["logits"],
@@ -1073,7 +1073,7 @@ def image_features(
     progress: bool = True,
 ) -> ImageFeatures:
     """Activations and ImageNet logits of any pictures, through the network's own input
-    recipe (``NETWORKS[network].recipe``: aspect-preserving resize, centre crop,
+    recipe (``PICTURE_MODELS[network].recipe``: aspect-preserving resize, centre crop,
     normalisation; see :class:`Preprocessing`).
 
     ``paths_or_images``: one picture or a list of them, of any kind and size that
@@ -1084,9 +1084,9 @@ def image_features(
     (default: the network with its ImageNet weights). ``spatial_pool`` as in
     :func:`extract_features`.
     """
-    if network not in NETWORKS:
-        raise ValueError(f"network: expected one of {sorted(NETWORKS)}, got {network!r}")
-    spec = NETWORKS[network]
+    if network not in PICTURE_MODELS:
+        raise ValueError(f"network: expected one of {sorted(PICTURE_MODELS)}, got {network!r}")
+    spec = PICTURE_MODELS[network]
     items, where = picture_items(paths_or_images)
     module_names = list(spec.default_modules if modules is None else modules)
     if isinstance(modules, str) or not module_names:

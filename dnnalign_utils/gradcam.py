@@ -417,6 +417,22 @@ def randomisation_flag(steps: dict[str, np.ndarray], threshold: float = 0.5) -> 
     return table, bool(table["Spearman"].iloc[-1] > threshold)
 
 
+def checked_randomisation(
+    cascade: dict[str, np.ndarray], edge_cascade: dict[str, np.ndarray]
+) -> tuple[Any, Any]:
+    """`randomisation_flag`'s tables of Grad-CAM's `cascade` and of the edge control's
+    `edge_cascade`; RuntimeError unless the check tells them apart: Grad-CAM's maps
+    change with the weights (not flagged) and the edge detector's do not (flagged)."""
+    cascade_table, cascade_flagged = randomisation_flag(cascade)
+    edge_table, edge_flagged = randomisation_flag(edge_cascade)
+    if cascade_flagged or not edge_flagged:
+        raise RuntimeError(
+            f"randomisation check: Grad-CAM flagged={cascade_flagged}, edge control "
+            f"flagged={edge_flagged}; expected False and True"
+        )
+    return cascade_table, edge_table
+
+
 def deletion_test(
     map_auc: np.ndarray, random_auc: np.ndarray, groups: Sequence[int], alpha: float = 0.05
 ) -> Any:

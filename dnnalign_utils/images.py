@@ -373,3 +373,17 @@ class ThingsPhotos:
         except (OSError, ValueError) as err:  # not a picture, truncated, a folder, ...
             raise ValueError(f"{path}: not a readable photo ({err})") from None
         return self.transform(picture), index
+
+
+def crop_border(recipe, rendering) -> float:
+    """Pixels of a render (`rendering`, an `images.Rendering`) that the network's centre
+    crop (`recipe`, a `features.Preprocessing`) cuts off on each side; ValueError when
+    that would cut into the drawings (more than the rendering's margin)."""
+    border = (recipe.resize_to - recipe.crop) / 2 * rendering.size / recipe.resize_to
+    if border >= rendering.margin * rendering.size:
+        raise ValueError(
+            f"the network's centre crop ({recipe.crop} of {recipe.resize_to} px) cuts "
+            f"{border:.1f} px of each {rendering.size} px render, into the drawings (margin "
+            f"{rendering.margin * rendering.size:.1f} px); expected a wider margin"
+        )
+    return border

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dnnalign_utils import paths
+from dnnalign_utils import autorate, paths
 from dnnalign_utils.provenance import atomic_write_text, provenance_record
 
 
@@ -66,17 +66,16 @@ BY_NAME = {k.name: k for k in KEY_NUMBERS}
 CHAPTERS = tuple(dict.fromkeys(k.chapter for k in KEY_NUMBERS))
 
 
-def _file(profile: str, network: str, chapter: str):
+def record_path(profile: str, network: paths.NetworkValue, chapter: str):
+    """The file holding `chapter`'s key numbers about `network` (`networks.resolve`'s
+    value), once recorded."""
     return paths.key_numbers_dir(profile, network) / f"{chapter}.json"
 
 
-def record_path(profile: str, network: str, chapter: str):
-    """The file holding `chapter`'s key numbers about `network` (its key), once recorded."""
-    return _file(profile, network, chapter)
-
-
-def record(profile: str, network: str, chapter: str, label: str, **values: float) -> dict:
-    """Write `chapter`'s key numbers about `network` (its key; `label` its readable name)
+def record(
+    profile: str, network: paths.NetworkValue, chapter: str, label: str, **values: float
+) -> dict:
+    """Write `chapter`'s key numbers about `network` (`label` its readable name)
     atomically, replacing that chapter's earlier record. Every name must be one of
     :data:`KEY_NUMBERS` belonging to `chapter`, every value a real number (NaN is allowed
     and means 'not computable on these inputs')."""
@@ -95,41 +94,44 @@ def record(profile: str, network: str, chapter: str, label: str, **values: float
         except (TypeError, ValueError):
             raise ValueError(f"{chapter}: {name}={value!r}: expected a number") from None
     entry = {
-        "network": network,
+        "network": network.key,
         "label": label,
         "chapter": chapter,
         "values": {k: (None if math.isnan(v) else v) for k, v in clean.items()},
         "provenance": provenance_record(f"notebooks/{chapter}", parameters={"profile": profile}),
     }
-    atomic_write_text(_file(profile, network, chapter), json.dumps(entry, indent=2) + "\n")
+    atomic_write_text(record_path(profile, network, chapter), json.dumps(entry, indent=2) + "\n")
     return entry
 
 
-def collect(profile: str, network: str) -> dict:
-    """The recorded key numbers of `network` (its key): ``label`` and one value per
-    :data:`KEY_NUMBERS` name (NaN where its chapter has not recorded it)."""
-    row: dict = {"network": network, "label": network}
+def collect(profile: str, network: paths.NetworkValue) -> dict:
+    """The recorded key numbers of `network`: its ``network`` key, ``label`` and one value
+    per :data:`KEY_NUMBERS` name (NaN where its chapter has not recorded it)."""
+    row: dict = {"network": network.key, "label": network.key}
     row.update({k.name: math.nan for k in KEY_NUMBERS})
     for chapter in CHAPTERS:
-        path = _file(profile, network, chapter)
+        path = record_path(profile, network, chapter)
         if not path.is_file():
             continue
         entry = json.loads(path.read_text(encoding="utf-8"))
-        row["label"] = entry.get("label", network)
+        row["label"] = entry.get("label", network.key)
         for name, value in entry["values"].items():
             row[name] = math.nan if value is None else float(value)
     return row
 
 
-def missing_chapters(profile: str, network: str) -> list[str]:
+def missing_chapters(profile: str, network: paths.NetworkValue) -> list[str]:
     """The chapters of :data:`CHAPTERS` that have recorded no key numbers about
-    `network` (its key) for `profile`."""
-    return [chapter for chapter in CHAPTERS if not _file(profile, network, chapter).is_file()]
+    `network` for `profile`."""
+    return [
+        chapter for chapter in CHAPTERS if not record_path(profile, network, chapter).is_file()
+    ]
 
 
-def table(profile: str, networks: Sequence[str]) -> pd.DataFrame:
-    """One row of key numbers per network key, columns in :data:`KEY_NUMBERS` order."""
-    return pd.DataFrame([collect(profile, key) for key in networks]).set_index("network")
+def table(profile: str, networks: Sequence[paths.NetworkValue]) -> pd.DataFrame:
+    """One row of key numbers per network (indexed by key), columns in
+    :data:`KEY_NUMBERS` order."""
+    return pd.DataFrame([collect(profile, net) for net in networks]).set_index("network")
 
 
 # The paper's numbers that the book's own network is set beside (Mahner et al., 2025,
@@ -151,8 +153,6 @@ def next_to_paper(row: dict, human_shares: dict, paper_vgg16: dict) -> pd.DataFr
     and the paper's values (`curves.PAPER_VGG16`), with whether each reproduces: within
     `REPRODUCED_WITHIN` of the paper's value (a count within twice that), or meeting the
     paper's bound. Columns: chapter (its stem), analysis, ours, paper, reproduces."""
-    from dnnalign_utils import autorate
-
     shares = {q: row[f"{q}_share"] for q in ("visual", "mixed", "semantic")}
     verdict = autorate.headline_verdict(human_shares, shares, row["label"])
     dims_ok = _close(row["n_dimensions"], paper_vgg16["dims_kept"], 2 * REPRODUCED_WITHIN)

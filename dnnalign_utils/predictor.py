@@ -284,15 +284,15 @@ class DimensionPredictor:
         from dnnalign_utils import features
         from dnnalign_utils.regression import FittedRidge
 
-        if network not in features.NETWORKS:
+        if network not in features.PICTURE_MODELS:
             raise ValueError(
-                f"network: expected one of {sorted(features.NETWORKS)}, got {network!r}"
+                f"network: expected one of {sorted(features.PICTURE_MODELS)}, got {network!r}"
             )
         self.ridge = FittedRidge(
             ridge.coef, ridge.intercept, ridge.x_mean, ridge.alphas, ridge.alpha_grid
         )
         self.network, self.layer = network, layer
-        self.recipe = features.NETWORKS[network].recipe
+        self.recipe = features.PICTURE_MODELS[network].recipe
         self.feature_range = feature_range
         self.object_names = [str(n) for n in object_names]
         self.dimension_names = [str(n) for n in dimension_names]
@@ -348,7 +348,7 @@ class DimensionPredictor:
         if self._model is None:
             from dnnalign_utils import features
 
-            self._model = features.NETWORKS[self.network].load()
+            self._model = features.PICTURE_MODELS[self.network].load()
         return self._model
 
     def predict_features(self, layer_features: np.ndarray) -> np.ndarray:
@@ -512,9 +512,9 @@ class DimensionPredictor:
             raise ValueError(f"{path}: not a saved dimension predictor (missing {missing})")
         metadata = json.loads(str(z["metadata"]))
         network = metadata["network"]
-        if network not in features.NETWORKS:
+        if network not in features.PICTURE_MODELS:
             raise ValueError(f"{path}: unknown network {network!r}")
-        current = features.NETWORKS[network].recipe.as_dict()
+        current = features.PICTURE_MODELS[network].recipe.as_dict()
         if current != metadata["recipe"]:
             raise ValueError(
                 f"{path}: saved with the input recipe {metadata['recipe']}, but {network}'s "

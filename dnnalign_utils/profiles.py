@@ -304,34 +304,32 @@ class NonLiteral:
     source: str
 
 
-def _matches_declared(value: object, default: object) -> bool:
-    """Whether `value` has the type of the parameters cell's `default` (an int is a
-    float; a bool is not an int; list items are compared with the default's first item)."""
-    from dnnalign_utils.checks import is_integer, is_real
-
-    if isinstance(default, NonLiteral) or default is None:
-        return True  # no declared type to compare with
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, int):
-        return is_integer(value)
-    if isinstance(default, float):
-        return is_real(value)
-    if isinstance(default, (list, tuple)):
-        if not isinstance(value, (list, tuple)):
-            return False
-        return not default or all(_matches_declared(item, default[0]) for item in value)
-    return isinstance(value, type(default))
-
-
 def _type_name(value: object) -> str:
     return "None" if value is None else type(value).__name__
 
 
 def _type_mismatch(value: object, default: object) -> str | None:
     """`= value (type); expected T like the declared default D`, or None when `value` has
-    the declared type (one wording for injected parameters and profile overrides)."""
-    if _matches_declared(value, default):
+    the type of the parameters cell's `default` (an int is a float; a bool is not an int;
+    list items are compared with the default's first item; one wording for injected
+    parameters and profile overrides)."""
+    from dnnalign_utils.checks import is_integer, is_real
+
+    if isinstance(default, NonLiteral) or default is None:
+        matches = True  # no declared type to compare with
+    elif isinstance(default, bool):
+        matches = isinstance(value, bool)
+    elif isinstance(default, int):
+        matches = is_integer(value)
+    elif isinstance(default, float):
+        matches = is_real(value)
+    elif isinstance(default, (list, tuple)):
+        matches = isinstance(value, (list, tuple)) and (
+            not default or all(_type_mismatch(item, default[0]) is None for item in value)
+        )
+    else:
+        matches = isinstance(value, type(default))
+    if matches:
         return None
     return (
         f"= {value!r} ({_type_name(value)}); expected {_type_name(default)} like the "

@@ -11,7 +11,7 @@ input is resolved and validated (`networks.resolve`, and the readers) before any
 notebook runs, so bad input fails at once naming the file and row.
 
 The chapters of :data:`NETWORK_CHAPTERS` (and, for a registered picture network chapter
-4 can explain, chapter 4's Grad-CAM: :func:`report_chapters`) then run in order through
+4 can explain, chapter 4's Grad-CAM: `ReportInput.chapters`) then run in order through
 the book runner
 (`book.execute_notebook`: papermill, the same parameter checks and profile overrides)
 with the network's parameters injected, their executed copies in ``DIR/notebooks/``;
@@ -68,6 +68,10 @@ NETWORK_CHAPTERS: tuple[str, ...] = keynumbers.CHAPTERS
 GRADCAM_CHAPTER = paths.GRADCAM_CHAPTER
 # The parameters every network chapter declares after `profile` (in this order).
 NETWORK_PARAMETERS: tuple[str, ...] = ("network", "features_path", "images_dir", "layer")
+# The seed every network chapter declares (`seed = 0`: sampling, splits, fits, folds,
+# bootstraps and permutations). A report injects `--seed` only when it differs, so a
+# report at this seed runs the chapters exactly as the book does.
+DEFAULT_SEED = 0
 
 STATE_FILE = "report_state.json"
 KEY_NUMBERS_FILE = "key_numbers.csv"
@@ -86,30 +90,57 @@ class ReportError(BookBuildError):
 
 @dataclass(frozen=True)
 class ReportInput:
-    """The network a report studies: what ``--network`` names, resolved and validated.
-
-    ``parameters`` are the chapters' network parameters (`NETWORK_PARAMETERS`), with
-    absolute paths; ``input_sha256`` hashes the reader's files (empty for a registered
-    network, whose data the chapters hash themselves)."""
+    """The network a report studies: what ``--network`` names (``given``), resolved once
+    into ``network`` (`networks.resolve`) and validated. ``input_sha256`` hashes the
+    reader's files (empty for a registered network, whose data the chapters hash
+    themselves); ``description`` says what the features are."""
 
     given: str
     kind: str  # "registered" | "features" | "pictures"
-    spec: networks.NetworkInput
-    parameters: dict[str, str]
+    network: networks.Network
+    description: str
     input_sha256: str = ""
 
     @property
     def key(self) -> str:
-        return self.spec.key
+        return self.network.key
 
-    def identity(self, profile: str) -> dict:
-        """What a report folder's state must match for its chapters to be reused."""
+    @property
+    def parameters(self) -> dict:
+        """The chapters' network parameters (`NETWORK_PARAMETERS`), absolute paths."""
+        return self.network.chapter_parameters()
+
+    def identity(self, profile: str, seed: int = DEFAULT_SEED) -> dict:
+        """What a report folder's state must match for its chapters to be reused (a
+        report at another seed is another report)."""
         return {
             "profile": profile,
             "network_key": self.key,
-            "parameters": dict(self.parameters),
+            "parameters": self.parameters,
             "input_sha256": self.input_sha256,
+            "seed": seed,
         }
+
+    @property
+    def chapters(self) -> tuple[str, ...]:
+        """The chapters its report runs, in pipeline order: :data:`NETWORK_CHAPTERS`, with
+        chapter 4 for a registered picture network that sees chapter 0's pictures
+        (`Network.sees_chapter0_pictures`; chapter 4 needs their object masks)."""
+        if self.kind == "registered" and self.network.sees_chapter0_pictures:
+            return tuple(sorted((*NETWORK_CHAPTERS, GRADCAM_CHAPTER)))
+        return NETWORK_CHAPTERS
+
+    def finished_file(self, profile: str, chapter: str) -> Path:
+        """What a finished run of `chapter` leaves for this network: its key-number
+        record, or, for chapter 4, its saved dimension predictor."""
+        if chapter == GRADCAM_CHAPTER:
+            return paths.picture_predictor(profile, self.network)
+        return keynumbers.record_path(profile, self.network, chapter)
+
+    def chapter_parameters(self, seed: int = DEFAULT_SEED) -> dict:
+        """What the report injects into each chapter: the network parameters, and
+        ``seed`` where it is not the chapters' own (:data:`DEFAULT_SEED`)."""
+        return {**self.parameters, **({"seed": seed} if seed != DEFAULT_SEED else {})}
 
 
 def resolve_input(
@@ -136,16 +167,12 @@ def resolve_input(
             f"--picture-network {picture_network}: only for a folder of pictures with "
             f"{networks.IMAGE_MAPPING_FILE}; --network {network} is not one"
         )
-    parameters = {"network": paths.DEFAULT_NETWORK, "features_path": "", "images_dir": ""}
-    parameters["layer"] = layer
     if is_picture_folder:
-        folder = path.resolve()
         seen_by = picture_network or paths.DEFAULT_PICTURE_NETWORK
-        spec = networks.resolve(seen_by, images_dir=folder, layer=layer)
+        spec = networks.resolve(seen_by, images_dir=path.resolve(), layer=layer)
         digest = networks.input_sha256(spec)  # checks concepts.csv row by row
         networks.check_picture_layer(spec, profile)
-        parameters.update(network=seen_by, images_dir=str(folder))
-        return ReportInput(network, "pictures", spec, parameters, digest)
+        return ReportInput(network, "pictures", spec, spec.description, digest)
     if path.exists():
         source = path.resolve()
         if source.is_file() and source.suffix == ".npy" and layer:
@@ -155,9 +182,9 @@ def resolve_input(
                 "or a layer of a picture network"
             )
         spec = networks.resolve(paths.DEFAULT_NETWORK, features_path=source, layer=layer)
-        loaded = networks.load(profile, paths.DEFAULT_NETWORK, features_path=source, layer=layer)
-        parameters["features_path"] = str(source)
-        return ReportInput(network, "features", spec, parameters, loaded.input_hashes["features"])
+        loaded = networks.load(profile, spec)  # reads and checks every row
+        digest = loaded.input_hashes["features"]
+        return ReportInput(network, "features", spec, loaded.description, digest)
     if network in networks.NETWORKS or network.startswith(networks.TORCHVISION_PREFIX):
         spec = networks.resolve(network, layer=layer)
         if spec.kind == "pictures":
@@ -167,8 +194,7 @@ def resolve_input(
                 f"--layer {layer}: {network} is a registered network of concept features, "
                 "which has no layers to choose"
             )
-        parameters["network"] = network
-        return ReportInput(network, "registered", spec, parameters)
+        return ReportInput(network, "registered", spec, spec.description)
     looks_like_path = os.sep in network or "/" in network or network.endswith(".npy")
     if looks_like_path:
         raise FileNotFoundError(f"--network {network}: no such file or folder")
@@ -217,6 +243,9 @@ def _differences(recorded: dict, wanted: dict) -> list[str]:
     for name in ("profile", "network_key", "input_sha256"):
         if recorded.get(name) != wanted[name]:
             found.append(f"{name} {recorded.get(name)!r} (asked: {wanted[name]!r})")
+    seed = recorded.get("seed", DEFAULT_SEED)  # a state written before seeds: the default
+    if seed != wanted.get("seed", DEFAULT_SEED):
+        found.append(f"seed {seed!r} (asked: {wanted.get('seed', DEFAULT_SEED)!r})")
     for name, value in wanted["parameters"].items():
         before = recorded.get("parameters", {}).get(name)
         if before != value:
@@ -306,21 +335,98 @@ def _check_new_folder(output_dir: Path) -> None:
         )
 
 
-def report_chapters(found: ReportInput) -> tuple[str, ...]:
-    """The chapters a report runs, in pipeline order: :data:`NETWORK_CHAPTERS`, with
-    chapter 4 for a registered picture network that sees chapter 0's pictures
-    (`networks.sees_chapter0_pictures`; chapter 4 needs their object masks)."""
-    if found.kind == "registered" and networks.sees_chapter0_pictures(found.spec):
-        return tuple(sorted((*NETWORK_CHAPTERS, GRADCAM_CHAPTER)))
-    return NETWORK_CHAPTERS
+def check_seed(seed: object) -> int:
+    """`seed` if it is a non-negative integer (the chapters' `seed`); else ValueError
+    naming ``--seed``."""
+    from dnnalign_utils.checks import is_integer
+
+    if not is_integer(seed) or seed < 0:
+        raise ValueError(f"--seed {seed!r}: expected a non-negative integer")
+    return int(seed)
 
 
-def _finished_file(profile: str, found: ReportInput, chapter: str) -> Path:
-    """What a finished run of `chapter` leaves for this network: its key-number record,
-    or, for chapter 4, its saved dimension predictor."""
-    if chapter == GRADCAM_CHAPTER:
-        return paths.picture_predictor(profile, paths.picture_key(found.spec.network))
-    return keynumbers.record_path(profile, found.key, chapter)
+def own_artefact_paths(network: networks.Network, profile: str) -> list[Path]:
+    """What a report of `network` writes under the artefact folder of `profile`: its
+    key numbers, its downloads (chapter 4's where they are its own) and each per-network
+    hand-off of the network chapters (the picture ones only for a picture network)."""
+    found = [paths.key_numbers_dir(profile, network)]
+    for stem in (*NETWORK_CHAPTERS, GRADCAM_CHAPTER):
+        folder = paths.downloads_dir(profile, network, stem) / stem
+        if folder not in found:
+            found.append(folder)
+    for name, artefact in paths.ARTEFACTS.items():
+        if not artefact.per_network or artefact.chapter not in (
+            *NETWORK_CHAPTERS,
+            GRADCAM_CHAPTER,
+        ):
+            continue
+        if artefact.picture_level and network.kind != "pictures":
+            continue
+        path = paths.artefact_path(name, profile, network)
+        if path not in found:
+            found.append(path)
+    return found
+
+
+def check_report(
+    found: ReportInput,
+    output_dir: Path,
+    profile: str,
+    *,
+    seed: int = DEFAULT_SEED,
+    restart: bool = False,
+    own_artefacts: bool = False,
+    root: Path = paths.REPO_ROOT,
+) -> tuple[str, ...]:
+    """Every refusal of :func:`run_report` that needs no kernel, touching nothing (a
+    sweep runs them for all its reports before the first starts); returns the chapters
+    the report runs.
+
+    Another seed than the chapters' own writes another version of the network's
+    artefacts: refused for a network whose artefacts are the book's own (the book's
+    network, the book's picture network), unless `own_artefacts` says the artefact
+    folder is this report's alone (a sweep's)."""
+    check_seed(seed)
+    if seed != DEFAULT_SEED and not own_artefacts:
+        shared = paths.artefacts_dir(profile) / paths.NETWORKS_SUBDIR
+        book_own = [
+            p for p in own_artefact_paths(found.network, profile) if shared not in p.parents
+        ]
+        if book_own:
+            raise ReportError(
+                f"--seed {seed} for {found.given}: its artefacts are the book's own (e.g. "
+                f"{paths.display_path(book_own[0])}), which another seed would replace; run "
+                "it with `python -m dnnalign_utils.book sweep`, which gives every report an "
+                "artefact folder of its own"
+            )
+    check_run_folders(profile)
+    chapters = found.chapters
+    for stem in chapters:  # every check that needs no kernel, before the first
+        source = Path(root) / NOTEBOOK_DIR / f"{stem}.py"
+        if not source.is_file():
+            raise BookBuildError(f"{source}: chapter source not found")
+        parameters = {
+            **profiles.notebook_parameters(profile, stem),
+            **found.chapter_parameters(seed),
+        }
+        _check_parameters(source, parameters)
+    state = _read_state(output_dir)
+    if state is None:
+        _check_new_folder(output_dir)
+    elif not restart:
+        differences = _differences(state.get("identity", {}), found.identity(profile, seed))
+        if differences:
+            raise ReportError(
+                f"{output_dir} holds the report of another network or run: "
+                + "; ".join(differences)
+                + ". One folder holds one network's report: choose another --output-dir, "
+                "or pass --restart to discard that report (only the files it wrote) and run "
+                "all chapters again"
+            )
+    if state is not None:
+        names = [name for stem in chapters for name in _notebook_files(stem)]
+        _check_ours(output_dir, state, [*names, *_REPORT_FILES])
+    return chapters
 
 
 # ------------------------------------------------------------------------- run
@@ -334,6 +440,7 @@ class ReportResult:
     output_dir: Path
     network_key: str
     label: str
+    network: networks.Network | None = None
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -350,45 +457,37 @@ def run_report(
     restart: bool = False,
     root: str | os.PathLike = paths.REPO_ROOT,
     log: Callable[[str], None] = lambda line: print(line, flush=True),
+    seed: int = DEFAULT_SEED,
+    own_artefacts: bool = False,
 ) -> ReportResult:
     """Run the network chapters for one network into `output_dir` and write its report
-    (the module docstring says what, where, and how it resumes)."""
+    (the module docstring says what, where, and how it resumes). `seed` is injected into
+    the chapters (:data:`DEFAULT_SEED`: their own); `own_artefacts`: the artefact folder
+    is this report's alone (:func:`check_report`)."""
     root = Path(root).resolve()
     output_dir = paths.check_writable_folder(output_dir, f"--output-dir {output_dir}")
     found = resolve_input(network, profile, layer=layer, picture_network=picture_network)
-    check_run_folders(profile)
-    chapters = report_chapters(found)
-    for stem in chapters:  # every check that needs no kernel, before the first
-        source = root / NOTEBOOK_DIR / f"{stem}.py"
-        if not source.is_file():
-            raise BookBuildError(f"{source}: chapter source not found")
-        parameters = {**profiles.notebook_parameters(profile, stem), **found.parameters}
-        _check_parameters(source, parameters)
-    identity = found.identity(profile)
+    chapters = check_report(
+        found,
+        output_dir,
+        profile,
+        seed=seed,
+        restart=restart,
+        own_artefacts=own_artefacts,
+        root=root,
+    )
+    identity = found.identity(profile, seed)
     state = _read_state(output_dir)
     if state is None:
-        _check_new_folder(output_dir)
         state = {"version": STATE_VERSION, "identity": identity, "chapters": {}, "written": {}}
     elif restart:
         _clear_outputs(output_dir, state)
         state.update(identity=identity, chapters={})
-    else:
-        differences = _differences(state.get("identity", {}), identity)
-        if differences:
-            raise ReportError(
-                f"{output_dir} holds the report of another network or run: "
-                + "; ".join(differences)
-                + ". One folder holds one network's report: choose another --output-dir, "
-                "or pass --restart to discard that report (only the files it wrote) and run "
-                "all chapters again"
-            )
-    _check_ours(output_dir, state, [name for stem in chapters for name in _notebook_files(stem)])
-    _check_ours(output_dir, state, _REPORT_FILES)
     output_dir.mkdir(parents=True, exist_ok=True)
     _write_state(output_dir, state)
 
-    label = found.spec.label
-    result = ReportResult(output_dir, found.key, label)
+    label = found.network.label
+    result = ReportResult(output_dir, found.key, label, found.network)
     tag = f"[report {profile}]"
     log(f"{tag} {label} (artefact key {found.key}) into {output_dir}")
     rerun_rest = False  # once a chapter runs, the later ones read its new outputs
@@ -400,7 +499,7 @@ def run_report(
             done
             and not rerun_rest
             and executed.is_file()
-            and _finished_file(profile, found, stem).is_file()
+            and found.finished_file(profile, stem).is_file()
         ):
             result.skipped.append(stem)
             result.timings[stem] = done["seconds"]
@@ -409,16 +508,20 @@ def run_report(
         rerun_rest = True
         state["chapters"].pop(stem, None)
         _write_state(output_dir, state)
-        ensure_upstream(profile, stem, root, network_parameters=found.parameters)
+        ensure_upstream(profile, stem, found.network, root)
         log(f"{tag} {number}/{total} {stem}: running ...")
         _record_written(output_dir, state, _notebook_files(stem), pending=True)
         try:
             _, wall = execute_notebook(
-                stem, profile, output_dir, root=root, extra_parameters=found.parameters
+                stem,
+                profile,
+                output_dir,
+                root=root,
+                extra_parameters=found.chapter_parameters(seed),
             )
         finally:
             _record_written(output_dir, state, _notebook_files(stem))
-        finished = _finished_file(profile, found, stem)
+        finished = found.finished_file(profile, stem)
         if not finished.is_file():
             raise BookBuildError(
                 f"notebook {NOTEBOOK_DIR}/{stem} ran but wrote no result for network "
@@ -433,12 +536,12 @@ def run_report(
         result.timings[stem] = round(wall, 1)
         log(f"{tag} {number}/{total} {stem}: done in {wall:.1f} s")
 
-    row = keynumbers.collect(profile, found.key)
+    row = keynumbers.collect(profile, found.network)
     result.label = row.get("label", label)
     result.key_numbers = row
     _record_written(output_dir, state, _REPORT_FILES, pending=True)
     try:
-        write_report(output_dir, found, profile, row, result.timings, root, chapters)
+        write_report(output_dir, found, profile, row, result.timings, root, chapters, seed=seed)
     finally:
         _record_written(output_dir, state, _REPORT_FILES)
     log(f"{tag} key numbers: {output_dir / KEY_NUMBERS_FILE}")
@@ -473,10 +576,12 @@ def report_markdown(
     description: str,
     record: dict,
     chapters: tuple[str, ...] = NETWORK_CHAPTERS,
+    seed: int = DEFAULT_SEED,
 ) -> str:
     """The report page in Markdown: the key numbers with their meanings, the network,
-    the profile, the executed notebooks with their run times, the provenance record."""
-    label = row.get("label", found.spec.label)
+    the profile and seed, the executed notebooks with their run times, the provenance
+    record."""
+    label = row.get("label", found.network.label)
     source = {
         "registered": f"the registered network `{found.given}`",
         "features": f"the concept features in `{found.parameters['features_path']}`",
@@ -493,6 +598,7 @@ def report_markdown(
         f"- **Source**: {source}{layer_note}",
         f"- **Artefact key**: `{found.key}`",
         f"- **Profile**: `{profile}`",
+        f"- **Seed**: `{seed}`" + (" (the chapters' own)" if seed == DEFAULT_SEED else ""),
         "",
         "| Key number | Value | Meaning | Chapter |",
         "| --- | ---: | --- | --- |",
@@ -570,22 +676,11 @@ def write_report(
     timings: dict[str, float],
     root: Path = paths.REPO_ROOT,
     chapters: tuple[str, ...] = NETWORK_CHAPTERS,
+    seed: int = DEFAULT_SEED,
 ) -> dict[str, Path]:
     """Write `key_numbers.csv` (with its provenance sidecar), `report.md` and
     `report.html` into `output_dir`, each atomically."""
-    try:
-        loaded = networks.load(
-            profile,
-            found.parameters["network"],
-            features_path=found.parameters["features_path"],
-            images_dir=found.parameters["images_dir"],
-            layer=found.parameters["layer"],
-            progress=False,
-        )
-        description = loaded.description or loaded.label
-    except (OSError, ValueError) as error:  # described from the registry instead
-        entry = networks.NETWORKS.get(found.spec.network)
-        description = (entry.description if entry else found.spec.label) + f" ({error})"
+    description = found.description
     notebooks = {
         f"{NOTEBOOK_DIR}/{stem}.ipynb": output_dir / NOTEBOOK_DIR / f"{stem}.ipynb"
         for stem in chapters
@@ -593,7 +688,7 @@ def write_report(
     record = provenance_record(
         "dnnalign_utils.report",
         parameters={
-            **found.identity(profile),
+            **found.identity(profile, seed),
             "chapters": list(chapters),
             "seconds": {stem: timings.get(stem) for stem in chapters},
         },
@@ -608,8 +703,10 @@ def write_report(
     frame = frame.astype({name: "Int64" for name in _INTEGERS})  # counts print as counts
     csv_path = output_dir / KEY_NUMBERS_FILE
     write_artefact(csv_path, lambda tmp: frame.to_csv(tmp, index=False), record)
-    markdown = report_markdown(found, profile, row, timings, description, record, chapters)
-    title = f"Key numbers of {row.get('label', found.spec.label)}"
+    markdown = report_markdown(
+        found, profile, row, timings, description, record, chapters, seed=seed
+    )
+    title = f"Key numbers of {row.get('label', found.network.label)}"
     md_path = atomic_write_text(output_dir / REPORT_MARKDOWN, markdown)
     html_path = atomic_write_text(output_dir / REPORT_HTML, report_html(markdown, title))
     return {"key_numbers": csv_path, "markdown": md_path, "html": html_path}

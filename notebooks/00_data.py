@@ -365,9 +365,7 @@ recipe, rendering = features.EFFICIENTNET_LITE0_RECIPE, images.DEFAULT_RENDERING
 glue("recipe_resize", recipe.resize_to, display=False)
 glue("recipe_crop", recipe.crop, display=False)
 glue("render_size", rendering.size, display=False)
-crop_border = (recipe.resize_to - recipe.crop) / 2 * rendering.size / recipe.resize_to
-if crop_border >= rendering.margin * rendering.size:
-    raise ValueError("the network's centre crop would cut into the drawings")
+crop_border = images.crop_border(recipe, rendering)  # refuses a crop into the drawings
 glue("render_margin", rendering.margin * rendering.size, display=False)
 glue("crop_border", crop_border, display=False)
 glue("crop_zoom", recipe.resize_to / rendering.size, display=False)

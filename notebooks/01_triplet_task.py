@@ -104,21 +104,16 @@ start_chapter(globals(), "01_triplet_task")
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-upstream_run = ensure_upstream(
-    profile,
-    "01_triplet_task",
-    network_parameters=dict(
-        network=network, features_path=features_path, images_dir=images_dir, layer=layer
-    ),
-)  # stems run; none in the book
+studied = networks.resolve(
+    network, features_path=features_path, images_dir=images_dir, layer=layer
+)
+upstream_run = ensure_upstream(profile, "01_triplet_task", studied)  # stems run; none in the book
 
 # %% [markdown]
 # ## The network under study
 
 # %%
-net = networks.load(
-    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
-)
+net = networks.load(profile, studied)
 objects = net.things_index  # THINGS index of each of the network's rows
 glue("network_label", net.label, display=False)
 glue("network_description", net.description, display=False)
@@ -211,7 +206,7 @@ agreement = triplets.agreement_table(
     representations, human_sets, n_bootstrap=n_bootstrap, seed=seed
 )
 scored = triplets.network_agreement(net, n_bootstrap=n_bootstrap, seed=seed)
-keynumbers.record(profile, net.key, "01_triplet_task", net.label, **scored.numbers())
+keynumbers.record(profile, studied, "01_triplet_task", net.label, **scored.numbers())
 first_set = next(iter(human_sets))
 on_first = agreement[agreement["human set"] == first_set].set_index("representation")
 glue("agree_net", float(on_first.loc[net.label, "agreement (%)"]), display=False)
@@ -425,7 +420,7 @@ net_triplets = triplets.odd_one_out_choices(sampled, net.values, similarity="dot
 train, test = triplets.split_triplets(net_triplets, test_fraction, seed=seed)
 elapsed = time.perf_counter() - start
 written = triplets.write_triplet_split(
-    paths.network_triplets(profile, net.key),
+    paths.network_triplets(profile, studied),
     train,
     test,
     produced_by="notebooks/01_triplet_task",
@@ -483,7 +478,7 @@ downloads.links(
         description="agreement of each representation's odd-one-out choices with the human "
         "responses, with 95 % bootstrap intervals, on both held-out triplet sets",
         parameters={"n_bootstrap": n_bootstrap, "seed": seed, "network": net.key},
-        network=net.key,
+        network=studied,
         columns={
             "representation": "the representation whose dot products choose the odd one out",
             "human set": "the held-out human responses it is scored on",
@@ -506,7 +501,7 @@ downloads.links(
         description="agreement with people on the noise-ceiling set, by the THINGS category "
         "of the human's odd one out",
         parameters={"network": net.key},
-        network=net.key,
+        network=studied,
         columns={
             "category of the human odd one out": "the THINGS high-level category of the "
             "object people chose ((none): in none of the 27)",

@@ -102,7 +102,6 @@ from dnnalign_utils import (
     curves,
     data,
     images,
-    interpret,
     keynumbers,
     networks,
     paths,
@@ -128,16 +127,11 @@ start_chapter(globals(), "02_embedding_fit")
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(
-    profile,
-    "02_embedding_fit",
-    network_parameters=dict(
-        network=network, features_path=features_path, images_dir=images_dir, layer=layer
-    ),
+studied = networks.resolve(
+    network, features_path=features_path, images_dir=images_dir, layer=layer
 )
-net = networks.load(
-    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
-)
+ensure_upstream(profile, "02_embedding_fit", studied)
+net = networks.load(profile, studied)
 glue("network_label", net.label, display=False)
 out_dir = paths.embeddings_dir(profile)  # the shared fits (human, pictures)
 
@@ -146,7 +140,7 @@ def save_shared(fit, path):
     """Save a fit that does not depend on the network (human, pictures). The default
     network's run writes it; another network's run resumes it from its checkpoint and
     writes it only where it is missing, so the default artefacts stay as they are."""
-    if net.key == paths.DEFAULT_NETWORK or not path.exists():
+    if studied.is_book_network or not path.exists():
         fit.save(path)
     return path
 
@@ -403,8 +397,8 @@ styled_table(curve, index=False)
 
 # %%
 pairs, r = emb.match_dimensions(spose_fit.embedding.weights, published["spose49"].weights)
-ours_top = interpret.top_objects(spose_fit.embedding.weights, names, k=5)
-spose49_top = interpret.top_objects(published["spose49"].weights, names, k=5)
+ours_top = emb.top_objects(spose_fit.embedding.weights, names, k=5)
+spose49_top = emb.top_objects(published["spose49"].weights, names, k=5)
 matched = pd.DataFrame(
     {
         "our dimension": pairs[:, 0] + 1,
@@ -494,23 +488,9 @@ print(f"saved: {paths.display_path(saved)}")
 # `network_beta = 0.24` for the paper's value).
 
 # %%
-net_train_path, net_test_path = paths.network_triplet_split(profile, net.key)
-objects_path = paths.network_objects(profile, net.key)
-if not objects_path.is_file():
-    raise FileNotFoundError(
-        f"{paths.display_path(objects_path)}: not found; expected chapter 1 run first with "
-        f"the same network parameters (network={network!r}, features_path={features_path!r}, "
-        f"images_dir={images_dir!r}, layer={layer!r})"
-    )
-objects = data.load_npy(objects_path)  # the THINGS index of each row of the triplets
-if not np.array_equal(objects, net.things_index):
-    raise ValueError(
-        f"{paths.display_path(objects_path)}: the triplets are "
-        f"about {objects.size:,} concepts, but {net.label}'s features now cover "
-        f"{net.things_index.size:,} others; expected chapter 1 rerun on the same network"
-    )
-net_train = data.load_triplets(net_train_path, fmt="npy")[limit]
-net_test = data.load_triplets(net_test_path, fmt="npy")
+net_train, net_test = networks.training_split(profile, net)  # chapter 1's, checked
+net_train = net_train[limit]
+objects = net.things_index  # the THINGS index of each row of the triplets
 net_config = dataclasses.replace(
     emb.preset(embedding_scale, "dnn_vice"),
     beta=network_beta,
@@ -518,7 +498,7 @@ net_config = dataclasses.replace(
     min_epochs=network_min_epochs,
     stability_window=network_window,
 )
-net_embedding_path = paths.network_embedding(profile, net.key)
+net_embedding_path = paths.network_embedding(profile, studied)
 net_fit = emb.fit_vice(
     net_train,
     objects.size,
@@ -585,7 +565,7 @@ styled_table(
 comparison = emb.network_embedding_comparison(
     net_fit.embedding.weights, net, rsm_objects=rsm_objects, progress=True
 )
-keynumbers.record(profile, net.key, "02_embedding_fit", net.label, **comparison.numbers())
+keynumbers.record(profile, studied, "02_embedding_fit", net.label, **comparison.numbers())
 net_rsm, embedding_rsm = comparison.network_rsm, comparison.embedding_rsm
 net_r2 = comparison.rsm_variance_explained
 glue("net_rsm_r2", 100 * net_r2, display=False)
@@ -788,7 +768,7 @@ paper_beta_rows = vgg_curve_final[vgg_curve_final["beta"] == paper_vgg["beta"]]
 here = vgg_curve_final[  # this chapter's own point (only for the default network)
     (vgg_curve_final["n_train"] == len(net_train))
     & (vgg_curve_final["beta"] == network_beta)
-    & (net.key == paths.DEFAULT_NETWORK)
+    & (studied.is_book_network)
 ]
 
 # %% tags=["hide-input"]
@@ -865,7 +845,7 @@ for key, value in {
 # highest-weighted objects:
 
 # %%
-net_top = interpret.top_objects(net_fit.embedding.weights, names[objects], k=5)
+net_top = emb.top_objects(net_fit.embedding.weights, names[objects], k=5)
 
 # %% tags=["hide-input"]
 styled_table(
@@ -901,9 +881,7 @@ styled_table(
 # epochs).
 
 # %%
-picture_network = networks.picture_embedding_network(
-    networks.resolve(network, features_path=features_path, images_dir=images_dir, layer=layer)
-)
+picture_network = studied.picture_network  # its own, or the book's EfficientNet-Lite0
 picture_features = networks.image_set_features(profile, picture_network)
 effnet_images, image_rows = picture_features.values, picture_features.rows
 picture_path = paths.picture_embedding(profile, picture_network)
@@ -931,7 +909,7 @@ effnet_fit = emb.fit_vice(
         val=effnet_test[:50_000],
     ),
 )
-if picture_network == paths.DEFAULT_PICTURE_NETWORK:
+if picture_network == networks.BOOK_PICTURE_NETWORK:
     save_shared(effnet_fit, picture_path)
 else:  # the studied network's own picture embedding
     effnet_fit.save(picture_path)
@@ -1144,7 +1122,7 @@ chapter_downloads = [
     (f"{net.key}_vice", net_fit.embedding.weights,
      net_rows,
      f"VICE fit to the triplets of {net.label}"),
-    (f"{picture_network}_pictures_vice", effnet_fit.embedding.weights,
+    (f"{picture_network.key}_pictures_vice", effnet_fit.embedding.weights,
      {"object_names": [f"{u} ({s})" for u, s in zip(image_rows["uniqueID"], image_rows["style"],
                                                        strict=True)],
       "object_column": "picture",
@@ -1161,7 +1139,7 @@ downloads.links(
             "02_embedding_fit",
             profile,
             description=description,
-            network=net.key,
+            network=studied,
             columns=picture_columns if "object_column" in rows else concept_columns,
             **rows,
         )

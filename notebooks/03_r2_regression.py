@@ -80,7 +80,6 @@ from dnnalign_utils import (
     compare,
     data,
     features,
-    interpret,
     keynumbers,
     networks,
     paths,
@@ -104,25 +103,13 @@ start_chapter(globals(), "03_r2_regression")
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(
-    profile,
-    "03_r2_regression",
-    network_parameters=dict(
-        network=network, features_path=features_path, images_dir=images_dir, layer=layer
-    ),
+studied = networks.resolve(
+    network, features_path=features_path, images_dir=images_dir, layer=layer
 )
-net = networks.load(
-    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
-)
-missing = paths.missing_inputs(profile, "03_r2_regression", net.key)
-if missing:
-    raise FileNotFoundError(
-        f"{net.label}: {', '.join(missing)} missing for this network; run chapters 1 and 2 "
-        f"with network={network!r}, features_path={features_path!r}, "
-        f"images_dir={images_dir!r}, layer={layer!r} first"
-    )
+ensure_upstream(profile, "03_r2_regression", studied)
+net = networks.load(profile, studied)
 alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
-net_dims_path = paths.network_embedding(profile, net.key)
+net_dims_path = paths.network_embedding(profile, studied)
 net_dims, objects = emb.load_network_embedding(net_dims_path)  # objects: THINGS indices
 net_features = net.values[emb.rows_of(net.things_index, objects, f"{net.label} features")]
 concepts = data.load_concepts()
@@ -145,9 +132,9 @@ net_result = regression.nested_cv_ridge(
     outer_seed=seed,
     inner_seed=seed + 1,
 )
-r2 = pd.Series(net_result.r2, index=interpret.dimension_labels(net_dims.weights, names))
+r2 = pd.Series(net_result.r2, index=emb.dimension_labels(net_dims.weights, names))
 key_numbers = regression.network_r2_numbers(net_result.r2)
-recorded = keynumbers.record(profile, net.key, "03_r2_regression", net.label, **key_numbers)
+recorded = keynumbers.record(profile, studied, "03_r2_regression", net.label, **key_numbers)
 
 # %% tags=["hide-input"]
 glue("net_n_dims", int(r2.size), display=False)
@@ -359,7 +346,7 @@ styled_table(
 human_table = table[table["target"] == "human (VICE-42)"].pivot_table(
     index="dimension", columns="predictor", values="r2"
 )
-human_table.index = interpret.dimension_labels(human_dims, names)
+human_table.index = emb.dimension_labels(human_dims, names)
 gap = (human_table["sentence embedding"] - human_table[net.label]).sort_values()
 
 # %% tags=["hide-input"]
@@ -400,7 +387,7 @@ fig.show()
 
 # %%
 model_path = net_result.final_model.save(
-    paths.network_regression_model(profile, net.key),
+    paths.network_regression_model(profile, studied),
     produced_by="notebooks/03_r2_regression",
     parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed, "network": net.key},
     inputs={"embedding": net_dims_path},
@@ -420,7 +407,7 @@ from dnnalign_utils import downloads
 
 # file keys of the two targets, in the order of `targets` above
 target_keys = dict(zip(targets, ["vice42", net.key], strict=True))
-target_labels = {t: interpret.dimension_labels(w, names) for t, w in targets.items()}
+target_labels = {t: emb.dimension_labels(w, names) for t, w in targets.items()}
 
 
 def r2_download(r2_rows):
@@ -464,7 +451,7 @@ published = downloads.publish(
     f"each network and semantic representation ({len(objects):,} concepts)",
     parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed},
     inputs={f"{net.key} embedding": net_dims_path},
-    network=net.key,
+    network=studied,
     columns=r2_columns,
 )
 if subset_table is not None:
@@ -476,7 +463,7 @@ if subset_table is not None:
         description="out-of-fold R² of every VICE-42 dimension on the concepts with "
         f"pictures, from EfficientNet-Lite0 (drawings), {net.label} and CLIP",
         parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed},
-        network=net.key,
+        network=studied,
         columns=r2_columns,
     )
 downloads.links(published)

@@ -129,16 +129,11 @@ start_chapter(globals(), "05_visual_semantic_rating")
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(
-    profile,
-    "05_visual_semantic_rating",
-    network_parameters=dict(
-        network=network, features_path=features_path, images_dir=images_dir, layer=layer
-    ),
+studied = networks.resolve(
+    network, features_path=features_path, images_dir=images_dir, layer=layer
 )
-net = networks.load(
-    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
-)
+ensure_upstream(profile, "05_visual_semantic_rating", studied)
+net = networks.load(profile, studied)
 glue("network_label", net.label, display=False)
 alpha_grid = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
 names = data.concept_names()  # homonyms told apart (bat, baton, ...)
@@ -326,12 +321,7 @@ network_config = dataclasses.replace(
     min_epochs=network_min_epochs,
     stability_window=network_window,
 )
-net_embedding_path = paths.network_embedding(profile, net.key)
-if not net_embedding_path.is_file():
-    raise FileNotFoundError(
-        f"{paths.display_path(net_embedding_path)}: no chapter 2 embedding of {net.label}; "
-        "run chapters 1 and 2 with the same network parameters first"
-    )
+net_embedding_path = paths.network_embedding(profile, studied)
 net_embedding, net_objects = emb.load_network_embedding(net_embedding_path)
 clip_is_studied = net.key == "clip_vit_b32"
 if clip_is_studied:  # the studied network is CLIP: its chapter 2 embedding, no second fit
@@ -342,7 +332,7 @@ else:  # chapter 2's checkpoint of CLIP: a fit of the same triplets and settings
         network_config,
         n_triplets=n_network_triplets,
         seed=seed,
-        checkpoint_dir=paths.network_embedding(profile, "clip_vit_b32").parent,
+        checkpoint_dir=paths.network_embedding(profile, networks.resolve("clip_vit_b32")).parent,
         prefix="clip_vit_b32_",
     )
     clip_fit.save(paths.clip_embedding(profile))
@@ -405,7 +395,7 @@ ratings["effnet"] = rater_model.rate_pictures(effnet.weights, picture_rows)
 network_shares = autorate.network_label_shares(
     profile, net_embedding.weights, net_objects, seed=seed, rater=rater_model
 )
-keynumbers.record(profile, net.key, "05_visual_semantic_rating", net.label, **network_shares)
+keynumbers.record(profile, studied, "05_visual_semantic_rating", net.label, **network_shares)
 labels = pd.concat([table.assign(embedding=key) for key, table in ratings.items()])
 styled_table(
     labels.replace({"embedding": display_names})
@@ -537,7 +527,7 @@ unclear["paper (%)"] = pd.Series(
 for key, prefix in [("vice42", "human"), (net.key, "net")]:
     share = unclear.loc[display_names[key], "unclear, by count (%)"]
     glue(f"{prefix}_unclear", float(share), display=False)
-if net.key == paths.DEFAULT_NETWORK and profile != "paper":
+if studied.is_book_network and profile != "paper":
     unclear_note = (
         "Our VGG-16 embedding is learnt from a concept-level stand-in of VGG-16's features "
         "(chapter 1), and many of its dimensions are predicted neither by knowledge of the "
@@ -554,7 +544,7 @@ else:
     unclear_note = (
         "Our VGG-16 embedding comes from VGG-16-BN's activations averaged per concept, not "
         "from the paper's embedding of single photos."
-        if net.key == paths.DEFAULT_NETWORK
+        if studied.is_book_network
         else f"The paper gives an unclear share for its VGG-16 only, none for {net.label}."
     )
 glue("unclear_note", unclear_note, display=False)
@@ -664,7 +654,7 @@ fig.show()
 # %%
 pooled = {key: embeddings[key] for key in ("vice42", net.key, "clip") if key in embeddings}
 session = rating.create_session(
-    paths.rating_session(profile, net.key),
+    paths.rating_session(profile, studied),
     pooled,  # the weights: a session of a re-fitted embedding is refused
     seed=seed,
 )
@@ -744,7 +734,7 @@ else:
 # %%
 glue("network_key", net.key, display=False)
 labels_path = rating.save_labels(
-    paths.automatic_labels(profile, net.key),
+    paths.automatic_labels(profile, studied),
     labels,
     produced_by="notebooks/05_visual_semantic_rating",
     parameters={"seed": seed, "n_outer": n_outer, "n_inner": n_inner, "network": net.key}
@@ -770,7 +760,7 @@ downloads.links(
         description="every dimension's semantic, visual and joint R², their commonality, "
         "its top collection's z-scores and both raters' labels",
         parameters={"seed": seed} | {"rules": autorate.rules_dict(rater_model)},
-        network=net.key,
+        network=studied,
         columns=autorate.RATINGS_COLUMNS,
     )
     + downloads.publish(
@@ -781,7 +771,7 @@ downloads.links(
         description="shares (%) of visual, mixed and semantic dimensions per embedding, by "
         "count and by importance, with 95 % bootstrap intervals",
         parameters={"n_bootstrap": n_bootstrap, "seed": seed},
-        network=net.key,
+        network=studied,
         columns={
             "embedding": "the embedding rated",
             "weighting": "by count (each dimension counts once) or by importance (each "
@@ -799,7 +789,7 @@ downloads.links(
         profile,
         description="permutation tests of the semantic share, VICE-42 against each network",
         parameters={"n_permutations": n_permutations, "seed": seed},
-        network=net.key,
+        network=studied,
         columns={
             "network": "the network embedding compared with the human VICE-42",
             "semantic share, VICE-42 − network (points)": "VICE-42's semantic share minus "
@@ -814,7 +804,7 @@ downloads.links(
         profile,
         description="shares (%) of visual, mixed and semantic dimensions across "
         "EfficientNet-Lite0's layers",
-        network=net.key,
+        network=studied,
         columns={
             "layer": "the layer whose picture embedding was fitted and rated",
             "visual": "share of the rated dimensions labelled visual (%)",

@@ -90,7 +90,6 @@ from dnnalign_utils import (
     autorate,
     compare,
     data,
-    interpret,
     keynumbers,
     networks,
     paths,
@@ -117,23 +116,12 @@ start_chapter(globals(), "06_human_vs_dnn")
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
 from dnnalign_utils.book import ensure_upstream
 
-ensure_upstream(
-    profile,
-    "06_human_vs_dnn",
-    network_parameters=dict(
-        network=network, features_path=features_path, images_dir=images_dir, layer=layer
-    ),
+studied = networks.resolve(
+    network, features_path=features_path, images_dir=images_dir, layer=layer
 )
-net = networks.load(
-    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
-)
-dnn_path = paths.network_embedding(profile, net.key)
-if not dnn_path.is_file():
-    raise FileNotFoundError(
-        f"{net.label}: no embedding of this network yet; run chapters 1 and 2 with "
-        f"network={network!r}, features_path={features_path!r}, images_dir={images_dir!r}, "
-        f"layer={layer!r} first"
-    )
+ensure_upstream(profile, "06_human_vs_dnn", studied)
+net = networks.load(profile, studied)
+dnn_path = paths.network_embedding(profile, studied)
 dnn, objects = emb.load_network_embedding(dnn_path)  # objects: THINGS indices of its rows
 n_objects = len(objects)
 names = data.concept_names()[objects]  # homonyms told apart (bat, baton, ...)
@@ -142,11 +130,11 @@ dnn_name = f"{net.label} embedding"  # what the DNN side is
 human_name = {"vice42": "VICE-42", "spose49": "SPoSE-49"}[human_embedding]
 # chapter 5's visual/semantic labels of both sides, if it has rated this network
 quality = compare.dimension_qualities(
-    paths.automatic_labels(profile, net.key),
+    paths.automatic_labels(profile, studied),
     {"human": (human_embedding, human.shape[1]), "dnn": (net.key, dnn.n_dims)},
 )
 human_labels, dnn_labels = (
-    interpret.dimension_labels(weights, names) for weights in (human, dnn.weights)
+    emb.dimension_labels(weights, names) for weights in (human, dnn.weights)
 )
 if quality is not None:  # each label followed by its quality in brackets
     human_labels, dnn_labels = (
@@ -287,7 +275,7 @@ key_numbers = compare.network_human_numbers(
     rsm_objects=global_rsm_objects,
     progress=True,
 )
-keynumbers.record(profile, net.key, "06_human_vs_dnn", net.label, **key_numbers)
+keynumbers.record(profile, studied, "06_human_vs_dnn", net.label, **key_numbers)
 global_r = key_numbers["global_rsa_r"]
 n_rsm_objects = n_objects if global_rsm_objects <= 0 else min(global_rsm_objects, n_objects)
 glue("global_r", global_r, display=False)
@@ -528,7 +516,7 @@ downloads.links(
         description=f"one-to-one matched {human_embedding} and {net.label} dimensions with "
         "their held-out and in-sample r and the permutation null",
         parameters={"n_permutations": n_permutations, "seed": seed},
-        network=net.key,
+        network=studied,
         columns={
             "rank": "the pair's rank by held-out r (1 = best)",
             "human embedding": "key of the human embedding (vice42: VICE-42, spose49: SPoSE-49)",
@@ -573,7 +561,7 @@ downloads.links(
             "n_diverging": n_diverging,
             "seed": seed,
         },
-        network=net.key,
+        network=studied,
         columns={
             "object 1": "the triplet's first object (THINGS concept)",
             "object 2": "its second object",

@@ -100,10 +100,10 @@ from tqdm.auto import tqdm
 
 from dnnalign_utils import (
     autorate,
-    comparison,
     curves,
     images,
     keynumbers,
+    network_pipeline,
     networks,
     paths,
     rating,
@@ -141,8 +141,8 @@ picture_choice = {"image_styles": image_styles, "n_image_concepts": n_image_conc
 nets, load_seconds = {}, {}
 for name in tqdm(compared, desc="networks"):
     started = time.perf_counter()
-    is_picture_network = networks.NETWORKS[name].kind == "pictures"
-    nets[name] = networks.load(profile, name, **(picture_choice if is_picture_network else {}))
+    choice = picture_choice if networks.NETWORKS[name].kind == "pictures" else {}
+    nets[name] = networks.load(profile, networks.resolve(name, **choice))
     load_seconds[name] = time.perf_counter() - started
 default_key = paths.DEFAULT_NETWORK
 
@@ -171,7 +171,7 @@ styled_table(
 # %% [markdown]
 # ## One pipeline, every network
 #
-# Each network other than the VGG-16 stand-in goes through `comparison.run_network`,
+# Each network other than the VGG-16 stand-in goes through `network_pipeline.run_network`,
 # which calls the chapters' own functions in turn: `triplets.network_choice_agreement`
 # (chapter 1), random triplets answered by the network's dot products and a VICE fit
 # (`triplets.sample_triplets`, `triplets.odd_one_out_choices`, `fitting.fit_vice`:
@@ -190,7 +190,7 @@ styled_table(
 # for as many per concept:
 
 # %%
-concept_settings = comparison.PipelineSettings(
+concept_settings = network_pipeline.PipelineSettings(
     n_triplets=n_concept_triplets,
     beta=concept_beta,
     max_epochs=concept_max_epochs,
@@ -229,10 +229,14 @@ runs, seconds = {}, {}
 for name, net in tqdm(nets.items(), desc="pipeline"):
     started = time.perf_counter()
     if net.key == default_key:
-        runs[name] = comparison.recorded_network(profile, net, concept_settings, progress=False)
+        runs[name] = network_pipeline.recorded_network(
+            profile, net, concept_settings, progress=False
+        )
     else:
         settings = concept_settings if net.complete else picture_settings
-        runs[name] = comparison.run_network(profile, net, settings, rater=rater, progress=True)
+        runs[name] = network_pipeline.run_network(
+            profile, net, settings, rater=rater, progress=True
+        )
     seconds[name] = time.perf_counter() - started
 
 # %% tags=["hide-input"]
@@ -261,7 +265,7 @@ styled_table(
 
 # %%
 keys = [net.key for net in nets.values()]
-numbers = keynumbers.table(profile, keys)
+numbers = keynumbers.table(profile, [net.network for net in nets.values()])
 labels = numbers["label"].to_dict()
 # how many human responses and repeated triplets each network's chapter-1 numbers rest on
 scored = {net.key: triplets.network_agreement(net) for net in nets.values()}

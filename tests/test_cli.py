@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from conftest import REPO_ROOT
 
-from dnnalign_utils import book, cli, paths
+from dnnalign_utils import cli, paths
 from dnnalign_utils.conventions import N_OBJECTS
 
 
@@ -68,10 +67,14 @@ def test_a_build_error_is_one_line_without_a_traceback(tmp_path):
     assert paths.ARTEFACTS_ENV in proc.stderr
 
 
-def test_book_main_and_the_console_script_are_the_command_line(capsys):
+def test_python_m_book_and_the_console_script_are_the_command_line(capsys):
     text = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'dnnalign-book = "dnnalign_utils.cli:main"' in text
-    with pytest.raises(SystemExit) as stop:
-        book.main(["--help"])
-    assert stop.value.code == 0 and "sync-notebooks" in capsys.readouterr().out
+    proc = subprocess.run(
+        [sys.executable, "-m", "dnnalign_utils.book", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 0 and "sync-notebooks" in proc.stdout, proc.stderr
     assert cli.main(["build", "--only", "00_data", "--no-execute"]) == 2

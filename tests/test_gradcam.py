@@ -302,7 +302,7 @@ def test_efficientnet_blocks_cover_the_predictor_top_down(network, n_blocks):
         coef=rng.normal(size=(1280, 2)), intercept=np.zeros(2), x_mean=np.zeros(1280),
         alphas=np.ones(2), alpha_grid=np.ones(1),
     )  # fmt: skip
-    predictor = EfficientNetLitePredictor(features.NETWORKS[network].load(), ridge)
+    predictor = EfficientNetLitePredictor(features.PICTURE_MODELS[network].load(), ridge)
     blocks = gradcam.efficientnet_randomisation_blocks(predictor)
     names = [name for name, _ in blocks]
     assert names[:2] == ["ridge", "head"] and names[-1] == "stem"

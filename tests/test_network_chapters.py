@@ -30,12 +30,13 @@ def test_network_parameters_come_first_and_name_the_studied_network(stem):
     assert list(values)[: len(NETWORK_PARAMETERS)] == list(NETWORK_PARAMETERS)
     assert {k: values[k] for k in NETWORK_PARAMETERS} == NETWORK_PARAMETERS
     source = notebook.read_text(encoding="utf-8")
-    assert re.search(
-        r"networks\.load\(\s*profile, network, features_path=features_path, "
+    assert re.search(  # the network is resolved once, from the chapter's parameters
+        r"studied = networks\.resolve\(\s*network, features_path=features_path, "
         r"images_dir=images_dir, layer=layer\s*\)",
         source,
     )
+    assert "net = networks.load(profile, studied)" in source
     assert KEY_NUMBER_FUNCTIONS[stem] in source
-    assert f'keynumbers.record(profile, net.key, "{stem}", net.label' in source
+    assert f'keynumbers.record(profile, studied, "{stem}", net.label' in source
     # no per-network artefact of the default network by its old name
     assert not re.search(r"paths\.vgg16_\w+\(", source)

@@ -158,7 +158,7 @@ def test_subset_network_without_repeated_or_any_triplets_gives_nan():
 def test_agreement_on_the_embedded_sets_equals_chapter_1s_table():
     """The default network on the embedded held-out sets: the agreement chapter 1's table
     shows for it on the noise-ceiling set, and the published ceiling (67.22 %)."""
-    net = networks.load("smoke", "vgg16")
+    net = networks.load("smoke", networks.resolve("vgg16"))
     numbers = triplets.network_choice_agreement(net)
     human = data.load_triplets_noise_ceiling().triplets
     table = triplets.agreement_table({"net": net.values}, {"nc": human}, n_bootstrap=0)
@@ -305,27 +305,27 @@ def test_chapter_1_studies_a_readers_npy_network(tmp_path, monkeypatch):
         cwd=str(paths.REPO_ROOT / "notebooks"),
         progress_bar=False,
     )
-    net = networks.load("smoke", "my_net", features_path=tmp_path / "mine.npy")
+    net = networks.load("smoke", networks.resolve("my_net", features_path=tmp_path / "mine.npy"))
     assert net.key.startswith("my_net-")
-    folder = paths.network_triplets("smoke", net.key)
-    assert paths.network_dir("smoke", net.key) in folder.parents
-    train_path, test_path = paths.network_triplet_split("smoke", net.key)
+    folder = paths.network_triplets("smoke", net.network)
+    assert paths.network_dir("smoke", net.network) in folder.parents
+    train_path, test_path = paths.network_triplet_split("smoke", net.network)
     train, test = np.load(train_path), np.load(test_path)
     assert len(train) + len(test) == parameters["n_network_triplets"]
     np.testing.assert_array_equal(
-        np.load(paths.network_objects("smoke", net.key)), net.things_index
+        np.load(paths.network_objects("smoke", net.network)), net.things_index
     )
     # the saved choices are the network's own
     np.testing.assert_array_equal(
         triplets.odd_one_out_choices(test, values, progress=False)[:, 2], test[:, 2]
     )
     assert not paths.network_triplets("smoke").exists()  # the default network's
-    recorded = keynumbers.collect("smoke", net.key)
+    recorded = keynumbers.collect("smoke", net.network)
     expected = triplets.network_choice_agreement(net)
     assert recorded["label"] == "my_net"
     assert {k: recorded[k] for k in expected} == pytest.approx(expected)
     entry = json.loads(
-        (paths.key_numbers_dir("smoke", net.key) / "01_triplet_task.json").read_text()
+        (paths.key_numbers_dir("smoke", net.network) / "01_triplet_task.json").read_text()
     )
     assert entry["network"] == net.key
 

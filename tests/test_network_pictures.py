@@ -50,7 +50,9 @@ def test_embedded_pictures_follow_chapter_0s_rule():
 def test_the_paper_profile_refuses_a_choice_of_emoji(monkeypatch, tmp_path):
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
     with pytest.raises(ValueError, match="profile='paper': image_styles"):
-        networks.load("paper", "efficientnet_lite0", image_styles=["noto"], progress=False)
+        networks.load(
+            "paper", networks.resolve("efficientnet_lite0", image_styles=["noto"]), progress=False
+        )
 
 
 def test_lite0_takes_chapter_0s_stored_features_of_the_same_pictures(tmp_path, monkeypatch):
@@ -64,7 +66,9 @@ def test_lite0_takes_chapter_0s_stored_features_of_the_same_pictures(tmp_path, m
     )["_avg_pooling"]  # fmt: skip
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "without_store"))
     computed = networks.load(
-        "smoke", "efficientnet_lite0", image_styles=["noto"], n_image_concepts=3, progress=False
+        "smoke",
+        networks.resolve("efficientnet_lite0", image_styles=["noto"], n_image_concepts=3),
+        progress=False,
     )
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "with_store"))
 
@@ -73,7 +77,9 @@ def test_lite0_takes_chapter_0s_stored_features_of_the_same_pictures(tmp_path, m
 
     monkeypatch.setattr(features, "extract_features", no_model)
     reused = networks.load(
-        "smoke", "efficientnet_lite0", image_styles=["noto"], n_image_concepts=3, progress=False
+        "smoke",
+        networks.resolve("efficientnet_lite0", image_styles=["noto"], n_image_concepts=3),
+        progress=False,
     )
     noto = (stored_pictures["style"] == "noto").to_numpy()
     np.testing.assert_array_equal(reused.values, stored[noto].astype(np.float64))
@@ -82,9 +88,10 @@ def test_lite0_takes_chapter_0s_stored_features_of_the_same_pictures(tmp_path, m
     # a picture chapter 0 did not store: the network must run (here: refused by the stub)
     with pytest.raises(AssertionError, match="the network ran"):
         networks.load(
-            "smoke", "efficientnet_lite0", image_styles=["noto"], n_image_concepts=4,
+            "smoke",
+            networks.resolve("efficientnet_lite0", image_styles=["noto"], n_image_concepts=4),
             progress=False,
-        )  # fmt: skip
+        )
 
 
 def test_stored_features_of_another_recipe_or_other_pictures_are_not_taken(tmp_path, monkeypatch):
@@ -126,29 +133,34 @@ def test_stored_features_of_another_recipe_or_other_pictures_are_not_taken(tmp_p
 # --------------------------------------------------------- picture-level networks
 
 
-def test_chapter_4_explains_only_picture_level_networks_and_says_why():
-    assert networks.check_picture_level_network("efficientnet_lite1") == "efficientnet_lite1"
+def test_chapter_4_explains_only_picture_level_networks_and_says_why(tmp_path):
+    lite1 = networks.resolve("efficientnet_lite1")
+    assert networks.check_picture_level_network(lite1) is lite1
     with pytest.raises(ValueError, match="network='vgg16': a concept-level network"):
-        networks.check_picture_level_network("vgg16")
-    with pytest.raises(ValueError, match="network='resnet': not a registered network"):
-        networks.check_picture_level_network("resnet")
-    with pytest.raises(ValueError, match="network='torchvision:resnet18': not a registered"):
-        networks.check_picture_level_network("torchvision:resnet18")
-    with pytest.raises(ValueError, match="features_path='mine.npy': .* no pixels"):
-        networks.check_picture_level_network("efficientnet_lite0", features_path="mine.npy")
-    with pytest.raises(ValueError, match="images_dir='pics': .* object masks"):
-        networks.check_picture_level_network("efficientnet_lite0", images_dir="pics")
+        networks.check_picture_level_network(networks.BOOK_NETWORK)
+    with pytest.raises(ValueError, match="features_path='.*mine.npy': .* no pixels"):
+        (tmp_path / "mine.npy").write_bytes(b"")
+        networks.check_picture_level_network(networks.resolve(features_path=tmp_path / "mine.npy"))
+    with pytest.raises(ValueError, match="images_dir='.*': .* object masks"):
+        networks.check_picture_level_network(
+            networks.resolve("efficientnet_lite0", images_dir=tmp_path)
+        )
     with pytest.raises(ValueError, match="layer='_blocks.3': .* expected layer=''"):
-        networks.check_picture_level_network("efficientnet_lite0", layer="_blocks.3")
+        networks.check_picture_level_network(
+            networks.resolve("efficientnet_lite0", layer="_blocks.3")
+        )
+    with pytest.raises(ValueError, match="a choice of pictures of its own"):
+        networks.check_picture_level_network(
+            networks.resolve("efficientnet_lite0", image_styles=["noto"])
+        )
 
 
 def test_the_picture_embedding_is_the_studied_networks_only_without_a_choice_of_its_own(
     tmp_path,
 ):
-    lite0 = paths.DEFAULT_PICTURE_NETWORK
     own = networks.resolve("efficientnet_lite1")
-    assert networks.picture_embedding_network(own) == "efficientnet_lite1"
-    assert networks.sees_chapter0_pictures(own)
+    assert own.picture_network is own
+    assert own.sees_chapter0_pictures
     for other in (
         networks.resolve("vgg16"),
         networks.resolve("clip_vit_b32"),
@@ -157,8 +169,8 @@ def test_the_picture_embedding_is_the_studied_networks_only_without_a_choice_of_
         networks.resolve("efficientnet_lite0_untrained", images_dir=tmp_path),
         networks.resolve("efficientnet_lite0", images_dir=tmp_path),
     ):
-        assert networks.picture_embedding_network(other) == lite0, other.key
-        assert not networks.sees_chapter0_pictures(other), other.key
+        assert other.picture_network == networks.BOOK_PICTURE_NETWORK, other.key
+        assert not other.sees_chapter0_pictures, other.key
 
 
 @pytest.fixture
@@ -177,13 +189,14 @@ def test_image_set_features_are_chapter_0s_for_lite0_and_computed_once_for_other
     chapter0_store, monkeypatch
 ):
     rows, stored = chapter0_store
-    lite0 = networks.image_set_features("smoke", "efficientnet_lite0", progress=False)
+    lite0 = networks.image_set_features("smoke", networks.BOOK_PICTURE_NETWORK, progress=False)
     np.testing.assert_array_equal(lite0.values, stored)
     assert lite0.rows["file_name"].tolist() == rows["file_name"].tolist()
     assert lite0.layer == "_avg_pooling" and lite0.recipe == features.EFFICIENTNET_LITE0_RECIPE
     # another network: the same pictures, its own model and recipe (the reference: the
     # features the network gives these pictures rendered as chapter 0 renders them)
-    untrained = networks.image_set_features("smoke", "efficientnet_lite0_untrained", False)
+    untrained_network = networks.resolve("efficientnet_lite0_untrained")
+    untrained = networks.image_set_features("smoke", untrained_network, False)
     reference = features.extract_features(
         features.efficientnet_lite0_untrained(),
         images.EmojiImages(rows, features.EFFICIENTNET_LITE0_RECIPE, images.DEFAULT_RENDERING),
@@ -193,19 +206,19 @@ def test_image_set_features_are_chapter_0s_for_lite0_and_computed_once_for_other
     np.testing.assert_allclose(untrained.values, reference, rtol=1e-5, atol=1e-6)
     assert untrained.rows["file_name"].tolist() == rows["file_name"].tolist()
     assert not np.allclose(untrained.values, stored)  # random weights see otherwise
-    assert paths.network_image_set_features("smoke", "efficientnet_lite0_untrained").is_dir()
+    assert paths.network_image_set_features("smoke", untrained_network).is_dir()
 
     def no_model(*args, **kwargs):
         raise AssertionError("the network ran although its features were cached")
 
     monkeypatch.setattr(features, "extract_features", no_model)
     monkeypatch.setattr(features, "check_module_exists", no_model)  # no model build either
-    again = networks.image_set_features("smoke", "efficientnet_lite0_untrained", False)
+    again = networks.image_set_features("smoke", untrained_network, False)
     np.testing.assert_array_equal(again.values, untrained.values)
     # the concept-level path of the same network reads the same cache: concept means
-    concept = networks.load("smoke", "efficientnet_lite0_untrained", progress=False)
+    concept = networks.load("smoke", untrained_network, progress=False)
     means, things_index = features.concept_means(untrained.values.astype(np.float64), rows)
     np.testing.assert_allclose(concept.values, means)
     np.testing.assert_array_equal(concept.things_index, things_index)
     with pytest.raises(ValueError, match="network='vgg16': a concept-level network"):
-        networks.image_set_features("smoke", "vgg16")
+        networks.image_set_features("smoke", networks.BOOK_NETWORK)

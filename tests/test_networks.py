@@ -17,7 +17,7 @@ CONCEPT_NETWORKS = sorted(n for n, e in networks.NETWORKS.items() if e.kind == "
 
 @pytest.mark.parametrize("name", CONCEPT_NETWORKS)
 def test_registered_concept_networks_give_every_concept(name):
-    features = networks.load("smoke", name)
+    features = networks.load("smoke", networks.resolve(name))
     assert features.complete and features.full().shape[0] == N_OBJECTS
     assert np.isfinite(features.values).all()
     assert features.key == name and features.input_hashes
@@ -26,7 +26,7 @@ def test_registered_concept_networks_give_every_concept(name):
 def test_npy_features_read_in_things_order(tmp_path):
     values = np.random.default_rng(0).normal(size=(N_OBJECTS, 5))
     np.save(tmp_path / "mine.npy", values)
-    features = networks.load("smoke", features_path=tmp_path / "mine.npy")
+    features = networks.load("smoke", networks.resolve(features_path=tmp_path / "mine.npy"))
     np.testing.assert_array_equal(features.full(), values)
     assert features.label == "mine"
 
@@ -34,15 +34,15 @@ def test_npy_features_read_in_things_order(tmp_path):
 def test_npy_with_wrong_rows_or_nan_is_refused(tmp_path):
     np.save(tmp_path / "short.npy", np.ones((100, 4)))
     with pytest.raises(DataValidationError, match=r"short\.npy.*1854"):
-        networks.load("smoke", features_path=tmp_path / "short.npy")
+        networks.load("smoke", networks.resolve(features_path=tmp_path / "short.npy"))
     values = np.random.default_rng(0).normal(size=(N_OBJECTS, 4))
     values[17, 2] = np.nan
     np.save(tmp_path / "nan.npy", values)
     with pytest.raises(DataValidationError, match=r"nan\.npy: row 18 .*column 2: non-finite"):
-        networks.load("smoke", features_path=tmp_path / "nan.npy")
+        networks.load("smoke", networks.resolve(features_path=tmp_path / "nan.npy"))
     np.save(tmp_path / "same.npy", np.ones((N_OBJECTS, 3)))
     with pytest.raises(DataValidationError, match="every row is the same"):
-        networks.load("smoke", features_path=tmp_path / "same.npy")
+        networks.load("smoke", networks.resolve(features_path=tmp_path / "same.npy"))
 
 
 def test_npy_features_whose_products_overflow_are_rescaled_and_said_so(tmp_path):
@@ -53,7 +53,7 @@ def test_npy_features_whose_products_overflow_are_rescaled_and_said_so(tmp_path)
     values = np.random.default_rng(0).normal(size=(N_OBJECTS, 5))
     np.save(tmp_path / "huge.npy", values * 1e160)
     with pytest.warns(UserWarning, match=r"huge\.npy: largest absolute value .* overflow"):
-        features = networks.load("smoke", features_path=tmp_path / "huge.npy")
+        features = networks.load("smoke", networks.resolve(features_path=tmp_path / "huge.npy"))
     assert np.isfinite(features.values @ features.values.T).all()
     human = data.load_triplets_noise_ceiling().triplets
     np.testing.assert_array_equal(
@@ -64,9 +64,9 @@ def test_npy_features_whose_products_overflow_are_rescaled_and_said_so(tmp_path)
 
 def test_unknown_network_names_the_choices(tmp_path):
     with pytest.raises(ValueError, match="resnet_9000.*vgg16, clip_vit_b32"):
-        networks.load("smoke", "resnet_9000")
+        networks.load("smoke", networks.resolve("resnet_9000"))
     with pytest.raises(FileNotFoundError, match="features_path='.*nowhere.npy': does not exist"):
-        networks.load("smoke", features_path=tmp_path / "nowhere.npy")
+        networks.load("smoke", networks.resolve(features_path=tmp_path / "nowhere.npy"))
 
 
 def _thingsvision_folder(folder, names, values):
@@ -80,7 +80,9 @@ def test_thingsvision_folder_averages_images_per_concept(tmp_path):
     names[2] = f"{IDS[5]}/{IDS[5]}_02s.jpg"
     values = np.arange(12, dtype=float).reshape(4, 3)
     _thingsvision_folder(tmp_path / "out" / "classifier.3", names, values)
-    features = networks.load("smoke", features_path=tmp_path / "out", layer="classifier.3")
+    features = networks.load(
+        "smoke", networks.resolve(features_path=tmp_path / "out", layer="classifier.3")
+    )
     np.testing.assert_array_equal(features.things_index, [0, 2, 5])
     # slow reference: a pandas group-by over the concept folder
     frame = pd.DataFrame(values).assign(concept=[n.split("/")[0] for n in names])
@@ -181,7 +183,7 @@ def test_parameter_errors_name_the_argument(tmp_path):
     with pytest.raises(ValueError, match="torchvision:<model name> with layer"):
         networks.resolve("torchvision:resnet18")
     with pytest.raises(ValueError, match="only the paper profile"):
-        networks.load("smoke", "torchvision:resnet18", layer="avgpool")
+        networks.load("smoke", networks.resolve("torchvision:resnet18", layer="avgpool"))
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(ValueError, match="features_path=.*expected a .npy file"):
         networks.resolve(features_path=tmp_path / "notes.txt")
@@ -213,7 +215,9 @@ def test_picture_folder_features_are_concept_means_of_the_networks_features(tmp_
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "art"))
     chosen = _picture_folder(tmp_path / "mine")
     net = networks.load(
-        "smoke", "efficientnet_lite0_untrained", images_dir=tmp_path / "mine", progress=False
+        "smoke",
+        networks.resolve("efficientnet_lite0_untrained", images_dir=tmp_path / "mine"),
+        progress=False,
     )
     np.testing.assert_array_equal(net.things_index, np.sort(chosen["things_index"].unique()))
     assert not net.complete and net.key.startswith("efficientnet_lite0_untrained-mine-")
@@ -227,7 +231,7 @@ def test_picture_folder_features_are_concept_means_of_the_networks_features(tmp_
     expected = frame.groupby("concept").mean().to_numpy()
     np.testing.assert_allclose(net.values, expected, rtol=1e-4, atol=1e-5)
     # cached per network and input: in the network's own folder
-    cache = paths.network_features("smoke", net.key)
+    cache = paths.network_features("smoke", net.network)
     assert cache.is_relative_to(paths.artefacts_dir("smoke") / "networks" / net.key)
     assert (cache / "_avg_pooling" / "features.npy").is_file()
 
@@ -239,9 +243,9 @@ def test_picture_folder_errors_name_the_csv_line_and_layer(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="layer='_nope': not a module of network"):
         networks.load(
             "smoke",
-            "efficientnet_lite0_untrained",
-            images_dir=tmp_path / "mine",
-            layer="_nope",
+            networks.resolve(
+                "efficientnet_lite0_untrained", images_dir=tmp_path / "mine", layer="_nope"
+            ),
             progress=False,
         )
     lines = csv_path.read_text().splitlines()
@@ -249,30 +253,35 @@ def test_picture_folder_errors_name_the_csv_line_and_layer(tmp_path, monkeypatch
     with pytest.raises(
         DataValidationError, match=r"concepts\.csv: line 4: 'unicorn' is not a THINGS"
     ):
-        networks.load("smoke", "efficientnet_lite0_untrained", images_dir=tmp_path / "mine")
+        networks.load(
+            "smoke", networks.resolve("efficientnet_lite0_untrained", images_dir=tmp_path / "mine")
+        )
 
 
 def test_key_numbers_round_trip_and_refuse_foreign_names(tmp_path, monkeypatch):
     from dnnalign_utils import keynumbers
 
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
+    mine = networks.Network("mine", "mine-1", "Mine", "features")
     keynumbers.record(
         "smoke",
-        "mine-1",
+        mine,
         "02_embedding_fit",
         "Mine",
         n_dimensions=12,
         rsm_variance_explained=float("nan"),
     )
-    row = keynumbers.collect("smoke", "mine-1")
+    row = keynumbers.collect("smoke", mine)
     assert row["label"] == "Mine" and row["n_dimensions"] == 12
     assert np.isnan(row["rsm_variance_explained"]) and np.isnan(row["r2_median"])
-    assert keynumbers.collect("smoke", "vgg16")["label"] == "vgg16"  # nothing recorded
+    assert (
+        keynumbers.collect("smoke", networks.BOOK_NETWORK)["label"] == "vgg16"
+    )  # nothing recorded
     with pytest.raises(ValueError, match=r"\['r2_min'\] are not its key numbers"):
-        keynumbers.record("smoke", "mine-1", "02_embedding_fit", "Mine", r2_min=1.0)
+        keynumbers.record("smoke", mine, "02_embedding_fit", "Mine", r2_min=1.0)
     with pytest.raises(ValueError, match="n_dimensions='many': expected a number"):
-        keynumbers.record("smoke", "mine-1", "02_embedding_fit", "Mine", n_dimensions="many")
-    table = keynumbers.table("smoke", ["mine-1", "vgg16"])
+        keynumbers.record("smoke", mine, "02_embedding_fit", "Mine", n_dimensions="many")
+    table = keynumbers.table("smoke", [mine, networks.BOOK_NETWORK])
     assert list(table.index) == ["mine-1", "vgg16"]
     assert [c for c in table.columns if c != "label"] == [k.name for k in keynumbers.KEY_NUMBERS]
 
@@ -301,6 +310,6 @@ def test_input_hash_is_the_readers_files_only(tmp_path):
     assert networks.input_sha256(networks.resolve("clip_vit_b32")) == ""
     spec = networks.resolve(features_path=tmp_path / "mine.npy")
     assert networks.input_sha256(spec) == file_sha256(tmp_path / "mine.npy")
-    assert networks.load("smoke", features_path=tmp_path / "mine.npy").input_hashes == {
-        "features": networks.input_sha256(spec)
-    }
+    assert networks.load(
+        "smoke", networks.resolve(features_path=tmp_path / "mine.npy")
+    ).input_hashes == {"features": networks.input_sha256(spec)}

@@ -400,9 +400,9 @@ def test_saved_predictor_reloads_and_reproduces_predictions(fitted, tmp_path, mo
     np.testing.assert_array_equal(after.distance, before.distance)
     assert loaded.feature_range.distance_limit == made.feature_range.distance_limit
     # a predictor saved under another input recipe is refused
-    spec = features.NETWORKS["efficientnet_lite0"]
+    spec = features.PICTURE_MODELS["efficientnet_lite0"]
     changed = dataclasses.replace(spec, recipe=dataclasses.replace(LITE, resize_to=240))
-    monkeypatch.setitem(features.NETWORKS, "efficientnet_lite0", changed)
+    monkeypatch.setitem(features.PICTURE_MODELS, "efficientnet_lite0", changed)
     with pytest.raises(ValueError, match="input recipe"):
         predictor.DimensionPredictor.load(path)
     monkeypatch.undo()

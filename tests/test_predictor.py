@@ -49,7 +49,7 @@ def emoji_rows():
 def test_efficientnet_predictor_equals_ridge_on_stored_features(
     network, feature_map, emoji_rows, tmp_path
 ):
-    entry = features.NETWORKS[network]  # each network with its own input recipe
+    entry = features.PICTURE_MODELS[network]  # each network with its own input recipe
     model = entry.load()
     dataset = images.EmojiImages(emoji_rows, entry.recipe)
     extracted = features.extract_features(model, dataset, ["_avg_pooling"], progress=False)

@@ -25,6 +25,7 @@ from dnnalign_utils import book, keynumbers, networks, paths, predictor, profile
 from dnnalign_utils.conventions import N_OBJECTS, DataValidationError
 from dnnalign_utils.provenance import verify_provenance
 
+LITE1 = networks.resolve("efficientnet_lite1")
 CHAPTERS = (
     "01_triplet_task",
     "02_embedding_fit",
@@ -79,16 +80,17 @@ from pathlib import Path
 
 from dnnalign_utils import keynumbers, networks, paths
 
-net = networks.load(
-    profile, network, features_path=features_path, images_dir=images_dir, layer=layer
+studied = networks.resolve(
+    network, features_path=features_path, images_dir=images_dir, layer=layer
 )
+net = networks.load(profile, studied)
 with open(os.environ["REPORT_TEST_LOG"], "a", encoding="utf-8") as handle:
     handle.write("{stem} " + net.key + "\\n")
 if os.environ.get("REPORT_TEST_FAIL_AT") == "{stem}":
     raise RuntimeError("planned failure in {stem}")
 for name in {writes!r}:
-    key = paths.DEFAULT_NETWORK if name == "picture_embedding" else net.key
-    target = paths.artefact_path(name, profile, key)
+    own = None if name == "picture_embedding" else studied  # None: the book's own
+    target = paths.artefact_path(name, profile, own)
     target.parent.mkdir(parents=True, exist_ok=True)
     if "." in target.name:
         target.write_bytes(b"")
@@ -107,7 +109,7 @@ def _write_chapter(folder: Path, stem: str, declared: str) -> None:
             "02_embedding_fit": "n_dimensions=int(net.values.shape[1]), ",
         }.get(stem, "")
         text += (
-            f'keynumbers.record(profile, net.key, "{stem}", net.label, {extra}'
+            f'keynumbers.record(profile, studied, "{stem}", net.label, {extra}'
             f"**{{k: float(v) for k, v in {values!r}.items()}})\n"
         ).replace("nan", "float('nan')")
     (folder / f"{stem}.py").write_text(text, encoding="utf-8")
@@ -324,8 +326,8 @@ def test_another_network_in_the_same_folder_is_refused_unless_restart(finished_r
     )
     assert "# Key numbers of other_features" in (out / "report.md").read_text()
     # the first network's artefacts are untouched, in their own folder
-    first = finished_report["result"].network_key
-    assert paths.network_dir("smoke", first) != paths.network_dir("smoke", result.network_key)
+    first = finished_report["result"].network
+    assert paths.network_dir("smoke", first) != paths.network_dir("smoke", result.network)
     assert keynumbers.collect("smoke", first)["label"] == "my_features"
 
 
@@ -431,7 +433,7 @@ def test_a_failed_chapter_resumes_there_and_an_earlier_rerun_reruns_the_rest(
 
     # chapter 2's record lost (e.g. its artefacts deleted): it runs again, and every
     # chapter after it, since they read what it writes
-    keynumbers.record_path("smoke", result.network_key, "02_embedding_fit").unlink()
+    keynumbers.record_path("smoke", result.network, "02_embedding_fit").unlink()
     again = report.run_report(str(features), out, profile="smoke", root=root, log=lambda _: None)
     assert again.skipped == ["01_triplet_task"] and again.ran == list(CHAPTERS[1:])
 
@@ -439,7 +441,12 @@ def test_a_failed_chapter_resumes_there_and_an_earlier_rerun_reruns_the_rest(
 # ------------------------------------------------------------ upstream per network
 
 
-def _touch(profile: str, name: str, network: str = paths.DEFAULT_NETWORK) -> None:
+def _keyed(key: str, kind: str = "features") -> networks.Network:
+    """A network with artefact key `key` (what paths read of a resolved network)."""
+    return networks.Network(key, key, key, kind)
+
+
+def _touch(profile: str, name: str, network: networks.Network | None = None) -> None:
     target = paths.artefact_path(name, profile, network)
     target.parent.mkdir(parents=True, exist_ok=True)
     if "." in target.name:
@@ -450,7 +457,7 @@ def _touch(profile: str, name: str, network: str = paths.DEFAULT_NETWORK) -> Non
 
 def test_upstream_runs_run_per_network_producers_for_that_network(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
-    other = "mine-0123abcd"
+    other = _keyed("mine-0123abcd")
     # nothing there: chapter 6 for another network needs its embedding and labels, so
     # chapters 1, 2 and 5 for it; the shared hand-offs (and the default network's that
     # their chapters read) from the book's own runs
@@ -487,7 +494,7 @@ def test_upstream_runs_run_per_network_producers_for_that_network(tmp_path, monk
 def test_chapter_4_for_another_picture_network_runs_chapters_1_and_2_for_it(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
     # nothing there: Lite1's picture embedding needs chapter 2 (and so 1) run for it
-    assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite1") == [
+    assert book.upstream_runs("smoke", "04_gradcam", LITE1) == [
         ("00_data", False),
         ("01_triplet_task", True),
         ("02_embedding_fit", True),
@@ -495,34 +502,37 @@ def test_chapter_4_for_another_picture_network_runs_chapters_1_and_2_for_it(tmp_
     # the book's picture network: its artefacts are the book's own, nothing "for it"
     assert all(
         not for_network
-        for _, for_network in book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite0")
+        for _, for_network in book.upstream_runs(
+            "smoke", "04_gradcam", networks.BOOK_PICTURE_NETWORK
+        )
     )
     for name in ("image_features", "picture_embedding"):
         _touch("smoke", name)
-    assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite0") == []
-    assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite1") == [
+    assert book.upstream_runs("smoke", "04_gradcam", networks.BOOK_PICTURE_NETWORK) == []
+    assert book.upstream_runs("smoke", "04_gradcam", LITE1) == [
         ("01_triplet_task", True),
         ("02_embedding_fit", True),
     ]
-    _touch("smoke", "picture_embedding", "efficientnet_lite1")
-    assert book.upstream_runs("smoke", "04_gradcam", "efficientnet_lite1") == []
+    _touch("smoke", "picture_embedding", LITE1)
+    assert book.upstream_runs("smoke", "04_gradcam", LITE1) == []
 
 
 def test_ensure_upstream_runs_the_network_chapters_with_its_parameters(report_env):
     features = write_features(report_env["tmp"] / "alone.npy")
     parameters = {"network": "vgg16", "features_path": str(features), "images_dir": "",
                   "layer": ""}  # fmt: skip
-    key = networks.resolve(**parameters).key
-    ran = book.ensure_upstream("smoke", "03_r2_regression", report_env["root"], parameters)
+    network = networks.resolve(**parameters)
+    key = network.key
+    ran = book.ensure_upstream("smoke", "03_r2_regression", network, report_env["root"])
     assert ran == ["00_data", "01_triplet_task", "02_embedding_fit"]
     logged = report_env["log"].read_text().splitlines()
     assert logged == ["00_data vgg16", f"01_triplet_task {key}", f"02_embedding_fit {key}"]
-    runs = paths.network_dir("smoke", key) / "upstream_runs" / "notebooks"
+    runs = paths.network_dir("smoke", network) / "upstream_runs" / "notebooks"
     assert sorted(p.name for p in runs.glob("*.ipynb")) == [
         "01_triplet_task.ipynb",
         "02_embedding_fit.ipynb",
     ]
-    assert book.ensure_upstream("smoke", "03_r2_regression", report_env["root"], parameters) == []
+    assert book.ensure_upstream("smoke", "03_r2_regression", network, report_env["root"]) == []
 
 
 # ------------------------------------------------------- refused before running
@@ -694,7 +704,7 @@ N_PICTURES = 150
 
 
 def _all_dimensions_unclear(key: str) -> bool:
-    labels = pd.read_csv(paths.automatic_labels("smoke", key))
+    labels = pd.read_csv(paths.automatic_labels("smoke", _keyed(key)))
     own = labels.loc[labels["embedding"] == key, "label"]
     return len(own) > 0 and bool((own == "unclear").all())
 
@@ -768,12 +778,13 @@ def test_real_report_in_the_smoke_profile(real_reports, kind):
     assert gradcam_ran == (kind == "registered")
     if kind == "registered":
         key = row["network"]
-        saved = predictor.DimensionPredictor.load(paths.picture_predictor("smoke", key))
+        studied = networks.resolve(key)
+        saved = predictor.DimensionPredictor.load(paths.picture_predictor("smoke", studied))
         assert saved.network == key == "efficientnet_lite0_untrained"
-        embedding = paths.picture_embedding("smoke", key)
-        assert embedding.is_relative_to(paths.network_dir("smoke", key))
+        embedding = paths.picture_embedding("smoke", studied)
+        assert embedding.is_relative_to(paths.network_dir("smoke", studied))
         assert "04_gradcam" in (run["out"] / "report.md").read_text(encoding="utf-8")
-        downloads = paths.downloads_dir("smoke", key) / "04_gradcam"
+        downloads = paths.downloads_dir("smoke", studied, "04_gradcam") / "04_gradcam"
         assert (downloads / "picture_dimension_r2.csv").is_file()
 
 
@@ -786,8 +797,8 @@ def test_real_reports_of_two_networks_do_not_collide(real_reports):
         keys[kind] = pd.read_csv(run["out"] / "key_numbers.csv")["network"][0]
     assert keys["features"] != keys["pictures"]
     assert paths.DEFAULT_NETWORK not in keys.values()
-    features_dir = paths.network_dir("smoke", keys["features"])
-    pictures_dir = paths.network_dir("smoke", keys["pictures"])
+    features_dir = paths.network_dir("smoke", _keyed(keys["features"]))
+    pictures_dir = paths.network_dir("smoke", _keyed(keys["pictures"], "pictures"))
     assert features_dir not in pictures_dir.parents and pictures_dir not in features_dir.parents
     # the second report rewrote none of the first network's files
     before = real_reports["pictures"]["before"]
@@ -795,9 +806,11 @@ def test_real_reports_of_two_networks_do_not_collide(real_reports):
         if path.is_file():
             assert path.stat().st_mtime_ns == before.get(path), f"{path} was rewritten"
     for kind, key in keys.items():
-        recorded = keynumbers.collect("smoke", key)
+        recorded = keynumbers.collect("smoke", _keyed(key))
         assert recorded["network"] == key
-        assert all(keynumbers.record_path("smoke", key, stem).is_file() for stem in CHAPTERS), kind
+        assert all(
+            keynumbers.record_path("smoke", _keyed(key), stem).is_file() for stem in CHAPTERS
+        ), kind
 
 
 def test_stand_in_chapters_mirror_the_contract_parameters():
@@ -808,7 +821,7 @@ def test_stand_in_chapters_mirror_the_contract_parameters():
 
 def test_report_runs_chapter_4_only_for_a_registered_picture_network(tmp_path):
     def chapters(network, **options):
-        return report.report_chapters(report.resolve_input(network, "smoke", **options))
+        return report.resolve_input(network, "smoke", **options).chapters
 
     assert chapters("efficientnet_lite1") == (
         "01_triplet_task", "02_embedding_fit", "03_r2_regression", "04_gradcam",

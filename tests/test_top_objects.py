@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dnnalign_utils import interpret
+from dnnalign_utils import container as interpret  # the dimensions' top objects
 
 
 def test_top_objects_match_a_loop_and_break_ties_by_order():

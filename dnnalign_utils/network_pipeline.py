@@ -264,11 +264,12 @@ def embedding_numbers(
     return numbers, np.asarray(ridge.r2, dtype=np.float64), labels, seconds
 
 
-def record_numbers(profile: str, key: str, label: str, numbers: dict[str, float]) -> None:
-    """`keynumbers.record` of each chapter's share of ``numbers``."""
+def record_numbers(profile: str, network, label: str, numbers: dict[str, float]) -> None:
+    """`keynumbers.record` of each chapter's share of ``numbers`` about `network`
+    (`networks.resolve`'s value)."""
     for chapter in keynumbers.CHAPTERS:
         names = [k.name for k in keynumbers.KEY_NUMBERS if k.chapter == chapter]
-        keynumbers.record(profile, key, chapter, label, **{n: numbers[n] for n in names})
+        keynumbers.record(profile, network, chapter, label, **{n: numbers[n] for n in names})
 
 
 def chapter3_ridge(net, weights: np.ndarray, settings, progress: bool):
@@ -309,9 +310,9 @@ def run_network(
     (:func:`fit_embedding`)."""
     from dnnalign_utils.container import THINGS_INDEX_ARRAY
 
-    folder = paths.network_comparison(profile, net.key)
+    folder = paths.network_comparison(profile, net.network)
     start = time.perf_counter()
-    chapter2 = (paths.network_embedding(profile, net.key).parent, f"{net.key}_")
+    chapter2 = (paths.network_embedding(profile, net.network).parent, f"{net.key}_")
     reuse = [chapter2, *reuse]
     fit, source = fit_embedding(net, settings, folder, reuse=reuse, progress=progress)
     weights = fit.embedding.weights
@@ -344,12 +345,12 @@ def run_network(
 
     def save(value):
         text = json.dumps(value, indent=2) + "\n"
-        record = provenance_record("dnnalign_utils.comparison.run_network", parameters=key)
+        record = provenance_record("dnnalign_utils.network_pipeline.run_network", parameters=key)
         write_artefact(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), record)
 
     stored = cached(key, load, compute, save)
     numbers = {k: (np.nan if v is None else float(v)) for k, v in stored["numbers"].items()}
-    record_numbers(profile, net.key, net.label, numbers)
+    record_numbers(profile, net.network, net.label, numbers)
     return NetworkRun(
         key=net.key,
         label=net.label,
@@ -369,20 +370,20 @@ def recorded_network(profile: str, net, settings: PipelineSettings, *, progress:
     (`paths.network_embedding`) with ``settings``' grid and folds."""
     from dnnalign_utils.container import load_network_embedding
 
-    missing = keynumbers.missing_chapters(profile, net.key)
+    missing = keynumbers.missing_chapters(profile, net.network)
     if missing:
         raise FileNotFoundError(
             f"{net.label}: no key numbers of {', '.join(missing)} for the {profile!r} profile; "
             "run those chapters first (`python -m dnnalign_utils.book build --profile "
             f"{profile} --only {' '.join(missing)}`)"
         )
-    row = keynumbers.collect(profile, net.key)
+    row = keynumbers.collect(profile, net.network)
     numbers = {k.name: float(row[k.name]) for k in keynumbers.KEY_NUMBERS}
     start = time.perf_counter()
-    embedding, things_index = load_network_embedding(paths.network_embedding(profile, net.key))
+    embedding, things_index = load_network_embedding(paths.network_embedding(profile, net.network))
     if not np.array_equal(things_index, net.things_index):
         raise ValueError(
-            f"{paths.display_path(paths.network_embedding(profile, net.key))}: its rows are "
+            f"{paths.display_path(paths.network_embedding(profile, net.network))}: its rows are "
             f"other concepts than {net.label}'s features; rerun chapters 1 and 2"
         )
     ridge = chapter3_ridge(net, embedding.weights, settings, progress)

@@ -1,4 +1,4 @@
-"""comparison: one network through the pipeline (chapter 7): its triplets against a slow
+"""network_pipeline: one network through the pipeline (chapter 7): its triplets against a slow
 reference, reuse of another chapter's fit of the same run only, cached numbers recorded
 as key numbers, and the book's own network read from what chapters 1-6 recorded."""
 
@@ -10,19 +10,29 @@ import itertools
 import numpy as np
 import pytest
 
-from dnnalign_utils import comparison, keynumbers, paths
-from dnnalign_utils.networks import ConceptFeatures
+from dnnalign_utils import keynumbers, network_pipeline, paths
+from dnnalign_utils.networks import ConceptFeatures, Network
 
-TINY = comparison.PipelineSettings(
+TINY = network_pipeline.PipelineSettings(
     n_triplets=3_000, beta=1.0, max_epochs=2, min_epochs=1, stability_window=1, n_val=200,
     n_alphas=5,
 )  # fmt: skip
 
 
+def _network(key="toy"):
+    return Network(key, key, "Toy", "features")
+
+
 def _net(n=30, d=6, key="toy", seed=0):
     values = np.random.default_rng(seed).gamma(1.0, size=(n, d))
     return ConceptFeatures(
-        values, np.arange(0, 2 * n, 2), "Toy", "test", key=key, input_hashes={"f": str(seed)}
+        values,
+        np.arange(0, 2 * n, 2),
+        "Toy",
+        "test",
+        key=key,
+        input_hashes={"f": str(seed)},
+        network=_network(key),
     )
 
 
@@ -42,7 +52,7 @@ def test_settings_are_checked():
 
 def test_network_triplets_keep_the_most_similar_pair_together():
     net = _net()
-    train, test = comparison.network_triplets(net.values, TINY, progress=False)
+    train, test = network_pipeline.network_triplets(net.values, TINY, progress=False)
     assert len(train) + len(test) == TINY.n_triplets
     assert len(test) == round(TINY.test_fraction * TINY.n_triplets)
     keys = {tuple(sorted(row)) for row in np.concatenate([train, test])}
@@ -57,21 +67,21 @@ def test_network_triplets_keep_the_most_similar_pair_together():
 
 def test_a_finished_fit_of_the_same_run_is_reused_and_no_other(tmp_path):
     net = _net()
-    first, source = comparison.fit_embedding(net, TINY, tmp_path / "ch2", progress=False)
+    first, source = network_pipeline.fit_embedding(net, TINY, tmp_path / "ch2", progress=False)
     assert source == "fitted here"
     # chapter 2's checkpoint of the same run, named with its prefix
     (tmp_path / "ch2" / next((tmp_path / "ch2").glob("*.ckpt")).name).rename(
         tmp_path / "ch2" / ("other_" + next((tmp_path / "ch2").glob("*.ckpt")).name)
     )
-    reused, source = comparison.fit_embedding(
+    reused, source = network_pipeline.fit_embedding(
         net, TINY, tmp_path / "ch7", reuse=[(tmp_path / "ch2", "other_toy_")], progress=False
     )
     assert source.startswith("reused")
     np.testing.assert_array_equal(reused.embedding.weights, first.embedding.weights)
-    again, source = comparison.fit_embedding(net, TINY, tmp_path / "ch7", progress=False)
+    again, source = network_pipeline.fit_embedding(net, TINY, tmp_path / "ch7", progress=False)
     assert source == "resumed from this chapter's checkpoint"
     other = dataclasses.replace(TINY, beta=2.0)  # another run: never taken from chapter 2
-    _, source = comparison.fit_embedding(
+    _, source = network_pipeline.fit_embedding(
         net, other, tmp_path / "ch7b", reuse=[(tmp_path / "ch2", "other_toy_")], progress=False
     )
     assert source == "fitted here"
@@ -90,20 +100,20 @@ def test_run_network_records_cached_numbers_and_recomputes_on_other_settings(
         r2 = np.linspace(0.2, 0.9, weights.shape[1])
         return numbers, r2, ["visual"] * weights.shape[1], {"ridge": 0.1}
 
-    monkeypatch.setattr(comparison, "embedding_numbers", fake_numbers)
+    monkeypatch.setattr(network_pipeline, "embedding_numbers", fake_numbers)
     net = _net()
-    run = comparison.run_network("smoke", net, TINY, rater=lambda: "rater", progress=False)
+    run = network_pipeline.run_network("smoke", net, TINY, rater=lambda: "rater", progress=False)
     assert len(calls) == 1 and np.isnan(run.numbers["noise_ceiling"])
-    recorded = keynumbers.collect("smoke", "toy")
+    recorded = keynumbers.collect("smoke", _network())
     assert recorded["label"] == "Toy" and recorded["r2_min"] == run.numbers["r2_min"]
-    assert keynumbers.missing_chapters("smoke", "toy") == []
-    assert keynumbers.missing_chapters("smoke", "nobody") == list(keynumbers.CHAPTERS)
-    folder = paths.network_comparison("smoke", "toy")
-    assert (folder / comparison.EMBEDDING_FILE).is_file()
-    again = comparison.run_network("smoke", net, TINY, rater=lambda: "rater", progress=False)
+    assert keynumbers.missing_chapters("smoke", _network()) == []
+    assert keynumbers.missing_chapters("smoke", _network("nobody")) == list(keynumbers.CHAPTERS)
+    folder = paths.network_comparison("smoke", _network())
+    assert (folder / network_pipeline.EMBEDDING_FILE).is_file()
+    again = network_pipeline.run_network("smoke", net, TINY, rater=lambda: "rater", progress=False)
     assert len(calls) == 1  # read back
     np.testing.assert_array_equal(again.r2, run.r2)
-    comparison.run_network(
+    network_pipeline.run_network(
         "smoke", net, dataclasses.replace(TINY, rsm_objects=10), rater="rater", progress=False
     )
     assert len(calls) == 2  # other settings: computed again
@@ -113,7 +123,7 @@ def test_the_books_network_needs_what_chapters_1_to_6_recorded(tmp_path, monkeyp
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
     net = _net(key=paths.DEFAULT_NETWORK)
     with pytest.raises(FileNotFoundError, match="no key numbers of 01_triplet_task.*--only"):
-        comparison.recorded_network("smoke", net, TINY, progress=False)
+        network_pipeline.recorded_network("smoke", net, TINY, progress=False)
 
 
 def _toy_rater(n):
@@ -152,11 +162,13 @@ def test_embedding_numbers_are_the_chapters_own():
 
     n = 90
     rng = np.random.default_rng(3)
-    net = ConceptFeatures(rng.gamma(1.0, size=(n, 10)), np.arange(n), "Toy", "test", key="toy")
+    net = ConceptFeatures(
+        rng.gamma(1.0, size=(n, 10)), np.arange(n), "Toy", "test", key="toy", network=_network()
+    )
     weights = rng.gamma(0.5, size=(n, 4))
     settings = dataclasses.replace(TINY, rsm_objects=40)
     rater = _toy_rater(n)
-    numbers, r2, labels, seconds = comparison.embedding_numbers(
+    numbers, r2, labels, seconds = network_pipeline.embedding_numbers(
         net, weights, settings, rater, progress=False
     )
     ridge = regression.nested_cv_ridge(
