@@ -1,4 +1,4 @@
-"""The command line of the book: `build`, `report` and `sync-notebooks`.
+"""The command line of the book: `build`, `report`, `sweep` and `sync-notebooks`.
 
     python -m dnnalign_utils.book COMMAND ...   (or the `dnnalign-book` console script)
 
@@ -87,8 +87,15 @@ def _parser() -> argparse.ArgumentParser:
         help="discard the report already in --output-dir and run every chapter again",
     )
     report.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="the chapters' seed (default 0, the book's): sampling, splits, fits, folds",
+    )
+    report.add_argument(
         "--root", type=Path, default=REPO_ROOT, help="repository holding notebooks/ (default)"
     )
+    _sweep_parser(sub)
     sync = sub.add_parser(
         "sync-notebooks",
         help="write each notebooks/*.ipynb from its .py source plus the Colab set-up cell",
@@ -114,11 +121,102 @@ def _report_main(args) -> int:
             picture_network=args.picture_network,
             restart=args.restart,
             root=args.root,
+            seed=args.seed,
         )
     except (BookBuildError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"[report {args.profile}] total: {time.perf_counter() - start:.1f} s", flush=True)
+    return 0
+
+
+def _sweep_parser(sub) -> None:
+    sweep = sub.add_parser(
+        "sweep",
+        help="run the report for many networks, layers and seeds at once, on Dask",
+    )
+    sweep.add_argument(
+        "--network",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PATH_OR_NAME",
+        help="networks as `report --network` takes them (several, or the option repeated)",
+    )
+    sweep.add_argument(
+        "--networks-file",
+        type=Path,
+        default=None,
+        help="a file listing networks, one a line: NETWORK[,LAYER[,PICTURE_NETWORK]]",
+    )
+    sweep.add_argument(
+        "--layer",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="layers of every --network (default: each network's default layer)",
+    )
+    sweep.add_argument(
+        "--picture-network",
+        default=None,
+        help=f"the network that sees a --network picture folder (default: "
+        f"{DEFAULT_PICTURE_NETWORK})",
+    )
+    sweep.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds (default: 0)")
+    sweep.add_argument("--profile", choices=PROFILE_NAMES, default="default")
+    sweep.add_argument(
+        "--output-dir", type=Path, required=True, help="where the reports and the summary go"
+    )
+    sweep.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="a running Dask scheduler (default: start a LocalCluster on this machine)",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes of the LocalCluster (default: one per core)",
+    )
+    sweep.add_argument(
+        "--threads-per-report",
+        type=int,
+        default=None,
+        help="threads of a report's chapters (default: its worker's threads)",
+    )
+    sweep.add_argument(
+        "--retries", type=int, default=2, help="reruns of a failed report (default: 2)"
+    )
+    sweep.add_argument(
+        "--root", type=Path, default=REPO_ROOT, help="repository holding notebooks/ (default)"
+    )
+
+
+def _sweep_main(args) -> int:
+    from dnnalign_utils import sweep
+
+    if args.scheduler and args.workers:
+        print("error: --workers sizes the LocalCluster; not with --scheduler", file=sys.stderr)
+        return 2
+    try:
+        inputs = sweep.command_line_inputs(args.network, args.layer, args.picture_network)
+        if args.networks_file is not None:
+            inputs += sweep.read_networks_file(args.networks_file)
+        sweep.run_sweep(
+            inputs,
+            args.output_dir,
+            seeds=args.seeds,
+            profile=args.profile,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            threads_per_report=args.threads_per_report,
+            retries=args.retries,
+            root=args.root,
+        )
+    except (BookBuildError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -145,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "report":
         return _report_main(args)
+    if args.command == "sweep":
+        return _sweep_main(args)
     if args.command == "sync-notebooks":
         args.root = Path(args.root).resolve()
         return _sync_main(args)

@@ -2,6 +2,7 @@
 
     python -m dnnalign_utils.book report --network PATH_OR_NAME --output-dir DIR
         [--layer L] [--picture-network NAME] [--profile smoke|default|paper] [--restart]
+        [--seed N]
 
 ``PATH_OR_NAME`` is a registered network (`networks.NETWORKS`), a ``.npy`` of concept
 features (1,854 rows in THINGS order) or a thingsvision features folder (the chapters'
@@ -23,6 +24,12 @@ DIR holding another network's report is refused unless ``--restart``. The state 
 keeps the manifest of the files the report wrote, with their hashes: the report removes
 or replaces only those (never a file the reader put in DIR or edited), and refuses a
 non-empty DIR that is not one of its reports.
+
+``--seed N`` is injected into every chapter as its ``seed`` (:data:`DEFAULT_SEED`, the
+chapters' own, is not injected) and is part of the report's identity: a folder holding
+the report at one seed refuses another. Alone, another seed is refused for a network whose
+artefacts are the book's own (`check_report`); the sweep (`dnnalign_utils.sweep`) runs
+it, each report with an artefact folder of its own.
 
 At the end, each written atomically: ``DIR/key_numbers.csv``, the one-row table of the
 network's key numbers (`keynumbers.collect`) with its provenance sidecar, and
