@@ -33,7 +33,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
-from dnnalign_utils.checks import check_int
+from dnnalign_utils.conventions import check_int
 from dnnalign_utils.container import check_things_index, choice_probabilities, from_published
 from dnnalign_utils.conventions import as_float_matrix, column_correlation, validate_triplets
 from dnnalign_utils.matching import match_dimensions

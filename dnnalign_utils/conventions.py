@@ -11,10 +11,15 @@ and one kind of message:
 * :func:`triplet_keys`: one ``int64`` key per unordered triplet (its colex rank).
 * :func:`as_float_matrix`: a finite, non-empty float64 matrix (weights, features, X/Y).
 * :func:`column_correlation`: Pearson r between every column of two matrices.
+* the argument checks (:func:`check_int`, :func:`check_real`, :func:`is_integer`,
+  :func:`is_real`, :func:`check_field_types`): a number or a config field of the wrong
+  type is a ``ValueError`` naming it.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -240,3 +245,71 @@ def column_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         r = (a.T @ b) / np.outer(na, nb)
     r[~np.isfinite(r)] = 0.0
     return np.clip(r, -1.0, 1.0)
+
+
+# ------------------------------------------------------------------ argument checks
+# One rule, one message: each check raises `ValueError` naming the argument, what was
+# expected and what was given. `bool` is never accepted as a number (``True`` is an `int`
+# to Python, not to a user).
+
+
+def is_integer(value: Any) -> bool:
+    """Whether `value` is an integer (Python or numpy), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value: Any) -> bool:
+    """Whether `value` is a real number (int or float, Python or numpy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_int(name: str, value: Any, minimum: int | None = None) -> int:
+    """`value` as an int; ValueError unless it is an integer (not a bool) >= `minimum`."""
+    if not is_integer(value):
+        raise ValueError(f"{name}: expected an integer, got {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        wanted = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        raise ValueError(f"{name}: expected {wanted}, got {value!r}")
+    return int(value)
+
+
+def check_real(name: str, value: Any) -> float:
+    """`value` as a float; ValueError unless it is a real number (int or float, not bool)."""
+    if not is_real(value):
+        raise ValueError(f"{name}: expected a number, got {value!r} ({type(value).__name__})")
+    return float(value)
+
+
+_TYPE_CHECKS = {
+    "int": is_integer,
+    "float": lambda v: is_real(v) and math.isfinite(v),  # an int is a valid float
+    "str": lambda v: isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+    "None": lambda v: v is None,
+}
+
+
+def check_field_types(obj: Any) -> None:
+    """Check every field of a dataclass instance against its annotation.
+
+    Annotations made of ``int``, ``float``, ``str``, ``bool`` and ``None`` joined by
+    ``|`` are checked (``int`` accepted for ``float``; a ``float`` must be finite); other
+    annotations are skipped.
+    """
+    import dataclasses
+
+    for field in dataclasses.fields(obj):
+        # a string under `from __future__ import annotations`, else the type itself
+        annotation = getattr(field.type, "__name__", field.type)
+        names = [part.strip() for part in str(annotation).split("|")]
+        if not names or any(n not in _TYPE_CHECKS for n in names):
+            continue
+        value = getattr(obj, field.name)
+        if not any(_TYPE_CHECKS[n](value) for n in names):
+            wanted = " or ".join("finite float" if n == "float" else n for n in names)
+            raise ValueError(
+                f"{type(obj).__name__}.{field.name}: expected {wanted}, "
+                f"got {value!r} ({type(value).__name__})"
+            )

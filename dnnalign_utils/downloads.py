@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from dnnalign_utils import paths
-from dnnalign_utils.checks import check_int
+from dnnalign_utils.conventions import check_int
 from dnnalign_utils.provenance import (
     array_sha256,
     provenance_record,

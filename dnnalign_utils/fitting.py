@@ -76,7 +76,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from dnnalign_utils.checks import check_field_types, check_int
+from dnnalign_utils.conventions import check_field_types, check_int
 from dnnalign_utils.container import (
     Embedding,
     _bh_counts,

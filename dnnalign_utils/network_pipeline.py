@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from dnnalign_utils import autorate, keynumbers, paths
-from dnnalign_utils.checks import check_int
+from dnnalign_utils.conventions import check_int
 from dnnalign_utils.provenance import (
     array_sha256,
     cached,

@@ -507,7 +507,7 @@ def picture_selection(
     """Checked ``(styles, n_concepts)`` of a choice of embedded pictures: styles of
     ``images.STYLE_ORDER``, each once, returned in that order (so one choice has one
     key); ``n_concepts`` a non-negative integer (0: all)."""
-    from dnnalign_utils.checks import is_integer
+    from dnnalign_utils.conventions import is_integer
     from dnnalign_utils.images import STYLE_ORDER
 
     if isinstance(image_styles, str):

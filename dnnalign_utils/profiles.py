@@ -313,7 +313,7 @@ def _type_mismatch(value: object, default: object) -> str | None:
     the type of the parameters cell's `default` (an int is a float; a bool is not an int;
     list items are compared with the default's first item; one wording for injected
     parameters and profile overrides)."""
-    from dnnalign_utils.checks import is_integer, is_real
+    from dnnalign_utils.conventions import is_integer, is_real
 
     if isinstance(default, NonLiteral) or default is None:
         matches = True  # no declared type to compare with

@@ -5,7 +5,7 @@ A chapter glues these phrases instead of writing "time(s)" or "1 dimensions".
 
 from __future__ import annotations
 
-from dnnalign_utils.checks import check_int
+from dnnalign_utils.conventions import check_int
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:

@@ -345,7 +345,7 @@ def _check_new_folder(output_dir: Path) -> None:
 def check_seed(seed: object) -> int:
     """`seed` if it is a non-negative integer (the chapters' `seed`); else ValueError
     naming ``--seed``."""
-    from dnnalign_utils.checks import is_integer
+    from dnnalign_utils.conventions import is_integer
 
     if not is_integer(seed) or seed < 0:
         raise ValueError(f"--seed {seed!r}: expected a non-negative integer")

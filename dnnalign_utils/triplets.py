@@ -66,7 +66,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from dnnalign_utils import paths
-from dnnalign_utils.checks import check_int, check_real
+from dnnalign_utils.conventions import check_int, check_real
 from dnnalign_utils.conventions import (
     N_OBJECTS,
     sorted_triplets,

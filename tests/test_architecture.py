@@ -65,6 +65,35 @@ def test_the_import_graph_is_read_from_function_level_imports_too(tmp_path):
     assert _imported_modules(tree, {"paths", "book", "cli"}) == {"paths", "book"}
 
 
+def contributing_stages() -> list[tuple[str, list[str]]]:
+    """The stages of CONTRIBUTING.md's layout, in order: (stage, its modules)."""
+    import re
+
+    text = (REPO_ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    layout = text.split("## Layout and ownership", 1)[1].split("\n## ", 1)[0]
+    stages: list[tuple[str, list[str]]] = []
+    for line in layout.splitlines():
+        if heading := re.match(r"  - \*\*(.+)\*\*$", line):
+            stages.append((heading.group(1), []))
+        elif module := re.match(r"    - `dnnalign_utils/(\w+)\.py`", line):
+            stages[-1][1].append(module.group(1))
+    return stages
+
+
+def test_modules_import_only_their_own_or_earlier_stages():
+    stages = contributing_stages()
+    assert len(stages) >= 5, stages
+    rank = {module: i for i, (_, modules) in enumerate(stages) for module in modules}
+    graph = import_graph()
+    assert set(rank) == set(graph.nodes), set(rank) ^ set(graph.nodes)
+    upward = [
+        f"{module} ({stages[rank[module]][0]}) imports {target} ({stages[rank[target]][0]})"
+        for module, target in graph.edges
+        if rank[target] > rank[module]
+    ]
+    assert upward == []
+
+
 def test_no_import_circles():
     circles = [sorted(group) for group in nx.strongly_connected_components(import_graph())]
     assert [group for group in circles if len(group) > 1] == []

@@ -1,5 +1,6 @@
 """The conventions written once: triplet validation and keys, float matrices, column r."""
 
+import re
 from itertools import permutations
 
 import numpy as np
@@ -92,3 +93,32 @@ def test_one_profile_check():
     assert sources.check_profile is profiles.check_profile
     with pytest.raises(ValueError, match="unknown run profile 'fast'"):
         profiles.check_profile("fast")
+
+
+def test_argument_checks_name_the_argument_and_refuse_bools():
+    import dataclasses
+
+    from dnnalign_utils.conventions import check_field_types, check_int, check_real
+
+    assert check_int("n", np.int64(3), minimum=1) == 3
+    assert check_real("beta", 2) == 2.0
+    for value, message in ((True, "n: expected an integer, got True (bool)"),
+                           (2.5, "n: expected an integer"),
+                           (0, "n: expected a positive integer, got 0")):  # fmt: skip
+        with pytest.raises(ValueError, match=re.escape(message)):
+            check_int("n", value, minimum=1)
+    with pytest.raises(ValueError, match=r"beta: expected a number, got False"):
+        check_real("beta", False)
+
+    @dataclasses.dataclass
+    class Settings:
+        epochs: int = 1
+        rate: float = 0.5
+        name: str | None = None
+
+    check_field_types(Settings(epochs=2, rate=1, name=None))  # an int is a float
+    for wrong, field in ((dict(epochs=1.0), "epochs: expected int"),
+                         (dict(rate=float("nan")), "rate: expected finite float"),
+                         (dict(name=3), "name: expected str or None")):  # fmt: skip
+        with pytest.raises(ValueError, match=f"Settings.{field}"):
+            check_field_types(Settings(**wrong))
