@@ -236,3 +236,46 @@ def next_to_paper_html(table: pd.DataFrame, network_label: str) -> str:
         + "\n".join(rows)
         + "\n</table></div>"
     )
+
+
+# The measures :func:`measures_next_to_paper` sets beside the paper's: the key number,
+# the paper's value (from `curves.PAPER_VGG16`, a fraction where the factor is 100), how
+# the paper's mark reads, and the decimals both are shown with.
+_PAPER_MEASURES = (
+    ("kept dimensions", "n_dimensions", "dims_kept", 1, "about", 0),
+    ("RSM variance explained (%)", "rsm_variance_explained", "rsm_variance_explained", 100, "", 1),
+    ("lowest ridge R² (%)", "r2_min", "r2_min_above", 100, "above", 1),
+    (
+        "best-matched pair with human dimensions (Pearson r)",
+        "best_match_r",
+        "best_match_r",
+        1,
+        "about",
+        2,
+    ),
+)
+
+
+def measures_next_to_paper(row, paper_vgg16: dict, network_label: str) -> pd.DataFrame:
+    """The book's own network's kept dimensions, RSM variance explained, lowest ridge R²
+    and best-matched correlation (`row`: its key numbers, as :func:`table` gives a row)
+    beside the paper's VGG-16 values (`curves.PAPER_VGG16`) and how the paper's mark
+    reads ("about", "above"), one line per measure, ready to show: each number as text at
+    its own precision (counts whole, percentages to 0.1, r to 0.01)."""
+    ours = [row[name] for _, name, _, _, _, _ in _PAPER_MEASURES]
+    papers = [factor * paper_vgg16[key] for _, _, key, factor, _, _ in _PAPER_MEASURES]
+    table = pd.DataFrame(
+        {
+            f"ours ({network_label})": ours,
+            "paper (VGG-16, photos)": papers,
+            "paper's mark reads": [reads for *_, reads, _ in _PAPER_MEASURES],
+        },
+        index=[measure for measure, *_ in _PAPER_MEASURES],
+    ).rename_axis("measure")
+    decimals = [d for *_, d in _PAPER_MEASURES]
+    return table.astype(object).apply(
+        lambda column: [
+            f"{v:,.{d}f}" if isinstance(v, float) else v
+            for v, d in zip(column, decimals, strict=True)
+        ]
+    )

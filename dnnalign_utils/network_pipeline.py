@@ -19,6 +19,11 @@ embedding or the features differ.
 
 :func:`recorded_network` reads, for the book's own network, what chapters 1-6 recorded in
 the same build instead of fitting again.
+
+Chapter 7 compares several networks with it: :func:`load_networks` and
+:func:`run_networks` take them through in turn, and the tables the chapter shows of them
+(what each network is, the settings, the time taken, the n behind chapter 1's numbers,
+the meaning of each column, every dimension's R²) are built here.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from dnnalign_utils import autorate, keynumbers, paths
 from dnnalign_utils.conventions import check_int
@@ -397,3 +403,262 @@ def recorded_network(profile: str, net, settings: PipelineSettings, *, progress:
         fit_source="recorded by chapters 1-6",
         seconds={"ridge": time.perf_counter() - start},
     )
+
+
+# ------------------------------------------------------------ chapter 7's comparison
+# The networks chapter 7 compares, loaded and run one after another, and the tables it
+# shows of them: what each network is, the settings, the time taken, the n behind
+# chapter 1's numbers and what each column of the key numbers means.
+
+# The n behind chapter 1's two numbers, shown beside the key numbers (chapter 1).
+SAMPLE_SIZES = {
+    "agreement_n_responses": "human responses choice_agreement is computed on",
+    "noise_ceiling_n_triplets": "repeated triplets (several people answered each) the noise "
+    "ceiling is computed on",
+}
+# The key numbers of chapter 5's rater, and the quality each is the share of.
+QUALITY_SHARE_COLUMNS = {
+    "visual_share": "visual",
+    "mixed_share": "mixed",
+    "semantic_share": "semantic",
+}
+# The columns of :func:`r2_table`, as the chapter's download describes them.
+R2_COLUMNS = {
+    "network key": "the network's key (its artefacts' folder)",
+    "network": "the network's name",
+    "dimension": "the dimension of the network's embedding, numbered from 1 in "
+    "the embedding's order",
+    "R² (%)": "out-of-fold ridge R² of the dimension from the network's features, in "
+    "percent (negative: worse than predicting the mean)",
+}
+
+
+def load_networks(
+    profile: str,
+    names: Sequence[str],
+    *,
+    image_styles: Sequence[str] = (),
+    n_image_concepts: int = 0,
+    progress: bool = True,
+) -> tuple[dict, dict[str, float]]:
+    """Each network of ``names`` (`networks.NETWORKS` names) resolved and loaded
+    (`networks.resolve`, `networks.load`), the picture networks with the pictures
+    ``image_styles`` / ``n_image_concepts`` choose; with the seconds each load took.
+    Both dicts are keyed by name, in the order of ``names``."""
+    from tqdm.auto import tqdm
+
+    from dnnalign_utils import networks
+
+    picture_choice = {"image_styles": image_styles, "n_image_concepts": n_image_concepts}
+    nets, seconds = {}, {}
+    for name in tqdm(names, desc="networks", disable=not progress):
+        started = time.perf_counter()
+        choice = picture_choice if networks.NETWORKS[name].kind == "pictures" else {}
+        nets[name] = networks.load(profile, networks.resolve(name, **choice))
+        seconds[name] = time.perf_counter() - started
+    return nets, seconds
+
+
+def picture_styles_phrase(image_styles: Sequence[str]) -> str:
+    """What the picture networks see, in words: "noto drawing", "noto, twemoji drawings",
+    or "drawings in all seven styles" when ``image_styles`` is empty."""
+    if not image_styles:
+        return "drawings in all seven styles"
+    return ", ".join(image_styles) + (" drawing" if len(image_styles) == 1 else " drawings")
+
+
+def networks_table(nets) -> pd.DataFrame:
+    """One row per loaded network (`networks.load`'s values): its name, artefact key,
+    how many concepts and features it has and what it is."""
+    return pd.DataFrame(
+        {
+            "network": [net.label for net in nets.values()],
+            "key (artefacts)": [net.key for net in nets.values()],
+            "concepts": [net.things_index.size for net in nets.values()],
+            "features": [net.values.shape[1] for net in nets.values()],
+            "what it is": [net.description for net in nets.values()],
+        }
+    )
+
+
+def settings_table(concept_settings: PipelineSettings, picture_settings: PipelineSettings):
+    """The two kinds of network's settings side by side, one row per setting."""
+    return pd.DataFrame(
+        {
+            "all 1,854 concepts": pd.Series(dataclasses.asdict(concept_settings)),
+            "concepts with pictures": pd.Series(dataclasses.asdict(picture_settings)),
+        }
+    ).rename_axis("setting")
+
+
+def run_networks(
+    profile: str,
+    nets,
+    concept_settings: PipelineSettings,
+    picture_settings: PipelineSettings,
+    *,
+    rater=None,
+    progress: bool = True,
+) -> tuple[dict[str, NetworkRun], dict[str, float]]:
+    """Every network of ``nets`` (name -> `networks.load`'s value) through the pipeline,
+    in order, with the seconds each took. The book's own network (`paths.DEFAULT_NETWORK`)
+    is read from what chapters 1-6 recorded (:func:`recorded_network`); every other one
+    goes through :func:`run_network`, with ``concept_settings`` when its features cover
+    all concepts and ``picture_settings`` otherwise. ``rater``: as for
+    :func:`run_network` (a function returning it builds it only when needed)."""
+    from tqdm.auto import tqdm
+
+    runs, seconds = {}, {}
+    for name, net in tqdm(nets.items(), desc="pipeline", disable=not progress):
+        started = time.perf_counter()
+        if net.key == paths.DEFAULT_NETWORK:
+            runs[name] = recorded_network(profile, net, concept_settings, progress=False)
+        else:
+            settings = concept_settings if net.complete else picture_settings
+            runs[name] = run_network(profile, net, settings, rater=rater, progress=progress)
+        seconds[name] = time.perf_counter() - started
+    return runs, seconds
+
+
+def timing_table(
+    runs: dict[str, NetworkRun], load_seconds: dict[str, float], seconds: dict[str, float]
+) -> pd.DataFrame:
+    """One row per network: where its embedding came from and the seconds its features
+    (:func:`load_networks`) and its pipeline (:func:`run_networks`) took."""
+    return pd.DataFrame(
+        {
+            "network": [runs[n].label for n in runs],
+            "embedding": [runs[n].fit_source for n in runs],
+            "features: seconds here": [load_seconds[n] for n in runs],
+            "pipeline: seconds here": [seconds[n] for n in runs],
+        }
+    )
+
+
+def sample_sizes(scored: dict) -> pd.DataFrame:
+    """The n behind chapter 1's two numbers, one row per network key of ``scored`` (key
+    -> `triplets.network_agreement`'s value): the human responses its agreement and the
+    repeated triplets its noise ceiling rest on (missing where there are none); the
+    columns of :data:`SAMPLE_SIZES`."""
+    return pd.DataFrame(
+        {
+            "agreement_n_responses": [
+                pd.NA if s.agreement is None else s.agreement.n_responses for s in scored.values()
+            ],
+            "noise_ceiling_n_triplets": [
+                pd.NA if s.ceiling is None else s.ceiling.n_triplets for s in scored.values()
+            ],
+        },
+        index=pd.Index(list(scored), name="network"),
+        dtype="Int64",
+    )
+
+
+def smallest_sample_sizes(numbers: pd.DataFrame, nets) -> dict[str, int]:
+    """The smallest of each :data:`SAMPLE_SIZES` column of ``numbers`` (rows: network
+    keys) among the networks of all concepts (``full_<column>``) and among the picture
+    networks (``picture_<column>``) of ``nets``; 0 for a group without a value."""
+    groups = {
+        "full": [net.key for net in nets.values() if net.complete],
+        "picture": [net.key for net in nets.values() if not net.complete],
+    }
+    smallest = {}
+    for tag, group in groups.items():
+        for column in SAMPLE_SIZES:
+            values = numbers.loc[group, column].dropna() if group else pd.Series(dtype="Int64")
+            smallest[f"{tag}_{column}"] = int(values.min()) if len(values) else 0
+    return smallest
+
+
+def picture_sizes_sentence(picture_scored: Sequence) -> str:
+    """How a picture network's chapter-1 numbers are scored, in words, for the
+    `triplets.network_agreement` values of the picture networks compared: the held-out
+    human responses among its concepts (the fewest of any) and the repeated triplets of
+    the noise ceiling (the network with the fewest), or that it has no ceiling."""
+    from dnnalign_utils.prose import counted
+
+    responses = min(
+        (p.agreement.n_responses for p in picture_scored if p.agreement is not None), default=0
+    )
+    ceilings = [p.ceiling for p in picture_scored if p.ceiling is not None]
+    if not picture_scored:
+        return "none is compared here."
+    if not ceilings:
+        return (
+            f"it is scored on the {counted(responses, 'held-out human response')} whose "
+            "three objects are all among them, and none of the repeated triplets lies among "
+            "them, so it has no noise ceiling."
+        )
+    ceiling = min(ceilings, key=lambda c: c.n_triplets)
+    return (
+        f"it is scored on the {counted(responses, 'held-out human response')} whose "
+        "three objects are all among them (from the noise-ceiling set and the 2,171 set), "
+        f"and its noise ceiling rests on the {counted(ceiling.n_triplets, 'repeated triplet')} "
+        f"among them ({ceiling.n_responses:,} of its responses answer these): a rough ceiling "
+        "for the triplets its agreement is measured on, so a picture network's agreement "
+        "compares with the other rows only roughly."
+    )
+
+
+def column_meanings() -> dict[str, tuple[str, str]]:
+    """Each column of the chapter's key-number table (`keynumbers.KEY_NUMBERS`, then
+    :data:`SAMPLE_SIZES`): ``name -> (chapter, meaning)``."""
+    meanings = {k.name: (k.chapter, k.description) for k in keynumbers.KEY_NUMBERS}
+    meanings.update({c: ("01_triplet_task", m) for c, m in SAMPLE_SIZES.items()})
+    return meanings
+
+
+def column_meanings_table() -> pd.DataFrame:
+    """:func:`column_meanings` as a table: column, chapter, meaning."""
+    return pd.DataFrame(
+        [(name, chapter, meaning) for name, (chapter, meaning) in column_meanings().items()],
+        columns=["column", "chapter", "meaning"],
+    )
+
+
+def numbers_download_columns() -> dict[str, str]:
+    """What each column of the published key-number table means: the network's key and
+    name, then :func:`column_meanings` with the number of its chapter."""
+    return {
+        "network": "the network's key (its artefacts' folder)",
+        "label": "the network's name",
+        **{
+            name: f"{meaning} (chapter {int(chapter[:2])})"
+            for name, (chapter, meaning) in column_meanings().items()
+        },
+    }
+
+
+def r2_table(runs: dict[str, NetworkRun], labels: dict[str, str]) -> pd.DataFrame:
+    """Every embedding dimension's out-of-fold ridge R² (in %), one row per network and
+    dimension (numbered from 1), the networks in the order of ``runs``; ``labels``: key
+    -> the network's name. The columns of :data:`R2_COLUMNS`."""
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "network key": run.key,
+                    "network": labels[run.key],
+                    "dimension": range(1, len(run.r2) + 1),
+                    "R² (%)": 100 * run.r2,
+                }
+            )
+            for run in runs.values()
+        ]
+    )
+
+
+def quality_shares(numbers: pd.DataFrame) -> pd.DataFrame:
+    """The visual, mixed and semantic shares (%) of each network's dimensions, one row
+    per network name (``numbers``' ``label`` column), columns named by the quality."""
+    return (
+        numbers.set_index("label")[list(QUALITY_SHARE_COLUMNS)]
+        .rename(columns=QUALITY_SHARE_COLUMNS)
+        .rename_axis("network")
+    )
+
+
+def key_number(numbers: pd.DataFrame, nets, name: str, column: str) -> float:
+    """The key number ``column`` of the network ``name`` (a key of ``nets``), NaN when
+    that network is not among those compared."""
+    return float(numbers.loc[nets[name].key, column]) if name in nets else float("nan")

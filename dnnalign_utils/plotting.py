@@ -518,3 +518,161 @@ def collection_rows(tops, names, picture_paths, *, title: str) -> go.Figure:
     }
     picture = rating.collection_picture(tops, names, pictures)
     return image_grid(picture[None], [""], 1, title=title, cell_height=40 + 100 * len(tops))
+
+
+# ------------------------------------------------ chapter 7: the networks side by side
+# Figures of several networks' key numbers (`keynumbers.table`: one row per network key,
+# its name in the ``label`` column), one bar or box per network in the table's order.
+# The legend sits between the title and the plot, with room for it above the plot.
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
+MARGIN_FOR_LEGEND_ABOVE = {"t": 130}
+
+
+def network_tick(label: str) -> str:
+    """A network's name as a tick label: its pictures, in parentheses, on a second line."""
+    return label.replace(" (", "<br>(")
+
+
+def _network_ticks(numbers) -> list[str]:
+    return [network_tick(numbers.loc[k, "label"]) for k in numbers.index]
+
+
+def network_agreement_bars(numbers) -> go.Figure:
+    """Chapter 7's bars of each network's agreement with people's odd-one-out choices
+    (``choice_agreement``), each with the human noise ceiling of the same triplets
+    (``noise_ceiling``) and chance (a third) marked."""
+    keys, order = list(numbers.index), _network_ticks(numbers)
+    fig = go.Figure()
+    fig.add_bar(
+        x=order,
+        y=[numbers.loc[k, "choice_agreement"] for k in keys],
+        name="network's agreement with people",
+        marker_color=DNN_COLOUR,
+    )
+    fig.add_scatter(
+        x=order,
+        y=[numbers.loc[k, "noise_ceiling"] for k in keys],
+        mode="markers",
+        marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3}},
+        name="human noise ceiling (same triplets)",
+        marker_color=HUMAN_COLOUR,
+    )
+    fig.add_hline(y=100 / 3, line_dash="dot", annotation_text="chance")
+    fig.update_layout(
+        title="Agreement with people's odd-one-out choices",
+        yaxis_title="% of human choices",
+        yaxis_range=[0, 100],
+        legend=LEGEND_ABOVE,
+        margin=MARGIN_FOR_LEGEND_ABOVE,
+    )
+    return fig
+
+
+def network_embedding_bars(numbers, paper_vgg16: dict) -> go.Figure:
+    """Chapter 7's two stacked panels (their titles stay apart at phone width): each
+    network's kept dimensions and the % of its RSM's variance its embedding explains,
+    with the paper's VGG-16 values (`curves.PAPER_VGG16`) marked."""
+    from plotly.subplots import make_subplots
+
+    keys, order = list(numbers.index), _network_ticks(numbers)
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12,
+        subplot_titles=["kept dimensions", "RSM variance explained (%)"],
+    )
+    marks = [paper_vgg16["dims_kept"], 100 * paper_vgg16["rsm_variance_explained"]]
+    for row, (column, mark) in enumerate(
+        zip(["n_dimensions", "rsm_variance_explained"], marks, strict=True), start=1
+    ):
+        fig.add_bar(
+            x=order,
+            y=[numbers.loc[k, column] for k in keys],
+            marker_color=DNN_COLOUR,
+            showlegend=False,
+            row=row,
+            col=1,
+        )
+        fig.add_hline(
+            y=mark, line_dash="dot", row=row, col=1, annotation_text="paper's VGG-16",
+            annotation_position="top left",
+        )  # fmt: skip
+    fig.update_yaxes(range=[0, 1.2 * paper_vgg16["dims_kept"]], row=1, col=1)
+    fig.update_yaxes(range=[0, 100], row=2, col=1)
+    fig.update_layout(title="The embeddings of the networks' choices", height=750)
+    return fig
+
+
+def network_r2_boxes(r2_long, paper_vgg16: dict) -> go.Figure:
+    """Chapter 7's box per network of its dimensions' out-of-fold ridge R² (``r2_long``:
+    `network_pipeline.r2_table`, a ``network`` and an ``R² (%)`` column), every dimension
+    a point, with the paper's bound for VGG-16 (`curves.PAPER_VGG16`) marked."""
+    import plotly.express as px
+
+    fig = px.box(
+        r2_long.assign(network=r2_long["network"].map(network_tick)),
+        x="network",
+        y="R² (%)",
+        points="all",
+        title="Out-of-fold ridge R² of every dimension",
+        color_discrete_sequence=[DNN_COLOUR],
+    )
+    fig.add_hline(
+        y=100 * paper_vgg16["r2_min_above"],
+        line_dash="dot",
+        annotation_text="paper: all VGG-16 dimensions above",
+        annotation_position="bottom left",
+    )
+    return fig
+
+
+def network_quality_bars(shares) -> go.Figure:
+    """Chapter 7's stacked bars of the visual, mixed and semantic shares of each
+    network's dimensions (``shares``: `network_pipeline.quality_shares`, one row per
+    network name, one column per quality, in %), in the qualities' colours."""
+    import plotly.express as px
+
+    long = (
+        shares.reset_index()
+        .melt(id_vars="network", var_name="label", value_name="% of dimensions")
+        .assign(network=lambda t: t["network"].map(network_tick))
+    )
+    fig = px.bar(
+        long,
+        x="network",
+        y="% of dimensions",
+        color="label",
+        category_orders={
+            "network": [network_tick(n) for n in shares.index],
+            "label": list(shares.columns),
+        },
+        color_discrete_map=QUALITY_COLOURS,
+        title="Visual, mixed and semantic dimensions (chapter 5's rater)",
+    )
+    fig.update_layout(legend=LEGEND_ABOVE, legend_title_text="", margin=MARGIN_FOR_LEGEND_ABOVE)
+    return fig
+
+
+def network_human_match_bars(numbers) -> go.Figure:
+    """Chapter 7's grouped bars of each network's correlation with the human VICE-42:
+    the best-matched pair of dimensions (``best_match_r``) and the two similarity
+    matrices (``global_rsa_r``)."""
+    keys, order = list(numbers.index), _network_ticks(numbers)
+    fig = go.Figure()
+    for column, name, colour in [
+        ("best_match_r", "best-matched pair of dimensions (held-out objects)", DNN_COLOUR),
+        ("global_rsa_r", "similarity matrices (global RSA)", PALETTE[2]),
+    ]:
+        fig.add_bar(
+            x=order, y=[numbers.loc[k, column] for k in keys], name=name, marker_color=colour
+        )
+    fig.update_layout(
+        barmode="group",
+        title="Correlation with human VICE-42 on each network's concepts",
+        yaxis_title="Pearson r",
+        yaxis_range=[0, 1],
+        legend=LEGEND_ABOVE,
+        margin=MARGIN_FOR_LEGEND_ABOVE,
+    )
+    return fig

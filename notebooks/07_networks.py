@@ -88,15 +88,9 @@ n_alphas = 33
 # %%
 import dataclasses
 import functools
-import time
 
-import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 from IPython.display import HTML, Markdown
 from myst_nb import glue
-from plotly.subplots import make_subplots
-from tqdm.auto import tqdm
 
 from dnnalign_utils import (
     autorate,
@@ -106,17 +100,12 @@ from dnnalign_utils import (
     network_pipeline,
     networks,
     paths,
+    plotting,
     rating,
     triplets,
 )
 from dnnalign_utils.book import start_chapter
-from dnnalign_utils.plotting import (
-    DNN_COLOUR,
-    HUMAN_COLOUR,
-    PALETTE,
-    QUALITY_COLOURS,
-    styled_table,
-)
+from dnnalign_utils.plotting import styled_table
 from dnnalign_utils.prose import counted
 
 # The run profile's sizes unless a parameter set them (papermill with only `profile`,
@@ -137,36 +126,15 @@ ran_upstream = ensure_upstream(profile, "07_networks")
 # {glue:text}`picture_styles` of each concept with pictures; their key and name say which.
 
 # %%
-picture_choice = {"image_styles": image_styles, "n_image_concepts": n_image_concepts}
-nets, load_seconds = {}, {}
-for name in tqdm(compared, desc="networks"):
-    started = time.perf_counter()
-    choice = picture_choice if networks.NETWORKS[name].kind == "pictures" else {}
-    nets[name] = networks.load(profile, networks.resolve(name, **choice))
-    load_seconds[name] = time.perf_counter() - started
+nets, load_seconds = network_pipeline.load_networks(
+    profile, compared, image_styles=image_styles, n_image_concepts=n_image_concepts
+)
 default_key = paths.DEFAULT_NETWORK
 
 # %% tags=["hide-input"]
-glue(
-    "picture_styles",
-    (", ".join(image_styles) + (" drawing" if len(image_styles) == 1 else " drawings"))
-    if image_styles
-    else "drawings in all seven styles",
-    display=False,
-)
+glue("picture_styles", network_pipeline.picture_styles_phrase(image_styles), display=False)
 glue("n_networks", len(nets), display=False)
-styled_table(
-    pd.DataFrame(
-        {
-            "network": [net.label for net in nets.values()],
-            "key (artefacts)": [net.key for net in nets.values()],
-            "concepts": [net.things_index.size for net in nets.values()],
-            "features": [net.values.shape[1] for net in nets.values()],
-            "what it is": [net.description for net in nets.values()],
-        }
-    ),
-    index=False,
-)
+styled_table(network_pipeline.networks_table(nets), index=False)
 
 # %% [markdown]
 # ## One pipeline, every network
@@ -211,48 +179,23 @@ picture_settings = dataclasses.replace(
 
 # %% tags=["hide-input"]
 glue("rsm_objects", rsm_objects, display=False)
-styled_table(
-    pd.DataFrame(
-        {
-            "all 1,854 concepts": pd.Series(dataclasses.asdict(concept_settings)),
-            "concepts with pictures": pd.Series(dataclasses.asdict(picture_settings)),
-        }
-    ).rename_axis("setting")
-)
+styled_table(network_pipeline.settings_table(concept_settings, picture_settings))
 
 # %% [markdown]
-# Chapter 5's rater is built once, when a network's numbers are not yet stored:
+# `network_pipeline.run_networks` reads the VGG-16 stand-in's numbers from what chapters
+# 1 to 6 recorded (`network_pipeline.recorded_network`) and runs every other network with
+# the settings of its kind. Chapter 5's rater is built once, when a network's numbers are
+# not yet stored:
 
 # %%
 rater = functools.cache(lambda: autorate.profile_rater(profile, seed=seed, progress=True))
-runs, seconds = {}, {}
-for name, net in tqdm(nets.items(), desc="pipeline"):
-    started = time.perf_counter()
-    if net.key == default_key:
-        runs[name] = network_pipeline.recorded_network(
-            profile, net, concept_settings, progress=False
-        )
-    else:
-        settings = concept_settings if net.complete else picture_settings
-        runs[name] = network_pipeline.run_network(
-            profile, net, settings, rater=rater, progress=True
-        )
-    seconds[name] = time.perf_counter() - started
+runs, seconds = network_pipeline.run_networks(
+    profile, nets, concept_settings, picture_settings, rater=rater
+)
 
 # %% tags=["hide-input"]
 glue("pipeline_seconds", sum(seconds.values()) + sum(load_seconds.values()), display=False)
-styled_table(
-    pd.DataFrame(
-        {
-            "network": [runs[n].label for n in runs],
-            "embedding": [runs[n].fit_source for n in runs],
-            "features: seconds here": [load_seconds[n] for n in runs],
-            "pipeline: seconds here": [seconds[n] for n in runs],
-        }
-    ),
-    precision=1,
-    index=False,
-)
+styled_table(network_pipeline.timing_table(runs, load_seconds, seconds), precision=1, index=False)
 
 # %% [markdown]
 # The whole comparison took {glue:text}`pipeline_seconds:.0f` seconds here (features
@@ -264,24 +207,11 @@ styled_table(
 # One row per network (`keynumbers.table`); the columns and what they mean follow.
 
 # %%
-keys = [net.key for net in nets.values()]
 numbers = keynumbers.table(profile, [net.network for net in nets.values()])
 labels = numbers["label"].to_dict()
 # how many human responses and repeated triplets each network's chapter-1 numbers rest on
 scored = {net.key: triplets.network_agreement(net) for net in nets.values()}
-sizes = pd.DataFrame(
-    {
-        "agreement_n_responses": [
-            pd.NA if s.agreement is None else s.agreement.n_responses for s in scored.values()
-        ],
-        "noise_ceiling_n_triplets": [
-            pd.NA if s.ceiling is None else s.ceiling.n_triplets for s in scored.values()
-        ],
-    },
-    index=pd.Index(list(scored), name="network"),
-    dtype="Int64",
-)
-numbers = numbers.join(sizes)
+numbers = numbers.join(network_pipeline.sample_sizes(scored))
 
 # %% tags=["hide-input"]
 counts = ["n_concepts", "n_dimensions"]  # whole numbers, shown as such
@@ -292,50 +222,13 @@ styled_table(shown.astype({c: "Int64" for c in counts}), precision=1).format(
 )
 
 # %% tags=["hide-input"]
-size_meanings = {
-    "agreement_n_responses": "human responses choice_agreement is computed on",
-    "noise_ceiling_n_triplets": "repeated triplets (several people answered each) the noise "
-    "ceiling is computed on",
-}
+for name, smallest in network_pipeline.smallest_sample_sizes(numbers, nets).items():
+    glue(name, smallest, display=False)
 picture_keys = [net.key for net in nets.values() if not net.complete]
-full_keys = [net.key for net in nets.values() if net.complete]
-for tag, group in (("full", full_keys), ("picture", picture_keys)):
-    for column in sizes.columns:
-        values = numbers.loc[group, column].dropna() if group else pd.Series(dtype="Int64")
-        glue(f"{tag}_{column}", int(values.min()) if len(values) else 0, display=False)
 glue("n_picture_networks", len(picture_keys), display=False)
-picture_scored = [scored[k] for k in picture_keys]
-picture_responses = min(
-    (p.agreement.n_responses for p in picture_scored if p.agreement is not None), default=0
-)
-picture_ceilings = [p.ceiling for p in picture_scored if p.ceiling is not None]
-if not picture_scored:
-    picture_sizes = "none is compared here."
-elif picture_ceilings:
-    ceiling = min(picture_ceilings, key=lambda c: c.n_triplets)
-    picture_sizes = (
-        f"it is scored on the {counted(picture_responses, 'held-out human response')} whose "
-        "three objects are all among them (from the noise-ceiling set and the 2,171 set), "
-        f"and its noise ceiling rests on the {counted(ceiling.n_triplets, 'repeated triplet')} "
-        f"among them ({ceiling.n_responses:,} of its responses answer these): a rough ceiling "
-        "for the triplets its agreement is measured on, so a picture network's agreement "
-        "compares with the other rows only roughly."
-    )
-else:
-    picture_sizes = (
-        f"it is scored on the {counted(picture_responses, 'held-out human response')} whose "
-        "three objects are all among them, and none of the repeated triplets lies among "
-        "them, so it has no noise ceiling."
-    )
+picture_sizes = network_pipeline.picture_sizes_sentence([scored[k] for k in picture_keys])
 glue("picture_sizes", picture_sizes, display=False)
-styled_table(
-    pd.DataFrame(
-        [(k.name, k.chapter, k.description) for k in keynumbers.KEY_NUMBERS]
-        + [(c, "01_triplet_task", size_meanings[c]) for c in sizes.columns],
-        columns=["column", "chapter", "meaning"],
-    ),
-    index=False,
-)
+styled_table(network_pipeline.column_meanings_table(), index=False)
 
 # %% [markdown]
 # The last two columns give the n behind chapter 1's two numbers. Networks of all 1,854
@@ -360,131 +253,31 @@ styled_table(
 # ### Human alignment of choices
 
 # %% tags=["hide-input"]
-# tick labels: the network's name, its pictures on a second line
-tick = {k: labels[k].replace(" (", "<br>(") for k in keys}
-order = [tick[k] for k in keys]
-# legend between the title and the plot (with room for it above the plot)
-above = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
-room = {"t": 130}
-fig = go.Figure()
-fig.add_bar(
-    x=order,
-    y=[numbers.loc[k, "choice_agreement"] for k in keys],
-    name="network's agreement with people",
-    marker_color=DNN_COLOUR,
-)
-fig.add_scatter(
-    x=order,
-    y=[numbers.loc[k, "noise_ceiling"] for k in keys],
-    mode="markers",
-    marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 3}},
-    name="human noise ceiling (same triplets)",
-    marker_color=HUMAN_COLOUR,
-)
-fig.add_hline(y=100 / 3, line_dash="dot", annotation_text="chance")
-fig.update_layout(
-    title="Agreement with people's odd-one-out choices",
-    yaxis_title="% of human choices",
-    yaxis_range=[0, 100],
-    legend=above,
-    margin=room,
-)
-fig.show()
+plotting.network_agreement_bars(numbers).show()
 
 # %% [markdown]
 # ### Dimensionality and similarity structure
 
 # %% tags=["hide-input"]
 paper_vgg = curves.PAPER_VGG16
-fig = make_subplots(  # panels stacked: their titles stay apart at phone width
-    rows=2,
-    cols=1,
-    shared_xaxes=True,
-    vertical_spacing=0.12,
-    subplot_titles=["kept dimensions", "RSM variance explained (%)"],
-)
-marks = [paper_vgg["dims_kept"], 100 * paper_vgg["rsm_variance_explained"]]
-for row, (column, mark) in enumerate(
-    zip(["n_dimensions", "rsm_variance_explained"], marks, strict=True), start=1
-):
-    fig.add_bar(
-        x=order,
-        y=[numbers.loc[k, column] for k in keys],
-        marker_color=DNN_COLOUR,
-        showlegend=False,
-        row=row,
-        col=1,
-    )
-    fig.add_hline(
-        y=mark, line_dash="dot", row=row, col=1, annotation_text="paper's VGG-16",
-        annotation_position="top left",
-    )  # fmt: skip
-fig.update_yaxes(range=[0, 1.2 * paper_vgg["dims_kept"]], row=1, col=1)
-fig.update_yaxes(range=[0, 100], row=2, col=1)
-fig.update_layout(title="The embeddings of the networks' choices", height=750)
-fig.show()
+plotting.network_embedding_bars(numbers, paper_vgg).show()
 
 # %% [markdown]
 # ### How well the network's features predict its dimensions
 
 # %% tags=["hide-input"]
-r2_long = pd.concat(
-    [
-        pd.DataFrame(
-            {
-                "network key": nets[n].key,
-                "network": labels[nets[n].key],
-                "dimension": range(1, len(runs[n].r2) + 1),
-                "R² (%)": 100 * runs[n].r2,
-            }
-        )
-        for n in runs
-    ]
-)
-fig = px.box(
-    r2_long.assign(network=r2_long["network"].str.replace(" (", "<br>(", regex=False)),
-    x="network",
-    y="R² (%)",
-    points="all",
-    title="Out-of-fold ridge R² of every dimension",
-    color_discrete_sequence=[DNN_COLOUR],
-)
-fig.add_hline(
-    y=100 * paper_vgg["r2_min_above"],
-    line_dash="dot",
-    annotation_text="paper: all VGG-16 dimensions above",
-    annotation_position="bottom left",
-)
-fig.show()
+r2_long = network_pipeline.r2_table(runs, labels)
+plotting.network_r2_boxes(r2_long, paper_vgg).show()
 
 # %% [markdown]
 # ### Visual and semantic dimensions
 
 # %% tags=["hide-input"]
-share_columns = {"visual_share": "visual", "mixed_share": "mixed", "semantic_share": "semantic"}
-shares = (
-    numbers.set_index("label")[list(share_columns)]
-    .rename(columns=share_columns)
-    .rename_axis("network")
-    .reset_index()
-    .melt(id_vars="network", var_name="label", value_name="% of dimensions")
-    .assign(network=lambda t: t["network"].str.replace(" (", "<br>(", regex=False))
-)
-fig = px.bar(
-    shares,
-    x="network",
-    y="% of dimensions",
-    color="label",
-    category_orders={"network": order, "label": list(share_columns.values())},
-    color_discrete_map=QUALITY_COLOURS,
-    title="Visual, mixed and semantic dimensions (chapter 5's rater)",
-)
-fig.update_layout(legend=above, legend_title_text="", margin=room)
-fig.show()
+shares = network_pipeline.quality_shares(numbers)
+plotting.network_quality_bars(shares).show()
 human_labels = rating.load_labels(paths.automatic_labels(profile), "vice42")["label"]
 networks_verdict = autorate.networks_verdict(
-    100 * rating.quality_shares(human_labels),
-    {labels[key]: numbers.loc[key, list(share_columns)].rename(share_columns) for key in keys},
+    100 * rating.quality_shares(human_labels), shares.to_dict("index")
 )
 glue("networks_verdict", Markdown(networks_verdict), display=False)
 
@@ -494,33 +287,19 @@ glue("networks_verdict", Markdown(networks_verdict), display=False)
 # ### The best-matched dimensions
 
 # %% tags=["hide-input"]
-fig = go.Figure()
-for column, name, colour in [
-    ("best_match_r", "best-matched pair of dimensions (held-out objects)", DNN_COLOUR),
-    ("global_rsa_r", "similarity matrices (global RSA)", PALETTE[2]),
-]:
-    fig.add_bar(x=order, y=[numbers.loc[k, column] for k in keys], name=name, marker_color=colour)
-fig.update_layout(
-    barmode="group",
-    title="Correlation with human VICE-42 on each network's concepts",
-    yaxis_title="Pearson r",
-    yaxis_range=[0, 1],
-    legend=above,
-    margin=room,
-)
-fig.show()
-
+plotting.network_human_match_bars(numbers).show()
 
 # %% tags=["hide-input"]
-def key_number(name, column):
-    """A network's key number, NaN when it is not among those compared."""
-    return float(numbers.loc[nets[name].key, column]) if name in nets else float("nan")
-
-
 for name, tag in [("efficientnet_lite0", "lite0"), ("efficientnet_lite0_untrained", "untrained")]:
     for column in ("choice_agreement", "n_dimensions", "rsm_variance_explained", "r2_median"):
-        glue(f"{tag}_{column}", key_number(name, column), display=False)
-untrained_dims = key_number("efficientnet_lite0_untrained", "n_dimensions")
+        glue(
+            f"{tag}_{column}",
+            network_pipeline.key_number(numbers, nets, name, column),
+            display=False,
+        )
+untrained_dims = network_pipeline.key_number(
+    numbers, nets, "efficientnet_lite0_untrained", "n_dimensions"
+)
 glue(
     "untrained_dims",
     "no dimensions"
@@ -549,29 +328,7 @@ glue(
 
 # %%
 stand_in = numbers.loc[default_key]
-next_to_paper = pd.DataFrame(
-    {
-        f"ours ({labels[default_key]})": [
-            stand_in["n_dimensions"],
-            stand_in["rsm_variance_explained"],
-            stand_in["r2_min"],
-            stand_in["best_match_r"],
-        ],
-        "paper (VGG-16, photos)": [
-            paper_vgg["dims_kept"],
-            100 * paper_vgg["rsm_variance_explained"],
-            100 * paper_vgg["r2_min_above"],
-            paper_vgg["best_match_r"],
-        ],
-        "paper's mark reads": ["about", "", "above", "about"],
-    },
-    index=[
-        "kept dimensions",
-        "RSM variance explained (%)",
-        "lowest ridge R² (%)",
-        "best-matched pair with human dimensions (Pearson r)",
-    ],
-).rename_axis("measure")
+next_to_paper = keynumbers.measures_next_to_paper(stand_in, paper_vgg, labels[default_key])
 
 # %% tags=["hide-input"]
 for key, value in {
@@ -590,16 +347,7 @@ for key, value in {
 best = numbers["choice_agreement"].idxmax()
 glue("best_agreement_network", labels[best], display=False)
 glue("best_agreement", float(numbers.loc[best, "choice_agreement"]), display=False)
-# each number at its own precision: counts whole, percentages to 0.1, r to 0.01
-decimals = [0, 1, 1, 2]
-styled_table(
-    next_to_paper.astype(object).apply(
-        lambda column: [
-            f"{v:,.{d}f}" if isinstance(v, float) else v
-            for v, d in zip(column, decimals, strict=True)
-        ]
-    )
-)
+styled_table(next_to_paper)
 
 # %% [markdown]
 # The VGG-16 stand-in's embedding keeps {glue:text}`stand_in_dims:.0f` dimensions (paper:
@@ -683,15 +431,7 @@ downloads.links(
             "image_styles": image_styles,
             "n_image_concepts": n_image_concepts,
         },
-        columns={
-            "network": "the network's key (its artefacts' folder)",
-            "label": "the network's name",
-            **{
-                k.name: f"{k.description} (chapter {int(k.chapter[:2])})"
-                for k in keynumbers.KEY_NUMBERS
-            },
-            **{c: f"{meaning} (chapter 1)" for c, meaning in size_meanings.items()},
-        },
+        columns=network_pipeline.numbers_download_columns(),
     )
     + downloads.publish(
         r2_long.reset_index(drop=True),
@@ -699,14 +439,7 @@ downloads.links(
         "07_networks",
         profile,
         description="out-of-fold ridge R² of every embedding dimension, per network",
-        columns={
-            "network key": "the network's key (its artefacts' folder)",
-            "network": "the network's name",
-            "dimension": "the dimension of the network's embedding, numbered from 1 in "
-            "the embedding's order",
-            "R² (%)": "out-of-fold ridge R² of the dimension from the network's features, in "
-            "percent (negative: worse than predicting the mean)",
-        },
+        columns=network_pipeline.R2_COLUMNS,
     )
 )
 

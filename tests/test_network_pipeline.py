@@ -189,3 +189,193 @@ def test_embedding_numbers_are_the_chapters_own():
     assert labels == expected_labels and set(seconds) == {
         "agreement", "similarity", "ridge", "labels", "human"
     }  # fmt: skip
+
+
+# ------------------------------------------------------------ chapter 7's comparison
+
+
+def _features(key, n, d=3):
+    """Features of the first `n` THINGS concepts (all 1,854: a network of all concepts)."""
+    return ConceptFeatures(
+        np.ones((n, d)), np.arange(n), key.upper(), "test", key=key, description=f"{key} net"
+    )
+
+
+def test_load_networks_gives_the_picture_choice_to_picture_networks_only(monkeypatch):
+    from dnnalign_utils import networks
+
+    monkeypatch.setattr(networks, "load", lambda profile, network: (profile, network))
+    names = ["vgg16", "efficientnet_lite0", "clip_vit_b32"]
+    nets, seconds = network_pipeline.load_networks(
+        "smoke", names, image_styles=["noto"], n_image_concepts=5, progress=False
+    )
+    assert list(nets) == list(seconds) == names
+    assert nets["vgg16"] == ("smoke", networks.resolve("vgg16"))
+    assert nets["clip_vit_b32"] == ("smoke", networks.resolve("clip_vit_b32"))
+    assert nets["efficientnet_lite0"] == (
+        "smoke",
+        networks.resolve("efficientnet_lite0", image_styles=["noto"], n_image_concepts=5),
+    )
+    assert all(s >= 0 for s in seconds.values())
+
+
+def test_picture_styles_phrase():
+    assert network_pipeline.picture_styles_phrase(["noto"]) == "noto drawing"
+    assert network_pipeline.picture_styles_phrase(("noto", "twemoji")) == "noto, twemoji drawings"
+    assert network_pipeline.picture_styles_phrase([]) == "drawings in all seven styles"
+
+
+def test_run_networks_reads_the_books_network_and_gives_each_kind_its_settings(monkeypatch):
+    from dnnalign_utils.conventions import N_OBJECTS
+
+    calls = []
+
+    def fake_recorded(profile, net, settings, *, progress=True):
+        calls.append(("recorded", net.key, settings))
+        return network_pipeline.NetworkRun(net.key, net.label, "", {}, np.zeros(0), [], "r")
+
+    def fake_run(profile, net, settings, *, rater=None, progress=True):
+        calls.append(("run", net.key, settings, rater))
+        return network_pipeline.NetworkRun(net.key, net.label, "", {}, np.zeros(0), [], "f")
+
+    monkeypatch.setattr(network_pipeline, "recorded_network", fake_recorded)
+    monkeypatch.setattr(network_pipeline, "run_network", fake_run)
+    pictures = dataclasses.replace(TINY, n_triplets=500)
+    nets = {
+        "book": _features(paths.DEFAULT_NETWORK, N_OBJECTS),
+        "all": _features("all", N_OBJECTS),
+        "some": _features("some", 40),
+    }
+    runs, seconds = network_pipeline.run_networks(
+        "smoke", nets, TINY, pictures, rater="the rater", progress=False
+    )
+    assert list(runs) == list(seconds) == ["book", "all", "some"]
+    assert calls == [
+        ("recorded", paths.DEFAULT_NETWORK, TINY),
+        ("run", "all", TINY, "the rater"),
+        ("run", "some", pictures, "the rater"),
+    ]
+    assert [runs[n].key for n in runs] == [net.key for net in nets.values()]
+    timing = network_pipeline.timing_table(runs, {n: 1.0 for n in nets}, seconds)
+    assert timing["network"].tolist() == [net.label for net in nets.values()]
+    assert timing["embedding"].tolist() == ["r", "f", "f"]
+    assert timing["features: seconds here"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_tables_of_the_networks_and_their_settings():
+    nets = {"a": _features("a", 10, d=4), "b": _features("b", 7, d=2)}
+    table = network_pipeline.networks_table(nets)
+    assert table.to_dict("list") == {
+        "network": ["A", "B"],
+        "key (artefacts)": ["a", "b"],
+        "concepts": [10, 7],
+        "features": [4, 2],
+        "what it is": ["a net", "b net"],
+    }
+    pictures = dataclasses.replace(TINY, n_triplets=500)
+    settings = network_pipeline.settings_table(TINY, pictures)
+    assert list(settings.index) == [f.name for f in dataclasses.fields(TINY)]
+    assert settings.loc["n_triplets"].tolist() == [TINY.n_triplets, 500]
+    assert settings.loc["beta"].tolist() == [TINY.beta, TINY.beta]
+
+
+def _scored(n_responses, n_triplets, ceiling_responses=0):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        agreement=None if n_responses is None else SimpleNamespace(n_responses=n_responses),
+        ceiling=None
+        if n_triplets is None
+        else SimpleNamespace(n_triplets=n_triplets, n_responses=ceiling_responses),
+    )
+
+
+def test_sample_sizes_and_the_smallest_of_each_kind():
+    import pandas as pd
+
+    from dnnalign_utils.conventions import N_OBJECTS
+
+    scored = {
+        "full1": _scored(20_000, 1_000),
+        "full2": _scored(19_000, 1_000),
+        "pic1": _scored(319, 15, 286),
+        "pic2": _scored(400, None),
+        "pic3": _scored(None, None),
+    }
+    sizes = network_pipeline.sample_sizes(scored)
+    assert list(sizes.columns) == list(network_pipeline.SAMPLE_SIZES)
+    assert list(sizes.index) == list(scored) and sizes.index.name == "network"
+    assert sizes["agreement_n_responses"].tolist() == [20_000, 19_000, 319, 400, pd.NA]
+    assert sizes["noise_ceiling_n_triplets"].tolist() == [1_000, 1_000, 15, pd.NA, pd.NA]
+    nets = {k: _features(k, N_OBJECTS if k.startswith("full") else 30) for k in scored}
+    smallest = network_pipeline.smallest_sample_sizes(sizes, nets)
+    # slow reference: the minimum over each group's non-missing values, by hand
+    assert smallest == {
+        "full_agreement_n_responses": 19_000,
+        "full_noise_ceiling_n_triplets": 1_000,
+        "picture_agreement_n_responses": 319,
+        "picture_noise_ceiling_n_triplets": 15,
+    }
+    only_full = {k: v for k, v in nets.items() if k.startswith("full")}
+    none_of_a_kind = network_pipeline.smallest_sample_sizes(sizes, only_full)
+    assert none_of_a_kind["picture_agreement_n_responses"] == 0
+
+
+def test_picture_sizes_sentence():
+    sentence = network_pipeline.picture_sizes_sentence
+    assert sentence([]) == "none is compared here."
+    with_ceiling = sentence([_scored(400, 20, 300), _scored(319, 15, 286), _scored(None, None)])
+    assert with_ceiling.startswith("it is scored on the 319 held-out human responses whose")
+    assert "rests on the 15 repeated triplets among them (286 of its responses" in with_ceiling
+    without = sentence([_scored(1, None)])
+    assert "the 1 held-out human response whose" in without and "no noise ceiling" in without
+
+
+def test_column_meanings_cover_every_key_number_and_the_sample_sizes():
+    table = network_pipeline.column_meanings_table()
+    names = [k.name for k in keynumbers.KEY_NUMBERS] + list(network_pipeline.SAMPLE_SIZES)
+    assert table["column"].tolist() == names
+    assert table.set_index("column").loc["n_dimensions", "chapter"] == "02_embedding_fit"
+    chapters = table.set_index("column")["chapter"]
+    assert (chapters[list(network_pipeline.SAMPLE_SIZES)] == "01_triplet_task").all()
+    columns = network_pipeline.numbers_download_columns()
+    assert list(columns) == ["network", "label", *names]
+    assert columns["best_match_r"] == keynumbers.BY_NAME["best_match_r"].description + (
+        " (chapter 6)"
+    )
+    assert columns["noise_ceiling_n_triplets"].endswith("ceiling is computed on (chapter 1)")
+
+
+def test_r2_table_one_row_per_network_and_dimension():
+    runs = {
+        name: network_pipeline.NetworkRun(key, key, "", {}, r2, [], "")
+        for name, key, r2 in [("x", "kx", np.array([0.5, 0.25])), ("y", "ky", np.array([0.1]))]
+    }
+    table = network_pipeline.r2_table(runs, {"kx": "X net", "ky": "Y net"})
+    assert list(table.columns) == list(network_pipeline.R2_COLUMNS)
+    rows = [tuple(r) for r in table.itertuples(index=False)]
+    assert rows == [("kx", "X net", 1, 50.0), ("kx", "X net", 2, 25.0), ("ky", "Y net", 1, 10.0)]
+
+
+def test_quality_shares_and_key_number():
+    import pandas as pd
+
+    numbers = pd.DataFrame(
+        {
+            "label": ["A", "B"],
+            "visual_share": [10.0, 50.0],
+            "mixed_share": [20.0, 25.0],
+            "semantic_share": [70.0, 25.0],
+            "n_dimensions": [3.0, 9.0],
+        },
+        index=pd.Index(["ka", "kb"], name="network"),
+    )
+    shares = network_pipeline.quality_shares(numbers)
+    assert shares.index.name == "network" and list(shares.index) == ["A", "B"]
+    assert shares.to_dict("index") == {
+        "A": {"visual": 10.0, "mixed": 20.0, "semantic": 70.0},
+        "B": {"visual": 50.0, "mixed": 25.0, "semantic": 25.0},
+    }
+    nets = {"a": _features("ka", 3), "b": _features("kb", 3)}
+    assert network_pipeline.key_number(numbers, nets, "b", "n_dimensions") == 9.0
+    assert np.isnan(network_pipeline.key_number(numbers, nets, "missing", "n_dimensions"))
