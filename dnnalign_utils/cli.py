@@ -183,7 +183,8 @@ def _sweep_parser(sub) -> None:
         "--threads-per-report",
         type=int,
         default=None,
-        help="threads of a report's chapters (default: its worker's threads)",
+        help="threads of a report's chapters (default: the cores shared out among the "
+        "LocalCluster's workers; with --scheduler, the worker's threads)",
     )
     sweep.add_argument(
         "--retries", type=int, default=2, help="reruns of a failed report (default: 2)"

@@ -78,9 +78,11 @@ LOGS_FOLDER = "_logs"
 DEFAULT_LAYER_FOLDER = "_default"
 STAGED_MARK = ".staged"
 PROVENANCE_SUFFIX = ".provenance.json"  # an artefact's record beside it (`provenance`)
-# The Dask resource one report holds: a worker runs one report at a time (a chapter
-# kernel's environment is its process's), however many threads it has.
-RESOURCE = "report"
+# A worker runs one report at a time (a chapter kernel's environment is its process's):
+# workers of one thread each, and the report's threads set apart (`threads_per_report`).
+# Each worker gets one report at a time from the scheduler's queue (worker-saturation 1),
+# so a worker that finishes early takes the next.
+WORKER_SATURATION = 1.0
 # Environment variables that set how many threads a chapter kernel's numerical
 # libraries use (a Dask worker's nanny sets them to 1).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -121,12 +123,18 @@ class SweepTask:
     folder: str
     origin: str
     chapters: tuple[str, ...] = report.NETWORK_CHAPTERS
+    kind: str = "concepts"  # the network's (`networks.Network.kind`)
 
     @property
     def name(self) -> str:
         """The task's name on the scheduler and its dashboard."""
         layer = f" {self.layer}" if self.layer else ""
         return f"report {self.key}{layer} seed {self.seed}"
+
+    @property
+    def network_folder(self) -> str:
+        """The folder, relative to ``OUT``, of what its network's reports share."""
+        return f"{self.key}/{layer_folder(self.layer)}"
 
 
 def layer_folder(layer: str) -> str:
@@ -234,6 +242,7 @@ def plan(
                 folder,
                 given.origin,
                 found.chapters,
+                found.network.kind,
             )
             if (found.key, given.layer, seed) in seen:
                 problems.append(
@@ -387,6 +396,10 @@ def stage_artefacts(shared: Path, target: Path, excluded: Sequence[str | os.Path
 
 
 # -------------------------------------------------------------------------- tasks
+# A picture network's features of its pictures do not depend on the seed: one task per
+# such network computes them (`networks.load` caches them in the network's artefact
+# folder) into NETWORKS_FOLDER, and that network's reports are staged from there.
+NETWORKS_FOLDER = "_networks"
 
 # One report at a time in a worker process: a chapter kernel inherits the process's
 # environment (the artefact folder, the threads), which a report sets while it runs.
@@ -415,42 +428,28 @@ def run_task(
     shared_root: str,
     root: str,
     threads: int | None = None,
+    network_inputs: str | None = None,
 ) -> dict:
     """One report of the sweep, as a worker runs it (`task`: a :class:`SweepTask` as a
-    dict): its artefact folder staged from the shared artefact root `shared_root`, then
-    `report.run_report` with the seed, into its folder under `output_dir`, its log in
-    ``_logs``. `threads`: the chapter kernels' threads (None: the worker's own number of
-    threads). Returns the task's folder, the chapters run and skipped, and its seconds."""
+    dict): its artefact folder staged from the shared artefact root `shared_root` (or from
+    `network_inputs`, :func:`run_network_inputs`'s folder), then `report.run_report` with
+    the seed, into its folder under `output_dir`, its log in ``_logs``. `threads`: the
+    chapter kernels' threads (None: the worker's own number of threads). Returns the
+    task's folder, the chapters run and skipped, and its seconds."""
     task = SweepTask(**{**task, "chapters": tuple(task["chapters"])})
     out = Path(output_dir)
     folder = out / task.folder
-    artefacts = out / ARTEFACTS_FOLDER / task.folder
-    log_path = out / LOGS_FOLDER / f"{task.folder}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    if threads is None:
-        threads = _worker_threads()
-    variables = {
-        paths.ARTEFACTS_ENV: str(artefacts),
-        # the shared inputs are staged; nothing is fetched from the published book
-        "DNNALIGN_BOOK_URL": "",
-        **{name: str(threads) for name in THREAD_VARIABLES},
-    }
     start = time.perf_counter()
-    with _ONE_REPORT, _environment(variables), open(log_path, "a", encoding="utf-8") as handle:
-
-        def log(line: str) -> None:
-            stamp = _dt.datetime.now().isoformat(timespec="seconds")
-            handle.write(f"{stamp} {line}\n")
-            handle.flush()
-
+    with _task_environment(out, task.folder, threads) as log:
+        base = paths.artefacts_dir(profile)  # this report's own
         found = report.resolve_input(
             task.network, profile, layer=task.layer, picture_network=task.picture_network
         )
-        base = paths.artefacts_dir(profile)
         excluded = [p.relative_to(base) for p in report.own_artefact_paths(found.network, profile)]
-        staged = stage_artefacts(Path(shared_root) / profile, base, excluded)
+        source = Path(network_inputs) if network_inputs else Path(shared_root) / profile
+        staged = stage_artefacts(source, base, excluded)
         if staged:
-            log(f"[sweep] staged {staged} shared artefact files into {base}")
+            log(f"[sweep] staged {staged} shared artefact files from {source} into {base}")
         result = report.run_report(
             task.network,
             folder,
@@ -468,6 +467,58 @@ def run_task(
         "skipped": result.skipped,
         "seconds": time.perf_counter() - start,
     }
+
+
+@contextmanager
+def _task_environment(out: Path, folder: str, threads: int | None):
+    """One task at a time in this worker process, with its own artefact root
+    (``OUT/_artefacts/<folder>``), no fetching from the published book, `threads`
+    threads for the chapter kernels (None: the worker's), and a log file
+    (``OUT/_logs/<folder>.log``); yields the function that writes a line to it."""
+    log_path = out / LOGS_FOLDER / f"{folder}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    artefacts = out / ARTEFACTS_FOLDER / folder
+    variables = {
+        paths.ARTEFACTS_ENV: str(artefacts),
+        # the shared inputs are staged; nothing is fetched from the published book
+        "DNNALIGN_BOOK_URL": "",
+        **{name: str(threads or _worker_threads()) for name in THREAD_VARIABLES},
+    }
+    with _ONE_REPORT, _environment(variables), open(log_path, "a", encoding="utf-8") as handle:
+
+        def log(line: str) -> None:
+            stamp = _dt.datetime.now().isoformat(timespec="seconds")
+            handle.write(f"{stamp} {line}\n")
+            handle.flush()
+
+        yield log
+
+
+def run_network_inputs(
+    task: dict, profile: str, output_dir: str, shared_root: str, threads: int | None = None
+) -> str:
+    """What all reports of one picture network share and no seed changes: its features
+    of its pictures, computed once (`networks.load`, which caches them in the network's
+    artefact folder) in ``OUT/_artefacts/_networks/<key>/<layer>/``, staged from the
+    shared artefact root. Returns that profile folder, the reports' staging source."""
+    task = SweepTask(**{**task, "chapters": tuple(task["chapters"])})
+    from dnnalign_utils import networks
+
+    folder = f"{NETWORKS_FOLDER}/{task.network_folder}"
+    with _task_environment(Path(output_dir), folder, threads) as log:
+        found = report.resolve_input(
+            task.network, profile, layer=task.layer, picture_network=task.picture_network
+        )
+        target = paths.artefacts_dir(profile)
+        excluded = [
+            p.relative_to(target) for p in report.own_artefact_paths(found.network, profile)
+        ]
+        stage_artefacts(Path(shared_root) / profile, target, excluded)
+        start = time.perf_counter()
+        networks.load(profile, found.network, progress=False)
+        seconds = time.perf_counter() - start
+        log(f"[sweep] {found.network.label}: features of its pictures in {seconds:.0f} s")
+        return str(target)
 
 
 def _worker_threads() -> int:
@@ -520,24 +571,20 @@ class SweepResult:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def local_cluster(n_workers: int | None = None, threads_per_worker: int | None = None):
+def local_cluster(n_workers: int | None = None):
     """A `distributed.LocalCluster` sized to this machine: `n_workers` worker processes
-    (default: one per core) on the loopback interface, each holding one :data:`RESOURCE`
-    and `threads_per_worker` threads (default: the cores shared out among them)."""
+    (default: one per core) of one thread each on the loopback interface, its scheduler
+    handing each one report at a time (:data:`WORKER_SATURATION`)."""
+    import dask
     from distributed import LocalCluster
 
-    cores = os.cpu_count() or 1
-    n_workers = n_workers or cores
+    n_workers = n_workers or os.cpu_count() or 1
     if n_workers < 1:
         raise ValueError(f"--workers {n_workers}: expected at least 1")
-    threads = threads_per_worker or max(1, cores // n_workers)
-    return LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=threads,
-        processes=True,
-        host="127.0.0.1",
-        resources={RESOURCE: 1},
-    )
+    with dask.config.set({"distributed.scheduler.worker-saturation": WORKER_SATURATION}):
+        return LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1"
+        )
 
 
 def run_sweep(
@@ -596,7 +643,9 @@ def run_sweep(
         f"{len(todo)} to run, into {output_dir}"
     )
     if todo:
-        cluster = None if scheduler else local_cluster(n_workers, threads_per_report)
+        cluster = None if scheduler else local_cluster(n_workers)
+        if cluster is not None and threads_per_report is None:  # the cores shared out
+            threads_per_report = max(1, (os.cpu_count() or 1) // len(cluster.workers))
         try:
             with Client(scheduler or cluster) as client:
                 settings = dict(profile=profile, output_dir=output_dir, root=root)
@@ -633,37 +682,21 @@ def _run_on(
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    profile, output_dir = settings["profile"], settings["output_dir"]
+    profile = settings["profile"]
     tag = f"[sweep {profile}]"
     workers = client.scheduler_info().get("workers", {})
     result.n_workers = len(workers)
-    with_resource = bool(workers) and all(
-        w.get("resources", {}).get(RESOURCE, 0) >= 1 for w in workers.values()
+    threads = settings["threads"] or "the worker's threads"
+    log(
+        f"{tag} {len(workers)} Dask workers, a report's chapters on {threads} threads; "
+        f"dashboard: {client.dashboard_link}"
     )
-    log(f"{tag} {len(workers)} Dask workers; dashboard: {client.dashboard_link}")
-    if not with_resource and any(w.get("nthreads", 1) > 1 for w in workers.values()):
+    if any(w.get("nthreads", 1) > 1 for w in workers.values()):
         log(
-            f"{tag} note: the workers hold no '{RESOURCE}' resource, so a worker with several "
-            f"threads takes several reports and runs them one after another; start workers "
-            f"with `--resources {RESOURCE}=1`"
+            f"{tag} note: workers with several threads take several reports and run them one "
+            "after another; start workers of one thread (and pass --threads-per-report)"
         )
-    shared_root = str(paths.artefacts_root())
-    futures = {}
-    for task in todo:
-        future = client.submit(
-            run_task,
-            asdict(task),
-            profile,
-            str(output_dir),
-            shared_root,
-            str(settings["root"]),
-            settings["threads"],
-            key=f"{task.name} ({task.folder})",
-            pure=False,
-            retries=settings["retries"],
-            resources={RESOURCE: 1} if with_resource else None,
-        )
-        futures[future] = task
+    futures = submit_tasks(client, todo, settings)
     bar = tqdm(total=len(futures), desc="reports", unit="report", disable=not progress)
     with bar:
         for future in as_completed(futures):
@@ -678,6 +711,44 @@ def _run_on(
                 result.task_seconds += done["seconds"]
                 log(f"{tag} {task.name}: done in {done['seconds']:.0f} s")
             bar.update(1)
+
+
+def submit_tasks(client, todo: list[SweepTask], settings: dict) -> dict:
+    """Submit one task per report of `todo` to `client` (and, before them, one per
+    picture network: its features of its pictures, :func:`run_network_inputs`, which its
+    reports wait for); returns the reports' futures -> their tasks."""
+    profile, output_dir = settings["profile"], settings["output_dir"]
+    shared_root = str(paths.artefacts_root())
+    options = dict(pure=False, retries=settings["retries"])
+    network_inputs = {}  # once per picture network: its features of its pictures
+    for task in todo:
+        if task.kind == "pictures" and task.network_folder not in network_inputs:
+            network_inputs[task.network_folder] = client.submit(
+                run_network_inputs,
+                asdict(task),
+                profile,
+                str(output_dir),
+                shared_root,
+                settings["threads"],
+                key=f"inputs of {task.key} ({task.network_folder})",
+                **options,
+            )
+    futures = {}
+    for task in todo:
+        future = client.submit(
+            run_task,
+            asdict(task),
+            profile,
+            str(output_dir),
+            shared_root,
+            str(settings["root"]),
+            settings["threads"],
+            network_inputs.get(task.network_folder),  # a dependency: done before
+            key=f"{task.name} ({task.folder})",
+            **options,
+        )
+        futures[future] = task
+    return futures
 
 
 # ------------------------------------------------------------------------ summary

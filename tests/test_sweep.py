@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 from pathlib import Path
@@ -27,7 +28,7 @@ from conftest import REPO_ROOT, run_book_cli
 
 from dnnalign_utils import keynumbers, paths, profiles, report, sweep
 from dnnalign_utils.conventions import N_OBJECTS
-from dnnalign_utils.provenance import verify_provenance
+from dnnalign_utils.provenance import atomic_write_text, verify_provenance
 
 distributed = pytest.importorskip("distributed")
 
@@ -44,6 +45,7 @@ WRITES = {
         ("picture_embedding", "book"),
     ),
     "03_r2_regression": (("sentence_embeddings", "shared"),),
+    "04_gradcam": (("picture_predictor", "net"),),  # for a registered picture network
     "05_visual_semantic_rating": (("automatic_labels", "net"),),
     "06_human_vs_dnn": (("matched_pairs", "net"),),
 }
@@ -495,3 +497,57 @@ def test_stage_artefacts_links_all_but_the_networks_own(tmp_path):
     shutil.rmtree(shared / "a")
     assert sweep.stage_artefacts(shared, target, []) == 0  # staged once, kept
     assert (target / "a" / "one.txt").read_text() == "a/one.txt"
+
+
+def test_a_picture_networks_features_are_computed_once_for_all_its_seeds(
+    smoke_sweep, env, tmp_path, monkeypatch
+):
+    """One task per picture network computes its features (`networks.load` caches them),
+    submitted before its reports, which wait for it and are staged from its folder."""
+    from dnnalign_utils import networks
+
+    inputs = sweep.command_line_inputs(["efficientnet_lite1", "clip_vit_b32"])
+    out = tmp_path / "out"
+    tasks = sweep.plan(inputs, [0, 1], PROFILE, out, env["root"])
+    assert [t.kind for t in tasks] == ["pictures", "pictures", "concepts", "concepts"]
+
+    class Client:
+        def __init__(self):
+            self.calls = []
+
+        def submit(self, function, *args, key, **options):
+            self.calls.append((function.__name__, key, args))
+            return f"future of {key}"
+
+    client = Client()
+    settings = dict(profile=PROFILE, output_dir=out, root=env["root"], threads=1, retries=0)
+    futures = sweep.submit_tasks(client, tasks, settings)
+    assert [name for name, _, _ in client.calls] == ["run_network_inputs", *["run_task"] * 4]
+    inputs_future = f"future of {client.calls[0][1]}"
+    # the picture network's reports get its inputs' future (Dask waits for it), CLIP's none
+    assert [args[-1] for _, _, args in client.calls[1:]] == [inputs_future] * 2 + [None] * 2
+    assert sorted(futures.values(), key=lambda t: t.folder) == sorted(
+        tasks, key=lambda t: t.folder
+    )
+
+    # the task itself: the network's cache lands in its own folder under OUT, and a
+    # report staged from there has it (as a hard link), the shared inputs too
+    loaded = []
+
+    def load(profile, network, progress=True):
+        loaded.append(network.key)
+        atomic_write_text(paths.network_features(profile, network) / "features.npy", "cached")
+
+    monkeypatch.setattr(networks, "load", load)
+    folder = sweep.run_network_inputs(
+        sweep.asdict(tasks[0]), PROFILE, str(out), str(paths.artefacts_root())
+    )
+    assert loaded == ["efficientnet_lite1"]
+    assert Path(folder).is_relative_to(out / sweep.ARTEFACTS_FOLDER / sweep.NETWORKS_FOLDER)
+    cached = next(Path(folder).rglob("features.npy"))
+    report_root = tmp_path / "report" / PROFILE
+    sweep.stage_artefacts(Path(folder), report_root, [])
+    staged = report_root / cached.relative_to(folder)
+    assert staged.stat().st_ino == cached.stat().st_ino
+    assert (report_root / "features" / "efficientnet_lite0" / "value.txt").is_file()
+    assert os.environ[paths.ARTEFACTS_ENV] == str(env["tmp"] / "artefacts")  # restored
