@@ -4,9 +4,13 @@
   published matrix (:func:`from_published`) or a fit; :func:`save_embedding` /
   :func:`load_embedding` write and read it as ``.npz`` with a provenance sidecar.
 * Scoring: :func:`choice_probabilities`, :func:`evaluate_embedding` (the project's one
-  held-out accuracy and NLL), :func:`evaluate_vice` (VICE's Monte-Carlo rule).
+  held-out accuracy and NLL), :func:`evaluate_vice` (VICE's Monte-Carlo rule;
+  :func:`vice_accuracy_by_set` on several sets),
+  :func:`fit_summary` (a fit and its held-out accuracy as a table for a page).
 * Pruning statistics: :func:`benjamini_hochberg`, :func:`vice_pvalues`,
   :func:`vice_importance`, :func:`vice_keep_mask`, :func:`spose_keep_mask`.
+* The objects that weigh most on each dimension: :func:`top_objects`,
+  :func:`dimension_labels`, :func:`top_objects_table`.
 
 The likelihood is the one of the models in ``dnnalign_utils.fitting``: for a triplet
 (i, j, k) the pair similarities are dot products and P(k is the odd one out) =
@@ -161,6 +165,47 @@ def evaluate_vice(
         "n_triplets": n,
         "n_samples": n_samples,
     }
+
+
+def vice_accuracy_by_set(
+    mu: Any, sigma: Any, sets: Mapping[str, Any], *, n_samples: int = 20
+) -> dict[str, float]:
+    """VICE's Monte-Carlo accuracy (`evaluate_vice` with its default seed, over the
+    dimensions `vice_keep_mask` keeps) of a posterior on each named triplet set of
+    `sets` (name -> triplets)."""
+    kept = vice_keep_mask(mu, sigma)
+    return {
+        name: evaluate_vice(mu, sigma, triplets, n_samples=n_samples, dims=kept)["accuracy"]
+        for name, triplets in sets.items()
+    }
+
+
+def fit_summary(fit: Any, objects: str, n_train: int, accuracy: float):
+    """A fitted embedding in five lines for a page (a table of "measure" and formatted
+    "value"): its number of objects (`objects` says what they are, e.g. "concepts"),
+    `n_train` training triplets, the epochs trained and dimensions kept (all but
+    `n_train` read from `fit`, a `fitting.FitResult`) and its held-out `accuracy` (a
+    share, as `evaluate_embedding` gives it, shown in % with two decimals)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "measure": [
+                f"{objects} (objects)",
+                "training triplets",
+                "epochs",
+                "kept dimensions",
+                "held-out accuracy (%)",
+            ],
+            "value": [
+                f"{fit.embedding.n_objects:,}",
+                f"{n_train:,}",
+                f"{fit.epochs:,}",
+                f"{fit.embedding.n_dims:,}",
+                f"{100 * accuracy:.2f}",
+            ],
+        }
+    )
 
 
 # --------------------------------------------------------------------------------- pruning
@@ -507,3 +552,19 @@ def top_objects(weights: np.ndarray, names: Sequence[str], k: int = 5) -> list[l
 def dimension_labels(weights: np.ndarray, names: Sequence[str], k: int = 3) -> list[str]:
     """Short labels "1: a, b, c" (1-based dimension number and its top ``k`` objects)."""
     return [f"{d + 1}: {', '.join(top)}" for d, top in enumerate(top_objects(weights, names, k))]
+
+
+def top_objects_table(weights: np.ndarray, names: Sequence[str], k: int = 5):
+    """Each dimension of an embedding in a row of a table for a page: its number (from 1),
+    its `k` top objects (`top_objects`, joined by commas) and its total weight over all
+    objects."""
+    import pandas as pd
+
+    top = top_objects(weights, names, k)
+    return pd.DataFrame(
+        {
+            "dimension": np.arange(1, len(top) + 1),
+            "top objects": [", ".join(t) for t in top],
+            "total weight": np.asarray(weights).sum(axis=0),
+        }
+    )

@@ -364,6 +364,184 @@ def final_rows(curve: pd.DataFrame) -> pd.DataFrame:
     return curve[curve["final"].astype(bool)].reset_index(drop=True)
 
 
+# ------------------------------------------------ reading a shipped curve (chapter 2)
+
+
+def shipped(network: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The curve of `network` shipped with the repository (`paths.shipped_curve`) and its
+    provenance record, checked against the file's bytes; a curve without a record raises
+    ValueError naming the file and the command that writes one."""
+    from dnnalign_utils.paths import shipped_curve
+    from dnnalign_utils.provenance import verify_provenance
+
+    path = shipped_curve(network)
+    record = verify_provenance(path)
+    if record is None:
+        raise ValueError(
+            f"{path}: no provenance record; write the curve with "
+            "`python -m dnnalign_utils.curves ... --output` (see the module docstring)"
+        )
+    return load_curve(path), record
+
+
+def measured_on(record: dict[str, Any], features: Any) -> bool:
+    """Whether the curve of provenance `record` was measured on `features` (the hash it
+    records, `features_sha256`), so that its numbers describe the features at hand."""
+    return record["input_sha256"]["features"] == features_sha256(features)
+
+
+def measurement_summary(curve: pd.DataFrame, record: dict[str, Any]) -> dict[str, Any]:
+    """How a shipped curve was measured, from its rows and provenance record: the
+    machine's ``cores`` and ``threads`` (torch threads per fit), the number of ``fits``,
+    their ``fit_minutes`` of training and ``eval_minutes`` of scoring, and the ``range``
+    of β and training triplets as a phrase."""
+    final = final_rows(curve)
+    machine = record["parameters"]["machine"]
+    return {
+        "cores": machine["cpu_count"],
+        "threads": machine["torch_threads"],
+        "fits": len(final),
+        "fit_minutes": float(final["train_seconds"].sum()) / 60,
+        "eval_minutes": float(curve["eval_seconds"].sum()) / 60,
+        "range": f"β from {final['beta'].min():g} to {final['beta'].max():g} on "
+        f"{final['n_train'].min():,} to {final['n_train'].max():,} training triplets",
+    }
+
+
+def findings(
+    final: pd.DataFrame, *, n_train: int, beta: float, own_point: bool
+) -> dict[str, float]:
+    """What the fits of a curve (`final_rows`) show next to the paper's VGG-16 embedding
+    (`PAPER_VGG16`), chapter 2's reading of the shipped VGG-16 curve:
+
+    - ``meet_ve``: fits whose RSM variance explained reaches the paper's;
+      ``meet_ve_all_kept``: those of them that kept every initial dimension;
+      ``meet_both``: those that also keep at most 1.2 times the paper's dimensions
+      ("about 70");
+    - ``best_pruned_dims``, ``_ve`` (%), ``_n``, ``_beta``, ``_r2`` (median ridge R², %):
+      among the fits with at most 1.2 times the paper's dimensions, the one explaining
+      the most;
+    - ``paper_beta_min_dims``: the fewest dimensions any fit at the paper's β kept;
+    - ``here_dims`` and ``here_ve`` (%): the fit with `n_train` training triplets and
+      `beta`, where `own_point` (-1 and NaN when there is none).
+    """
+    paper = PAPER_VGG16
+    meets_ve = final["rsm_variance_explained"] >= paper["rsm_variance_explained"]
+    meets_dims = final["dims_kept"] <= 1.2 * paper["dims_kept"]  # "about 70"
+    near_paper = final[meets_dims]
+    best_pruned = near_paper.loc[near_paper["rsm_variance_explained"].idxmax()]
+    paper_beta_rows = final[final["beta"] == paper["beta"]]
+    here = final[(final["n_train"] == n_train) & (final["beta"] == beta) & own_point]
+    all_kept = final["dims_kept"] == final["n_dims_initial"]
+    return {
+        "meet_ve": int(meets_ve.sum()),
+        "meet_ve_all_kept": int((meets_ve & all_kept).sum()),
+        "meet_both": int((meets_ve & meets_dims).sum()),
+        "best_pruned_dims": int(best_pruned["dims_kept"]),
+        "best_pruned_ve": 100 * float(best_pruned["rsm_variance_explained"]),
+        "best_pruned_n": int(best_pruned["n_train"]),
+        "best_pruned_beta": float(best_pruned["beta"]),
+        "best_pruned_r2": 100 * float(best_pruned["r2_median"]),
+        "paper_beta_min_dims": int(paper_beta_rows["dims_kept"].min()),
+        "here_dims": int(here["dims_kept"].iloc[0]) if len(here) else -1,
+        "here_ve": 100 * float(here["rsm_variance_explained"].iloc[0]) if len(here) else np.nan,
+    }
+
+
+def settings_tried(
+    final: pd.DataFrame, *, n_sampled: int, beta: float, n_dims: int = 100
+) -> dict[str, float]:
+    """The settings tried for an embedding (a curve's `final_rows`), as chapter 2 reads
+    the shipped picture-network curve: for the fit that kept the ``most`` dimensions,
+    the one that kept the ``fewest`` and the ``chosen`` setting (`n_sampled` triplets,
+    `beta`, `n_dims` initial dimensions; NaN throughout where no fit had it), its kept
+    dimensions (``<which>_dims``), RSM variance explained and median ridge R² (``_ve``,
+    ``_r2``, %), ``_beta``, training triplets (``_n``) and last ``_epoch``; and for the
+    fits that started from fewer than `n_dims` dimensions the fewest initial dimensions
+    (``small_start_dims``), the fewest kept (``small_start_kept``) and the best median R²
+    (``small_start_r2``, %)."""
+    chosen = final[
+        (final["n_sampled"] == n_sampled)
+        & (final["beta"] == beta)
+        & (final["n_dims_initial"] == n_dims)
+    ]
+    rows = {
+        "most": final.loc[final["dims_kept"].idxmax()],
+        "fewest": final.loc[final["dims_kept"].idxmin()],
+        # smoke runs use settings the curve does not hold
+        "chosen": chosen.iloc[0] if len(chosen) else pd.Series(np.nan, index=final.columns),
+    }
+    found: dict[str, float] = {}
+    for which, row in rows.items():
+        found[f"{which}_dims"] = float(row["dims_kept"])
+        found[f"{which}_ve"] = 100 * float(row["rsm_variance_explained"])
+        found[f"{which}_r2"] = 100 * float(row["r2_median"])
+        found[f"{which}_beta"] = float(row["beta"])
+        found[f"{which}_n"] = float(row["n_train"])
+        found[f"{which}_epoch"] = float(row["epoch"])
+    small_start = final[final["n_dims_initial"] < n_dims]
+    found["small_start_dims"] = int(small_start["n_dims_initial"].min())
+    found["small_start_kept"] = int(small_start["dims_kept"].min())
+    found["small_start_r2"] = 100 * float(small_start["r2_median"].max())
+    return found
+
+
+def paper_marks(n_dims: int, rsm_variance_explained: float, r2: dict[str, float]) -> pd.DataFrame:
+    """A network embedding's marks next to the paper's for VGG-16 (`PAPER_VGG16`): kept
+    dimensions, RSM variance explained, the lowest ridge R², the share of dimensions with
+    R² above 75 % and the median R² (all in %; `r2` is `r2_summary`'s dict), with how the
+    paper words each mark and the difference, ours − paper."""
+    paper = PAPER_VGG16
+    marks = pd.DataFrame(
+        {
+            "ours": [
+                n_dims,
+                100 * rsm_variance_explained,
+                100 * r2["r2_min"],
+                100 * r2["r2_share_above_75"],
+                100 * r2["r2_median"],
+            ],
+            "paper": [
+                paper["dims_kept"],
+                100 * paper["rsm_variance_explained"],
+                100 * paper["r2_min_above"],
+                100.0,
+                100 * paper["r2_most_above"],
+            ],
+            "paper's mark reads": ["about", "", "above", "", "most above"],
+        },
+        index=pd.Index(
+            [
+                "kept dimensions",
+                "RSM variance explained (%)",
+                "lowest ridge R² (%)",
+                "dimensions with R² > 75 % (%)",
+                "median ridge R² (%)",
+            ],
+            name="measure",
+        ),
+    )
+    marks["ours − paper"] = marks["ours"] - marks["paper"]
+    return marks
+
+
+def paper_comparison(
+    n_dims: int, rsm_variance_explained: float, r2: dict[str, float]
+) -> dict[str, float]:
+    """`paper_marks` in numbers for prose: ``dims_gap`` (kept dimensions minus the
+    paper's), ``ve_gap`` (RSM variance explained minus the paper's, percentage points),
+    and the ridge R² ``r2_median``, ``r2_min`` and ``r2_share75`` (the share above 75 %)
+    in %."""
+    paper = PAPER_VGG16
+    return {
+        "dims_gap": n_dims - paper["dims_kept"],
+        "ve_gap": 100 * (rsm_variance_explained - paper["rsm_variance_explained"]),
+        "r2_median": 100 * r2["r2_median"],
+        "r2_min": 100 * r2["r2_min"],
+        "r2_share75": 100 * r2["r2_share_above_75"],
+    }
+
+
 def measure_curve(
     features: Any,
     network: str,

@@ -6,7 +6,8 @@ atomically, with a provenance sidecar, and returns what a page needs to link to 
 - a table (`pandas.DataFrame`) becomes one CSV with named columns, floats rounded;
 - an embedding (a 2-D array) becomes a `.npy` file (full precision) and a CSV whose
   first column names the row's object (or picture) and whose other columns are the
-  dimensions, in the embedding's order.
+  dimensions, in the embedding's order (`concept_rows` and `picture_rows` name the rows
+  of a concept or picture embedding and say what its columns mean).
 
 Every call says what each column means and in which unit (`columns`): the meanings are
 written into the provenance record and listed beside the link, so a file can be read
@@ -270,6 +271,53 @@ def embedding_table(
             raise ValueError(f"column {column!r} occurs twice")
         table.insert(position, column, list(values))
     return table
+
+
+EMBEDDING_WEIGHTS = (
+    "the object's non-negative weight on each dimension (dim_1 the most important), in "
+    "the embedding's own arbitrary units; dot products of two rows give their similarity"
+)
+"""What the dimension columns of an embedding's download hold."""
+
+
+def concept_rows(
+    unique_ids: Sequence[str], words: Sequence[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """How the rows of a concept embedding's download are named, as the keywords of
+    `publish` (each row's THINGS `unique_ids` in the ``object`` column, its word in the
+    ``word`` column) and the meanings of the file's columns (`publish`'s `columns`)."""
+    if len(unique_ids) != len(words):
+        raise ValueError(f"words: expected one per concept ({len(unique_ids)}), got {len(words)}")
+    rows = {"object_names": unique_ids, "extra_columns": {"word": words}}
+    columns = {
+        "object": "the concept's THINGS uniqueID",
+        "word": "the concept's word",
+        DIMENSIONS_KEY: EMBEDDING_WEIGHTS,
+    }
+    return rows, columns
+
+
+def picture_rows(manifest: pd.DataFrame) -> tuple[dict[str, Any], dict[str, str]]:
+    """How the rows of a picture embedding's download are named (the pictures of
+    `manifest`, with ``uniqueID`` and ``style`` columns, in its order), as the keywords of
+    `publish` (a ``picture`` column "uniqueID (style)", then the concept and the style)
+    and the meanings of the file's columns (`publish`'s `columns`)."""
+    missing = [c for c in ("uniqueID", "style") if c not in manifest.columns]
+    if missing:
+        raise ValueError(f"manifest: missing columns {missing}; expected uniqueID and style")
+    ids, styles = manifest["uniqueID"], manifest["style"]
+    rows = {
+        "object_names": [f"{u} ({s})" for u, s in zip(ids, styles, strict=True)],
+        "object_column": "picture",
+        "extra_columns": {"uniqueID": ids, "style": styles},
+    }
+    columns = {
+        "picture": "the picture: its concept's uniqueID and its emoji style",
+        "uniqueID": "the picture's THINGS concept",
+        "style": "the emoji set the picture is from",
+        DIMENSIONS_KEY: EMBEDDING_WEIGHTS,
+    }
+    return rows, columns
 
 
 def _check_existing(path: Path, chapter: str, kind: str, description: str) -> None:

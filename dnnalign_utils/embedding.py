@@ -3,12 +3,15 @@
 * ``dnnalign_utils.container``: the :class:`Embedding` container, its ``.npz`` file I/O
   (:func:`save_embedding`, :func:`load_embedding`, :func:`from_published`), the scoring of
   a fixed embedding (:func:`choice_probabilities`, :func:`evaluate_embedding`,
-  :func:`evaluate_vice`), the pruning statistics, and the objects that weigh most on
-  each dimension (:func:`top_objects`, :func:`dimension_labels`).
+  :func:`evaluate_vice`, :func:`fit_summary`), the pruning statistics, and the objects
+  that weigh most on each dimension (:func:`top_objects`, :func:`dimension_labels`,
+  :func:`top_objects_table`).
 * ``dnnalign_utils.fitting``: configs and presets, the two models, the training loop with
-  checkpoints, :func:`learning_curve`, :func:`fit_vice_to_network`.
+  checkpoints, :func:`fit_checkpointed`, :func:`learning_curve`,
+  :func:`fit_vice_to_network`.
 * ``dnnalign_utils.matching``: :func:`match_dimensions` and reproducibility, which
-  ``compare`` also uses.
+  ``compare`` also uses, and both as tables (:func:`matched_table`,
+  :func:`reproducibility_table`).
 
 ``validate_triplets`` is ``dnnalign_utils.conventions.validate_triplets``. Notebooks
 import this module (``import dnnalign_utils.embedding as emb``); code inside the package
@@ -24,6 +27,7 @@ from dnnalign_utils.container import (
     dimension_labels,
     evaluate_embedding,
     evaluate_vice,
+    fit_summary,
     from_published,
     load_embedding,
     load_network_embedding,
@@ -31,6 +35,8 @@ from dnnalign_utils.container import (
     save_embedding,
     spose_keep_mask,
     top_objects,
+    top_objects_table,
+    vice_accuracy_by_set,
     vice_importance,
     vice_keep_mask,
     vice_pvalues,
@@ -47,6 +53,7 @@ from dnnalign_utils.fitting import (
     SPoSEConfig,
     VICEConfig,
     checkpoint_file,
+    fit_checkpointed,
     fit_spose,
     fit_vice,
     fit_vice_to_network,
@@ -59,7 +66,9 @@ from dnnalign_utils.fitting import (
 from dnnalign_utils.matching import (
     Reproducibility,
     match_dimensions,
+    matched_table,
     reproducibility_over_runs,
+    reproducibility_table,
     split_half_reproducibility,
 )
 
@@ -81,7 +90,9 @@ __all__ = [
     "dimension_labels",
     "evaluate_embedding",
     "evaluate_vice",
+    "fit_checkpointed",
     "fit_spose",
+    "fit_summary",
     "fit_vice",
     "from_published",
     "learning_curve",
@@ -89,13 +100,17 @@ __all__ = [
     "load_network_embedding",
     "rows_of",
     "match_dimensions",
+    "matched_table",
     "preset",
     "reproducibility_over_runs",
+    "reproducibility_table",
     "save_embedding",
     "split_half_reproducibility",
     "spose_keep_mask",
     "top_objects",
+    "top_objects_table",
     "validate_triplets",
+    "vice_accuracy_by_set",
     "vice_importance",
     "vice_keep_mask",
     "vice_pvalues",

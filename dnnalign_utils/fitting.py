@@ -1391,3 +1391,30 @@ def network_embedding_numbers(
     (% of the variance of the network's choice similarity explained by the embedding's;
     :func:`network_embedding_comparison`)."""
     return network_embedding_comparison(embedding_weights, net, rsm_objects=rsm_objects).numbers()
+
+
+# --------------------------------------------------------------------------------------
+# A fit that resumes from its own checkpoint (chapter 2's fits)
+# --------------------------------------------------------------------------------------
+
+
+def fit_checkpointed(
+    train: Any,
+    n_objects: int,
+    config: VICEConfig | SPoSEConfig,
+    *,
+    seed: int,
+    checkpoint_dir: str | os.PathLike,
+    prefix: str = "",
+    val: Any = None,
+    **options: Any,
+) -> FitResult:
+    """`fit_vice` or `fit_spose` (by the type of `config`), checkpointed in
+    `checkpoint_dir` under the run's own name (`checkpoint_file`, `prefix` first): a rerun
+    of the same run resumes it, a changed run (config, seed, triplets) starts afresh.
+    `options` go to the fit (e.g. ``eval_every``)."""
+    checkpoint = checkpoint_file(
+        checkpoint_dir, config, train, seed=seed, n_objects=n_objects, prefix=prefix, val=val
+    )
+    fit = fit_vice if isinstance(config, VICEConfig) else fit_spose
+    return fit(train, n_objects, config, seed=seed, val=val, checkpoint_path=checkpoint, **options)

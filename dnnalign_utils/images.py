@@ -264,6 +264,28 @@ def gallery(
     return np.stack(pictures), labels
 
 
+def top_pictures(
+    weights: np.ndarray, manifest: pd.DataFrame, n_dims: int, k: int = 4
+) -> tuple[np.ndarray, list[str]]:
+    """The `k` pictures with the largest weights on each of the first `n_dims` dimensions
+    of a picture embedding (rows: the pictures of `manifest`, in its order), rendered
+    (n_dims * k, size, size, 3), dimension by dimension, largest first, and a caption
+    "dim <d>: uniqueID (style)" per picture (d counted from 1)."""
+    weights = np.asarray(weights)
+    if weights.ndim != 2 or weights.shape[0] != len(manifest):
+        raise ValueError(
+            f"weights: expected one row per picture of the manifest ({len(manifest)}), got "
+            f"shape {weights.shape}"
+        )
+    top = np.argsort(-weights[:, :n_dims], axis=0)[:k].T
+    rows = manifest.iloc[top.ravel()]
+    pairs = list(zip(rows["uniqueID"], rows["style"], strict=True))
+    pictures = np.concatenate([gallery(manifest, [u], [s])[0] for u, s in pairs])
+    dims = np.repeat(np.arange(top.shape[0]), top.shape[1])
+    captions = [f"dim {d + 1}: {u} ({s})" for d, (u, s) in zip(dims, pairs, strict=True)]
+    return pictures, captions
+
+
 # --------------------------------------------------------------------------------------
 # A folder of THINGS photos (the `paper` profile's images)
 # --------------------------------------------------------------------------------------

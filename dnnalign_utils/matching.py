@@ -4,15 +4,17 @@
   two embeddings of the same objects by Pearson r.
 * :func:`split_half_reproducibility`, :func:`reproducibility_over_runs`: how well the
   dimensions of one run are found again in others (the book's Methods page).
+* :func:`matched_table`, :func:`reproducibility_table`: the two as tables for a page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from dnnalign_utils.container import Embedding
@@ -57,6 +59,37 @@ def match_dimensions(
         raise ValueError(f"method: expected 'hungarian' or 'greedy', got {method!r}")
     pairs = np.stack([rows, cols], 1).astype(np.int64)
     return pairs, r[rows, cols]
+
+
+def matched_table(
+    pairs: Any,
+    r: Any,
+    top_a: Sequence[Sequence[str]],
+    top_b: Sequence[Sequence[str]],
+    *,
+    a: str,
+    b: str,
+) -> pd.DataFrame:
+    """The matched dimensions of `match_dimensions` (`pairs`, `r`) as a table, a row per
+    pair in the order of `pairs`: each side's dimension (counted from 1) and its top
+    objects (`container.top_objects` of that embedding, joined by commas), headed
+    "dimension (<a>)", "top objects (<a>)", then the same for `b`, and the pair's r."""
+    pairs = np.asarray(pairs)
+    r = np.asarray(r)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or len(r) != len(pairs):
+        raise ValueError(
+            f"pairs, r: expected (m, 2) pairs and m correlations, got shapes {pairs.shape} "
+            f"and {r.shape}"
+        )
+    return pd.DataFrame(
+        {
+            f"dimension ({a})": pairs[:, 0] + 1,
+            f"top objects ({a})": [", ".join(top_a[i]) for i in pairs[:, 0]],
+            f"dimension ({b})": pairs[:, 1] + 1,
+            f"top objects ({b})": [", ".join(top_b[j]) for j in pairs[:, 1]],
+            "r": r,
+        }
+    )
 
 
 # --------------------------------------------------------------------- reproducibility
@@ -134,3 +167,15 @@ def reproducibility_over_runs(
         share[ki] = float((r > threshold).mean())
     best = max(mean, key=lambda k: mean[k])
     return Reproducibility(per_dim, mean, share, best, threshold)
+
+
+def reproducibility_table(
+    result: Reproducibility, columns: Mapping[str, Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
+    """`reproducibility_over_runs`'s result as a table, a row per run (index "fit"): the
+    caller's `columns` first (name -> {run label: value}, e.g. each run's dimensions),
+    then the mean split-half r and the share of dimensions above the threshold."""
+    table = {name: dict(values) for name, values in (columns or {}).items()}
+    table["mean split-half r"] = result.mean
+    table[f"share of dimensions with r > {result.threshold:g}"] = result.share_reproducible
+    return pd.DataFrame(table).rename_axis("fit")

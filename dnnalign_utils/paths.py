@@ -470,6 +470,15 @@ def picture_embedding(profile: str, network: NetworkValue | None = None) -> Path
     return artefact_path("picture_embedding", profile, network)
 
 
+def writes_shared(network: NetworkValue | None, path: str | os.PathLike) -> bool:
+    """Whether a chapter run for `network` (`networks.resolve`'s value; None: the book's
+    own) writes the shared artefact at `path`, one that does not depend on the network
+    studied (the human fits, the book's picture embedding): the book's own network's run
+    always does; another network's run only where the file is missing (it resumes the
+    fit from its checkpoint), so the book's artefacts stay as the book's run wrote them."""
+    return network is None or network.key == DEFAULT_NETWORK or not Path(path).exists()
+
+
 def network_regression_model(profile: str, network: NetworkValue | None = None) -> Path:
     """Ridge models from the network's features to its embedding dimensions (chapter 3)."""
     return artefact_path("network_regression_model", profile, network)

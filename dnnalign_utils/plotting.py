@@ -459,6 +459,160 @@ def line_with_band(
     return fig
 
 
+# ------------------------------------------------------- chapter 2: the embedding fits
+
+
+def kept_dimensions_by_epoch(histories, *, title: str) -> go.Figure:
+    """Chapter 2's lines of the dimensions each fit keeps after every epoch: `histories`
+    maps a model's name to its fit's ``history`` (``epoch`` and ``n_dims`` lists), the
+    first drawn in the human colour, the second in the DNN colour."""
+    import pandas as pd
+    import plotly.express as px
+
+    frame = pd.concat(
+        [
+            pd.DataFrame({k: history[k] for k in ("epoch", "n_dims")}).assign(model=name)
+            for name, history in histories.items()
+        ]
+    )
+    return px.line(
+        frame,
+        x="epoch",
+        y="n_dims",
+        color="model",
+        title=title,
+        labels={"n_dims": "kept dimensions"},
+        color_discrete_sequence=[HUMAN_COLOUR, DNN_COLOUR],
+    )
+
+
+def accuracy_by_training_size(curve, references: dict[str, float], *, title: str) -> go.Figure:
+    """Chapter 2's learning curve: the held-out ``accuracy (%)`` against the number of
+    ``training triplets`` (log scale) of `curve` (the rows of one held-out set of
+    `fitting.learning_curve`; ``dimensions`` on hover), with a horizontal line per
+    reference in `references` (label -> %), dotted, then dashed, each labelled with its
+    value."""
+    import plotly.express as px
+
+    fig = px.line(
+        curve,
+        x="training triplets",
+        y="accuracy (%)",
+        markers=True,
+        log_x=True,
+        hover_data=["dimensions"],
+        title=title,
+        color_discrete_sequence=[HUMAN_COLOUR],
+    )
+    dashes = ("dot", "dash", "dashdot", "longdash")
+    for k, (label, value) in enumerate(references.items()):
+        fig.add_hline(
+            y=value, line_dash=dashes[k % len(dashes)], annotation_text=f"{label} {value:.1f} %"
+        )
+    return fig
+
+
+def similarity_scatter(
+    network_rsm, embedding_rsm, *, label: str, seed: int, n_pairs: int = 5000
+) -> go.Figure:
+    """Chapter 2's scatter of a network's choice similarity against the similarity its
+    embedding reconstructs, one point per object pair (upper triangle) for at most
+    `n_pairs` pairs drawn without replacement with `seed` (every pair would be too many
+    points for a page); `label` names the network."""
+    import plotly.express as px
+
+    upper = np.triu_indices_from(network_rsm, k=1)
+    n_upper = upper[0].size
+    pick = np.random.default_rng(seed).choice(n_upper, min(n_pairs, n_upper), replace=False)
+    return px.scatter(
+        x=network_rsm[upper][pick],
+        y=embedding_rsm[upper][pick],
+        opacity=0.4,
+        labels={
+            "x": f"{label}: choice similarity",
+            "y": "similarity reconstructed from the embedding",
+        },
+        title=f"{label}: similarity structure and its embedding ({pick.size:,} pairs)",
+        color_discrete_sequence=[DNN_COLOUR],
+    )
+
+
+def curve_ends_by_triplets(final, paper_vgg16: dict, *, title: str) -> go.Figure:
+    """Chapter 2's three stacked panels of the fits of an embedding-growth curve at their
+    end (`curves.final_rows`): RSM variance explained (%), kept dimensions and median
+    ridge R² (%) against the training triplets (log scale), a line per β, each panel's y
+    axis titled with its measure and the paper's VGG-16 value (`paper_vgg16`:
+    `curves.PAPER_VGG16`) as a dotted line in it."""
+    import plotly.express as px
+
+    long = final.assign(
+        **{
+            "β": final["beta"].map("{:g}".format),
+            "RSM variance explained (%)": 100 * final["rsm_variance_explained"],
+            "kept dimensions": final["dims_kept"],
+            "median ridge R² (%)": 100 * final["r2_median"],
+        }
+    ).melt(
+        id_vars=["n_train", "β", "epoch", "r2_min"],
+        value_vars=["RSM variance explained (%)", "kept dimensions", "median ridge R² (%)"],
+        var_name="measure",
+    )
+    fig = px.line(
+        long,
+        x="n_train",
+        y="value",
+        color="β",
+        facet_row="measure",  # one panel per row, readable at phone width
+        height=800,
+        markers=True,
+        log_x=True,
+        hover_data=["epoch"],
+        labels={"n_train": "training triplets", "value": ""},
+        title=title,
+    )
+    fig.update_yaxes(matches=None, showticklabels=True)
+    for trace in fig.data:  # each panel's y axis names its measure, with its unit
+        measure = trace.hovertemplate.split("measure=")[1].split("<br>")[0]
+        fig.layout["yaxis" + trace.yaxis[1:]].title = measure
+    fig.layout.annotations = ()  # the facet labels would repeat the axis titles
+    paper_lines = [
+        100 * paper_vgg16["rsm_variance_explained"],
+        paper_vgg16["dims_kept"],
+        100 * paper_vgg16["r2_most_above"],
+    ]
+    for k, value in enumerate(paper_lines):  # plotly counts facet rows from the bottom
+        row = len(paper_lines) - k
+        fig.add_hline(y=value, line_dash="dot", row=row, col=1, annotation_text=f"paper {value:g}")
+    return fig
+
+
+def curve_dimensions_by_epoch(curve, paper_vgg16: dict) -> go.Figure:
+    """Chapter 2's panels of an embedding-growth curve, one per number of training
+    triplets: the dimensions each fit kept at every recorded epoch, a line per β (the
+    variance explained, median R² and why the fit stopped on hover), the paper's VGG-16
+    count (`paper_vgg16`: `curves.PAPER_VGG16`) dotted."""
+    import plotly.express as px
+
+    fig = px.line(
+        curve.assign(
+            β=curve["beta"].map("{:g}".format),
+            triplets=curve["n_train"].map("{:,} training triplets".format),
+        ),
+        x="epoch",
+        y="dims_kept",
+        color="β",
+        facet_row="triplets",
+        height=800,
+        markers=True,
+        hover_data=["rsm_variance_explained", "r2_median", "stop_reason"],
+        labels={"dims_kept": "kept dimensions"},
+        title="Kept dimensions along each fit (scored every 20 epochs and at the end)",
+    )
+    paper_dims = paper_vgg16["dims_kept"]
+    fig.add_hline(y=paper_dims, line_dash="dot", annotation_text=f"paper ~{paper_dims}")
+    return fig
+
+
 def commonality_scatter(labels, display_names: dict[str, str]) -> go.Figure:
     """Chapter 5's scatter of every rated dimension: its unique visual against its unique
     semantic R² (the commonality analysis), coloured by its label, with the embedding,

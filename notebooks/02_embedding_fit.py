@@ -94,7 +94,6 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -105,19 +104,14 @@ from dnnalign_utils import (
     keynumbers,
     networks,
     paths,
+    plotting,
     regression,
     sources,
     triplets,
 )
 from dnnalign_utils import embedding as emb
-from dnnalign_utils.book import start_chapter
-from dnnalign_utils.plotting import (
-    DNN_COLOUR,
-    HUMAN_COLOUR,
-    image_grid,
-    styled_table,
-)
-from dnnalign_utils.provenance import verify_provenance
+from dnnalign_utils.book import ensure_upstream, start_chapter
+from dnnalign_utils.plotting import image_grid, styled_table
 
 # The run profile's sizes unless a parameter set them (papermill with only `profile`,
 # Jupyter, Colab), the measured run time of the Takes line, the figure template.
@@ -125,8 +119,6 @@ start_chapter(globals(), "02_embedding_fit")
 
 # Run alone (a fresh Colab session, a downloaded notebook), this chapter first runs the
 # earlier chapters whose artefacts it needs and does not find; in the book it does nothing.
-from dnnalign_utils.book import ensure_upstream
-
 studied = networks.resolve(
     network, features_path=features_path, images_dir=images_dir, layer=layer
 )
@@ -134,17 +126,6 @@ ensure_upstream(profile, "02_embedding_fit", studied)
 net = networks.load(profile, studied)
 glue("network_label", net.label, display=False)
 out_dir = paths.embeddings_dir(profile)  # the shared fits (human, pictures)
-
-
-def save_shared(fit, path):
-    """Save a fit that does not depend on the network (human, pictures). The default
-    network's run writes it; another network's run resumes it from its checkpoint and
-    writes it only where it is missing, so the default artefacts stay as they are."""
-    if studied.is_book_network or not path.exists():
-        fit.save(path)
-    return path
-
-
 names = data.concept_names()  # homonyms told apart (bat, baton, ...)
 limit = slice(None) if triplet_limit <= 0 else slice(0, triplet_limit)
 
@@ -181,13 +162,8 @@ glue("n_seeds", n_seeds, display=False)
 glue("spose_initial_dims", spose_config.n_dims, display=False)
 # about 1.46 million choices for the published SPoSE-49 (Hebart et al. 2020)
 glue("spose49_times_ours", 1.46e6 / len(human_all), display=False)
-styled_table(
-    pd.DataFrame(
-        {"SPoSE": dataclasses.asdict(spose_config), "VICE": dataclasses.asdict(vice_config)}
-    )
-    .astype(str)
-    .rename_axis("setting")
-)
+settings = {"SPoSE": dataclasses.asdict(spose_config), "VICE": dataclasses.asdict(vice_config)}
+styled_table(pd.DataFrame(settings).astype(str).rename_axis("setting"))
 
 # %% [markdown]
 # We fit both models of the paper's family. **VICE** with the paper's prior settles on
@@ -199,59 +175,23 @@ styled_table(
 # SPoSE fit is repeated over {glue:text}`n_seeds` seeds for the reproducibility analysis
 # below.
 
-
 # %%
-def human_checkpoint(config, run_seed):
-    return emb.checkpoint_file(
-        out_dir,
-        config,
-        human_train,
-        seed=run_seed,
-        n_objects=data.N_OBJECTS,
-        prefix="human_",
-        val=human_val,
-    )
-
-
+# checkpointed in the shared folder under each run's own name: a rerun resumes it
+human_run = {"val": human_val, "checkpoint_dir": out_dir, "prefix": "human_"}
 spose_fits = {
-    run_seed: emb.fit_spose(
-        human_train,
-        data.N_OBJECTS,
-        spose_config,
-        seed=run_seed,
-        val=human_val,
-        eval_every=1,
-        checkpoint_path=human_checkpoint(spose_config, run_seed),
+    run_seed: emb.fit_checkpointed(
+        human_train, data.N_OBJECTS, spose_config, seed=run_seed, eval_every=1, **human_run
     )
     for run_seed in range(seed, seed + n_seeds)
 }
-vice_fit = emb.fit_vice(
-    human_train,
-    data.N_OBJECTS,
-    vice_config,
-    seed=seed,
-    val=human_val,
-    checkpoint_path=human_checkpoint(vice_config, seed),
-)
+vice_fit = emb.fit_checkpointed(human_train, data.N_OBJECTS, vice_config, seed=seed, **human_run)
 spose_fit = spose_fits[seed]
 
 # %% tags=["hide-input"]
-history = pd.concat(
-    [
-        pd.DataFrame({k: fit.history[k] for k in ("epoch", "n_dims")}).assign(model=name)
-        for name, fit in [("SPoSE", spose_fit), ("VICE", vice_fit)]
-    ]
-)
-fig = px.line(
-    history,
-    x="epoch",
-    y="n_dims",
-    color="model",
+plotting.kept_dimensions_by_epoch(
+    {"SPoSE": spose_fit.history, "VICE": vice_fit.history},
     title=f"Kept dimensions during training (human embeddings, seed {seed})",
-    labels={"n_dims": "kept dimensions"},
-    color_discrete_sequence=[HUMAN_COLOUR, DNN_COLOUR],
-)
-fig.show()
+).show()
 
 # %% [markdown]
 # VICE prunes, after every epoch, the dimensions for which fewer than 6 objects have a
@@ -279,17 +219,10 @@ references = {"ours: SPoSE": spose_fit.embedding.weights, "ours: VICE": vice_fit
 references.update({f"published: {name}": e.weights for name, e in published.items()})
 heldout = {"noise-ceiling set": noise_ceiling_set, "2,171 set": set2171}
 accuracy = triplets.agreement_table(references, heldout, n_bootstrap=200, seed=seed)
-kept = emb.vice_keep_mask(vice_fit.params["mu"], vice_fit.params["sigma"])
-mc = {
-    name: emb.evaluate_vice(
-        vice_fit.params["mu"], vice_fit.params["sigma"], t, n_samples=mc_samples, dims=kept
-    )["accuracy"]
-    for name, t in heldout.items()
-}
-accuracy["VICE Monte-Carlo (%)"] = [
-    100 * mc[s] if r == "ours: VICE" else np.nan
-    for r, s in zip(accuracy["representation"], accuracy["human set"], strict=True)
-]
+mu, sigma = vice_fit.params["mu"], vice_fit.params["sigma"]
+mc = emb.vice_accuracy_by_set(mu, sigma, heldout, n_samples=mc_samples)  # VICE's own rule
+mc_column = accuracy["human set"].map({name: 100 * a for name, a in mc.items()})
+accuracy["VICE Monte-Carlo (%)"] = mc_column.where(accuracy["representation"] == "ours: VICE")
 accuracy["dimensions"] = accuracy["representation"].map(
     {name: w.shape[1] for name, w in references.items()}
 )
@@ -303,12 +236,8 @@ glue("vice_acc_mc", 100 * float(mc["noise-ceiling set"]), display=False)
 glue("human_dims", spose_fit.embedding.n_dims, display=False)
 glue("vice_dims", vice_fit.embedding.n_dims, display=False)
 glue("ceiling", 100 * ceiling, display=False)
-for published_name in ("spose49", "vice42"):
-    glue(
-        f"{published_name}_acc",
-        float(ours[(f"published: {published_name}", "noise-ceiling set")]),
-        display=False,
-    )
+for name in ("spose49", "vice42"):
+    glue(f"{name}_acc", float(ours[(f"published: {name}", "noise-ceiling set")]), display=False)
 styled_table(accuracy, precision=1, index=False)
 
 # %% [markdown]
@@ -339,34 +268,19 @@ curve = emb.learning_curve(
 )
 
 # %% tags=["hide-input"]
+nc_curve = curve[curve["held-out set"] == "noise-ceiling set"]
 reference_lines = {
     "noise ceiling": 100 * ceiling,
     "published SPoSE-49": float(ours[("published: spose49", "noise-ceiling set")]),
 }
-fig = px.line(
-    curve[curve["held-out set"] == "noise-ceiling set"],
-    x="training triplets",
-    y="accuracy (%)",
-    markers=True,
-    log_x=True,
-    hover_data=["dimensions"],
-    title="Noise-ceiling accuracy of SPoSE against the number of training choices",
-    color_discrete_sequence=[HUMAN_COLOUR],
-)
-for (label, value), dash in zip(reference_lines.items(), ["dot", "dash"], strict=True):
-    fig.add_hline(y=value, line_dash=dash, annotation_text=f"{label} {value:.1f} %")
-fig.show()
-at_nc = curve[curve["held-out set"] == "noise-ceiling set"].set_index("fraction")
+title = "Noise-ceiling accuracy of SPoSE against the number of training choices"
+plotting.accuracy_by_training_size(nc_curve, reference_lines, title=title).show()
+at_nc = nc_curve.set_index("fraction")
 glue("curve_gain", float(at_nc["accuracy (%)"].iloc[-1] - at_nc["accuracy (%)"].iloc[-2]),
      display=False)  # fmt: skip
-glue(
-    "curve_dims",
-    ", ".join(
-        f"{int(d)} at {int(n):,} triplets"
-        for n, d in zip(at_nc["training triplets"], at_nc["dimensions"], strict=True)
-    ),
-    display=False,
-)
+dims_at = zip(at_nc["dimensions"], at_nc["training triplets"], strict=True)
+dims_text = ", ".join(f"{int(d)} at {int(n):,} triplets" for d, n in dims_at)
+glue("curve_dims", dims_text, display=False)
 styled_table(curve, index=False)
 
 # %% [markdown]
@@ -399,15 +313,7 @@ styled_table(curve, index=False)
 pairs, r = emb.match_dimensions(spose_fit.embedding.weights, published["spose49"].weights)
 ours_top = emb.top_objects(spose_fit.embedding.weights, names, k=5)
 spose49_top = emb.top_objects(published["spose49"].weights, names, k=5)
-matched = pd.DataFrame(
-    {
-        "our dimension": pairs[:, 0] + 1,
-        "top objects (ours)": [", ".join(ours_top[i]) for i in pairs[:, 0]],
-        "SPoSE-49 dimension": pairs[:, 1] + 1,
-        "top objects (SPoSE-49)": [", ".join(spose49_top[j]) for j in pairs[:, 1]],
-        "r": r,
-    }
-)
+matched = emb.matched_table(pairs, r, ours_top, spose49_top, a="ours", b="SPoSE-49")
 
 # %% tags=["hide-input"]
 glue("n_matched_08", int((r > 0.8).sum()), display=False)
@@ -437,24 +343,21 @@ repro = emb.reproducibility_over_runs(
 )
 
 # %% tags=["hide-input"]
+best_seed = int(repro.best.split()[-1])  # labels read 'seed <n>'
 glue("repro_share", 100 * repro.share_reproducible[repro.best], display=False)
-glue("best_seed", int(repro.best.split()[-1]), display=False)
+glue("best_seed", best_seed, display=False)
 seed_accuracy = triplets.agreement_table(
     {f"seed {s}": f.embedding.weights for s, f in spose_fits.items()},
     {"noise-ceiling set": noise_ceiling_set},
     n_bootstrap=0,
 ).set_index("representation")["agreement (%)"]
-glue("saved_dims", spose_fits[int(repro.best.split()[-1])].embedding.n_dims, display=False)
+glue("saved_dims", spose_fits[best_seed].embedding.n_dims, display=False)
 glue("saved_acc", float(seed_accuracy[repro.best]), display=False)
+n_dims_by_seed = {f"seed {s}": f.embedding.n_dims for s, f in spose_fits.items()}
 styled_table(
-    pd.DataFrame(
-        {
-            "dimensions": {f"seed {s}": f.embedding.n_dims for s, f in spose_fits.items()},
-            "noise-ceiling accuracy (%)": seed_accuracy,
-            "mean split-half r": repro.mean,
-            "share of dimensions with r > 0.8": repro.share_reproducible,
-        }
-    ).rename_axis("fit")
+    emb.reproducibility_table(
+        repro, {"dimensions": n_dims_by_seed, "noise-ceiling accuracy (%)": seed_accuracy}
+    )
 )
 
 # %% [markdown]
@@ -468,9 +371,11 @@ styled_table(
 # {doc}`chapter 6 <06_human_vs_dnn>` is the published VICE-42, fitted to far more choices.
 
 # %%
-final_human = spose_fits[int(repro.best.split()[-1])]  # labels read 'seed <n>'
-saved = save_shared(final_human, paths.human_spose_embedding(profile))
-print(f"saved: {paths.display_path(saved)}")
+final_human = spose_fits[best_seed]
+human_path = paths.human_spose_embedding(profile)
+if paths.writes_shared(studied, human_path):  # another network's run keeps the book's
+    final_human.save(human_path)
+print(f"saved: {paths.display_path(human_path)}")
 
 # %% [markdown]
 # ## An embedding of the network's choices
@@ -499,21 +404,14 @@ net_config = dataclasses.replace(
     stability_window=network_window,
 )
 net_embedding_path = paths.network_embedding(profile, studied)
-net_fit = emb.fit_vice(
+net_fit = emb.fit_checkpointed(
     net_train,
     objects.size,
     net_config,
     seed=seed,
     val=net_test[:50_000],
-    checkpoint_path=emb.checkpoint_file(
-        net_embedding_path.parent,  # beside the embedding (the default network's: out_dir)
-        net_config,
-        net_train,
-        seed=seed,
-        n_objects=objects.size,
-        prefix=f"{net.key}_",
-        val=net_test[:50_000],
-    ),
+    checkpoint_dir=net_embedding_path.parent,  # beside the embedding (the default's: out_dir)
+    prefix=f"{net.key}_",
 )
 net_eval = emb.evaluate_embedding(net_fit.embedding.weights, net_test)
 net_path = net_fit.save(net_embedding_path, extra_arrays={"things_index": objects})
@@ -524,25 +422,7 @@ glue("net_acc", 100 * float(net_eval["accuracy"]), display=False)
 glue("n_net_train", len(net_train), display=False)
 glue("network_beta", network_beta, display=False)
 styled_table(
-    pd.DataFrame(
-        {
-            "measure": [
-                "concepts (objects)",
-                "training triplets",
-                "epochs",
-                "kept dimensions",
-                "held-out accuracy (%)",
-            ],
-            "value": [
-                f"{objects.size:,}",
-                f"{len(net_train):,}",
-                f"{net_fit.epochs:,}",
-                f"{net_fit.embedding.n_dims:,}",
-                f"{100 * net_eval['accuracy']:.2f}",
-            ],
-        }
-    ),
-    index=False,
+    emb.fit_summary(net_fit, "concepts", len(net_train), net_eval["accuracy"]), index=False
 )
 
 # %% [markdown]
@@ -566,25 +446,13 @@ comparison = emb.network_embedding_comparison(
     net_fit.embedding.weights, net, rsm_objects=rsm_objects, progress=True
 )
 keynumbers.record(profile, studied, "02_embedding_fit", net.label, **comparison.numbers())
-net_rsm, embedding_rsm = comparison.network_rsm, comparison.embedding_rsm
 net_r2 = comparison.rsm_variance_explained
 glue("net_rsm_r2", 100 * net_r2, display=False)
-upper = np.triu_indices_from(net_rsm, k=1)
-pick = np.random.default_rng(seed).choice(upper[0].size, min(5000, upper[0].size), replace=False)
 
 # %% tags=["hide-input"]
-fig = px.scatter(
-    x=net_rsm[upper][pick],
-    y=embedding_rsm[upper][pick],
-    opacity=0.4,
-    labels={
-        "x": f"{net.label}: choice similarity",
-        "y": "similarity reconstructed from the embedding",
-    },
-    title=f"{net.label}: similarity structure and its embedding ({pick.size:,} pairs)",
-    color_discrete_sequence=[DNN_COLOUR],
-)
-fig.show()
+plotting.similarity_scatter(
+    comparison.network_rsm, comparison.embedding_rsm, label=net.label, seed=seed
+).show()
 
 # %% [markdown]
 # The embedding explains **{glue:text}`net_rsm_r2:.1f` %** of the
@@ -612,45 +480,14 @@ net_ridge = regression.nested_cv_ridge(
     progress=False,
 )
 net_r2_summary = curves.r2_summary(net_ridge.r2)
-paper_vgg = curves.PAPER_VGG16
-net_marks = pd.DataFrame(
-    {
-        "ours": [
-            net_fit.embedding.n_dims,
-            100 * net_r2,
-            100 * net_r2_summary["r2_min"],
-            100 * net_r2_summary["r2_share_above_75"],
-            100 * net_r2_summary["r2_median"],
-        ],
-        "paper": [
-            paper_vgg["dims_kept"],
-            100 * paper_vgg["rsm_variance_explained"],
-            100 * paper_vgg["r2_min_above"],
-            100.0,
-            100 * paper_vgg["r2_most_above"],
-        ],
-        "paper's mark reads": ["about", "", "above", "", "most above"],
-    },
-    index=[
-        "kept dimensions",
-        "RSM variance explained (%)",
-        "lowest ridge R² (%)",
-        "dimensions with R² > 75 % (%)",
-        "median ridge R² (%)",
-    ],
-)
-net_marks["ours − paper"] = net_marks["ours"] - net_marks["paper"]
+net_marks = curves.paper_marks(net_fit.embedding.n_dims, net_r2, net_r2_summary)
+net_against_paper = curves.paper_comparison(net_fit.embedding.n_dims, net_r2, net_r2_summary)
 
 # %% tags=["hide-input"]
-for key, value in {
-    "net_dims_gap": net_fit.embedding.n_dims - paper_vgg["dims_kept"],
-    "net_ve_gap": 100 * (net_r2 - paper_vgg["rsm_variance_explained"]),
-    "net_r2_median": 100 * net_r2_summary["r2_median"],
-    "net_r2_min": 100 * net_r2_summary["r2_min"],
-    "net_r2_share75": 100 * net_r2_summary["r2_share_above_75"],
-}.items():
-    glue(key, value, display=False)
-styled_table(net_marks.rename_axis("measure"), precision=1)
+paper_vgg = curves.PAPER_VGG16
+for key, value in net_against_paper.items():  # net_dims_gap, ... net_r2_share75
+    glue(f"net_{key}", value, display=False)
+styled_table(net_marks, precision=1)
 
 # %% [markdown]
 # Our fit for {glue:text}`network_label` keeps {glue:text}`net_dims` dimensions
@@ -673,86 +510,21 @@ styled_table(net_marks.rename_axis("measure"), precision=1)
 # only reads it.
 
 # %%
-curve_path = paths.shipped_curve("vgg16")
-curve_record = verify_provenance(curve_path)
-vgg_curve = curves.load_curve(curve_path)
+vgg_curve, curve_record = curves.shipped("vgg16")  # provenance checked
 vgg_curve_final = curves.final_rows(vgg_curve)
-curve_machine = curve_record["parameters"]["machine"]
 
 # %% tags=["hide-input"]
-glue("curve_cores", curve_machine["cpu_count"], display=False)
-glue("curve_threads", curve_machine["torch_threads"], display=False)
-glue("curve_fits", len(vgg_curve_final), display=False)
-glue("curve_fit_minutes", float(vgg_curve_final["train_seconds"].sum()) / 60, display=False)
-glue("curve_eval_minutes", float(vgg_curve["eval_seconds"].sum()) / 60, display=False)
-glue(
-    "curve_range",
-    f"β from {vgg_curve_final['beta'].min():g} to {vgg_curve_final['beta'].max():g} on "
-    f"{vgg_curve_final['n_train'].min():,} to {vgg_curve_final['n_train'].max():,} "
-    "training triplets",
-    display=False,
-)
+# cores, threads, fits, fit and eval minutes, the range of β and triplets
+for key, value in curves.measurement_summary(vgg_curve, curve_record).items():
+    glue(f"curve_{key}", value, display=False)
 Markdown("Measured with:\n\n" + "\n".join(f"- `{c}`" for c in curves.commands(curve_record)))
 
 # %% tags=["hide-input"]
-curve_long = vgg_curve_final.assign(
-    **{
-        "β": vgg_curve_final["beta"].map("{:g}".format),
-        "RSM variance explained (%)": 100 * vgg_curve_final["rsm_variance_explained"],
-        "kept dimensions": vgg_curve_final["dims_kept"],
-        "median ridge R² (%)": 100 * vgg_curve_final["r2_median"],
-    }
-).melt(
-    id_vars=["n_train", "β", "epoch", "r2_min"],
-    value_vars=["RSM variance explained (%)", "kept dimensions", "median ridge R² (%)"],
-    var_name="measure",
-)
-fig = px.line(
-    curve_long,
-    x="n_train",
-    y="value",
-    color="β",
-    facet_row="measure",  # one panel per row, readable at phone width
-    height=800,
-    markers=True,
-    log_x=True,
-    hover_data=["epoch"],
-    labels={"n_train": "training triplets", "value": ""},
-    title=f"{sources.vgg16_label(profile)} embedding at the end of each fit, by triplets and β",
-)
-fig.update_yaxes(matches=None, showticklabels=True)
-for trace in fig.data:  # each panel's y axis names its measure, with its unit
-    measure = trace.hovertemplate.split("measure=")[1].split("<br>")[0]
-    fig.layout["yaxis" + trace.yaxis[1:]].title = measure
-fig.layout.annotations = ()  # the facet labels would repeat the axis titles
-paper_lines = [
-    100 * paper_vgg["rsm_variance_explained"],
-    paper_vgg["dims_kept"],
-    100 * paper_vgg["r2_most_above"],
-]
-for k, value in enumerate(paper_lines):  # plotly counts facet rows from the bottom
-    row = len(paper_lines) - k
-    fig.add_hline(y=value, line_dash="dot", row=row, col=1, annotation_text=f"paper {value:g}")
-fig.show()
+vgg_title = f"{sources.vgg16_label(profile)} embedding at the end of each fit, by triplets and β"
+plotting.curve_ends_by_triplets(vgg_curve_final, paper_vgg, title=vgg_title).show()
 
 # %% tags=["hide-input"]
-fig = px.line(
-    vgg_curve.assign(
-        β=vgg_curve["beta"].map("{:g}".format),
-        triplets=vgg_curve["n_train"].map("{:,} training triplets".format),
-    ),
-    x="epoch",
-    y="dims_kept",
-    color="β",
-    facet_row="triplets",
-    height=800,
-    markers=True,
-    hover_data=["rsm_variance_explained", "r2_median", "stop_reason"],
-    labels={"dims_kept": "kept dimensions"},
-    title="Kept dimensions along each fit (scored every 20 epochs and at the end)",
-)
-fig.add_hline(y=paper_vgg["dims_kept"], line_dash="dot", annotation_text="paper ~70")
-fig.show()
+plotting.curve_dimensions_by_epoch(vgg_curve, paper_vgg).show()
 vgg_curve_table = vgg_curve_final[
     ["n_train", "beta", "epoch", "stop_reason", "dims_kept", "rsm_variance_explained",
      "r2_median", "r2_min", "r2_share_above_75", "heldout_accuracy", "train_seconds"]
@@ -760,32 +532,13 @@ vgg_curve_table = vgg_curve_final[
 styled_table(vgg_curve_table, precision=3, index=False)
 
 # %%
-meets_ve = vgg_curve_final["rsm_variance_explained"] >= paper_vgg["rsm_variance_explained"]
-meets_dims = vgg_curve_final["dims_kept"] <= 1.2 * paper_vgg["dims_kept"]  # "about 70"
-near_paper = vgg_curve_final[meets_dims]
-best_pruned = near_paper.loc[near_paper["rsm_variance_explained"].idxmax()]
-paper_beta_rows = vgg_curve_final[vgg_curve_final["beta"] == paper_vgg["beta"]]
-here = vgg_curve_final[  # this chapter's own point (only for the default network)
-    (vgg_curve_final["n_train"] == len(net_train))
-    & (vgg_curve_final["beta"] == network_beta)
-    & (studied.is_book_network)
-]
+curve_findings = curves.findings(  # this chapter's own point only for the default network
+    vgg_curve_final, n_train=len(net_train), beta=network_beta, own_point=studied.is_book_network
+)
 
 # %% tags=["hide-input"]
-for key, value in {
-    "curve_meet_ve": int(meets_ve.sum()),
-    "curve_meet_ve_all_kept": int((meets_ve & (vgg_curve_final["dims_kept"] == 100)).sum()),
-    "curve_meet_both": int((meets_ve & meets_dims).sum()),
-    "curve_best_pruned_dims": int(best_pruned["dims_kept"]),
-    "curve_best_pruned_ve": 100 * float(best_pruned["rsm_variance_explained"]),
-    "curve_best_pruned_n": int(best_pruned["n_train"]),
-    "curve_best_pruned_beta": float(best_pruned["beta"]),
-    "curve_best_pruned_r2": 100 * float(best_pruned["r2_median"]),
-    "curve_paper_beta_min_dims": int(paper_beta_rows["dims_kept"].min()),
-    "curve_here_dims": int(here["dims_kept"].iloc[0]) if len(here) else -1,
-    "curve_here_ve": 100 * float(here["rsm_variance_explained"].iloc[0]) if len(here) else np.nan,
-}.items():
-    glue(key, value, display=False)
+for key, value in curve_findings.items():  # curve_meet_ve, ... curve_here_ve
+    glue(f"curve_{key}", value, display=False)
 
 # %% [markdown]
 # The {glue:text}`curve_fits` fits of the table took {glue:text}`curve_fit_minutes:.0f`
@@ -845,20 +598,10 @@ for key, value in {
 # highest-weighted objects:
 
 # %%
-net_top = emb.top_objects(net_fit.embedding.weights, names[objects], k=5)
+net_top = emb.top_objects_table(net_fit.embedding.weights, names[objects], k=5)
 
 # %% tags=["hide-input"]
-styled_table(
-    pd.DataFrame(
-        {
-            "dimension": np.arange(1, len(net_top) + 1),
-            "top objects": [", ".join(t) for t in net_top],
-            "total weight": net_fit.embedding.weights.sum(axis=0),
-        }
-    ),
-    precision=1,
-    index=False,
-)
+styled_table(net_top, precision=1, index=False)
 
 # %% [markdown]
 # ## An embedding of a picture network from pictures
@@ -886,65 +629,34 @@ picture_features = networks.image_set_features(profile, picture_network)
 effnet_images, image_rows = picture_features.values, picture_features.rows
 picture_path = paths.picture_embedding(profile, picture_network)
 n_pictures = len(image_rows)
-effnet_triplets = triplets.odd_one_out_choices(
-    triplets.sample_triplets(n_pictures, n_effnet_triplets, seed=seed),
+effnet_config = dataclasses.replace(net_config, beta=effnet_beta, max_epochs=effnet_max_epochs)
+# sampled triplets of pictures the network answers (ReLU'd features), split 90/10, VICE
+effnet_fit, effnet_test = emb.fit_vice_to_network(
     effnet_images,
+    effnet_config,
+    n_triplets=n_effnet_triplets,
+    seed=seed,
+    checkpoint_dir=picture_path.parent,  # beside the embedding (EfficientNet-Lite0's: out_dir)
+    prefix="effnet_",
     relu=True,
 )
-effnet_train, effnet_test = triplets.split_triplets(effnet_triplets, 0.1, seed=seed)
-effnet_config = dataclasses.replace(net_config, beta=effnet_beta, max_epochs=effnet_max_epochs)
-effnet_fit = emb.fit_vice(
-    effnet_train,
-    n_pictures,
-    effnet_config,
-    seed=seed,
-    val=effnet_test[:50_000],
-    checkpoint_path=emb.checkpoint_file(
-        picture_path.parent,  # beside the embedding (EfficientNet-Lite0's: out_dir)
-        effnet_config,
-        effnet_train,
-        seed=seed,
-        n_objects=n_pictures,
-        prefix="effnet_",
-        val=effnet_test[:50_000],
-    ),
-)
-if picture_network == networks.BOOK_PICTURE_NETWORK:
-    save_shared(effnet_fit, picture_path)
-else:  # the studied network's own picture embedding
+n_effnet_train = n_effnet_triplets - len(effnet_test)  # the other 90 %
+# the book's picture embedding is shared (as for the human fits); another network's its own
+if picture_network != networks.BOOK_PICTURE_NETWORK or paths.writes_shared(studied, picture_path):
     effnet_fit.save(picture_path)
 effnet_eval = emb.evaluate_embedding(effnet_fit.embedding.weights, effnet_test)
 
 # %% tags=["hide-input"]
 glue("picture_label", picture_features.label, display=False)
 glue("effnet_dims", effnet_fit.embedding.n_dims, display=False)
-glue("effnet_appearances", 3 * len(effnet_train) / n_pictures, display=False)
+glue("effnet_appearances", 3 * n_effnet_train / n_pictures, display=False)
 glue("effnet_acc", 100 * float(effnet_eval["accuracy"]), display=False)
 glue("n_pictures", n_pictures, display=False)
 glue("effnet_beta", effnet_beta, display=False)
 glue("n_effnet_triplets", n_effnet_triplets, display=False)
 glue("effnet_max_epochs", effnet_max_epochs, display=False)
-styled_table(
-    pd.DataFrame(
-        {
-            "measure": [
-                "pictures (objects)",
-                "training triplets",
-                "epochs",
-                "kept dimensions",
-                "held-out accuracy (%)",
-            ],
-            "value": [
-                f"{n_pictures:,}",
-                f"{len(effnet_train):,}",
-                f"{effnet_fit.epochs:,}",
-                f"{effnet_fit.embedding.n_dims:,}",
-                f"{100 * effnet_eval['accuracy']:.2f}",
-            ],
-        }
-    ),
-    index=False,
-)
+effnet_summary = emb.fit_summary(effnet_fit, "pictures", n_effnet_train, effnet_eval["accuracy"])
+styled_table(effnet_summary, index=False)
 
 # %% [markdown]
 # From triplets of {glue:text}`n_pictures:,` pictures (each in
@@ -953,26 +665,9 @@ styled_table(
 # the network's held-out choices. The pictures weighing most on the first dimensions:
 
 # %% tags=["hide-input"]
-top = np.argsort(-effnet_fit.embedding.weights[:, :n_dims_shown], axis=0)[:4].T
-rows = image_rows.iloc[top.ravel()]
-pictures = np.concatenate(
-    [
-        images.gallery(image_rows, [u], [s])[0]
-        for u, s in zip(rows["uniqueID"], rows["style"], strict=True)
-    ]
-)
-captions = [
-    f"dim {d + 1}: {u} ({s})"
-    for d, (u, s) in zip(
-        np.repeat(np.arange(top.shape[0]), 4),
-        zip(rows["uniqueID"], rows["style"], strict=True),
-        strict=True,
-    )
-]
-fig = image_grid(
-    pictures, captions, 4, title=f"Top pictures of the first {picture_features.label} dimensions"
-)
-fig.show()
+pictures, captions = images.top_pictures(effnet_fit.embedding.weights, image_rows, n_dims_shown)
+title = f"Top pictures of the first {picture_features.label} dimensions"
+image_grid(pictures, captions, 4, title=title).show()
 
 # %% [markdown]
 # ### Settings tried for the picture embedding
@@ -987,14 +682,11 @@ fig.show()
 # {glue:text}`effnet_curve_features`; each row is the end of one fit:
 
 # %%
-effnet_curve_path = paths.shipped_curve("efficientnet_lite0")
-effnet_curve_record = verify_provenance(effnet_curve_path)
-effnet_tried = curves.final_rows(curves.load_curve(effnet_curve_path))
+effnet_curve, effnet_curve_record = curves.shipped("efficientnet_lite0")
+effnet_tried = curves.final_rows(effnet_curve)
 effnet_settings = effnet_curve_record["parameters"]["identity"]["settings"]
 # were the settings measured on the very features this chapter uses?
-effnet_curve_same_features = effnet_curve_record["input_sha256"][
-    "features"
-] == curves.features_sha256(effnet_images)
+effnet_curve_same_features = curves.measured_on(effnet_curve_record, effnet_images)
 effnet_commands = curves.commands(effnet_curve_record)
 
 # %% tags=["hide-input"]
@@ -1010,57 +702,22 @@ glue(
 glue("effnet_curve_objects", effnet_settings["rsm_objects"], display=False)
 glue("effnet_curve_fit_minutes", float(effnet_tried["train_seconds"].sum()) / 60, display=False)
 display(Markdown("Measured with:\n\n" + "\n".join(f"- `{c}`" for c in effnet_commands)))
-styled_table(
-    effnet_tried[
-        [
-            "n_train",
-            "appearances_per_object",
-            "beta",
-            "n_dims_initial",
-            "epoch",
-            "dims_kept",
-            "rsm_variance_explained",
-            "r2_median",
-            "r2_min",
-            "r2_share_above_75",
-            "heldout_accuracy",
-            "train_seconds",
-        ]
-    ],  # fmt: skip
-    precision=3,
-    index=False,
-)
+effnet_tried_table = effnet_tried[
+    ["n_train", "appearances_per_object", "beta", "n_dims_initial", "epoch", "dims_kept",
+     "rsm_variance_explained", "r2_median", "r2_min", "r2_share_above_75", "heldout_accuracy",
+     "train_seconds"]
+]  # fmt: skip
+styled_table(effnet_tried_table, precision=3, index=False)
 
 
 # %%
-def tried(n_sampled, beta, n_dims):
-    """The final row of the tried setting (n_sampled, beta, n_dims) in the table above."""
-    match = effnet_tried[
-        (effnet_tried["n_sampled"] == n_sampled)
-        & (effnet_tried["beta"] == beta)
-        & (effnet_tried["n_dims_initial"] == n_dims)
-    ]
-    return match.iloc[0] if len(match) else None
-
-
-most_kept = effnet_tried.loc[effnet_tried["dims_kept"].idxmax()]
-fewest_kept = effnet_tried.loc[effnet_tried["dims_kept"].idxmin()]
-small_start = effnet_tried[effnet_tried["n_dims_initial"] < 100]
-chosen = tried(n_effnet_triplets, effnet_beta, 100)
-if chosen is None:  # smoke runs use settings the table does not hold
-    chosen = pd.Series(np.nan, index=effnet_tried.columns)
+# the fits that kept the most and the fewest dimensions, the chosen setting (NaN in smoke
+# runs, whose settings the table does not hold) and the fits started from fewer dimensions
+tried = curves.settings_tried(effnet_tried, n_sampled=n_effnet_triplets, beta=effnet_beta)
 
 # %% tags=["hide-input"]
-for prefix, row in {"most": most_kept, "fewest": fewest_kept, "chosen": chosen}.items():
-    glue(f"tried_{prefix}_dims", float(row["dims_kept"]), display=False)
-    glue(f"tried_{prefix}_ve", 100 * float(row["rsm_variance_explained"]), display=False)
-    glue(f"tried_{prefix}_r2", 100 * float(row["r2_median"]), display=False)
-    glue(f"tried_{prefix}_beta", float(row["beta"]), display=False)
-    glue(f"tried_{prefix}_n", float(row["n_train"]), display=False)
-    glue(f"tried_{prefix}_epoch", float(row["epoch"]), display=False)
-glue("tried_small_start_dims", int(small_start["n_dims_initial"].min()), display=False)
-glue("tried_small_start_kept", int(small_start["dims_kept"].min()), display=False)
-glue("tried_small_start_r2", 100 * float(small_start["r2_median"].max()), display=False)
+for key, value in tried.items():  # tried_most_dims, ... tried_small_start_r2
+    glue(f"tried_{key}", value, display=False)
 
 # %% [markdown]
 # The weakest prior tried (β = {glue:text}`tried_most_beta:g` on
@@ -1091,48 +748,24 @@ glue("tried_small_start_r2", 100 * float(small_start["r2_median"].max()), displa
 # %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
-weight_meaning = (
-    "the object's non-negative weight on each dimension (dim_1 the most important), in "
-    "the embedding's own arbitrary units; dot products of two rows give their similarity"
-)
-concept_columns = {
-    "object": "the concept's THINGS uniqueID",
-    "word": "the concept's word",
-    "dimensions": weight_meaning,
-}
-concept_rows = {
-    "object_names": data.load_concepts().index,
-    "extra_columns": {"word": names},
-}
-net_rows = {
-    "object_names": concept_rows["object_names"][objects],
-    "extra_columns": {"word": names[objects]},
-}
-picture_columns = {
-    "picture": "the picture: its concept's uniqueID and its emoji style",
-    "uniqueID": "the picture's THINGS concept",
-    "style": "the emoji set the picture is from",
-    "dimensions": weight_meaning,
-}
+concept_ids = data.load_concepts().index
+concept_rows = downloads.concept_rows(concept_ids, names)  # (publish keywords, columns)
 chapter_downloads = [
     ("human_spose", final_human.embedding.weights, concept_rows,
      f"SPoSE fit to the human triplets (the most reproducible seed, {repro.best})"),
     ("human_vice", vice_fit.embedding.weights, concept_rows,
      "VICE fit to the human triplets (the first seed)"),
     (f"{net.key}_vice", net_fit.embedding.weights,
-     net_rows,
+     downloads.concept_rows(concept_ids[objects], names[objects]),
      f"VICE fit to the triplets of {net.label}"),
     (f"{picture_network.key}_pictures_vice", effnet_fit.embedding.weights,
-     {"object_names": [f"{u} ({s})" for u, s in zip(image_rows["uniqueID"], image_rows["style"],
-                                                       strict=True)],
-      "object_column": "picture",
-      "extra_columns": {"uniqueID": image_rows["uniqueID"], "style": image_rows["style"]}},
+     downloads.picture_rows(image_rows),
      f"VICE fit to {picture_features.label}'s triplets of the embedded pictures"),
 ]  # fmt: skip
 downloads.links(
     [
         file
-        for name, weights, rows, description in chapter_downloads
+        for name, weights, (rows, columns), description in chapter_downloads
         for file in downloads.publish(
             weights,
             name,
@@ -1140,7 +773,7 @@ downloads.links(
             profile,
             description=description,
             network=studied,
-            columns=picture_columns if "object_column" in rows else concept_columns,
+            columns=columns,
             **rows,
         )
     ]

@@ -189,3 +189,113 @@ def test_commands_leave_out_the_local_checkpoint_folder():
         }
     }
     assert curves.commands(record) == ["python -m m --a 1 --b 2", "python -m m --b 3"]
+
+
+# ------------------------------------------------ reading a shipped curve (chapter 2)
+
+
+def _final_rows(**columns):
+    base = {"n_dims_initial": 100, "final": True}
+    return pd.DataFrame({**{k: [v] * len(columns["beta"]) for k, v in base.items()}, **columns})
+
+
+def test_findings_read_a_curve_against_the_papers_marks():
+    final = _final_rows(
+        n_train=[900, 900, 1800, 1800, 900], beta=[3.0, 1.0, 3.0, 0.24, 0.24],
+        dims_kept=[65, 100, 80, 98, 100], rsm_variance_explained=[0.80, 0.86, 0.85, 0.87, 0.845],
+        r2_median=[0.86, 0.70, 0.80, 0.60, 0.65],
+    )  # fmt: skip
+    found = curves.findings(final, n_train=900, beta=3.0, own_point=True)
+    assert found == {
+        "meet_ve": 4,  # 0.86, 0.85, 0.87 and 0.845 reach 0.8403
+        "meet_ve_all_kept": 2,  # two of them kept all 100
+        "meet_both": 1,  # 80 <= 1.2 * 70 dimensions; 98 and 100 are more
+        "best_pruned_dims": 80,  # of the fits with at most 84 (65 and 80), the better
+        "best_pruned_ve": pytest.approx(85.0),
+        "best_pruned_n": 1800,
+        "best_pruned_beta": 3.0,
+        "best_pruned_r2": pytest.approx(80.0),
+        "paper_beta_min_dims": 98,
+        "here_dims": 65,
+        "here_ve": pytest.approx(80.0),
+    }
+    elsewhere = curves.findings(final, n_train=900, beta=3.0, own_point=False)
+    assert elsewhere["here_dims"] == -1 and np.isnan(elsewhere["here_ve"])
+    assert curves.findings(final, n_train=5, beta=3.0, own_point=True)["here_dims"] == -1
+
+
+def test_settings_tried_name_the_extremes_the_chosen_setting_and_the_small_starts():
+    final = _final_rows(
+        n_sampled=[500, 500, 1000, 500, 500], beta=[0.5, 4.0, 2.0, 1.0, 1.0],
+        n_dims_initial=[100, 100, 100, 30, 20], dims_kept=[96, 10, 40, 30, 20],
+        rsm_variance_explained=[0.9, 0.4, 0.7, 0.6, 0.5], r2_median=[0.5, 0.8, 0.7, 0.55, 0.6],
+        n_train=[450, 450, 900, 450, 450], epoch=[30, 30, 25, 30, 30],
+    )  # fmt: skip
+    tried = curves.settings_tried(final, n_sampled=1000, beta=2.0)
+    row = {"most": 0, "fewest": 1, "chosen": 2}
+    for which, i in row.items():
+        assert tried[f"{which}_dims"] == final["dims_kept"][i]
+        assert tried[f"{which}_ve"] == pytest.approx(100 * final["rsm_variance_explained"][i])
+        assert tried[f"{which}_r2"] == pytest.approx(100 * final["r2_median"][i])
+        assert tried[f"{which}_beta"] == final["beta"][i]
+        assert tried[f"{which}_n"] == final["n_train"][i]
+        assert tried[f"{which}_epoch"] == final["epoch"][i]
+    assert tried["small_start_dims"] == 20 and tried["small_start_kept"] == 20
+    assert tried["small_start_r2"] == pytest.approx(60.0)
+    missing = curves.settings_tried(final, n_sampled=7, beta=2.0)  # a smoke run's settings
+    assert all(np.isnan(missing[f"chosen_{k}"]) for k in ("dims", "ve", "r2", "beta", "n"))
+    assert missing["most_dims"] == 96
+
+
+def test_paper_marks_and_comparison_put_a_fit_next_to_the_papers_vgg16():
+    r2 = {"r2_min": 0.5, "r2_share_above_75": 0.25, "r2_median": 0.7}
+    marks = curves.paper_marks(65, 0.8, r2)
+    assert marks.index.name == "measure"
+    assert marks["ours"].tolist() == pytest.approx([65, 80.0, 50.0, 25.0, 70.0])
+    assert marks["paper"].tolist() == pytest.approx([70, 84.03, 75.0, 100.0, 85.0])
+    np.testing.assert_allclose(marks["ours − paper"], marks["ours"] - marks["paper"])
+    assert marks.loc["kept dimensions", "paper's mark reads"] == "about"
+    compared = curves.paper_comparison(65, 0.8, r2)
+    assert compared["dims_gap"] == -5 and isinstance(compared["dims_gap"], int)
+    assert compared["ve_gap"] == pytest.approx(80.0 - 84.03)
+    assert (compared["r2_median"], compared["r2_min"]) == pytest.approx((70.0, 50.0))
+    assert compared["r2_share75"] == pytest.approx(25.0)
+
+
+def test_measurement_summary_and_measured_on(tiny_features):
+    curve = pd.DataFrame(
+        {"final": [False, True, True], "beta": [0.24, 0.24, 3.0],
+         "n_train": [450_000, 450_000, 1_800_000], "train_seconds": [60.0, 120.0, 240.0],
+         "eval_seconds": [30.0, 30.0, 60.0]}
+    )  # fmt: skip
+    record = {
+        "parameters": {"machine": {"cpu_count": 2, "torch_threads": 1}},
+        "input_sha256": {"features": curves.features_sha256(tiny_features)},
+    }
+    assert curves.measurement_summary(curve, record) == {
+        "cores": 2,
+        "threads": 1,
+        "fits": 2,
+        "fit_minutes": pytest.approx(6.0),  # the final rows' training time
+        "eval_minutes": pytest.approx(2.0),  # every row's scoring time
+        "range": "β from 0.24 to 3 on 450,000 to 1,800,000 training triplets",
+    }
+    assert curves.measured_on(record, tiny_features)
+    assert not curves.measured_on(record, tiny_features + 1)
+
+
+def test_shipped_curves_come_with_their_checked_record(tmp_path, monkeypatch):
+    from dnnalign_utils import paths
+    from dnnalign_utils.provenance import ProvenanceMismatchError
+
+    curve, record = curves.shipped("vgg16")
+    pd.testing.assert_frame_equal(curve, curves.load_curve(paths.shipped_curve("vgg16")))
+    assert record == verify_provenance(paths.shipped_curve("vgg16"))
+    copy = tmp_path / "vgg16_embedding_curve.csv"
+    copy.write_bytes(paths.shipped_curve("vgg16").read_bytes())
+    monkeypatch.setattr(paths, "shipped_curve", lambda network: copy)
+    with pytest.raises(ValueError, match="no provenance record"):
+        curves.shipped("vgg16")
+    write_provenance(copy, record, artefact_sha256="0" * 64)  # bytes it does not vouch for
+    with pytest.raises(ProvenanceMismatchError):
+        curves.shipped("vgg16")

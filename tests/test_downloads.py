@@ -314,3 +314,30 @@ def test_every_download_of_a_chapter_says_what_its_columns_mean(chapter):
     assert calls, f"notebooks/{chapter}.py publishes no downloads"
     without = [c.lineno for c in calls if not any(k.arg == "columns" for k in c.keywords)]
     assert not without, f"notebooks/{chapter}.py: downloads.publish without columns= at {without}"
+
+
+def test_concept_and_picture_rows_name_an_embeddings_rows_and_columns():
+    weights = np.array([[0.5, 0.0], [1.0, 2.0], [0.0, 3.0]])
+    rows, columns = downloads.concept_rows(
+        pd.Index(["apple", "bat1", "bat2"]), ["apple", "bat", "bat"]
+    )
+    (_, csv) = downloads.publish(
+        weights, "concepts", "02_embedding_fit", "smoke", description="d", columns=columns, **rows
+    )
+    table = pd.read_csv(csv.path)
+    assert list(table.columns) == ["object", "word", "dim_1", "dim_2"]
+    assert table["object"].tolist() == ["apple", "bat1", "bat2"]
+    assert table["word"].tolist() == ["apple", "bat", "bat"]
+    assert dict(csv.columns)["dim_1 … dim_2"] == downloads.EMBEDDING_WEIGHTS
+    manifest = pd.DataFrame({"uniqueID": ["apple", "apple", "bat1"], "style": ["a", "b", "a"]})
+    rows, columns = downloads.picture_rows(manifest)
+    (_, csv) = downloads.publish(
+        weights, "pictures", "02_embedding_fit", "smoke", description="d", columns=columns, **rows
+    )
+    table = pd.read_csv(csv.path)
+    assert list(table.columns) == ["picture", "uniqueID", "style", "dim_1", "dim_2"]
+    assert table["picture"].tolist() == ["apple (a)", "apple (b)", "bat1 (a)"]
+    with pytest.raises(ValueError, match="words: expected one per concept"):
+        downloads.concept_rows(["apple", "bat1"], ["apple"])
+    with pytest.raises(ValueError, match="missing columns"):
+        downloads.picture_rows(manifest.drop(columns="style"))

@@ -1073,3 +1073,102 @@ def test_validation_triplets_from_the_training_set_are_refused_or_warned_about()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a held-out set drawn alike passes quietly
         fit_spose(train, 60, cfg, val=fresh, progress=False)
+
+
+# ---------------------------------------------- chapter 2's fits, tables and summaries
+
+
+def test_fit_checkpointed_fits_by_config_and_resumes_under_the_runs_own_name(tmp_path):
+    train, val, cfg = _small_run()
+    fit = emb.fit_checkpointed(
+        train, 30, cfg, seed=1, val=val, checkpoint_dir=tmp_path, prefix="h_", progress=False
+    )
+    name = emb.checkpoint_file(tmp_path, cfg, train, seed=1, n_objects=30, prefix="h_", val=val)
+    assert [p.name for p in tmp_path.iterdir()] == [name.name]  # checkpointed under its name
+    plain = fit_spose(train, 30, cfg, seed=1, val=val, progress=False)
+    np.testing.assert_array_equal(fit.embedding.weights, plain.embedding.weights)
+    finished = name.read_bytes()
+    again = emb.fit_checkpointed(
+        train, 30, cfg, seed=1, val=val, checkpoint_dir=tmp_path, prefix="h_", progress=False
+    )
+    np.testing.assert_array_equal(again.embedding.weights, fit.embedding.weights)
+    assert name.read_bytes() == finished  # resumed, not refitted
+    vice = VICEConfig(n_dims=4, batch_size=200, max_epochs=2)
+    vice_fit = emb.fit_checkpointed(
+        train, 30, vice, seed=2, checkpoint_dir=tmp_path, eval_every=1, progress=False
+    )
+    assert vice_fit.embedding.method == "vice" and "mu" in vice_fit.params
+    assert emb.checkpoint_file(tmp_path, vice, train, seed=2, n_objects=30).exists()
+
+
+def test_vice_accuracy_by_set_is_evaluate_vice_on_the_kept_dimensions():
+    rng = np.random.default_rng(0)
+    mu = rng.normal(0.3, 0.5, size=(30, 6))
+    sigma = np.full((30, 6), 0.1)
+    mu[:, 4:], sigma[:, 4:] = 0.0, 1.0  # two dimensions no object reliably holds: pruned
+    w = planted_embedding(30, 3, seed=1)
+    sets = {"a": simulate_triplets(w, 200, seed=2), "b": simulate_triplets(w, 100, seed=3)}
+    kept = vice_keep_mask(mu, sigma)
+    assert 0 < kept.sum() < 6  # some dimensions are pruned, so `dims` matters
+    found = emb.vice_accuracy_by_set(mu, sigma, sets, n_samples=5)
+    assert found == {
+        name: evaluate_vice(mu, sigma, t, n_samples=5, dims=kept)["accuracy"]
+        for name, t in sets.items()
+    }
+    unpruned = evaluate_vice(mu, sigma, sets["a"], n_samples=5)["accuracy"]
+    assert found["a"] != unpruned  # the pruned dimensions would add noise
+
+
+def test_fit_summary_reads_the_fit_and_formats_the_accuracy():
+    from types import SimpleNamespace
+
+    fit = SimpleNamespace(epochs=1234, embedding=SimpleNamespace(n_objects=1854, n_dims=65))
+    table = emb.fit_summary(fit, "concepts", 900_000, 0.80377)
+    assert table["measure"].tolist() == [
+        "concepts (objects)", "training triplets", "epochs", "kept dimensions",
+        "held-out accuracy (%)",
+    ]  # fmt: skip
+    assert table["value"].tolist() == ["1,854", "900,000", "1,234", "65", "80.38"]
+
+
+def test_top_objects_table_lists_each_dimensions_top_objects_and_weight():
+    weights = np.array([[0.0, 3.0], [2.0, 1.0], [5.0, 0.0], [1.0, 2.0]])
+    names = ["ant", "bee", "cat", "dog"]
+    table = emb.top_objects_table(weights, names, k=2)
+    assert table["dimension"].tolist() == [1, 2]
+    assert table["top objects"].tolist() == ["cat, bee", "ant, dog"]
+    assert table["total weight"].tolist() == [8.0, 6.0]
+
+
+def test_matched_table_puts_each_pair_with_its_top_objects():
+    a = planted_embedding(40, 3, seed=4)
+    b = a[:, [2, 0, 1]] + 0.01 * np.random.default_rng(5).random((40, 3))
+    pairs, r = match_dimensions(a, b)
+    names = [f"o{i}" for i in range(40)]
+    top_a, top_b = emb.top_objects(a, names, k=2), emb.top_objects(b, names, k=2)
+    table = emb.matched_table(pairs, r, top_a, top_b, a="ours", b="theirs")
+    assert list(table.columns) == [
+        "dimension (ours)", "top objects (ours)", "dimension (theirs)", "top objects (theirs)",
+        "r",
+    ]  # fmt: skip
+    assert table["dimension (ours)"].tolist() == [1, 2, 3]
+    assert table["dimension (theirs)"].tolist() == [2, 3, 1]  # the planted permutation
+    for _, row in table.iterrows():
+        assert row["top objects (ours)"] == ", ".join(top_a[row["dimension (ours)"] - 1])
+        assert row["top objects (theirs)"] == ", ".join(top_b[row["dimension (theirs)"] - 1])
+    np.testing.assert_array_equal(table["r"], r)
+    with pytest.raises(ValueError, match="pairs, r"):
+        emb.matched_table(pairs, r[:2], top_a, top_b, a="ours", b="theirs")
+
+
+def test_reproducibility_table_has_a_row_per_run():
+    result = emb.Reproducibility(
+        per_dim={}, mean={"seed 0": 0.5, "seed 1": 0.6},
+        share_reproducible={"seed 0": 0.1, "seed 1": 0.2}, best="seed 1", threshold=0.8,
+    )  # fmt: skip
+    table = emb.reproducibility_table(result, {"dimensions": {"seed 0": 50, "seed 1": 47}})
+    assert table.index.name == "fit" and table.index.tolist() == ["seed 0", "seed 1"]
+    assert list(table.columns) == [
+        "dimensions", "mean split-half r", "share of dimensions with r > 0.8",
+    ]  # fmt: skip
+    assert table.loc["seed 1"].tolist() == [47, 0.6, 0.2]

@@ -168,3 +168,19 @@ def test_gallery_renders_existing_pairs_in_order():
     assert labels == [f"{uid} ({s})" for s in styles]
     with pytest.raises(ValueError, match="gallery"):
         I.gallery(manifest, ["not_a_concept"], styles)
+
+
+def test_top_pictures_renders_each_dimensions_highest_weighted_pictures(manifest):
+    rows = manifest.head(12).reset_index(drop=True)
+    weights = np.random.default_rng(0).random((12, 3))
+    pictures, captions = images.top_pictures(weights, rows, n_dims=2, k=3)
+    expected = []  # the slow obvious reading: sort each dimension's column
+    for d in range(2):
+        for i in sorted(range(12), key=lambda i: -weights[i, d])[:3]:
+            expected.append((d, rows.loc[i, "uniqueID"], rows.loc[i, "style"]))
+    assert captions == [f"dim {d + 1}: {u} ({s})" for d, u, s in expected]
+    assert pictures.shape == (6, 224, 224, 3)
+    _, u, s = expected[4]
+    np.testing.assert_array_equal(pictures[4], images.gallery(rows, [u], [s])[0][0])
+    with pytest.raises(ValueError, match="one row per picture of the manifest"):
+        images.top_pictures(weights[:5], rows, n_dims=2)

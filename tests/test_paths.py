@@ -188,6 +188,16 @@ def test_notebooks_spell_no_artefact_path(chapter):
     assert not found, "use the path functions of dnnalign_utils.paths:\n" + "\n".join(found)
 
 
+def test_only_the_books_own_run_overwrites_a_shared_artefact(tmp_path):
+    shared = tmp_path / "human_spose.npz"
+    for network in (None, networks.BOOK_NETWORK, MINE, MINE_PICTURES):
+        assert paths.writes_shared(network, shared)  # missing: every run writes it
+    shared.write_bytes(b"the book's fit")
+    assert paths.writes_shared(None, shared) and paths.writes_shared(networks.BOOK_NETWORK, shared)
+    assert not paths.writes_shared(MINE, shared) and not paths.writes_shared(MINE_PICTURES, shared)
+    assert not paths.writes_shared(LITE1, shared)
+
+
 def test_display_path_hides_the_machine_folders(tmp_path, monkeypatch):
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path / "art"))
     inside = paths.network_embedding("smoke")

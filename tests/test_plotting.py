@@ -99,3 +99,103 @@ def test_human_match_bars_group_both_correlations(numbers):
     assert best.x == rsa.x == TICKS
     assert best.y == (0.78, 0.2) and rsa.y == (0.5, 0.1)
     assert fig.layout.barmode == "group" and fig.layout.yaxis.range == (0, 1)
+
+
+# ------------------------------------------------------- chapter 2: the embedding fits
+
+
+def test_kept_dimensions_by_epoch_draws_each_fits_history():
+    histories = {
+        "SPoSE": {"epoch": [1, 2, 3], "n_dims": [100, 60, 52], "loss": [3.0, 2.0, 1.0]},
+        "VICE": {"epoch": [1, 2], "n_dims": [100, 8]},
+    }
+    fig = plotting.kept_dimensions_by_epoch(histories, title="Kept")
+    spose, vice = fig.data
+    assert (spose.name, vice.name) == ("SPoSE", "VICE")
+    assert list(spose.x) == [1, 2, 3] and list(spose.y) == [100, 60, 52]
+    assert list(vice.x) == [1, 2] and list(vice.y) == [100, 8]
+    assert (spose.line.color, vice.line.color) == (plotting.HUMAN_COLOUR, plotting.DNN_COLOUR)
+    assert fig.layout.yaxis.title.text == "kept dimensions"
+
+
+def test_accuracy_by_training_size_marks_each_reference():
+    curve = pd.DataFrame(
+        {"training triplets": [100, 200, 400], "accuracy (%)": [50.0, 55.0, 58.0],
+         "dimensions": [7, 100, 14]}
+    )  # fmt: skip
+    references = {"noise ceiling": 67.22, "published SPoSE-49": 62.99}
+    fig = plotting.accuracy_by_training_size(curve, references, title="Curve")
+    (line,) = fig.data
+    assert list(line.x) == [100, 200, 400] and list(line.y) == [50.0, 55.0, 58.0]
+    assert fig.layout.xaxis.type == "log"
+    assert [(s.y0, s.line.dash) for s in fig.layout.shapes] == [(67.22, "dot"), (62.99, "dash")]
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts == ["noise ceiling 67.2 %", "published SPoSE-49 63.0 %"]
+
+
+def test_similarity_scatter_shows_matching_pairs_drawn_with_its_seed():
+    rng = np.random.default_rng(1)
+    network = rng.random((10, 10))
+    network = network + network.T  # a similarity matrix (45 distinct pairs)
+    embedding = 2 * network + 1  # so each point's y says which pair its x came from
+    upper = network[np.triu_indices(10, k=1)]
+    fig = plotting.similarity_scatter(network, embedding, label="Net", seed=3, n_pairs=20)
+    (points,) = fig.data
+    x, y = np.asarray(points.x), np.asarray(points.y)
+    assert x.size == 20 and np.unique(x).size == 20  # pairs drawn without replacement
+    assert np.isin(x, upper).all()  # upper-triangle pairs only, no diagonal
+    np.testing.assert_array_equal(y, 2 * x + 1)  # both coordinates of the same pair
+    again = plotting.similarity_scatter(network, embedding, label="Net", seed=3, n_pairs=20)
+    np.testing.assert_array_equal(again.data[0].x, x)
+    every = plotting.similarity_scatter(network, embedding, label="Net", seed=3)
+    assert sorted(every.data[0].x) == sorted(upper)  # fewer pairs than asked: all of them
+    assert every.layout.title.text == "Net: similarity structure and its embedding (45 pairs)"
+
+
+@pytest.fixture
+def curve_rows():
+    """A curve of two β and two sizes, each fit scored at epochs 20 and at its end."""
+    frame = pd.DataFrame(
+        {"n_train": [1000, 1000, 2000, 2000] * 2, "beta": [1.0] * 4 + [3.0] * 4,
+         "epoch": [20, 60, 20, 60, 20, 55, 20, 60], "final": [False, True] * 4,
+         "r2_min": [0.5, 0.5, 0.6, 0.6, 0.7, 0.7, 0.8, 0.8],
+         "rsm_variance_explained": [0.7, 0.8, 0.75, 0.85, 0.5, 0.6, 0.6, 0.7],
+         "dims_kept": [100, 100, 95, 90, 60, 40, 70, 50],
+         "r2_median": [0.6, 0.7, 0.6, 0.72, 0.8, 0.9, 0.8, 0.88],
+         "stop_reason": ["", "max_epochs", "", "max_epochs", "", "stability", "", "max_epochs"]}
+    )  # fmt: skip
+    return frame
+
+
+def test_curve_ends_by_triplets_puts_each_measure_and_paper_mark_in_its_own_panel(curve_rows):
+    paper = curves.PAPER_VGG16
+    final = curves.final_rows(curve_rows)
+    fig = plotting.curve_ends_by_triplets(final, paper, title="Ends")
+    expected = {
+        "RSM variance explained (%)": (100 * final["rsm_variance_explained"], 100 * 0.8403),
+        "kept dimensions": (final["dims_kept"], paper["dims_kept"]),
+        "median ridge R² (%)": (100 * final["r2_median"], 100 * paper["r2_most_above"]),
+    }
+    marks = {shape.yref: shape.y0 for shape in fig.layout.shapes}
+    assert len(fig.data) == 6 and len(marks) == 3  # a line per β and panel, a mark per panel
+    for trace in fig.data:
+        measure = fig.layout["yaxis" + trace.yaxis[1:]].title.text
+        values, mark = expected[measure]
+        rows = final["beta"].map("{:g}".format) == trace.name
+        assert list(trace.x) == list(final.loc[rows, "n_train"])
+        np.testing.assert_allclose(list(trace.y), values[rows].to_numpy())
+        assert marks[trace.yaxis] == pytest.approx(mark)  # the paper's mark of this measure
+
+
+def test_curve_dimensions_by_epoch_has_a_panel_per_size_and_the_papers_count(curve_rows):
+    fig = plotting.curve_dimensions_by_epoch(curve_rows, curves.PAPER_VGG16)
+    assert len(fig.data) == 4  # two β in each of two panels
+    for trace in fig.data:
+        size = int(trace.hovertemplate.split("triplets=")[1].split(" ")[0].replace(",", ""))
+        beta = curve_rows["beta"].map("{:g}".format) == trace.name
+        rows = (curve_rows["n_train"] == size) & beta
+        assert list(trace.x) == list(curve_rows.loc[rows, "epoch"])
+        assert list(trace.y) == list(curve_rows.loc[rows, "dims_kept"])
+    marks = {shape.yref: (shape.y0, shape.line.dash) for shape in fig.layout.shapes}
+    assert marks == {"y": (70, "dot"), "y2": (70, "dot")}  # the paper's count in each panel
+    assert "paper ~70" in [a.text for a in fig.layout.annotations]
