@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dnnalign_utils.conventions import check_int, is_integer
-from dnnalign_utils.conventions import as_float_matrix, column_correlation
+from dnnalign_utils.conventions import as_float_matrix, check_int, column_correlation, is_integer
 from dnnalign_utils.plotting import TITLE_WRAP, wrap_caption
 
 KINDS = ("human", "network")

@@ -66,9 +66,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from dnnalign_utils import paths
-from dnnalign_utils.conventions import check_int, check_real
 from dnnalign_utils.conventions import (
     N_OBJECTS,
+    check_int,
+    check_real,
     sorted_triplets,
     triplet_keys,
     validate_triplets,

@@ -459,7 +459,10 @@ DOWNLOAD_CASES: dict[str, tuple[Callable[[Path, pytest.MonkeyPatch], object], st
         r"t: the table has no rows",
     ),
     "a blank description": (lambda t, m: _publish(description=" "), r"description: expected"),
-    "a network key with a path": (lambda t, m: _publish(network="../x"), r"network key '\.\./x'"),
+    "a network named, not resolved": (
+        lambda t, m: _publish(network="../x"),
+        r"network='\.\./x': expected a resolved network",
+    ),
     "extra_columns one short": (
         lambda t, m: _embedding(object_names=["a", "b"], extra_columns={"w": ["x"]}),
         r"extra_columns\['w'\]: expected 2 values",

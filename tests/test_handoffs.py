@@ -111,9 +111,17 @@ def test_unfetched_chapters_are_recomputed_after_an_estimate(tmp_path, monkeypat
     monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
     monkeypatch.setenv(handoffs.BOOK_URL_ENV, "http://127.0.0.1:9/")
     ran = []
-    monkeypatch.setattr(
-        book, "execute_notebook", lambda stem, *a, **k: (ran.append(stem), (None, 1.0))[1]
-    )
+
+    def chapter_stand_in(stem, *args, **kwargs):  # writes the book's hand-offs of `stem`
+        ran.append(stem)
+        for name, artefact in paths.ARTEFACTS.items():
+            if artefact.chapter == stem:
+                target = paths.artefact_path(name, "default")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.mkdir() if "." not in target.name else target.write_bytes(b"")
+        return None, 1.0
+
+    monkeypatch.setattr(book, "execute_notebook", chapter_stand_in)
     book.ensure_upstream("default", "06_human_vs_dnn")
     out = capsys.readouterr().out
     assert ran == ["00_data", "01_triplet_task", "02_embedding_fit", "05_visual_semantic_rating"]
@@ -138,3 +146,11 @@ def test_a_chapter_run_alone_fetches_from_a_served_book_and_recomputes_nothing(
         path = paths.artefact_path(name, "smoke")
         relative = path.relative_to(paths.artefacts_dir("smoke")).as_posix()
         assert file_sha256(path) == listed[relative]
+
+
+def test_ensure_upstream_refuses_when_the_chapters_it_ran_wrote_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.ARTEFACTS_ENV, str(tmp_path))
+    monkeypatch.setenv(handoffs.BOOK_URL_ENV, "")
+    monkeypatch.setattr(book, "execute_notebook", lambda stem, *a, **k: (None, 1.0))
+    with pytest.raises(book.BookBuildError, match="image_features still missing .* after running"):
+        book.ensure_upstream("smoke", "01_triplet_task")
