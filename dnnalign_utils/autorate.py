@@ -27,7 +27,10 @@ accuracy gives the rater's label, and both are reported (:func:`validation_accur
 Chapter 5's rater for a profile is :func:`profile_rater`; :func:`rate_network` labels a
 network's embedding with it (also one covering only some concepts), and
 :func:`network_label_shares` gives the chapter's key numbers, the shares of visual,
-mixed and semantic dimensions.
+mixed and semantic dimensions. :func:`embeddings_to_rate` assembles the other
+embeddings the chapter rates; :func:`validation_table`, :func:`plain_table`,
+:func:`unclear_table` and the notes (:func:`clip_source_note`, :func:`unclear_note`) are
+its tables and sentences.
 """
 
 from __future__ import annotations
@@ -662,6 +665,15 @@ def validation_accuracy(validation: pd.DataFrame, split: str = "test") -> pd.Dat
     ).T.rename_axis("method")
 
 
+def validation_table(validation: pd.DataFrame) -> pd.DataFrame:
+    """:func:`validation_accuracy` (%) on the held-out planted dimensions (``test``) and on
+    those that chose the rules (``calibration``), one block of rows per split."""
+    return pd.concat(
+        {split: 100 * validation_accuracy(validation, split) for split in ("test", "calibration")},
+        names=["planted dimensions", "method"],
+    )
+
+
 def rules_dict(rater: Rater) -> dict:
     """The calibrated rules as plain numbers (for provenance records)."""
     return {method: asdict(rule) for method, rule in rater.rules.items()} | {
@@ -891,6 +903,64 @@ def rate_network(
     return rater.rate(ordered, objects=index)
 
 
+# the names chapter 5 shows for the embeddings it rates besides the studied network's
+EMBEDDING_NAMES = {
+    "vice42": "human VICE-42 (published)",
+    "spose49": "human SPoSE-49 (published)",
+    "human_spose": "human SPoSE (chapter 2)",
+    "clip": "CLIP ViT-B/32 (this chapter)",
+    "effnet": "EfficientNet-Lite0 (chapter 2, pictures)",
+}
+
+
+def embeddings_to_rate(
+    profile: str,
+    network_key: str,
+    network_label: str,
+    network_weights: np.ndarray,
+    network_objects: np.ndarray,
+    *,
+    clip_weights: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, str]]:
+    """The embeddings chapter 5 rates by concept, in its order: the published human
+    VICE-42 and SPoSE-49, chapter 2's human SPoSE fit (of `profile`), the studied network's
+    (``network_weights``, row r about THINGS concept ``network_objects[r]``) and CLIP's
+    (``clip_weights``; None when CLIP is the network studied).
+
+    Returns (weights, objects, names), each keyed by the embedding's key (the network's:
+    ``network_key``): its weights with the columns ReLU'd and in importance order
+    (:func:`dnnalign_utils.container.from_published`, as chapters 2, 3 and 6 use them),
+    the THINGS index of each row, and the name shown (`EMBEDDING_NAMES`, the network's
+    from ``network_label``; ``"effnet"`` too, the picture embedding rated apart).
+    """
+    from dnnalign_utils import data, paths
+    from dnnalign_utils.container import from_published, load_embedding
+
+    if network_key in EMBEDDING_NAMES:
+        raise ValueError(f"network_key: {network_key!r} is the key of another rated embedding")
+    raw = {
+        "vice42": data.load_human_embedding("vice42"),
+        "spose49": data.load_human_embedding("spose49"),
+        "human_spose": load_embedding(paths.human_spose_embedding(profile)).weights,
+        network_key: network_weights,
+    }
+    if clip_weights is not None:
+        raw["clip"] = clip_weights
+    objects = {key: np.arange(len(weights)) for key, weights in raw.items()}
+    objects[network_key] = check_things_index(
+        network_objects, len(network_weights), "network_objects"
+    )
+    names = {key: EMBEDDING_NAMES[key] for key in ("vice42", "spose49", "human_spose")}
+    names[network_key] = f"{network_label}, chapter 2"
+    if clip_weights is not None:
+        names["clip"] = EMBEDDING_NAMES["clip"]
+    names["effnet"] = EMBEDDING_NAMES["effnet"]
+    weights = {
+        key: from_published(value, name=key, n_objects=None).weights for key, value in raw.items()
+    }
+    return weights, objects, names
+
+
 def label_shares(labels: Sequence[str]) -> dict[str, float]:
     """Shares (%) of visual, mixed and semantic dimensions by count, unclear ones left
     out (the paper's Fig. 2c; NaN when every dimension is unclear), named as chapter 5's
@@ -1002,6 +1072,27 @@ def appearance_of_top_collections(
     table["one_lightness"] = table["lightness_z"] >= APPEARANCE_Z
     table["round"] = table["roundness_z"] >= APPEARANCE_Z
     return table
+
+
+APPEARANCE_FLAGS = ("one_hue", "one_lightness", "round")
+
+
+def plain_dimensions(appearance: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """The dimensions that plainly share a look: the rows of ``appearance``
+    (:func:`appearance_of_top_collections`) with one of `APPEARANCE_FLAGS`, joined on
+    ``dimension`` with both raters' labels of them (``labels``, :meth:`Rater.rate`)."""
+    return appearance[appearance[list(APPEARANCE_FLAGS)].any(axis=1)].merge(
+        labels[["dimension", "label_commonality", "label_collection"]]
+    )
+
+
+def plain_table(plain: pd.DataFrame) -> pd.DataFrame:
+    """:func:`plain_dimensions` as chapter 5 shows them: dimensions numbered from 1, what
+    each shares in words (:func:`appearance_shared`), the three z and both labels."""
+    return plain.assign(dimension=plain["dimension"] + 1, shares=appearance_shared(plain))[
+        ["dimension", "shares", "hue_z", "lightness_z", "roundness_z"]
+        + ["label_commonality", "label_collection"]
+    ]
 
 
 def appearance_note(plain: pd.DataFrame, method: str) -> str:
@@ -1275,6 +1366,98 @@ def networks_verdict(
     return (
         sentence + f"neither half reproduces cleanly, most likely because {OFFLINE_DATA_REASON}."
     )
+
+
+# What chapter 5 says of the embeddings it rates ---------------------------------------------
+
+
+def clip_source_note(
+    n_dims: int, *, n_train: int | None = None, accuracy: float | None = None
+) -> str:
+    """Where chapter 5's CLIP embedding comes from: fitted in the chapter on ``n_train``
+    CLIP triplets, keeping ``n_dims`` dimensions and predicting a share ``accuracy`` of
+    CLIP's held-out choices; or, without ``n_train``, chapter 2's embedding of CLIP
+    (``n_dims`` dimensions) when CLIP is the network studied."""
+    if n_train is None:
+        return (
+            "CLIP is the network studied here, so its embedding is the one chapter 2 fitted "
+            f"to it ({n_dims} dimensions), and no second CLIP embedding is fitted."
+        )
+    if accuracy is None:
+        raise ValueError("accuracy: expected the held-out accuracy of the CLIP fit")
+    return (
+        "The CLIP embedding is fitted here the way chapters 1 and 2 fit the book's "
+        f"network: {n_train:,} random training triplets "
+        "answered by CLIP's concept features (dot product), the same 90/10 split and the "
+        f"same VICE settings. VICE keeps **{n_dims} dimensions** and "
+        f"predicts {100 * float(accuracy):.1f} % of CLIP's held-out choices. It is "
+        'the fit chapters 1 and 2 make when they study CLIP (`network = "clip_vit_b32"`) '
+        "with the same settings: whichever chapter runs first fits it, the other resumes "
+        "from its checkpoint."
+    )
+
+
+# The paper's shares (%) of unclear dimensions (Fig. 2 caption): its human embedding, whose
+# place the published VICE-42 takes here, and its VGG-16.
+PAPER_UNCLEAR = {"vice42": 7.35, "vgg16": 8.57}
+
+
+def unclear_table(tables: Mapping[str, pd.DataFrame], names: Mapping[str, str]) -> pd.DataFrame:
+    """The share (%) of unclear dimensions of each embedding, by count and by importance
+    (``tables`` maps its key to its rated dimensions, columns ``label`` and
+    ``importance``), with its number of dimensions and the paper's share where the paper
+    gives one (`PAPER_UNCLEAR`, NaN otherwise); rows named by ``names``."""
+    unclear = pd.DataFrame(
+        {
+            names[key]: {
+                "unclear, by count (%)": 100 * float((t["label"] == "unclear").mean()),
+                "unclear, by importance (%)": 100
+                * float(t.loc[t["label"] == "unclear", "importance"].sum()),
+                "dimensions": len(t),
+            }
+            for key, t in tables.items()
+        }
+    ).T
+    unclear["paper (%)"] = pd.Series(
+        {names[key]: share for key, share in PAPER_UNCLEAR.items() if key in names}
+    )
+    return unclear
+
+
+def unclear_note(
+    network_label: str,
+    network_objects: np.ndarray,
+    rated_objects: np.ndarray,
+    *,
+    book_network: bool,
+    paper_profile: bool,
+) -> str:
+    """Why the studied network's share of unclear dimensions may differ from the paper's:
+    the book's VGG-16 stand-in (outside the ``paper`` profile), a network covering only
+    some concepts (``network_objects``, THINGS indices; ``rated_objects``: those with
+    pictures), or what else its embedding comes from."""
+    from dnnalign_utils.conventions import N_OBJECTS
+
+    if book_network and not paper_profile:
+        return (
+            "Our VGG-16 embedding is learnt from a concept-level stand-in of VGG-16's features "
+            "(chapter 1), and many of its dimensions are predicted neither by knowledge of the "
+            "concepts nor by their drawings; they are the main reason its share of unclear "
+            "dimensions is far above the paper's."
+        )
+    network_objects = np.asarray(network_objects)
+    if network_objects.size < N_OBJECTS:
+        return (
+            f"{network_label} covers {network_objects.size:,} concepts; its dimensions are "
+            f"rated on the {np.intersect1d(network_objects, rated_objects).size} of them that "
+            "have pictures, and a dimension that is zero on all of those is unclear."
+        )
+    if book_network:
+        return (
+            "Our VGG-16 embedding comes from VGG-16-BN's activations averaged per concept, "
+            "not from the paper's embedding of single photos."
+        )
+    return f"The paper gives an unclear share for its VGG-16 only, none for {network_label}."
 
 
 def appearance_shared(plain: pd.DataFrame) -> list[str]:

@@ -20,6 +20,8 @@ code'.
 * `network_human_numbers`: chapter 6's key numbers of a network (best held-out matched r,
   global RSA r), on the network's own concepts; `human_weights` and `global_rsa` are its
   parts.
+* `matched_pairs_table`, `jackknife_drivers_table`, `driver_examples`: chapter 6's
+  downloads and its table of examples, the dimensions numbered from 1 and labelled.
 """
 
 from __future__ import annotations
@@ -33,9 +35,13 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from tqdm.auto import tqdm
 
-from dnnalign_utils.conventions import check_int
 from dnnalign_utils.container import check_things_index, choice_probabilities, from_published
-from dnnalign_utils.conventions import as_float_matrix, column_correlation, validate_triplets
+from dnnalign_utils.conventions import (
+    as_float_matrix,
+    check_int,
+    column_correlation,
+    validate_triplets,
+)
 from dnnalign_utils.matching import match_dimensions
 
 __all__ = [
@@ -46,9 +52,13 @@ __all__ = [
     "network_human_numbers",
     "diverging_triplets",
     "driver_counts",
+    "driver_examples",
     "jackknife_drivers",
+    "jackknife_drivers_table",
+    "labelled_with_quality",
     "leave_one_out_relevance",
     "match_human_dnn",
+    "matched_pairs_table",
     "most_relevant_dimensions",
 ]
 
@@ -324,6 +334,126 @@ def driver_quality_shares(
             )
         )
     return pd.concat(parts, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- chapter 6's tables
+
+
+def labelled_with_quality(labels: Sequence[str], qualities: Sequence[str] | None) -> list[str]:
+    """Each dimension's label followed by its quality in brackets (``"4: rat, mouse
+    [semantic]"``; ``qualities``: one per dimension, `dimension_qualities`), or the labels
+    as they are when there are no qualities (None)."""
+    if qualities is None:
+        return list(labels)
+    return [f"{label} [{q}]" for label, q in zip(labels, qualities, strict=True)]
+
+
+def driver_examples(
+    drivers: pd.DataFrame,
+    names: Sequence[str],
+    labels: dict[str, Sequence[str]],
+    side_names: dict[str, str],
+) -> pd.DataFrame:
+    """The diverging triplets of ``drivers`` (`jackknife_drivers`) by name: the triplet,
+    and for each side (``"human"``, ``"dnn"``: its name in ``side_names``, its dimension
+    labels in ``labels``) its odd one out and the dimension behind that choice.
+    ``names``: the name of each object (row of the embeddings)."""
+    names = np.asarray(names)
+    ijk = drivers[["i", "j", "k"]].to_numpy()
+    rows = np.arange(len(drivers))
+    table = {"triplet": [", ".join(names[t]) for t in ijk]}
+    for side in ("human", "dnn"):
+        table[f"{side_names[side]}: odd one out"] = names[ijk[rows, drivers[f"{side} choice"]]]
+        table[f"{side_names[side]}: driven by"] = [
+            labels[side][d] for d in drivers[f"{side} driver"]
+        ]
+    return pd.DataFrame(table)
+
+
+# What each column of chapter 6's `matched_pairs` download means.
+MATCHED_PAIRS_COLUMNS = {
+    "rank": "the pair's rank by held-out r (1 = best)",
+    "human embedding": "key of the human embedding (vice42: VICE-42, spose49: SPoSE-49)",
+    "human dimension": "the human dimension, numbered from 1 in the embedding's order",
+    "human top objects [label]": "the human dimension's number, its three top objects "
+    "and chapter 5's automatic label in brackets (if rated)",
+    "network embedding": "key of the network whose embedding (chapter 2) is matched",
+    "network dimension": "the network dimension, numbered from 1 in its order",
+    "network top objects [label]": "the network dimension's number, top objects, label",
+    "r (held out)": "Pearson r of the pair on the half of the objects that did not "
+    "choose it (unitless, -1 to 1)",
+    "r (in sample)": "Pearson r of the pair on all objects (unitless)",
+    "null 95 %": "95th percentile of the held-out r at this rank over permutations "
+    "of the network's objects (unitless; per rank, not per pair)",
+    "greedy null 95 %": "the same percentile for the reference's greedy rule, matched "
+    "and scored on all objects (unitless; per rank)",
+}
+
+
+def matched_pairs_table(
+    matches: pd.DataFrame,
+    labels: dict[str, Sequence[str]],
+    human_embedding: str,
+    network_key: str,
+) -> pd.DataFrame:
+    """Chapter 6's `matched_pairs` download from `match_human_dnn`'s pairs: dimensions
+    numbered from 1 with their labels (``labels["human"]``, ``labels["dnn"]``), the
+    embeddings' keys, the held-out and in-sample r and the nulls; the columns of
+    :data:`MATCHED_PAIRS_COLUMNS` in that order."""
+    return pd.DataFrame(
+        {
+            "rank": matches["rank"],
+            "human embedding": human_embedding,
+            "human dimension": matches["human dim"] + 1,
+            "human top objects [label]": [labels["human"][d] for d in matches["human dim"]],
+            "network embedding": network_key,
+            "network dimension": matches["dnn dim"] + 1,
+            "network top objects [label]": [labels["dnn"][d] for d in matches["dnn dim"]],
+        }
+    ).join(matches[["r (held out)", "r (in sample)", "null 95 %", "greedy null 95 %"]])
+
+
+# What each column of chapter 6's `jackknife_drivers` download means.
+JACKKNIFE_DRIVERS_COLUMNS = {
+    "object 1": "the triplet's first object (THINGS concept)",
+    "object 2": "its second object",
+    "object 3": "its third object",
+    "human odd one out": "the human embedding's odd one out (not people's choice)",
+    "human driver dimension": "the human dimension whose removal changes that choice's "
+    "probability most, numbered from 1",
+    "human driver [label]": "that dimension's number, top objects and label",
+    "network odd one out": "the network embedding's odd one out",
+    "network driver dimension": "the network dimension driving its choice, from 1",
+    "network driver [label]": "that dimension's number, top objects and label",
+    "divergence": "the human embedding's probability of its own choice minus the "
+    "network embedding's probability of that choice (unitless, -1 to 1)",
+}
+
+
+def jackknife_drivers_table(
+    drivers: pd.DataFrame, names: Sequence[str], labels: dict[str, Sequence[str]]
+) -> pd.DataFrame:
+    """Chapter 6's `jackknife_drivers` download from `jackknife_drivers`: each diverging
+    triplet's objects by name (``names``: one per row of the embeddings), each side's odd
+    one out and the dimension driving it (numbered from 1, with its label from
+    ``labels["human"]`` / ``labels["dnn"]``), and the divergence; the columns of
+    :data:`JACKKNIFE_DRIVERS_COLUMNS` in that order."""
+    triplet_names = np.asarray(names)[drivers[["i", "j", "k"]].to_numpy()]
+    rows = np.arange(len(drivers))
+    return pd.DataFrame(
+        {
+            "object 1": triplet_names[:, 0],
+            "object 2": triplet_names[:, 1],
+            "object 3": triplet_names[:, 2],
+            "human odd one out": triplet_names[rows, drivers["human choice"]],
+            "human driver dimension": drivers["human driver"] + 1,
+            "human driver [label]": [labels["human"][d] for d in drivers["human driver"]],
+            "network odd one out": triplet_names[rows, drivers["dnn choice"]],
+            "network driver dimension": drivers["dnn driver"] + 1,
+            "network driver [label]": [labels["dnn"][d] for d in drivers["dnn driver"]],
+            "divergence": drivers["divergence"],
+        }
+    )
 
 
 # --------------------------------------------------------------------------- RSA

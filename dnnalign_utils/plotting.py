@@ -674,6 +674,136 @@ def collection_rows(tops, names, picture_paths, *, title: str) -> go.Figure:
     return image_grid(picture[None], [""], 1, title=title, cell_height=40 + 100 * len(tops))
 
 
+def quality_share_bars(shares) -> go.Figure:
+    """Chapter 5's bars of the visual, mixed and semantic shares of each embedding
+    (``shares``: `rating.share_table`, in %), by count and by importance in two rows,
+    each bar with its 95 % bootstrap interval."""
+    import plotly.express as px
+
+    from dnnalign_utils.rating import RATED_QUALITIES
+
+    fig = px.bar(
+        shares,
+        x="embedding",
+        y="share",
+        color="quality",
+        facet_row="weighting",
+        barmode="group",
+        error_y=shares["high"] - shares["share"],
+        error_y_minus=shares["share"] - shares["low"],
+        category_orders={"quality": list(RATED_QUALITIES)},
+        color_discrete_map=QUALITY_COLOURS,
+        labels={"share": "share (%)", "embedding": "embedding"},
+        title="Visual, mixed and semantic dimensions (unclear ones left out; 95 % bootstrap)",
+        height=650,
+    )
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))  # "by count"
+    return fig
+
+
+def quality_shares_by_layer(by_layer) -> go.Figure:
+    """Chapter 5's lines of the visual, mixed and semantic shares (%) across the layers
+    of EfficientNet-Lite0 (``by_layer``: `rating.shares_by_layer`, one row per layer)."""
+    import plotly.express as px
+
+    from dnnalign_utils.rating import RATED_QUALITIES
+
+    return px.line(
+        by_layer.reset_index(names="layer").melt(
+            id_vars="layer", value_vars=list(RATED_QUALITIES), var_name="quality"
+        ),
+        x="layer",
+        y="value",
+        color="quality",
+        markers=True,
+        color_discrete_map=QUALITY_COLOURS,
+        labels={"value": "share of rated dimensions (%)", "layer": "EfficientNet-Lite0 layer"},
+        title="Visual, mixed and semantic dimensions across depth",
+    )
+
+
+# the scores of chapter 6's matched pairs (`compare.match_human_dnn`), in the figure's order;
+# the first two score pairs, the others are sorted per rank
+MATCH_SCORES = (
+    "r (held out)",
+    "r (in sample)",
+    "greedy r (reference)",
+    "null 95 %",
+    "greedy null 95 %",
+)
+
+
+def matched_pair_curves(matches, human_labels, dnn_labels) -> go.Figure:
+    """Chapter 6's curves of the matched human–DNN dimension pairs, best first: each of
+    `MATCH_SCORES` against the rank, the two dimensions' labels (``human_labels``,
+    ``dnn_labels``, one per dimension) on hover of the pairs' own scores; the greedy and
+    null curves, sorted per rank and not pairs, say "(not a pair)"."""
+    import plotly.express as px
+
+    curves = matches.assign(
+        **{
+            "human dimension": [human_labels[d] for d in matches["human dim"]],
+            "network dimension": [dnn_labels[d] for d in matches["dnn dim"]],
+        }
+    ).melt(
+        id_vars=["rank", "human dimension", "network dimension"],
+        value_vars=list(MATCH_SCORES),
+        var_name="score",
+        value_name="Pearson r",
+    )
+    unpaired = ~curves["score"].isin(MATCH_SCORES[:2])
+    curves.loc[unpaired, ["human dimension", "network dimension"]] = "(not a pair)"
+    return px.line(
+        curves,
+        x="rank",
+        y="Pearson r",
+        color="score",
+        hover_data={"human dimension": True, "network dimension": True},
+        markers=True,
+        title="Matched human–DNN dimension pairs, best first",
+        color_discrete_sequence=[PALETTE[0], PALETTE[1], PALETTE[2], "#888888", "#bbbbbb"],
+    )
+
+
+def driver_bars(counts, human_name: str, dnn_name: str) -> go.Figure:
+    """Chapter 6's bars of the dimensions that most often drive each side's choice on the
+    diverging triplets (``counts``: `compare.driver_counts`), one row per side, named
+    ``human_name`` and ``dnn_name`` in the human and the DNN colour."""
+    import plotly.express as px
+
+    fig = px.bar(
+        counts.replace({"side": {"human": human_name, "dnn": dnn_name}}),
+        x="share (%)",
+        y="dimension",
+        color="side",
+        facet_row="side",
+        orientation="h",
+        title="Dimensions that most often drive each side's choice on diverging triplets",
+        color_discrete_map={human_name: HUMAN_COLOUR, dnn_name: DNN_COLOUR},
+    )
+    fig.update_yaxes(matches=None, autorange="reversed", title="dimension")
+    fig.update_layout(height=650, showlegend=False)
+    return fig
+
+
+def driver_quality_bars(quality_shares, human_name: str, dnn_name: str) -> go.Figure:
+    """Chapter 6's stacked bars of the quality (visual, mixed, semantic, unclear) of the
+    dimension that drives each side's choice (``quality_shares``:
+    `compare.driver_quality_shares`), the sides named ``human_name`` and ``dnn_name``."""
+    import plotly.express as px
+
+    return px.bar(
+        quality_shares.replace({"side": {"human": human_name, "dnn": dnn_name}}),
+        x="side",
+        y="share (%)",
+        color="quality",
+        category_orders={"quality": ["visual", "mixed", "semantic", "unclear"]},
+        color_discrete_map=QUALITY_COLOURS,
+        labels={"share (%)": "share of the diverging triplets (%)", "side": "whose choice"},
+        title="Quality of the dimension that drives each side's choice",
+    )
+
+
 # ------------------------------------------------ chapter 7: the networks side by side
 # Figures of several networks' key numbers (`keynumbers.table`: one row per network key,
 # its name in the ``label`` column), one bar or box per network in the table's order.

@@ -24,7 +24,10 @@ several embeddings were pooled, anonymised and shuffled, and mapped back afterwa
 - :func:`quality_shares`, :func:`bootstrap_shares`, :func:`permutation_test`: the shares
   of visual, mixed and semantic dimensions without the unclear ones (as the paper counts
   them), optionally weighted by dimension importance, their bootstrap intervals over
-  dimensions and a permutation test between two embeddings.
+  dimensions and a permutation test between two embeddings; :func:`share_table`,
+  :func:`semantic_share_tests` and :func:`shares_by_layer` apply them to several
+  embeddings (chapter 5's tables and downloads), and :func:`automatic_agreement` compares
+  a session's ratings with the automatic labels.
 """
 
 from __future__ import annotations
@@ -697,6 +700,129 @@ def agreement(labels_a: Sequence[str], labels_b: Sequence[str]) -> dict[str, flo
     if a.size != b.size or a.size == 0:
         raise ValueError("agreement: expected two equally long, non-empty label sequences")
     return {"agreement": float((a == b).mean()), "kappa": float(cohen_kappa_score(a, b))}
+
+
+def automatic_agreement(
+    ratings: pd.DataFrame, session: RatingSession, automatic: Mapping[str, pd.DataFrame]
+) -> dict[str, float]:
+    """:func:`agreement` of a session's collected ratings (:func:`load_ratings`) with the
+    automatic labels of the same dimensions: ``automatic`` maps an embedding's name in the
+    session to its rated dimensions (columns ``dimension`` and ``label``)."""
+    restored = restore_sources(ratings, session)
+    labels = {
+        (key, int(d)): label
+        for key, table in automatic.items()
+        for d, label in zip(table["dimension"], table["label"], strict=True)
+    }
+    pairs = [
+        (str(e), int(d)) for e, d in zip(restored["embedding"], restored["dimension"], strict=True)
+    ]
+    unrated = sorted(set(pairs) - set(labels))
+    if unrated:
+        raise ValueError(f"automatic: no label for the rated dimensions {unrated[:3]}")
+    return agreement(restored["quality"], [labels[pair] for pair in pairs])
+
+
+# Shares of several embeddings, and the tables chapter 5 publishes ------------------------
+
+# What each column of chapter 5's `quality_shares` download means.
+QUALITY_SHARES_COLUMNS = {
+    "embedding": "the embedding rated",
+    "weighting": "by count (each dimension counts once) or by importance (each "
+    "dimension weighted by its share of the embedding's total weight)",
+    "quality": "visual, mixed or semantic (unclear dimensions left out)",
+    "share": "share of the rated dimensions with this quality (%)",
+    "low": "lower end of its 95 % bootstrap interval over dimensions (%)",
+    "high": "upper end of its 95 % bootstrap interval over dimensions (%)",
+}
+
+
+def share_table(
+    tables: Mapping[str, pd.DataFrame],
+    names: Mapping[str, str],
+    *,
+    n_bootstrap: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The shares (%) of visual, mixed and semantic dimensions of several embeddings, by
+    count and by importance, with their 95 % bootstrap intervals (:func:`bootstrap_shares`,
+    every call with ``seed``).
+
+    ``tables`` maps an embedding's key to its rated dimensions (columns ``label`` and
+    ``importance``, the dimension's share of the embedding's total weight); ``names``
+    maps the key to the name shown. One row per embedding, weighting and quality, the
+    columns of :data:`QUALITY_SHARES_COLUMNS`.
+    """
+    rows = []
+    for key, table in tables.items():
+        for weighting, w in (("by count", None), ("by importance", table["importance"])):
+            boot = bootstrap_shares(table["label"], w, n_bootstrap=n_bootstrap, seed=seed)
+            for quality, row in boot.iterrows():
+                rows.append(
+                    {"embedding": names[key], "weighting": weighting, "quality": quality}
+                    | {k: 100 * float(v) for k, v in row.items()}
+                )
+    return pd.DataFrame(rows, columns=list(QUALITY_SHARES_COLUMNS))
+
+
+# the embedding every network is tested against (its key), and the column of the difference
+HUMAN_REFERENCE = "vice42"
+SEMANTIC_GAP = "semantic share, VICE-42 − network (points)"
+# What each column of chapter 5's `semantic_share_tests` download means.
+SEMANTIC_SHARE_TESTS_COLUMNS = {
+    "network": "the network embedding compared with the human VICE-42",
+    SEMANTIC_GAP: "VICE-42's semantic share minus the network's (percentage points; shares "
+    "by count, unclear left out)",
+    "p": "two-sided permutation p-value (dimensions' labels pooled and reassigned)",
+}
+
+
+def semantic_share_tests(
+    tables: Mapping[str, pd.DataFrame],
+    network_keys: Sequence[str],
+    names: Mapping[str, str],
+    *,
+    n_permutations: int = 10_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """:func:`permutation_test` of the semantic share of the published human VICE-42
+    (``tables[HUMAN_REFERENCE]``) against each network in ``network_keys`` (every test
+    with ``seed``): one row per network, indexed by its name in ``names``, with the
+    difference in percentage points (column `SEMANTIC_GAP`) and the p-value."""
+    if HUMAN_REFERENCE not in tables:
+        raise ValueError(f"tables: no rated dimensions of {HUMAN_REFERENCE!r} to test against")
+    rows = []
+    for key in network_keys:
+        difference, p = permutation_test(
+            tables[HUMAN_REFERENCE]["label"],
+            tables[key]["label"],
+            n_permutations=n_permutations,
+            seed=seed,
+        )
+        rows.append({"network": names[key], SEMANTIC_GAP: 100 * difference, "p": p})
+    return pd.DataFrame(rows, columns=list(SEMANTIC_SHARE_TESTS_COLUMNS)).set_index("network")
+
+
+# What each column of chapter 5's `quality_shares_by_layer` download means.
+SHARES_BY_LAYER_COLUMNS = {
+    "layer": "the layer whose picture embedding was fitted and rated",
+    "visual": "share of the rated dimensions labelled visual (%)",
+    "mixed": "share of the rated dimensions labelled mixed (%)",
+    "semantic": "share of the rated dimensions labelled semantic (%)",
+    "unclear (of all)": "share of all the layer embedding's dimensions labelled unclear (%)",
+    "dimensions": "dimensions the layer's VICE fit kept",
+}
+
+
+def shares_by_layer(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The :func:`quality_shares` (%, by count) of each layer's rated dimensions (``tables``
+    maps a layer to its table, column ``label``), one row per layer in the order given,
+    with the number of dimensions rated."""
+    by_layer = pd.DataFrame(
+        {layer: quality_shares(table["label"]) * 100 for layer, table in tables.items()}
+    ).T
+    by_layer["dimensions"] = [len(t) for t in tables.values()]
+    return by_layer
 
 
 # Labels handed to other chapters --------------------------------------------------------

@@ -102,7 +102,6 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -119,7 +118,7 @@ from dnnalign_utils import (
 )
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.book import start_chapter
-from dnnalign_utils.plotting import QUALITY_COLOURS, image_grid, styled_table
+from dnnalign_utils.plotting import image_grid, styled_table
 
 # The run profile's sizes unless a parameter set them (papermill with only `profile`,
 # Jupyter, Colab), the measured run time of the Takes line, the figure template.
@@ -214,16 +213,7 @@ for quality in rating.QUALITIES:
     glue(
         f"planted_{quality}", 100 * float(accuracy.loc[rater_model.method, quality]), display=False
     )
-styled_table(
-    pd.concat(
-        {
-            split: 100 * autorate.validation_accuracy(validation, split)
-            for split in ("test", "calibration")
-        },
-        names=["planted dimensions", "method"],
-    ),
-    precision=1,
-)
+styled_table(autorate.validation_table(validation), precision=1)
 
 # %% tags=["hide-input"]
 rules = autorate.rules_dict(rater_model)
@@ -268,9 +258,7 @@ human_weights = emb.from_published(data.load_human_embedding("vice42"), name="vi
 human_rated = human_weights[rater_model.objects]
 appearance = autorate.appearance_of_top_collections(rater_model, human_rated, seed=seed)
 human_labels = rater_model.rate(human_weights)
-plain = appearance[appearance[["one_hue", "one_lightness", "round"]].any(axis=1)].merge(
-    human_labels[["dimension", "label_commonality", "label_collection"]]
-)
+plain = autorate.plain_dimensions(appearance, human_labels)
 glue("appearance_z", autorate.APPEARANCE_Z, display=False)
 glue("n_plain", len(plain), display=False)
 
@@ -284,14 +272,7 @@ if len(plain):
         picture_paths,
         title="Top concepts of the dimensions below,<br>one row each, in the table's order",
     ).show()
-styled_table(
-    plain.assign(dimension=plain["dimension"] + 1, shares=autorate.appearance_shared(plain))[
-        ["dimension", "shares", "hue_z", "lightness_z", "roundness_z"]
-        + ["label_commonality", "label_collection"]
-    ],
-    precision=1,
-    index=False,
-)
+styled_table(autorate.plain_table(plain), precision=1, index=False)
 
 # %% tags=["hide-input"]
 glue("plain_note", Markdown(autorate.appearance_note(plain, rater_model.method)), display=False)
@@ -340,22 +321,15 @@ else:  # chapter 2's checkpoint of CLIP: a fit of the same triplets and settings
     clip_accuracy = emb.evaluate_embedding(clip_weights, clip_test)["accuracy"]
 
 # %% tags=["hide-input"]
-if clip_is_studied:
-    clip_source = (
-        "CLIP is the network studied here, so its embedding is the one chapter 2 fitted "
-        f"to it ({net_embedding.n_dims} dimensions), and no second CLIP embedding is fitted."
+clip_source = (
+    autorate.clip_source_note(net_embedding.n_dims)
+    if clip_is_studied
+    else autorate.clip_source_note(
+        clip_fit.embedding.n_dims,
+        n_train=n_network_triplets - len(clip_test),
+        accuracy=clip_accuracy,
     )
-else:
-    clip_source = (
-        "The CLIP embedding is fitted here the way chapters 1 and 2 fit the book's "
-        f"network: {n_network_triplets - len(clip_test):,} random training triplets "
-        "answered by CLIP's concept features (dot product), the same 90/10 split and the "
-        f"same VICE settings. VICE keeps **{clip_fit.embedding.n_dims} dimensions** and "
-        f"predicts {100 * float(clip_accuracy):.1f} % of CLIP's held-out choices. It is "
-        'the fit chapters 1 and 2 make when they study CLIP (`network = "clip_vit_b32"`) '
-        "with the same settings: whichever chapter runs first fits it, the other resumes "
-        "from its checkpoint."
-    )
+)
 glue("clip_source", Markdown(clip_source), display=False)
 
 # %% [markdown]
@@ -363,30 +337,17 @@ glue("clip_source", Markdown(clip_source), display=False)
 
 # %%
 effnet = emb.load_embedding(paths.picture_embedding(profile))
-display_names = {
-    "vice42": "human VICE-42 (published)",
-    "spose49": "human SPoSE-49 (published)",
-    "human_spose": "human SPoSE (chapter 2)",
-    net.key: f"{net.label}, chapter 2",
-    "clip": "CLIP ViT-B/32 (this chapter)",
-    "effnet": "EfficientNet-Lite0 (chapter 2, pictures)",
-}
+# the human embeddings, the studied network's and CLIP's, each with the THINGS index of its
+# rows and the name shown, columns in importance order (as chapters 2, 3 and 6 use them)
+embeddings, objects, display_names = autorate.embeddings_to_rate(
+    profile,
+    net.key,
+    net.label,
+    net_embedding.weights,
+    net_objects,
+    clip_weights=None if clip_is_studied else clip_weights,
+)
 network_keys = [net.key, "effnet"] if clip_is_studied else [net.key, "clip", "effnet"]
-embeddings = {
-    "vice42": data.load_human_embedding("vice42"),
-    "spose49": data.load_human_embedding("spose49"),
-    "human_spose": emb.load_embedding(paths.human_spose_embedding(profile)).weights,
-    net.key: net_embedding.weights,
-    "clip": clip_weights,
-}
-objects = {key: np.arange(len(weights)) for key, weights in embeddings.items()}
-objects[net.key] = net_objects
-if clip_is_studied:
-    del embeddings["clip"], objects["clip"], display_names["clip"]
-# columns in importance order, as chapters 2, 3 and 6 use them
-embeddings = {
-    k: emb.from_published(v, name=k, n_objects=None).weights for k, v in embeddings.items()
-}
 ratings = {
     key: autorate.rate_network(rater_model, weights, objects[key])
     for key, weights in embeddings.items()
@@ -414,32 +375,10 @@ styled_table(
 # reports no test, this one is ours).
 
 # %%
-rows = []
-for key, table in ratings.items():
-    for weighting, w in (("by count", None), ("by importance", table["importance"])):
-        boot = rating.bootstrap_shares(table["label"], w, n_bootstrap=n_bootstrap, seed=seed)
-        for quality, row in boot.iterrows():
-            rows.append(
-                {"embedding": display_names[key], "weighting": weighting, "quality": quality}
-                | {k: 100 * float(v) for k, v in row.items()}
-            )
-shares = pd.DataFrame(rows)
-tests = []
-for key in network_keys:
-    difference, p = rating.permutation_test(
-        ratings["vice42"]["label"],
-        ratings[key]["label"],
-        n_permutations=n_permutations,
-        seed=seed,
-    )
-    tests.append(
-        {
-            "network": display_names[key],
-            "semantic share, VICE-42 − network (points)": 100 * difference,
-            "p": p,
-        }
-    )
-tests = pd.DataFrame(tests).set_index("network")
+shares = rating.share_table(ratings, display_names, n_bootstrap=n_bootstrap, seed=seed)
+tests = rating.semantic_share_tests(
+    ratings, network_keys, display_names, n_permutations=n_permutations, seed=seed
+)
 count_shares = shares[shares["weighting"] == "by count"].pivot(
     index="embedding", columns="quality", values="share"
 )
@@ -450,29 +389,13 @@ for key, prefix in [("vice42", "human"), (net.key, "net")]:
         share = count_shares.loc[display_names[key], quality]
         glue(f"{prefix}_{quality}", float(share), display=False)
 glue("p_net", float(tests.loc[display_names[net.key], "p"]), display=False)
-gaps = tests["semantic share, VICE-42 − network (points)"]
+gaps = tests[rating.SEMANTIC_GAP]
 glue("min_semantic_gap", float(gaps.min()), display=False)
 glue("max_semantic_gap", float(gaps.max()), display=False)
 styled_table(tests, precision=1).format("{:.4f}", subset=["p"], na_rep="–")
 
 # %% tags=["hide-input"]
-fig = px.bar(
-    shares,
-    x="embedding",
-    y="share",
-    color="quality",
-    facet_row="weighting",
-    barmode="group",
-    error_y=shares["high"] - shares["share"],
-    error_y_minus=shares["share"] - shares["low"],
-    category_orders={"quality": list(rating.RATED_QUALITIES)},
-    color_discrete_map=QUALITY_COLOURS,
-    labels={"share": "share (%)", "embedding": "embedding"},
-    title="Visual, mixed and semantic dimensions (unclear ones left out; 95 % bootstrap)",
-    height=650,
-)
-fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))  # "by count"
-fig.show()
+plotting.quality_share_bars(shares).show()
 
 # %% [markdown]
 # By count, the published human VICE-42 has {glue:text}`human_semantic:.0f` % semantic,
@@ -506,47 +429,19 @@ styled_table(verdict.table, precision=1, index=False)
 # ### Unclear dimensions
 
 # %%
-unclear = pd.DataFrame(
-    {
-        display_names[key]: {
-            "unclear, by count (%)": 100 * float((t["label"] == "unclear").mean()),
-            "unclear, by importance (%)": 100
-            * float(t.loc[t["label"] == "unclear", "importance"].sum()),
-            "dimensions": len(t),
-        }
-        for key, t in ratings.items()
-    }
-).T
-# the paper's unclear shares: its human embedding and its VGG-16
-paper_unclear = {"vice42": 7.35, "vgg16": 8.57}
-unclear["paper (%)"] = pd.Series(
-    {display_names[key]: share for key, share in paper_unclear.items() if key in display_names}
-)
+unclear = autorate.unclear_table(ratings, display_names)  # with the paper's shares
 
 # %% tags=["hide-input"]
 for key, prefix in [("vice42", "human"), (net.key, "net")]:
     share = unclear.loc[display_names[key], "unclear, by count (%)"]
     glue(f"{prefix}_unclear", float(share), display=False)
-if studied.is_book_network and profile != "paper":
-    unclear_note = (
-        "Our VGG-16 embedding is learnt from a concept-level stand-in of VGG-16's features "
-        "(chapter 1), and many of its dimensions are predicted neither by knowledge of the "
-        "concepts nor by their drawings; they are the main reason its share of unclear "
-        "dimensions is far above the paper's."
-    )
-elif objects[net.key].size < len(names):
-    unclear_note = (
-        f"{net.label} covers {objects[net.key].size:,} concepts; its dimensions are rated "
-        f"on the {np.intersect1d(objects[net.key], rater_model.objects).size} of them that "
-        "have pictures, and a dimension that is zero on all of those is unclear."
-    )
-else:
-    unclear_note = (
-        "Our VGG-16 embedding comes from VGG-16-BN's activations averaged per concept, not "
-        "from the paper's embedding of single photos."
-        if studied.is_book_network
-        else f"The paper gives an unclear share for its VGG-16 only, none for {net.label}."
-    )
+unclear_note = autorate.unclear_note(
+    net.label,
+    objects[net.key],
+    rater_model.objects,
+    book_network=studied.is_book_network,
+    paper_profile=profile == "paper",
+)
 glue("unclear_note", unclear_note, display=False)
 styled_table(unclear.astype({"dimensions": int}).rename_axis("embedding"), precision=1).format(
     "{:.2f}", subset=["paper (%)"], na_rep="–"
@@ -604,10 +499,7 @@ for depth in ("early", "middle", "late", "penultimate"):
         )[0].embedding
     table = rater_model.rate_pictures(layer_embedding.weights, picture_rows, rated_layer=module)
     layer_ratings[depth] = table.assign(layer=f"{depth} ({module})")
-by_layer = pd.DataFrame(
-    {layer: rating.quality_shares(table["label"]) * 100 for layer, table in layer_ratings.items()}
-).T
-by_layer["dimensions"] = [len(t) for t in layer_ratings.values()]
+by_layer = rating.shares_by_layer(layer_ratings)
 
 # %% tags=["hide-input"]
 glue("n_layer_triplets", f"{n_layer_triplets:,}", display=False)
@@ -618,19 +510,7 @@ glue("visual_penultimate", float(by_layer.loc["penultimate", "visual"]), display
 styled_table(by_layer.rename_axis("layer"), precision=1)
 
 # %% tags=["hide-input"]
-fig = px.line(
-    by_layer.reset_index(names="layer").melt(
-        id_vars="layer", value_vars=list(rating.RATED_QUALITIES), var_name="quality"
-    ),
-    x="layer",
-    y="value",
-    color="quality",
-    markers=True,
-    color_discrete_map=QUALITY_COLOURS,
-    labels={"value": "share of rated dimensions (%)", "layer": "EfficientNet-Lite0 layer"},
-    title="Visual, mixed and semantic dimensions across depth",
-)
-fig.show()
+plotting.quality_shares_by_layer(by_layer).show()
 
 # %% [markdown]
 # The visual share goes from {glue:text}`visual_early:.0f` % in the early stage to
@@ -705,22 +585,8 @@ collected = rating.load_ratings(session.ratings_path, session.items)
 if collected.empty:
     print(f"No ratings collected yet in {session.ratings_path.name}.")
 else:
-    restored = rating.restore_sources(collected, session)
-    automatic = {
-        (key, int(d)): label
-        for key, table in ratings.items()
-        for d, label in zip(table["dimension"], table["label"], strict=True)
-    }
-    restored["automatic"] = [
-        automatic[(e, int(d))]
-        for e, d in zip(restored["embedding"], restored["dimension"], strict=True)
-    ]
-    display(
-        styled_table(
-            pd.DataFrame([rating.agreement(restored["quality"], restored["automatic"])]),
-            index=False,
-        )
-    )
+    agreement = rating.automatic_agreement(collected, session, ratings)
+    display(styled_table(pd.DataFrame([agreement]), index=False))
 
 # %% [markdown]
 # ## The labels for the next chapters
@@ -772,15 +638,7 @@ downloads.links(
         "count and by importance, with 95 % bootstrap intervals",
         parameters={"n_bootstrap": n_bootstrap, "seed": seed},
         network=studied,
-        columns={
-            "embedding": "the embedding rated",
-            "weighting": "by count (each dimension counts once) or by importance (each "
-            "dimension weighted by its share of the embedding's total weight)",
-            "quality": "visual, mixed or semantic (unclear dimensions left out)",
-            "share": "share of the rated dimensions with this quality (%)",
-            "low": "lower end of its 95 % bootstrap interval over dimensions (%)",
-            "high": "upper end of its 95 % bootstrap interval over dimensions (%)",
-        },
+        columns=rating.QUALITY_SHARES_COLUMNS,
     )
     + downloads.publish(
         tests,
@@ -790,12 +648,7 @@ downloads.links(
         description="permutation tests of the semantic share, VICE-42 against each network",
         parameters={"n_permutations": n_permutations, "seed": seed},
         network=studied,
-        columns={
-            "network": "the network embedding compared with the human VICE-42",
-            "semantic share, VICE-42 − network (points)": "VICE-42's semantic share minus "
-            "the network's (percentage points; shares by count, unclear left out)",
-            "p": "two-sided permutation p-value (dimensions' labels pooled and reassigned)",
-        },
+        columns=rating.SEMANTIC_SHARE_TESTS_COLUMNS,
     )
     + downloads.publish(
         by_layer.rename_axis("layer"),
@@ -805,15 +658,7 @@ downloads.links(
         description="shares (%) of visual, mixed and semantic dimensions across "
         "EfficientNet-Lite0's layers",
         network=studied,
-        columns={
-            "layer": "the layer whose picture embedding was fitted and rated",
-            "visual": "share of the rated dimensions labelled visual (%)",
-            "mixed": "share of the rated dimensions labelled mixed (%)",
-            "semantic": "share of the rated dimensions labelled semantic (%)",
-            "unclear (of all)": "share of all the layer embedding's dimensions labelled "
-            "unclear (%)",
-            "dimensions": "dimensions the layer's VICE fit kept",
-        },
+        columns=rating.SHARES_BY_LAYER_COLUMNS,
     )
 )
 

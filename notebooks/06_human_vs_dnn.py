@@ -82,7 +82,6 @@ import math
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 from IPython.display import Markdown
 from myst_nb import glue
 
@@ -93,19 +92,14 @@ from dnnalign_utils import (
     keynumbers,
     networks,
     paths,
+    plotting,
     rating,
     rsa,
     triplets,
 )
 from dnnalign_utils import embedding as emb
 from dnnalign_utils.book import start_chapter
-from dnnalign_utils.plotting import (
-    DNN_COLOUR,
-    HUMAN_COLOUR,
-    PALETTE,
-    QUALITY_COLOURS,
-    line_with_band,
-)
+from dnnalign_utils.plotting import DNN_COLOUR, line_with_band
 from dnnalign_utils.prose import counted, times
 
 # The run profile's sizes unless a parameter set them (papermill with only `profile`,
@@ -133,14 +127,13 @@ quality = compare.dimension_qualities(
     paths.automatic_labels(profile, studied),
     {"human": (human_embedding, human.shape[1]), "dnn": (net.key, dnn.n_dims)},
 )
-human_labels, dnn_labels = (
-    emb.dimension_labels(weights, names) for weights in (human, dnn.weights)
-)
-if quality is not None:  # each label followed by its quality in brackets
-    human_labels, dnn_labels = (
-        [f"{label} [{q}]" for label, q in zip(top, quality[side], strict=True)]
-        for side, top in (("human", human_labels), ("dnn", dnn_labels))
+labels = {  # each label followed by its quality in brackets, where chapter 5 rated it
+    side: compare.labelled_with_quality(
+        emb.dimension_labels(weights, names), None if quality is None else quality[side]
     )
+    for side, weights in (("human", human), ("dnn", dnn.weights))
+}
+human_labels, dnn_labels = labels["human"], labels["dnn"]
 glue("network_label", net.label, display=False)
 glue("network_description", net.description, display=False)
 glue("n_concepts", n_objects, display=False)
@@ -198,37 +191,7 @@ glue(
     "higher" if inflated.iloc[0] else "lower",
     display=False,
 )
-curves = matches.assign(
-    **{
-        "human dimension": [human_labels[d] for d in matches["human dim"]],
-        "network dimension": [dnn_labels[d] for d in matches["dnn dim"]],
-    }
-).melt(
-    id_vars=["rank", "human dimension", "network dimension"],
-    value_vars=[
-        "r (held out)",
-        "r (in sample)",
-        "greedy r (reference)",
-        "null 95 %",
-        "greedy null 95 %",
-    ],
-    var_name="score",
-    value_name="Pearson r",
-)
-# the greedy and null curves are sorted per rank, not pairs: no names on them
-unpaired = ~curves["score"].isin(["r (held out)", "r (in sample)"])
-curves.loc[unpaired, ["human dimension", "network dimension"]] = "(not a pair)"
-fig = px.line(
-    curves,
-    x="rank",
-    y="Pearson r",
-    color="score",
-    hover_data={"human dimension": True, "network dimension": True},
-    markers=True,
-    title="Matched human–DNN dimension pairs, best first",
-    color_discrete_sequence=[PALETTE[0], PALETTE[1], PALETTE[2], "#888888", "#bbbbbb"],
-)
-fig.show()
+plotting.matched_pair_curves(matches, human_labels, dnn_labels).show()
 
 # %% [markdown]
 # The best pair correlates at **r = {glue:text}`best_r:.2f`** on held-out objects
@@ -352,23 +315,11 @@ fig.show()
 sampled = triplets.sample_triplets(n_objects, n_searched, seed=seed)
 diverging = compare.diverging_triplets(human, dnn.weights, sampled, n_diverging)
 drivers = compare.jackknife_drivers(human, dnn.weights, diverging)
-counts = compare.driver_counts(drivers, {"human": human_labels, "dnn": dnn_labels})
+counts = compare.driver_counts(drivers, labels)
 
 # %% tags=["hide-input"]
 glue("n_diverging", len(diverging), display=False)
-fig = px.bar(
-    counts.replace({"side": {"human": human_name, "dnn": dnn_name}}),
-    x="share (%)",
-    y="dimension",
-    color="side",
-    facet_row="side",
-    orientation="h",
-    title="Dimensions that most often drive each side's choice on diverging triplets",
-    color_discrete_map={human_name: HUMAN_COLOUR, dnn_name: DNN_COLOUR},
-)
-fig.update_yaxes(matches=None, autorange="reversed", title="dimension")
-fig.update_layout(height=650, showlegend=False)
-fig.show()
+plotting.driver_bars(counts, human_name, dnn_name).show()
 top = counts.groupby("side").head(1).set_index("side")
 human_top_dim = int(drivers["human driver"].value_counts().idxmax())
 top_match = matches.loc[matches["human dim"] == human_top_dim]
@@ -452,17 +403,7 @@ glue("driver_verdict", Markdown(verdict), display=False)
 
 # %% tags=["hide-input"]
 if quality_shares is not None:
-    fig = px.bar(
-        quality_shares.replace({"side": {"human": human_name, "dnn": dnn_name}}),
-        x="side",
-        y="share (%)",
-        color="quality",
-        category_orders={"quality": ["visual", "mixed", "semantic", "unclear"]},
-        color_discrete_map=QUALITY_COLOURS,
-        labels={"share (%)": "share of the diverging triplets (%)", "side": "whose choice"},
-        title="Quality of the dimension that drives each side's choice",
-    )
-    fig.show()
+    plotting.driver_quality_bars(quality_shares, human_name, dnn_name).show()
 
 # %% [markdown]
 # {glue:text}`quality_finding`
@@ -472,18 +413,10 @@ if quality_shares is not None:
 # Examples (the triplet, each side's odd one out, and the dimension behind it):
 
 # %%
-examples = drivers.head(n_examples)
-example_ijk = examples[["i", "j", "k"]].to_numpy()
-rows = np.arange(len(examples))
-pd.DataFrame(
-    {
-        "triplet": [", ".join(names[t]) for t in example_ijk],
-        f"{human_name}: odd one out": names[example_ijk[rows, examples["human choice"]]],
-        f"{human_name}: driven by": [human_labels[d] for d in examples["human driver"]],
-        f"{dnn_name}: odd one out": names[example_ijk[rows, examples["dnn choice"]]],
-        f"{dnn_name}: driven by": [dnn_labels[d] for d in examples["dnn driver"]],
-    }
-).style.hide(axis="index")
+side_names = {"human": human_name, "dnn": dnn_name}
+compare.driver_examples(drivers.head(n_examples), names, labels, side_names).style.hide(
+    axis="index"
+)
 
 # %% [markdown]
 # ## Download the results
@@ -495,21 +428,9 @@ pd.DataFrame(
 # %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
 
-triplet_names = names[drivers[["i", "j", "k"]].to_numpy()]
-rows = np.arange(len(drivers))
 downloads.links(
     downloads.publish(
-        pd.DataFrame(
-            {
-                "rank": matches["rank"],
-                "human embedding": human_embedding,
-                "human dimension": matches["human dim"] + 1,
-                "human top objects [label]": [human_labels[d] for d in matches["human dim"]],
-                "network embedding": net.key,
-                "network dimension": matches["dnn dim"] + 1,
-                "network top objects [label]": [dnn_labels[d] for d in matches["dnn dim"]],
-            }
-        ).join(matches[["r (held out)", "r (in sample)", "null 95 %", "greedy null 95 %"]]),
+        compare.matched_pairs_table(matches, labels, human_embedding, net.key),
         "matched_pairs",
         "06_human_vs_dnn",
         profile,
@@ -517,39 +438,10 @@ downloads.links(
         "their held-out and in-sample r and the permutation null",
         parameters={"n_permutations": n_permutations, "seed": seed},
         network=studied,
-        columns={
-            "rank": "the pair's rank by held-out r (1 = best)",
-            "human embedding": "key of the human embedding (vice42: VICE-42, spose49: SPoSE-49)",
-            "human dimension": "the human dimension, numbered from 1 in the embedding's order",
-            "human top objects [label]": "the human dimension's number, its three top objects "
-            "and chapter 5's automatic label in brackets (if rated)",
-            "network embedding": "key of the network whose embedding (chapter 2) is matched",
-            "network dimension": "the network dimension, numbered from 1 in its order",
-            "network top objects [label]": "the network dimension's number, top objects, label",
-            "r (held out)": "Pearson r of the pair on the half of the objects that did not "
-            "choose it (unitless, -1 to 1)",
-            "r (in sample)": "Pearson r of the pair on all objects (unitless)",
-            "null 95 %": "95th percentile of the held-out r at this rank over permutations "
-            "of the network's objects (unitless; per rank, not per pair)",
-            "greedy null 95 %": "the same percentile for the reference's greedy rule, matched "
-            "and scored on all objects (unitless; per rank)",
-        },
+        columns=compare.MATCHED_PAIRS_COLUMNS,
     )
     + downloads.publish(
-        pd.DataFrame(
-            {
-                "object 1": triplet_names[:, 0],
-                "object 2": triplet_names[:, 1],
-                "object 3": triplet_names[:, 2],
-                "human odd one out": triplet_names[rows, drivers["human choice"]],
-                "human driver dimension": drivers["human driver"] + 1,
-                "human driver [label]": [human_labels[d] for d in drivers["human driver"]],
-                "network odd one out": triplet_names[rows, drivers["dnn choice"]],
-                "network driver dimension": drivers["dnn driver"] + 1,
-                "network driver [label]": [dnn_labels[d] for d in drivers["dnn driver"]],
-                "divergence": drivers["divergence"],
-            }
-        ),
+        compare.jackknife_drivers_table(drivers, names, labels),
         "jackknife_drivers",
         "06_human_vs_dnn",
         profile,
@@ -562,20 +454,7 @@ downloads.links(
             "seed": seed,
         },
         network=studied,
-        columns={
-            "object 1": "the triplet's first object (THINGS concept)",
-            "object 2": "its second object",
-            "object 3": "its third object",
-            "human odd one out": "the human embedding's odd one out (not people's choice)",
-            "human driver dimension": "the human dimension whose removal changes that choice's "
-            "probability most, numbered from 1",
-            "human driver [label]": "that dimension's number, top objects and label",
-            "network odd one out": "the network embedding's odd one out",
-            "network driver dimension": "the network dimension driving its choice, from 1",
-            "network driver [label]": "that dimension's number, top objects and label",
-            "divergence": "the human embedding's probability of its own choice minus the "
-            "network embedding's probability of that choice (unitless, -1 to 1)",
-        },
+        columns=compare.JACKKNIFE_DRIVERS_COLUMNS,
     )
 )
 

@@ -555,3 +555,149 @@ def test_the_ratings_download_is_in_percent_with_every_column_described():
     np.testing.assert_allclose(download["r2_joint"], 100 * table["r2_joint"])
     np.testing.assert_allclose(download["importance"].sum(), 100.0)
     assert set(download["embedding name"]) == {"a network"}
+
+
+def test_validation_table_holds_each_split_in_percent():
+    rng = np.random.default_rng(0)
+    planted = np.repeat(list(rating.QUALITIES), 6)
+    validation = pd.DataFrame(
+        {
+            "planted": planted,
+            "split": np.tile(["test", "calibration"], planted.size // 2),
+            "label_commonality": planted,  # always right
+            "label_collection": rng.choice(rating.QUALITIES, planted.size),
+        }
+    )
+    table = autorate.validation_table(validation)
+    assert table.index.names == ["planted dimensions", "method"]
+    for split in ("test", "calibration"):
+        rows = validation[validation["split"] == split]
+        for method in autorate.METHODS:
+            predicted = rows[f"label_{method}"].to_numpy()
+            truth = rows["planted"].to_numpy()
+            assert table.loc[(split, method), "balanced"] == pytest.approx(
+                100 * balanced_accuracy_score(truth, predicted)
+            )
+            for quality in rating.QUALITIES:
+                right = np.mean(predicted[truth == quality] == quality)
+                assert table.loc[(split, method), quality] == pytest.approx(100 * right)
+    assert (table.loc[("test", "commonality")] == 100).all()
+
+
+def test_plain_dimensions_keep_those_sharing_a_look_with_both_labels():
+    appearance = pd.DataFrame(
+        {
+            "dimension": [0, 1, 2, 3],
+            "hue": ["green", "blue", "red", "red"],
+            "hue_z": [4.0, 0.0, 1.0, 0.0],
+            "lightness": ["light", "dark", "dark", "dark"],
+            "lightness_z": [0.0, 3.5, 0.0, 0.0],
+            "roundness_z": [0.0, 0.0, 1.0, 5.0],
+            "one_hue": [True, False, False, False],
+            "one_lightness": [False, True, False, False],
+            "round": [False, False, False, True],
+        }
+    )
+    labels = pd.DataFrame(
+        {
+            "dimension": [3, 2, 1, 0],  # joined on the dimension, not by row
+            "label": ["visual"] * 4,
+            "label_commonality": ["c3", "c2", "c1", "c0"],
+            "label_collection": ["k3", "k2", "k1", "k0"],
+        }
+    )
+    plain = autorate.plain_dimensions(appearance, labels)
+    assert plain["dimension"].tolist() == [0, 1, 3]
+    assert plain["label_commonality"].tolist() == ["c0", "c1", "c3"]
+    shown = autorate.plain_table(plain)
+    assert shown["dimension"].tolist() == [1, 2, 4]
+    assert shown["shares"].tolist() == ["one hue (green)", "one lightness (dark)", "round"]
+    assert list(shown.columns) == [
+        "dimension", "shares", "hue_z", "lightness_z", "roundness_z",
+        "label_commonality", "label_collection",
+    ]  # fmt: skip
+
+
+def test_clip_source_note_says_where_the_clip_embedding_comes_from():
+    fitted = autorate.clip_source_note(17, n_train=900_000, accuracy=0.6234)
+    assert "900,000 random training triplets" in fitted
+    assert "VICE keeps **17 dimensions** and predicts 62.3 % of CLIP's" in fitted
+    studied = autorate.clip_source_note(12)
+    assert studied.startswith("CLIP is the network studied here") and "(12 dimensions)" in studied
+    with pytest.raises(ValueError, match="accuracy: expected"):
+        autorate.clip_source_note(17, n_train=10)
+
+
+def test_unclear_table_counts_and_weighs_the_unclear_dimensions():
+    tables = {
+        "vice42": pd.DataFrame(
+            {
+                "label": ["unclear", "visual", "semantic", "unclear"],
+                "importance": [0.1, 0.2, 0.3, 0.4],
+            }
+        ),
+        "mine": pd.DataFrame({"label": ["semantic", "unclear"], "importance": [0.75, 0.25]}),
+    }
+    names = {"vice42": "human", "mine": "my network"}
+    table = autorate.unclear_table(tables, names)
+    assert table.index.tolist() == ["human", "my network"]
+    assert table.loc["human", "unclear, by count (%)"] == pytest.approx(50.0)
+    assert table.loc["human", "unclear, by importance (%)"] == pytest.approx(50.0)
+    assert table.loc["my network", "unclear, by importance (%)"] == pytest.approx(25.0)
+    assert table["dimensions"].tolist() == [4, 2]
+    assert table.loc["human", "paper (%)"] == autorate.PAPER_UNCLEAR["vice42"]
+    assert np.isnan(table.loc["my network", "paper (%)"])
+
+
+def test_unclear_note_gives_the_reason_that_applies():
+    every = np.arange(1854)
+    some = np.arange(0, 1854, 3)
+    rated = np.arange(0, 100)
+    stand_in = autorate.unclear_note("VGG", every, rated, book_network=True, paper_profile=False)
+    assert stand_in.startswith("Our VGG-16 embedding is learnt from a concept-level stand-in")
+    paper = autorate.unclear_note("VGG", every, rated, book_network=True, paper_profile=True)
+    assert paper.startswith("Our VGG-16 embedding comes from VGG-16-BN's activations")
+    partial = autorate.unclear_note("Mine", some, rated, book_network=False, paper_profile=False)
+    assert partial.startswith("Mine covers 618 concepts")
+    assert f"rated on the {np.intersect1d(some, rated).size} of them" in partial
+    other = autorate.unclear_note("Mine", every, rated, book_network=False, paper_profile=False)
+    assert other == "The paper gives an unclear share for its VGG-16 only, none for Mine."
+
+
+def test_embeddings_to_rate_loads_orders_and_names_them(tmp_path, monkeypatch):
+    from dnnalign_utils import data, paths
+    from dnnalign_utils.container import from_published, save_embedding
+
+    monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path))
+    rng = np.random.default_rng(0)
+    human_spose = rng.gamma(1.0, 1.0, size=(1854, 5)) * (rng.random((1854, 5)) < 0.3)
+    path = paths.human_spose_embedding("smoke")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_embedding(path, from_published(human_spose, name="human_spose"))
+    network = rng.gamma(1.0, 1.0, size=(40, 6))
+    index = np.sort(rng.choice(1854, 40, replace=False))
+    clip = rng.gamma(1.0, 1.0, size=(1854, 4))
+    weights, objects, names = autorate.embeddings_to_rate(
+        "smoke", "mine", "My network", network, index, clip_weights=clip
+    )
+    assert list(weights) == list(objects) == ["vice42", "spose49", "human_spose", "mine", "clip"]
+    assert list(names) == [*weights, "effnet"]
+    assert names["mine"] == "My network, chapter 2"
+    np.testing.assert_array_equal(objects["mine"], index)
+    np.testing.assert_array_equal(objects["vice42"], np.arange(1854))
+    raw = {
+        "vice42": data.load_human_embedding("vice42"),
+        "spose49": data.load_human_embedding("spose49"),
+        "mine": network,
+        "clip": clip,
+    }
+    for key, value in raw.items():  # columns in importance order, as the chapters use them
+        expected = from_published(value, name=key, n_objects=None).weights
+        np.testing.assert_array_equal(weights[key], expected)
+    assert weights["human_spose"].shape[1] == 5
+    without_clip = autorate.embeddings_to_rate("smoke", "mine", "My network", network, index)
+    assert "clip" not in without_clip[0] and "clip" not in without_clip[2]
+    with pytest.raises(ValueError, match="'clip' is the key of another rated embedding"):
+        autorate.embeddings_to_rate("smoke", "clip", "CLIP", network, index)
+    with pytest.raises(ValueError, match="network_objects: things_index has 39 entries"):
+        autorate.embeddings_to_rate("smoke", "mine", "My network", network, index[:-1])

@@ -157,6 +157,82 @@ def test_driver_quality_shares_equal_a_loop():
         compare.driver_quality_shares(drivers, {"human": ["visual"]})
 
 
+def _named_drivers():
+    human = _embedding(40, 5, 11)
+    dnn = _embedding(40, 4, 12)
+    diverging = compare.diverging_triplets(human, dnn, _triplets(40, 300, 13), n_top=30)
+    drivers = compare.jackknife_drivers(human, dnn, diverging)
+    names = np.array([f"object {i}" for i in range(40)])
+    labels = {"human": [f"h{d}" for d in range(5)], "dnn": [f"d{d}" for d in range(4)]}
+    return drivers, names, labels
+
+
+def test_labelled_with_quality_appends_each_dimensions_quality():
+    assert compare.labelled_with_quality(["1: a", "2: b"], ["visual", "mixed"]) == [
+        "1: a [visual]",
+        "2: b [mixed]",
+    ]
+    assert compare.labelled_with_quality(("1: a",), None) == ["1: a"]
+    with pytest.raises(ValueError):
+        compare.labelled_with_quality(["1: a", "2: b"], ["visual"])
+
+
+def test_driver_examples_name_each_sides_odd_one_out_and_driver():
+    drivers, names, labels = _named_drivers()
+    side_names = {"human": "people", "dnn": "net"}
+    table = compare.driver_examples(drivers.head(6), names, labels, side_names)
+    assert list(table.columns) == [
+        "triplet", "people: odd one out", "people: driven by", "net: odd one out",
+        "net: driven by",
+    ]  # fmt: skip
+    for row, (_, triplet) in zip(
+        table.itertuples(index=False), drivers.head(6).iterrows(), strict=True
+    ):
+        objects = [int(triplet["i"]), int(triplet["j"]), int(triplet["k"])]
+        assert row[0] == ", ".join(f"object {o}" for o in objects)
+        assert row[1] == f"object {objects[int(triplet['human choice'])]}"
+        assert row[2] == f"h{int(triplet['human driver'])}"
+        assert row[3] == f"object {objects[int(triplet['dnn choice'])]}"
+        assert row[4] == f"d{int(triplet['dnn driver'])}"
+
+
+def test_jackknife_drivers_table_numbers_dimensions_from_one_with_every_column_described():
+    drivers, names, labels = _named_drivers()
+    table = compare.jackknife_drivers_table(drivers, names, labels)
+    assert list(table.columns) == list(compare.JACKKNIFE_DRIVERS_COLUMNS)
+    assert len(table) == len(drivers)
+    for row, (_, triplet) in zip(table.itertuples(index=False), drivers.iterrows(), strict=True):
+        objects = [f"object {int(triplet[c])}" for c in ("i", "j", "k")]
+        assert list(row[:3]) == objects
+        assert row[3] == objects[int(triplet["human choice"])]
+        assert row[4] == triplet["human driver"] + 1
+        assert row[5] == labels["human"][int(triplet["human driver"])]
+        assert row[6] == objects[int(triplet["dnn choice"])]
+        assert row[7] == triplet["dnn driver"] + 1
+        assert row[8] == labels["dnn"][int(triplet["dnn driver"])]
+        assert row[9] == triplet["divergence"]
+
+
+def test_matched_pairs_table_numbers_dimensions_from_one_with_every_column_described():
+    human = _embedding(200, 5, 14)
+    dnn = human[:, [3, 0, 4]] + 0.2 * np.random.default_rng(15).random((200, 3))
+    matches = compare.match_human_dnn(human, dnn, n_permutations=5, progress=False)
+    labels = {"human": [f"h{d}" for d in range(5)], "dnn": [f"d{d}" for d in range(3)]}
+    table = compare.matched_pairs_table(matches, labels, "vice42", "mine")
+    assert list(table.columns) == list(compare.MATCHED_PAIRS_COLUMNS)
+    assert set(table["human embedding"]) == {"vice42"} and set(table["network embedding"]) == {
+        "mine"
+    }
+    np.testing.assert_array_equal(table["human dimension"], matches["human dim"] + 1)
+    np.testing.assert_array_equal(table["network dimension"], matches["dnn dim"] + 1)
+    assert table["human top objects [label]"].tolist() == [f"h{d}" for d in matches["human dim"]]
+    assert table["network top objects [label]"].tolist() == [f"d{d}" for d in matches["dnn dim"]]
+    np.testing.assert_array_equal(table["r (held out)"], matches["r (held out)"])
+    # the pairs planted: network dimension 1 is human dimension 4, 2 is 1, 3 is 5
+    pairs = dict(zip(table["network dimension"], table["human dimension"], strict=True))
+    assert pairs == {1: 4, 2: 1, 3: 5}
+
+
 def test_matching_with_fewer_dnn_dimensions_pairs_each_dnn_dimension_once():
     human = _embedding(200, 9, 14)
     dnn = human[:, [4, 0, 7, 2]] + 0.2 * np.random.default_rng(15).random((200, 4))

@@ -101,6 +101,111 @@ def test_human_match_bars_group_both_correlations(numbers):
     assert fig.layout.barmode == "group" and fig.layout.yaxis.range == (0, 1)
 
 
+# ------------------------------------------------ chapters 5 and 6: qualities and drivers
+
+
+def test_quality_share_bars_show_each_share_with_its_interval_by_weighting():
+    from dnnalign_utils.rating import RATED_QUALITIES
+
+    rows = [
+        {"embedding": e, "weighting": w, "quality": q, "share": s, "low": s - 5, "high": s + 2}
+        for e, base in (("human", 10.0), ("network", 30.0))
+        for w in ("by count", "by importance")
+        for q, s in zip(RATED_QUALITIES, (base, 20.0, 70.0 - base), strict=True)
+    ]
+    shares = pd.DataFrame(rows)
+    fig = plotting.quality_share_bars(shares)
+    assert len(fig.data) == 2 * len(RATED_QUALITIES)  # a bar trace per quality and row
+    for trace in fig.data:
+        assert trace.type == "bar" and trace.name in RATED_QUALITIES
+        assert trace.marker.color == plotting.QUALITY_COLOURS[trace.name]
+        assert tuple(trace.x) == ("human", "network")
+        np.testing.assert_allclose(trace.error_y.array, [2.0, 2.0])
+        np.testing.assert_allclose(trace.error_y.arrayminus, [5.0, 5.0])
+    visual = [tuple(t.y) for t in fig.data if t.name == "visual"]
+    assert sorted(visual) == [(10.0, 30.0), (10.0, 30.0)]
+    assert sorted(a.text for a in fig.layout.annotations) == ["by count", "by importance"]
+
+
+def test_quality_shares_by_layer_draw_a_line_per_quality_across_the_layers():
+    from dnnalign_utils.rating import RATED_QUALITIES
+
+    by_layer = pd.DataFrame(
+        {"visual": [90.0, 20.0], "mixed": [10.0, 30.0], "semantic": [0.0, 50.0]},
+        index=["early", "penultimate"],
+    )
+    by_layer["dimensions"] = [12, 30]
+    fig = plotting.quality_shares_by_layer(by_layer)
+    assert [trace.name for trace in fig.data] == list(RATED_QUALITIES)
+    for trace in fig.data:
+        assert tuple(trace.x) == ("early", "penultimate")
+        assert tuple(trace.y) == tuple(by_layer[trace.name])
+        assert trace.line.color == plotting.QUALITY_COLOURS[trace.name]
+
+
+def test_matched_pair_curves_name_the_pairs_only_on_the_pairs_scores():
+    matches = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "human dim": [3, 0],
+            "dnn dim": [1, 2],
+            "r (held out)": [0.8, 0.4],
+            "r (in sample)": [0.82, 0.45],
+            "greedy r (reference)": [0.85, 0.5],
+            "null 95 %": [0.1, 0.05],
+            "greedy null 95 %": [0.12, 0.08],
+        }
+    )
+    human_labels = ["h0", "h1", "h2", "h3"]
+    dnn_labels = ["d0", "d1", "d2"]
+    fig = plotting.matched_pair_curves(matches, human_labels, dnn_labels)
+    assert tuple(trace.name for trace in fig.data) == plotting.MATCH_SCORES
+    for trace in fig.data:
+        assert tuple(trace.x) == (1, 2)
+        assert tuple(trace.y) == tuple(matches[trace.name])
+        hover = [tuple(row) for row in trace.customdata]
+        if trace.name in ("r (held out)", "r (in sample)"):
+            assert hover == [("h3", "d1"), ("h0", "d2")]
+        else:
+            assert hover == [("(not a pair)", "(not a pair)")] * 2
+
+
+def test_driver_bars_show_each_sides_drivers_in_its_colour():
+    counts = pd.DataFrame(
+        {
+            "side": ["human", "human", "dnn"],
+            "dimension": ["4: rat", "1: cat", "3: box"],
+            "count": [10, 5, 8],
+            "share (%)": [50.0, 25.0, 40.0],
+        }
+    )
+    fig = plotting.driver_bars(counts, "VICE-42", "VGG-16 embedding")
+    human, dnn = fig.data
+    assert (human.name, dnn.name) == ("VICE-42", "VGG-16 embedding")
+    assert human.marker.color == plotting.HUMAN_COLOUR and dnn.marker.color == plotting.DNN_COLOUR
+    assert tuple(human.y) == ("4: rat", "1: cat") and tuple(human.x) == (50.0, 25.0)
+    assert tuple(dnn.y) == ("3: box",) and tuple(dnn.x) == (40.0,)
+    assert human.orientation == dnn.orientation == "h"
+    assert fig.layout.yaxis.autorange == "reversed" and fig.layout.showlegend is False
+
+
+def test_driver_quality_bars_stack_the_qualities_of_each_sides_drivers():
+    shares = pd.DataFrame(
+        {
+            "side": ["human", "human", "dnn", "dnn"],
+            "quality": ["semantic", "visual", "mixed", "semantic"],
+            "count": [9, 1, 4, 6],
+            "share (%)": [90.0, 10.0, 40.0, 60.0],
+        }
+    )
+    fig = plotting.driver_quality_bars(shares, "VICE-42", "net")
+    assert [trace.name for trace in fig.data] == ["visual", "mixed", "semantic"]
+    semantic = fig.data[2]
+    assert tuple(semantic.x) == ("VICE-42", "net") and tuple(semantic.y) == (90.0, 60.0)
+    for trace in fig.data:
+        assert trace.marker.color == plotting.QUALITY_COLOURS[trace.name]
+
+
 # ------------------------------------------------------- chapter 2: the embedding fits
 
 

@@ -230,6 +230,103 @@ def test_quality_shares_ignore_unclear_and_weight_importance():
     assert isinstance(shares, pd.Series)
 
 
+def _rated_tables(seed=0):
+    """Two embeddings' rated dimensions as chapter 5 has them (label, importance)."""
+    rng = np.random.default_rng(seed)
+    tables = {}
+    for key, n in (("vice42", 30), ("net", 25)):
+        importance = rng.uniform(0.1, 1, n)
+        tables[key] = pd.DataFrame(
+            {
+                "dimension": np.arange(n),
+                "label": rng.choice(rating.QUALITIES, n),
+                "importance": importance / importance.sum(),
+            }
+        )
+    return tables
+
+
+def test_share_table_equals_bootstrap_shares_of_each_embedding_and_weighting():
+    tables = _rated_tables()
+    names = {"vice42": "human", "net": "network"}
+    table = rating.share_table(tables, names, n_bootstrap=50, seed=3)
+    assert list(table.columns) == list(rating.QUALITY_SHARES_COLUMNS)
+    assert len(table) == 2 * 2 * len(rating.RATED_QUALITIES)
+    for key, rated in tables.items():
+        for weighting, w in (("by count", None), ("by importance", rated["importance"])):
+            rows = table[(table["embedding"] == names[key]) & (table["weighting"] == weighting)]
+            slow = 100 * rating.bootstrap_shares(rated["label"], w, n_bootstrap=50, seed=3)
+            assert rows["quality"].tolist() == list(rating.RATED_QUALITIES)
+            np.testing.assert_array_equal(rows[["share", "low", "high"]], slow)
+    # every dimension semantic: 100 %, by either weighting
+    all_semantic = {"vice42": tables["vice42"].assign(label="semantic")}
+    shares = rating.share_table(all_semantic, names, n_bootstrap=10)
+    assert shares.loc[shares["quality"] == "semantic", "share"].tolist() == [100.0, 100.0]
+
+
+def test_semantic_share_tests_test_each_network_against_vice42():
+    tables = _rated_tables(1)
+    tables["other"] = tables["net"].assign(label="visual")
+    names = {"vice42": "human", "net": "network", "other": "other network"}
+    tests = rating.semantic_share_tests(
+        tables, ["net", "other"], names, n_permutations=100, seed=4
+    )
+    assert tests.index.name == "network"
+    assert [tests.index.name, *tests.columns] == list(rating.SEMANTIC_SHARE_TESTS_COLUMNS)
+    for key in ("net", "other"):
+        difference, p = rating.permutation_test(
+            tables["vice42"]["label"], tables[key]["label"], n_permutations=100, seed=4
+        )
+        assert tests.loc[names[key], rating.SEMANTIC_GAP] == 100 * difference
+        assert tests.loc[names[key], "p"] == p
+    with pytest.raises(ValueError, match="no rated dimensions of 'vice42'"):
+        rating.semantic_share_tests({"net": tables["net"]}, ["net"], names)
+
+
+def test_shares_by_layer_are_the_quality_shares_of_each_layer():
+    tables = _rated_tables(2)
+    by_layer = rating.shares_by_layer({"early": tables["vice42"], "late": tables["net"]})
+    assert by_layer.index.tolist() == ["early", "late"]
+    assert [by_layer.index.name or "layer", *by_layer.columns] == list(
+        rating.SHARES_BY_LAYER_COLUMNS
+    )
+    for layer, rated in (("early", tables["vice42"]), ("late", tables["net"])):
+        slow = 100 * rating.quality_shares(rated["label"])
+        np.testing.assert_array_equal(by_layer.loc[layer, slow.index], slow)
+        assert by_layer.loc[layer, "dimensions"] == len(rated)
+
+
+def test_automatic_agreement_compares_each_rated_dimension_with_its_label(tmp_path):
+    session = rating.create_session(tmp_path / "session", {"a": 3, "b": 2}, seed=0)
+    automatic = {
+        "a": pd.DataFrame({"dimension": [0, 1, 2], "label": ["visual", "semantic", "mixed"]}),
+        "b": pd.DataFrame({"dimension": [0, 1], "label": ["semantic", "unclear"]}),
+    }
+    answers = {("a", 0): "visual", ("a", 2): "semantic", ("b", 1): "unclear"}
+    by_source = {session.source(item): item for item in session.items}
+    for source, quality in answers.items():
+        rating.append_rating(
+            session.ratings_path,
+            rater="ann",
+            item=by_source[source],
+            quality=quality,
+            concept_type="single",
+            interpretability=4,
+            session=session,
+        )
+    collected = rating.load_ratings(session.ratings_path, session.items)
+    result = rating.automatic_agreement(collected, session, automatic)
+    restored = rating.restore_sources(collected, session)
+    expected = [
+        automatic[e].set_index("dimension").loc[d, "label"]
+        for e, d in zip(restored["embedding"], restored["dimension"], strict=True)
+    ]
+    assert result == rating.agreement(restored["quality"], expected)
+    assert result["agreement"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match=r"no label for the rated dimensions \[\('a', 0\)"):
+        rating.automatic_agreement(collected, session, {"b": automatic["b"]})
+
+
 def test_widget_saves_answers_and_resumes(tmp_path):
     session = rating.create_session(tmp_path, {"a": 2, "b": 1}, seed=1)
     drawn = []
