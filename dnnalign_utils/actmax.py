@@ -24,13 +24,14 @@ here, so the picture itself is optimised instead, as in feature visualisation (O
 :func:`optimise_pictures` runs Adam on the parameters only (the predictor's own
 parameters are frozen during the run and restored after), seeded: the same seed gives the
 same pictures. The checks (:func:`gain_over_real`, :func:`mean_pairwise_cosine`,
-:func:`confusion_table`) measure whether the pictures mean something.
+:func:`confusion_table`; :func:`gains_table` and :func:`cosine_table` for every objective
+at once) measure whether the pictures mean something.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,14 +45,18 @@ from tqdm.auto import tqdm
 __all__ = [
     "COLOUR_CORRELATION_SQRT",
     "OBJECTIVES",
+    "OBJECTIVE_NAMES",
     "FourierPicture",
     "OptimisedPictures",
     "confusion_table",
     "correlate_colours",
+    "cosine_table",
     "decorrelate_colours",
     "gain_over_real",
+    "gains_table",
     "mean_pairwise_cosine",
     "optimise_pictures",
+    "optimised_features",
     "paper_objective",
     "random_transform",
     "value_objective",
@@ -208,6 +213,9 @@ OBJECTIVES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "value": value_objective,
 }
 
+# how tables and figures name each objective
+OBJECTIVE_NAMES = {"paper": "paper's loss", "value": "plain value"}
+
 
 @dataclass(frozen=True)
 class OptimisedPictures:
@@ -223,6 +231,23 @@ class OptimisedPictures:
     def rgb(self) -> np.ndarray:
         """The pictures as (n, S, S, 3) uint8, for display."""
         return (self.pictures.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+
+    @classmethod
+    def concatenate(cls, runs: Iterable[OptimisedPictures]) -> OptimisedPictures:
+        """The pictures of several runs (e.g. one per objective, each of the same number
+        of steps) as one, run after run."""
+        runs = list(runs)
+        if not runs or len({run.losses.shape[0] for run in runs}) != 1:
+            raise ValueError(
+                f"runs: expected one or more runs of the same number of steps, got "
+                f"{[run.losses.shape[0] for run in runs]}"
+            )
+        return cls(
+            torch.cat([run.pictures for run in runs]),
+            np.concatenate([run.values for run in runs]),
+            np.concatenate([run.losses for run in runs], axis=1),
+            np.concatenate([run.dims for run in runs]),
+        )
 
 
 @contextlib.contextmanager
@@ -312,6 +337,21 @@ def optimise_pictures(
     return OptimisedPictures(final.detach().cpu().float(), values, losses, target.numpy())
 
 
+def optimised_features(
+    predictor: nn.Module,
+    normalise: Callable[[torch.Tensor], torch.Tensor],
+    optimised: dict[str, OptimisedPictures],
+) -> dict[str, np.ndarray]:
+    """The network's pooled features (``predictor.pooled_features``, (n, k)) of the
+    pictures of every run of `optimised` (name -> pictures), normalised by `normalise`
+    as in :func:`optimise_pictures`; for :func:`cosine_table`."""
+    with torch.no_grad():
+        return {
+            name: predictor.pooled_features(normalise(run.pictures)).numpy()
+            for name, run in optimised.items()
+        }
+
+
 def gain_over_real(
     optimised_values: np.ndarray, dims: Sequence[int], real_values: np.ndarray
 ) -> pd.DataFrame:
@@ -359,6 +399,19 @@ def gain_over_real(
     return pd.DataFrame(rows)
 
 
+def gains_table(optimised: dict[str, OptimisedPictures], real_values: np.ndarray) -> pd.DataFrame:
+    """:func:`gain_over_real` of the pictures of every objective of `optimised` (name ->
+    pictures), one below the other, with a first column ``objective`` (its
+    :data:`OBJECTIVE_NAMES` name)."""
+    return pd.concat(
+        {
+            OBJECTIVE_NAMES[name]: gain_over_real(run.values, run.dims, real_values)
+            for name, run in optimised.items()
+        },
+        names=["objective", None],
+    ).reset_index(level=0)
+
+
 def mean_pairwise_cosine(vectors: np.ndarray, centre: np.ndarray | None = None) -> float:
     """Mean cosine similarity over all pairs of distinct rows of `vectors` (n, k), after
     subtracting `centre` (k,) if given (e.g. the mean feature vector of real pictures)."""
@@ -374,6 +427,23 @@ def mean_pairwise_cosine(vectors: np.ndarray, centre: np.ndarray | None = None) 
     cosines = unit @ unit.T
     n = len(unit)
     return float((cosines.sum() - np.trace(cosines)) / (n * (n - 1)))
+
+
+def cosine_table(
+    optimised_features: dict[str, np.ndarray], real_features: np.ndarray, centre: np.ndarray
+) -> pd.Series:
+    """:func:`mean_pairwise_cosine` of the network's features (centred on `centre`) of the
+    pictures optimised with each objective (`optimised_features`: name -> (n, k)), named
+    ``"optimised, <its OBJECTIVE_NAMES name>"``, and of the dimensions' top real pictures
+    (`real_features`), named ``"top real pictures"``."""
+    return pd.Series(
+        {
+            f"optimised, {OBJECTIVE_NAMES[name]}": mean_pairwise_cosine(features, centre)
+            for name, features in optimised_features.items()
+        }
+        | {"top real pictures": mean_pairwise_cosine(real_features, centre)},
+        name="mean pairwise cosine",
+    )
 
 
 def confusion_table(

@@ -8,10 +8,13 @@ pictures, and asks which dimensions move. Here:
   (`images.render_image`): `greyscale`, `hue_shift`, `silhouette`, `remove_object`,
   `swap_background`, `blur`, `crop`. Each takes and returns an (H, W, 3) uint8 picture
   of the same shape; `MANIPULATIONS` lists them with the book's settings.
+- the **colour check**: dimensions that colour predicts should move more when a picture
+  turns grey (`colour_check_table`).
 - **photographs** shipped inside scikit-image (`skimage.data`, no download):
   `skimage_photos` returns those of THINGS concepts in the image set, cropped square.
 - `concept_rank`: where the right concept ranks when a predicted dimension profile is
-  compared with the embedding's concept profiles.
+  compared with the embedding's concept profiles; `dimension_names` names each
+  dimension by its top concept.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ __all__ = [
     "MANIPULATIONS",
     "SKIMAGE_PHOTOS",
     "blur",
+    "colour_check_table",
     "concept_rank",
     "crop",
+    "dimension_names",
     "greyscale",
     "hue_shift",
     "manipulate",
@@ -168,6 +173,45 @@ def manipulate(
     return np.stack(out), names, np.asarray(index)
 
 
+def colour_check_table(
+    colour_r2: np.ndarray, grey_change: np.ndarray, dim_names: Sequence[str]
+) -> pd.DataFrame:
+    """The colour check in four rows (measure, value as text): the Spearman correlation
+    over dimensions of how well colour predicts a dimension (`colour_r2`) with how far
+    it moves when the pictures turn grey (`grey_change`), its p-value, the dimension
+    colour predicts best (of `dim_names`) and its change over the median change."""
+    from scipy.stats import spearmanr
+
+    colour_r2, grey_change = np.asarray(colour_r2), np.asarray(grey_change)
+    if (
+        colour_r2.ndim != 1
+        or grey_change.shape != colour_r2.shape
+        or len(dim_names) != len(colour_r2)
+    ):
+        raise ValueError(
+            f"grey_change, dim_names: expected one value and name per dimension like "
+            f"colour_r2 {colour_r2.shape}, got {grey_change.shape} and {len(dim_names)}"
+        )
+    check = spearmanr(colour_r2, grey_change)
+    most = int(np.argmax(colour_r2))
+    return pd.DataFrame(
+        {
+            "measure": [
+                "Spearman (colour R², change under greyscale)",
+                "p",
+                "most colour-predicted dimension",
+                "its change / median change",
+            ],
+            "value": [
+                f"{check.statistic:.2f}",
+                f"{check.pvalue:.2g}",
+                dim_names[most],
+                f"{grey_change[most] / np.median(grey_change):.2f}",
+            ],
+        }
+    )
+
+
 # ----------------------------------------------------------------------------- photographs
 
 # skimage.data loaders shipped with the package -> (THINGS uniqueID, description)
@@ -248,3 +292,17 @@ def concept_rank(
             }
         )
     return pd.DataFrame(rows)
+
+
+def dimension_names(weights: np.ndarray, concepts: Sequence[str]) -> list[str]:
+    """A name for each dimension of `weights` (n_pictures, n_dims): its number from 1 and
+    the concept whose pictures (`concepts`: the concept of each row) weigh most on it on
+    average, e.g. "3 cat"."""
+    weights = np.asarray(weights)
+    if weights.ndim != 2 or len(concepts) != len(weights):
+        raise ValueError(
+            f"concepts: expected one concept per row of the (n_pictures, n_dims) weights "
+            f"{weights.shape}, got {len(concepts)}"
+        )
+    concept_means = pd.DataFrame(weights).groupby(np.asarray(concepts)).mean()
+    return [f"{d + 1} {concept_means[d].idxmax()}" for d in range(weights.shape[1])]

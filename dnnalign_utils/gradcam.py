@@ -12,7 +12,9 @@ mix-up is not repeated).
 
 `object_share` measures how much of a map falls on the object of an embedded picture
 (whose mask `images.render_image` returns): a map that ignored the object would put about
-the object's area share there.
+the object's area share there, and `blind_object_share` what the mean of the maps, blind
+to the picture, puts there (`object_share_table`). The chapter's figures of all these are
+in `plotting` (`plotting.cam_grid` shows maps blended onto their pictures).
 
 Can a reader trust a map? Two checks from the attribution literature:
 
@@ -20,7 +22,8 @@ Can a reader trust a map? Two checks from the attribution literature:
   the most-highlighted input pixels first by a baseline (here a strongly blurred copy of
   the picture) and follow the dimension's predicted value; a faithful map makes it fall
   faster than removing pixels in random order. Insertion starts from the baseline and
-  puts the pixels back. `normalised_auc` summarises a curve by its area.
+  puts the pixels back. `normalised_auc` summarises a curve by its area,
+  `faithfulness_summary` the maps against random orders (`map_and_random_orders`).
 - **model randomisation** (Adebayo et al., 2018; `cascading_randomisation`): re-initialise
   the predictor's weights from the top (ridge) down, block by block, and recompute the
   maps. A map that explains the model must change; one that barely changes (an edge
@@ -42,19 +45,29 @@ from dnnalign_utils.linear_head import CentredLinear
 
 __all__ = [
     "CAM_METHODS",
+    "OBJECT_SHARE_COLUMNS",
+    "blind_object_share",
+    "blurred_baselines",
     "cascading_randomisation",
     "dimension_cams",
     "efficientnet_randomisation_blocks",
+    "faithfulness_summary",
+    "feature_map_shape",
     "input_edge_maps",
+    "map_and_random_orders",
     "map_similarity",
+    "method_table",
+    "network_inputs",
     "normalised_auc",
     "object_share",
+    "object_share_table",
     "overlay",
     "perturbation_curves",
     "pixel_orders",
     "predict",
     "randomisation_flag",
     "rendered_pictures",
+    "top_pictures",
 ]
 
 # pytorch-grad-cam classes by the name used in the book
@@ -153,6 +166,57 @@ def object_share(cams: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.nd
     return share, masks.mean(axis=(1, 2))
 
 
+def blind_object_share(cams: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """`object_share` of a map blind to the picture: the mean of all `cams` (n, H, W),
+    laid on every picture's mask. Maps of a coarse feature map lean to the centre, and so
+    do the drawings' objects, so this is the stricter reference for a map's share."""
+    cams = np.asarray(cams)
+    masks = np.asarray(masks)
+    if cams.ndim != 3 or len(cams) == 0:
+        raise ValueError(f"cams: expected (n >= 1, H, W) maps, got shape {cams.shape}")
+    return object_share(np.broadcast_to(cams.mean(0), masks.shape), masks)[0]
+
+
+# The columns of `object_share_table`, with what each means (for downloads).
+OBJECT_SHARE_COLUMNS = {
+    "dimension": "the dimension, numbered from 1 in the embedding's order",
+    "top picture": "its highest-weighted picture (concept and emoji style)",
+    "on the object (%)": "percent of the dimension's Grad-CAM map on that picture's "
+    "object (the drawing's alpha channel as its mask)",
+    "object area (%)": "percent of the picture's area the object covers (what a "
+    "uniform map would put on it)",
+    "mean map on the object (%)": "percent of the mean map over all dimensions on the "
+    "object: the mean of these maps, blind to the picture",
+}
+
+
+def object_share_table(
+    share: np.ndarray, area: np.ndarray, blind: np.ndarray, top_pictures: Sequence[str]
+) -> Any:
+    """One row per dimension, the k-th for dimension k + 1 and its map on its top picture
+    (named in `top_pictures`): the map's share on the object, the object's area and the
+    picture-blind mean map's share (`object_share`, `blind_object_share`), in percent;
+    the columns of `OBJECT_SHARE_COLUMNS`."""
+    import pandas as pd
+
+    share, area, blind = np.asarray(share), np.asarray(area), np.asarray(blind)
+    if share.ndim != 1 or not share.shape == area.shape == blind.shape == (len(top_pictures),):
+        raise ValueError(
+            f"area, blind, top_pictures: expected one value and name per map like share "
+            f"{share.shape}, got {area.shape}, {blind.shape} and {len(top_pictures)}"
+        )
+    shares = pd.DataFrame(
+        {
+            "on the object (%)": 100 * share,
+            "object area (%)": 100 * area,
+            "mean map on the object (%)": 100 * blind,
+        }
+    )
+    return shares.assign(
+        dimension=np.arange(1, len(share) + 1), **{"top picture": list(top_pictures)}
+    )[list(OBJECT_SHARE_COLUMNS)]
+
+
 def rendered_pictures(rows, transform, rendering: Any = None):
     """Embedded pictures (manifest `rows`) as the network sees them and as shown.
 
@@ -181,6 +245,43 @@ def rendered_pictures(rows, transform, rendering: Any = None):
     return torch.stack(inputs), np.stack(rgb), np.stack(masks)
 
 
+def network_inputs(pictures: Sequence[np.ndarray], transform: Callable[[Any], torch.Tensor]):
+    """RGB uint8 pictures (H, W, 3 each: edits, photographs) as the network sees them:
+    `transform` (e.g. a `features.Preprocessing` recipe) of each as a PIL picture,
+    stacked (n, 3, H', W')."""
+    from PIL import Image
+
+    if len(pictures) == 0:
+        raise ValueError("pictures: expected at least one picture, got none")
+    return torch.stack([transform(Image.fromarray(np.asarray(p))) for p in pictures])
+
+
+def top_pictures(weights: np.ndarray, n_dims: int, per_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `per_dim` pictures with the largest weights on each of the first `n_dims`
+    dimensions of `weights` (n_pictures, n_dims_total), ties by picture order. Returns
+    ``pictures, dims`` (n_dims * per_dim,): grouped by dimension, best picture first."""
+    weights = np.asarray(weights)
+    if weights.ndim != 2 or not 1 <= n_dims <= weights.shape[1]:
+        raise ValueError(
+            f"n_dims: expected 1 to {weights.shape[-1]} dimensions of (n_pictures, n_dims) "
+            f"weights {weights.shape}, got {n_dims}"
+        )
+    if not 1 <= per_dim <= weights.shape[0]:
+        raise ValueError(f"per_dim: expected 1 to {weights.shape[0]} pictures, got {per_dim}")
+    top = np.argsort(-weights[:, :n_dims], axis=0, kind="stable")[:per_dim].T
+    return top.ravel(), np.repeat(np.arange(n_dims), per_dim)
+
+
+def feature_map_shape(model: nn.Module, size: int) -> tuple[int, ...]:
+    """(channels, height, width) of an EfficientNet-Lite's last feature map
+    (``model.extract_features``) for a `size` x `size` input: the grid of its Grad-CAM
+    maps before they are upsampled."""
+    with torch.no_grad():
+        return tuple(
+            int(n) for n in model.extract_features(torch.zeros(1, 3, size, size)).shape[1:]
+        )
+
+
 # ------------------------------------------------------------------ deletion and insertion
 
 
@@ -207,6 +308,43 @@ def pixel_orders(cams: np.ndarray, seed: int) -> np.ndarray:
         shuffle = rng.permutation(values.size)
         orders[i] = shuffle[np.argsort(-values[shuffle], kind="stable")]
     return orders
+
+
+def map_and_random_orders(maps: Sequence[np.ndarray], n_random: int, seed: int) -> np.ndarray:
+    """Pixel orders (n, len(maps) + n_random, H * W) for `perturbation_curves`: first each
+    map's order (`pixel_orders` of each (n, H, W) array of `maps`, with `seed`), then
+    `n_random` random orders per picture (drawn from ``default_rng(seed)``, order by
+    order, picture by picture)."""
+    maps = [np.asarray(m) for m in maps]
+    if not maps or maps[0].ndim != 3 or any(m.shape != maps[0].shape for m in maps):
+        raise ValueError(
+            f"maps: expected one or more (n, H, W) arrays of one shape, got "
+            f"{[m.shape for m in maps]}"
+        )
+    if n_random < 0:
+        raise ValueError(f"n_random: expected >= 0, got {n_random}")
+    n_pictures, height, width = maps[0].shape
+    rng = np.random.default_rng(seed)
+    return np.concatenate(
+        [pixel_orders(m, seed)[:, None] for m in maps]
+        + [
+            np.stack([rng.permutation(height * width) for _ in range(n_pictures)])[:, None]
+            for _ in range(n_random)
+        ],
+        axis=1,
+    )
+
+
+def blurred_baselines(inputs: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The deletion baseline: each input (n, 3, H, W) blurred by a Gaussian of `sigma`
+    pixels (torchvision, kernel size 2 * ceil(3 sigma) + 1, reflected at the edges),
+    which removes detail without adding a colour the network never saw."""
+    import torchvision
+
+    if sigma <= 0:
+        raise ValueError(f"sigma: expected > 0, got {sigma}")
+    size = 2 * int(np.ceil(3 * sigma)) + 1
+    return torchvision.transforms.functional.gaussian_blur(inputs, [size, size], [sigma, sigma])
 
 
 def perturbation_curves(
@@ -470,3 +608,80 @@ def deletion_test(
         benjamini_hochberg(p_values, alpha) if len(p_values) else np.zeros(0, dtype=bool)
     )
     return table
+
+
+def faithfulness_summary(
+    deletion: np.ndarray, insertion: np.ndarray, methods: Sequence[str], dims: Sequence[int]
+) -> Any:
+    """The maps of `methods` against random pixel orders in deletion and insertion.
+
+    `deletion`, `insertion` (n, n_orders, n_steps + 1) as `perturbation_curves` returns
+    them, the first ``len(methods)`` orders those of the maps (`map_and_random_orders`),
+    the others random; `dims` the dimension of each picture. Each curve is summarised by
+    its `normalised_auc` (1: the picture's value, 0: its baseline's, the two ends of its
+    deletion curve); a picture's random AUC is the mean over its random orders. One row
+    per method and a last one, "random order": the median deletion and insertion AUC
+    over the pictures and the share of dimensions (%) whose deletion by the map is faster
+    than random (`deletion_test`; none for the random order itself).
+    """
+    import pandas as pd
+
+    deletion, insertion = np.asarray(deletion), np.asarray(insertion)
+    n_maps = len(methods)
+    if deletion.ndim != 3 or insertion.shape != deletion.shape:
+        raise ValueError(
+            f"insertion: expected (n, n_orders, n_steps + 1) curves like deletion "
+            f"{deletion.shape}, got {insertion.shape}"
+        )
+    if deletion.shape[1] <= n_maps:
+        raise ValueError(
+            f"deletion: expected the {n_maps} orders of {list(methods)} and at least one "
+            f"random order, got {deletion.shape[1]} orders"
+        )
+    picture_value, blurred_value = deletion[:, 0, 0], deletion[:, 0, -1]
+    deletion_auc = normalised_auc(deletion, picture_value[:, None], blurred_value[:, None])
+    insertion_auc = normalised_auc(insertion, picture_value[:, None], blurred_value[:, None])
+    random_deletion = deletion_auc[:, n_maps:].mean(1)
+    random_insertion = insertion_auc[:, n_maps:].mean(1)
+    faster = {
+        name: deletion_test(deletion_auc[:, k], random_deletion, dims).iloc[:, -1].mean()
+        for k, name in enumerate(methods)
+    }
+    return pd.DataFrame(
+        {
+            name: {
+                "median deletion AUC": np.nanmedian(deletion_auc[:, k]),
+                "median insertion AUC": np.nanmedian(insertion_auc[:, k]),
+                "dimensions faster than random (%)": 100 * faster[name],
+            }
+            for k, name in enumerate(methods)
+        }
+        | {
+            "random order": {
+                "median deletion AUC": np.nanmedian(random_deletion),
+                "median insertion AUC": np.nanmedian(random_insertion),
+                "dimensions faster than random (%)": np.nan,
+            }
+        }
+    ).T
+
+
+def method_table(object_shares: dict[str, np.ndarray], rank_correlation: np.ndarray, summary):
+    """Two CAM methods side by side, one row each (the keys of `object_shares`, the first
+    the reference): the mean share of the method's maps on the object (%; per picture in
+    `object_shares`, as `object_share` gives it), the median rank correlation of its
+    maps with the reference's (`rank_correlation`, per picture, as `map_similarity`
+    gives it; the reference's own is 1) and the method's row of `summary`
+    (`faithfulness_summary`)."""
+    import pandas as pd
+
+    if len(object_shares) != 2:
+        raise ValueError(f"object_shares: expected two methods, got {list(object_shares)}")
+    reference = next(iter(object_shares))
+    return pd.DataFrame(
+        {
+            "mean share on the object (%)": [100 * np.nanmean(v) for v in object_shares.values()],
+            f"median rank correlation with {reference}": [1.0, np.median(rank_correlation)],
+        },
+        index=pd.Index(list(object_shares), name="CAM method"),
+    ).join(summary)

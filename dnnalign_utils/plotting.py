@@ -804,6 +804,230 @@ def driver_quality_bars(quality_shares, human_name: str, dnn_name: str) -> go.Fi
     )
 
 
+# ------------------------------------------- chapter 4: where in a picture is a dimension
+
+
+def picture_r2_scatter(r2, network_label: str) -> go.Figure:
+    """Chapter 4's scatter of each picture dimension's cross-validated ``R² (%)``
+    against its ``dimension`` number (in order of importance), coloured by its automatic
+    ``quality`` label, with the paper's 75 % line (every VGG-16 dimension above it)."""
+    import plotly.express as px
+
+    fig = px.scatter(
+        r2,
+        x="dimension",
+        y="R² (%)",
+        color="quality",
+        title=f"Cross-validated R² per {network_label} dimension (in order of importance)",
+        color_discrete_map=QUALITY_COLOURS,
+    )
+    fig.add_hline(y=75, line_dash="dot", annotation_text="paper: all VGG-16 dims > 75 %")
+    return fig
+
+
+def cam_grid(
+    rgb,
+    cams,
+    captions: list[str],
+    columns: int,
+    *,
+    title: str,
+    encoding: str = "jpg",
+    **grid_options,
+) -> go.Figure:
+    """Grad-CAM maps (n, H, W) blended onto their pictures (`gradcam.overlay`) in an
+    `image_grid` with the Grad-CAM colour bar. A picture of another size than its map
+    is first resized to the map's (PIL's default filter), as photographs are.
+    ``encoding`` defaults to JPEG (overlays: a lighter page); `grid_options` go to
+    `image_grid` (e.g. ``cell_height``)."""
+    from PIL import Image
+
+    from dnnalign_utils.gradcam import overlay
+
+    cams = np.asarray(cams)
+    if len(rgb) != len(cams):
+        raise ValueError(f"cams: expected {len(rgb)} maps (one per picture), got {len(cams)}")
+    painted = []
+    for picture, cam in zip(rgb, cams, strict=True):
+        picture = np.asarray(picture)
+        if picture.shape[:2] != cam.shape:
+            picture = np.asarray(Image.fromarray(picture).resize(cam.shape[::-1]))
+        painted.append(overlay(picture, cam))
+    return image_grid(
+        np.stack(painted),
+        captions,
+        columns,
+        title=title,
+        encoding=encoding,
+        colour_bar=GRADCAM_COLOUR_BAR,
+        **grid_options,
+    )
+
+
+def object_share_scatter(shares) -> go.Figure:
+    """Chapter 4's scatter of each map's share on the object against the object's area
+    (`gradcam.object_share_table`), with the diagonal: above it, a map more concentrated
+    on the object than an evenly spread one."""
+    import plotly.express as px
+
+    fig = px.scatter(
+        shares,
+        x="object area (%)",
+        y="on the object (%)",
+        title="Share of each dimension's Grad-CAM map on the object of its top picture",
+        color_discrete_sequence=[DNN_COLOUR],
+    )
+    fig.add_shape(type="line", x0=0, y0=0, x1=100, y1=100, line={"dash": "dot", "color": "grey"})
+    fig.update_layout(xaxis_range=[0, 100], yaxis_range=[0, 100])
+    return fig
+
+
+def perturbation_curves_figure(deletion, insertion, methods) -> go.Figure:
+    """Chapter 4's deletion and insertion curves (`gradcam.perturbation_curves`), one
+    panel above the other, averaged over the pictures: the orders of the maps of
+    `methods` (the first ``len(methods)`` orders) and the random orders (the rest,
+    averaged), each curve rescaled so that the picture predicts 1 and its baseline 0
+    (the two ends of its deletion curve)."""
+    import pandas as pd
+    import plotly.express as px
+
+    deletion, insertion = np.asarray(deletion), np.asarray(insertion)
+    n_maps = len(methods)
+    steps = np.linspace(0, 100, deletion.shape[-1])
+    picture_value, blurred_value = deletion[:, 0, 0], deletion[:, 0, -1]
+    span = (picture_value - blurred_value)[:, None]
+    curve_rows = []
+    for kind, curves in (("deletion", deletion), ("insertion", insertion)):
+        scaled = (curves - blurred_value[:, None, None]) / span[:, None]
+        for k, name in enumerate([*methods, "random order"]):
+            mean = np.nanmean(scaled[:, k] if k < n_maps else scaled[:, k:].mean(1), axis=0)
+            curve_rows += [
+                {"test": kind, "order": name, "pixels changed (%)": x, "dimension value": y}
+                for x, y in zip(steps, mean, strict=True)
+            ]
+    return px.line(
+        pd.DataFrame(curve_rows),
+        x="pixels changed (%)",
+        y="dimension value",
+        color="order",
+        facet_row="test",  # one panel above the other: one x-axis title, readable on a phone
+        markers=True,
+        height=650,
+        title="Deletion and insertion, mean over pictures (1: the picture, 0: its blurred copy)",
+    )
+
+
+def randomisation_lines(cascade_table, edge_table) -> go.Figure:
+    """Chapter 4's lines of the median similarity (Spearman, SSIM) of the maps to the
+    original ones at each step of the cascading randomisation, for Grad-CAM and the edge
+    control (the tables `gradcam.checked_randomisation` returns)."""
+    import pandas as pd
+    import plotly.express as px
+
+    fig = px.line(
+        pd.concat(
+            [cascade_table.assign(map="Grad-CAM"), edge_table.assign(map="input edges (control)")]
+        ).melt(id_vars=["randomised down to", "map"], var_name="similarity"),
+        x="randomised down to",
+        y="value",
+        color="map",
+        line_dash="similarity",
+        markers=True,
+        title="Similarity of the maps to the original ones as the network is randomised",
+    )
+    fig.update_layout(
+        yaxis_title="median similarity to the original map", yaxis_range=[-0.3, 1.05]
+    )
+    return fig
+
+
+def randomisation_grid(rgb, cascade: dict, *, title: str) -> go.Figure:
+    """Chapter 4's grid of the first picture's map at every step of `cascade`
+    (`gradcam.cascading_randomisation`: the original, then randomised down to each
+    block), blended onto that picture (`rgb`, (H, W, 3) uint8), four to a row (the
+    captions stay apart on a phone)."""
+    steps = list(cascade)
+    return cam_grid(
+        [rgb] * len(steps),
+        np.stack([cascade[name][0] for name in steps]),
+        [f"down to {name}" if name != "original" else name for name in steps],
+        4,
+        title=title,
+        cell_height=150,
+    )
+
+
+def manipulation_heatmap(mean_change, n_pictures: int) -> go.Figure:
+    """Chapter 4's heatmap of the mean change of each dimension (columns) under each
+    manipulation (rows) of `causal.MANIPULATIONS`, in standard deviations, red up and
+    blue down, over `n_pictures` pictures."""
+    import plotly.express as px
+
+    return px.imshow(
+        mean_change,
+        color_continuous_scale="RdBu_r",
+        color_continuous_midpoint=0,
+        aspect="auto",
+        labels={"x": "dimension (its top concept)", "y": "manipulation", "color": "change (SD)"},
+        title=f"Mean change of the leading dimensions over {n_pictures} manipulated pictures",
+    )
+
+
+def colour_check_scatter(colour_r2, grey_change, dim_names) -> go.Figure:
+    """Chapter 4's scatter of each dimension's change under greyscale (SD) against how
+    well colour predicts it (R², in percent), named by `dim_names` on hover."""
+    import pandas as pd
+    import plotly.express as px
+
+    return px.scatter(
+        pd.DataFrame(
+            {
+                "colour R² (%)": 100 * np.asarray(colour_r2),
+                "change under greyscale (SD)": grey_change,
+            }
+        ).assign(dimension=list(dim_names)),
+        x="colour R² (%)",
+        y="change under greyscale (SD)",
+        hover_name="dimension",
+        title="Dimensions that colour predicts move more when the picture turns grey",
+        color_discrete_sequence=[DNN_COLOUR],
+    )
+
+
+def optimised_pictures_grid(top_rgb, optimised: dict, top_captions) -> go.Figure:
+    """Chapter 4's grid with one column per dimension: the dimension's top real picture
+    (`top_rgb` (n, H, W, 3) uint8, resized to the optimised pictures' size; captioned
+    with `top_captions`), then one row per objective of `optimised` (name -> the
+    `actmax.OptimisedPictures` of that objective, one per dimension, in the same order)."""
+    from PIL import Image
+
+    from dnnalign_utils.actmax import OBJECTIVE_NAMES
+
+    runs = list(optimised.values())
+    if not runs or any(len(run.dims) != len(top_rgb) for run in runs):
+        raise ValueError(
+            f"optimised: expected one or more runs of {len(top_rgb)} pictures (one per top "
+            f"picture), got {[len(run.dims) for run in runs]}"
+        )
+    size = runs[0].pictures.shape[-1]
+    top_resized = np.stack([np.asarray(Image.fromarray(p).resize((size, size))) for p in top_rgb])
+    return image_grid(
+        np.concatenate([top_resized] + [run.rgb() for run in runs]),
+        [
+            f"dim {d + 1}: top picture, {caption}"
+            for d, caption in zip(runs[0].dims, top_captions, strict=True)
+        ]
+        + [
+            f"dim {d + 1}: {OBJECTIVE_NAMES[name]}"
+            for name, run in optimised.items()
+            for d in run.dims
+        ],
+        len(top_rgb),
+        title="Top real picture (first row) and pictures optimised for each dimension",
+        encoding="jpg",  # overlays, photographs and textures: a lighter page
+    )
+
+
 # ------------------------------------------------ chapter 7: the networks side by side
 # Figures of several networks' key numbers (`keynumbers.table`: one row per network key,
 # its name in the ``label`` column), one bar or box per network in the table's order.

@@ -15,6 +15,9 @@ Any ridge object with ``coef`` (n_features x n_targets), ``intercept`` (n_target
 recipe and the training pictures' feature range (``FeatureRange``); ``predict`` takes any
 pictures (``features.image_features``) and warns about those outside the training
 pictures; ``original_size_cams`` gives Grad-CAM maps on each picture's own pixel grid.
+
+``picture_r2_table`` reports how well a picture network's activations predict each
+dimension of its picture embedding (chapter 4; the figure: ``plotting.picture_r2_scatter``).
 """
 
 from __future__ import annotations
@@ -541,3 +544,36 @@ class DimensionPredictor:
             z["dimension_names"].tolist(),
             model,
         )
+
+
+# The columns of `picture_r2_table`, with what each means (for downloads).
+PICTURE_R2_COLUMNS = {
+    "embedding": "key of the picture embedding (effnet: chapter 2's embedding of the "
+    "picture network's choices on the drawings)",
+    "dimension": "the dimension, numbered from 1 in the embedding's order",
+    "top pictures": "the three pictures with the largest weights on it (concept and emoji style)",
+    "predictor": "the activations that predict it",
+    "R² (%)": "out-of-fold ridge R² (nested cross-validation), in percent",
+    "quality": "chapter 5's automatic label: visual, mixed, semantic or unclear",
+}
+
+
+def picture_r2_table(
+    r2: pd.DataFrame, weights: np.ndarray, captions: list[str], network_label: str
+) -> pd.DataFrame:
+    """How well a picture network's activations predict each dimension of its picture
+    embedding, as published: `r2` (one row per dimension with ``dimension``, ``R² (%)``
+    and ``quality``) with each dimension's three top pictures (largest `weights`, ties
+    by picture order; named by `captions`), in the columns of `PICTURE_R2_COLUMNS`."""
+    weights = np.asarray(weights)
+    if weights.ndim != 2 or weights.shape[1] != len(r2) or len(captions) != len(weights):
+        raise ValueError(
+            f"weights, captions: expected ({len(captions)} pictures, {len(r2)} dimensions) "
+            f"weights and one caption per picture, got {weights.shape} and {len(captions)}"
+        )
+    top = np.argsort(-weights, axis=0, kind="stable")[:3].T
+    return r2.assign(
+        embedding="effnet",
+        predictor=f"{network_label} activations",
+        **{"top pictures": [", ".join(captions[i] for i in t) for t in top]},
+    )[list(PICTURE_R2_COLUMNS)]

@@ -94,33 +94,16 @@ n_dims_heatmap = 20  # leading dimensions shown in the heatmap of changes
 # %%
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import scipy.stats
 import torch
-import torchvision
 from IPython.display import display
 from myst_nb import glue
-from PIL import Image
 
-from dnnalign_utils import (
-    actmax,
-    autorate,
-    causal,
-    features,
-    gradcam,
-    images,
-    networks,
-    paths,
-    regression,
-)
+from dnnalign_utils import actmax, autorate, causal, gradcam, networks, plotting, regression
 from dnnalign_utils.book import start_chapter
-from dnnalign_utils.plotting import (
-    DNN_COLOUR,
-    GRADCAM_COLOUR_BAR,
-    QUALITY_COLOURS,
-    image_grid,
-    styled_table,
-)
+from dnnalign_utils.features import PICTURE_MODELS
+from dnnalign_utils.images import DEFAULT_RENDERING
+from dnnalign_utils.plotting import styled_table
 from dnnalign_utils.predictor import EfficientNetLitePredictor
 
 # The run profile's sizes unless a parameter set them (papermill with only `profile`,
@@ -139,23 +122,18 @@ picture = networks.image_set_features(profile, studied)
 pooled, rows, to_input = picture.values, picture.rows, picture.recipe
 dims = networks.picture_embedding(profile, studied, picture)  # checked against its pictures
 captions = [f"{u} ({s})" for u, s in zip(rows["uniqueID"], rows["style"], strict=True)]
-model = features.PICTURE_MODELS[studied.name].load()
+model = PICTURE_MODELS[studied.name].load()
 
 # %% tags=["hide-input"]
 glue("picture_label", picture.label, display=False)
 glue("n_features", pooled.shape[1], display=False)
 glue("input_size", to_input.crop, display=False)
-with torch.no_grad():
-    feature_map = model.extract_features(torch.zeros(1, 3, to_input.crop, to_input.crop)).shape
-glue("feature_map", " × ".join(str(n) for n in feature_map[1:]), display=False)
+feature_map = gradcam.feature_map_shape(model, to_input.crop)  # the grid of the maps
+glue("feature_map", " × ".join(str(n) for n in feature_map), display=False)
 glue("n_pictures", len(rows), display=False)
 glue("n_dims", dims.n_dims, display=False)
-styled_table(
-    pd.DataFrame(
-        {"pictures": [len(rows)], "features": [pooled.shape[1]], "dimensions": [dims.n_dims]}
-    ),
-    index=False,
-)
+counts = {"pictures": [len(rows)], "features": [pooled.shape[1]], "dimensions": [dims.n_dims]}
+styled_table(pd.DataFrame(counts), index=False)
 
 # %% [markdown]
 # ## Predicting the dimensions from the network's activations
@@ -165,15 +143,9 @@ styled_table(
 # chosen on inner folds and R² measured on outer folds.
 
 # %%
-result = regression.nested_cv_ridge(
-    pooled,
-    dims.weights,
-    np.logspace(alpha_log10_min, alpha_log10_max, n_alphas),
-    n_outer=n_outer,
-    n_inner=n_inner,
-    outer_seed=seed,
-    inner_seed=seed + 1,
-)
+alphas = np.logspace(alpha_log10_min, alpha_log10_max, n_alphas)
+cv = {"n_outer": n_outer, "n_inner": n_inner, "outer_seed": seed, "inner_seed": seed + 1}
+result = regression.nested_cv_ridge(pooled, dims.weights, alphas, **cv)
 r2 = pd.DataFrame({"dimension": np.arange(1, dims.n_dims + 1), "R² (%)": 100 * result.r2})
 
 # %% tags=["hide-input"]
@@ -193,16 +165,7 @@ r2["quality"] = rater_model.rate_pictures(dims.weights, rows)["label"].to_numpy(
 quality_names = r2["quality"].to_numpy()
 
 # %% tags=["hide-input"]
-fig = px.scatter(
-    r2,
-    x="dimension",
-    y="R² (%)",
-    color="quality",
-    title=f"Cross-validated R² per {picture.label} dimension (in order of importance)",
-    color_discrete_map=QUALITY_COLOURS,
-)
-fig.add_hline(y=75, line_dash="dot", annotation_text="paper: all VGG-16 dims > 75 %")
-fig.show()
+plotting.picture_r2_scatter(r2, picture.label).show()
 
 # %% [markdown]
 # The leading dimensions are read well (median R² {glue:text}`median_r2_first10:.0f` %
@@ -233,12 +196,8 @@ max_difference = float(np.abs(end_to_end - result.final_model.predict(pooled[che
 # %% tags=["hide-input"]
 glue("max_difference", max_difference, display=False)
 glue("n_check_pictures", n_check_pictures, display=False)
-styled_table(
-    pd.DataFrame(
-        {"pictures": [n_check_pictures], "max |predictor − ridge|": [f"{max_difference:.2g}"]}
-    ),
-    index=False,
-)
+check = {"pictures": [n_check_pictures], "max |predictor − ridge|": [f"{max_difference:.2g}"]}
+styled_table(pd.DataFrame(check), index=False)
 
 # %% [markdown]
 # The largest difference over {glue:text}`n_check_pictures` pictures and all dimensions
@@ -252,6 +211,7 @@ styled_table(
 # training pictures (its features far from theirs, or many negative dimension values).
 
 # %%
+from dnnalign_utils import paths
 from dnnalign_utils.predictor import DimensionPredictor
 
 picture_predictor = DimensionPredictor.from_training(
@@ -278,26 +238,23 @@ print(f"saved: {paths.display_path(saved)}")
 
 # %%
 shown = min(n_dims_shown, dims.n_dims)
-top = np.argsort(-dims.weights[:, :shown], axis=0, kind="stable")[:pictures_per_dim].T
-picture_index, dim_index = top.ravel(), np.repeat(np.arange(shown), pictures_per_dim)
+picture_index, dim_index = gradcam.top_pictures(dims.weights, shown, pictures_per_dim)
 inputs, rgb, masks = gradcam.rendered_pictures(rows.iloc[picture_index], to_input)
 cams = gradcam.dimension_cams(predictor, inputs, dim_index)
 
 # %% tags=["hide-input"]
 glue("n_dims_shown", n_dims_shown, display=False)
 glue("pictures_per_dim", pictures_per_dim, display=False)
-fig = image_grid(
-    np.stack([gradcam.overlay(p, c) for p, c in zip(rgb, cams, strict=True)]),
+plotting.cam_grid(
+    rgb,
+    cams,
     [
         f"dim {d + 1} ({quality_names[d]}): {captions[i]}"
         for i, d in zip(picture_index, dim_index, strict=True)
     ],
     pictures_per_dim,
     title=f"Grad-CAM of single {picture.label} dimensions on their top pictures",
-    encoding="jpg",  # overlays, photographs and textures: a lighter page
-    colour_bar=GRADCAM_COLOUR_BAR,
-)
-fig.show()
+).show()
 
 # %% [markdown]
 # ## Do the maps point at the objects?
@@ -314,14 +271,8 @@ inputs, _, masks = gradcam.rendered_pictures(rows.iloc[best], to_input)
 share_cams = gradcam.dimension_cams(predictor, inputs, np.arange(n_share))
 share, area = gradcam.object_share(share_cams, masks)
 # a centre-heavy map blind to the picture: the mean of all these maps, on every picture
-blind, _ = gradcam.object_share(np.broadcast_to(share_cams.mean(0), masks.shape), masks)
-shares = pd.DataFrame(
-    {
-        "on the object (%)": 100 * share,
-        "object area (%)": 100 * area,
-        "mean map on the object (%)": 100 * blind,
-    }
-)
+blind = gradcam.blind_object_share(share_cams, masks)
+shares = gradcam.object_share_table(share, area, blind, [captions[i] for i in best])
 
 # %% tags=["hide-input"]
 glue("mean_blind", float(np.nanmean(blind) * 100), display=False)
@@ -330,16 +281,7 @@ glue("n_share", n_share, display=False)
 glue("mean_share", float(np.nanmean(shares["on the object (%)"])), display=False)
 glue("mean_area", float(shares["object area (%)"].mean()), display=False)
 glue("share_above_area", 100 * float((share > area).mean()), display=False)
-fig = px.scatter(
-    shares,
-    x="object area (%)",
-    y="on the object (%)",
-    title="Share of each dimension's Grad-CAM map on the object of its top picture",
-    color_discrete_sequence=[DNN_COLOUR],
-)
-fig.add_shape(type="line", x0=0, y0=0, x1=100, y1=100, line={"dash": "dot", "color": "grey"})
-fig.update_layout(xaxis_range=[0, 100], yaxis_range=[0, 100])
-fig.show()
+plotting.object_share_scatter(shares).show()
 
 # %% [markdown]
 # On average {glue:text}`mean_share:.0f` % of a map lies on the object, which covers
@@ -372,29 +314,16 @@ fig.show()
 
 # %%
 n_faith = min(n_faith_dims, dims.n_dims)
-faith_top = np.argsort(-dims.weights[:, :n_faith], axis=0, kind="stable")
-faith_pictures = faith_top[:faith_pictures_per_dim].T.ravel()
-faith_dims = np.repeat(np.arange(n_faith), faith_pictures_per_dim)
+faith_pictures, faith_dims = gradcam.top_pictures(dims.weights, n_faith, faith_pictures_per_dim)
 faith_inputs, _, faith_masks = gradcam.rendered_pictures(rows.iloc[faith_pictures], to_input)
 methods = {"Grad-CAM": "GradCAM", "GradCAM++": "GradCAMPlusPlus"}
 faith_cams = {
     name: gradcam.dimension_cams(predictor, faith_inputs, faith_dims, method=method)
     for name, method in methods.items()
 }
-blur_size = 2 * int(np.ceil(3 * baseline_blur_sigma)) + 1
-faith_baselines = torchvision.transforms.functional.gaussian_blur(
-    faith_inputs, [blur_size, blur_size], [baseline_blur_sigma, baseline_blur_sigma]
-)
-n_pixels = faith_inputs.shape[2] * faith_inputs.shape[3]
-order_rng = np.random.default_rng(seed)
-orders = np.concatenate(
-    [gradcam.pixel_orders(cams, seed)[:, None] for cams in faith_cams.values()]
-    + [
-        np.stack([order_rng.permutation(n_pixels) for _ in faith_pictures])[:, None]
-        for _ in range(n_random_orders)
-    ],
-    axis=1,
-)
+faith_baselines = gradcam.blurred_baselines(faith_inputs, baseline_blur_sigma)
+# the two maps' pixel orders, then n_random_orders random ones per picture
+orders = gradcam.map_and_random_orders(list(faith_cams.values()), n_random_orders, seed)
 deletion, insertion = gradcam.perturbation_curves(
     predictor, faith_inputs, faith_baselines, orders, faith_dims, perturbation_steps
 )
@@ -408,31 +337,7 @@ deletion, insertion = gradcam.perturbation_curves(
 
 # %%
 picture_value, blurred_value = deletion[:, 0, 0], deletion[:, 0, -1]
-deletion_auc = gradcam.normalised_auc(deletion, picture_value[:, None], blurred_value[:, None])
-insertion_auc = gradcam.normalised_auc(insertion, picture_value[:, None], blurred_value[:, None])
-random_deletion = deletion_auc[:, len(methods) :].mean(1)
-random_insertion = insertion_auc[:, len(methods) :].mean(1)
-faith_tests = {
-    name: gradcam.deletion_test(deletion_auc[:, k], random_deletion, faith_dims)
-    for k, name in enumerate(methods)
-}
-faith_summary = pd.DataFrame(
-    {
-        name: {
-            "median deletion AUC": np.nanmedian(deletion_auc[:, k]),
-            "median insertion AUC": np.nanmedian(insertion_auc[:, k]),
-            "dimensions faster than random (%)": 100 * faith_tests[name].iloc[:, -1].mean(),
-        }
-        for k, name in enumerate(methods)
-    }
-    | {
-        "random order": {
-            "median deletion AUC": np.nanmedian(random_deletion),
-            "median insertion AUC": np.nanmedian(random_insertion),
-            "dimensions faster than random (%)": np.nan,
-        }
-    }
-).T
+faith_summary = gradcam.faithfulness_summary(deletion, insertion, list(methods), faith_dims)
 
 # %% tags=["hide-input"]
 glue("perturbation_steps", perturbation_steps, display=False)
@@ -446,33 +351,13 @@ for key, name in (("gradcam", "Grad-CAM"), ("plus", "GradCAM++")):
     glue(f"faith_share_{key}", float(row["dimensions faster than random (%)"]), display=False)
     glue(f"deletion_auc_{key}", float(row["median deletion AUC"]), display=False)
     glue(f"insertion_auc_{key}", float(row["median insertion AUC"]), display=False)
-glue("deletion_auc_random", float(np.nanmedian(random_deletion)), display=False)
-glue("insertion_auc_random", float(np.nanmedian(random_insertion)), display=False)
+random_row = faith_summary.loc["random order"]
+glue("deletion_auc_random", float(random_row["median deletion AUC"]), display=False)
+glue("insertion_auc_random", float(random_row["median insertion AUC"]), display=False)
 styled_table(faith_summary.rename_axis("pixel order"), precision=3)
 
 # %% tags=["hide-input"]
-steps = np.linspace(0, 100, perturbation_steps + 1)
-span = (picture_value - blurred_value)[:, None]
-curve_rows = []
-for kind, curves in (("deletion", deletion), ("insertion", insertion)):
-    scaled = (curves - blurred_value[:, None, None]) / span[:, None]
-    for k, name in enumerate([*methods, "random order"]):
-        mean = np.nanmean(scaled[:, k] if k < len(methods) else scaled[:, k:].mean(1), axis=0)
-        curve_rows += [
-            {"test": kind, "order": name, "pixels changed (%)": x, "dimension value": y}
-            for x, y in zip(steps, mean, strict=True)
-        ]
-fig = px.line(
-    pd.DataFrame(curve_rows),
-    x="pixels changed (%)",
-    y="dimension value",
-    color="order",
-    facet_row="test",  # one panel above the other: one x-axis title, readable on a phone
-    markers=True,
-    height=650,
-    title="Deletion and insertion, mean over pictures (1: the picture, 0: its blurred copy)",
-)
-fig.show()
+plotting.perturbation_curves_figure(deletion, insertion, list(methods)).show()
 
 # %% [markdown]
 # The blurred copy predicts a lower value than the picture for
@@ -498,9 +383,8 @@ fig.show()
 
 # %%
 n_random_pics = min(n_randomisation_pictures, dims.n_dims)
-random_inputs, random_rgb, _ = gradcam.rendered_pictures(
-    rows.iloc[np.argmax(dims.weights[:, :n_random_pics], axis=0)], to_input
-)
+random_top = np.argmax(dims.weights[:, :n_random_pics], axis=0)  # each dimension's top picture
+random_inputs, random_rgb, _ = gradcam.rendered_pictures(rows.iloc[random_top], to_input)
 blocks = gradcam.efficientnet_randomisation_blocks(predictor)
 cascade = gradcam.cascading_randomisation(
     predictor, blocks, random_inputs, np.arange(n_random_pics), seed=seed
@@ -517,38 +401,16 @@ glue("rand_ridge_rho", float(cascade_table["Spearman"].iloc[0]), display=False)
 glue("rand_final_ssim", float(cascade_table["SSIM"].iloc[-1]), display=False)
 glue("edge_final_rho", float(edge_table["Spearman"].iloc[-1]), display=False)
 glue("n_random_pics", n_random_pics, display=False)
-styled_table(
-    pd.concat(
-        {"Grad-CAM": cascade_table, "edge control": edge_table}, names=["map", None]
-    ).reset_index(level=0),
-    index=False,
-)
+both = {"Grad-CAM": cascade_table, "edge control": edge_table}
+styled_table(pd.concat(both, names=["map", None]).reset_index(level=0), index=False)
 
 # %% tags=["hide-input"]
-fig = px.line(
-    pd.concat(
-        [cascade_table.assign(map="Grad-CAM"), edge_table.assign(map="input edges (control)")]
-    ).melt(id_vars=["randomised down to", "map"], var_name="similarity"),
-    x="randomised down to",
-    y="value",
-    color="map",
-    line_dash="similarity",
-    markers=True,
-    title="Similarity of the maps to the original ones as the network is randomised",
-)
-fig.update_layout(yaxis_title="median similarity to the original map", yaxis_range=[-0.3, 1.05])
-fig.show()
-shown_steps = ["original", *[name for name, _ in blocks]]
-fig = image_grid(
-    np.stack([gradcam.overlay(random_rgb[0], cascade[name][0]) for name in shown_steps]),
-    [f"down to {name}" if name != "original" else name for name in shown_steps],
-    4,  # four columns keep the captions apart on a phone
+plotting.randomisation_lines(cascade_table, edge_table).show()
+plotting.randomisation_grid(
+    random_rgb[0],
+    cascade,
     title="Grad-CAM of dimension 1 on its top picture, randomised from the top down",
-    encoding="jpg",  # overlays, photographs and textures: a lighter page
-    cell_height=150,
-    colour_bar=GRADCAM_COLOUR_BAR,
-)
-fig.show()
+).show()
 
 # %% [markdown]
 # On the top pictures of the first {glue:text}`n_random_pics` dimensions, randomising
@@ -573,14 +435,10 @@ method_rho, method_ssim = gradcam.map_similarity(*faith_cams.values())
 faith_share = {
     name: gradcam.object_share(cams, faith_masks)[0] for name, cams in faith_cams.items()
 }
-hires_difference = float(
-    np.abs(
-        gradcam.dimension_cams(
-            predictor, random_inputs, np.arange(n_random_pics), method="HiResCAM"
-        )
-        - cascade["original"]
-    ).max()
+hires_cams = gradcam.dimension_cams(
+    predictor, random_inputs, np.arange(n_random_pics), method="HiResCAM"
 )
+hires_difference = float(np.abs(hires_cams - cascade["original"]).max())
 
 # %% tags=["hide-input"]
 glue("method_rho", float(np.median(method_rho)), display=False)
@@ -589,15 +447,7 @@ glue("plus_share", float(np.nanmean(faith_share["GradCAM++"]) * 100), display=Fa
 glue("faith_gradcam_share", float(np.nanmean(faith_share["Grad-CAM"]) * 100), display=False)
 glue("faith_area", float(faith_masks.mean() * 100), display=False)
 glue("hires_difference", hires_difference, display=False)
-styled_table(
-    pd.DataFrame(
-        {
-            "mean share on the object (%)": [100 * np.nanmean(v) for v in faith_share.values()],
-            "median rank correlation with Grad-CAM": [1.0, np.median(method_rho)],
-        },
-        index=pd.Index(list(methods), name="CAM method"),
-    ).join(faith_summary)
-)
+styled_table(gradcam.method_table(faith_share, method_rho, faith_summary))
 
 # %% [markdown]
 # The two methods agree closely (median rank correlation {glue:text}`method_rho:.2f`,
@@ -624,16 +474,13 @@ n_manipulated = min(n_manipulated_pictures, dims.n_dims)
 manip_rows = rows.iloc[np.argmax(dims.weights[:, :n_manipulated], axis=0)]
 manip_inputs, manip_rgb, manip_masks = gradcam.rendered_pictures(manip_rows, to_input)
 edited, edit_names, edit_picture = causal.manipulate(
-    manip_rgb, manip_masks, images.DEFAULT_RENDERING.background
+    manip_rgb, manip_masks, DEFAULT_RENDERING.background
 )
-edited_inputs = torch.stack([to_input(Image.fromarray(p)) for p in edited])
+edited_inputs = gradcam.network_inputs(edited, to_input)
 dim_sd = dims.weights.std(axis=0)
-change = (
-    gradcam.predict(predictor, edited_inputs)
-    - gradcam.predict(predictor, manip_inputs)[edit_picture]
-) / dim_sd
-concept_means = pd.DataFrame(dims.weights).groupby(rows["uniqueID"].to_numpy()).mean()
-dim_names = [f"{d + 1} {concept_means[d].idxmax()}" for d in range(dims.n_dims)]
+edited_values = gradcam.predict(predictor, edited_inputs)
+change = (edited_values - gradcam.predict(predictor, manip_inputs)[edit_picture]) / dim_sd
+dim_names = causal.dimension_names(dims.weights, rows["uniqueID"])  # number, top concept
 mean_change = pd.DataFrame(change, columns=dim_names).groupby(edit_names, sort=False).mean()
 
 # %% tags=["hide-input"]
@@ -641,15 +488,7 @@ glue("n_manipulated", n_manipulated, display=False)
 styled_table(mean_change.iloc[:, :n_dims_heatmap].rename_axis("manipulation"))
 
 # %% tags=["hide-input"]
-fig = px.imshow(
-    mean_change.iloc[:, :n_dims_heatmap],
-    color_continuous_scale="RdBu_r",
-    color_continuous_midpoint=0,
-    aspect="auto",
-    labels={"x": "dimension (its top concept)", "y": "manipulation", "color": "change (SD)"},
-    title=f"Mean change of the leading dimensions over {n_manipulated} manipulated pictures",
-)
-fig.show()
+plotting.manipulation_heatmap(mean_change.iloc[:, :n_dims_heatmap], n_manipulated).show()
 
 # %% [markdown]
 # Where does the map move with the value? For the largest change in the heatmap's
@@ -668,19 +507,14 @@ before_after = gradcam.dimension_cams(
 glue("largest_move", float(shown_change[edit_row, move_dim]), display=False)
 glue("largest_move_edit", edit_names[edit_row], display=False)
 glue("largest_move_dim", dim_names[move_dim], display=False)
-fig = image_grid(
-    np.stack(
-        [
-            gradcam.overlay(manip_rgb[edit_picture[edit_row]], before_after[0]),
-            gradcam.overlay(edited[edit_row], before_after[1]),
-        ]
-    ),
+plotting.cam_grid(
+    [manip_rgb[edit_picture[edit_row]], edited[edit_row]],
+    before_after,
     [f"original, dim {dim_names[move_dim]}", f"{edit_names[edit_row]}"],
     2,
     title=f"Grad-CAM of dimension {dim_names[move_dim]} before and after the largest change",
-    colour_bar=GRADCAM_COLOUR_BAR,
-)
-fig.show()
+    encoding="webp",
+).show()
 
 # %% [markdown]
 # The largest change, {glue:text}`largest_move:.1f` standard deviations, is in
@@ -696,24 +530,12 @@ fig.show()
 
 # %%
 chroma = autorate.colour_measures(rows["path"])[["red", "green", "blue", "yellow"]]
-colour_r2 = regression.nested_cv_ridge(
-    chroma.to_numpy(),
-    dims.weights,
-    np.logspace(alpha_log10_min, alpha_log10_max, n_alphas),
-    n_outer=n_outer,
-    n_inner=n_inner,
-    outer_seed=seed,
-    inner_seed=seed + 1,
-).r2
+colour_r2 = regression.nested_cv_ridge(chroma.to_numpy(), dims.weights, alphas, **cv).r2
 grey_rows = np.random.default_rng(seed + 2).choice(len(rows), n_colour_pictures, replace=False)
 _, grey_rgb, _ = gradcam.rendered_pictures(rows.iloc[grey_rows], to_input)
-grey_inputs = torch.stack([to_input(Image.fromarray(causal.greyscale(p))) for p in grey_rgb])
-grey_change = (
-    np.abs(
-        gradcam.predict(predictor, grey_inputs) - result.final_model.predict(pooled[grey_rows])
-    ).mean(0)
-    / dim_sd
-)
+grey_inputs = gradcam.network_inputs([causal.greyscale(p) for p in grey_rgb], to_input)
+grey_values = gradcam.predict(predictor, grey_inputs)
+grey_change = np.abs(grey_values - result.final_model.predict(pooled[grey_rows])).mean(0) / dim_sd
 colour_check = scipy.stats.spearmanr(colour_r2, grey_change)
 most_colour = int(np.argmax(colour_r2))
 
@@ -725,38 +547,10 @@ glue("most_colour_dim", dim_names[most_colour], display=False)
 glue("most_colour_r2", float(100 * colour_r2[most_colour]), display=False)
 glue("most_colour_ratio", float(grey_change[most_colour] / np.median(grey_change)), display=False)
 glue("most_colour_rank", int((grey_change > grey_change[most_colour]).sum() + 1), display=False)
-styled_table(
-    pd.DataFrame(
-        {
-            "measure": [
-                "Spearman (colour R², change under greyscale)",
-                "p",
-                "most colour-predicted dimension",
-                "its change / median change",
-            ],
-            "value": [
-                f"{colour_check.statistic:.2f}",
-                f"{colour_check.pvalue:.2g}",
-                dim_names[most_colour],
-                f"{grey_change[most_colour] / np.median(grey_change):.2f}",
-            ],
-        }
-    ),
-    index=False,
-)
+styled_table(causal.colour_check_table(colour_r2, grey_change, dim_names), index=False)
 
 # %% tags=["hide-input"]
-fig = px.scatter(
-    pd.DataFrame(
-        {"colour R² (%)": 100 * colour_r2, "change under greyscale (SD)": grey_change}
-    ).assign(dimension=dim_names),
-    x="colour R² (%)",
-    y="change under greyscale (SD)",
-    hover_name="dimension",
-    title="Dimensions that colour predicts move more when the picture turns grey",
-    color_discrete_sequence=[DNN_COLOUR],
-)
-fig.show()
+plotting.colour_check_scatter(colour_r2, grey_change, dim_names).show()
 
 # %% [markdown]
 # Over the {glue:text}`n_dims` dimensions, the change under greyscale rises with how
@@ -777,12 +571,10 @@ fig.show()
 
 # %%
 photos = causal.skimage_photos(rows["uniqueID"].unique())
-photo_inputs = torch.stack([to_input(Image.fromarray(p)) for p in photos["rgb"]])
+photo_inputs = gradcam.network_inputs(photos["rgb"], to_input)
 photo_values = gradcam.predict(predictor, photo_inputs)
 emoji_values = result.final_model.predict(pooled)
-photo_table = causal.concept_rank(
-    photo_values, dims.weights, rows["uniqueID"].to_numpy(), photos["uniqueID"]
-)
+photo_table = causal.concept_rank(photo_values, dims.weights, rows["uniqueID"], photos["uniqueID"])
 photo_table.insert(0, "photograph", photos["description"])
 photo_table["negative values (%)"] = 100 * (photo_values < 0).mean(1)
 
@@ -799,18 +591,13 @@ styled_table(photo_table, precision=1, index=False)
 # %% tags=["hide-input"]
 photo_dims = photo_values.argmax(1)
 photo_cams = gradcam.dimension_cams(predictor, photo_inputs, photo_dims)
-photo_rgb = np.stack(
-    [np.asarray(Image.fromarray(p).resize(photo_cams.shape[1:][::-1])) for p in photos["rgb"]]
-)
-fig = image_grid(
-    np.stack([gradcam.overlay(p, c) for p, c in zip(photo_rgb, photo_cams, strict=True)]),
+plotting.cam_grid(  # each photograph resized to its map, the network's input grid
+    list(photos["rgb"]),
+    photo_cams,
     [f"{u}: dim {dim_names[d]}" for u, d in zip(photos["uniqueID"], photo_dims, strict=True)],
     min(len(photos), 4),
     title="Photographs: Grad-CAM of their highest predicted dimension",
-    encoding="jpg",  # overlays, photographs and textures: a lighter page
-    colour_bar=GRADCAM_COLOUR_BAR,
-)
-fig.show()
+).show()
 
 # %% [markdown]
 # Said plainly: the predictor does not transfer from drawings to photographs in
@@ -852,16 +639,9 @@ fig.show()
 n_act = min(n_actmax_dims, dims.n_dims)
 act_dims = np.arange(n_act)
 act_size = actmax_size or to_input.crop
+settings = {"dims": act_dims, "steps": actmax_steps, "size": act_size, "seed": seed}
 optimised = {
-    name: actmax.optimise_pictures(
-        predictor,
-        to_input.normalise,
-        act_dims,
-        objective=name,
-        steps=actmax_steps,
-        size=act_size,
-        seed=seed,
-    )
+    name: actmax.optimise_pictures(predictor, to_input.normalise, objective=name, **settings)
     for name in actmax.OBJECTIVES
 }
 act_top = np.argmax(dims.weights[:, :n_act], axis=0)  # each dimension's top picture
@@ -870,19 +650,7 @@ _, top_rgb, _ = gradcam.rendered_pictures(rows.iloc[act_top], to_input)
 # %% tags=["hide-input"]
 glue("n_actmax_dims", n_act, display=False)
 glue("actmax_steps", actmax_steps, display=False)
-top_resized = np.stack(
-    [np.asarray(Image.fromarray(p).resize((act_size, act_size))) for p in top_rgb]
-)
-objective_names = {"paper": "paper's loss", "value": "plain value"}
-fig = image_grid(
-    np.concatenate([top_resized] + [o.rgb() for o in optimised.values()]),
-    [f"dim {d + 1}: top picture, {captions[i]}" for d, i in zip(act_dims, act_top, strict=True)]
-    + [f"dim {d + 1}: {objective_names[name]}" for name in optimised for d in act_dims],
-    n_act,
-    title="Top real picture (first row) and pictures optimised for each dimension",
-    encoding="jpg",  # overlays, photographs and textures: a lighter page
-)
-fig.show()
+plotting.optimised_pictures_grid(top_rgb, optimised, [captions[i] for i in act_top]).show()
 
 # %% [markdown]
 # **Do the optimised pictures raise their dimension?** Each dimension's predicted value
@@ -892,17 +660,11 @@ fig.show()
 
 # %%
 real_values = result.final_model.predict(pooled)  # the predictor's values on real pictures
-gains = pd.concat(
-    {
-        objective_names[n]: actmax.gain_over_real(o.values, o.dims, real_values)
-        for n, o in optimised.items()
-    },
-    names=["objective", None],
-).reset_index(level=0)
+gains = actmax.gains_table(optimised, real_values)  # gain_over_real of each objective
 
 # %% tags=["hide-input"]
 for name in optimised:
-    g = gains[gains["objective"] == objective_names[name]]
+    g = gains[gains["objective"] == actmax.OBJECTIVE_NAMES[name]]
     glue(f"act_{name}_target_ratio", float(g["target ratio"].median()), display=False)
     glue(f"act_{name}_others_ratio", float(g["others mean ratio"].median()), display=False)
     glue(f"act_{name}_others_max", float(g["others max ratio"].median()), display=False)
@@ -927,39 +689,20 @@ styled_table(gains, index=False)
 # pictures.
 
 # %%
-with torch.no_grad():
-    optimised_pooled = {
-        n: predictor.pooled_features(to_input.normalise(o.pictures)).numpy()
-        for n, o in optimised.items()
-    }
-centre = pooled.mean(axis=0)
-cosines = pd.Series(
-    {
-        f"optimised, {objective_names[n]}": actmax.mean_pairwise_cosine(f, centre)
-        for n, f in optimised_pooled.items()
-    }
-    | {"top real pictures": actmax.mean_pairwise_cosine(pooled[act_top], centre)},
-    name="mean pairwise cosine",
-)
-confusion = actmax.confusion_table(
-    np.concatenate([o.values for o in optimised.values()]),
-    np.concatenate([o.dims for o in optimised.values()]),
-    real_values,
-    act_dims,
-)
+optimised_pooled = actmax.optimised_features(predictor, to_input.normalise, optimised)
+# mean_pairwise_cosine of each objective's pictures and of the top real pictures
+cosines = actmax.cosine_table(optimised_pooled, pooled[act_top], centre=pooled.mean(axis=0))
+both_runs = actmax.OptimisedPictures.concatenate(optimised.values())  # paper's loss, then value
+confusion = actmax.confusion_table(both_runs.values, both_runs.dims, real_values, act_dims)
 real_confusion = actmax.confusion_table(real_values[act_top], act_dims, real_values, act_dims)
 
 # %% tags=["hide-input"]
-glue("act_cos_paper", float(cosines[f"optimised, {objective_names['paper']}"]), display=False)
-glue("act_cos_value", float(cosines[f"optimised, {objective_names['value']}"]), display=False)
-glue("act_cos_real", float(cosines["top real pictures"]), display=False)
-glue(
-    "act_cos_compare",
-    "more"
-    if cosines[f"optimised, {objective_names['paper']}"] > cosines["top real pictures"]
-    else "less",
-    display=False,
-)
+cos = {name: float(cosines[f"optimised, {actmax.OBJECTIVE_NAMES[name]}"]) for name in optimised}
+cos["real"] = float(cosines["top real pictures"])
+glue("act_cos_paper", cos["paper"], display=False)
+glue("act_cos_value", cos["value"], display=False)
+glue("act_cos_real", cos["real"], display=False)
+glue("act_cos_compare", "more" if cos["paper"] > cos["real"] else "less", display=False)
 glue("act_read_own", int(np.trace(confusion.to_numpy())), display=False)
 glue("act_read_total", int(confusion.to_numpy().sum()), display=False)
 glue("act_real_read_own", int(np.trace(real_confusion.to_numpy())), display=False)
@@ -993,15 +736,11 @@ styled_table(confusion)
 
 # %% mystnb={"markdown_format": "myst"}
 from dnnalign_utils import downloads
+from dnnalign_utils.predictor import PICTURE_R2_COLUMNS, picture_r2_table
 
-top_pictures = np.argsort(-dims.weights, axis=0, kind="stable")[:3].T
 downloads.links(
     downloads.publish(
-        r2.assign(
-            embedding="effnet",
-            predictor=f"{picture.label} activations",
-            **{"top pictures": [", ".join(captions[i] for i in t) for t in top_pictures]},
-        )[["embedding", "dimension", "top pictures", "predictor", "R² (%)", "quality"]],
+        picture_r2_table(r2, dims.weights, captions, picture.label),  # with the top pictures
         "picture_dimension_r2",
         "04_gradcam",
         profile,
@@ -1009,38 +748,17 @@ downloads.links(
         "network's pooled activations, with the automatic rater's label",
         parameters={"n_outer": n_outer, "n_inner": n_inner, "seed": seed, "network": network},
         network=studied,
-        columns={
-            "embedding": "key of the picture embedding (effnet: chapter 2's embedding of the "
-            "picture network's choices on the drawings)",
-            "dimension": "the dimension, numbered from 1 in the embedding's order",
-            "top pictures": "the three pictures with the largest weights on it (concept and "
-            "emoji style)",
-            "predictor": "the activations that predict it",
-            "R² (%)": "out-of-fold ridge R² (nested cross-validation), in percent",
-            "quality": "chapter 5's automatic label: visual, mixed, semantic or unclear",
-        },
+        columns=PICTURE_R2_COLUMNS,
     )
     + downloads.publish(
-        shares.assign(
-            dimension=np.arange(1, n_share + 1),
-            **{"top picture": [captions[i] for i in best]},
-        )[["dimension", "top picture", *shares.columns]],
+        shares,
         "gradcam_object_share",
         "04_gradcam",
         profile,
         description="share of each dimension's Grad-CAM map on the object of its top "
         "picture, the object's area and the picture-blind mean map's share",
         network=studied,
-        columns={
-            "dimension": "the dimension, numbered from 1 in the embedding's order",
-            "top picture": "its highest-weighted picture (concept and emoji style)",
-            "on the object (%)": "percent of the dimension's Grad-CAM map on that picture's "
-            "object (the drawing's alpha channel as its mask)",
-            "object area (%)": "percent of the picture's area the object covers (what a "
-            "uniform map would put on it)",
-            "mean map on the object (%)": "percent of the mean map over all dimensions on the "
-            "object: the mean of these maps, blind to the picture",
-        },
+        columns=gradcam.OBJECT_SHARE_COLUMNS,
     )
 )
 

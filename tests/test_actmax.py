@@ -4,6 +4,7 @@ convergence on a toy network with a known preferred picture, and the three check
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -197,3 +198,56 @@ def test_confusion_table_reads_the_largest_z_score():
     assert int(table.to_numpy().sum()) == 3
     with pytest.raises(ValueError, match=r"targets \[3\] are not among"):
         actmax.confusion_table(optimised, [0, 1, 3], real, [0, 1, 2])
+
+
+def _runs():
+    """Two runs of three pictures (one per dimension), as the chapter makes them."""
+    return {
+        name: actmax.optimise_pictures(
+            ChannelMeans(), identity, [0, 1, 2], objective=name, steps=3, size=8, progress=False
+        )
+        for name in actmax.OBJECTIVES
+    }
+
+
+def test_concatenated_runs_keep_the_run_order():
+    runs = _runs()
+    both = actmax.OptimisedPictures.concatenate(runs.values())
+    assert both.dims.tolist() == [0, 1, 2, 0, 1, 2]
+    assert torch.equal(both.pictures[3:], runs["value"].pictures)
+    np.testing.assert_array_equal(both.values[:3], runs["paper"].values)
+    assert both.losses.shape == (3, 6)
+    short = actmax.optimise_pictures(
+        ChannelMeans(), identity, [0], steps=1, size=8, progress=False
+    )
+    with pytest.raises(ValueError, match="the same number of steps"):
+        actmax.OptimisedPictures.concatenate([runs["paper"], short])
+
+
+def test_tables_of_every_objective_equal_the_checks_run_one_by_one():
+    runs = _runs()
+    real = np.random.default_rng(0).uniform(0.1, 1.0, size=(20, 3))
+    gains = actmax.gains_table(runs, real)
+    assert gains["objective"].tolist() == ["paper's loss"] * 3 + ["plain value"] * 3
+    for name, run in runs.items():
+        alone = actmax.gain_over_real(run.values, run.dims, real)
+        part = gains[gains["objective"] == actmax.OBJECTIVE_NAMES[name]].drop(columns="objective")
+        pd.testing.assert_frame_equal(part.reset_index(drop=True), alone)
+
+    model = ChannelMeans()
+    model.pooled_features = lambda x: x.mean(dim=(2, 3)) + torch.arange(3.0)
+    pooled = actmax.optimised_features(model, identity, runs)
+    for name, run in runs.items():
+        expected = run.pictures.mean(dim=(2, 3)) + torch.arange(3.0)
+        np.testing.assert_allclose(pooled[name], expected.numpy())
+    centre = real.mean(axis=0)
+    cosines = actmax.cosine_table(pooled, real[:3], centre)
+    assert list(cosines.index) == [
+        "optimised, paper's loss",
+        "optimised, plain value",
+        "top real pictures",
+    ]
+    assert cosines["optimised, plain value"] == actmax.mean_pairwise_cosine(
+        pooled["value"], centre
+    )
+    assert cosines["top real pictures"] == actmax.mean_pairwise_cosine(real[:3], centre)

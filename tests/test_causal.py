@@ -105,3 +105,29 @@ def test_concept_rank_known_answer():
     assert (table["concepts"] == 2).all()
     with pytest.raises(ValueError, match="have no picture"):
         causal.concept_rank(np.ones((1, 2)), weights, concepts, ["c"])
+
+
+def test_dimension_names_name_each_dimension_by_its_top_concept():
+    weights = np.array([[1.0, 0.0], [3.0, 0.5], [2.0, 2.0], [0.0, 1.5]])
+    # cat: (1 + 3) / 2 = 2 and 0.25; dog: (2 + 0) / 2 = 1 and 1.75
+    assert causal.dimension_names(weights, ["cat", "cat", "dog", "dog"]) == ["1 cat", "2 dog"]
+    with pytest.raises(ValueError, match="concepts: expected one concept per row"):
+        causal.dimension_names(weights, ["cat"])
+
+
+def test_colour_check_table():
+    from scipy.stats import spearmanr
+
+    colour_r2 = np.array([0.1, 0.5, 0.3, 0.05])
+    grey_change = np.array([0.2, 1.2, 0.1, 0.4])
+    names = ["1 cat", "2 apple", "3 dog", "4 car"]
+    table = causal.colour_check_table(colour_r2, grey_change, names)
+    expected = spearmanr(colour_r2, grey_change)
+    assert table["value"].tolist() == [
+        f"{expected.statistic:.2f}",
+        f"{expected.pvalue:.2g}",
+        "2 apple",
+        f"{1.2 / 0.3:.2f}",  # its change over the median change (0.2 + 0.4) / 2
+    ]
+    with pytest.raises(ValueError, match="one value and name per dimension"):
+        causal.colour_check_table(colour_r2, grey_change, names[:3])

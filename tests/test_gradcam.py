@@ -340,3 +340,140 @@ def test_hirescam_equals_gradcam_when_pooling_follows_the_layer():
     assert plus.shape == grad.shape and 0 <= plus.min() and plus.max() <= 1
     with pytest.raises(ValueError, match="method: expected one of"):
         gradcam.dimension_cams(model, x, 0, method="ScoreCAM")
+
+
+# --------------------------------------------------------------- the chapter's helpers
+
+
+def test_top_pictures_equal_a_slow_sort_with_ties_by_picture_order():
+    weights = np.array([[0.5, 1.0], [0.9, 1.0], [0.5, 0.2], [0.1, 1.0]])
+    pictures, dims = gradcam.top_pictures(weights, 2, 3)
+    expected = [
+        sorted(range(len(weights)), key=lambda i, d=d: (-weights[i, d], i))[:3] for d in range(2)
+    ]
+    assert pictures.tolist() == expected[0] + expected[1] == [1, 0, 2, 0, 1, 3]
+    assert dims.tolist() == [0, 0, 0, 1, 1, 1]
+    with pytest.raises(ValueError, match="n_dims: expected 1 to 2"):
+        gradcam.top_pictures(weights, 3, 1)
+    with pytest.raises(ValueError, match="per_dim: expected 1 to 4"):
+        gradcam.top_pictures(weights, 1, 5)
+
+
+def test_feature_map_shape_is_the_grid_of_the_maps():
+    model = features.efficientnet_lite0()
+    assert gradcam.feature_map_shape(model, 224) == (1280, 7, 7)
+    assert gradcam.feature_map_shape(model, 96) == (1280, 3, 3)
+
+
+def test_network_inputs_apply_the_transform_to_each_picture():
+    from torchvision.transforms.functional import pil_to_tensor
+
+    pictures = np.random.default_rng(0).integers(0, 256, size=(3, 5, 4, 3), dtype=np.uint8)
+    inputs = gradcam.network_inputs(pictures, pil_to_tensor)
+    assert inputs.shape == (3, 3, 5, 4)
+    np.testing.assert_array_equal(inputs.permute(0, 2, 3, 1).numpy(), pictures)
+    with pytest.raises(ValueError, match="at least one picture"):
+        gradcam.network_inputs([], pil_to_tensor)
+
+
+def test_blind_object_share_lays_the_mean_map_on_every_picture():
+    cams = np.zeros((2, 2, 2))
+    cams[0, 0, 0] = 1.0  # map 0 all on the top-left pixel
+    cams[1, 1, 1] = 1.0  # map 1 all on the bottom-right pixel
+    masks = np.zeros((2, 2, 2))
+    masks[0, 0, 0] = 1.0  # object 0 is the top-left pixel
+    masks[1, 0, :] = 1.0  # object 1 the top row
+    # the mean map: half top left, half bottom right
+    np.testing.assert_allclose(gradcam.blind_object_share(cams, masks), [0.5, 0.5])
+    masks[1] = 0.0
+    masks[1, 1, 1] = 1.0
+    np.testing.assert_allclose(gradcam.blind_object_share(cams, masks), [0.5, 0.5])
+    masks[1, 0, 0] = 1.0
+    np.testing.assert_allclose(gradcam.blind_object_share(cams, masks), [0.5, 1.0])
+
+
+def test_object_share_table():
+    share, area, blind = np.array([0.5, np.nan]), np.array([0.25, 0.5]), np.array([0.3, 0.4])
+    table = gradcam.object_share_table(share, area, blind, ["cat (a)", "dog (b)"])
+    assert list(table.columns) == list(gradcam.OBJECT_SHARE_COLUMNS)
+    assert table["dimension"].tolist() == [1, 2]
+    assert table["top picture"].tolist() == ["cat (a)", "dog (b)"]
+    np.testing.assert_array_equal(table["on the object (%)"], [50.0, np.nan])
+    np.testing.assert_array_equal(table["object area (%)"], [25.0, 50.0])
+    np.testing.assert_array_equal(table["mean map on the object (%)"], [30.0, 40.0])
+    with pytest.raises(ValueError, match="top_pictures: expected one value and name per map"):
+        gradcam.object_share_table(share, area, blind, ["cat (a)"])
+
+
+def test_map_and_random_orders_equal_a_slow_loop():
+    rng = np.random.default_rng(3)
+    maps = [rng.uniform(size=(3, 4, 5)), rng.uniform(size=(3, 4, 5))]
+    orders = gradcam.map_and_random_orders(maps, 2, seed=7)
+    assert orders.shape == (3, 4, 20)
+    for k, m in enumerate(maps):
+        np.testing.assert_array_equal(orders[:, k], gradcam.pixel_orders(m, 7))
+    draws = np.random.default_rng(7)
+    for r in range(2):  # order by order, picture by picture
+        for i in range(3):
+            np.testing.assert_array_equal(orders[i, 2 + r], draws.permutation(20))
+    assert not np.array_equal(orders[:, 2:], gradcam.map_and_random_orders(maps, 2, 8)[:, 2:])
+    with pytest.raises(ValueError, match="maps: expected one or more"):
+        gradcam.map_and_random_orders([maps[0], maps[1][:2]], 1, seed=0)
+
+
+def test_blurred_baselines_equal_scipys_gaussian_filter():
+    from scipy.ndimage import gaussian_filter
+
+    x = torch.from_numpy(np.random.default_rng(0).uniform(size=(2, 3, 40, 40)).astype(np.float32))
+    blurred = gradcam.blurred_baselines(x, 2.0)
+    # torchvision reflects without repeating the edge pixel: scipy's "mirror"
+    expected = gaussian_filter(x.double().numpy(), (0, 0, 2.0, 2.0), mode="mirror", truncate=3.0)
+    np.testing.assert_allclose(blurred.numpy(), expected, atol=1e-5)
+    assert blurred.std() < x.std() / 3
+    with pytest.raises(ValueError, match="sigma: expected > 0"):
+        gradcam.blurred_baselines(x, 0.0)
+
+
+def _known_curves():
+    """Deletion and insertion curves of 12 pictures (dimensions 0 and 1, six each), two
+    steps, orders: map A (fast), map B (slow), two random orders. The picture predicts 2,
+    its baseline 0, so a deletion curve [2, m, 0] has the normalised AUC 0.25 + m / 4."""
+    wobble = np.linspace(0.0, 0.05, 12)
+    middle = np.stack([0.2 + wobble, 1.8 - wobble, 1.0 + wobble, 1.2 + wobble], axis=1)
+    deletion = np.stack([np.full((12, 4), 2.0), middle, np.zeros((12, 4))], axis=2)
+    insertion = np.stack([np.zeros((12, 4)), 2.0 - middle, np.full((12, 4), 2.0)], axis=2)
+    return deletion, insertion, middle, np.repeat([0, 1], 6)
+
+
+def test_faithfulness_summary_of_known_curves():
+    deletion, insertion, middle, dims = _known_curves()
+    summary = gradcam.faithfulness_summary(deletion, insertion, ["A", "B"], dims)
+    assert list(summary.index) == ["A", "B", "random order"]
+    deletion_auc = 0.25 + middle / 4
+    insertion_auc = 0.25 + (2.0 - middle) / 4
+    for k, name in enumerate(["A", "B"]):
+        assert summary.loc[name, "median deletion AUC"] == pytest.approx(
+            np.median(deletion_auc[:, k])
+        )
+        assert summary.loc[name, "median insertion AUC"] == pytest.approx(
+            np.median(insertion_auc[:, k])
+        )
+    assert summary.loc["random order", "median deletion AUC"] == pytest.approx(
+        np.median(deletion_auc[:, 2:].mean(1))
+    )
+    # six pictures a dimension, all faster: one-sided Wilcoxon p = 1/64 for both dimensions
+    assert summary.loc["A", "dimensions faster than random (%)"] == 100.0
+    assert summary.loc["B", "dimensions faster than random (%)"] == 0.0
+    assert np.isnan(summary.loc["random order", "dimensions faster than random (%)"])
+    with pytest.raises(ValueError, match="at least one random order"):
+        gradcam.faithfulness_summary(deletion[:, :2], insertion[:, :2], ["A", "B"], dims)
+
+    table = gradcam.method_table(
+        {"A": np.array([0.5, np.nan, 0.7]), "B": np.array([0.2, 0.4, 0.3])},
+        np.array([0.1, 0.9, 0.5]),
+        summary,
+    )
+    assert list(table.index) == ["A", "B"] and table.index.name == "CAM method"
+    np.testing.assert_allclose(table["mean share on the object (%)"], [60.0, 30.0])
+    np.testing.assert_allclose(table["median rank correlation with A"], [1.0, 0.5])
+    assert table.loc["B", "median deletion AUC"] == summary.loc["B", "median deletion AUC"]

@@ -304,3 +304,138 @@ def test_curve_dimensions_by_epoch_has_a_panel_per_size_and_the_papers_count(cur
     marks = {shape.yref: (shape.y0, shape.line.dash) for shape in fig.layout.shapes}
     assert marks == {"y": (70, "dot"), "y2": (70, "dot")}  # the paper's count in each panel
     assert "paper ~70" in [a.text for a in fig.layout.annotations]
+
+
+# ------------------------------------------- chapter 4: where in a picture is a dimension
+
+
+def test_picture_r2_scatter_colours_by_quality_and_marks_75_percent():
+    r2 = pd.DataFrame(
+        {
+            "dimension": [1, 2, 3],
+            "R² (%)": [80.0, 40.0, 60.0],
+            "quality": ["visual", "semantic", "visual"],
+        }
+    )
+    fig = plotting.picture_r2_scatter(r2, "EfficientNet-Lite0")
+    assert {t.name: list(t.y) for t in fig.data} == {"visual": [80.0, 60.0], "semantic": [40.0]}
+    assert fig.data[0].marker.color == plotting.QUALITY_COLOURS["visual"]
+    assert fig.layout.shapes[0].y0 == 75
+    assert "EfficientNet-Lite0" in fig.layout.title.text
+
+
+def test_cam_grid_blends_each_map_and_resizes_larger_pictures():
+    from PIL import Image
+
+    from dnnalign_utils.gradcam import overlay
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, size=(2, 8, 8, 3), dtype=np.uint8)
+    cams = rng.uniform(size=(2, 8, 8)).astype(np.float32)
+    fig = plotting.cam_grid(rgb, cams, ["a", "b"], 2, title="maps", encoding="png")
+    assert [t.name for t in fig.data if t.type == "image"] == ["a", "b"]
+    assert any(t.type == "heatmap" and t.showscale for t in fig.data)  # the colour bar
+    alone = plotting.cam_grid(rgb[:1], cams[:1], ["a"], 1, title="", encoding="png")
+    by_hand = plotting.image_grid(overlay(rgb[0], cams[0])[None], ["a"], 1, encoding="png")
+    assert alone.data[0].source == by_hand.data[0].source
+    # a picture twice the map's size is resized to it first (a photograph)
+    large = np.asarray(Image.fromarray(rgb[0]).resize((16, 16)))
+    resized = np.asarray(Image.fromarray(large).resize((8, 8)))
+    from_large = plotting.cam_grid([large], cams[:1], ["a"], 1, title="", encoding="png")
+    from_resized = plotting.cam_grid([resized], cams[:1], ["a"], 1, title="", encoding="png")
+    assert from_large.data[0].source == from_resized.data[0].source
+    with pytest.raises(ValueError, match="cams: expected 2 maps"):
+        plotting.cam_grid(rgb, cams[:1], ["a", "b"], 2, title="")
+
+
+def test_object_share_scatter_draws_each_map_against_its_object_area():
+    shares = pd.DataFrame({"on the object (%)": [50.0, np.nan], "object area (%)": [25.0, 50.0]})
+    fig = plotting.object_share_scatter(shares)
+    np.testing.assert_array_equal(fig.data[0].x, [25.0, 50.0])
+    np.testing.assert_array_equal(fig.data[0].y, [50.0, np.nan])
+    assert (fig.layout.shapes[0].x1, fig.layout.shapes[0].y1) == (100, 100)  # the diagonal
+
+
+def test_perturbation_curves_figure_plots_the_rescaled_mean_curves():
+    # two pictures, orders: map A, two random; each picture predicts 2, its baseline 0
+    middle = np.array([[0.4, 1.0, 1.4], [0.8, 1.2, 1.6]])
+    deletion = np.stack([np.full((2, 3), 2.0), middle, np.zeros((2, 3))], axis=2)
+    insertion = np.stack([np.zeros((2, 3)), 2.0 - middle, np.full((2, 3), 2.0)], axis=2)
+    fig = plotting.perturbation_curves_figure(deletion, insertion, ["A"])
+    assert len(fig.data) == 4  # two orders, deletion and insertion
+    curves = {
+        (t.name, "deletion" if "test=deletion" in t.hovertemplate else "insertion"): t
+        for t in fig.data
+    }
+    np.testing.assert_allclose(curves["A", "deletion"].x, [0, 50, 100])
+    np.testing.assert_allclose(curves["A", "deletion"].y, [1.0, 0.3, 0.0])
+    np.testing.assert_allclose(curves["random order", "deletion"].y, [1.0, 5.2 / 8, 0.0])
+    np.testing.assert_allclose(curves["A", "insertion"].y, [0.0, 0.7, 1.0])
+
+
+def test_randomisation_lines_and_grid():
+    from dnnalign_utils.gradcam import overlay
+
+    cascade_table = pd.DataFrame(
+        {"randomised down to": ["ridge", "stem"], "Spearman": [0.4, 0.1], "SSIM": [0.5, 0.2]}
+    )
+    edge_table = cascade_table.assign(Spearman=[1.0, 0.9], SSIM=[1.0, 0.8])
+    fig = plotting.randomisation_lines(cascade_table, edge_table)
+    lines = {tuple(t.name.split(", ")): t for t in fig.data}
+    assert len(fig.data) == 4
+    np.testing.assert_allclose(lines["Grad-CAM", "Spearman"].y, [0.4, 0.1])
+    np.testing.assert_allclose(lines["input edges (control)", "SSIM"].y, [1.0, 0.8])
+    assert list(lines["Grad-CAM", "SSIM"].x) == ["ridge", "stem"]
+
+    rng = np.random.default_rng(0)
+    cascade = {name: rng.uniform(size=(2, 8, 8)) for name in ("original", "ridge", "stem")}
+    rgb = rng.integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
+    grid = plotting.randomisation_grid(rgb, cascade, title="cascade")
+    names = [t.name for t in grid.data if t.type == "image"]
+    assert names == ["original", "down to ridge", "down to stem"]
+    by_hand = plotting.image_grid(overlay(rgb, cascade["stem"][0])[None], ["x"], 1, encoding="jpg")
+    assert grid.data[2].source == by_hand.data[0].source  # the first picture's map
+
+
+def test_manipulation_heatmap_shows_the_table_around_zero():
+    change = pd.DataFrame(
+        [[0.5, -1.0], [2.0, 0.0]], index=["greyscale", "blur"], columns=["1 cat", "2 dog"]
+    )
+    fig = plotting.manipulation_heatmap(change, 4)
+    np.testing.assert_allclose(fig.data[0].z, change.to_numpy())
+    assert list(fig.data[0].y) == ["greyscale", "blur"] and list(fig.data[0].x) == list(change)
+    assert "over 4 manipulated pictures" in fig.layout.title.text
+    assert fig.layout.coloraxis.cmid == 0
+
+
+def test_colour_check_scatter_names_each_dimension():
+    colour_r2, grey_change = np.array([0.1, 0.5]), np.array([0.2, 1.2])
+    fig = plotting.colour_check_scatter(colour_r2, grey_change, ["1 cat", "2 apple"])
+    np.testing.assert_allclose(fig.data[0].x, [10.0, 50.0])
+    np.testing.assert_allclose(fig.data[0].y, grey_change)
+    assert list(fig.data[0].hovertext) == ["1 cat", "2 apple"]
+
+
+def test_optimised_pictures_grid_shows_the_top_pictures_above_each_objectives_row():
+    import torch
+
+    from dnnalign_utils.actmax import OptimisedPictures
+
+    def run(value):
+        pictures = torch.full((3, 3, 8, 8), value)
+        return OptimisedPictures(pictures, np.zeros((3, 3)), np.zeros((1, 3)), np.arange(3))
+
+    optimised = {"paper": run(0.2), "value": run(0.8)}
+    top = np.random.default_rng(0).integers(0, 256, size=(3, 16, 16, 3), dtype=np.uint8)
+    fig = plotting.optimised_pictures_grid(top, optimised, ["cat (a)", "dog (a)", "car (b)"])
+    names = [t.name for t in fig.data]
+    assert names[:3] == [
+        "dim 1: top picture, cat (a)",
+        "dim 2: top picture, dog (a)",
+        "dim 3: top picture, car (b)",
+    ]
+    assert names[3:] == [
+        f"dim {d}: {label}" for label in ("paper's loss", "plain value") for d in (1, 2, 3)
+    ]
+    with pytest.raises(ValueError, match="one per top picture"):
+        plotting.optimised_pictures_grid(top[:2], optimised, ["cat (a)", "dog (a)"])

@@ -107,3 +107,26 @@ def test_predictors_reject_mismatched_ridges():
         EfficientNetLitePredictor(
             features.efficientnet_lite0(pretrained=False), _random_ridge(10, 2, 1, 0)
         )
+
+
+def test_picture_r2_table_names_the_top_pictures():
+    import pandas as pd
+
+    from dnnalign_utils.predictor import PICTURE_R2_COLUMNS, picture_r2_table
+
+    r2 = pd.DataFrame(
+        {"dimension": [1, 2], "R² (%)": [80.0, 40.0], "quality": ["visual", "semantic"]}
+    )
+    weights = np.array([[0.1, 0.9], [0.5, 0.2], [0.5, 0.3], [0.7, 0.0]])
+    captions = ["cat (a)", "dog (a)", "dog (b)", "car (a)"]
+    table = picture_r2_table(r2, weights, captions, "EfficientNet-Lite0")
+    assert list(table.columns) == list(PICTURE_R2_COLUMNS)
+    # dimension 1: 0.7, then the tie 0.5 / 0.5 in picture order; dimension 2: 0.9, 0.3, 0.2
+    assert table["top pictures"].tolist() == [
+        "car (a), dog (a), dog (b)",
+        "cat (a), dog (b), dog (a)",
+    ]
+    assert set(table["predictor"]) == {"EfficientNet-Lite0 activations"}
+    assert table["R² (%)"].tolist() == [80.0, 40.0]
+    with pytest.raises(ValueError, match="one caption per picture"):
+        picture_r2_table(r2, weights, captions[:3], "EfficientNet-Lite0")
