@@ -173,6 +173,19 @@ class Network:
         return NETWORKS[self.name].description if self.name in NETWORKS else self.label
 
     @property
+    def picture_recipe(self):
+        """A picture network's input recipe (`features.Preprocessing`: resize, crop,
+        normalisation, from its weights), None for concept features. Nothing is built or
+        downloaded."""
+        if self.kind != "pictures":
+            return None
+        from dnnalign_utils import features
+
+        if self.name in features.PICTURE_MODELS:
+            return features.PICTURE_MODELS[self.name].recipe
+        return features.torchvision_network(self.name[len(TORCHVISION_PREFIX) :])[1]
+
+    @property
     def sees_chapter0_pictures(self) -> bool:
         """Whether it is one of :data:`PICTURE_LEVEL_NETWORKS` without a choice of
         pictures or layer of its own: it then sees the profile's pictures, chapter 0's."""

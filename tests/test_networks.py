@@ -313,3 +313,16 @@ def test_input_hash_is_the_readers_files_only(tmp_path):
     assert networks.load(
         "smoke", networks.resolve(features_path=tmp_path / "mine.npy")
     ).input_hashes == {"features": networks.input_sha256(spec)}
+
+
+def test_a_picture_network_carries_its_own_input_recipe(tmp_path):
+    from dnnalign_utils import features
+
+    lite0 = networks.resolve("efficientnet_lite0", image_styles=["noto"])
+    assert lite0.picture_recipe == features.EFFICIENTNET_LITE0_RECIPE
+    assert networks.resolve("efficientnet_lite1").picture_recipe == (
+        features.EFFICIENTNET_LITE1_RECIPE
+    )
+    resnet = networks.resolve("torchvision:resnet50", layer="avgpool")
+    assert resnet.picture_recipe == features.torchvision_network("resnet50")[1]
+    assert networks.BOOK_NETWORK.picture_recipe is None  # concept features have no pixels
