@@ -31,7 +31,9 @@ Parts (all by default; choose with --parts):
              accuracy, time; with --baseline also with an earlier commit's code.
   step       training throughput of one step on the synthetic triplets with 100
              dimensions, at batch 128 and 2,048: ours (VICE with the mixture prior, analytic
-             entropy and single-sample KL; SPoSE with the reference's settings; the SPoSE
+             entropy and single-sample KL, with the step step="auto" takes at that batch
+             size, printed: the row-sparse one at 128, the dense one at 2,048, and at 128
+             also the dense step; SPoSE with the reference's settings; the SPoSE
              small-data preset, with no ratio: another model) against a rewrite of each
              model's own reference step (`ReferenceVICE`, `ReferenceSPoSE` below) that
              does the public code's work per batch: its data loading (a DataLoader over a
@@ -87,7 +89,7 @@ from dnnalign_utils.embedding import (
     fit_spose,
     fit_vice,
 )
-from dnnalign_utils.fitting import _AdamStep, _SPoSEModel, _VICEModel
+from dnnalign_utils.fitting import _SPoSEModel, _training_step, _VICEModel
 from dnnalign_utils.rsa import choice_rsm, reconstruct_rsm
 
 THINGS = paths.data_dir() / "things"
@@ -291,17 +293,25 @@ def _interleave(blocks: dict, repeats: int) -> tuple[dict, list[float]]:
     return {name: float(np.median(r)) for name, r in rates.items()}, loads
 
 
-def _our_step(method: str, cfg, n_objects: int, n_train: int, seed=0):
+def _our_step(method: str, cfg, n_objects: int, train, seed=0):
+    """Our training step as a fit takes it (`fitting._training_step`: for VICE the step
+    that ``cfg.step`` chooses at ``cfg.batch_size``, the sparse one with its per-object
+    weights from `train`); a function of a batch, with the step's kind as ``.kind``."""
     g = torch.Generator().manual_seed(seed)
     model = (_VICEModel if method == "vice" else _SPoSEModel)(cfg, n_objects, g)
-    adam = _AdamStep(torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True))
+    train_t = torch.as_tensor(np.asarray(train))
+    training_step = _training_step(model, train_t, n_objects)
+    n_train = len(train_t)
 
     def step(batch: torch.Tensor) -> None:
-        model.step_grad(batch, g, n_train)
-        adam()
-        model.post_step()
+        training_step(batch, g, n_train)
 
+    step.kind = training_step.kind
     return step
+
+
+# how the step part labels the VICE step "auto": it says so where it is VICEConfig's default
+_DEFAULT_STEP = ", the default" if VICEConfig().step == "auto" else ""
 
 
 def _span(loads) -> str:
@@ -315,18 +325,25 @@ def bench_step(n: int, steps: int, repeats: int) -> None:
     print(f"[step] reference rewrites: deliberate differences: {REFERENCE_DIFFERENCES}")
     for batch in (128, 2048):
         k = steps if batch == 128 else max(5, steps * 128 // batch)
+
+        def ours(batch=batch, **settings):
+            cfg = VICEConfig(n_dims=100, lr=1e-3, batch_size=batch, **settings)
+            return _our_step("vice", cfg, 1854, trip)
+
+        auto, auto_sample = ours(step="auto"), ours(step="auto", kl="sample")
         vice = {
             "reference VICE": _loader_block(
                 ReferenceVICE(1854, 100).step, OneHotTriplets(trip, 1854), batch, k, n_train
             ),
-            "ours VICE (mixture prior, analytic entropy: the default)": _our_block(
-                _our_step("vice", VICEConfig(n_dims=100, lr=1e-3), 1854, n_train),
-                trip, batch, k,
-            ),
-            "ours VICE (mixture prior, single-sample log q - log p as the reference)":
-                _our_block(_our_step("vice", VICEConfig(n_dims=100, lr=1e-3, kl="sample"),
-                                     1854, n_train), trip, batch, k),
-        }  # fmt: skip
+            f"ours VICE (the default model: mixture prior, analytic entropy; step 'auto'"
+            f"{_DEFAULT_STEP}: {auto.kind})": _our_block(auto, trip, batch, k),
+            f"ours VICE (mixture prior, single-sample log q - log p as the reference; step "
+            f"'auto': {auto_sample.kind})": _our_block(auto_sample, trip, batch, k),
+        }
+        if auto.kind != "dense":
+            vice["ours VICE (mixture prior, analytic entropy; step 'dense')"] = _our_block(
+                ours(step="dense"), trip, batch, k
+            )
         rates, loads = _interleave(vice, repeats)
         ref = rates.pop("reference VICE")
         print(f"[step] batch {batch}: reference VICE {ref:,.0f} triplets/s; {_span(loads)}")
@@ -342,10 +359,10 @@ def bench_step(n: int, steps: int, repeats: int) -> None:
                 ReferenceSPoSE(1854, 100).step, IndexTriplets(trip), batch, k, n_train
             ),
             "ours SPoSE": _our_block(
-                _our_step("spose", spose_cfg, 1854, n_train), trip, batch, k
+                _our_step("spose", spose_cfg, 1854, trip), trip, batch, k
             ),  # fmt: skip
             "ours SPoSE small-data preset": _our_block(
-                _our_step("spose", SMALL_DATA_SPOSE, 1854, n_train), trip, batch, k
+                _our_step("spose", SMALL_DATA_SPOSE, 1854, trip), trip, batch, k
             ),
         }
         rates, loads = _interleave(spose, repeats)
@@ -455,7 +472,8 @@ def bench_paper(n: int, seed: int) -> None:
         per_step = sec / steps
         epoch_full = per_step * math.ceil(n_full / cfg.batch_size)
         print(
-            f"[paper] {name} ({cfg.n_dims} dims, batch {cfg.batch_size}, prior {cfg.prior}): "
+            f"[paper] {name} ({cfg.n_dims} dims, batch {cfg.batch_size}, prior {cfg.prior}, "
+            f"step {cfg.step!r}: {res.embedding.metadata['step']}): "
             f"{sec:.2f} s/epoch on {len(trip):,} triplets = {per_step * 1e3:.2f} ms/step, "
             f"{cfg.batch_size / per_step:,.0f} triplets/s; {n_full / 1e6:g}M triplets: "
             f"{epoch_full / 60:.1f} min/epoch, {epoch_full * cfg.stability_window / 3600:.1f} h "

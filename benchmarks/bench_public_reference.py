@@ -16,9 +16,12 @@ and calls their own training, sampling and regression functions:
   unique random triplets one at a time into a set, then one choice per triplet) and its
   nested ridge (``experiments/dnn_experiments/linear_model.run_ridge_regression``).
 
-Our side: the same model's step from ``dnnalign_utils.fitting`` (per-epoch permutation,
-the batch gathered from it, gradient, Adam), ``triplets.sample_triplets`` +
-``triplets.odd_one_out_choices`` and ``regression.nested_cv_ridge``. Both sides run with
+Our side: the same model's step from ``dnnalign_utils.fitting`` as a fit takes it
+(per-epoch permutation, the batch gathered from it, gradient, Adam; for VICE the step
+``step="auto"`` chooses at that batch size, printed with the figures: the row-sparse
+step with lazy Adam below ``fitting.SPARSE_STEP_BELOW_BATCH``, the dense one from
+there on), ``triplets.sample_triplets`` + ``triplets.odd_one_out_choices`` and
+``regression.nested_cv_ridge``. Both sides run with
 one thread (OMP_NUM_THREADS / MKL_NUM_THREADS = 1, torch.set_num_threads(1), one BLAS
 thread, our sampler's chunk pool held to one thread), alternate block by block, and are
 summarised by the same statistic (the median of --repeats blocks); the 1-minute load
@@ -67,7 +70,13 @@ from dnnalign_utils import triplets as T  # noqa: E402
 from dnnalign_utils.fitting import SPoSEConfig, VICEConfig  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_embedding import _interleave, _our_block, _our_step, dnn_triplets  # noqa: E402
+from bench_embedding import (  # noqa: E402
+    _DEFAULT_STEP,
+    _interleave,
+    _our_block,
+    _our_step,
+    dnn_triplets,
+)
 
 THINGS = paths.data_dir() / "things"
 LOADS: list[float] = []
@@ -171,18 +180,20 @@ def bench_vice(vice_path: Path, train: np.ndarray, batches, steps: int, repeats:
                 model.stepping(loader)
             return k * batch / (time.perf_counter() - t0)
 
-        cfg = VICEConfig(n_dims=100, prior="mixture", slab_scale=1.0, lr=1e-3, batch_size=batch)
-        ours_step = _our_step("vice", cfg, 1854, len(train))
+        cfg = VICEConfig(n_dims=100, prior="mixture", slab_scale=1.0, lr=1e-3,
+                         batch_size=batch, step="auto")  # fmt: skip
+        ours_step = _our_step("vice", cfg, 1854, train)
         rates, loads = _interleave(
             {"ref": ref_block, "ours": _our_block(ours_step, train_t, batch, k)}, repeats
         )
         ref, ours = rates["ref"], rates["ours"]
+        kind = f"step 'auto'{_DEFAULT_STEP}: {ours_step.kind}"
         print(
-            f"[vice] batch {batch}: public VICE {ref:,.0f} triplets/s, ours {ours:,.0f} "
-            f"triplets/s, {ours / ref:.1f}x (median of {repeats} interleaved blocks of {k} "
-            f"steps; load {min(loads):.1f}-{max(loads):.1f})"
+            f"[vice] batch {batch}: public VICE {ref:,.0f} triplets/s, ours ({kind}) "
+            f"{ours:,.0f} triplets/s, {ours / ref:.1f}x (median of {repeats} interleaved "
+            f"blocks of {k} steps; load {min(loads):.1f}-{max(loads):.1f})"
         )
-        what = f"VICE training step, batch {batch:,}, 100 dims (public VICE)"
+        what = f"VICE training step, batch {batch:,}, 100 dims, {kind} (public VICE)"
         _add_row(what, f"{ours:,.0f} triplets/s", f"{ref:,.0f} triplets/s", ours / ref, loads)
 
 
@@ -225,7 +236,7 @@ def bench_spose(objdim_path: Path, train: np.ndarray, batches, steps: int, repea
             return k * batch / (time.perf_counter() - t0)
 
         cfg = SPoSEConfig(n_dims=100, l1=beta, lr=1e-3, batch_size=batch)
-        ours_step = _our_step("spose", cfg, 1854, len(train))
+        ours_step = _our_step("spose", cfg, 1854, train)
         rates, loads = _interleave(
             {"ref": ref_block, "ours": _our_block(ours_step, train_t, batch, k)}, repeats
         )

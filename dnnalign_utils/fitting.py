@@ -38,7 +38,11 @@ place, and Adam through torch's fused kernel. On one core of the shared 2-core m
 this is 1.3-2.2 M training triplets/s for SPoSE and 0.5-0.87 M/s for VICE at batch 2,048,
 depending on the load (VICE samples the whole 1,854 x 100 matrix every step: the normal
 draws alone are a quarter of a step); benchmarks/bench_embedding.py prints the figures
-with the load.
+with the load. For small batches, where a batch touches a minority of the objects, VICE
+also has a row-sparse step (``VICEConfig.step``, `_SparseVICEStep`): only the batch's
+rows are sampled and updated, with the complexity term in its per-triplet form (the same
+objective's gradient in expectation) and lazy Adam; ``step="auto"`` takes it below
+`SPARSE_STEP_BELOW_BATCH` (benchmarks/bench_sparse_step.py).
 Triplets are shuffled once per epoch with a seeded permutation and each batch gathers its
 own rows, so the training set is never copied, whatever its size. Every draw comes from
 one dedicated ``torch.Generator``, so a checkpointed run resumes bit-exactly.
@@ -93,6 +97,19 @@ from dnnalign_utils.provenance import (
 
 # ------------------------------------------------------------------------------- training
 
+VICE_STEPS = ("auto", "sparse", "dense")
+"""The values of `VICEConfig.step`."""
+
+SPARSE_STEP_BELOW_BATCH = 512
+"""`VICEConfig(step="auto")` takes the row-sparse step for batches smaller than this and
+the dense step from here on. Measured on one thread of the shared 2-core machine, 1,854
+objects, 100 dimensions, mixture prior, by ``benchmarks/bench_sparse_step.py --parts
+speed`` (the two steps' training triplets/s, alternating block by block, the median of
+the blocks, batch 128 to 2,048), two runs at load 3.2-4.4: the sparse step ran 2.2-2.6x
+the dense step at batch 128, 1.5-2.0x at 256, 1.1-1.3x at 384 (a batch touching 46 % of
+the objects), 0.85-1.16x at 512 (56 %) and 0.5-0.9x from 768 on: faster below 512, about
+as fast at 512, slower above."""
+
 
 @dataclass(frozen=True)
 class VICEConfig:
@@ -107,6 +124,12 @@ class VICEConfig:
     over the full matrix. "sample" is the reference's single-sample log q - log p.
     warmup_epochs, select, patience: see the module docstring; select="val_nll" and
     patience need `val` triplets in `fit_vice`.
+    step: the training step. "dense" samples and updates the whole posterior every step
+    (Adam on both full matrices); "sparse" samples and updates only the rows of the
+    batch's objects, with the complexity term in its per-triplet form and lazy Adam
+    (`_SparseVICEStep`; the same objective's gradient in expectation); "auto" takes the
+    sparse step for batches below `SPARSE_STEP_BELOW_BATCH` and the dense one from there
+    on, whichever is faster (`vice_step`).
     """
 
     n_dims: int = 100
@@ -127,9 +150,14 @@ class VICEConfig:
     warmup_epochs: int = 0  # beta ramps linearly: beta * min(1, epoch / warmup_epochs)
     select: str = "last"  # "last" | "val_nll": return the best-validation-NLL epoch's params
     patience: int | None = None  # stop after this many evaluations without a better val NLL
+    step: str = "dense"  # "auto" | "sparse" | "dense": the training step (`vice_step`)
 
     def __post_init__(self) -> None:
         _check_common(self)
+        if self.step not in VICE_STEPS:
+            raise ValueError(
+                f"step: expected one of {', '.join(map(repr, VICE_STEPS))}, got {self.step!r}"
+            )
         if self.prior not in ("mixture", "objdim_legacy"):
             raise ValueError(f"prior: expected 'mixture' or 'objdim_legacy', got {self.prior!r}")
         if not 0 < self.pi < 1:
@@ -699,6 +727,243 @@ class _VICEModel:
         return self.mu
 
 
+def vice_step(cfg: VICEConfig) -> str:
+    """The step a VICE fit with `cfg` takes, "sparse" or "dense": `cfg.step`, where "auto"
+    is the sparse step for batches below `SPARSE_STEP_BELOW_BATCH`."""
+    if cfg.step == "auto":
+        return "sparse" if cfg.batch_size < SPARSE_STEP_BELOW_BATCH else "dense"
+    return cfg.step
+
+
+def _touched_share(counts: torch.Tensor, n_train: int, batch_size: int) -> torch.Tensor:
+    """Per object, the probability that a batch of `batch_size` distinct training triplets
+    out of `n_train` contains it, for an object in `counts` of them:
+    1 - C(n - c, B) / C(n, B) (1 where B > n - c; 0 for an object in none)."""
+    n, b = float(n_train), float(min(batch_size, n_train))
+    rest = n_train - counts.double()
+    log_none = (
+        torch.lgamma(rest + 1)
+        - torch.lgamma((rest - b).clamp_min(0.0) + 1)
+        - (math.lgamma(n + 1) - math.lgamma(n - b + 1))
+    )
+    return torch.where(rest >= b, -torch.expm1(log_none.clamp_max(0.0)), 1.0)
+
+
+class _LazyAdam:
+    """Adam on the rows a step touches (lazy Adam): the moments and parameters of the
+    given rows are updated, every other row and its moments stay as they are; the bias
+    correction counts every step (1 - beta^t with t the number of steps, not of the row's
+    updates). Row o's step size is ``lr_rows[o]``. With every row touched at every step and
+    one step size it is ``torch.optim.Adam`` (tested)."""
+
+    def __init__(self, params: Sequence[torch.Tensor], lr_rows: torch.Tensor) -> None:
+        self.params = list(params)
+        self.lr_rows = lr_rows
+        self.betas, self.eps = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.steps = 0
+        # torch's fused Adam kernel where there is one (as `_AdamStep`), on the gathered rows
+        self._fused = hasattr(torch, "_fused_adam_")
+        self._step_counts = [torch.zeros((), device=p.device) for p in self.params]
+
+    @torch.no_grad()
+    def step(self, rows: torch.Tensor, grads: Sequence[torch.Tensor]) -> None:
+        """One step: `grads[i]` holds d loss / d params[i][rows] (distinct rows)."""
+        self.steps += 1
+        b1, b2 = self.betas
+        exp_avgs = [m.index_select(0, rows) for m in self.exp_avg]
+        exp_avg_sqs = [v.index_select(0, rows) for v in self.exp_avg_sq]
+        if self._fused:
+            # the kernel steps `moves` from 0 with lr 1: -m_hat / (sqrt(v_hat) + eps); each
+            # row's own step size multiplies it below (~1.4x faster than the loop below)
+            moves = [torch.zeros_like(grad) for grad in grads]
+            for count in self._step_counts:
+                count.fill_(self.steps)
+            torch._fused_adam_(
+                moves, list(grads), exp_avgs, exp_avg_sqs, [], self._step_counts,
+                lr=1.0, beta1=b1, beta2=b2, weight_decay=0.0, eps=self.eps, amsgrad=False,
+                maximize=False, grad_scale=None, found_inf=None,
+            )  # fmt: skip
+        else:
+            c1, c2 = 1.0 - b1**self.steps, 1.0 - b2**self.steps
+            moves = []
+            for grad, m, v in zip(grads, exp_avgs, exp_avg_sqs, strict=True):
+                m.mul_(b1).add_(grad, alpha=1.0 - b1)
+                v.mul_(b2).addcmul_(grad, grad, value=1.0 - b2)
+                denom = v.sqrt().div_(math.sqrt(c2)).add_(self.eps)
+                moves.append(m.div(denom).mul_(-1.0 / c1))
+        step_size = self.lr_rows.index_select(0, rows).unsqueeze(1)
+        for i, p in enumerate(self.params):
+            self.exp_avg[i].index_copy_(0, rows, exp_avgs[i])
+            self.exp_avg_sq[i].index_copy_(0, rows, exp_avg_sqs[i])
+            p.index_add_(0, rows, moves[i].mul_(step_size))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "lazy_adam_steps": self.steps,
+            "exp_avg": [m.clone() for m in self.exp_avg],
+            "exp_avg_sq": [v.clone() for v in self.exp_avg_sq],
+        }
+
+    @torch.no_grad()
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.steps = int(state["lazy_adam_steps"])
+        saved = [*state["exp_avg"], *state["exp_avg_sq"]]
+        for mine, value in zip(self.exp_avg + self.exp_avg_sq, saved, strict=True):
+            mine.copy_(value)
+
+
+class _DenseStep:
+    """A model's dense training step: its gradient (`step_grad`), Adam, `post_step`."""
+
+    kind = "dense"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.opt = torch.optim.Adam(model.parameters(), lr=model.cfg.lr, fused=True)
+        self._adam = _AdamStep(self.opt)
+
+    def __call__(self, batch: torch.Tensor, g: torch.Generator, n_train: int):
+        out = self.model.step_grad(batch, g, n_train)
+        self._adam()
+        self.model.post_step()
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.opt.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.opt.load_state_dict(state)
+
+
+class _SparseVICEStep:
+    """The row-sparse VICE step: only the batch's rows are sampled and updated.
+
+    The complexity term is a sum over objects, KL = sum_o KL_o, and object o occurs in
+    c_o of the n_train training triplets, so KL = sum_t sum_{o in t} KL_o / c_o is also a
+    sum over triplets. A step on a batch of B triplets takes beta * sum_o r_o KL_o, with
+    r_o = (occurrences of o in the batch) / (B c_o), as its complexity term: its
+    expectation over a random batch is the dense step's beta * KL / n_train, and with B
+    dividing n_train its sum over an epoch equals the dense steps' sum (tested); it
+    involves only the batch's rows. The step draws one sample per row of the batch's
+    objects (as the dense step draws one per object), computes the likelihood and this
+    term on them (the same estimates of KL_o as the dense step: closed-form entropy or
+    the single-sample log q; E_q[log p] at the sample, or for the legacy prior with
+    kl="analytic" in closed form) and updates those rows with `_LazyAdam`. Objects in no
+    training triplet have no triplet to carry their KL_o: they join every step with the
+    dense weight 1 / n_train.
+
+    Step size. Lazy Adam moves a row only when a batch touches it, by about one
+    normalised step; dense Adam moves every row at every step, and a row whose gradient
+    comes in a share f of the steps moves by about sqrt(f) of a step each time, 1 /
+    sqrt(f) per touch. Row o's step size is therefore lr / sqrt(f_o), f_o the probability
+    that a batch contains o (`_touched_share`; about 0.19 at batch 128 on 1,854 objects,
+    a factor of about 2.3; 1 for the objects in every step). Of the factors f_o^-p tried
+    for p from 0 to 1, p = 1/2 reached the highest held-out accuracy or one within the
+    seeds' range after equal epochs (benchmarks/bench_sparse_step.py --parts fits
+    --lr-power p; the book's How to run page has the numbers).
+    """
+
+    kind = "sparse"
+
+    def __init__(self, model: _VICEModel, train: torch.Tensor, n_objects: int) -> None:
+        self.model = model
+        cfg, dtype = model.cfg, model.mu.dtype
+        n_train = len(train)
+        counts = torch.bincount(train.reshape(-1), minlength=n_objects)
+        present = counts > 0
+        self._per_count = torch.where(present, 1.0 / counts.double(), 0.0).to(dtype)
+        absent = torch.nonzero(~present).view(-1)
+        self._absent = absent if absent.numel() else None
+        self._base = torch.where(present, 0.0, 1.0 / n_train).to(dtype)
+        share = torch.where(present, _touched_share(counts, n_train, cfg.batch_size), 1.0)
+        self.adam = _LazyAdam(model.parameters(), (cfg.lr / share.sqrt()).to(dtype))
+
+    @torch.no_grad()
+    def grads(self, batch: torch.Tensor, g: torch.Generator):
+        """(rows, d loss / d mu[rows], d loss / d rho[rows], NLL, complexity) for the batch:
+        the rows it touches (sorted), the gradients of NLL + beta * sum_o r_o KL_o, the
+        batch's mean NLL and sum_o r_o KL_o (an estimate of KL / n_train)."""
+        m = self.model
+        cfg = m.cfg
+        flat = _columns(batch)
+        n_flat, n_batch = flat.numel(), len(batch)
+        if self._absent is None:
+            rows, inv = torch.unique(flat, return_inverse=True)
+        else:
+            rows, inv = torch.unique(torch.cat([flat, self._absent]), return_inverse=True)
+            inv = inv[:n_flat]
+        mu, rho = m.mu.index_select(0, rows), m.rho.index_select(0, rows)
+        r = torch.bincount(inv, minlength=len(rows)).to(mu.dtype)
+        r.mul_(self._per_count.index_select(0, rows)).div_(n_batch)
+        if self._absent is not None:
+            r.add_(self._base.index_select(0, rows))
+        n_rows, d = mu.shape
+        sigma = rho.exp()
+        eps = torch.randn(mu.shape, generator=g, dtype=mu.dtype, device=mu.device)
+        # the rows' KL_o estimates, log q (or minus the entropy) - log p, summed in place
+        # (one vector, then one dot product with r: few small operations per step)
+        kl_rows = rho.sum(1).neg_()
+        if cfg.kl == "sample":  # log q at the sample
+            kl_rows.sub_((eps * eps).sum(1), alpha=0.5)
+            kl_const = -0.5 * _LOG_2PI * d
+        else:  # minus the closed-form entropy
+            kl_const = -0.5 * (_LOG_2PI + 1.0) * d
+        noise = eps.mul_(sigma)
+        w = mu + noise
+        x = w.clamp_min(0.0)
+        gx = torch.empty((n_flat, d), dtype=mu.dtype, device=mu.device)
+        nll = _lik_grad_rows(x.index_select(0, inv).view(3, -1, d), gx.view(3, -1, d))
+        grad_w = torch.zeros_like(w).index_add_(0, inv, gx).mul_(torch.sign(x))
+        a = (r * (cfg.beta * m.complexity_weight)).unsqueeze(1)  # d loss / d KL_o
+        if cfg.prior == "mixture":
+            # -log p = -b0 + w^2 / (2 s2^2) + log(1 - sigmoid(c0 - kappa w^2)) per entry,
+            # the logs taken of products of k factors as in the dense step
+            s2 = cfg.slab_scale
+            z = w * w
+            kl_rows.add_(z.sum(1), alpha=1 / (2 * s2**2))
+            kl_const -= m._b0 * d
+            sig = torch.sigmoid(z.mul_(-m._kappa).add_(m._c0), out=z)
+            k = m._prod_group(d)
+            kl_rows.add_((1.0 - sig).view(n_rows, -1, k).prod(2).log_().sum(1))
+            # -d log p / dw = (2 kappa sigmoid(c0 - kappa w^2) + 1 / s2^2) w
+            grad_w.addcmul_(sig.mul_(2 * m._kappa).add_(1 / s2**2).mul_(w), a)
+            grad_mu, grad_rho = grad_w, grad_w * noise
+        elif cfg.kl == "sample":  # legacy prior at the sample: -log p = -const + prec w^2 / 2
+            kl_rows.add_((w * w).sum(1), alpha=0.5 * m._prec)
+            kl_const -= m._legacy_const * d
+            grad_w.addcmul_(w, a, value=m._prec)
+            grad_mu, grad_rho = grad_w, grad_w * noise
+        else:  # legacy prior, E_q[w^2] = mu^2 + sigma^2 in closed form
+            var = sigma.mul_(sigma)
+            kl_rows.add_((mu * mu).add_(var).sum(1), alpha=0.5 * m._prec)
+            kl_const -= m._legacy_const * d
+            grad_rho = (grad_w * noise).addcmul_(var, a, value=m._prec)
+            grad_mu = grad_w.addcmul_(mu, a, value=m._prec)
+        grad_rho.sub_(a)  # the entropy's (or log q's) -sum rho
+        return rows, grad_mu, grad_rho, nll, float(kl_rows.add_(kl_const).dot(r))
+
+    def __call__(self, batch: torch.Tensor, g: torch.Generator, n_train: int):
+        rows, grad_mu, grad_rho, nll, comp = self.grads(batch, g)
+        self.adam.step(rows, (grad_mu, grad_rho))
+        return nll + self.model.cfg.beta * self.model.complexity_weight * comp, nll, comp
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.adam.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.adam.load_state_dict(state)
+
+
+def _training_step(model: Any, train: torch.Tensor, n_objects: int):
+    """The training step of a fit: `_SparseVICEStep` where `vice_step` says so, else
+    `_DenseStep` (SPoSE's step is dense)."""
+    if isinstance(model, _VICEModel) and vice_step(model.cfg) == "sparse":
+        return _SparseVICEStep(model, train, n_objects)
+    return _DenseStep(model)
+
+
 class _SPoSEModel:
     """Parameters, loss and hand-written gradients of SPoSE (see the module docstring)."""
 
@@ -888,7 +1153,8 @@ def _fit_impl(
     dev = _device(device)
     g = torch.Generator(device=dev).manual_seed(int(seed))
     model = _VICEModel(cfg, n_objects, g) if method == "vice" else _SPoSEModel(cfg, n_objects, g)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    train_t = torch.from_numpy(train_np).to(dev)
+    step = _training_step(model, train_t, n_objects)
     history: dict[str, list] = {
         k: [] for k in ("epoch", "loss", "nll", "complexity", "n_dims", "seconds")
     }
@@ -918,7 +1184,7 @@ def _fit_impl(
         with torch.no_grad():
             for p, saved in zip(model.parameters(), state["params"], strict=True):
                 p.copy_(saved)
-        opt.load_state_dict(state["optimizer"])
+        step.load_state_dict(state["optimizer"])
         g.set_state(state["generator"])
         history, epoch, seconds = state["history"], state["epoch"], state["seconds"]
         converged, stop_reason, best = state["converged"], state["stop_reason"], state["best"]
@@ -928,7 +1194,7 @@ def _fit_impl(
         state = {
             "identity": identity,
             "params": [p.detach().clone() for p in model.parameters()],
-            "optimizer": opt.state_dict(),
+            "optimizer": step.state_dict(),
             "generator": g.get_state(),
             "history": history,
             "epoch": epoch,
@@ -940,8 +1206,6 @@ def _fit_impl(
         with atomic_path(ckpt) as tmp:
             torch.save(state, tmp)
 
-    train_t = torch.from_numpy(train_np).to(dev)
-    adam_step = _AdamStep(opt)
     val_t = None if val_np is None else torch.from_numpy(val_np)
     bar = tqdm(total=cfg.max_epochs, initial=epoch, disable=not progress, desc=f"{method} epochs")
     while not converged and epoch < cfg.max_epochs:
@@ -956,9 +1220,7 @@ def _fit_impl(
         n_batches = 0
         for s in range(0, n_train, cfg.batch_size):
             batch = train_t.index_select(0, order[s : s + cfg.batch_size])
-            loss, nll, comp = model.step_grad(batch, g, n_train)
-            adam_step()
-            model.post_step()
+            loss, nll, comp = step(batch, g, n_train)
             tot += loss
             tot_nll += nll
             tot_comp += comp
@@ -1032,6 +1294,7 @@ def _fit_impl(
         "device": str(dev),
     }
     if method == "vice":
+        meta["step"] = step.kind
         emb = _sorted_embedding(
             params["mu"][:, keep], keep, "vice", params["sigma"][:, keep], meta
         )
@@ -1051,14 +1314,22 @@ def _run_identity(
     val_np: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """What makes two runs the same run (a checkpoint is resumed only on equality),
-    including the validation triplets (see `_with_validation`)."""
+    including the validation triplets (see `_with_validation`). For VICE the step that
+    runs (`vice_step`) counts, not the setting that chose it: a sparse run has
+    ``step: "sparse"``, a dense one the identity it had before the sparse step existed
+    (so its checkpoints are still found), whether it was asked for as "dense" or "auto"."""
+    config = dataclasses.asdict(cfg)
     identity = {
         "method": method,
-        "config": dataclasses.asdict(cfg),
+        "config": config,
         "seed": check_int("seed", seed),
         "n_objects": check_int("n_objects", n_objects, minimum=1),
         "train_sha256": array_sha256(train_np),
     }
+    if method == "vice":  # the step that runs, not the setting ("auto" is one of the two)
+        del config["step"]  # dense runs keep the identity they had before the sparse step
+        if vice_step(cfg) == "sparse":
+            identity["step"] = "sparse"
     return _with_validation(identity, val_np)
 
 
