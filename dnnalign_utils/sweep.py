@@ -428,7 +428,7 @@ def run_task(
     shared_root: str,
     root: str,
     threads: int | None = None,
-    network_inputs: str | None = None,
+    network_inputs: dict | None = None,
 ) -> dict:
     """One report of the sweep, as a worker runs it (`task`: a :class:`SweepTask` as a
     dict): its artefact folder staged from the shared artefact root `shared_root` (or from
@@ -446,7 +446,7 @@ def run_task(
             task.network, profile, layer=task.layer, picture_network=task.picture_network
         )
         excluded = [p.relative_to(base) for p in report.own_artefact_paths(found.network, profile)]
-        source = Path(network_inputs) if network_inputs else Path(shared_root) / profile
+        source = Path(network_inputs["folder"] if network_inputs else Path(shared_root) / profile)
         staged = stage_artefacts(source, base, excluded)
         if staged:
             log(f"[sweep] staged {staged} shared artefact files from {source} into {base}")
@@ -496,11 +496,12 @@ def _task_environment(out: Path, folder: str, threads: int | None):
 
 def run_network_inputs(
     task: dict, profile: str, output_dir: str, shared_root: str, threads: int | None = None
-) -> str:
+) -> dict:
     """What all reports of one picture network share and no seed changes: its features
     of its pictures, computed once (`networks.load`, which caches them in the network's
     artefact folder) in ``OUT/_artefacts/_networks/<key>/<layer>/``, staged from the
-    shared artefact root. Returns that profile folder, the reports' staging source."""
+    shared artefact root. Returns that profile folder (``folder``, the reports' staging
+    source) and the task's ``seconds``."""
     task = SweepTask(**{**task, "chapters": tuple(task["chapters"])})
     from dnnalign_utils import networks
 
@@ -518,7 +519,7 @@ def run_network_inputs(
         networks.load(profile, found.network, progress=False)
         seconds = time.perf_counter() - start
         log(f"[sweep] {found.network.label}: features of its pictures in {seconds:.0f} s")
-        return str(target)
+        return {"folder": str(target), "seconds": seconds}
 
 
 def _worker_threads() -> int:
@@ -661,8 +662,9 @@ def run_sweep(
         result.files = write_summary(output_dir, result.table, profile, seeds=list(seeds))
         log(f"{tag} summary: {result.files['html']} (table: {result.files['csv']})")
     log(
-        f"{tag} wall time {result.wall_seconds:.0f} s; the reports run here took "
-        f"{result.task_seconds:.0f} s one after another (on {result.n_workers} workers)"
+        f"{tag} wall time {result.wall_seconds:.0f} s; the tasks run here took "
+        f"{result.task_seconds:.0f} s one after another "
+        f"(on {counted(result.n_workers, 'worker')})"
     )
     if result.failed:
         raise SweepError(
@@ -696,7 +698,7 @@ def _run_on(
             f"{tag} note: workers with several threads take several reports and run them one "
             "after another; start workers of one thread (and pass --threads-per-report)"
         )
-    futures = submit_tasks(client, todo, settings)
+    futures, inputs = submit_tasks(client, todo, settings)
     bar = tqdm(total=len(futures), desc="reports", unit="report", disable=not progress)
     with bar:
         for future in as_completed(futures):
@@ -711,12 +713,17 @@ def _run_on(
                 result.task_seconds += done["seconds"]
                 log(f"{tag} {task.name}: done in {done['seconds']:.0f} s")
             bar.update(1)
+    for name, future in inputs.items():  # each done or failed by now (its reports waited)
+        if future.status == "finished":
+            result.task_seconds += future.result()["seconds"]
+            log(f"{tag} {name}: done in {future.result()['seconds']:.0f} s")
 
 
-def submit_tasks(client, todo: list[SweepTask], settings: dict) -> dict:
+def submit_tasks(client, todo: list[SweepTask], settings: dict) -> tuple[dict, dict]:
     """Submit one task per report of `todo` to `client` (and, before them, one per
     picture network: its features of its pictures, :func:`run_network_inputs`, which its
-    reports wait for); returns the reports' futures -> their tasks."""
+    reports wait for); returns the reports' futures -> their tasks, and the picture
+    networks' tasks' names -> their futures."""
     profile, output_dir = settings["profile"], settings["output_dir"]
     shared_root = str(paths.artefacts_root())
     options = dict(pure=False, retries=settings["retries"])
@@ -724,7 +731,7 @@ def submit_tasks(client, todo: list[SweepTask], settings: dict) -> dict:
     for task in todo:
         if task.kind == "pictures" and task.network_folder not in network_inputs:
             network_inputs[task.network_folder] = client.submit(
-                run_network_inputs,
+                run_network_inputs,  # named by its key below
                 asdict(task),
                 profile,
                 str(output_dir),
@@ -748,7 +755,8 @@ def submit_tasks(client, todo: list[SweepTask], settings: dict) -> dict:
             **options,
         )
         futures[future] = task
-    return futures
+    names = {f"inputs of {folder}": future for folder, future in network_inputs.items()}
+    return futures, names
 
 
 # ------------------------------------------------------------------------ summary

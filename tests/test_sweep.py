@@ -521,7 +521,7 @@ def test_a_picture_networks_features_are_computed_once_for_all_its_seeds(
 
     client = Client()
     settings = dict(profile=PROFILE, output_dir=out, root=env["root"], threads=1, retries=0)
-    futures = sweep.submit_tasks(client, tasks, settings)
+    futures, inputs = sweep.submit_tasks(client, tasks, settings)
     assert [name for name, _, _ in client.calls] == ["run_network_inputs", *["run_task"] * 4]
     inputs_future = f"future of {client.calls[0][1]}"
     # the picture network's reports get its inputs' future (Dask waits for it), CLIP's none
@@ -529,6 +529,7 @@ def test_a_picture_networks_features_are_computed_once_for_all_its_seeds(
     assert sorted(futures.values(), key=lambda t: t.folder) == sorted(
         tasks, key=lambda t: t.folder
     )
+    assert inputs == {"inputs of efficientnet_lite1/_default": inputs_future}
 
     # the task itself: the network's cache lands in its own folder under OUT, and a
     # report staged from there has it (as a hard link), the shared inputs too
@@ -541,7 +542,7 @@ def test_a_picture_networks_features_are_computed_once_for_all_its_seeds(
     monkeypatch.setattr(networks, "load", load)
     folder = sweep.run_network_inputs(
         sweep.asdict(tasks[0]), PROFILE, str(out), str(paths.artefacts_root())
-    )
+    )["folder"]
     assert loaded == ["efficientnet_lite1"]
     assert Path(folder).is_relative_to(out / sweep.ARTEFACTS_FOLDER / sweep.NETWORKS_FOLDER)
     cached = next(Path(folder).rglob("features.npy"))
