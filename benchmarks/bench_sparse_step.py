@@ -19,10 +19,13 @@ Parts (--parts, all by default):
             the largest absolute difference.
   speed     training triplets/s of the sparse step (with lazy Adam), the dense step
             (with Adam) and the reference rewrite (bench_embedding.py's `ReferenceVICE`,
-            with its data loading) on --step-triplets synthetic triplets, 100 dimensions,
-            the mixture prior, batch 128 to 2,048 (--batches), alternating block by block,
+            with its data loading; always the mixture prior) on --step-triplets synthetic
+            triplets, --dims dimensions (100), prior --prior and kl --kl (the mixture
+            prior, analytic), batch 128 to 2,048 (--batches), alternating block by block,
             the median of --repeats blocks: where the dense step becomes the faster one
-            (the crossover `SPARSE_STEP_BELOW_BATCH` is set from).
+            (the crossovers `fitting.sparse_step_below` returns are set from this:
+            mixture prior; and --prior objdim_legacy, where the dense step samples only
+            the batch's rows).
   fits      45,000 human triplets (the 50k sample, 10 % held out) and 45,000 network
             triplets (50,000 random unique triplets answered by the VGG-16 stand-in, 10 %
             held out; the data of tests/test_sparse_step.py), --fit-sets; batch 128,
@@ -98,23 +101,26 @@ def bench_gradient(n_train: int, batch: int) -> None:
         torch.set_default_dtype(before)
 
 
-def bench_speed(n: int, batches: list[int], steps: int, repeats: int) -> None:
+def bench_speed(args, batches: list[int]) -> None:
+    n, steps, repeats, dims = args.step_triplets, args.steps, args.repeats, args.dims
     trip = torch.from_numpy(dnn_triplets(n, seed=0))
     counts = torch.bincount(trip.reshape(-1), minlength=1854)
     print(
-        f"[speed] {n:,} synthetic triplets, 1,854 objects, 100 dims, mixture prior; "
-        f"SPARSE_STEP_BELOW_BATCH {fitting.SPARSE_STEP_BELOW_BATCH}; {_tag()}"
+        f"[speed] {n:,} synthetic triplets, 1,854 objects, {dims} dims, prior {args.prior}, "
+        f"kl {args.kl}; 'auto' takes the sparse step below batch "
+        f"{fitting.sparse_step_below(VICEConfig(prior=args.prior, kl=args.kl))}; {_tag()}"
     )
     for batch in batches:
         k = max(5, steps * 128 // batch)
 
         def ours(step, batch=batch):
-            cfg = VICEConfig(n_dims=100, lr=1e-3, batch_size=batch, step=step)
+            cfg = VICEConfig(n_dims=dims, lr=1e-3, batch_size=batch, step=step,
+                             prior=args.prior, kl=args.kl)  # fmt: skip
             return _our_step("vice", cfg, 1854, trip)
 
         auto = ours("auto").kind
         blocks = {
-            "reference": _loader_block(ReferenceVICE(1854, 100).step,
+            "reference": _loader_block(ReferenceVICE(1854, dims).step,
                                        OneHotTriplets(trip, 1854), batch, k, n),
             "dense": _our_block(ours("dense"), trip, batch, k),
             "sparse": _our_block(ours("sparse"), trip, batch, k),
@@ -202,6 +208,9 @@ def main() -> None:
     parser.add_argument("--batches", default="128,256,384,512,768,1024,2048")
     parser.add_argument("--steps", type=int, default=40, help="steps per block at batch 128")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--dims", type=int, default=100, help="speed part: dimensions")
+    parser.add_argument("--prior", default="mixture", help="speed part: VICEConfig.prior")
+    parser.add_argument("--kl", default="analytic", help="speed part: VICEConfig.kl")
     parser.add_argument("--fit-epochs", type=int, default=30)
     parser.add_argument("--fit-betas", default="0.1,0.5")
     parser.add_argument("--fit-seeds", default="0,1,2")
@@ -218,7 +227,7 @@ def main() -> None:
         bench_gradient(args.grad_triplets, args.grad_batch)
     if "speed" in parts:
         batches = [int(b) for b in args.batches.split(",")]
-        bench_speed(args.step_triplets, batches, args.steps, args.repeats)
+        bench_speed(args, batches)
     if "fits" in parts:
         betas = [float(b) for b in args.fit_betas.split(",")]
         seeds = [int(s) for s in args.fit_seeds.split(",")]

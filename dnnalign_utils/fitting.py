@@ -41,8 +41,9 @@ draws alone are a quarter of a step); benchmarks/bench_embedding.py prints the f
 with the load. For small batches, where a batch touches a minority of the objects, VICE
 also has a row-sparse step (``VICEConfig.step``, `_SparseVICEStep`): only the batch's
 rows are sampled and updated, with the complexity term in its per-triplet form (the same
-objective's gradient in expectation) and lazy Adam; ``step="auto"`` takes it below
-`SPARSE_STEP_BELOW_BATCH` (benchmarks/bench_sparse_step.py).
+objective's gradient in expectation) and lazy Adam; ``step="auto"`` takes it below the
+batch size where the dense step becomes faster (`sparse_step_below`, measured by
+benchmarks/bench_sparse_step.py).
 Triplets are shuffled once per epoch with a seeded permutation and each batch gathers its
 own rows, so the training set is never copied, whatever its size. Every draw comes from
 one dedicated ``torch.Generator``, so a checkpointed run resumes bit-exactly.
@@ -108,7 +109,16 @@ speed`` (the two steps' training triplets/s, alternating block by block, the med
 the blocks, batch 128 to 2,048), two runs at load 3.2-4.4: the sparse step ran 2.2-2.6x
 the dense step at batch 128, 1.5-2.0x at 256, 1.1-1.3x at 384 (a batch touching 46 % of
 the objects), 0.85-1.16x at 512 (56 %) and 0.5-0.9x from 768 on: faster below 512, about
-as fast at 512, slower above."""
+as fast at 512, slower above. This holds where the dense step samples the whole matrix
+(the mixture prior, or kl="sample"); see `sparse_step_below`."""
+
+SPARSE_STEP_BELOW_BATCH_ROWS_SAMPLED = 256
+"""As `SPARSE_STEP_BELOW_BATCH` for the legacy prior with kl="analytic", where the dense
+step already samples only the batch's rows and the sparse step saves less. Measured as
+above with ``--prior objdim_legacy`` and 100 or 150 dimensions (load 3.4-8.0): the sparse
+step ran 1.6x the dense step at batch 64, 1.1-1.5x at 128, 1.1-1.2x at 192, 0.89-1.34x at
+256 (four runs: about as fast) and 0.94-1.11x at 384 and 512. The paper's settings
+(`PAPER_HUMAN_VICE`, batch 256) therefore keep the dense step, the reference's Adam."""
 
 
 @dataclass(frozen=True)
@@ -128,8 +138,9 @@ class VICEConfig:
     (Adam on both full matrices); "sparse" samples and updates only the rows of the
     batch's objects, with the complexity term in its per-triplet form and lazy Adam
     (`_SparseVICEStep`; the same objective's gradient in expectation); "auto" takes the
-    sparse step for batches below `SPARSE_STEP_BELOW_BATCH` and the dense one from there
-    on, whichever is faster (`vice_step`).
+    sparse step for batches below `sparse_step_below` (512 for the mixture prior, 256 for
+    the legacy prior with kl="analytic") and the dense one from there on, whichever is
+    faster (`vice_step`).
     """
 
     n_dims: int = 100
@@ -727,11 +738,21 @@ class _VICEModel:
         return self.mu
 
 
+def sparse_step_below(cfg: VICEConfig) -> int:
+    """The batch size from which ``step="auto"`` takes the dense step: where the dense step
+    samples the whole matrix (mixture prior or kl="sample") `SPARSE_STEP_BELOW_BATCH`,
+    else (legacy prior, kl="analytic": it samples only the batch's rows)
+    `SPARSE_STEP_BELOW_BATCH_ROWS_SAMPLED`."""
+    if cfg.prior == "mixture" or cfg.kl == "sample":
+        return SPARSE_STEP_BELOW_BATCH
+    return SPARSE_STEP_BELOW_BATCH_ROWS_SAMPLED
+
+
 def vice_step(cfg: VICEConfig) -> str:
     """The step a VICE fit with `cfg` takes, "sparse" or "dense": `cfg.step`, where "auto"
-    is the sparse step for batches below `SPARSE_STEP_BELOW_BATCH`."""
+    is the sparse step for batches below `sparse_step_below(cfg)`."""
     if cfg.step == "auto":
-        return "sparse" if cfg.batch_size < SPARSE_STEP_BELOW_BATCH else "dense"
+        return "sparse" if cfg.batch_size < sparse_step_below(cfg) else "dense"
     return cfg.step
 
 

@@ -20,6 +20,7 @@ from dnnalign_utils.embedding import (
 )
 from dnnalign_utils.fitting import (
     SPARSE_STEP_BELOW_BATCH,
+    SPARSE_STEP_BELOW_BATCH_ROWS_SAMPLED,
     _LazyAdam,
     _run_identity,
     _SparseVICEStep,
@@ -39,17 +40,29 @@ def random_triplets(n_objects, n_triplets, seed, skip=()):
 # ------------------------------------------------------------------------ the setting
 
 
-def test_step_setting_is_checked_and_auto_follows_the_crossover():
+@pytest.mark.parametrize(
+    ("prior", "kl", "crossover"),
+    [("mixture", "analytic", SPARSE_STEP_BELOW_BATCH),
+     ("mixture", "sample", SPARSE_STEP_BELOW_BATCH),
+     ("objdim_legacy", "sample", SPARSE_STEP_BELOW_BATCH),
+     # the dense step samples only the batch's rows here: an earlier crossover
+     ("objdim_legacy", "analytic", SPARSE_STEP_BELOW_BATCH_ROWS_SAMPLED)],
+)  # fmt: skip
+def test_step_setting_is_checked_and_auto_follows_the_crossover(prior, kl, crossover):
     with pytest.raises(ValueError, match=r"step: expected one of 'auto', 'sparse', 'dense'"):
         VICEConfig(step="fast")
-    below, at = SPARSE_STEP_BELOW_BATCH - 1, SPARSE_STEP_BELOW_BATCH
-    assert vice_step(VICEConfig(step="auto", batch_size=1)) == "sparse"
-    assert vice_step(VICEConfig(step="auto", batch_size=below)) == "sparse"
-    assert vice_step(VICEConfig(step="auto", batch_size=at)) == "dense"
-    assert vice_step(VICEConfig(step="auto", batch_size=4 * at)) == "dense"
-    for batch in (1, at, 4 * at):
-        assert vice_step(VICEConfig(step="sparse", batch_size=batch)) == "sparse"
-        assert vice_step(VICEConfig(step="dense", batch_size=batch)) == "dense"
+    assert SPARSE_STEP_BELOW_BATCH_ROWS_SAMPLED < SPARSE_STEP_BELOW_BATCH
+
+    def step(kind, batch):
+        return vice_step(VICEConfig(step=kind, batch_size=batch, prior=prior, kl=kl))
+
+    for batch in (1, 128, crossover - 1):
+        assert step("auto", batch) == "sparse"
+    for batch in (crossover, crossover + 1, 4 * crossover):
+        assert step("auto", batch) == "dense"
+    for batch in (1, crossover, 4 * crossover):
+        assert step("sparse", batch) == "sparse"
+        assert step("dense", batch) == "dense"
 
 
 @pytest.mark.parametrize(
