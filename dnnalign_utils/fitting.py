@@ -41,9 +41,9 @@ draws alone are a quarter of a step); benchmarks/bench_embedding.py prints the f
 with the load. For small batches, where a batch touches a minority of the objects, VICE
 also has a row-sparse step (``VICEConfig.step``, `_SparseVICEStep`): only the batch's
 rows are sampled and updated, with the complexity term in its per-triplet form (the same
-objective's gradient in expectation) and lazy Adam; ``step="auto"`` takes it below the
-batch size where the dense step becomes faster (`sparse_step_below`, measured by
-benchmarks/bench_sparse_step.py).
+objective's gradient in expectation) and lazy Adam; ``step="auto"``, the default, takes
+it below the batch size where the dense step becomes faster (`sparse_step_below`,
+measured by benchmarks/bench_sparse_step.py).
 Triplets are shuffled once per epoch with a seeded permutation and each batch gathers its
 own rows, so the training set is never copied, whatever its size. Every draw comes from
 one dedicated ``torch.Generator``, so a checkpointed run resumes bit-exactly.
@@ -137,10 +137,10 @@ class VICEConfig:
     step: the training step. "dense" samples and updates the whole posterior every step
     (Adam on both full matrices); "sparse" samples and updates only the rows of the
     batch's objects, with the complexity term in its per-triplet form and lazy Adam
-    (`_SparseVICEStep`; the same objective's gradient in expectation); "auto" takes the
-    sparse step for batches below `sparse_step_below` (512 for the mixture prior, 256 for
-    the legacy prior with kl="analytic") and the dense one from there on, whichever is
-    faster (`vice_step`).
+    (`_SparseVICEStep`; the same objective's gradient in expectation); "auto", the
+    default, takes the sparse step for batches below `sparse_step_below` (512 for the
+    mixture prior, 256 for the legacy prior with kl="analytic") and the dense one from
+    there on, whichever is faster (`vice_step`).
     """
 
     n_dims: int = 100
@@ -161,7 +161,7 @@ class VICEConfig:
     warmup_epochs: int = 0  # beta ramps linearly: beta * min(1, epoch / warmup_epochs)
     select: str = "last"  # "last" | "val_nll": return the best-validation-NLL epoch's params
     patience: int | None = None  # stop after this many evaluations without a better val NLL
-    step: str = "dense"  # "auto" | "sparse" | "dense": the training step (`vice_step`)
+    step: str = "auto"  # "auto" | "sparse" | "dense": the training step (`vice_step`)
 
     def __post_init__(self) -> None:
         _check_common(self)
@@ -350,7 +350,8 @@ PAPER_HUMAN_VICE = VICEConfig(
 150 initial dimensions, batch 256, Adam 1e-3, beta 1, the reference code's prior
 (weighted log densities, pi 0.5, spike 0.25, slab 2), k = 5, alpha 0.05, a 500-epoch
 window and at most 1,000 epochs. Meant for the 4.12M-triplet release (`paper` profile);
-on the CPU this is hours per fit."""
+on the CPU this is hours per fit. Its batch of 256 takes the dense step, the paper's Adam,
+also under the default ``step="auto"`` (`sparse_step_below`)."""
 
 PAPER_DNN_VICE = dataclasses.replace(PAPER_HUMAN_VICE, beta=0.24)
 """The paper's VGG-16 VICE run: as `PAPER_HUMAN_VICE` with beta 0.24 (20M triplets)."""

@@ -11,6 +11,9 @@ import torch
 
 from dnnalign_utils import data, triplets
 from dnnalign_utils.embedding import (
+    PAPER_DNN_VICE,
+    PAPER_HUMAN_VICE,
+    SMALL_DATA_VICE,
     VICEConfig,
     checkpoint_file,
     choice_probabilities,
@@ -63,6 +66,14 @@ def test_step_setting_is_checked_and_auto_follows_the_crossover(prior, kl, cross
     for batch in (1, crossover, 4 * crossover):
         assert step("sparse", batch) == "sparse"
         assert step("dense", batch) == "dense"
+
+
+def test_auto_is_the_default_and_what_it_picks_for_the_presets():
+    assert VICEConfig().step == "auto"
+    assert vice_step(VICEConfig()) == "sparse"  # batch 256, the mixture prior
+    assert vice_step(SMALL_DATA_VICE) == "dense"  # the book's fits: batch 2,048
+    # batch 256 with the legacy prior and the closed-form KL: the paper's dense Adam
+    assert vice_step(PAPER_HUMAN_VICE) == vice_step(PAPER_DNN_VICE) == "dense"
 
 
 @pytest.mark.parametrize(
