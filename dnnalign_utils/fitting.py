@@ -81,7 +81,6 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from dnnalign_utils.conventions import check_field_types, check_int
 from dnnalign_utils.container import (
     Embedding,
     _bh_counts,
@@ -89,7 +88,12 @@ from dnnalign_utils.container import (
     evaluate_embedding,
     save_embedding,
 )
-from dnnalign_utils.conventions import triplet_keys, validate_triplets
+from dnnalign_utils.conventions import (
+    check_field_types,
+    check_int,
+    triplet_keys,
+    validate_triplets,
+)
 from dnnalign_utils.provenance import (
     array_sha256,
     atomic_path,
