@@ -80,6 +80,7 @@ from dnnalign_utils.container import _bh_counts
 from dnnalign_utils.embedding import (
     PAPER_DNN_VICE,
     PAPER_HUMAN_VICE,
+    SMALL_DATA_HUMAN_VICE,
     SMALL_DATA_SPOSE,
     SMALL_DATA_VICE,
     SPoSEConfig,
@@ -652,7 +653,8 @@ def _converged_human_fit(label, module, method, config, train, val, nc, d2171, s
 
 def bench_pruning(seeds: list[int], epochs: int) -> None:
     """The human VICE fit's returned (pruned) embedding beside its unpruned posterior:
-    SMALL_DATA_VICE as it stops, and the same run continued to `epochs` epochs (the
+    SMALL_DATA_VICE as it stops, SMALL_DATA_HUMAN_VICE (its longer window, chapter 2's
+    human fit) as it stops, and the same run continued to `epochs` epochs (the
     stability rule off until then). Held-out accuracy of ReLU(mu) on the kept dimensions
     and on all, and of 20 posterior samples (mean probability) on the kept and on all;
     on the validation split, the noise-ceiling responses and the 2,171 set."""
@@ -661,6 +663,7 @@ def bench_pruning(seeds: list[int], epochs: int) -> None:
         train, val = triplets.split_triplets(train_all, 0.1, seed=seed)
         runs = (
             ("SMALL_DATA_VICE", SMALL_DATA_VICE),
+            ("SMALL_DATA_HUMAN_VICE (chapter 2)", SMALL_DATA_HUMAN_VICE),
             (f"continued to {epochs} epochs", dataclasses.replace(
                 SMALL_DATA_VICE, max_epochs=epochs, min_epochs=epochs)),
         )  # fmt: skip

@@ -37,6 +37,7 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
         "02_embedding_fit": {
             "n_seeds": 2,
             "human_max_epochs": 3,
+            "human_vice_max_epochs": 3,
             "network_max_epochs": 2,
             "network_min_epochs": 1,
             "network_window": 1,
@@ -114,6 +115,7 @@ PROFILES: dict[str, dict[str, dict[str, object]]] = {
         "02_embedding_fit": {
             "embedding_scale": "paper",
             "human_max_epochs": 1000,
+            "human_vice_max_epochs": 1000,
             "network_beta": 0.24,
             "network_max_epochs": 1000,
             "network_min_epochs": 500,
@@ -136,6 +138,7 @@ PARAMETER_DEFAULTS: dict[str, dict[str, object]] = {
     "02_embedding_fit": {
         "n_seeds": 3,
         "human_max_epochs": 150,
+        "human_vice_max_epochs": 300,
         "network_max_epochs": 60,
         "network_min_epochs": 30,
         "network_window": 10,

@@ -1172,3 +1172,24 @@ def test_reproducibility_table_has_a_row_per_run():
         "dimensions", "mean split-half r", "share of dimensions with r > 0.8",
     ]  # fmt: skip
     assert table.loc["seed 1"].tolist() == [47, 0.6, 0.2]
+
+
+def test_the_human_vice_preset_does_not_stop_while_its_dimensions_still_grow():
+    """Chapter 2's human VICE fit: the kept-dimension count grows by one every 10-30
+    epochs after the first drop; its 60-epoch window waits that out, the network
+    preset's 20-epoch window would not."""
+    from dnnalign_utils.fitting import SMALL_DATA_HUMAN_VICE, SMALL_DATA_VICE, _stable
+
+    assert emb.preset("small_data", "human_vice") is SMALL_DATA_HUMAN_VICE
+    assert emb.preset("small_data", "dnn_vice") is SMALL_DATA_VICE
+    human = SMALL_DATA_HUMAN_VICE
+    assert (human.stability_window, human.min_epochs, human.max_epochs) == (60, 100, 300)
+    growing = [100] * 60 + [8 + epoch // 25 for epoch in range(140)]  # +1 every 25 epochs
+    stops = [
+        next((e for e in range(1, len(growing) + 1) if _stable(growing[:e], w, m)), None)
+        for w, m in ((SMALL_DATA_VICE.stability_window, SMALL_DATA_VICE.min_epochs),
+                     (human.stability_window, human.min_epochs))
+    ]  # fmt: skip
+    assert stops[0] is not None and stops[1] is None  # the short window stops mid-growth
+    settled = growing + [growing[-1]] * 60
+    assert _stable(settled, human.stability_window, human.min_epochs)
