@@ -550,12 +550,12 @@ def test_missing_artefact_names_the_chapter_and_command(tmp_path, monkeypatch):
 
     monkeypatch.setenv("DNNALIGN_ARTEFACTS_DIR", str(tmp_path))
     command = r"`python -m dnnalign_utils\.book build --profile smoke --only {}`"
-    missing = paths.vgg16_embedding("smoke")
+    missing = paths.network_embedding("smoke")
     with pytest.raises(
         FileNotFoundError, match=r"02_embedding_fit.*" + command.format("02_embedding_fit")
     ):
         emb.load_embedding(missing)
-    missing = paths.vgg16_triplet_split("smoke")[0]
+    missing = paths.network_triplet_split("smoke")[0]
     with pytest.raises(FileNotFoundError, match=command.format("01_triplet_task")):
         data.load_triplets(missing, "npy")
     with pytest.raises(FileNotFoundError, match=r"not found$"):
