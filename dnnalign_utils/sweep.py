@@ -688,9 +688,10 @@ def _run_on(
     tag = f"[sweep {profile}]"
     workers = client.scheduler_info().get("workers", {})
     result.n_workers = len(workers)
-    threads = settings["threads"] or "the worker's threads"
+    threads = settings["threads"]
+    threads = counted(threads, "thread") if threads else "their worker's threads"
     log(
-        f"{tag} {len(workers)} Dask workers, a report's chapters on {threads} threads; "
+        f"{tag} {counted(len(workers), 'Dask worker')}, a report's chapters on {threads}; "
         f"dashboard: {client.dashboard_link}"
     )
     if any(w.get("nthreads", 1) > 1 for w in workers.values()):
