@@ -1,4 +1,5 @@
-"""Shared fixtures: one smoke-profile build of the whole book per test session."""
+"""Shared fixtures: one smoke-profile build of the whole book per test session; the
+recovery tests' simulated triplets (`simulate_triplets`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -74,3 +76,18 @@ def smoke_book(tmp_path_factory) -> BookBuild:
     output_dir = tmp_path_factory.mktemp("smoke_book")
     proc = run_book_cli("build", "--profile", "smoke", "--output-dir", str(output_dir))
     return BookBuild(output_dir, proc.returncode, proc.stdout + proc.stderr)
+
+
+def simulate_triplets(w, n_triplets, seed):
+    """Random distinct triplets over the rows of `w`; the odd one out is drawn from the
+    model's own softmax (`container.choice_probabilities`): recovery tests' data."""
+    from dnnalign_utils.container import choice_probabilities
+
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, w.shape[0], size=(2 * n_triplets, 3))
+    t = t[(t[:, 0] != t[:, 1]) & (t[:, 0] != t[:, 2]) & (t[:, 1] != t[:, 2])][:n_triplets]
+    p = choice_probabilities(w, t)
+    odd = (rng.random(len(t))[:, None] > np.cumsum(p, 1)).sum(1)
+    others = np.array([[1, 2], [0, 2], [0, 1]])[odd]
+    rows = np.arange(len(t))
+    return np.column_stack([t[rows[:, None], others], t[rows, odd]]).astype(np.int64)

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import simulate_triplets
 from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
@@ -49,18 +50,6 @@ def planted_embedding(n=300, d=10, seed=0):
     empty = np.flatnonzero(w.sum(1) == 0)
     w[empty, rng.integers(0, d, empty.size)] = 1.0
     return w
-
-
-def simulate_triplets(w, n_triplets, seed):
-    """Random distinct triplets; the odd one out is drawn from the model's own softmax."""
-    rng = np.random.default_rng(seed)
-    t = rng.integers(0, w.shape[0], size=(2 * n_triplets, 3))
-    t = t[(t[:, 0] != t[:, 1]) & (t[:, 0] != t[:, 2]) & (t[:, 1] != t[:, 2])][:n_triplets]
-    p = choice_probabilities(w, t)
-    odd = (rng.random(len(t))[:, None] > np.cumsum(p, 1)).sum(1)
-    others = np.array([[1, 2], [0, 2], [0, 1]])[odd]
-    rows = np.arange(len(t))
-    return np.column_stack([t[rows[:, None], others], t[rows, odd]]).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- pruning

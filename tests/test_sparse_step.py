@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import simulate_triplets
 
 from dnnalign_utils import data, triplets
 from dnnalign_utils.embedding import (
@@ -16,7 +17,6 @@ from dnnalign_utils.embedding import (
     SMALL_DATA_VICE,
     VICEConfig,
     checkpoint_file,
-    choice_probabilities,
     evaluate_embedding,
     fit_vice,
     match_dimensions,
@@ -293,19 +293,6 @@ def planted_embedding(n=300, d=10, seed=0):
     empty = np.flatnonzero(w.sum(1) == 0)
     w[empty, rng.integers(0, d, empty.size)] = 1.0
     return w
-
-
-def simulate_triplets(w, n_triplets, seed):
-    """Random triplets whose odd one out is drawn from the model's softmax, as in
-    test_embedding.py."""
-    rng = np.random.default_rng(seed)
-    t = rng.integers(0, w.shape[0], size=(2 * n_triplets, 3))
-    t = t[(t[:, 0] != t[:, 1]) & (t[:, 0] != t[:, 2]) & (t[:, 1] != t[:, 2])][:n_triplets]
-    p = choice_probabilities(w, t)
-    odd = (rng.random(len(t))[:, None] > np.cumsum(p, 1)).sum(1)
-    others = np.array([[1, 2], [0, 2], [0, 1]])[odd]
-    rows = np.arange(len(t))
-    return np.column_stack([t[rows[:, None], others], t[rows, odd]]).astype(np.int64)
 
 
 def test_sparse_step_recovers_a_planted_embedding():
