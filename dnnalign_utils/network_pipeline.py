@@ -20,15 +20,18 @@ embedding or the features differ.
 :func:`recorded_network` reads, for the book's own network, what chapters 1-6 recorded in
 the same build instead of fitting again.
 
-Chapter 7 compares several networks with it: :func:`load_networks` and
-:func:`run_networks` take them through in turn, and the tables the chapter shows of them
-(what each network is, the settings, the time taken, the n behind chapter 1's numbers,
-the meaning of each column, every dimension's R²) are built here.
+Chapter 7 compares several networks with it: :func:`load_networks` loads them and
+:func:`run_networks` takes each through as one task (:func:`network_task`; the chapter
+runs the tasks on a Dask local cluster with `sweep.run_tasks`, the sweep's engine), and
+the tables the chapter shows of them (what each network is, the settings, the time
+taken, the n behind chapter 1's numbers, the meaning of each column, every dimension's
+R²) are built here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -296,6 +299,21 @@ def chapter3_ridge(net, weights: np.ndarray, settings, progress: bool):
     )
 
 
+def chapter5_rater(profile: str, seed: int):
+    """Chapter 5's rater (`autorate.profile_rater`) for `profile` and `seed`, built once
+    per process for the chapter 0 features it is built from (their file and its time of
+    change): several networks run in one process, or one Dask worker, share it."""
+    source = paths.image_features(profile)
+    changed = source.stat().st_mtime_ns if source.exists() else None
+    return _rater_of(profile, seed, str(source), changed)
+
+
+@functools.lru_cache(maxsize=2)
+def _rater_of(profile: str, seed: int, source: str, changed: int | None):
+    del source, changed  # only the cache's key: the rater's inputs as they are now
+    return autorate.profile_rater(profile, seed=seed, progress=False)
+
+
 def run_network(
     profile: str,
     net,
@@ -309,11 +327,11 @@ def run_network(
     record its key numbers under ``net.key`` and return them with the per-dimension R²
     and labels. ``rater``: chapter 5's rater (`autorate.profile_rater` with
     ``settings.seed``), or a function returning it, called only when the numbers are not
-    cached (None: built here). The fit and its embedding (with the THINGS index of its
-    rows) and the numbers are kept in `paths.network_comparison`; a rerun with the same
-    settings reuses them. A finished fit of the same run that chapter 2 (or chapter 5,
-    for CLIP) checkpointed for this network is reused, as are those in ``reuse``
-    (:func:`fit_embedding`)."""
+    cached (None: :func:`chapter5_rater`, built once per process). The fit and its
+    embedding (with the THINGS index of its rows) and the numbers are kept in
+    `paths.network_comparison`; a rerun with the same settings reuses them. A finished
+    fit of the same run that chapter 2 (or chapter 5, for CLIP) checkpointed for this
+    network is reused, as are those in ``reuse`` (:func:`fit_embedding`)."""
     from dnnalign_utils.container import THINGS_INDEX_ARRAY
 
     folder = paths.network_comparison(profile, net.network)
@@ -336,7 +354,7 @@ def run_network(
 
     def compute():
         if rater is None:
-            chosen = autorate.profile_rater(profile, seed=settings.seed, progress=progress)
+            chosen = chapter5_rater(profile, settings.seed)
         else:
             chosen = rater() if callable(rater) else rater
         numbers, r2, labels, seconds = embedding_numbers(
@@ -491,6 +509,29 @@ def settings_table(concept_settings: PipelineSettings, picture_settings: Pipelin
     ).rename_axis("setting")
 
 
+def network_task(
+    profile: str,
+    net,
+    concept_settings: PipelineSettings,
+    picture_settings: PipelineSettings,
+    *,
+    rater=None,
+    progress: bool = False,
+) -> tuple[NetworkRun, float]:
+    """One network of chapter 7 through the pipeline, and the seconds it took: the book's
+    own network (`paths.DEFAULT_NETWORK`) read from what chapters 1-6 recorded
+    (:func:`recorded_network`), every other one through :func:`run_network` with
+    ``concept_settings`` when its features cover all concepts and ``picture_settings``
+    otherwise. A task of :func:`run_networks` (one per network, on a Dask worker or here)."""
+    started = time.perf_counter()
+    if net.key == paths.DEFAULT_NETWORK:
+        run = recorded_network(profile, net, concept_settings, progress=False)
+    else:
+        settings = concept_settings if net.complete else picture_settings
+        run = run_network(profile, net, settings, rater=rater, progress=progress)
+    return run, time.perf_counter() - started
+
+
 def run_networks(
     profile: str,
     nets,
@@ -498,26 +539,31 @@ def run_networks(
     picture_settings: PipelineSettings,
     *,
     rater=None,
+    map_tasks=None,
     progress: bool = True,
 ) -> tuple[dict[str, NetworkRun], dict[str, float]]:
-    """Every network of ``nets`` (name -> `networks.load`'s value) through the pipeline,
-    in order, with the seconds each took. The book's own network (`paths.DEFAULT_NETWORK`)
-    is read from what chapters 1-6 recorded (:func:`recorded_network`); every other one
-    goes through :func:`run_network`, with ``concept_settings`` when its features cover
-    all concepts and ``picture_settings`` otherwise. ``rater``: as for
-    :func:`run_network` (a function returning it builds it only when needed)."""
+    """Every network of ``nets`` (name -> `networks.load`'s value) through the pipeline
+    (:func:`network_task`), with the seconds each took, both keyed by name in the order
+    of ``nets``. ``map_tasks``: how the tasks run, a function taking
+    (``network_task``, {name: its arguments}) and returning {name: its result}, such as
+    `sweep.run_tasks` (one Dask task per network, on a local cluster); None: one after
+    another in this process, with ``rater`` as for :func:`run_network` (a function
+    returning it builds it only when needed). Tasks run elsewhere build their own rater
+    (:func:`chapter5_rater`)."""
     from tqdm.auto import tqdm
 
-    runs, seconds = {}, {}
-    for name, net in tqdm(nets.items(), desc="pipeline", disable=not progress):
-        started = time.perf_counter()
-        if net.key == paths.DEFAULT_NETWORK:
-            runs[name] = recorded_network(profile, net, concept_settings, progress=False)
-        else:
-            settings = concept_settings if net.complete else picture_settings
-            runs[name] = run_network(profile, net, settings, rater=rater, progress=progress)
-        seconds[name] = time.perf_counter() - started
-    return runs, seconds
+    arguments = {
+        name: (profile, net, concept_settings, picture_settings) for name, net in nets.items()
+    }
+    if map_tasks is None:
+        names = tqdm(arguments, desc="pipeline", disable=not progress)
+        done = {
+            name: network_task(*arguments[name], rater=rater, progress=progress) for name in names
+        }
+    else:
+        done = map_tasks(network_task, arguments)
+    runs = {name: done[name][0] for name in nets}
+    return runs, {name: done[name][1] for name in nets}
 
 
 def timing_table(

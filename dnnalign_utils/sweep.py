@@ -572,10 +572,13 @@ class SweepResult:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def local_cluster(n_workers: int | None = None):
+def local_cluster(n_workers: int | None = None, *, dashboard: bool = True):
     """A `distributed.LocalCluster` sized to this machine: `n_workers` worker processes
     (default: one per core) of one thread each on the loopback interface, its scheduler
-    handing each one report at a time (:data:`WORKER_SATURATION`)."""
+    handing each one task at a time (:data:`WORKER_SATURATION`). `dashboard`: serve the
+    Dask dashboard (its address is the client's ``dashboard_link``)."""
+    import logging
+
     import dask
     from distributed import LocalCluster
 
@@ -584,8 +587,97 @@ def local_cluster(n_workers: int | None = None):
         raise ValueError(f"--workers {n_workers}: expected at least 1")
     with dask.config.set({"distributed.scheduler.worker-saturation": WORKER_SATURATION}):
         return LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1"
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            # without a dashboard, the scheduler's HTTP server (health, metrics) on a
+            # free port rather than the dashboard's 8787
+            dashboard_address=":8787" if dashboard else ":0",
+            scheduler_kwargs={"dashboard": dashboard},
+            silence_logs=logging.ERROR,
         )
+
+
+@contextmanager
+def dask_client(
+    scheduler: str | None = None, n_workers: int | None = None, *, dashboard: bool = True
+):
+    """A `distributed.Client` on the Dask scheduler at `scheduler`, or (None) on a
+    :func:`local_cluster` of `n_workers` started here and closed after the block."""
+    from distributed import Client
+
+    cluster = None if scheduler else local_cluster(n_workers, dashboard=dashboard)
+    try:
+        with Client(scheduler or cluster) as client:
+            yield client
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def as_finished(
+    futures: dict, *, desc: str, unit: str, progress: bool
+) -> Iterator[tuple[object, object, BaseException | None]]:
+    """Each of `futures` (future -> what it computes) as it finishes, with a text
+    progress bar: (what it computes, its result, None), or (..., None, its error) for a
+    task that failed (its own error, or its worker died more often than the scheduler
+    allows)."""
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(futures), desc=desc, unit=unit, disable=not progress) as bar:
+        for future in as_completed(futures):
+            try:
+                done = future.result()
+            except Exception as error:
+                yield futures[future], None, error
+            else:
+                yield futures[future], done, None
+            bar.update(1)
+
+
+def run_tasks(
+    function: Callable,
+    arguments: dict[str, tuple],
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    retries: int = 2,
+    desc: str = "tasks",
+    progress: bool = True,
+) -> dict[str, object]:
+    """``function(*arguments[name])`` for every name, as one Dask task each, on the same
+    engine as the sweep's reports: the scheduler at `scheduler`, or a :func:`local_cluster`
+    of `n_workers` workers (None or 0: one per core, at most one per task; no dashboard).
+    Each worker runs one task at a time on one thread; a task whose worker dies is given
+    to another, and a task that fails is retried `retries` times. Returns name -> result
+    in the order of `arguments`; if any failed, a :class:`SweepError` names each. The
+    function and its arguments must pickle, and the workers see this process's
+    environment (a local cluster's are its child processes)."""
+    if not arguments:
+        return {}
+    if retries < 0:
+        raise ValueError(f"retries={retries}: expected 0 or more")
+    if not n_workers and scheduler is None:
+        n_workers = min(len(arguments), os.cpu_count() or 1)
+    results, failed = {}, {}
+    with dask_client(scheduler, n_workers, dashboard=False) as client:
+        futures = {}
+        for name, args in arguments.items():
+            key = f"{name} ({desc})"
+            futures[client.submit(function, *args, key=key, pure=False, retries=retries)] = name
+        for name, done, error in as_finished(futures, desc=desc, unit="task", progress=progress):
+            if error is None:
+                results[name] = done
+            else:
+                failed[name] = f"{type(error).__name__}: {error}"
+    if failed:
+        raise SweepError(
+            f"{len(failed)} of {len(arguments)} tasks ({desc}) failed:\n  "
+            + "\n  ".join(f"{name}: {error}" for name, error in failed.items())
+        )
+    return {name: results[name] for name in arguments}
 
 
 def run_sweep(
@@ -605,8 +697,6 @@ def run_sweep(
     """Run one report per input and seed on Dask and write the sweep's summary (the
     module docstring says what, where, and how it resumes). `scheduler`: the address of
     a running Dask scheduler (None: a :func:`local_cluster` of `n_workers`)."""
-    from distributed import Client
-
     root = Path(root).resolve()
     output_dir = paths.check_writable_folder(output_dir, f"--output-dir {output_dir}")
     if retries < 0:
@@ -644,17 +734,13 @@ def run_sweep(
         f"{len(todo)} to run, into {output_dir}"
     )
     if todo:
-        cluster = None if scheduler else local_cluster(n_workers)
-        if cluster is not None and threads_per_report is None:  # the cores shared out
-            threads_per_report = max(1, (os.cpu_count() or 1) // len(cluster.workers))
-        try:
-            with Client(scheduler or cluster) as client:
-                settings = dict(profile=profile, output_dir=output_dir, root=root)
-                settings.update(threads=threads_per_report, retries=retries)
-                _run_on(client, todo, result, settings, progress=progress, log=log)
-        finally:
-            if cluster is not None:
-                cluster.close()
+        with dask_client(scheduler, n_workers) as client:
+            if scheduler is None and threads_per_report is None:  # the cores shared out
+                local_workers = len(client.scheduler_info().get("workers", {}))
+                threads_per_report = max(1, (os.cpu_count() or 1) // max(1, local_workers))
+            settings = dict(profile=profile, output_dir=output_dir, root=root)
+            settings.update(threads=threads_per_report, retries=retries)
+            _run_on(client, todo, result, settings, progress=progress, log=log)
     result.wall_seconds = time.perf_counter() - start
     finished = [t for t in tasks if report_finished(output_dir / t.folder, t, profile)]
     if finished:
@@ -681,9 +767,6 @@ def _run_on(
     """Submit `todo` to `client`, one task each (`settings`: the profile, output folder,
     repository root, threads per report and retries), and wait for them with a progress
     bar, recording each in `result`."""
-    from distributed import as_completed
-    from tqdm.auto import tqdm
-
     profile = settings["profile"]
     tag = f"[sweep {profile}]"
     workers = client.scheduler_info().get("workers", {})
@@ -700,20 +783,16 @@ def _run_on(
             "after another; start workers of one thread (and pass --threads-per-report)"
         )
     futures, inputs = submit_tasks(client, todo, settings)
-    bar = tqdm(total=len(futures), desc="reports", unit="report", disable=not progress)
-    with bar:
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                done = future.result()
-            except Exception as error:  # a report's error, or its worker died too often
-                result.failed[task.name] = f"{type(error).__name__}: {error}"
-                log(f"{tag} {task.name}: failed ({error}); log: {LOGS_FOLDER}/{task.folder}.log")
-            else:
-                result.ran.append(task.name)
-                result.task_seconds += done["seconds"]
-                log(f"{tag} {task.name}: done in {done['seconds']:.0f} s")
-            bar.update(1)
+    for task, done, error in as_finished(
+        futures, desc="reports", unit="report", progress=progress
+    ):
+        if error is not None:
+            result.failed[task.name] = f"{type(error).__name__}: {error}"
+            log(f"{tag} {task.name}: failed ({error}); log: {LOGS_FOLDER}/{task.folder}.log")
+        else:
+            result.ran.append(task.name)
+            result.task_seconds += done["seconds"]
+            log(f"{tag} {task.name}: done in {done['seconds']:.0f} s")
     for name, future in inputs.items():  # each done or failed by now (its reports waited)
         if future.status == "finished":
             result.task_seconds += future.result()["seconds"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -256,6 +257,29 @@ def test_run_networks_reads_the_books_network_and_gives_each_kind_its_settings(m
         ("run", "some", pictures, "the rater"),
     ]
     assert [runs[n].key for n in runs] == [net.key for net in nets.values()]
+    # run as tasks (chapter 7: `sweep.run_tasks`): the same calls, one task per network;
+    # a task builds its own rater (None), as a Dask worker does
+    calls.clear()
+    mapped = []
+
+    def map_tasks(function, arguments):
+        mapped.append((function, list(arguments)))
+        return {name: function(*args) for name, args in reversed(arguments.items())}
+
+    tasks_runs, tasks_seconds = network_pipeline.run_networks(
+        "smoke", nets, TINY, pictures, map_tasks=map_tasks, progress=False
+    )
+    assert mapped == [(network_pipeline.network_task, ["book", "all", "some"])]
+    assert list(tasks_runs) == list(tasks_seconds) == ["book", "all", "some"]
+    assert sorted(calls, key=str) == sorted(
+        [
+            ("recorded", paths.DEFAULT_NETWORK, TINY),
+            ("run", "all", TINY, None),
+            ("run", "some", pictures, None),
+        ],
+        key=str,
+    )
+    assert [r.fit_source for r in tasks_runs.values()] == ["r", "f", "f"]
     timing = network_pipeline.timing_table(runs, {n: 1.0 for n in nets}, seconds)
     assert timing["network"].tolist() == [net.label for net in nets.values()]
     assert timing["embedding"].tolist() == ["r", "f", "f"]
@@ -379,3 +403,27 @@ def test_quality_shares_and_key_number():
     nets = {"a": _features("ka", 3), "b": _features("kb", 3)}
     assert network_pipeline.key_number(numbers, nets, "b", "n_dimensions") == 9.0
     assert np.isnan(network_pipeline.key_number(numbers, nets, "missing", "n_dimensions"))
+
+
+def test_chapter5_rater_is_built_once_per_process_until_its_features_change(tmp_path, monkeypatch):
+    from dnnalign_utils import autorate
+
+    features = tmp_path / "image_features"
+    features.mkdir()
+    monkeypatch.setattr(paths, "image_features", lambda profile: features)
+    built = []
+
+    def build(profile, *, seed, progress):
+        built.append((profile, seed))
+        return f"rater {len(built)}"
+
+    monkeypatch.setattr(autorate, "profile_rater", build)
+    network_pipeline._rater_of.cache_clear()
+    assert network_pipeline.chapter5_rater("smoke", 0) == "rater 1"
+    assert network_pipeline.chapter5_rater("smoke", 0) == "rater 1"
+    assert network_pipeline.chapter5_rater("smoke", 1) == "rater 2"  # another seed
+    stat = features.stat()
+    os.utime(features, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # rewritten
+    assert network_pipeline.chapter5_rater("smoke", 0) == "rater 3"
+    assert built == [("smoke", 0), ("smoke", 1), ("smoke", 0)]
+    network_pipeline._rater_of.cache_clear()

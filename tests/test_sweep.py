@@ -552,3 +552,34 @@ def test_a_picture_networks_features_are_computed_once_for_all_its_seeds(
     assert staged.stat().st_ino == cached.stat().st_ino
     assert (report_root / "features" / "efficientnet_lite0" / "value.txt").is_file()
     assert os.environ[paths.ARTEFACTS_ENV] == str(env["tmp"] / "artefacts")  # restored
+
+
+def test_run_tasks_runs_each_task_once_on_local_workers_in_the_given_order(monkeypatch):
+    """The engine chapter 7 runs its networks on: one task per name, each in a worker
+    process that sees this process's environment, the results in the order given."""
+    monkeypatch.setenv("SWEEP_TEST_SEEN", "by the workers")
+    arguments = {"c": (3, 4), "a": (2, 10), "b": (7, 0)}
+    assert sweep.run_tasks(pow, arguments, n_workers=2, progress=False) == {
+        "c": 81,
+        "a": 1024,
+        "b": 1,
+    }
+    seen = sweep.run_tasks(os.environ.get, {"x": ("SWEEP_TEST_SEEN",)}, progress=False)
+    assert seen == {"x": "by the workers"}
+    (pid,) = sweep.run_tasks(os.getpid, {"pid": ()}, n_workers=0, progress=False).values()
+    assert pid != os.getpid()
+    assert sweep.run_tasks(pow, {}, progress=False) == {}
+
+
+def test_run_tasks_names_every_failed_task():
+    import operator
+
+    arguments = {"fine": (1, 2), "broken": (1, 0), "also broken": (2, 0)}
+    with pytest.raises(sweep.SweepError) as raised:
+        sweep.run_tasks(operator.truediv, arguments, n_workers=1, retries=0, progress=False)
+    message = str(raised.value)
+    assert message.startswith("2 of 3 tasks (tasks) failed:")
+    assert "broken: ZeroDivisionError" in message and "also broken: ZeroDivisionError" in message
+    assert "fine" not in message
+    with pytest.raises(ValueError, match="retries=-1"):
+        sweep.run_tasks(pow, {"a": (1, 1)}, retries=-1)
