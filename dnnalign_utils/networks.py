@@ -257,7 +257,9 @@ def resolve(
     (``0``: all). They are part of the key and the label (:func:`picture_selection`).
 
     The key of a reader's input carries a hash of its absolute path, so two inputs never
-    share artefacts and rerunning the same input resumes from its own.
+    share artefacts and rerunning the same input resumes from its own. A registered
+    picture network at another ``layer`` than its default carries the layer in its key
+    and label (:func:`registered_layer`), so each layer has artefacts of its own.
     """
     if not isinstance(network, str) or not network.strip():
         raise ValueError(f"network={network!r}: expected a network name")
@@ -299,6 +301,9 @@ def resolve(
         key = f"torchvision_{_slug(model)}-{_slug(layer)}"
     elif network in NETWORKS:
         key = network
+        layer = registered_layer(network, layer) if layer else ""
+        if layer:  # another layer than the one the registered network is read at
+            key = f"{network}-{_slug(layer)}"
     else:
         raise ValueError(
             f"network={network!r}: expected one of {', '.join(NETWORKS)}, "
@@ -306,7 +311,10 @@ def resolve(
             "features_path"
         )
     kind = "pictures" if network.startswith(TORCHVISION_PREFIX) else NETWORKS[network].kind
-    label = NETWORKS[network].label if network in NETWORKS else f"{network[12:]} ({layer})"
+    if network in NETWORKS:
+        label = NETWORKS[network].label + (f", layer {layer}" if layer else "")
+    else:
+        label = f"{network[12:]} ({layer})"
     if styles or n_concepts:
         suffix = [", ".join(styles) + (" style" if len(styles) == 1 else " styles")] * bool(
             styles
@@ -596,6 +604,20 @@ def stored_chapter0_features(
     if any(n not in row for n in wanted):
         return None
     return np.asarray(stored[[row[n] for n in wanted]])
+
+
+def registered_layer(network: str, layer: str) -> str:
+    """``layer`` of the registered network ``network`` as its key and parameters carry
+    it: "" for the layer it is read at by default (a picture network's first
+    `features.PictureModel.default_modules`), so both spellings share one key; any other
+    layer as given (a picture network's layer is checked where its features are
+    extracted, a concept network's refused by the report)."""
+    from dnnalign_utils import features
+
+    model = features.PICTURE_MODELS.get(network)
+    if model is not None and layer == model.default_modules[0]:
+        return ""
+    return layer
 
 
 def picture_network(spec: Network, profile: str):

@@ -326,3 +326,31 @@ def test_a_picture_network_carries_its_own_input_recipe(tmp_path):
     resnet = networks.resolve("torchvision:resnet50", layer="avgpool")
     assert resnet.picture_recipe == features.torchvision_network("resnet50")[1]
     assert networks.BOOK_NETWORK.picture_recipe is None  # concept features have no pixels
+
+
+def test_each_layer_of_a_registered_picture_network_has_its_own_artefacts():
+    """Two layers of one registered picture network, run with the plain report, must not
+    share an artefact folder (fits, key numbers); the layer it is read at by default,
+    spelled out, is the same network as no layer."""
+    from dnnalign_utils import features, report
+
+    default_layer = features.PICTURE_MODELS["efficientnet_lite1"].default_modules[0]
+    plain = networks.resolve("efficientnet_lite1")
+    spelled = networks.resolve("efficientnet_lite1", layer=default_layer)
+    block10 = networks.resolve("efficientnet_lite1", layer="_blocks.10")
+    block5 = networks.resolve("efficientnet_lite1", layer="_blocks.5")
+    assert spelled == plain and plain.key == "efficientnet_lite1" and plain.layer == ""
+    assert (block10.key, block5.key) == (
+        "efficientnet_lite1-blocks_10",
+        "efficientnet_lite1-blocks_5",
+    )
+    assert block10.label == "EfficientNet-Lite1, layer _blocks.10"
+    folders = {n.folder("smoke") for n in (plain, block10, block5)}
+    assert len(folders) == 3
+    own = [set(report.own_artefact_paths(n, "smoke")) for n in (plain, block10, block5)]
+    assert not (own[0] & own[1]) and not (own[1] & own[2]) and not (own[0] & own[2])
+    # the value a chapter resolves from the parameters it is given is the same network
+    assert networks.resolve(**block10.chapter_parameters()) == block10
+    chosen = networks.resolve("efficientnet_lite0", layer="_blocks.10", image_styles=["noto"])
+    assert chosen.key == "efficientnet_lite0-blocks_10-noto"
+    assert not chosen.sees_chapter0_pictures
