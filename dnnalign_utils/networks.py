@@ -641,6 +641,31 @@ def picture_network(spec: Network, profile: str):
     return factory, recipe, module
 
 
+def layer_depth(network: Network) -> tuple[str, float] | None:
+    """(module, relative depth) of the layer a picture network is read at: the module's
+    position among its model's named modules, 0 the first and 1 the last. Their order is
+    the order the model registers them, which is the order of the forward pass in the
+    models here (EfficientNet-Lite, torchvision's classifiers). The model is built without
+    downloading anything (a torchvision model: its architecture alone). None for concept
+    features or a reader's features, which hold no model."""
+    if network.kind != "pictures":
+        return None
+    from dnnalign_utils import features
+
+    if network.name.startswith(TORCHVISION_PREFIX):
+        from torchvision import models
+
+        model = models.get_model(network.name[len(TORCHVISION_PREFIX) :], weights=None)
+        module = network.layer
+    else:
+        entry = features.PICTURE_MODELS[network.name]
+        model, module = entry.load(), network.layer or entry.default_modules[0]
+    names = [name for name, _ in model.named_modules() if name]
+    if module not in names:
+        raise ValueError(f"layer={module!r}: not a module of network {network.name!r}")
+    return module, names.index(module) / max(1, len(names) - 1)
+
+
 def check_picture_layer(spec: Network, profile: str) -> None:
     """ValueError naming the layer unless the picture network `spec` has it (builds the
     model: for a check before anything runs, e.g. the report's)."""

@@ -37,11 +37,15 @@ a task that fails is retried ``retries`` times. A text progress bar counts finis
 reports; the Dask dashboard shows each task (its address is printed).
 
 At the end, each written atomically: ``OUT/sweep.csv`` (with its provenance sidecar), one
-row of key numbers per finished report with its network, layer and seed;
-``OUT/sweep_spread.csv``, the seed-to-seed spread (mean, standard deviation, minimum,
-maximum over seeds) of every key number per network and layer; ``OUT/sweep.md`` and
-``OUT/sweep.html``, the summary page with both tables and two figures: alignment against
-layer depth per network, and each report's visual share against its semantic share.
+row of key numbers per finished report with its network, layer (module and relative
+depth) and seed; ``OUT/sweep_spread.csv``, the seed-to-seed spread (mean, standard
+deviation, minimum, maximum over seeds) of every key number per network and layer;
+``OUT/sweep.md`` and ``OUT/sweep.html`` (with ``OUT/plotly.min.js``), the summary page with
+both tables and two figures: alignment against layer depth per network, and each
+report's visual share against its semantic share.
+
+The same engine (:func:`run_tasks`: a local cluster or a scheduler, one task per item,
+retries, a progress bar) runs chapter 7's networks, one task each.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ SWEEP_CSV = "sweep.csv"
 SPREAD_CSV = "sweep_spread.csv"
 SWEEP_MARKDOWN = "sweep.md"
 SWEEP_HTML = "sweep.html"
+PLOTLY_JS = "plotly.min.js"  # beside sweep.html, which loads it
 # Folders beside the report folders; a network key starts with a letter or a digit, so
 # these never collide with one.
 ARTEFACTS_FOLDER = "_artefacts"
@@ -844,9 +849,16 @@ def submit_tasks(client, todo: list[SweepTask], settings: dict) -> tuple[dict, d
 
 def sweep_table(output_dir: Path, tasks: Sequence[SweepTask], profile: str) -> pd.DataFrame:
     """One row per finished report: its network (key), label, input, layer, seed, report
-    folder and chapters' seconds, then its key numbers (from its ``key_numbers.csv``)."""
+    folder and chapters' seconds, the module its features come from and that module's
+    relative depth (`networks.layer_depth`; empty for concept features), then its key
+    numbers (from its ``key_numbers.csv``)."""
     rows = []
+    depths = {}  # one model built per network input and layer
     for task in tasks:
+        where = (task.network, task.layer, task.picture_network)
+        if where not in depths:
+            depths[where] = _layer_depth(task, profile)
+        module, depth = depths[where] or ("", math.nan)
         folder = output_dir / task.folder
         numbers = pd.read_csv(folder / report.KEY_NUMBERS_FILE).iloc[0].to_dict()
         state = json.loads((folder / report.STATE_FILE).read_text(encoding="utf-8"))
@@ -859,12 +871,27 @@ def sweep_table(output_dir: Path, tasks: Sequence[SweepTask], profile: str) -> p
             "seed": task.seed,
             "report": task.folder,
             "seconds": round(float(seconds), 1),
+            "module": module,
+            "depth": depth,
         }
         row.update({k.name: numbers.get(k.name, math.nan) for k in keynumbers.KEY_NUMBERS})
         rows.append(row)
     table = pd.DataFrame(rows)
     integers = [n for n in ("n_concepts", "n_dimensions") if n in table]
     return table.astype({n: "Int64" for n in integers})
+
+
+def _layer_depth(task: SweepTask, profile: str) -> tuple[str, float] | None:
+    """`networks.layer_depth` of the network a task's report studied (None for concept
+    features)."""
+    from dnnalign_utils import networks
+
+    if task.kind != "pictures":
+        return None
+    found = report.resolve_input(
+        task.network, profile, layer=task.layer, picture_network=task.picture_network
+    )
+    return networks.layer_depth(found.network)
 
 
 def seed_spread(table: pd.DataFrame) -> pd.DataFrame:
@@ -891,7 +918,10 @@ def _layer_axis(table: pd.DataFrame) -> pd.Series:
 
 def layer_figure(table: pd.DataFrame):
     """Alignment (:data:`ALIGNMENT_NUMBERS`, mean ± SD over seeds) against layer depth,
-    one line per network, layers in the order the sweep lists them."""
+    one line per network: each layer at its module's relative depth in the network
+    (``depth``, `networks.layer_depth`), the deepest right. Layers of a network without a
+    model here (a reader's features) are spaced evenly in the order the sweep lists them,
+    and its legend entry says so."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -900,21 +930,39 @@ def layer_figure(table: pd.DataFrame):
     figure = make_subplots(rows=len(ALIGNMENT_NUMBERS), cols=1, subplot_titles=titles)
     for row, name in enumerate(ALIGNMENT_NUMBERS, start=1):
         for network, rows in frame.groupby("network", sort=False):
-            stats = rows.groupby("layer_shown", sort=False)[name].agg(["mean", "std"])
+            stats = rows.groupby("layer_shown", sort=False).agg(
+                mean=(name, "mean"), std=(name, "std"), depth=("depth", "first")
+            )
+            label = str(rows["label"].iloc[0])
+            if stats["depth"].notna().all():
+                stats = stats.sort_values("depth", kind="stable")
+            elif len(stats) == 1:  # concept features: no layers to place
+                stats["depth"] = [1.0]
+                label += " (its features, drawn at 1)"
+            else:  # no model to place the layers: evenly, in the sweep's order
+                stats["depth"] = [(i + 1) / len(stats) for i in range(len(stats))]
+                label += " (layers in the order given)"
             figure.add_trace(
                 go.Scatter(
-                    x=list(stats.index),
+                    x=stats["depth"],
                     y=stats["mean"],
                     error_y={"type": "data", "array": stats["std"].fillna(0)},
                     mode="lines+markers",
-                    name=str(rows["label"].iloc[0]),
+                    name=label,
                     legendgroup=network,
                     showlegend=row == 1,
+                    text=list(stats.index),
+                    hovertemplate="layer %{text}<br>depth %{x:.2f}<br>%{y:.3f}",
                 ),
                 row=row,
                 col=1,
             )
-        figure.update_xaxes(title_text="layer (in the sweep's order)", row=row, col=1)
+        figure.update_xaxes(
+            title_text="layer's relative depth in its network (0: first module, 1: last)",
+            range=[-0.03, 1.03],
+            row=row,
+            col=1,
+        )
         figure.update_yaxes(title_text=name, row=row, col=1)
     figure.update_layout(
         title="Alignment against layer depth (mean ± SD over seeds)",
@@ -1020,8 +1068,10 @@ def write_summary(
     output_dir: Path, table: pd.DataFrame, profile: str, *, seeds: Sequence[int] = ()
 ) -> dict[str, Path]:
     """Write ``sweep.csv`` (with its provenance sidecar), ``sweep_spread.csv``,
-    ``sweep.md`` and ``sweep.html`` (the tables and the two figures, plotly.js inline,
-    no external assets) into `output_dir`, each atomically."""
+    ``sweep.md`` and ``sweep.html`` (the tables and the two figures) into `output_dir`,
+    each atomically. The page loads plotly.js from :data:`PLOTLY_JS` beside it (written
+    here, the copy of the installed plotly), so it opens offline without carrying 4.8 MB
+    of script itself."""
     spread = seed_spread(table)
     record = provenance_record(
         "dnnalign_utils.sweep",
@@ -1037,11 +1087,30 @@ def write_summary(
     spread_path = atomic_write_text(output_dir / SPREAD_CSV, spread.to_csv(index=False))
     markdown = summary_markdown(table, spread, profile)
     md_path = atomic_write_text(output_dir / SWEEP_MARKDOWN, markdown)
+    script_path = _write_plotly_js(output_dir / PLOTLY_JS)
     figures = [
-        layer_figure(table).to_html(full_html=False, include_plotlyjs="inline"),
-        shares_figure(table).to_html(full_html=False, include_plotlyjs=False),
+        figure.to_html(full_html=False, include_plotlyjs=False)
+        for figure in (layer_figure(table), shares_figure(table))
     ]
     page = report.report_html(markdown, "Sweep: key numbers of many networks")
+    page = page.replace("</head>", f'<script src="{PLOTLY_JS}"></script>\n</head>', 1)
     section = "<h2>Figures</h2>\n" + "\n".join(figures) + "\n</body>"
     html_path = atomic_write_text(output_dir / SWEEP_HTML, page.replace("</body>", section, 1))
-    return {"csv": csv_path, "spread": spread_path, "markdown": md_path, "html": html_path}
+    return {
+        "csv": csv_path,
+        "spread": spread_path,
+        "markdown": md_path,
+        "html": html_path,
+        "plotly": script_path,
+    }
+
+
+def _write_plotly_js(target: Path) -> Path:
+    """The installed plotly's plotly.js at `target`, written (atomically) unless it is
+    there already with the same content."""
+    from plotly.offline import get_plotlyjs
+
+    script = get_plotlyjs()
+    if not (target.is_file() and target.read_text(encoding="utf-8") == script):
+        atomic_write_text(target, script)
+    return target

@@ -354,3 +354,22 @@ def test_each_layer_of_a_registered_picture_network_has_its_own_artefacts():
     chosen = networks.resolve("efficientnet_lite0", layer="_blocks.10", image_styles=["noto"])
     assert chosen.key == "efficientnet_lite0-blocks_10-noto"
     assert not chosen.sees_chapter0_pictures
+
+
+def test_layer_depth_is_the_modules_position_in_the_forward_order():
+    depth = {
+        layer: networks.layer_depth(networks.resolve("efficientnet_lite1", layer=layer))
+        for layer in ("_conv_stem", "_blocks.2", "_blocks.10", "")
+    }
+    assert depth["_conv_stem"] == ("_conv_stem", 0.0)
+    assert depth[""][0] == "_avg_pooling"
+    assert 0 < depth["_blocks.2"][1] < depth["_blocks.10"][1] < depth[""][1] <= 1
+    # a torchvision model: its architecture alone (nothing is downloaded)
+    resnet = [
+        networks.layer_depth(networks.resolve("torchvision:resnet18", layer=f"layer{i}"))[1]
+        for i in (1, 2, 3, 4)
+    ]
+    assert resnet == sorted(resnet) and len(set(resnet)) == 4
+    assert networks.layer_depth(networks.resolve("vgg16")) is None
+    with pytest.raises(ValueError, match="'_blocks.99'"):
+        networks.layer_depth(networks.resolve("efficientnet_lite1", layer="_blocks.99"))

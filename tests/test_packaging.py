@@ -157,3 +157,32 @@ def test_fresh_environment_lacks_undeclared_distributions(tmp_path):
     closure = requirement_closure(declared_requirements())
     assert "pytest" not in closure and "ruff" not in closure
     assert {"torch", "plotly", "myst-nb"} <= closure
+
+
+@pytest.mark.timeout(300)
+def test_the_cluster_extra_installs_beside_the_locked_environment(tmp_path):
+    """`pip install dnnalign-utils[cluster]` (How to run's SLURM sweep) adds dask-jobqueue
+    to the locked environment without changing any locked version (pip's dry run, with
+    the lock as constraints)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extra = project["optional-dependencies"]["cluster"]
+    assert {canonicalize_name(Requirement(r).name) for r in extra} == {"dask-jobqueue"}
+    report = tmp_path / "report.json"
+    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet"]
+    command += ["--report", str(report), "-c", str(REPO / "requirements.txt"), *extra]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    if result.returncode and "Failed to establish" in result.stderr + result.stdout:
+        pytest.skip(f"the package index cannot be reached: {result.stderr.strip()[-300:]}")
+    assert result.returncode == 0, result.stderr
+    added = {
+        canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
+    assert "dask-jobqueue" in added
+    locked = {
+        canonicalize_name(line.partition("==")[0]): line.partition("==")[2]
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    changed = {n: (locked[n], v) for n, v in added.items() if n in locked and locked[n] != v}
+    assert not changed, f"locked versions the cluster extra would change: {changed}"

@@ -17,7 +17,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -293,10 +292,16 @@ def test_summary_page_spread_and_figures(smoke_sweep):
     page = (out / "sweep.html").read_text(encoding="utf-8")
     assert "Seed-to-seed spread per network and layer" in page
     assert "Alignment against layer depth" in page and "Visual against semantic" in page
-    # no external assets: no address outside the scripts (plotly.js, inline, names some)
-    markup = re.sub(r"<script\b.*?</script>", "", page, flags=re.DOTALL)
-    assert "<script" in page and 'src="http' not in markup and 'href="http' not in markup
+    # no external assets: plotly.js is loaded from the copy beside the page, not inlined
+    from plotly.offline import get_plotlyjs
+
+    assert f'<script src="{sweep.PLOTLY_JS}"></script>' in page and len(page) < 500_000
+    assert (out / sweep.PLOTLY_JS).read_text(encoding="utf-8") == get_plotlyjs()
+    assert 'src="http' not in page and 'href="http' not in page
     assert "vgg16/_default/seed-1/report.html" in page
+    # concept features hold no model: no module, no depth (a picture network's: below)
+    table = pd.read_csv(out / "sweep.csv", keep_default_na=False, na_values=[""])
+    assert table["depth"].isna().all() and table["module"].isna().all()
 
 
 def test_reports_equal_the_report_run_one_by_one(smoke_sweep, env):
@@ -510,6 +515,10 @@ def test_a_picture_networks_features_are_computed_once_for_all_its_seeds(
     out = tmp_path / "out"
     tasks = sweep.plan(inputs, [0, 1], PROFILE, out, env["root"])
     assert [t.kind for t in tasks] == ["pictures", "pictures", "concepts", "concepts"]
+    # the summary places its reports at the depth of the module it is read at
+    module, depth = sweep._layer_depth(tasks[0], PROFILE)
+    assert module == "_avg_pooling" and 0.95 < depth <= 1
+    assert sweep._layer_depth(tasks[2], PROFILE) is None
 
     class Client:
         def __init__(self):
@@ -583,3 +592,31 @@ def test_run_tasks_names_every_failed_task():
     assert "fine" not in message
     with pytest.raises(ValueError, match="retries=-1"):
         sweep.run_tasks(pow, {"a": (1, 1)}, retries=-1)
+
+
+def test_layer_figure_places_each_layer_at_its_depth():
+    """Layers given out of depth order are drawn in depth order; a network without a
+    model keeps the order given, and its legend says so."""
+    rows = []
+    for network, layers in (("net", [("late", 0.9), ("early", 0.1), ("mid", 0.5)]),):
+        for layer, depth in layers:
+            for seed in (0, 1):
+                rows.append(
+                    dict(network=network, label="Net", layer=layer, seed=seed, depth=depth)
+                )
+    for layer in ("b", "a"):
+        rows.append(dict(network="own", label="Own", layer=layer, seed=0, depth=math.nan))
+    rows.append(dict(network="vgg", label="VGG", layer="", seed=0, depth=math.nan))
+    table = pd.DataFrame(rows)
+    for index, name in enumerate(sweep.ALIGNMENT_NUMBERS):
+        table[name] = [
+            10 * index + {"early": 1, "mid": 2, "late": 3, "a": 4, "b": 5, "": 6}[la] + 0.1 * s
+            for la, s in zip(table["layer"], table["seed"], strict=True)
+        ]
+    figure = sweep.layer_figure(table)
+    net, own, vgg = figure.data[:3]
+    assert list(net.text) == ["early", "mid", "late"] and list(net.x) == [0.1, 0.5, 0.9]
+    assert np.allclose(net.y, [1.05, 2.05, 3.05])
+    assert list(own.text) == ["b", "a"] and list(own.x) == [0.5, 1.0]
+    assert own.name == "Own (layers in the order given)"
+    assert list(vgg.x) == [1.0] and vgg.name.startswith("VGG (its features")
