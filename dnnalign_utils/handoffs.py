@@ -34,30 +34,31 @@ REGISTRY_FILE = "registry.txt"
 FETCH_TIMEOUT_S = 20
 
 # Wall time of each chapter in a measured book build on 2 cores (`book build`, the
-# runner's per-notebook times): smoke and default builds of 2026-12-07, on a machine
-# shared with other work, so an upper side of what a quiet machine takes.
+# runner's per-notebook times), from an empty artefact folder: smoke and default builds
+# of 2026-12-07 on a quiet machine (1-minute load about 1 before they started); a machine
+# busy with other work takes longer.
 MEASURED_SECONDS: dict[str, dict[str, float]] = {
     "smoke": {
-        "00_data": 33.2,
-        "01_triplet_task": 10.1,
-        "02_embedding_fit": 21.1,
-        "03_r2_regression": 55.2,
-        "04_gradcam": 114.5,
-        "05_visual_semantic_rating": 18.1,
-        "06_human_vs_dnn": 7.6,
-        "07_networks": 20.1,
-        "08_explorer": 10.2,
+        "00_data": 11.7,
+        "01_triplet_task": 6.8,
+        "02_embedding_fit": 8.7,
+        "03_r2_regression": 19.0,
+        "04_gradcam": 16.2,
+        "05_visual_semantic_rating": 12.5,
+        "06_human_vs_dnn": 4.7,
+        "07_networks": 18.8,
+        "08_explorer": 6.0,
     },
     "default": {
-        "00_data": 238.3,
-        "01_triplet_task": 7.0,
-        "02_embedding_fit": 156.7,
-        "03_r2_regression": 22.0,
-        "04_gradcam": 285.4,
-        "05_visual_semantic_rating": 195.2,
-        "06_human_vs_dnn": 16.3,
-        "07_networks": 252.2,
-        "08_explorer": 13.3,
+        "00_data": 117.2,
+        "01_triplet_task": 9.0,
+        "02_embedding_fit": 152.2,
+        "03_r2_regression": 24.1,
+        "04_gradcam": 70.2,
+        "05_visual_semantic_rating": 139.8,
+        "06_human_vs_dnn": 11.6,
+        "07_networks": 99.5,
+        "08_explorer": 7.9,
     },
 }
 
