@@ -621,25 +621,53 @@ def dask_client(
             cluster.close()
 
 
-def as_finished(
-    futures: dict, *, desc: str, unit: str, progress: bool
-) -> Iterator[tuple[object, object, BaseException | None]]:
-    """Each of `futures` (future -> what it computes) as it finishes, with a text
-    progress bar: (what it computes, its result, None), or (..., None, its error) for a
-    task that failed (its own error, or its worker died more often than the scheduler
-    allows)."""
-    from distributed import as_completed
-    from tqdm.auto import tqdm
+class Finishing:
+    """Dask futures (future -> what it computes) yielded as they finish, with a text
+    progress bar, as (what it computes, its result, None), or (..., None, its error) for
+    a task that failed (its own error, or its worker died more often than the scheduler
+    allows). The bar counts to `total` (default: all of them) the futures of `count`
+    (default: all), those added while waiting (:meth:`add`) and those that will never run
+    (:meth:`skip`)."""
 
-    with tqdm(total=len(futures), desc=desc, unit=unit, disable=not progress) as bar:
-        for future in as_completed(futures):
-            try:
-                done = future.result()
-            except Exception as error:
-                yield futures[future], None, error
-            else:
-                yield futures[future], done, None
-            bar.update(1)
+    def __init__(
+        self,
+        futures: dict,
+        *,
+        desc: str,
+        unit: str,
+        progress: bool,
+        count=None,
+        total: int | None = None,
+    ):
+        from distributed import as_completed
+        from tqdm.auto import tqdm
+
+        self.futures = dict(futures)
+        self.counted = set(self.futures if count is None else count)
+        self._pending = as_completed(list(self.futures))
+        total = len(self.counted) if total is None else total
+        self._bar = tqdm(total=total, desc=desc, unit=unit, disable=not progress)
+
+    def add(self, future, what) -> None:
+        """Wait for `future` too, and count it."""
+        self.futures[future] = what
+        self.counted.add(future)
+        self._pending.add(future)
+
+    def skip(self) -> None:
+        """Count one that will never run (e.g. its inputs failed)."""
+        self._bar.update(1)
+
+    def __iter__(self) -> Iterator[tuple[object, object, BaseException | None]]:
+        with self._bar:
+            for future in self._pending:
+                try:
+                    done, error = future.result(), None
+                except Exception as failure:
+                    done, error = None, failure
+                yield self.futures[future], done, error
+                if future in self.counted:
+                    self._bar.update(1)
 
 
 def run_tasks(
@@ -672,7 +700,7 @@ def run_tasks(
         for name, args in arguments.items():
             key = f"{name} ({desc})"
             futures[client.submit(function, *args, key=key, pure=False, retries=retries)] = name
-        for name, done, error in as_finished(futures, desc=desc, unit="task", progress=progress):
+        for name, done, error in Finishing(futures, desc=desc, unit="task", progress=progress):
             if error is None:
                 results[name] = done
             else:
@@ -788,60 +816,89 @@ def _run_on(
             "after another; start workers of one thread (and pass --threads-per-report)"
         )
     futures, inputs = submit_tasks(client, todo, settings)
-    for task, done, error in as_finished(
-        futures, desc="reports", unit="report", progress=progress
-    ):
+    # the bar counts reports; the ones waiting for their inputs are added when they go
+    finishing = Finishing(
+        {**futures, **inputs},
+        desc="reports",
+        unit="report",
+        progress=progress,
+        count=futures,
+        total=len(todo),
+    )
+    for what, done, error in finishing:
+        if isinstance(what, SweepTask):
+            task = what
+            if error is not None:
+                result.failed[task.name] = f"{type(error).__name__}: {error}"
+                log(f"{tag} {task.name}: failed ({error}); log: {LOGS_FOLDER}/{task.folder}.log")
+            else:
+                result.ran.append(task.name)
+                result.task_seconds += done["seconds"]
+                log(f"{tag} {task.name}: done in {done['seconds']:.0f} s")
+            continue
+        name, waiting = what  # a picture network's inputs: its reports can go now
         if error is not None:
-            result.failed[task.name] = f"{type(error).__name__}: {error}"
-            log(f"{tag} {task.name}: failed ({error}); log: {LOGS_FOLDER}/{task.folder}.log")
-        else:
-            result.ran.append(task.name)
-            result.task_seconds += done["seconds"]
-            log(f"{tag} {task.name}: done in {done['seconds']:.0f} s")
-    for name, future in inputs.items():  # each done or failed by now (its reports waited)
-        if future.status == "finished":
-            result.task_seconds += future.result()["seconds"]
-            log(f"{tag} {name}: done in {future.result()['seconds']:.0f} s")
+            log(f"{tag} {name}: failed ({error})")
+            for task in waiting:
+                result.failed[task.name] = f"{name} failed: {type(error).__name__}: {error}"
+                finishing.skip()
+            continue
+        result.task_seconds += done["seconds"]
+        log(f"{tag} {name}: done in {done['seconds']:.0f} s")
+        for task in waiting:
+            finishing.add(submit_report(client, task, settings, done), task)
+
+
+def submit_report(client, task: SweepTask, settings: dict, network_inputs: dict | None):
+    """Submit one report of the sweep (:func:`run_task`) to `client`; `network_inputs`: its
+    picture network's inputs (:func:`run_network_inputs`' result), or None."""
+    return client.submit(
+        run_task,
+        asdict(task),
+        settings["profile"],
+        str(settings["output_dir"]),
+        str(paths.artefacts_root()),
+        str(settings["root"]),
+        settings["threads"],
+        network_inputs,
+        key=f"{task.name} ({task.folder})",
+        pure=False,
+        retries=settings["retries"],
+    )
 
 
 def submit_tasks(client, todo: list[SweepTask], settings: dict) -> tuple[dict, dict]:
-    """Submit one task per report of `todo` to `client` (and, before them, one per
-    picture network: its features of its pictures, :func:`run_network_inputs`, which its
-    reports wait for); returns the reports' futures -> their tasks, and the picture
-    networks' tasks' names -> their futures."""
-    profile, output_dir = settings["profile"], settings["output_dir"]
-    shared_root = str(paths.artefacts_root())
-    options = dict(pure=False, retries=settings["retries"])
-    network_inputs = {}  # once per picture network: its features of its pictures
+    """Submit to `client` one task per picture network of `todo` (its features of its
+    pictures, :func:`run_network_inputs`) and one per report of every other network.
+    Returns the reports' futures -> their tasks, and the picture networks' futures ->
+    (their tasks' names, the reports waiting for them). A waiting report is submitted
+    when its inputs are done (:func:`submit_report`), not as a task depending on them:
+    Dask would give a task its dependency's worker, and so run all of a picture
+    network's reports on one worker while another is idle."""
+    inputs, waiting = {}, {}  # once per picture network: its features of its pictures
     for task in todo:
-        if task.kind == "pictures" and task.network_folder not in network_inputs:
-            network_inputs[task.network_folder] = client.submit(
-                run_network_inputs,  # named by its key below
+        if task.kind != "pictures":
+            continue
+        if task.network_folder not in inputs:
+            inputs[task.network_folder] = client.submit(
+                run_network_inputs,
                 asdict(task),
-                profile,
-                str(output_dir),
-                shared_root,
+                settings["profile"],
+                str(settings["output_dir"]),
+                str(paths.artefacts_root()),
                 settings["threads"],
                 key=f"inputs of {task.key} ({task.network_folder})",
-                **options,
+                pure=False,
+                retries=settings["retries"],
             )
-    futures = {}
-    for task in todo:
-        future = client.submit(
-            run_task,
-            asdict(task),
-            profile,
-            str(output_dir),
-            shared_root,
-            str(settings["root"]),
-            settings["threads"],
-            network_inputs.get(task.network_folder),  # a dependency: done before
-            key=f"{task.name} ({task.folder})",
-            **options,
-        )
-        futures[future] = task
-    names = {f"inputs of {folder}": future for folder, future in network_inputs.items()}
-    return futures, names
+        waiting.setdefault(task.network_folder, []).append(task)
+    futures = {
+        submit_report(client, task, settings, None): task
+        for task in todo
+        if task.kind != "pictures"
+    }
+    named = {future: (f"inputs of {folder}", waiting[folder]) for folder, future in inputs.items()}
+    return futures, named
 
 
 # ------------------------------------------------------------------------ summary

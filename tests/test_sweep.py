@@ -531,14 +531,17 @@ def test_a_picture_networks_features_are_computed_once_for_all_its_seeds(
     client = Client()
     settings = dict(profile=PROFILE, output_dir=out, root=env["root"], threads=1, retries=0)
     futures, inputs = sweep.submit_tasks(client, tasks, settings)
-    assert [name for name, _, _ in client.calls] == ["run_network_inputs", *["run_task"] * 4]
+    # the picture network's inputs and CLIP's reports go now; the picture network's
+    # reports wait for its inputs (submitted then, not as Dask dependents, which Dask
+    # would all give to the worker holding the inputs)
+    assert [name for name, _, _ in client.calls] == ["run_network_inputs", *["run_task"] * 2]
     inputs_future = f"future of {client.calls[0][1]}"
-    # the picture network's reports get its inputs' future (Dask waits for it), CLIP's none
-    assert [args[-1] for _, _, args in client.calls[1:]] == [inputs_future] * 2 + [None] * 2
-    assert sorted(futures.values(), key=lambda t: t.folder) == sorted(
-        tasks, key=lambda t: t.folder
-    )
-    assert inputs == {"inputs of efficientnet_lite1/_default": inputs_future}
+    assert [args[-1] for _, _, args in client.calls[1:]] == [None, None]
+    assert list(futures.values()) == tasks[2:]
+    assert inputs == {inputs_future: ("inputs of efficientnet_lite1/_default", tasks[:2])}
+    done = {"folder": "its folder", "seconds": 1.0}
+    sweep.submit_report(client, tasks[0], settings, done)
+    assert client.calls[-1][0] == "run_task" and client.calls[-1][2][-1] == done
 
     # the task itself: the network's cache lands in its own folder under OUT, and a
     # report staged from there has it (as a hard link), the shared inputs too
@@ -620,3 +623,24 @@ def test_layer_figure_places_each_layer_at_its_depth():
     assert list(own.text) == ["b", "a"] and list(own.x) == [0.5, 1.0]
     assert own.name == "Own (layers in the order given)"
     assert list(vgg.x) == [1.0] and vgg.name.startswith("VGG (its features")
+
+
+def test_finishing_yields_every_future_and_those_added_while_waiting():
+    """The sweep's wait: futures as they finish, a failed one with its error, more added
+    while waiting (a picture network's reports, once its inputs are done)."""
+    import operator
+
+    with sweep.dask_client(n_workers=2, dashboard=False) as client:
+        first = {client.submit(pow, 2, n, pure=False): f"2^{n}" for n in (3, 4)}
+        broken = client.submit(operator.truediv, 1, 0, pure=False)
+        finishing = sweep.Finishing(
+            {**first, broken: "broken"}, desc="t", unit="t", progress=False, total=4
+        )
+        seen = {}
+        for what, done, error in finishing:
+            seen[what] = error if error is not None else done
+            if what == "2^3":
+                finishing.add(client.submit(pow, 3, 2, pure=False), "3^2")
+    assert seen["2^3"] == 8 and seen["2^4"] == 16 and seen["3^2"] == 9
+    assert isinstance(seen["broken"], ZeroDivisionError)
+    assert len(finishing.counted) == 4
