@@ -59,6 +59,7 @@ import re
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -644,14 +645,17 @@ class Finishing:
 
         self.futures = dict(futures)
         self.counted = set(self.futures if count is None else count)
+        self.running = set(self.futures)  # submitted, not yet yielded
         self._pending = as_completed(list(self.futures))
         total = len(self.counted) if total is None else total
         self._bar = tqdm(total=total, desc=desc, unit=unit, disable=not progress)
 
-    def add(self, future, what) -> None:
-        """Wait for `future` too, and count it."""
+    def add(self, future, what, *, counted: bool = True) -> None:
+        """Wait for `future` too (and count it, if `counted`)."""
         self.futures[future] = what
-        self.counted.add(future)
+        if counted:
+            self.counted.add(future)
+        self.running.add(future)
         self._pending.add(future)
 
     def skip(self) -> None:
@@ -665,6 +669,7 @@ class Finishing:
                     done, error = future.result(), None
                 except Exception as failure:
                     done, error = None, failure
+                self.running.discard(future)
                 yield self.futures[future], done, error
                 if future in self.counted:
                     self._bar.update(1)
@@ -815,16 +820,23 @@ def _run_on(
             f"{tag} note: workers with several threads take several reports and run them one "
             "after another; start workers of one thread (and pass --threads-per-report)"
         )
-    futures, inputs = submit_tasks(client, todo, settings)
-    # the bar counts reports; the ones waiting for their inputs are added when they go
-    finishing = Finishing(
-        {**futures, **inputs},
-        desc="reports",
-        unit="report",
-        progress=progress,
-        count=futures,
-        total=len(todo),
-    )
+    ready, waiting = task_queue(todo)
+    finishing = Finishing({}, desc="reports", unit="report", progress=progress, total=len(todo))
+
+    def send_ready() -> None:
+        # Dask hands a task to a worker when it is submitted, not when the worker is free,
+        # so tasks go out only as workers free up: one per worker thread at a time
+        workers = client.scheduler_info().get("workers", {}).values()
+        slots = max(1, sum(w.get("nthreads", 1) for w in workers))
+        while ready and len(finishing.running) < slots:
+            what, inputs = ready.popleft()
+            if isinstance(what, SweepTask):
+                finishing.add(submit_report(client, what, settings, inputs), what)
+            else:
+                future = submit_network_inputs(client, what[1], settings)
+                finishing.add(future, what, counted=False)
+
+    send_ready()
     for what, done, error in finishing:
         if isinstance(what, SweepTask):
             task = what
@@ -835,18 +847,49 @@ def _run_on(
                 result.ran.append(task.name)
                 result.task_seconds += done["seconds"]
                 log(f"{tag} {task.name}: done in {done['seconds']:.0f} s")
-            continue
-        name, waiting = what  # a picture network's inputs: its reports can go now
-        if error is not None:
-            log(f"{tag} {name}: failed ({error})")
-            for task in waiting:
-                result.failed[task.name] = f"{name} failed: {type(error).__name__}: {error}"
-                finishing.skip()
-            continue
-        result.task_seconds += done["seconds"]
-        log(f"{tag} {name}: done in {done['seconds']:.0f} s")
-        for task in waiting:
-            finishing.add(submit_report(client, task, settings, done), task)
+        else:  # a picture network's inputs: its reports can go now
+            name, task = what
+            if error is not None:
+                log(f"{tag} {name}: failed ({error})")
+                for report_task in waiting[task.network_folder]:
+                    result.failed[report_task.name] = f"{name} failed: {error}"
+                    finishing.skip()
+            else:
+                result.task_seconds += done["seconds"]
+                log(f"{tag} {name}: done in {done['seconds']:.0f} s")
+                ready.extendleft((t, done) for t in reversed(waiting[task.network_folder]))
+        send_ready()
+
+
+def task_queue(todo: list[SweepTask]) -> tuple[deque, dict[str, list[SweepTask]]]:
+    """The order tasks go to the workers: first one per picture network (its features of
+    its pictures, named "inputs of ..."), then the reports of the other networks; and,
+    per picture network (its `SweepTask.network_folder`), its reports, which go first
+    once its inputs are done. Queue items: (a report's task, None), or ((the inputs'
+    name, the network's first task), None)."""
+    ready, waiting = deque(), {}
+    for task in todo:
+        if task.kind == "pictures":
+            if task.network_folder not in waiting:
+                ready.append(((f"inputs of {task.network_folder}", task), None))
+            waiting.setdefault(task.network_folder, []).append(task)
+    ready.extend((task, None) for task in todo if task.kind != "pictures")
+    return ready, waiting
+
+
+def submit_network_inputs(client, task: SweepTask, settings: dict):
+    """Submit :func:`run_network_inputs` for `task`'s picture network to `client`."""
+    return client.submit(
+        run_network_inputs,
+        asdict(task),
+        settings["profile"],
+        str(settings["output_dir"]),
+        str(paths.artefacts_root()),
+        settings["threads"],
+        key=f"inputs of {task.key} ({task.network_folder})",
+        pure=False,
+        retries=settings["retries"],
+    )
 
 
 def submit_report(client, task: SweepTask, settings: dict, network_inputs: dict | None):
@@ -865,40 +908,6 @@ def submit_report(client, task: SweepTask, settings: dict, network_inputs: dict 
         pure=False,
         retries=settings["retries"],
     )
-
-
-def submit_tasks(client, todo: list[SweepTask], settings: dict) -> tuple[dict, dict]:
-    """Submit to `client` one task per picture network of `todo` (its features of its
-    pictures, :func:`run_network_inputs`) and one per report of every other network.
-    Returns the reports' futures -> their tasks, and the picture networks' futures ->
-    (their tasks' names, the reports waiting for them). A waiting report is submitted
-    when its inputs are done (:func:`submit_report`), not as a task depending on them:
-    Dask would give a task its dependency's worker, and so run all of a picture
-    network's reports on one worker while another is idle."""
-    inputs, waiting = {}, {}  # once per picture network: its features of its pictures
-    for task in todo:
-        if task.kind != "pictures":
-            continue
-        if task.network_folder not in inputs:
-            inputs[task.network_folder] = client.submit(
-                run_network_inputs,
-                asdict(task),
-                settings["profile"],
-                str(settings["output_dir"]),
-                str(paths.artefacts_root()),
-                settings["threads"],
-                key=f"inputs of {task.key} ({task.network_folder})",
-                pure=False,
-                retries=settings["retries"],
-            )
-        waiting.setdefault(task.network_folder, []).append(task)
-    futures = {
-        submit_report(client, task, settings, None): task
-        for task in todo
-        if task.kind != "pictures"
-    }
-    named = {future: (f"inputs of {folder}", waiting[folder]) for folder, future in inputs.items()}
-    return futures, named
 
 
 # ------------------------------------------------------------------------ summary

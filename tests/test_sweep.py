@@ -520,6 +520,16 @@ def test_a_picture_networks_features_are_computed_once_for_all_its_seeds(
     assert module == "_avg_pooling" and 0.95 < depth <= 1
     assert sweep._layer_depth(tasks[2], PROFILE) is None
 
+    # the queue: the picture network's inputs first, then CLIP's reports; the picture
+    # network's reports wait for its inputs
+    ready, waiting = sweep.task_queue(tasks)
+    assert list(ready) == [
+        (("inputs of efficientnet_lite1/_default", tasks[0]), None),
+        (tasks[2], None),
+        (tasks[3], None),
+    ]
+    assert waiting == {"efficientnet_lite1/_default": tasks[:2]}
+
     class Client:
         def __init__(self):
             self.calls = []
@@ -530,18 +540,11 @@ def test_a_picture_networks_features_are_computed_once_for_all_its_seeds(
 
     client = Client()
     settings = dict(profile=PROFILE, output_dir=out, root=env["root"], threads=1, retries=0)
-    futures, inputs = sweep.submit_tasks(client, tasks, settings)
-    # the picture network's inputs and CLIP's reports go now; the picture network's
-    # reports wait for its inputs (submitted then, not as Dask dependents, which Dask
-    # would all give to the worker holding the inputs)
-    assert [name for name, _, _ in client.calls] == ["run_network_inputs", *["run_task"] * 2]
-    inputs_future = f"future of {client.calls[0][1]}"
-    assert [args[-1] for _, _, args in client.calls[1:]] == [None, None]
-    assert list(futures.values()) == tasks[2:]
-    assert inputs == {inputs_future: ("inputs of efficientnet_lite1/_default", tasks[:2])}
+    sweep.submit_network_inputs(client, tasks[0], settings)
     done = {"folder": "its folder", "seconds": 1.0}
     sweep.submit_report(client, tasks[0], settings, done)
-    assert client.calls[-1][0] == "run_task" and client.calls[-1][2][-1] == done
+    assert [name for name, _, _ in client.calls] == ["run_network_inputs", "run_task"]
+    assert client.calls[-1][2][-1] == done  # the report is staged from the inputs' folder
 
     # the task itself: the network's cache lands in its own folder under OUT, and a
     # report staged from there has it (as a hard link), the shared inputs too
@@ -644,3 +647,75 @@ def test_finishing_yields_every_future_and_those_added_while_waiting():
     assert seen["2^3"] == 8 and seen["2^4"] == 16 and seen["3^2"] == 9
     assert isinstance(seen["broken"], ZeroDivisionError)
     assert len(finishing.counted) == 4
+
+
+def test_a_free_worker_takes_the_next_report(tmp_path, monkeypatch):
+    """Tasks go out only as workers free up, never more than the workers' threads: Dask
+    gives a task a worker when it is submitted, and in a default sweep that sent a
+    picture network's two reports at once, both went to one worker and ran in turn while
+    the other sat idle. Here the two run on both workers at once. The tasks are
+    stand-ins that sleep and note where and when they ran."""
+    import time as clock
+
+    notes = tmp_path / "notes.txt"
+
+    def fake_inputs(task, profile, output_dir, shared_root, threads=None):
+        clock.sleep(2)
+        with open(notes, "a", encoding="utf-8") as handle:
+            handle.write(f"{task['key']} -1 inputs 0 {clock.time()}\n")
+        return {"folder": "inputs", "seconds": 2.0}
+
+    def fake_report(task, profile, output_dir, shared_root, root, threads, network_inputs):
+        from distributed import get_worker
+
+        start = clock.time()
+        # the other worker is still busy when the inputs are done, and free soon after
+        clock.sleep(
+            {("concepts", 0): 0.8, ("concepts", 1): 2.5}.get((task["kind"], task["seed"]), 3.0)
+        )
+        with open(notes, "a", encoding="utf-8") as handle:
+            handle.write(
+                f"{task['key']} {task['seed']} {get_worker().address} {start} {clock.time()}\n"
+            )
+        return {"folder": task["folder"], "ran": [], "skipped": [], "seconds": 1.0}
+
+    monkeypatch.setattr(sweep, "run_network_inputs", fake_inputs)
+    monkeypatch.setattr(sweep, "run_task", fake_report)
+    sent = []  # (what, when) as the sweep sends each task
+
+    def noting(submit):
+        def send(client, task, *args):
+            sent.append((task.key if args[1:] == () else (task.key, task.seed), clock.time()))
+            return submit(client, task, *args)
+
+        return send
+
+    monkeypatch.setattr(sweep, "submit_report", noting(sweep.submit_report))
+    monkeypatch.setattr(sweep, "submit_network_inputs", noting(sweep.submit_network_inputs))
+
+    def task(key, kind, seed):
+        return sweep.SweepTask(
+            key, "", None, seed, key, key, f"{key}/_default/seed-{seed}", "t", kind=kind
+        )
+
+    todo = [task("pictures", "pictures", 0), task("pictures", "pictures", 1)]
+    todo += [task("concepts", "concepts", 0), task("concepts", "concepts", 1)]
+    result = sweep.SweepResult(tmp_path)
+    settings = dict(profile=PROFILE, output_dir=tmp_path, root=tmp_path, threads=1, retries=0)
+    with sweep.dask_client(n_workers=2, dashboard=False) as client:
+        sweep._run_on(client, todo, result, settings, progress=False, log=lambda line: None)
+    assert sorted(result.ran) == sorted(t.name for t in todo) and not result.failed
+    ran = {}
+    for line in notes.read_text().splitlines():
+        key, seed, worker, start, end = line.split()
+        ran[(key, int(seed))] = (worker, float(start), float(end))
+    first, second = ran[("pictures", 0)], ran[("pictures", 1)]
+    assert first[0] != second[0]  # on both workers
+    assert max(first[1], second[1]) < min(first[2], second[2])  # at the same time
+    # never more tasks out than workers: each went when one was free
+    ends = {what: ran[what][2] for what in ran}
+    ends["pictures"] = ran.pop(("pictures", -1))[2]
+    for _, when in sent:
+        out = [w for w, t in sent if t <= when and ends[w] > when]
+        assert len(out) <= 2, (when, out)
+    assert len(sent) == 5  # the inputs and four reports
