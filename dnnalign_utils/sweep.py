@@ -626,25 +626,18 @@ class Finishing:
     """Dask futures (future -> what it computes) yielded as they finish, with a text
     progress bar, as (what it computes, its result, None), or (..., None, its error) for
     a task that failed (its own error, or its worker died more often than the scheduler
-    allows). The bar counts to `total` (default: all of them) the futures of `count`
-    (default: all), those added while waiting (:meth:`add`) and those that will never run
+    allows). The bar counts to `total` (default: all of them) the futures given, those
+    added while waiting (:meth:`add`, unless not counted) and those that will never run
     (:meth:`skip`)."""
 
     def __init__(
-        self,
-        futures: dict,
-        *,
-        desc: str,
-        unit: str,
-        progress: bool,
-        count=None,
-        total: int | None = None,
+        self, futures: dict, *, desc: str, unit: str, progress: bool, total: int | None = None
     ):
         from distributed import as_completed
         from tqdm.auto import tqdm
 
         self.futures = dict(futures)
-        self.counted = set(self.futures if count is None else count)
+        self.counted = set(self.futures)
         self.running = set(self.futures)  # submitted, not yet yielded
         self._pending = as_completed(list(self.futures))
         total = len(self.counted) if total is None else total
